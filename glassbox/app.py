@@ -1,0 +1,56 @@
+"""The one shape of every service's Flask app: config, database, auth, conventions, health, metrics, docs."""
+from __future__ import annotations
+
+from flask import Flask, current_app
+from flask_smorest import Api
+
+from glassbox import auth, metrics, web
+from glassbox.config import Settings
+from glassbox.db import Database
+from glassbox.health import blueprint as health_blueprint
+from glassbox.web import Blueprint
+
+
+def create_service_app(service: str, title: str, topic: str, blueprints: list[Blueprint],
+                       config: dict | None = None) -> Flask:
+    """`config` overrides Settings fields (tests pass database_url and jwt_public_key_file)."""
+    settings = Settings.from_env(service, **(config or {}))
+    app = Flask(f"services.{service}")
+    app.config.update(
+        GLASSBOX_SETTINGS=settings,
+        KAFKA_BOOTSTRAP_SERVERS=settings.kafka_bootstrap_servers,
+        MAX_CONTENT_LENGTH=settings.max_content_length,
+        API_TITLE=title,
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        API_SPEC_OPTIONS={
+            "security": [{"bearerAuth": []}],
+            "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+        },
+    )
+    app.extensions["glassbox_db"] = Database(settings.database_url, topic)
+
+    # Hook order matters: request id and error shape, then who is calling, then what they send.
+    web.init_app(app)
+    auth.init_app(app, auth.TokenVerifier(settings.jwt_public_key_file.read_bytes(),
+                                          settings.jwt_issuer, settings.jwt_audience))
+    web.init_json_bodies(app)
+    web.init_idempotency(app, app.extensions["glassbox_db"].session)
+    metrics.init_app(app, service)
+
+    api = Api(app)
+    app.extensions["glassbox_api"] = api
+    app.register_blueprint(health_blueprint)
+    for blueprint in blueprints:
+        api.register_blueprint(blueprint, url_prefix="/api/v1")  # every service serves the public paths
+    # smorest registers its own HTTPException handler; ours keeps the one error shape everywhere.
+    web.init_app_error_handlers(app)
+    return app
+
+
+def current_db() -> Database:
+    return current_app.extensions["glassbox_db"]

@@ -1,0 +1,94 @@
+"""Settings from the environment, with embedded-runtime defaults; a missing required value fails fast."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# The repository root: var/ (local data) and deploy/ live beside the packages.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+EMBEDDED_PG_HOST = "127.0.0.1"
+EMBEDDED_PG_PORT = 55432
+DEFAULT_KAFKA = "127.0.0.1:19092"
+JWT_ISSUER = "glassbox-gateway"
+JWT_AUDIENCE = "glassbox-api"
+
+
+class ConfigError(RuntimeError):
+    """A required setting is missing or malformed: the process must not start."""
+
+
+def env(name: str, default: str | None = None) -> str:
+    value = os.environ.get(name, default)
+    if value is None or value == "":
+        raise ConfigError(f"required setting {name} is not set")
+    return value
+
+
+def var_dir() -> Path:
+    return Path(os.environ.get("GLASSBOX_VAR_DIR", PROJECT_ROOT / "var"))
+
+
+def embedded_database_url(service: str) -> str:
+    """The URL of a service's database on the embedded server (role and password = service name)."""
+    port = int(os.environ.get("GLASSBOX_PG_PORT", EMBEDDED_PG_PORT))
+    return f"postgresql+psycopg://{service}:{service}@{EMBEDDED_PG_HOST}:{port}/{service}"
+
+
+def database_url(service: str) -> str:
+    return os.environ.get(f"{service.upper()}_DATABASE_URL") or embedded_database_url(service)
+
+
+def kafka_bootstrap_servers() -> str:
+    return os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or DEFAULT_KAFKA
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a service process reads from its environment, read once at start."""
+
+    service: str
+    database_url: str
+    kafka_bootstrap_servers: str
+    jwt_public_key_file: Path
+    jwt_issuer: str = JWT_ISSUER
+    jwt_audience: str = JWT_AUDIENCE
+    max_content_length: int = 1024 * 1024
+    page_size_default: int = 50
+    page_size_max: int = 200
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, service: str, **overrides) -> "Settings":
+        values = dict(
+            service=service,
+            database_url=database_url(service),
+            kafka_bootstrap_servers=kafka_bootstrap_servers(),
+            jwt_public_key_file=Path(
+                os.environ.get("JWT_PUBLIC_KEY_FILE") or var_dir() / "keys" / "jwt-public.pem"
+            ),
+            jwt_issuer=os.environ.get("JWT_ISSUER", JWT_ISSUER),
+            jwt_audience=os.environ.get("JWT_AUDIENCE", JWT_AUDIENCE),
+            max_content_length=int(os.environ.get("MAX_CONTENT_LENGTH", 1024 * 1024)),
+        )
+        values.update(overrides)
+        settings = cls(**values)
+        if not settings.jwt_public_key_file.is_file():
+            raise ConfigError(
+                f"JWT public key {settings.jwt_public_key_file} not found: set JWT_PUBLIC_KEY_FILE "
+                "or run `glassbox keys` (done by `make run`)"
+            )
+        return settings
+
+
+# Services and their local ports (ARCHITECTURE.md section 9). A service is served once its package exists.
+SERVICE_PORTS = {"gateway": 8000, "clients": 8001, "deals": 8002, "billing": 8003, "analytics": 8004,
+                 "notifications": 8005}
+DATABASES = tuple(SERVICE_PORTS)
+
+
+def implemented_services() -> list[str]:
+    import importlib.util
+
+    return [name for name in SERVICE_PORTS if importlib.util.find_spec(f"services.{name}") is not None]

@@ -1,0 +1,93 @@
+"""Domain events as data, and their CloudEvents 1.0 envelope in Kafka binary mode.
+
+Attributes travel in `ce_*` headers, the JSON payload is the value, the key is the aggregate id so the
+events of one aggregate stay in one partition, in order.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from cloudevents.core.bindings import kafka as ce_kafka
+from cloudevents.core.formats.json import JSONFormat
+from cloudevents.core.v1.event import CloudEvent
+
+CONTENT_TYPE = "application/json"
+_FORMAT = JSONFormat()
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def to_jsonable(value: Any) -> Any:
+    """Payload values in their wire form: UUIDs and Decimals as strings, times as UTC ISO 8601."""
+    if isinstance(value, dict):
+        return {k: to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    if hasattr(value, "isoformat"):  # date
+        return value.isoformat()
+    return value
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    """`type` is crm.<aggregate>.<past_tense_verb>.v<N>; `subject` is the aggregate id (and the Kafka key)."""
+
+    type: str
+    source: str
+    subject: str
+    data: dict
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    time: datetime = field(default_factory=utcnow)
+
+    def to_kafka(self) -> ce_kafka.KafkaMessage:
+        event = CloudEvent(
+            attributes={
+                "id": self.id,
+                "type": self.type,
+                "source": self.source,
+                "subject": self.subject,
+                "time": self.time,
+                "specversion": "1.0",
+                "datacontenttype": CONTENT_TYPE,
+            },
+            data=to_jsonable(self.data),
+        )
+        return ce_kafka.to_binary(event, _FORMAT, key_mapper=lambda _e: self.subject.encode())
+
+    @classmethod
+    def from_kafka(cls, headers: list[tuple[str, bytes]] | dict, key: bytes | None, value: bytes) -> "DomainEvent":
+        """Parse a binary-mode record; raises ValueError when it is not a valid CloudEvent with JSON data."""
+        try:
+            message = ce_kafka.KafkaMessage(headers=dict(headers), key=key, value=value)
+            event = ce_kafka.from_binary(message, _FORMAT)
+        except Exception as exc:  # the SDK raises several types for a malformed envelope
+            raise ValueError(f"not a CloudEvent in binary mode: {exc}") from exc
+        data = event.get_data()
+        if isinstance(data, (bytes, str)):
+            try:
+                data = json.loads(data)
+            except ValueError as exc:
+                raise ValueError(f"event data is not JSON: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ValueError("event data must be a JSON object")
+        return cls(
+            type=event.get_type(),
+            source=event.get_source(),
+            subject=event.get_subject() or (key.decode() if key else ""),
+            data=data,
+            id=event.get_id(),
+            time=event.get_time() or utcnow(),
+        )

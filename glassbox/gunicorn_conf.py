@@ -1,0 +1,25 @@
+"""gunicorn settings for every service (`glassbox serve <service>` passes this file)."""
+import os
+
+from prometheus_client import multiprocess
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+timeout = 30
+graceful_timeout = 10
+keepalive = 5
+accesslog = None  # request metrics and JSON app logs cover it
+
+
+def post_worker_init(worker):
+    from glassbox import logs
+
+    logs.configure(os.environ.get("GLASSBOX_SERVICE", "service"))
+
+
+def child_exit(server, worker):
+    # A dead worker's gauges must not linger in the multiprocess files.
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.mark_process_dead(worker.pid)

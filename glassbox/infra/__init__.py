@@ -1,0 +1,42 @@
+"""The local runtime: the embedded PostgreSQL server and the single-node Kafka broker, under var/."""
+from __future__ import annotations
+
+import os
+
+from glassbox.config import DATABASES, EMBEDDED_PG_PORT, PROJECT_ROOT, var_dir
+from glassbox.infra.kafka import LocalKafka
+from glassbox.infra.postgres import EmbeddedPostgres
+
+
+def local_postgres() -> EmbeddedPostgres:
+    return EmbeddedPostgres(var_dir() / "postgres" / "data", port=int(os.environ.get("GLASSBOX_PG_PORT", EMBEDDED_PG_PORT)))
+
+
+def local_kafka() -> LocalKafka:
+    return LocalKafka(var_dir() / "kafka", PROJECT_ROOT / "deploy" / "kafka")
+
+
+def uses_external_kafka() -> bool:
+    return bool(os.environ.get("KAFKA_BOOTSTRAP_SERVERS"))
+
+
+def up() -> None:
+    """Start both servers (idempotent), then give every service its database and role."""
+    postgres = local_postgres()
+    postgres.start()
+    for name in DATABASES:
+        postgres.ensure_database(name)
+    if not uses_external_kafka():
+        local_kafka().start()
+
+
+def down() -> None:
+    if not uses_external_kafka():
+        local_kafka().stop()
+    local_postgres().stop()
+
+
+def status() -> dict:
+    return {"postgres": local_postgres().status(),
+            "kafka": {"external": os.environ["KAFKA_BOOTSTRAP_SERVERS"]} if uses_external_kafka()
+            else local_kafka().status()}

@@ -1,0 +1,57 @@
+"""Prometheus metrics: one registry of names for every process, multiprocess mode under gunicorn."""
+from __future__ import annotations
+
+import os
+import time
+
+from flask import Flask, Response, g, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import multiprocess
+
+HTTP_REQUESTS = Counter("http_requests_total", "HTTP requests", ["service", "method", "endpoint", "status"])
+HTTP_LATENCY = Histogram("http_request_duration_seconds", "HTTP request latency", ["service", "method", "endpoint"])
+
+OUTBOX_PUBLISHED = Counter("outbox_published_total", "Outbox events published to Kafka", ["service"])
+OUTBOX_BACKLOG = Gauge("outbox_backlog", "Outbox events not yet published", ["service"], multiprocess_mode="livemax")
+OUTBOX_OLDEST_AGE = Gauge("outbox_oldest_unsent_age_seconds", "Age of the oldest unpublished outbox event",
+                          ["service"], multiprocess_mode="livemax")
+OUTBOX_PUBLISH_LATENCY = Histogram("outbox_publish_duration_seconds", "Time to publish one batch and get its acks",
+                                   ["service"])
+OUTBOX_ERRORS = Counter("outbox_publish_errors_total", "Failed publish attempts (retried with backoff)", ["service"])
+
+CONSUMER_PROCESSED = Counter("consumer_events_processed_total", "Events applied", ["consumer", "type"])
+CONSUMER_DUPLICATES = Counter("consumer_events_duplicate_total", "Events skipped as already processed", ["consumer"])
+CONSUMER_DLQ = Counter("consumer_events_dlq_total", "Events sent to the dead-letter topic", ["consumer", "topic"])
+CONSUMER_LAG = Gauge("consumer_lag", "Messages behind the end of the partition", ["consumer", "topic", "partition"],
+                     multiprocess_mode="livemax")
+
+
+def registry() -> CollectorRegistry:
+    """Under gunicorn (PROMETHEUS_MULTIPROC_DIR set) every worker writes files; collect them all."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        reg = CollectorRegistry()
+        multiprocess.MultiProcessCollector(reg)
+        return reg
+    from prometheus_client import REGISTRY
+
+    return REGISTRY
+
+
+def init_app(app: Flask, service: str) -> None:
+    @app.before_request
+    def _start_timer():
+        g._metrics_start = time.perf_counter()
+
+    @app.after_request
+    def _observe(response):
+        start = g.pop("_metrics_start", None)
+        # The route pattern, not the raw path, keeps the label set small.
+        endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+        if start is not None and endpoint != "/metrics":
+            HTTP_LATENCY.labels(service, request.method, endpoint).observe(time.perf_counter() - start)
+            HTTP_REQUESTS.labels(service, request.method, endpoint, str(response.status_code)).inc()
+        return response
+
+    @app.get("/metrics")
+    def metrics():
+        return Response(generate_latest(registry()), mimetype=CONTENT_TYPE_LATEST)

@@ -1,0 +1,135 @@
+"""The outbox relay: publishes committed outbox rows to Kafka in commit order, then marks them sent.
+
+At-least-once by design: a crash after the broker's ack and before the mark re-sends those rows, and
+consumers absorb the duplicate by event id. One relay per service is active at a time (a PostgreSQL
+advisory lock); a second one waits as a hot standby.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import datetime, timezone
+from typing import Callable
+
+from kafka import KafkaProducer
+from sqlalchemy import Engine, func, select, text, update
+from sqlalchemy.orm import Session
+
+from glassbox import metrics
+from glassbox.events import DomainEvent
+from glassbox.models import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+
+def to_event(row: OutboxMessage) -> DomainEvent:
+    return DomainEvent(type=row.type, source=row.source, subject=row.key, data=row.payload, id=row.id, time=row.time)
+
+
+class OutboxRelay:
+    def __init__(self, engine: Engine, service: str, producer_factory: Callable[[], KafkaProducer],
+                 batch_size: int = 1000, idle_sleep: float = 0.1, max_backoff: float = 30.0):
+        self.engine = engine
+        self.service = service
+        self.producer_factory = producer_factory
+        self.batch_size = batch_size
+        self.idle_sleep = idle_sleep
+        self.max_backoff = max_backoff
+        self._producer: KafkaProducer | None = None
+        self._backoff = 0.5  # doubles on each failure up to max_backoff, resets on success
+
+    # -- one batch ---------------------------------------------------------------------------------
+    def publish_batch(self) -> int:
+        """Publish up to batch_size unsent rows and mark them sent; returns how many. Raises on broker errors
+        (nothing is marked then, so the same rows go again on the next try)."""
+        with Session(self.engine) as session:
+            rows = session.scalars(
+                select(OutboxMessage).where(OutboxMessage.sent_at.is_(None))
+                .order_by(OutboxMessage.position).limit(self.batch_size)
+            ).all()
+            if not rows:
+                return 0
+            started = time.perf_counter()
+            self._publish(rows)
+            metrics.OUTBOX_PUBLISH_LATENCY.labels(self.service).observe(time.perf_counter() - started)
+            self._mark_sent(session, [row.position for row in rows])
+            metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
+            return len(rows)
+
+    def _publish(self, rows: list[OutboxMessage]) -> None:
+        producer = self.producer()
+        futures = []
+        for row in rows:
+            message = to_event(row).to_kafka()
+            futures.append(producer.send(row.topic, key=message.key, value=message.value,
+                                         headers=list(message.headers.items())))
+        producer.flush()
+        for future in futures:
+            future.get(timeout=0)  # re-raises the broker's error for any message not acknowledged
+
+    def _mark_sent(self, session: Session, positions: list[int]) -> None:
+        session.execute(update(OutboxMessage).where(OutboxMessage.position.in_(positions))
+                        .values(sent_at=func.now()))
+        session.commit()
+
+    def producer(self) -> KafkaProducer:
+        if self._producer is None:
+            self._producer = self.producer_factory()
+        return self._producer
+
+    def _drop_producer(self) -> None:
+        if self._producer is not None:
+            try:
+                self._producer.close(timeout=1)
+            except Exception:
+                log.debug("closing a failed producer", exc_info=True)
+            self._producer = None
+
+    def observe_backlog(self) -> None:
+        with Session(self.engine) as session:
+            count, oldest = session.execute(
+                select(func.count(), func.min(OutboxMessage.created_at)).where(OutboxMessage.sent_at.is_(None))
+            ).one()
+        metrics.OUTBOX_BACKLOG.labels(self.service).set(count)
+        age = (datetime.now(timezone.utc) - oldest).total_seconds() if oldest else 0
+        metrics.OUTBOX_OLDEST_AGE.labels(self.service).set(age)
+
+    # -- the loop ----------------------------------------------------------------------------------
+    def run(self, stop: threading.Event) -> None:
+        lock_name = f"glassbox-outbox-relay:{self.service}"
+        while not stop.is_set():
+            try:
+                with self.engine.connect() as lock_conn:
+                    if not lock_conn.scalar(text("select pg_try_advisory_lock(hashtext(:n))"), {"n": lock_name}):
+                        log.info("another relay holds the lock for %s; standing by", self.service)
+                        lock_conn.rollback()
+                        stop.wait(2.0)
+                        continue
+                    lock_conn.commit()
+                    log.info("relay for %s is active", self.service)
+                    try:
+                        self._run_locked(stop, lock_conn)
+                    finally:
+                        lock_conn.invalidate()  # closing the session releases the lock, whatever happened
+            except Exception:
+                metrics.OUTBOX_ERRORS.labels(self.service).inc()
+                log.exception("relay for %s failed; retrying in %.1fs", self.service, self._backoff)
+                self._drop_producer()
+                stop.wait(self._backoff)
+                self._backoff = min(self._backoff * 2, self.max_backoff)
+        self._drop_producer()
+
+    def _run_locked(self, stop: threading.Event, lock_conn) -> None:
+        last_observed = 0.0
+        while not stop.is_set():
+            sent = self.publish_batch()
+            self._backoff = 0.5
+            now = time.monotonic()
+            if now - last_observed > 1.0:
+                lock_conn.execute(text("select 1"))  # lost connection = lost lock: stop and re-acquire
+                lock_conn.commit()
+                self.observe_backlog()
+                last_observed = now
+            if sent == 0:
+                stop.wait(self.idle_sleep)

@@ -1,0 +1,1 @@
+"""The Glassbox bounded contexts, one package each; they never import each other."""

@@ -1,0 +1,16 @@
+"""Clients service: client cards and contacts (more of the work with clients lands here later)."""
+from __future__ import annotations
+
+from flask import Flask
+
+from glassbox.app import create_service_app
+
+NAME = "clients"
+PORT = 8001
+
+
+def create_app(config: dict | None = None) -> Flask:
+    from services.clients.api import BLUEPRINTS
+    from services.clients.events import TOPIC
+
+    return create_service_app(NAME, "Glassbox clients", TOPIC, BLUEPRINTS, config)

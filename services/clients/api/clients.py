@@ -1,0 +1,52 @@
+"""/clients: the client card. Views only translate HTTP to use-case calls."""
+from flask.views import MethodView
+
+from glassbox.app import current_db
+from glassbox.auth import current_principal
+from glassbox.web import Blueprint
+from services.clients import service
+from services.clients.schemas import (AssignSchema, ClientCreateSchema, ClientPageSchema, ClientQueryArgs,
+                                      ClientSchema, ClientUpdateSchema)
+
+blp = Blueprint("clients", __name__, description="Client cards: companies and persons")
+
+
+@blp.route("/clients")
+class Clients(MethodView):
+    @blp.arguments(ClientQueryArgs, location="query")
+    @blp.response(200, ClientPageSchema)
+    def get(self, args):
+        """List clients (a manager sees only their own), with filters, search `q` and sorting."""
+        return service.list_clients(current_db(), current_principal(), args)
+
+    @blp.arguments(ClientCreateSchema)
+    @blp.response(201, ClientSchema)
+    def post(self, data):
+        """Create a client card; duplicates by tax_id or e-mail answer 409 naming the existing client."""
+        return service.create_client(current_db(), current_principal(), data)
+
+
+@blp.route("/clients/<uuid:client_id>")
+class ClientItem(MethodView):
+    @blp.response(200, ClientSchema)
+    def get(self, client_id):
+        return service.get_client(current_db(), current_principal(), client_id)
+
+    @blp.arguments(ClientUpdateSchema)
+    @blp.response(200, ClientSchema)
+    def patch(self, changes, client_id):
+        return service.update_client(current_db(), current_principal(), client_id, changes)
+
+    @blp.response(204)
+    def delete(self, client_id):
+        """Archive the client (the card stays readable with `include_archived`)."""
+        service.archive_client(current_db(), current_principal(), client_id)
+
+
+@blp.route("/clients/<uuid:client_id>/assign")
+class ClientAssign(MethodView):
+    @blp.arguments(AssignSchema)
+    @blp.response(200, ClientSchema)
+    def post(self, data, client_id):
+        """Give the client to another manager (head_of_sales and admin)."""
+        return service.assign_client(current_db(), current_principal(), client_id, data["owner_id"])

@@ -1,0 +1,304 @@
+"""The client card through the HTTP API, on real PostgreSQL: happy paths, ownership, bad input."""
+import uuid
+
+import pytest
+
+from tests.conftest import outbox_events
+
+CARD = {"name": "Acme Ltd", "kind": "company", "tax_id": "7701234567", "industry": "manufacturing",
+        "region": "Moscow", "email": "info@acme.example", "phone": "+7 495 123-45-67",
+        "website": "https://acme.example", "source_channel": "exhibition", "rating": "A", "notes": "met at expo"}
+
+
+def create(caller, **overrides):
+    response = caller.post("/api/v1/clients", json={**CARD, **overrides})
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def assert_error(response, code, field=None):
+    assert response.status_code == code, response.get_data(as_text=True)
+    body = response.json
+    assert set(body) == {"code", "status", "message", "errors"}, body
+    assert body["code"] == code and body["message"]
+    if field:
+        assert field in str(body["errors"]), body
+
+
+# -- happy paths ----------------------------------------------------------------------------------
+
+def test_manager_creates_own_client_and_the_event_lands_in_the_outbox(manager, clients_db_url):
+    card = create(manager)
+    assert card["owner_id"] == manager.user_id
+    assert card["status"] == "prospect" and card["archived_at"] is None
+    assert manager.get(f"/api/v1/clients/{card['id']}").json == card
+    [event] = outbox_events(clients_db_url)
+    assert event["type"] == "crm.client.created.v1" and event["key"] == card["id"]
+    assert event["payload"]["client_id"] == card["id"]
+    assert event["payload"]["owner_id"] == manager.user_id
+    assert event["payload"]["actor_id"] == manager.user_id
+
+
+def test_update_records_changed_fields_and_a_no_op_emits_nothing(manager, clients_db_url):
+    card = create(manager)
+    response = manager.patch(f"/api/v1/clients/{card['id']}", json={"rating": "B", "region": "Kazan", "name": "Acme Ltd"})
+    assert response.status_code == 200 and response.json["rating"] == "B"
+    assert manager.patch(f"/api/v1/clients/{card['id']}", json={"rating": "B"}).status_code == 200
+    types = [e["type"] for e in outbox_events(clients_db_url)]
+    assert types == ["crm.client.created.v1", "crm.client.updated.v1"]
+    assert outbox_events(clients_db_url)[1]["payload"]["changed_fields"] == ["rating", "region"]
+
+
+def test_nullable_fields_can_be_cleared(manager):
+    card = create(manager)
+    response = manager.patch(f"/api/v1/clients/{card['id']}", json={"email": None, "tax_id": None})
+    assert response.status_code == 200 and response.json["email"] is None and response.json["tax_id"] is None
+
+
+def test_archive_hides_from_lists_frees_the_tax_id_and_freezes_the_card(manager, clients_db_url):
+    card = create(manager)
+    assert manager.delete(f"/api/v1/clients/{card['id']}").status_code == 204
+    assert manager.delete(f"/api/v1/clients/{card['id']}").status_code == 204  # idempotent, one event
+    assert manager.get("/api/v1/clients").json["total"] == 0
+    listed = manager.get("/api/v1/clients?include_archived=true").json
+    assert listed["total"] == 1 and listed["items"][0]["archived_at"]
+    assert_error(manager.patch(f"/api/v1/clients/{card['id']}", json={"rating": "C"}), 409)
+    create(manager)  # the same tax id and e-mail are free again
+    assert [e["type"] for e in outbox_events(clients_db_url)].count("crm.client.archived.v1") == 1
+
+
+def test_person_with_minimal_card(manager):
+    card = create(manager, **{k: None for k in ("tax_id", "email", "phone", "website", "source_channel", "rating")},
+                  name="Ivan Petrov", kind="person")
+    assert card["kind"] == "person" and card["email"] is None
+
+
+# -- ownership and roles --------------------------------------------------------------------------
+
+def test_another_managers_client_is_a_404_everywhere(manager, other_manager):
+    card = create(manager)
+    path = f"/api/v1/clients/{card['id']}"
+    assert_error(other_manager.get(path), 404)
+    assert_error(other_manager.patch(path, json={"rating": "D"}), 404)
+    assert_error(other_manager.delete(path), 404)
+    assert_error(other_manager.get(f"{path}/contacts"), 404)
+    assert_error(other_manager.post(f"{path}/contacts", json={"full_name": "Spy"}), 404)
+    assert other_manager.get("/api/v1/clients").json["total"] == 0
+    assert manager.get(path).json["rating"] == "A"  # nothing changed
+
+
+def test_manager_cannot_set_the_owner(manager, other_manager, clients_db_url):
+    response = manager.post("/api/v1/clients", json={**CARD, "owner_id": other_manager.user_id})
+    assert_error(response, 422, "owner_id")
+    assert_error(manager.patch(f"/api/v1/clients/{create(manager)['id']}",
+                               json={"owner_id": other_manager.user_id}), 422, "owner_id")
+    assert len(outbox_events(clients_db_url)) == 1
+
+
+@pytest.mark.parametrize("field,value", [("id", str(uuid.uuid4())), ("created_at", "2020-01-01T00:00:00Z"),
+                                         ("archived_at", None), ("updated_at", "2020-01-01T00:00:00Z")])
+def test_ids_and_computed_fields_are_rejected(manager, field, value):
+    assert_error(manager.post("/api/v1/clients", json={**CARD, field: value}), 422, field)
+
+
+def test_head_of_sales_sees_all_creates_for_a_manager_and_assigns(head, manager, other_manager, clients_db_url):
+    card = create(head, owner_id=manager.user_id)
+    assert card["owner_id"] == manager.user_id
+    create(other_manager, tax_id="7709999999", email="b@b.example")
+    assert head.get("/api/v1/clients").json["total"] == 2
+
+    assigned = head.post(f"/api/v1/clients/{card['id']}/assign", json={"owner_id": other_manager.user_id})
+    assert assigned.status_code == 200 and assigned.json["owner_id"] == other_manager.user_id
+    assert_error(manager.get(f"/api/v1/clients/{card['id']}"), 404)
+    assert other_manager.get(f"/api/v1/clients/{card['id']}").status_code == 200
+    event = outbox_events(clients_db_url)[-1]
+    assert event["type"] == "crm.client.assigned.v1"
+    assert event["payload"]["previous_owner_id"] == manager.user_id
+    assert event["payload"]["owner_id"] == other_manager.user_id
+
+
+def test_manager_cannot_assign_even_own_client(manager, other_manager):
+    card = create(manager)
+    assert_error(manager.post(f"/api/v1/clients/{card['id']}/assign", json={"owner_id": other_manager.user_id}), 403)
+
+
+@pytest.mark.parametrize("role", ["marketer", "accountant", "service"])
+def test_read_only_roles_read_but_do_not_write(client, as_role, head, role):
+    card = create(head)
+    reader = as_role(client, role)
+    assert reader.get(f"/api/v1/clients/{card['id']}").status_code == 200
+    assert reader.get("/api/v1/clients").json["total"] == 1
+    assert_error(reader.post("/api/v1/clients", json={**CARD, "tax_id": "1234567890", "email": "x@y.example"}), 403)
+    assert_error(reader.patch(f"/api/v1/clients/{card['id']}", json={"rating": "D"}), 403)
+    assert_error(reader.delete(f"/api/v1/clients/{card['id']}"), 403)
+    assert_error(reader.post(f"/api/v1/clients/{card['id']}/assign", json={"owner_id": str(uuid.uuid4())}), 403)
+
+
+# -- duplicates -----------------------------------------------------------------------------------
+
+def test_duplicate_tax_id_or_email_is_a_409_naming_the_existing_client(manager, other_manager):
+    card = create(manager)
+    response = other_manager.post("/api/v1/clients", json={**CARD, "email": "other@acme.example"})
+    assert_error(response, 409, "tax_id")
+    assert response.json["errors"]["existing_client_id"] == card["id"]
+    response = manager.post("/api/v1/clients", json={**CARD, "tax_id": "7700000001", "email": "INFO@Acme.Example"})
+    assert_error(response, 409, "email")
+    other = create(manager, tax_id="7700000002", email="x@acme.example")
+    assert_error(manager.patch(f"/api/v1/clients/{other['id']}", json={"tax_id": CARD["tax_id"]}), 409, "tax_id")
+
+
+# -- bad input ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("body,field", [
+    ({**CARD, "colour": "red"}, "colour"),                       # unknown field
+    ({**CARD, "name": 123}, "name"),                             # wrong type
+    ({k: v for k, v in CARD.items() if k != "name"}, "name"),    # missing required
+    ({**CARD, "name": "   "}, "name"),                           # blank
+    ({**CARD, "name": "x" * 201}, "name"),                       # too long
+    ({**CARD, "kind": "robot"}, "kind"),
+    ({**CARD, "rating": "Z"}, "rating"),
+    ({**CARD, "status": "lost"}, "status"),
+    ({**CARD, "email": "not-an-email"}, "email"),
+    ({**CARD, "website": "acme"}, "website"),
+    ({**CARD, "campaign_id": "nope"}, "campaign_id"),
+    ({**CARD, "phone": "call me"}, "phone"),
+    ({**CARD, "tax_id": "12"}, "tax_id"),
+])
+def test_invalid_bodies_are_422_and_write_nothing(manager, clients_db_url, body, field):
+    assert_error(manager.post("/api/v1/clients", json=body), 422, field)
+    assert manager.get("/api/v1/clients").json["total"] == 0
+    assert outbox_events(clients_db_url) == []
+
+
+def test_a_json_array_or_scalar_body_is_422(manager):
+    assert_error(manager.post("/api/v1/clients", json=[CARD]), 422)
+    assert_error(manager.post("/api/v1/clients", json="Acme"), 422)
+
+
+def test_malformed_json_is_400(manager):
+    response = manager.post("/api/v1/clients", data='{"name": "Acme",', content_type="application/json")
+    assert_error(response, 400)
+
+
+def test_non_json_body_is_415(manager):
+    assert_error(manager.post("/api/v1/clients", data="name=Acme", content_type="application/x-www-form-urlencoded"), 415)
+
+
+def test_oversized_body_is_413(manager, clients_db_url):
+    response = manager.post("/api/v1/clients", json={**CARD, "notes": "x" * (2 * 1024 * 1024)})
+    assert_error(response, 413)
+    assert outbox_events(clients_db_url) == []
+
+
+def test_unknown_route_wrong_method_and_bad_ids(manager):
+    assert_error(manager.get("/api/v1/nothing-here"), 404)
+    assert_error(manager.put("/api/v1/clients", json=CARD), 405)
+    assert_error(manager.get("/api/v1/clients/not-a-uuid"), 404)
+    assert_error(manager.get(f"/api/v1/clients/{uuid.uuid4()}"), 404)
+
+
+def test_no_token_or_a_bad_token_is_401(client):
+    assert_error(client.get("/api/v1/clients"), 401)
+    assert_error(client.get("/api/v1/clients", headers={"Authorization": "Bearer abc.def.ghi"}), 401)
+    assert_error(client.get("/api/v1/clients", headers={"Authorization": "Basic dXNlcjpwYXNz"}), 401)
+
+
+@pytest.mark.parametrize("query,field", [("limit=0", "limit"), ("limit=201", "limit"), ("sort=owner", "sort"),
+                                         ("rating=Q", "rating"), ("owner_id=x", "owner_id"),
+                                         ("created_from=yesterday", "created_from"), ("unknown=1", "unknown")])
+def test_bad_query_parameters_are_422(manager, query, field):
+    assert_error(manager.get(f"/api/v1/clients?{query}"), 422, field)
+
+
+def test_a_forged_cursor_is_400(manager):
+    assert_error(manager.get("/api/v1/clients?cursor=bm90LWEtY3Vyc29y"), 400, "cursor")
+
+
+# -- lists ----------------------------------------------------------------------------------------
+
+def test_filters_search_and_sorting(manager):
+    create(manager, name="Beta Foods", tax_id="1000000001", email="hello@beta.example", phone="+7 812 000-00-01",
+           industry="food", region="St Petersburg", rating="B")
+    create(manager, name="Alpha Steel", tax_id="1000000002", email="sales@alpha.example", phone="+7 495 000-00-02",
+           industry="manufacturing", region="Moscow", rating="A")
+    create(manager, name="Gamma 100% Cotton", tax_id="1000000003", email="g@gamma.example", phone="+7 495 000-00-03",
+           industry="textile", region="Moscow", rating="C", status="active")
+
+    def names(query):
+        response = manager.get(f"/api/v1/clients?{query}")
+        assert response.status_code == 200, response.json
+        return [item["name"] for item in response.json["items"]]
+
+    assert names("sort=name") == ["Alpha Steel", "Beta Foods", "Gamma 100% Cotton"]
+    assert names("sort=-name") == ["Gamma 100% Cotton", "Beta Foods", "Alpha Steel"]
+    assert names("region=Moscow&sort=name") == ["Alpha Steel", "Gamma 100% Cotton"]
+    assert names("industry=food") == ["Beta Foods"]
+    assert names("status=active") == ["Gamma 100% Cotton"]
+    assert names("rating=A") == ["Alpha Steel"]
+    assert names("q=steel") == ["Alpha Steel"]                 # name, case-blind
+    assert names("q=1000000001") == ["Beta Foods"]             # tax id
+    assert names("q=sales@alpha") == ["Alpha Steel"]           # e-mail
+    assert names("q=000-00-03") == ["Gamma 100%25 Cotton".replace("%25", "%")]  # phone
+    assert names("q=100%25") == ["Gamma 100% Cotton"]          # LIKE wildcards are literal
+    assert names("q=_") == []
+    assert names("created_from=2000-01-01&created_to=2999-12-31&sort=name") == ["Alpha Steel", "Beta Foods",
+                                                                               "Gamma 100% Cotton"]
+    assert names("created_to=2000-01-01") == []
+
+
+def test_keyset_pagination_walks_every_row_once(manager):
+    for i in range(7):
+        create(manager, name=f"Client {i:02d}", tax_id=f"20000000{i:02d}", email=f"c{i}@x.example")
+    seen, cursor = [], None
+    while True:
+        query = "limit=3&sort=name" + (f"&cursor={cursor}" if cursor else "")
+        page = manager.get(f"/api/v1/clients?{query}").json
+        assert page["total"] == 7 and page["total_is_estimate"] is False
+        seen += [item["name"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [f"Client {i:02d}" for i in range(7)]
+
+
+def test_head_filters_by_owner(head, manager, other_manager):
+    create(manager)
+    create(other_manager, tax_id="3000000001", email="o@o.example")
+    page = head.get(f"/api/v1/clients?owner_id={manager.user_id}").json
+    assert page["total"] == 1 and page["items"][0]["owner_id"] == manager.user_id
+
+
+# -- idempotency and conventions ------------------------------------------------------------------
+
+def test_idempotency_key_replays_the_first_response(manager, clients_db_url):
+    headers = {"Idempotency-Key": "create-acme-1"}
+    first = manager.post("/api/v1/clients", json=CARD, headers=headers)
+    again = manager.post("/api/v1/clients", json=CARD, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json == first.json and again.headers["Idempotent-Replayed"] == "true"
+    assert manager.get("/api/v1/clients").json["total"] == 1
+    assert len(outbox_events(clients_db_url)) == 1
+    assert_error(manager.post("/api/v1/clients", json={**CARD, "name": "Other"}, headers=headers), 422)
+
+
+def test_idempotency_keys_belong_to_their_caller(manager, other_manager):
+    headers = {"Idempotency-Key": "same-key"}
+    assert manager.post("/api/v1/clients", json=CARD, headers=headers).status_code == 201
+    response = other_manager.post("/api/v1/clients", json={**CARD, "tax_id": "5000000001", "email": "z@z.example"},
+                                  headers=headers)
+    assert response.status_code == 201 and response.json["owner_id"] == other_manager.user_id
+
+
+def test_request_id_is_echoed_or_made(manager):
+    assert manager.get("/api/v1/clients", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"] == "abc-123"
+    made = manager.get("/api/v1/clients").headers["X-Request-ID"]
+    assert uuid.UUID(made)
+
+
+def test_health_and_metrics_need_no_token(client):
+    assert client.get("/health/live").json == {"status": "ok"}
+    ready = client.get("/health/ready")
+    assert ready.status_code == 503 and ready.json["checks"] == {"database": "ok", "kafka": "down"}
+    client.get("/api/v1/clients")
+    assert b"http_requests_total" in client.get("/metrics").data
+    assert client.get("/openapi.json").json["info"]["title"] == "Glassbox clients"

@@ -1,0 +1,140 @@
+"""Session fixtures: a real PostgreSQL server and (for the tests that need it) a real Kafka broker,
+started once by our own code and stopped at the end. `<SERVICE>_DATABASE_URL` and
+`KAFKA_BOOTSTRAP_SERVERS` point the suite at external servers instead."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from glassbox import migrations
+from glassbox.auth import ensure_dev_keypair, sign_access_token
+from glassbox.config import JWT_AUDIENCE, JWT_ISSUER, PROJECT_ROOT
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def workdir():
+    # Not pytest's tmp_path: its 0700 parent is not traversable by the PostgreSQL system user.
+    path = Path(tempfile.mkdtemp(prefix="glassbox-test-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres(workdir):
+    """The embedded server, or None when every service database URL is given from outside."""
+    if os.environ.get("CLIENTS_DATABASE_URL"):
+        yield None
+        return
+    from glassbox.infra.postgres import EmbeddedPostgres
+
+    server = EmbeddedPostgres(workdir / "pg" / "data", port=free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def clients_db_url(postgres):
+    url = os.environ.get("CLIENTS_DATABASE_URL") or postgres.ensure_database("clients")
+    migrations.upgrade("clients", url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(workdir):
+    """A LocalKafka we control (tests may stop and restart it), or None for an external broker."""
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        yield None
+        return
+    from glassbox.infra.kafka import LocalKafka
+
+    broker = LocalKafka(workdir / "kafka", PROJECT_ROOT / "deploy" / "kafka", port=free_port(),
+                        controller_port=free_port())
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(kafka_broker) -> str:
+    from glassbox.kafka import ensure_topics
+
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or kafka_broker.bootstrap_servers
+    ensure_topics(bootstrap)
+    return bootstrap
+
+
+@pytest.fixture(scope="session")
+def jwt_keys(workdir):
+    private, public = ensure_dev_keypair(workdir / "keys")
+    return private.read_bytes(), public
+
+
+@pytest.fixture(scope="session")
+def make_token(jwt_keys):
+    private_pem, _ = jwt_keys
+
+    def _make(role: str, user_id: str | None = None, **kwargs) -> str:
+        return sign_access_token(private_pem, user_id or str(uuid.uuid4()), role, JWT_ISSUER, JWT_AUDIENCE, **kwargs)
+
+    return _make
+
+
+class Caller:
+    """A user of the API: a role, an id and a token, with request helpers on a Flask test client."""
+
+    def __init__(self, client, token: str, user_id: str, role: str):
+        self.client, self.user_id, self.role = client, user_id, role
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def __getattr__(self, method):
+        if method not in ("get", "post", "patch", "put", "delete"):
+            raise AttributeError(method)
+
+        def call(path, headers=None, **kwargs):
+            return getattr(self.client, method)(path, headers={**self.headers, **(headers or {})}, **kwargs)
+
+        return call
+
+
+@pytest.fixture
+def as_role(make_token):
+    """as_role(client, "manager") -> a Caller with a fresh user id (or user_id=... for a known one)."""
+
+    def _as(client, role: str, user_id: str | None = None) -> Caller:
+        user_id = user_id or str(uuid.uuid4())
+        return Caller(client, make_token(role, user_id), user_id, role)
+
+    return _as
+
+
+def truncate_all(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        tables = conn.scalars(text("select tablename from pg_tables where schemaname = 'public' "
+                                   "and tablename not like 'alembic_version%'")).all()
+        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+def outbox_events(url: str) -> list[dict]:
+    """The events written to a service's outbox, in publication order."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(text("select id, type, key, payload from outbox_messages order by position")).mappings().all()
+    engine.dispose()
+    return [dict(row) for row in rows]
