@@ -10,7 +10,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 EMBEDDED_PG_HOST = "127.0.0.1"
 EMBEDDED_PG_PORT = 55432
-DEFAULT_KAFKA = "127.0.0.1:19092"
+LOCAL_KAFKA_PORT = 19092
+LOCAL_KAFKA_CONTROLLER_PORT = 19093
 JWT_ISSUER = "glassbox-gateway"
 JWT_AUDIENCE = "glassbox-api"
 
@@ -40,8 +41,12 @@ def database_url(service: str) -> str:
     return os.environ.get(f"{service.upper()}_DATABASE_URL") or embedded_database_url(service)
 
 
+def local_kafka_port() -> int:
+    return int(os.environ.get("GLASSBOX_KAFKA_PORT", LOCAL_KAFKA_PORT))
+
+
 def kafka_bootstrap_servers() -> str:
-    return os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or DEFAULT_KAFKA
+    return os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or f"127.0.0.1:{local_kafka_port()}"
 
 
 @dataclass(frozen=True)

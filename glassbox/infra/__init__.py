@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import os
 
-from glassbox.config import DATABASES, EMBEDDED_PG_PORT, PROJECT_ROOT, var_dir
+from glassbox.config import (DATABASES, EMBEDDED_PG_PORT, LOCAL_KAFKA_CONTROLLER_PORT, PROJECT_ROOT,
+                             local_kafka_port, var_dir)
 from glassbox.infra.kafka import LocalKafka
 from glassbox.infra.postgres import EmbeddedPostgres
 
@@ -13,7 +14,9 @@ def local_postgres() -> EmbeddedPostgres:
 
 
 def local_kafka() -> LocalKafka:
-    return LocalKafka(var_dir() / "kafka", PROJECT_ROOT / "deploy" / "kafka")
+    controller = int(os.environ.get("GLASSBOX_KAFKA_CONTROLLER_PORT", LOCAL_KAFKA_CONTROLLER_PORT))
+    return LocalKafka(var_dir() / "kafka", PROJECT_ROOT / "deploy" / "kafka", port=local_kafka_port(),
+                      controller_port=controller)
 
 
 def uses_external_kafka() -> bool:

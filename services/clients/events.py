@@ -21,7 +21,7 @@ ALL_TYPES = (CLIENT_CREATED, CLIENT_UPDATED, CLIENT_ASSIGNED, CLIENT_ARCHIVED,
 CLIENT_FIELDS = ("name", "kind", "tax_id", "industry", "region", "address", "phone", "email", "website",
                  "source_channel", "campaign_id", "rating", "status", "owner_id", "notes",
                  "created_at", "updated_at", "archived_at")
-CONTACT_FIELDS = ("full_name", "position", "email", "phone", "is_primary", "created_at", "updated_at")
+CONTACT_FIELDS = ("full_name", "position", "email", "phone", "is_primary", "notes", "created_at", "updated_at")
 
 
 def client_snapshot(client: Client) -> dict:

@@ -1,0 +1,25 @@
+"""Demo identities shared by every service's demo data, so that one token sees a consistent world.
+
+Ids are derived from the login, so `glassbox token --user-id` can act as any of them; the gateway's
+demo users will carry the same ids.
+"""
+from __future__ import annotations
+
+import uuid
+
+_NAMESPACE = uuid.UUID("5f0c2a3e-9b1d-4c55-8a7e-2f6c1d9e4b10")
+
+
+def demo_user_id(login: str) -> str:
+    return str(uuid.uuid5(_NAMESPACE, login))
+
+
+DEMO_USERS = {  # login -> role
+    "admin@glassbox.local": "admin",
+    "head@glassbox.local": "head_of_sales",
+    "anna.manager@glassbox.local": "manager",
+    "boris.manager@glassbox.local": "manager",
+    "maria.marketer@glassbox.local": "marketer",
+    "alex.accountant@glassbox.local": "accountant",
+    "sam.service@glassbox.local": "service",
+}

@@ -1,0 +1,73 @@
+"""Every event the code emits validates against its JSON Schema in contracts/, and the contracts
+themselves are consistent: each type has a schema, an example that validates, and an AsyncAPI message."""
+import json
+from functools import lru_cache
+
+import pytest
+import yaml
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+
+from glassbox.config import PROJECT_ROOT
+from services.clients import events as client_events
+from tests.clients.test_clients_api import CARD
+from tests.conftest import outbox_events
+
+EVENTS_DIR = PROJECT_ROOT / "contracts" / "events"
+BASE_URI = "https://glassbox.example/contracts/events/"
+EMITTED_TYPES = client_events.ALL_TYPES
+
+
+@lru_cache(maxsize=1)
+def registry() -> Registry:
+    resources = []
+    for path in sorted(EVENTS_DIR.glob("*.schema.json")):
+        contents = json.loads(path.read_text(encoding="utf-8"))
+        resources.append((contents["$id"], Resource.from_contents(contents)))
+    return Registry().with_resources(resources)
+
+
+def validator(event_type: str) -> Draft202012Validator:
+    schema = registry().contents(f"{BASE_URI}{event_type}.schema.json")
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, registry=registry(), format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+@pytest.mark.parametrize("event_type", EMITTED_TYPES)
+def test_each_type_has_a_schema_and_a_valid_example(event_type):
+    example = json.loads((EVENTS_DIR / f"{event_type}.example.json").read_text())
+    validator(event_type).validate(example)
+
+
+def test_asyncapi_declares_every_emitted_type_with_its_schema():
+    document = yaml.safe_load((PROJECT_ROOT / "contracts" / "asyncapi.yaml").read_text())
+    text = json.dumps(document)
+    for event_type in EMITTED_TYPES:
+        assert f"{event_type}.schema.json" in text, event_type
+    channel = document["channels"]
+    assert any(c.get("address") == client_events.TOPIC for c in channel.values())
+
+
+def test_a_schema_rejects_a_broken_payload():
+    example = json.loads((EVENTS_DIR / "crm.client.created.v1.example.json").read_text())
+    broken = {**example, "client_id": "not-a-uuid"}
+    del broken["owner_id"]
+    assert len(list(validator("crm.client.created.v1").iter_errors(broken))) >= 2
+
+
+def test_every_event_emitted_through_the_api_matches_its_schema(head, manager, clients_db_url):
+    # A scenario that makes the service emit every type it has, with full and with minimal cards.
+    card = manager.post("/api/v1/clients", json=CARD).json
+    manager.post("/api/v1/clients", json={"name": "Minimal Person", "kind": "person"})
+    manager.patch(f"/api/v1/clients/{card['id']}", json={"rating": "C", "notes": None})
+    contact = manager.post(f"/api/v1/clients/{card['id']}/contacts", json={"full_name": "Anna", "notes": "VIP"}).json
+    manager.patch(f"/api/v1/contacts/{contact['id']}", json={"notes": "call after 2pm"})
+    manager.delete(f"/api/v1/contacts/{contact['id']}")
+    head.post(f"/api/v1/clients/{card['id']}/assign", json={"owner_id": head.user_id})
+    head.delete(f"/api/v1/clients/{card['id']}")
+
+    emitted = outbox_events(clients_db_url)
+    assert {event["type"] for event in emitted} == set(EMITTED_TYPES)
+    for event in emitted:
+        errors = [e.message for e in validator(event["type"]).iter_errors(event["payload"])]
+        assert not errors, (event["type"], errors)

@@ -1,0 +1,259 @@
+"""The outbox on the real broker: what the API acknowledges reaches Kafka as a CloudEvent, once per
+consumer, whatever crashes or outages happen in between."""
+import threading
+import time
+import uuid
+
+import pytest
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from sqlalchemy import create_engine, text
+
+from glassbox.events import DomainEvent
+from glassbox.inbox import ConsumerRunner
+from glassbox.kafka import dlq_topic, ensure_topics, make_consumer, make_producer
+from glassbox.outbox import OutboxRelay
+from tests.clients.test_clients_api import CARD
+
+TOPIC = "crm.clients.events"
+
+
+@pytest.fixture
+def engine(clients_db_url):
+    engine = create_engine(clients_db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def relay(engine, kafka_bootstrap):
+    relay = OutboxRelay(engine, "clients", lambda: make_producer(kafka_bootstrap), max_backoff=1.0)
+    yield relay
+    relay._drop_producer()
+
+
+def read_topic(bootstrap: str, topic: str, wanted: int, match, timeout: float = 30.0) -> list:
+    """Records of `topic` (from the beginning) for which match(record) holds; waits for `wanted` of them."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+                             consumer_timeout_ms=1000)
+    found, deadline = [], time.monotonic() + timeout
+    try:
+        consumer.assign([TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)])
+        while len(found) < wanted and time.monotonic() < deadline:
+            found = []
+            consumer.seek_to_beginning()
+            for record in consumer:
+                if match(record):
+                    found.append(record)
+    finally:
+        consumer.close()
+    return found
+
+
+def ce_id_in(ids):
+    return lambda record: dict(record.headers).get("ce_id", b"").decode() in ids
+
+
+def unsent(engine) -> int:
+    with engine.connect() as conn:
+        return conn.scalar(text("select count(*) from outbox_messages where sent_at is null"))
+
+
+def outbox_ids(engine) -> list[str]:
+    with engine.connect() as conn:
+        return list(conn.scalars(text("select id from outbox_messages order by position")))
+
+
+def wait_for(condition, timeout: float = 60.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def caught_up(bootstrap: str, group: str, topic: str) -> bool:
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    try:
+        committed = admin.list_group_offsets(group).get(group, {})
+        ends = consumer.end_offsets([TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)])
+        return all(tp in committed and committed[tp].offset >= end for tp, end in ends.items())
+    finally:
+        admin.close()
+        consumer.close()
+
+
+def run_in_thread(target) -> tuple[threading.Thread, threading.Event]:
+    stop = threading.Event()
+    thread = threading.Thread(target=target, args=(stop,), daemon=True)
+    thread.start()
+    return thread, stop
+
+
+# -- the happy path -------------------------------------------------------------------------------
+
+def test_a_client_created_over_http_arrives_as_a_cloudevent(manager, relay, engine, kafka_bootstrap):
+    card = manager.post("/api/v1/clients", json=CARD).json
+    [event_id] = outbox_ids(engine)
+    assert relay.publish_batch() == 1 and unsent(engine) == 0
+    [record] = read_topic(kafka_bootstrap, TOPIC, 1, ce_id_in({event_id}))
+    headers = {name: value.decode() for name, value in record.headers}
+    assert record.key == card["id"].encode()
+    assert headers["ce_type"] == "crm.client.created.v1"
+    assert headers["ce_source"] == "/crm/clients"
+    assert headers["ce_specversion"] == "1.0"
+    assert headers["ce_subject"] == card["id"]
+    assert headers["content-type"] == "application/json"
+    assert headers["ce_time"].endswith("Z")
+    event = DomainEvent.from_kafka(record.headers, record.key, record.value)
+    assert event.data["client_id"] == card["id"] and event.data["tax_id"] == CARD["tax_id"]
+
+
+def test_events_of_one_client_keep_their_order(manager, relay, engine, kafka_bootstrap):
+    card = manager.post("/api/v1/clients", json=CARD).json
+    for rating in "BCD":
+        manager.patch(f"/api/v1/clients/{card['id']}", json={"rating": rating})
+    manager.post(f"/api/v1/clients/{card['id']}/contacts", json={"full_name": "Anna"})
+    ids = outbox_ids(engine)
+    relay.publish_batch()
+    records = read_topic(kafka_bootstrap, TOPIC, len(ids), ce_id_in(set(ids)))
+    assert len({r.partition for r in records}) == 1
+    assert [dict(r.headers)["ce_id"].decode() for r in sorted(records, key=lambda r: r.offset)] == ids
+
+
+# -- at-least-once, exactly-once effect ----------------------------------------------------------
+
+def counting_handler(session, event):
+    """An effect that would show a second application: a counter per client."""
+    session.execute(text("insert into test_applied (client_id, times) values (:id, 1) "
+                         "on conflict (client_id) do update set times = test_applied.times + 1"),
+                    {"id": event.data["client_id"]})
+
+
+def applied_times(engine, client_id) -> int | None:
+    with engine.connect() as conn:
+        return conn.scalar(text("select times from test_applied where client_id = :id"), {"id": client_id})
+
+
+@pytest.fixture
+def applied_table(engine):
+    with engine.begin() as conn:
+        conn.execute(text("create table if not exists test_applied (client_id text primary key, times int not null)"))
+        conn.execute(text("truncate test_applied"))
+
+
+def runner_for(engine, bootstrap, group, topic, handlers):
+    return ConsumerRunner(engine, group, handlers, lambda: make_consumer(bootstrap, group, [topic]),
+                          lambda: make_producer(bootstrap), max_backoff=1.0)
+
+
+def test_relay_crash_between_publish_and_mark_is_absorbed_by_the_consumer(
+        manager, relay, engine, kafka_bootstrap, applied_table, monkeypatch):
+    card = manager.post("/api/v1/clients", json=CARD).json
+    [event_id] = outbox_ids(engine)
+
+    def crash(*_args):
+        raise SystemExit("relay killed after the broker's ack, before marking the rows sent")
+
+    monkeypatch.setattr(relay, "_mark_sent", crash)
+    with pytest.raises(SystemExit):
+        relay.publish_batch()
+    assert unsent(engine) == 1  # published, yet not marked
+    monkeypatch.undo()
+    assert relay.publish_batch() == 1 and unsent(engine) == 0  # the restarted relay sends it again
+    copies = read_topic(kafka_bootstrap, TOPIC, 2, ce_id_in({event_id}))
+    assert len(copies) == 2  # the duplicate really is on the topic
+
+    group = f"test-dedupe-{uuid.uuid4()}"
+    runner = runner_for(engine, kafka_bootstrap, group, TOPIC, {"crm.client.created.v1": counting_handler})
+    thread, stop = run_in_thread(runner.run)
+    try:
+        wait_for(lambda: caught_up(kafka_bootstrap, group, TOPIC), what="the consumer to catch up")
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert applied_times(engine, card["id"]) == 1
+    with engine.connect() as conn:
+        assert conn.scalar(text("select count(*) from processed_events where consumer = :g and event_id = :id"),
+                           {"g": group, "id": event_id}) == 1
+
+
+def test_writes_succeed_while_the_broker_is_down_and_are_published_when_it_returns(
+        manager, relay, engine, kafka_broker, kafka_bootstrap):
+    if kafka_broker is None:
+        pytest.skip("an external broker (KAFKA_BOOTSTRAP_SERVERS) cannot be stopped by the test")
+    thread, stop = run_in_thread(relay.run)
+    try:
+        kafka_broker.stop()
+        try:
+            for i in range(5):
+                response = manager.post("/api/v1/clients", json={**CARD, "tax_id": f"90000000{i:02d}",
+                                                                 "email": f"down{i}@x.example"})
+                assert response.status_code == 201
+            time.sleep(2)  # the relay is retrying with backoff meanwhile
+            assert unsent(engine) == 5
+        finally:
+            kafka_broker.start()
+        wait_for(lambda: unsent(engine) == 0, what="the relay to publish the backlog")
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    ids = set(outbox_ids(engine))
+    records = read_topic(kafka_bootstrap, TOPIC, 5, ce_id_in(ids))
+    assert {dict(r.headers)["ce_id"].decode() for r in records} == ids
+
+
+def test_only_one_relay_per_service_publishes(manager, relay, engine):
+    manager.post("/api/v1/clients", json=CARD)
+    with engine.connect() as holder:  # another relay's session holding the lock
+        assert holder.scalar(text("select pg_try_advisory_lock(hashtext('glassbox-outbox-relay:clients'))"))
+        thread, stop = run_in_thread(relay.run)
+        try:
+            time.sleep(1.5)
+            assert unsent(engine) == 1  # the standby does not publish
+            holder.execute(text("select pg_advisory_unlock(hashtext('glassbox-outbox-relay:clients'))"))
+            wait_for(lambda: unsent(engine) == 0, timeout=30, what="the standby to take over")
+        finally:
+            stop.set()
+            thread.join(timeout=30)
+
+
+# -- poison events --------------------------------------------------------------------------------
+
+def test_a_poison_event_goes_to_the_dlq_and_the_consumer_moves_on(engine, kafka_bootstrap, applied_table):
+    topic = f"test.poison.{uuid.uuid4().hex[:8]}"
+    ensure_topics(kafka_bootstrap, topics=[topic], partitions=1)
+    good_id, bad_id = str(uuid.uuid4()), str(uuid.uuid4())
+
+    def event(client_id):
+        return DomainEvent(type="crm.client.created.v1", source="/crm/clients", subject=client_id,
+                           data={"client_id": client_id}).to_kafka()
+
+    def handler(session, event):
+        if event.data["client_id"] == bad_id:
+            raise ValueError("this payload breaks the handler")
+        counting_handler(session, event)
+
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap)
+    producer.send(topic, key=b"x", value=b"not a cloudevent")  # no ce_* headers at all
+    for client_id in (bad_id, good_id):
+        message = event(client_id)
+        producer.send(topic, key=message.key, value=message.value, headers=list(message.headers.items()))
+    producer.flush()
+    producer.close()
+
+    group = f"test-dlq-{uuid.uuid4()}"
+    runner = runner_for(engine, kafka_bootstrap, group, topic, {"crm.client.created.v1": handler})
+    thread, stop = run_in_thread(runner.run)
+    try:
+        wait_for(lambda: caught_up(kafka_bootstrap, group, topic), what="the consumer to pass the poison")
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert applied_times(engine, good_id) == 1 and applied_times(engine, bad_id) is None
+    dead = read_topic(kafka_bootstrap, dlq_topic(topic), 2, lambda r: True)
+    assert len(dead) == 2
+    errors = [dict(r.headers)["dlq_error"].decode() for r in dead]
+    assert "not a CloudEvent" in errors[0] and "this payload breaks the handler" in errors[1]
+    assert all(dict(r.headers)["dlq_original_topic"].decode() == topic for r in dead)
