@@ -28,11 +28,6 @@ class Principal:
     def has_role(self, *roles: str) -> bool:
         return self.role in roles
 
-    @property
-    def sees_everything(self) -> bool:
-        """Roles that see every record, not only their own."""
-        return self.role in ("admin", "head_of_sales")
-
 
 class TokenVerifier:
     def __init__(self, public_key_pem: bytes, issuer: str, audience: str):
@@ -78,14 +73,6 @@ def init_app(app: Flask, verifier: TokenVerifier) -> None:
 
 def current_principal() -> Principal:
     return g.principal
-
-
-def require_role(*roles: str) -> Principal:
-    """Function-level authorization: the caller's role must be one of `roles` (403 otherwise)."""
-    principal = current_principal()
-    if not principal.has_role(*roles):
-        abort(403, message=f"the {principal.role} role may not do this")
-    return principal
 
 
 # -- local key material and tokens (development; the gateway issues real ones) ----------------------

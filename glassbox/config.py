@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 # The repository root: var/ (local data) and deploy/ live beside the packages.
@@ -60,9 +60,6 @@ class Settings:
     jwt_issuer: str = JWT_ISSUER
     jwt_audience: str = JWT_AUDIENCE
     max_content_length: int = 1024 * 1024
-    page_size_default: int = 50
-    page_size_max: int = 200
-    extra: dict = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, service: str, **overrides) -> "Settings":

@@ -18,6 +18,11 @@ def _optional_text(max_length: int):
     return _text(max_length, allow_none=True)
 
 
+def _phone():
+    return fields.String(allow_none=True, validate=validate.Regexp(r"^\+?[0-9 ()\-]{5,40}$",
+                                                                   error="a phone number: digits, spaces, ()+-"))
+
+
 class _NotBlank:
     """Required names must have a visible character, not just spaces."""
 
@@ -37,8 +42,7 @@ class ClientFields(Schema):
     industry = _optional_text(100)
     region = _optional_text(100)
     address = _optional_text(500)
-    phone = fields.String(allow_none=True, validate=validate.Regexp(r"^\+?[0-9 ()\-]{5,40}$",
-                                                                    error="a phone number: digits, spaces, ()+-"))
+    phone = _phone()
     email = fields.Email(allow_none=True, validate=validate.Length(max=254))
     website = fields.Url(allow_none=True, validate=validate.Length(max=300))
     source_channel = fields.String(allow_none=True, validate=validate.Regexp(r"^[a-z0-9_]{1,50}$",
@@ -97,8 +101,7 @@ class ContactFields(Schema):
     full_name = _text(200, min_length=1)
     position = _optional_text(200)
     email = fields.Email(allow_none=True, validate=validate.Length(max=254))
-    phone = fields.String(allow_none=True, validate=validate.Regexp(r"^\+?[0-9 ()\-]{5,40}$",
-                                                                    error="a phone number: digits, spaces, ()+-"))
+    phone = _phone()
     is_primary = fields.Boolean()
     notes = _optional_text(5000)
 

@@ -61,6 +61,21 @@ def _ensure_no_duplicate(session: Session, tax_id: str | None, email: str | None
                            {field: ["already used"], "existing_client_id": str(existing)})
 
 
+def _ensure_live(client: Client) -> None:
+    if client.archived_at is not None:
+        raise Conflict("an archived client cannot be changed")
+
+
+def _apply_changes(record, changes: dict) -> list[str]:
+    """Set the fields whose value differs; returns their names, sorted (empty: nothing to record)."""
+    changed = sorted(name for name, value in changes.items() if getattr(record, name) != value)
+    for name in changed:
+        setattr(record, name, changes[name])
+    if changed:
+        record.updated_at = utcnow()
+    return changed
+
+
 def _commit_unique(uow) -> None:
     """Commit; a concurrent duplicate that slipped past the check is still a 409, never a 500."""
     try:
@@ -101,15 +116,11 @@ def update_client(db: Database, principal: Principal, client_id: uuid.UUID, chan
     _require(principal, WRITERS)
     with db.unit_of_work() as uow:
         client = _load_client(uow.session, principal, client_id, for_update=True)
-        if client.archived_at is not None:
-            raise Conflict("an archived client cannot be changed")
-        changed = sorted(name for name, value in changes.items() if getattr(client, name) != value)
+        _ensure_live(client)
+        _ensure_no_duplicate(uow.session, changes.get("tax_id"), changes.get("email"), exclude_id=client.id)
+        changed = _apply_changes(client, changes)
         if not changed:
             return client
-        _ensure_no_duplicate(uow.session, changes.get("tax_id"), changes.get("email"), exclude_id=client.id)
-        for name in changed:
-            setattr(client, name, changes[name])
-        client.updated_at = utcnow()
         uow.emit(events.client_updated(client, changed, principal.user_id))
         _commit_unique(uow)
         return client
@@ -130,8 +141,7 @@ def assign_client(db: Database, principal: Principal, client_id: uuid.UUID, owne
     _require(principal, ASSIGNERS)
     with db.unit_of_work() as uow:
         client = _load_client(uow.session, principal, client_id, for_update=True)
-        if client.archived_at is not None:
-            raise Conflict("an archived client cannot be assigned")
+        _ensure_live(client)
         if client.owner_id == owner_id:
             return client
         previous = client.owner_id
@@ -180,17 +190,11 @@ def _load_contact(session: Session, principal: Principal, contact_id: uuid.UUID,
     return contact
 
 
-def _writable_client(session: Session, principal: Principal, client_id: uuid.UUID) -> Client:
-    client = _load_client(session, principal, client_id, for_update=True)
-    if client.archived_at is not None:
-        raise Conflict("an archived client cannot be changed")
-    return client
-
-
 def create_contact(db: Database, principal: Principal, client_id: uuid.UUID, data: dict) -> Contact:
     _require(principal, WRITERS)
     with db.unit_of_work() as uow:
-        client = _writable_client(uow.session, principal, client_id)
+        client = _load_client(uow.session, principal, client_id, for_update=True)
+        _ensure_live(client)
         now = utcnow()
         contact = Contact(id=uuid.uuid4(), client=client, created_at=now, updated_at=now,
                           is_primary=data.pop("is_primary", False), **data)
@@ -220,14 +224,10 @@ def update_contact(db: Database, principal: Principal, contact_id: uuid.UUID, ch
     _require(principal, WRITERS)
     with db.unit_of_work() as uow:
         contact = _load_contact(uow.session, principal, contact_id, for_update=True)
-        if contact.client.archived_at is not None:
-            raise Conflict("an archived client cannot be changed")
-        changed = sorted(name for name, value in changes.items() if getattr(contact, name) != value)
+        _ensure_live(contact.client)
+        changed = _apply_changes(contact, changes)
         if not changed:
             return contact
-        for name in changed:
-            setattr(contact, name, changes[name])
-        contact.updated_at = utcnow()
         uow.emit(events.contact_updated(contact, changed, principal.user_id))
         uow.commit()
         return contact
@@ -237,8 +237,7 @@ def delete_contact(db: Database, principal: Principal, contact_id: uuid.UUID) ->
     _require(principal, WRITERS)
     with db.unit_of_work() as uow:
         contact = _load_contact(uow.session, principal, contact_id, for_update=True)
-        if contact.client.archived_at is not None:
-            raise Conflict("an archived client cannot be changed")
+        _ensure_live(contact.client)
         uow.emit(events.contact_deleted(contact, principal.user_id))
         uow.session.delete(contact)
         uow.commit()

@@ -143,9 +143,18 @@ def applied_table(engine):
         conn.execute(text("truncate test_applied"))
 
 
-def runner_for(engine, bootstrap, group, topic, handlers):
-    return ConsumerRunner(engine, group, handlers, lambda: make_consumer(bootstrap, group, [topic]),
-                          lambda: make_producer(bootstrap), max_backoff=1.0)
+def consume_until_caught_up(engine, bootstrap, topic, handlers, group_prefix) -> str:
+    """Run a ConsumerRunner (new group) until it has committed the end of `topic`; returns the group."""
+    group = f"{group_prefix}-{uuid.uuid4()}"
+    runner = ConsumerRunner(engine, group, handlers, lambda: make_consumer(bootstrap, group, [topic]),
+                            lambda: make_producer(bootstrap), max_backoff=1.0)
+    thread, stop = run_in_thread(runner.run)
+    try:
+        wait_for(lambda: caught_up(bootstrap, group, topic), what=f"{group} to catch up with {topic}")
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    return group
 
 
 def test_relay_crash_between_publish_and_mark_is_absorbed_by_the_consumer(
@@ -165,14 +174,8 @@ def test_relay_crash_between_publish_and_mark_is_absorbed_by_the_consumer(
     copies = read_topic(kafka_bootstrap, TOPIC, 2, ce_id_in({event_id}))
     assert len(copies) == 2  # the duplicate really is on the topic
 
-    group = f"test-dedupe-{uuid.uuid4()}"
-    runner = runner_for(engine, kafka_bootstrap, group, TOPIC, {"crm.client.created.v1": counting_handler})
-    thread, stop = run_in_thread(runner.run)
-    try:
-        wait_for(lambda: caught_up(kafka_bootstrap, group, TOPIC), what="the consumer to catch up")
-    finally:
-        stop.set()
-        thread.join(timeout=30)
+    group = consume_until_caught_up(engine, kafka_bootstrap, TOPIC, {"crm.client.created.v1": counting_handler},
+                                    "test-dedupe")
     assert applied_times(engine, card["id"]) == 1
     with engine.connect() as conn:
         assert conn.scalar(text("select count(*) from processed_events where consumer = :g and event_id = :id"),
@@ -243,14 +246,7 @@ def test_a_poison_event_goes_to_the_dlq_and_the_consumer_moves_on(engine, kafka_
     producer.flush()
     producer.close()
 
-    group = f"test-dlq-{uuid.uuid4()}"
-    runner = runner_for(engine, kafka_bootstrap, group, topic, {"crm.client.created.v1": handler})
-    thread, stop = run_in_thread(runner.run)
-    try:
-        wait_for(lambda: caught_up(kafka_bootstrap, group, topic), what="the consumer to pass the poison")
-    finally:
-        stop.set()
-        thread.join(timeout=30)
+    consume_until_caught_up(engine, kafka_bootstrap, topic, {"crm.client.created.v1": handler}, "test-dlq")
     assert applied_times(engine, good_id) == 1 and applied_times(engine, bad_id) is None
     dead = read_topic(kafka_bootstrap, dlq_topic(topic), 2, lambda r: True)
     assert len(dead) == 2
