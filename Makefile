@@ -26,6 +26,7 @@ bench: $(STAMP)
 
 openapi: $(STAMP)
 	$(BIN)/glassbox openapi clients
+	$(BIN)/glassbox openapi gateway
 
 infra-down: $(STAMP)
 	$(BIN)/glassbox infra down

@@ -5,17 +5,19 @@ from flask import Flask, current_app
 from flask_smorest import Api
 
 from glassbox import auth, metrics, web
-from glassbox.config import Settings
+from glassbox.config import Settings, package_of
 from glassbox.db import Database
 from glassbox.health import blueprint as health_blueprint
 from glassbox.web import Blueprint
 
 
 def create_service_app(service: str, title: str, topic: str, blueprints: list[Blueprint],
-                       config: dict | None = None) -> Flask:
-    """`config` overrides Settings fields (tests pass database_url and jwt_public_key_file)."""
+                       config: dict | None = None, authenticate: auth.Authenticator | None = None,
+                       public_prefixes: tuple[str, ...] = (), flask_config: dict | None = None) -> Flask:
+    """`config` overrides Settings fields (tests pass database_url and jwt_public_key_file).
+    The gateway passes its own `authenticate` and the public paths of login and JWKS."""
     settings = Settings.from_env(service, **(config or {}))
-    app = Flask(f"services.{service}")
+    app = Flask(package_of(service))
     app.config.update(
         GLASSBOX_SETTINGS=settings,
         KAFKA_BOOTSTRAP_SERVERS=settings.kafka_bootstrap_servers,
@@ -32,12 +34,13 @@ def create_service_app(service: str, title: str, topic: str, blueprints: list[Bl
             "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
         },
     )
+    app.config.update(flask_config or {})
     app.extensions["glassbox_db"] = Database(settings.database_url, topic)
 
     # Hook order matters: request id and error shape, then who is calling, then what they send.
     web.init_app(app)
-    auth.init_app(app, auth.TokenVerifier(settings.jwt_public_key_file.read_bytes(),
-                                          settings.jwt_issuer, settings.jwt_audience))
+    auth.init_app(app, authenticate or auth.TokenVerifier.from_settings(settings).verify,
+                  auth.PUBLIC_PREFIXES + tuple(public_prefixes))
     web.init_json_bodies(app)
     web.init_idempotency(app, app.extensions["glassbox_db"].session)
     metrics.init_app(app, service)

@@ -1,21 +1,17 @@
-"""JWT verification in every service (the gateway is not the only lock), the Principal, and role checks."""
+"""JWT verification in every service (the gateway is not the only lock), the Principal, and the
+deny-by-default request hook."""
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from typing import Callable
 
 import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask, current_app, g, request
 from flask_smorest import abort
 
-ROLES = ("admin", "head_of_sales", "manager", "marketer", "accountant", "service")
-ACCESS_TOKEN_TYPE = "access"
-ACCESS_TOKEN_TTL = timedelta(minutes=15)
-ALGORITHMS = ["RS256"]  # allow-listed: never "none", never HS* (a public key must not become an HMAC secret)
+from glassbox.keys import ACCESS_TOKEN_TYPE, ALGORITHM, ROLES, load_public_keys
+
 # Paths that answer without a token (probes, metrics, the API docs).
 PUBLIC_PREFIXES = ("/health/", "/metrics", "/docs", "/openapi.json")
 
@@ -30,15 +26,42 @@ class Principal:
 
 
 class TokenVerifier:
-    def __init__(self, public_key_pem: bytes, issuer: str, audience: str):
-        self.public_key = serialization.load_pem_public_key(public_key_pem)
-        self.issuer = issuer
-        self.audience = audience
+    """Verifies RS256 access tokens by their kid: against fixed public keys, or against the gateway's
+    JWKS (cached; refetched when an unknown kid shows up, so a rotated-in key works at once)."""
+
+    def __init__(self, issuer: str, audience: str, public_keys: dict | None = None, jwks_url: str | None = None):
+        if not public_keys and not jwks_url:
+            raise ValueError("a TokenVerifier needs public keys or a JWKS URL")
+        self.issuer, self.audience = issuer, audience
+        self.public_keys = public_keys or {}
+        self.jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300, timeout=5,
+                                    cooldown_duration=5) if jwks_url else None
+
+    @classmethod
+    def from_settings(cls, settings) -> "TokenVerifier":
+        if settings.jwt_jwks_url:
+            return cls(settings.jwt_issuer, settings.jwt_audience, jwks_url=settings.jwt_jwks_url)
+        return cls(settings.jwt_issuer, settings.jwt_audience,
+                   public_keys=load_public_keys([settings.jwt_public_key_file]))
+
+    def _key(self, token: str):
+        kid = jwt.get_unverified_header(token).get("kid")
+        if not kid:
+            raise jwt.InvalidTokenError("the token names no key (kid)")
+        if kid in self.public_keys:
+            return self.public_keys[kid]
+        if self.jwks is not None:
+            try:
+                return self.jwks.get_signing_key(kid).key
+            except jwt.PyJWKClientError as exc:
+                raise jwt.InvalidTokenError(f"unknown signing key {kid!r}") from exc
+        raise jwt.InvalidTokenError(f"unknown signing key {kid!r}")
 
     def verify(self, token: str) -> Principal:
         """Raises jwt.InvalidTokenError on anything but a valid, unexpired RS256 access token for us."""
         claims = jwt.decode(
-            token, self.public_key, algorithms=ALGORITHMS, audience=self.audience, issuer=self.issuer,
+            token, self._key(token), algorithms=[ALGORITHM],  # allow-listed: never "none", never HS*
+            audience=self.audience, issuer=self.issuer,
             options={"require": ["exp", "iat", "iss", "aud", "sub", "typ"]},
         )
         if claims.get("typ") != ACCESS_TOKEN_TYPE:
@@ -52,20 +75,25 @@ class TokenVerifier:
         return Principal(user_id=user_id, role=claims["role"])
 
 
-def init_app(app: Flask, verifier: TokenVerifier) -> None:
-    """Deny by default: every request but the public paths needs a valid bearer token."""
-    app.extensions["glassbox_verifier"] = verifier
+Authenticator = Callable[[str], Principal]
+
+
+def init_app(app: Flask, authenticate: Authenticator, public_prefixes: tuple[str, ...] = PUBLIC_PREFIXES) -> None:
+    """Deny by default: every request but the public paths needs a valid bearer token.
+
+    `authenticate(token) -> Principal` raises jwt.InvalidTokenError for a token it refuses (services pass
+    TokenVerifier.verify; the gateway adds API tokens and its live check of deactivated users)."""
+    app.extensions["glassbox_authenticate"] = authenticate
 
     @app.before_request
     def _authenticate():
-        if request.path.startswith(PUBLIC_PREFIXES) or request.method == "OPTIONS":
+        if request.path.startswith(public_prefixes) or request.method == "OPTIONS":
             return None
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
             abort(401, message="a bearer access token is required")
         try:
-            g.principal = current_app.extensions["glassbox_verifier"].verify(token.strip())
+            g.principal = current_app.extensions["glassbox_authenticate"](token.strip())
         except jwt.InvalidTokenError as exc:
             abort(401, message=f"invalid access token: {exc}")
         return None
@@ -73,29 +101,3 @@ def init_app(app: Flask, verifier: TokenVerifier) -> None:
 
 def current_principal() -> Principal:
     return g.principal
-
-
-# -- local key material and tokens (development; the gateway issues real ones) ----------------------
-
-def ensure_dev_keypair(keys_dir: Path) -> tuple[Path, Path]:
-    """An RSA key pair under var/keys, created once and never committed."""
-    private_path, public_path = keys_dir / "jwt-private.pem", keys_dir / "jwt-public.pem"
-    if not private_path.exists():
-        keys_dir.mkdir(parents=True, exist_ok=True)
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        private_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                   serialization.NoEncryption()))
-        private_path.chmod(0o600)
-        public_path.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                              serialization.PublicFormat.SubjectPublicKeyInfo))
-    return private_path, public_path
-
-
-def sign_access_token(private_key_pem: bytes, user_id: str, role: str, issuer: str, audience: str,
-                      ttl: timedelta = ACCESS_TOKEN_TTL, kid: str = "dev") -> str:
-    if role not in ROLES:
-        raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
-    now = datetime.now(timezone.utc)
-    claims = {"iss": issuer, "aud": audience, "sub": str(uuid.UUID(str(user_id))), "role": role,
-              "typ": ACCESS_TOKEN_TYPE, "iat": now, "exp": now + min(ttl, ACCESS_TOKEN_TTL), "jti": str(uuid.uuid4())}
-    return jwt.encode(claims, private_key_pem, algorithm="RS256", headers={"kid": kid})

@@ -22,7 +22,7 @@ from glassbox import config
 def _service_module(name: str):
     if name not in config.implemented_services():
         raise click.BadParameter(f"unknown service {name!r}; one of {', '.join(config.implemented_services())}")
-    return importlib.import_module(f"services.{name}")
+    return importlib.import_module(config.package_of(name))
 
 
 def _stop_on_signals() -> threading.Event:
@@ -32,7 +32,23 @@ def _stop_on_signals() -> threading.Event:
     return stop
 
 
-@click.group()
+class _Commands(click.Group):
+    """The glassbox command, plus groups that a service package contributes, imported only when used
+    (the kit stays free of domain code): name -> "module:attribute"."""
+
+    CONTRIBUTED = {"users": "gateway.cli:users"}
+
+    def list_commands(self, ctx):
+        return sorted([*super().list_commands(ctx), *self.CONTRIBUTED])
+
+    def get_command(self, ctx, name):
+        if name in self.CONTRIBUTED:
+            module, attribute = self.CONTRIBUTED[name].split(":")
+            return getattr(importlib.import_module(module), attribute)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=_Commands)
 def main():
     """Glassbox CRM: run, migrate and operate the services."""
 
@@ -74,7 +90,7 @@ def infra_status():
 @main.command()
 def keys():
     """Create the development JWT key pair under var/keys (once)."""
-    from glassbox.auth import ensure_dev_keypair
+    from glassbox.keys import ensure_dev_keypair
 
     private, public = ensure_dev_keypair(config.var_dir() / "keys")
     click.echo(f"private key {private}\npublic key  {public}")
@@ -87,15 +103,15 @@ def keys():
 @click.option("--ttl-minutes", default=15, show_default=True, type=click.IntRange(1, 15))
 def token(user_id, role, ttl_minutes):
     """Sign a local access token with the development key (for curl and tests)."""
-    from glassbox.auth import ensure_dev_keypair, sign_access_token
+    from glassbox.keys import KeyRing, ensure_dev_keypair
 
     private, _ = ensure_dev_keypair(config.var_dir() / "keys")
     try:
         user = str(uuid.UUID(user_id)) if user_id else str(uuid.uuid4())
     except ValueError:
         raise click.BadParameter("--user-id must be a UUID")
-    click.echo(sign_access_token(private.read_bytes(), user, role, config.JWT_ISSUER, config.JWT_AUDIENCE,
-                                 ttl=timedelta(minutes=ttl_minutes)))
+    click.echo(KeyRing.from_files(private).access_token(user, role, config.JWT_ISSUER, config.JWT_AUDIENCE,
+                                                        ttl=timedelta(minutes=ttl_minutes)))
 
 
 # -- database ------------------------------------------------------------------------------------------
@@ -135,7 +151,7 @@ def serve(service, port, workers):
         env["WEB_CONCURRENCY"] = str(workers)
     gunicorn_conf = Path(__file__).with_name("gunicorn_conf.py")
     os.execvpe(sys.executable, [sys.executable, "-m", "gunicorn", "-c", str(gunicorn_conf),
-                                f"services.{service}:create_app()"], env)
+                                f"{config.package_of(service)}:create_app()"], env)
 
 
 @main.command()
@@ -171,7 +187,7 @@ def consume(service, metrics_port):
 
     _service_module(service)
     try:
-        consumers = importlib.import_module(f"services.{service}.consumers")
+        consumers = importlib.import_module(f"{config.package_of(service)}.consumers")
     except ModuleNotFoundError:
         raise click.ClickException(f"{service} consumes no events yet")
     logs.configure(f"{service}-consumer")
@@ -254,8 +270,8 @@ def demo():
 def demo_seed():
     """Seed each running service with a little demo data (once; a second run adds nothing)."""
     for name in config.implemented_services():
-        if importlib.util.find_spec(f"services.{name}.demo") is not None:
-            seed = importlib.import_module(f"services.{name}.demo").seed
+        if importlib.util.find_spec(f"{config.package_of(name)}.demo") is not None:
+            seed = importlib.import_module(f"{config.package_of(name)}.demo").seed
             click.echo(f"{name}: {seed(config.database_url(name))}")
 
 
@@ -278,6 +294,7 @@ def run():
         procfile = config.PROJECT_ROOT / "deploy" / "Procfile"
         # The Procfile says `glassbox ...`: put this interpreter's scripts first on the PATH.
         env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+        env.setdefault("JWT_JWKS_URL", f"{config.service_url('gateway')}/.well-known/jwks.json")
         honcho = subprocess.Popen([sys.executable, "-m", "honcho", "-f", str(procfile), "-d",
                                    str(config.PROJECT_ROOT), "start"], env=env)
         try:
@@ -291,12 +308,19 @@ def run():
 
 
 def _print_welcome() -> None:
-    port = config.SERVICE_PORTS["clients"]
+    from glassbox.demo import DEMO_PASSWORD, DEMO_USERS
+
+    gateway = config.service_url("gateway")
+    logins = "\n".join(f"    {login:<34} {role}" for login, role in DEMO_USERS.items())
     click.echo(f"""
-Glassbox is starting.
-  clients API   http://127.0.0.1:{port}/api/v1/clients   (Swagger UI: http://127.0.0.1:{port}/docs)
-  a token       TOKEN=$(.venv/bin/glassbox token --role head_of_sales)
-  try it        curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:{port}/api/v1/clients
+Glassbox is starting. Everything goes through the gateway: {gateway}
+  API docs      {gateway}/docs
+  demo logins   (password: {DEMO_PASSWORD})
+{logins}
+  log in        TOKEN=$(curl -s -X POST -H 'Content-Type: application/json' \\
+                  -d '{{"email": "head@glassbox.local", "password": "{DEMO_PASSWORD}"}}' \\
+                  {gateway}/api/v1/auth/login | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  try it        curl -H "Authorization: Bearer $TOKEN" {gateway}/api/v1/clients
   events        .venv/bin/glassbox events tail crm.clients.events --from-beginning
 Ctrl-C stops everything.
 """)

@@ -57,6 +57,10 @@ class Settings:
     database_url: str
     kafka_bootstrap_servers: str
     jwt_public_key_file: Path
+    jwt_jwks_url: str | None = None
+    # Only the gateway signs: its current key, plus public keys still accepted during a rotation.
+    jwt_private_key_file: Path | None = None
+    jwt_extra_public_key_files: tuple[Path, ...] = ()
     jwt_issuer: str = JWT_ISSUER
     jwt_audience: str = JWT_AUDIENCE
     max_content_length: int = 1024 * 1024
@@ -70,16 +74,20 @@ class Settings:
             jwt_public_key_file=Path(
                 os.environ.get("JWT_PUBLIC_KEY_FILE") or var_dir() / "keys" / "jwt-public.pem"
             ),
+            jwt_jwks_url=os.environ.get("JWT_JWKS_URL") or None,
+            jwt_private_key_file=Path(os.environ.get("JWT_PRIVATE_KEY_FILE") or var_dir() / "keys" / "jwt-private.pem"),
+            jwt_extra_public_key_files=tuple(Path(p) for p in os.environ.get("JWT_EXTRA_PUBLIC_KEY_FILES", "").split(",")
+                                             if p.strip()),
             jwt_issuer=os.environ.get("JWT_ISSUER", JWT_ISSUER),
             jwt_audience=os.environ.get("JWT_AUDIENCE", JWT_AUDIENCE),
             max_content_length=int(os.environ.get("MAX_CONTENT_LENGTH", 1024 * 1024)),
         )
         values.update(overrides)
         settings = cls(**values)
-        if not settings.jwt_public_key_file.is_file():
+        if not settings.jwt_jwks_url and not settings.jwt_public_key_file.is_file():
             raise ConfigError(
-                f"JWT public key {settings.jwt_public_key_file} not found: set JWT_PUBLIC_KEY_FILE "
-                "or run `glassbox keys` (done by `make run`)"
+                f"JWT public key {settings.jwt_public_key_file} not found: set JWT_JWKS_URL (the gateway's "
+                "/.well-known/jwks.json) or JWT_PUBLIC_KEY_FILE, or run `glassbox keys` (done by `make run`)"
             )
         return settings
 
@@ -90,7 +98,18 @@ SERVICE_PORTS = {"gateway": 8000, "clients": 8001, "deals": 8002, "billing": 800
 DATABASES = tuple(SERVICE_PORTS)
 
 
+def package_of(service: str) -> str:
+    """The Python package of a service: the gateway stands beside services/, the others inside it."""
+    return "gateway" if service == "gateway" else f"services.{service}"
+
+
+def service_url(service: str) -> str:
+    """Where the gateway reaches a service (`<SERVICE>_URL`, default its local port)."""
+    return os.environ.get(f"{service.upper()}_URL") or f"http://127.0.0.1:{SERVICE_PORTS[service]}"
+
+
 def implemented_services() -> list[str]:
     import importlib.util
 
-    return [name for name in SERVICE_PORTS if importlib.util.find_spec(f"services.{name}") is not None]
+    return [name for name in SERVICE_PORTS
+            if importlib.util.find_spec(package_of(name)) is not None]

@@ -6,14 +6,21 @@ import json
 import tempfile
 from pathlib import Path
 
-from glassbox.auth import ensure_dev_keypair
+from glassbox.config import package_of
+from glassbox.keys import ensure_dev_keypair
 
 
 def openapi_document(service: str) -> str:
-    module = importlib.import_module(f"services.{service}")
+    module = importlib.import_module(package_of(service))
     with tempfile.TemporaryDirectory() as keys:
         # The document does not depend on keys or servers; a throwaway key lets the app be built anywhere.
-        _, public = ensure_dev_keypair(Path(keys))
-        app = module.create_app({"jwt_public_key_file": public})
-    spec = app.extensions["glassbox_api"].spec.to_dict()
-    return json.dumps(spec, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        private, public = ensure_dev_keypair(Path(keys))
+        app = module.create_app({"jwt_public_key_file": public, "jwt_private_key_file": private})
+    # A package may publish more than its own routes (the gateway merges the services' documents).
+    spec = module.openapi_spec(app) if hasattr(module, "openapi_spec") else app.extensions["glassbox_api"].spec.to_dict()
+    return stable_json(spec)
+
+
+def stable_json(document: dict) -> str:
+    """Byte-stable JSON for committed contracts, so that a drift check is a plain comparison."""
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -14,6 +14,8 @@ def demo_user_id(login: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, login))
 
 
+DEMO_PASSWORD = "glassbox-demo"  # every demo user's password (local use only)
+
 DEMO_USERS = {  # login -> role
     "admin@glassbox.local": "admin",
     "head@glassbox.local": "head_of_sales",

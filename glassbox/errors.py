@@ -14,6 +14,11 @@ class DomainError(Exception):
         self.errors = errors or {}
 
 
+class Unauthorized(DomainError):
+    """Credentials that do not hold (a wrong password, a spent refresh token)."""
+    status = 401
+
+
 class NotFound(DomainError):
     """Missing, or not the caller's to see (another manager's record is a 404, not a 403)."""
     status = 404

@@ -8,11 +8,12 @@ from alembic import command, context
 from alembic.config import Config
 from sqlalchemy import MetaData, create_engine, pool
 
+from glassbox.config import package_of
 from glassbox.models import kit_metadata
 
 
 def alembic_config(service: str, url: str) -> Config:
-    package = importlib.import_module(f"services.{service}")
+    package = importlib.import_module(package_of(service))
     config = Config()
     config.set_main_option("script_location", str(Path(package.__file__).parent / "migrations"))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))  # configparser interpolation

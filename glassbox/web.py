@@ -90,7 +90,15 @@ def _assign_request_id():
     g.request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else str(uuid.uuid4())
 
 
+def _passes_through() -> bool:
+    """Requests that this app forwards to another service (the gateway's proxy): the service that does
+    the work checks their bodies and keeps their Idempotency-Keys."""
+    return request.blueprint in current_app.config.get("PASS_THROUGH_BLUEPRINTS", ())
+
+
 def _require_json_body():
+    if _passes_through():
+        return
     if request.method in BODY_METHODS and (request.content_length or request.data):
         if not request.is_json:
             abort(415, message="request bodies must be JSON (Content-Type: application/json)")
@@ -132,6 +140,8 @@ def init_idempotency(app: Flask, sessions) -> None:
         key = request.headers.get("Idempotency-Key")
         if request.method != "POST" or key is None or "principal" not in g:
             return None
+        if _passes_through():
+            return None
         if not 1 <= len(key) <= 200:
             abort(400, message="Idempotency-Key must be 1 to 200 characters")
         principal = g.principal.user_id
@@ -166,7 +176,10 @@ def init_idempotency(app: Flask, sessions) -> None:
         principal, key = claimed
         where = (IdempotencyKey.principal == principal) & (IdempotencyKey.key == key)
         with sessions() as session:
-            if response.status_code >= 500:  # not an answer worth replaying: let the client retry for real
+            # Forget the key instead of keeping the answer when the request was not carried out (5xx,
+            # 429) or when the answer holds a secret that must not be stored (no-store: a new API token).
+            if (response.status_code >= 500 or response.status_code == 429
+                    or "no-store" in response.headers.get("Cache-Control", "")):
                 session.execute(delete(IdempotencyKey).where(where))
             else:
                 session.execute(update(IdempotencyKey).where(where).values(

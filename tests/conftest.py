@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from glassbox import migrations
-from glassbox.auth import ensure_dev_keypair, sign_access_token
+from glassbox.keys import KeyRing, ensure_dev_keypair
 from glassbox.config import JWT_AUDIENCE, JWT_ISSUER, PROJECT_ROOT
 
 
@@ -79,17 +79,20 @@ def kafka_bootstrap(kafka_broker) -> str:
 
 
 @pytest.fixture(scope="session")
-def jwt_keys(workdir):
-    private, public = ensure_dev_keypair(workdir / "keys")
-    return private.read_bytes(), public
+def key_files(workdir) -> tuple[Path, Path]:
+    """(private, public) PEM files of the suite's signing key."""
+    return ensure_dev_keypair(workdir / "keys")
 
 
 @pytest.fixture(scope="session")
-def make_token(jwt_keys):
-    private_pem, _ = jwt_keys
+def key_ring(key_files) -> KeyRing:
+    return KeyRing.from_files(key_files[0])
 
+
+@pytest.fixture(scope="session")
+def make_token(key_ring):
     def _make(role: str, user_id: str | None = None, **kwargs) -> str:
-        return sign_access_token(private_pem, user_id or str(uuid.uuid4()), role, JWT_ISSUER, JWT_AUDIENCE, **kwargs)
+        return key_ring.access_token(user_id or str(uuid.uuid4()), role, JWT_ISSUER, JWT_AUDIENCE, **kwargs)
 
     return _make
 
@@ -125,10 +128,10 @@ def as_role(make_token):
 # -- the clients service -------------------------------------------------------------------------
 
 @pytest.fixture(scope="session")
-def clients_app(clients_db_url, jwt_keys):
+def clients_app(clients_db_url, key_files):
     from services.clients import create_app
 
-    app = create_app({"database_url": clients_db_url, "jwt_public_key_file": jwt_keys[1],
+    app = create_app({"database_url": clients_db_url, "jwt_public_key_file": key_files[1],
                       "kafka_bootstrap_servers": "127.0.0.1:9"})  # no broker: requests never touch Kafka
     app.config["TESTING"] = True
     yield app

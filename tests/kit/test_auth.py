@@ -1,27 +1,21 @@
-"""Token verification: every forged, misdirected or expired token is refused (401 through a service)."""
+"""Token verification: every forged, misdirected or expired token is refused (401 through a service),
+and keys are found by their kid, including a key rotated in through the JWKS."""
 import base64
+import hashlib
+import hmac
 import json
+import threading
 import uuid
 from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from glassbox.auth import TokenVerifier, sign_access_token
+from glassbox.auth import TokenVerifier
 from glassbox.config import JWT_AUDIENCE, JWT_ISSUER
-
-
-@pytest.fixture(scope="module")
-def keys(jwt_keys):
-    private_pem, public_path = jwt_keys
-    return private_pem, public_path.read_bytes()
-
-
-@pytest.fixture(scope="module")
-def verifier(keys):
-    return TokenVerifier(keys[1], JWT_ISSUER, JWT_AUDIENCE)
+from glassbox.keys import KeyRing, load_public_keys
 
 
 def claims(**overrides):
@@ -36,62 +30,98 @@ def b64(data: dict) -> str:
     return base64.urlsafe_b64encode(json.dumps(data, default=str).encode()).decode().rstrip("=")
 
 
-def forged_tokens(private_pem: bytes, public_pem: bytes) -> dict[str, str]:
-    other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    good = jwt.encode(claims(), private_pem, algorithm="RS256")
+def new_ring() -> KeyRing:
+    return KeyRing.from_private_key(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+
+
+def forged_tokens(ring: KeyRing, public_pem: bytes) -> dict[str, str]:
+    kid = ring.kid
+    good = ring.sign(claims())
     header, payload, signature = good.split(".")
     tampered_payload = b64({**json.loads(base64.urlsafe_b64decode(payload + "==")), "role": "admin"})
     now = int(datetime.now(timezone.utc).timestamp())
-    unsigned = {**claims(), "iat": now, "exp": now + 300}
+    unsigned = b64({**claims(), "iat": now, "exp": now + 300})
+    hs_header = b64({"alg": "HS256", "typ": "JWT", "kid": kid})
+    hs_signature = base64.urlsafe_b64encode(hmac.new(public_pem, f"{hs_header}.{unsigned}".encode(),
+                                                     hashlib.sha256).digest()).decode().rstrip("=")
+    stranger = new_ring()
+    stranger.kid = kid  # claims to be our key
     return {
-        "alg none": f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(unsigned)}.",
-        "HS256 signed with the public key": f"{b64({'alg': 'HS256', 'typ': 'JWT'})}.{b64(unsigned)}."
-                                            + _hs256(public_pem, f"{b64({'alg': 'HS256', 'typ': 'JWT'})}.{b64(unsigned)}"),
-        "another key": jwt.encode(claims(), other_key, algorithm="RS256"),
-        "wrong audience": jwt.encode(claims(aud="someone-else"), private_pem, algorithm="RS256"),
-        "wrong issuer": jwt.encode(claims(iss="evil"), private_pem, algorithm="RS256"),
-        "refresh token type": jwt.encode(claims(typ="refresh"), private_pem, algorithm="RS256"),
-        "no type": jwt.encode(claims(typ=None), private_pem, algorithm="RS256"),
-        "expired": sign_access_token(private_pem, str(uuid.uuid4()), "manager", JWT_ISSUER, JWT_AUDIENCE,
-                                     ttl=timedelta(minutes=-1)),
+        "alg none": f"{b64({'alg': 'none', 'typ': 'JWT', 'kid': kid})}.{unsigned}.",
+        "HS256 signed with the public key": f"{hs_header}.{unsigned}.{hs_signature}",
+        "another key under our kid": stranger.sign(claims()),
+        "unknown kid": new_ring().sign(claims()),
+        "no kid": jwt.encode(claims(), ring.private_key, algorithm="RS256"),
+        "wrong audience": ring.sign(claims(aud="someone-else")),
+        "wrong issuer": ring.sign(claims(iss="evil")),
+        "refresh token type": ring.sign(claims(typ="refresh")),
+        "no type": ring.sign(claims(typ=None)),
+        "expired": ring.access_token(str(uuid.uuid4()), "manager", JWT_ISSUER, JWT_AUDIENCE, ttl=timedelta(minutes=-1)),
         "tampered payload": f"{header}.{tampered_payload}.{signature}",
-        "unknown role": jwt.encode(claims(role="superuser"), private_pem, algorithm="RS256"),
-        "subject not a user id": jwt.encode(claims(sub="admin"), private_pem, algorithm="RS256"),
-        "no expiry": jwt.encode(claims(exp=None), private_pem, algorithm="RS256"),
+        "unknown role": ring.sign(claims(role="superuser")),
+        "subject not a user id": ring.sign(claims(sub="admin")),
+        "no expiry": ring.sign(claims(exp=None)),
         "garbage": "not-a-token",
     }
 
 
-def _hs256(secret: bytes, signing_input: str) -> str:
-    import hashlib
-    import hmac
-
-    return base64.urlsafe_b64encode(hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()).decode().rstrip("=")
+@pytest.fixture(scope="module")
+def verifier(key_files):
+    return TokenVerifier(JWT_ISSUER, JWT_AUDIENCE, public_keys=load_public_keys([key_files[1]]))
 
 
-def test_a_valid_token_gives_the_principal(keys, verifier):
+def test_a_valid_token_gives_the_principal(key_ring, verifier):
     user_id = str(uuid.uuid4())
-    principal = verifier.verify(sign_access_token(keys[0], user_id, "head_of_sales", JWT_ISSUER, JWT_AUDIENCE))
+    principal = verifier.verify(key_ring.access_token(user_id, "head_of_sales", JWT_ISSUER, JWT_AUDIENCE))
     assert (principal.user_id, principal.role) == (user_id, "head_of_sales")
 
 
-def test_every_forged_token_is_refused_by_the_verifier(keys, verifier):
-    for name, token in forged_tokens(*keys).items():
+def test_every_forged_token_is_refused_by_the_verifier(key_ring, key_files, verifier):
+    for name, token in forged_tokens(key_ring, key_files[1].read_bytes()).items():
         with pytest.raises(jwt.InvalidTokenError):
             verifier.verify(token)
             pytest.fail(f"accepted: {name}")
 
 
-def test_every_forged_token_is_a_401_from_the_service(keys, clients_app):
+def test_every_forged_token_is_a_401_from_the_service(key_ring, key_files, clients_app):
     client = clients_app.test_client()
-    for name, token in forged_tokens(*keys).items():
+    for name, token in forged_tokens(key_ring, key_files[1].read_bytes()).items():
         response = client.get("/api/v1/clients", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 401, name
         assert response.json["code"] == 401 and "invalid access token" in response.json["message"], name
 
 
-def test_tokens_never_outlive_fifteen_minutes(keys):
-    token = sign_access_token(keys[0], str(uuid.uuid4()), "manager", JWT_ISSUER, JWT_AUDIENCE, ttl=timedelta(hours=5))
+def test_tokens_never_outlive_fifteen_minutes(key_ring):
+    token = key_ring.access_token(str(uuid.uuid4()), "manager", JWT_ISSUER, JWT_AUDIENCE, ttl=timedelta(hours=5))
     decoded = jwt.decode(token, options={"verify_signature": False})
     assert decoded["exp"] - decoded["iat"] <= 15 * 60
+
+
+def test_a_key_rotated_in_through_the_jwks_is_accepted_at_once():
+    old, new = new_ring(), new_ring()
+    published = {"keys": []}
+
+    class JWKS(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = json.dumps(published).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), JWKS)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        published["keys"] = old.jwks()["keys"]
+        verifier = TokenVerifier(JWT_ISSUER, JWT_AUDIENCE, jwks_url=f"http://127.0.0.1:{server.server_port}/jwks")
+        verifier.jwks.cooldown_duration = 0  # the test rotates faster than a real gateway would
+        assert verifier.verify(old.access_token(str(uuid.uuid4()), "manager", JWT_ISSUER, JWT_AUDIENCE))
+        published["keys"] = old.jwks()["keys"] + new.jwks()["keys"]  # introduce the new key
+        assert verifier.verify(new.access_token(str(uuid.uuid4()), "manager", JWT_ISSUER, JWT_AUDIENCE))
+        with pytest.raises(jwt.InvalidTokenError):  # a key the gateway never published
+            verifier.verify(new_ring().access_token(str(uuid.uuid4()), "manager", JWT_ISSUER, JWT_AUDIENCE))
+    finally:
+        server.shutdown()

@@ -1,0 +1,11 @@
+"""The public keys every service verifies access tokens with (RFC 7517), outside /api/v1."""
+from flask import Blueprint, current_app, jsonify
+
+blueprint = Blueprint("jwks", __name__)
+
+
+@blueprint.get("/.well-known/jwks.json")
+def jwks():
+    response = jsonify(current_app.extensions["gateway_keys"].jwks())
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response

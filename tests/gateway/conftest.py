@@ -1,0 +1,68 @@
+"""Gateway fixtures, shared by the identity and the edge tests: its database, the app, a test client on an
+empty database, and callers of any role who exist in that database (the gateway checks every token's user
+there, so a token for a made-up user id is refused)."""
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+from glassbox import migrations
+from glassbox.auth import Principal
+from tests.conftest import Caller, truncate_all
+
+PASSWORD = "correct horse battery staple"  # every gw_user's password unless told otherwise
+
+
+@pytest.fixture(scope="session")
+def gateway_db_url(postgres):
+    url = os.environ.get("GATEWAY_DATABASE_URL") or postgres.ensure_database("gateway")
+    migrations.upgrade("gateway", url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def gateway_app(gateway_db_url, key_files):
+    from gateway import create_app
+
+    app = create_app({"database_url": gateway_db_url, "jwt_public_key_file": key_files[1],
+                      "jwt_private_key_file": key_files[0],
+                      "kafka_bootstrap_servers": "127.0.0.1:9"})  # no broker: requests never touch Kafka
+    app.config["TESTING"] = True
+    yield app
+    app.extensions["glassbox_db"].dispose()
+
+
+@pytest.fixture
+def gw(gateway_app, gateway_db_url):
+    """A test client of the gateway on an empty database, with fresh rate-limit budgets."""
+    from gateway.protection import limiter
+
+    truncate_all(gateway_db_url)
+    limiter.reset()
+    return gateway_app.test_client()
+
+
+@pytest.fixture
+def gw_user(gw, gateway_app, make_token):
+    """gw_user("manager", email=None, password=PASSWORD, **profile) -> a Caller (with .email and .password)
+    for a user created through the use case, holding an access token signed with the suite's key."""
+    from gateway import service
+
+    def _make(role: str, email: str | None = None, password: str = PASSWORD, **profile) -> Caller:
+        user_id = uuid.uuid4()
+        email = email or f"{role}.{user_id.hex[:8]}@test.example"
+        service.create_user(gateway_app.extensions["glassbox_db"], Principal(str(user_id), "admin"),
+                            {"email": email, "full_name": f"Test {role}", "role": role, "password": password,
+                             **profile}, user_id=user_id)
+        caller = Caller(gw, make_token(role, str(user_id)), str(user_id), role)
+        caller.email, caller.password = email, password
+        return caller
+
+    return _make
+
+
+@pytest.fixture
+def gw_admin(gw_user):
+    return gw_user("admin")
