@@ -1,7 +1,7 @@
 """Contacts of a client: CRUD, ownership through the client, events."""
 import pytest
 
-from tests.clients.test_clients_api import CARD, assert_error, create
+from tests.clients.test_clients_api import assert_error, create
 from tests.conftest import outbox_events
 
 

@@ -9,13 +9,15 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
 from glassbox.config import PROJECT_ROOT
+from gateway import events as identity_events
 from services.clients import events as client_events
 from tests.clients.test_clients_api import CARD
 from tests.conftest import outbox_events
 
 EVENTS_DIR = PROJECT_ROOT / "contracts" / "events"
 BASE_URI = "https://glassbox.example/contracts/events/"
-EMITTED_TYPES = client_events.ALL_TYPES
+PRODUCERS = (client_events, identity_events)  # each: TOPIC and ALL_TYPES
+EMITTED_TYPES = tuple(t for producer in PRODUCERS for t in producer.ALL_TYPES)
 
 
 @lru_cache(maxsize=1)
@@ -44,8 +46,9 @@ def test_asyncapi_declares_every_emitted_type_with_its_schema():
     text = json.dumps(document)
     for event_type in EMITTED_TYPES:
         assert f"{event_type}.schema.json" in text, event_type
-    channel = document["channels"]
-    assert any(c.get("address") == client_events.TOPIC for c in channel.values())
+    addresses = {channel.get("address") for channel in document["channels"].values()}
+    for producer in PRODUCERS:
+        assert producer.TOPIC in addresses and f"{producer.TOPIC}.dlq" in addresses
 
 
 def test_a_schema_rejects_a_broken_payload():
@@ -55,7 +58,7 @@ def test_a_schema_rejects_a_broken_payload():
     assert len(list(validator("crm.client.created.v1").iter_errors(broken))) >= 2
 
 
-def test_every_event_emitted_through_the_api_matches_its_schema(head, manager, clients_db_url):
+def test_every_client_event_emitted_through_the_api_matches_its_schema(head, manager, clients_db_url):
     # A scenario that makes the service emit every type it has, with full and with minimal cards.
     card = manager.post("/api/v1/clients", json=CARD).json
     manager.post("/api/v1/clients", json={"name": "Minimal Person", "kind": "person"})
@@ -67,7 +70,7 @@ def test_every_event_emitted_through_the_api_matches_its_schema(head, manager, c
     head.delete(f"/api/v1/clients/{card['id']}")
 
     emitted = outbox_events(clients_db_url)
-    assert {event["type"] for event in emitted} == set(EMITTED_TYPES)
+    assert {event["type"] for event in emitted} == set(client_events.ALL_TYPES)
     for event in emitted:
         errors = [e.message for e in validator(event["type"]).iter_errors(event["payload"])]
         assert not errors, (event["type"], errors)

@@ -6,23 +6,21 @@ import uuid
 
 import jwt
 import pytest
-import yaml
 from argon2 import PasswordHasher
 from click.testing import CliRunner
 from flask import g
 from sqlalchemy import create_engine, text
 
-from gateway import events as identity_events
 from gateway import passwords
 from gateway.auth import authenticate
 from gateway.cli import users as users_cli
 from gateway.demo import seed
-from glassbox.config import JWT_AUDIENCE, JWT_ISSUER, PROJECT_ROOT
+from glassbox.config import JWT_AUDIENCE, JWT_ISSUER
 from glassbox.demo import DEMO_PASSWORD, DEMO_USERS, demo_user_id
 from glassbox.keys import ROLES
 from tests.clients.test_clients_api import assert_error
 from tests.conftest import outbox_events
-from tests.contract.test_event_contracts import EVENTS_DIR, validator
+from tests.contract.test_event_contracts import validator
 from tests.gateway.conftest import PASSWORD
 
 
@@ -414,14 +412,6 @@ def test_user_events_land_in_the_outbox_and_match_their_schemas(gw_admin, gatewa
         assert not errors, (event["type"], errors)
         assert event["payload"]["actor_id"] == gw_admin.user_id
         assert "password" not in json.dumps(event["payload"]) and "$argon2" not in json.dumps(event["payload"])
-
-
-@pytest.mark.parametrize("event_type", identity_events.ALL_TYPES)
-def test_each_identity_event_type_has_a_schema_an_example_and_a_channel(event_type):
-    validator(event_type).validate(json.loads((EVENTS_DIR / f"{event_type}.example.json").read_text()))
-    asyncapi = yaml.safe_load((PROJECT_ROOT / "contracts" / "asyncapi.yaml").read_text())
-    assert f"{event_type}.schema.json" in json.dumps(asyncapi)
-    assert any(c.get("address") == identity_events.TOPIC for c in asyncapi["channels"].values())
 
 
 # -- demo data and the CLI -----------------------------------------------------------------------------
