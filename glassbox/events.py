@@ -41,6 +41,18 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
+def envelope(id: str, type: str, source: str, subject: str, time: datetime, json_data: dict) -> ce_kafka.KafkaMessage:
+    """The one place that builds the Kafka record of an event (through the cloudevents SDK): `ce_*` headers,
+    content-type, key = subject, the JSON value. `json_data` must already be in wire form (to_jsonable)."""
+    event = CloudEvent(
+        attributes={"id": id, "type": type, "source": source, "subject": subject,
+                    "time": time.astimezone(timezone.utc),  # a session in another time zone must not leak
+                    "specversion": "1.0", "datacontenttype": CONTENT_TYPE},
+        data=json_data,
+    )
+    return ce_kafka.to_binary(event, _FORMAT, key_mapper=lambda _e: subject.encode())
+
+
 @dataclass(frozen=True)
 class DomainEvent:
     """`type` is crm.<aggregate>.<past_tense_verb>.v<N>; `subject` is the aggregate id (and the Kafka key)."""
@@ -53,19 +65,7 @@ class DomainEvent:
     time: datetime = field(default_factory=utcnow)
 
     def to_kafka(self) -> ce_kafka.KafkaMessage:
-        event = CloudEvent(
-            attributes={
-                "id": self.id,
-                "type": self.type,
-                "source": self.source,
-                "subject": self.subject,
-                "time": self.time,
-                "specversion": "1.0",
-                "datacontenttype": CONTENT_TYPE,
-            },
-            data=to_jsonable(self.data),
-        )
-        return ce_kafka.to_binary(event, _FORMAT, key_mapper=lambda _e: self.subject.encode())
+        return envelope(self.id, self.type, self.source, self.subject, self.time, to_jsonable(self.data))
 
     @classmethod
     def from_kafka(cls, headers: list[tuple[str, bytes]] | dict, key: bytes | None, value: bytes) -> "DomainEvent":

@@ -9,22 +9,31 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 from kafka import KafkaProducer
-from sqlalchemy import Engine, func, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy import BigInteger, Engine, any_, bindparam, func, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from glassbox import metrics
-from glassbox.events import DomainEvent
+from glassbox.events import envelope
 from glassbox.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 
 
-def to_event(row: OutboxMessage) -> DomainEvent:
-    return DomainEvent(type=row.type, source=row.source, subject=row.key, data=row.payload, id=row.id, time=row.time)
+_OUTBOX = OutboxMessage.__table__
+# Core, not ORM objects: the relay only reads columns and marks positions, thousands at a time.
+_UNSENT = (select(_OUTBOX.c.position, _OUTBOX.c.id, _OUTBOX.c.topic, _OUTBOX.c.key, _OUTBOX.c.type,
+                  _OUTBOX.c.source, _OUTBOX.c.time, _OUTBOX.c.payload)
+           .where(_OUTBOX.c.sent_at.is_(None)).order_by(_OUTBOX.c.position))
+_MARK_SENT = (update(_OUTBOX).where(_OUTBOX.c.position == any_(bindparam("positions", type_=ARRAY(BigInteger))))
+              .values(sent_at=func.now()))
+# Sent rows are kept a while for investigations, then purged in small batches (the table must not grow forever).
+SENT_RETENTION = timedelta(days=7)
+_PURGE_SENT = text("delete from outbox_messages where position in (select position from outbox_messages "
+                   "where sent_at < now() - make_interval(secs => :seconds) limit 5000)")
 
 
 class OutboxRelay:
@@ -43,35 +52,32 @@ class OutboxRelay:
     def publish_batch(self) -> int:
         """Publish up to batch_size unsent rows and mark them sent; returns how many. Raises on broker errors
         (nothing is marked then, so the same rows go again on the next try)."""
-        with Session(self.engine) as session:
-            rows = session.scalars(
-                select(OutboxMessage).where(OutboxMessage.sent_at.is_(None))
-                .order_by(OutboxMessage.position).limit(self.batch_size)
-            ).all()
+        with self.engine.connect() as conn:
+            rows = conn.execute(_UNSENT.limit(self.batch_size)).all()
             if not rows:
                 return 0
             started = time.perf_counter()
             self._publish(rows)
             metrics.OUTBOX_PUBLISH_LATENCY.labels(self.service).observe(time.perf_counter() - started)
-            self._mark_sent(session, [row.position for row in rows])
+            self._mark_sent(conn, [row.position for row in rows])
             metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
             return len(rows)
 
-    def _publish(self, rows: list[OutboxMessage]) -> None:
+    def _publish(self, rows) -> None:
         producer = self.producer()
         futures = []
         for row in rows:
-            message = to_event(row).to_kafka()
+            # The payload came out of JSONB: it is in wire form already.
+            message = envelope(row.id, row.type, row.source, row.key, row.time, row.payload)
             futures.append(producer.send(row.topic, key=message.key, value=message.value,
                                          headers=list(message.headers.items())))
         producer.flush()
         for future in futures:
             future.get(timeout=0)  # re-raises the broker's error for any message not acknowledged
 
-    def _mark_sent(self, session: Session, positions: list[int]) -> None:
-        session.execute(update(OutboxMessage).where(OutboxMessage.position.in_(positions))
-                        .values(sent_at=func.now()))
-        session.commit()
+    def _mark_sent(self, conn, positions: list[int]) -> None:
+        conn.execute(_MARK_SENT, {"positions": positions})
+        conn.commit()
 
     def producer(self) -> KafkaProducer:
         if self._producer is None:
@@ -87,13 +93,17 @@ class OutboxRelay:
             self._producer = None
 
     def observe_backlog(self) -> None:
-        with Session(self.engine) as session:
-            count, oldest = session.execute(
-                select(func.count(), func.min(OutboxMessage.created_at)).where(OutboxMessage.sent_at.is_(None))
+        with self.engine.connect() as conn:
+            count, oldest = conn.execute(
+                select(func.count(), func.min(_OUTBOX.c.created_at)).where(_OUTBOX.c.sent_at.is_(None))
             ).one()
         metrics.OUTBOX_BACKLOG.labels(self.service).set(count)
         age = (datetime.now(timezone.utc) - oldest).total_seconds() if oldest else 0
         metrics.OUTBOX_OLDEST_AGE.labels(self.service).set(age)
+
+    def purge_sent(self) -> int:
+        with self.engine.begin() as conn:
+            return conn.execute(_PURGE_SENT, {"seconds": SENT_RETENTION.total_seconds()}).rowcount
 
     # -- the loop ----------------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
@@ -121,7 +131,7 @@ class OutboxRelay:
         self._drop_producer()
 
     def _run_locked(self, stop: threading.Event, lock_conn) -> None:
-        last_observed = 0.0
+        last_observed = last_purged = 0.0
         while not stop.is_set():
             sent = self.publish_batch()
             self._backoff = 0.5
@@ -131,5 +141,8 @@ class OutboxRelay:
                 lock_conn.commit()
                 self.observe_backlog()
                 last_observed = now
+            if now - last_purged > 60.0:
+                self.purge_sent()
+                last_purged = now
             if sent == 0:
                 stop.wait(self.idle_sleep)

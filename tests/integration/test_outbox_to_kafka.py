@@ -110,6 +110,21 @@ def test_a_client_created_over_http_arrives_as_a_cloudevent(manager, relay, engi
     assert event.data["client_id"] == card["id"] and event.data["tax_id"] == CARD["tax_id"]
 
 
+def test_sent_rows_are_purged_after_the_retention_and_unsent_ones_never(manager, relay, engine):
+    for i in range(3):
+        manager.post("/api/v1/clients", json={**CARD, "tax_id": f"80000000{i:02d}", "email": f"p{i}@x.example"})
+    relay.publish_batch()
+    manager.post("/api/v1/clients", json={**CARD, "tax_id": "8000000099", "email": "unsent@x.example"})
+    with engine.begin() as conn:  # two of the sent rows are older than the retention
+        conn.execute(text("update outbox_messages set sent_at = now() - interval '8 days' "
+                          "where position in (select position from outbox_messages where sent_at is not null "
+                          "order by position limit 2)"))
+    assert relay.purge_sent() == 2
+    with engine.connect() as conn:
+        assert conn.scalar(text("select count(*) from outbox_messages")) == 2
+    assert unsent(engine) == 1
+
+
 def test_events_of_one_client_keep_their_order(manager, relay, engine, kafka_bootstrap):
     card = manager.post("/api/v1/clients", json=CARD).json
     for rating in "BCD":

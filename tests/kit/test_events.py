@@ -1,6 +1,6 @@
 """The CloudEvents envelope in Kafka binary mode, both ways."""
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -39,3 +39,10 @@ def test_binary_mode_headers_key_and_value_round_trip():
 def test_malformed_records_are_a_value_error(headers, value):
     with pytest.raises(ValueError):
         DomainEvent.from_kafka(headers, b"k", value)
+
+
+def test_event_time_is_sent_in_utc_whatever_the_time_zone_it_was_read_in():
+    moscow = timezone(timedelta(hours=3))
+    event = DomainEvent(type="crm.client.created.v1", source="/crm/clients", subject="k", data={},
+                        time=datetime(2026, 11, 27, 13, 0, tzinfo=moscow))
+    assert event.to_kafka().headers["ce_time"] == b"2026-11-27T10:00:00Z"
