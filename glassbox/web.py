@@ -8,7 +8,7 @@ import json
 import logging
 import re
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from flask import Flask, Response, current_app, g, request
 import flask_smorest
@@ -221,8 +221,8 @@ def _decode_cursor(cursor: str, columns) -> list:
         values = []
         for column, value in zip(columns, raw):
             python_type = column.type.python_type
-            if python_type is datetime:
-                values.append(datetime.fromisoformat(value))
+            if python_type in (datetime, date):
+                values.append(python_type.fromisoformat(value))
             elif python_type is uuid.UUID:
                 values.append(uuid.UUID(value))
             else:

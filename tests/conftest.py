@@ -11,7 +11,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import MetaData, Table, create_engine, text
 
 from glassbox import migrations
 from glassbox.keys import KeyRing, ensure_dev_keypair
@@ -50,7 +50,7 @@ def postgres(workdir):
 @pytest.fixture(scope="session")
 def clients_db_url(postgres):
     url = os.environ.get("CLIENTS_DATABASE_URL") or postgres.ensure_database("clients")
-    migrations.upgrade("clients", url)
+    migrate(url, "clients")
     return url
 
 
@@ -160,12 +160,34 @@ def head(client, as_role):
     return as_role(client, "head_of_sales")
 
 
+# What the migrations seed (code lists such as activity types and channels), per database URL: the
+# state of a fresh installation, which truncate_all puts back.
+_SEEDED: dict[str, dict[str, list[dict]]] = {}
+
+
+def migrate(url: str, service: str) -> None:
+    """Migrate to head, then remember the rows the migrations seeded."""
+    migrations.upgrade(service, url)
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        _SEEDED[url] = {table: [dict(row) for row in conn.execute(text(f"select * from {table}")).mappings()]
+                        for table in _tables(conn)}
+    engine.dispose()
+    _SEEDED[url] = {table: rows for table, rows in _SEEDED[url].items() if rows}
+
+
+def _tables(conn) -> list[str]:
+    return conn.scalars(text("select tablename from pg_tables where schemaname = 'public' "
+                             "and tablename not like 'alembic_version%'")).all()
+
+
 def truncate_all(url: str) -> None:
+    """Back to a fresh installation: every table emptied, then the migrations' seed rows put back."""
     engine = create_engine(url)
     with engine.begin() as conn:
-        tables = conn.scalars(text("select tablename from pg_tables where schemaname = 'public' "
-                                   "and tablename not like 'alembic_version%'")).all()
-        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        conn.execute(text(f"TRUNCATE {', '.join(_tables(conn))} RESTART IDENTITY CASCADE"))
+        for table, rows in _SEEDED.get(url, {}).items():
+            conn.execute(Table(table, MetaData(), autoload_with=conn).insert(), rows)
     engine.dispose()
 
 

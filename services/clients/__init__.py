@@ -1,4 +1,5 @@
-"""Clients service: client cards and contacts (more of the work with clients lands here later)."""
+"""Clients service: client cards and contacts, activities, marketing campaigns and channels, surveys and service
+cases (distribution of prospects and import land here later)."""
 from __future__ import annotations
 
 from flask import Flask

@@ -1,17 +1,31 @@
-"""Demo client cards for `make run`, written through the use cases so their events are published too."""
+"""Demo data for `make run`, written through the use cases so their events are published too: campaigns,
+client cards with contacts, activities (planned, overdue, done), surveys and a service case. Each part is
+added once: a second run (or a part already there) adds nothing."""
 from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
 
 from sqlalchemy import func, select
 
 from glassbox.auth import Principal
 from glassbox.db import Database
 from glassbox.demo import demo_user_id
+from glassbox.events import utcnow
 from services.clients import service
 from services.clients.events import TOPIC
-from services.clients.models import Client
+from services.clients.models import Activity, Campaign, Client, Money
 
 ANNA, BORIS = demo_user_id("anna.manager@glassbox.local"), demo_user_id("boris.manager@glassbox.local")
 HEAD = Principal(demo_user_id("head@glassbox.local"), "head_of_sales")
+MARKETER = Principal(demo_user_id("maria.marketer@glassbox.local"), "marketer")
+AFTER_SALES = Principal(demo_user_id("sam.service@glassbox.local"), "service")
+
+# (name, channel, started days ago, lasts days, cost in RUB, description): one over, one running.
+CAMPAIGNS = [
+    ("Metal Expo", "exhibition", 60, 4, "450000.00", "Stand B12 at the metals and machinery fair"),
+    ("Website relaunch", "website", 14, 60, "120000.00", "New landing pages and search ads"),
+]
 
 CARDS = [
     (ANNA, {"name": "Volga Steel Works", "kind": "company", "tax_id": "6312000101", "industry": "manufacturing",
@@ -35,18 +49,80 @@ CARDS = [
     (BORIS, {"name": "Siberian IT Solutions", "kind": "company", "tax_id": "5406000505", "industry": "it",
              "region": "Novosibirsk", "website": "https://sibit.example", "source_channel": "website"}, []),
 ]
+CAMPAIGN_OF = {"Volga Steel Works": "Metal Expo", "Northern Logistics": "Website relaunch"}
+
+# (manager, client, type, subject, due in days, outcome when done): planned, overdue and done work.
+ACTIVITIES = [
+    (ANNA, "Volga Steel Works", "demo", "Show the new alloy range", -7, "Asked for samples of grade 09G2S"),
+    (ANNA, "Volga Steel Works", "meeting", "Annual supply contract", 2, None),
+    (ANNA, "Northern Logistics", "call", "Follow up on the price offer", -3, None),
+    (BORIS, "Ural Agro Holding", "call", "Harvest season needs", 1, None),
+    (BORIS, "Siberian IT Solutions", "email", "Send the presentation", -1, "Sent; they reply next week"),
+]
+# (client, kind, score, comment, days ago)
+SURVEYS = [
+    ("Volga Steel Works", "nps", 9, "Reliable deliveries", 5),
+    ("Ural Agro Holding", "csat", 4, None, 10),
+    ("Baltic Foods", "nps", 3, "Deliveries were late twice", 40),
+]
+
+
+def _is_empty(db: Database, model) -> bool:
+    with db.session() as session:
+        return not session.scalar(select(func.count()).select_from(model))
+
+
+def _ids_by_name(db: Database, model) -> dict:
+    with db.session() as session:
+        return dict(session.execute(select(model.name, model.id)).all())
+
+
+def _campaigns(db: Database) -> str:
+    today = utcnow().date()
+    for name, channel, started, days, cost, description in CAMPAIGNS:
+        starts_on = today - timedelta(days=started)
+        service.create_campaign(db, MARKETER, {
+            "name": name, "channel": channel, "starts_on": starts_on, "ends_on": starts_on + timedelta(days=days),
+            "cost": Money(Decimal(cost), "RUB"), "description": description})
+    return f"{len(CAMPAIGNS)} campaigns"
+
+
+def _clients(db: Database) -> str:
+    campaigns = _ids_by_name(db, Campaign)
+    for owner, card, contacts in CARDS:
+        campaign_id = campaigns.get(CAMPAIGN_OF.get(card["name"]))
+        client = service.create_client(db, HEAD, {**card, "owner_id": owner, "campaign_id": campaign_id})
+        for contact in contacts:
+            service.create_contact(db, HEAD, client.id, dict(contact))
+    return f"{len(CARDS)} demo clients"
+
+
+def _work(db: Database) -> str | None:
+    clients, now = _ids_by_name(db, Client), utcnow()
+    if not {row[1] for row in ACTIVITIES} | {row[0] for row in SURVEYS} <= clients.keys():
+        return None  # these are not the demo clients: leave real data alone
+    for manager, client, type_, subject, due_in, outcome in ACTIVITIES:
+        principal = Principal(manager, "manager")
+        activity = service.plan_activity(db, principal, {"client_id": clients[client], "type": type_,
+                                                         "subject": subject, "due_at": now + timedelta(days=due_in)})
+        if outcome:
+            service.complete_activity(db, principal, activity.id, {"outcome": outcome})
+    for client, kind, score, comment, days_ago in SURVEYS:
+        surveyed_on = (now - timedelta(days=days_ago)).date()
+        service.record_survey(db, AFTER_SALES, {"client_id": clients[client], "kind": kind, "score": score,
+                                                "comment": comment, "surveyed_on": surveyed_on})
+    case = service.open_service_case(db, AFTER_SALES, {
+        "client_id": clients["Ural Agro Holding"], "subject": "Pump station warranty repair", "priority": "high",
+        "description": "The irrigation pump stops under full load."})
+    service.transition_service_case(db, AFTER_SALES, case.id, "in_progress")
+    return f"{len(ACTIVITIES)} activities, {len(SURVEYS)} surveys and a service case"
 
 
 def seed(database_url: str) -> str:
     db = Database(database_url, TOPIC)
     try:
-        with db.session() as session:
-            if session.scalar(select(func.count()).select_from(Client)):
-                return "demo data already present"
-        for owner, card, contacts in CARDS:
-            client = service.create_client(db, HEAD, {**card, "owner_id": owner})
-            for contact in contacts:
-                service.create_contact(db, HEAD, client.id, dict(contact))
-        return f"{len(CARDS)} demo clients created"
+        parts = [(Campaign, _campaigns), (Client, _clients), (Activity, _work)]
+        made = [done for model, make in parts if _is_empty(db, model) and (done := make(db))]
+        return f"created {', '.join(made)}" if made else "demo data already present"
     finally:
         db.dispose()

@@ -1,16 +1,30 @@
-"""The clients service's own tables: the client card and its contacts."""
+"""The clients service's own tables: the client card, its contacts, activities, marketing (channels and
+campaigns) and after-sales (surveys and service cases), plus the client timeline read model."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
 
-from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, MetaData, String, Text, func, text
+from sqlalchemy import (Boolean, CheckConstraint, Computed, Date, DateTime, ForeignKey, Index, MetaData, Numeric,
+                        SmallInteger, String, Text, and_, cast, func, literal_column, null, select, text, union_all)
 from sqlalchemy.dialects.postgresql import UUID
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.ext.hybrid import hybrid_property
+from sqlalchemy.orm import DeclarativeBase, Mapped, composite, mapped_column, relationship
+
+from glassbox.events import utcnow
 
 KINDS = ("company", "person")
 RATINGS = ("A", "B", "C", "D")
 STATUSES = ("prospect", "active", "former")
+ACTIVITY_STATUSES = ("planned", "done", "cancelled")
+SCORE_RANGES = {"nps": (0, 10), "csat": (1, 5)}  # survey kind -> (lowest, highest) score
+PRIORITIES = ("low", "normal", "high", "urgent")
+CASE_STATUSES = ("open", "in_progress", "resolved", "closed")
+# The service-case workflow: the only moves allowed; "resolved -> in_progress" reopens a case.
+CASE_TRANSITIONS = {"open": ("in_progress",), "in_progress": ("resolved",), "resolved": ("closed", "in_progress"),
+                    "closed": ()}
 
 
 class Base(DeclarativeBase):
@@ -91,3 +105,217 @@ class Contact(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     client: Mapped[Client] = relationship(back_populates="contacts")
+
+
+class CodeListEntry:
+    """An editable entry of a code list (activity types, promotion channels). Other records refer to it by
+    its code, so the code never changes; the name can, and an inactive entry is refused for new records."""
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True, default=uuid.uuid4)
+    code: Mapped[str] = mapped_column(String(50), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ActivityType(CodeListEntry, Base):
+    __tablename__ = "activity_types"
+
+
+class Channel(CodeListEntry, Base):
+    """A promotion channel: where leads come from (exhibition, website, referral, ...)."""
+
+    __tablename__ = "channels"
+
+
+# -- activities ------------------------------------------------------------------------------------------
+
+# Undated activities sort after every dated one; keyset pagination needs a sort key that is never NULL.
+UNDATED = "9999-12-31 00:00:00+00"
+
+
+class Activity(Base):
+    """Work with a client, planned and then done or cancelled: a call, a meeting, a letter..."""
+
+    __tablename__ = "activities"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True, default=uuid.uuid4)
+    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    deal_id: Mapped[uuid.UUID | None] = mapped_column(UUID)  # a deal of the deals service: no foreign key
+    type: Mapped[str] = mapped_column(ForeignKey("activity_types.code"))
+    subject: Mapped[str] = mapped_column(String(200))
+    notes: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="planned")
+    assignee_id: Mapped[uuid.UUID] = mapped_column(UUID)
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    due_sort: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                               Computed(f"COALESCE(due_at, '{UNDATED}'::timestamptz)", persisted=True))
+    outcome: Mapped[str | None] = mapped_column(Text)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    client: Mapped[Client] = relationship()
+    activity_type: Mapped[ActivityType] = relationship()
+
+    @hybrid_property
+    def overdue(self) -> bool:
+        return self.status == "planned" and self.due_at is not None and self.due_at < utcnow()
+
+    @overdue.inplace.expression
+    @classmethod
+    def _overdue_expression(cls):
+        # Never NULL (an undated activity is not overdue), so that NOT overdue is a filter too.
+        return and_(cls.status == "planned", cls.due_at.is_not(None), cls.due_at < func.now())
+
+    __table_args__ = (
+        CheckConstraint(_in("status", ACTIVITY_STATUSES), name="status"),
+        Index("ix_activities_assignee_due", "assignee_id", "due_sort", "id"),
+        Index("ix_activities_client_due", "client_id", "due_sort", "id"),
+        Index("ix_activities_status_due", "status", "due_sort", "id"),
+        Index("ix_activities_due", "due_sort", "id"),
+        Index("ix_activities_due_at", "due_at"),
+        Index("ix_activities_created", "created_at", "id"),
+        Index("ix_activities_type", "type"),
+        Index("ix_activities_deal", "deal_id", postgresql_where=text("deal_id IS NOT NULL")),
+        Index("ix_activities_overdue", "due_at", postgresql_where=text("status = 'planned'")),
+    )
+
+
+# -- marketing -------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Money:
+    amount: Decimal
+    currency: str  # ISO 4217, e.g. RUB
+
+
+class Campaign(Base):
+    """A marketing campaign on one promotion channel, with its period and cost."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(ForeignKey("channels.code"))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    cost_amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    cost_currency: Mapped[str] = mapped_column(String(3))
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    cost: Mapped[Money] = composite(Money, "cost_amount", "cost_currency")
+    channel_entry: Mapped[Channel] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("ends_on >= starts_on", name="period"),
+        CheckConstraint("cost_amount >= 0", name="cost_amount"),
+        CheckConstraint("cost_currency ~ '^[A-Z]{3}$'", name="cost_currency"),
+        Index("ix_campaigns_channel", "channel"),
+        Index("ix_campaigns_period", "starts_on", "ends_on"),
+        Index("ix_campaigns_created", "created_at", "id"),
+        Index("ix_campaigns_name", "name", "id"),
+    )
+
+
+# -- after-sales -----------------------------------------------------------------------------------------
+
+def _score_in_range() -> str:
+    return " OR ".join(f"(kind = '{kind}' AND score BETWEEN {low} AND {high})"
+                       for kind, (low, high) in SCORE_RANGES.items())
+
+
+class Survey(Base):
+    """A satisfaction survey answer of a client: NPS (0-10) or CSAT (1-5)."""
+
+    __tablename__ = "surveys"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True, default=uuid.uuid4)
+    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(10))
+    score: Mapped[int] = mapped_column(SmallInteger)
+    comment: Mapped[str | None] = mapped_column(Text)
+    surveyed_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    client: Mapped[Client] = relationship()
+
+    __table_args__ = (
+        CheckConstraint(_score_in_range(), name="score"),
+        Index("ix_surveys_client_created", "client_id", "created_at", "id"),
+        Index("ix_surveys_created", "created_at", "id"),
+        Index("ix_surveys_kind_surveyed_on", "kind", "surveyed_on"),
+        Index("ix_surveys_surveyed_on", "surveyed_on"),
+    )
+
+
+class ServiceCase(Base):
+    """An after-sales request of a client (a complaint, a repair, a question), worked through a workflow."""
+
+    __tablename__ = "service_cases"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True, default=uuid.uuid4)
+    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    subject: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    priority: Mapped[str] = mapped_column(String(10), default="normal")
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    client: Mapped[Client] = relationship()
+
+    __table_args__ = (
+        CheckConstraint(_in("priority", PRIORITIES), name="priority"),
+        CheckConstraint(_in("status", CASE_STATUSES), name="status"),
+        Index("ix_service_cases_client_created", "client_id", "created_at", "id"),
+        Index("ix_service_cases_status_created", "status", "created_at", "id"),
+        Index("ix_service_cases_created", "created_at", "id"),
+        Index("ix_service_cases_updated", "updated_at", "id"),
+        Index("ix_service_cases_priority", "priority"),
+    )
+
+
+# -- the client timeline (a read model over the tables above, not a table) -------------------------------
+
+def _timeline_select():
+    def entry(kind: str, model, at, summary, status):
+        return select(literal_column(f"'{kind}'", String).label("kind"), model.id.label("id"),
+                      model.client_id.label("client_id"), at.label("at"), summary.label("summary"),
+                      status.label("status"))
+
+    return union_all(
+        # An activity stands where its last step happened: done, cancelled, or planned.
+        entry("activity", Activity, func.coalesce(Activity.completed_at, Activity.cancelled_at, Activity.created_at),
+              Activity.type + ": " + Activity.subject, Activity.status),
+        entry("contact", Contact, Contact.created_at,
+              Contact.full_name + func.coalesce(", " + Contact.position, ""), null()),
+        entry("survey", Survey, Survey.created_at,
+              func.upper(Survey.kind) + " " + cast(Survey.score, String)
+              + func.coalesce(": " + Survey.comment, ""), null()),
+        entry("service_case", ServiceCase, ServiceCase.created_at, ServiceCase.subject, ServiceCase.status),
+    ).subquery("timeline")
+
+
+class TimelineEntry(Base):
+    """One line of a client's timeline; mapped onto a UNION ALL, so it pages like a table."""
+
+    __table__ = _timeline_select()
+    __mapper_args__ = {"primary_key": [__table__.c.kind, __table__.c.id]}
+
+    kind: Mapped[str]
+    id: Mapped[uuid.UUID]
+    client_id: Mapped[uuid.UUID]
+    at: Mapped[datetime]
+    summary: Mapped[str]
+    status: Mapped[str | None]
+
+
+TIMELINE_KINDS = ("activity", "contact", "survey", "service_case")

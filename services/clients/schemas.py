@@ -1,13 +1,31 @@
 """Request and response schemas. Loads raise on unknown fields (marshmallow's RAISE), so a caller can
-never set ids, owners or timestamps by adding fields."""
+never set ids, owners, statuses or timestamps by adding fields."""
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates
+import re
+from datetime import timedelta, timezone
+from decimal import Decimal
 
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+
+from glassbox.events import utcnow
 from glassbox.web import PageArgs, page_schema
-from services.clients.models import KINDS, RATINGS, STATUSES
+from services.clients.models import (ACTIVITY_STATUSES, CASE_STATUSES, KINDS, PRIORITIES, RATINGS, SCORE_RANGES,
+                                     STATUSES, TIMELINE_KINDS, Money)
 
 SORTS = ("name", "-name", "created_at", "-created_at", "updated_at", "-updated_at")
+CODE_SORTS = ("code", "-code", "name", "-name")
+ACTIVITY_SORTS = ("due_at", "-due_at", "created_at", "-created_at")
+CAMPAIGN_SORTS = ("created_at", "-created_at", "name", "-name", "starts_on", "-starts_on")
+RECORD_SORTS = ("created_at", "-created_at")
+CASE_SORTS = RECORD_SORTS + ("updated_at", "-updated_at")
+SURVEY_SORTS = RECORD_SORTS + ("surveyed_on", "-surveyed_on")
+CENT = Decimal("0.01")
+MAX_AMOUNT = Decimal("999999999999.99")  # what the Numeric(14, 2) columns hold
+# A caller's clock may run a little ahead of ours; a moment "now" there is not a future one.
+CLOCK_SKEW = timedelta(minutes=5)
+# "Today" somewhere on Earth: the earliest time zone (UTC+14) is the first to reach a new date.
+EARLIEST_UTC_OFFSET = timedelta(hours=14)
 
 
 def _text(max_length: int, min_length: int = 0, **kwargs):
@@ -18,24 +36,52 @@ def _optional_text(max_length: int):
     return _text(max_length, allow_none=True)
 
 
+def _not_blank(value: str) -> None:
+    if not value.strip():
+        raise ValidationError("must not be blank")
+
+
+def _name(max_length: int, **kwargs):
+    """A name or subject: 1 to max_length characters, at least one of them visible."""
+    return fields.String(validate=[validate.Length(min=1, max=max_length), _not_blank], **kwargs)
+
+
+def _code(**kwargs):
+    """The code of a code-list entry (activity type, promotion channel)."""
+    return fields.String(validate=validate.Regexp(r"^[a-z0-9_]{1,50}$", error="a code: 1 to 50 of a-z, 0-9, _"),
+                         **kwargs)
+
+
 def _phone():
     return fields.String(allow_none=True, validate=validate.Regexp(r"^\+?[0-9 ()\-]{5,40}$",
                                                                    error="a phone number: digits, spaces, ()+-"))
 
 
-class _NotBlank:
-    """Required names must have a visible character, not just spaces."""
+def _timestamp(**kwargs):
+    """An ISO 8601 instant; one without an offset is taken as UTC."""
+    return fields.AwareDateTime(default_timezone=timezone.utc, **kwargs)
 
-    @staticmethod
-    def check(value: str) -> None:
-        if not value.strip():
-            raise ValidationError("must not be blank")
 
+def _not_in_the_future(value) -> None:
+    if value > utcnow() + CLOCK_SKEW:
+        raise ValidationError("must not be in the future")
+
+
+def _not_a_future_day(value) -> None:
+    if value > (utcnow() + EARLIEST_UTC_OFFSET).date():
+        raise ValidationError("must not be in the future")
+
+
+def _sort(choices: tuple[str, ...], default: str):
+    return fields.String(load_default=default, validate=validate.OneOf(choices))
+
+
+# -- client cards and contacts -------------------------------------------------------------------------
 
 class ClientFields(Schema):
     """The card's editable fields (PATCH takes any subset, POST requires name and kind)."""
 
-    name = _text(200, min_length=1)
+    name = _name(200)
     kind = fields.String(validate=validate.OneOf(KINDS))
     tax_id = fields.String(allow_none=True, validate=validate.Regexp(r"^[0-9A-Za-z-]{4,20}$",
                                                                      error="4 to 20 letters, digits or dashes"))
@@ -45,20 +91,15 @@ class ClientFields(Schema):
     phone = _phone()
     email = fields.Email(allow_none=True, validate=validate.Length(max=254))
     website = fields.Url(allow_none=True, validate=validate.Length(max=300))
-    source_channel = fields.String(allow_none=True, validate=validate.Regexp(r"^[a-z0-9_]{1,50}$",
-                                                                             error="a channel code: a-z, 0-9, _"))
-    campaign_id = fields.UUID(allow_none=True)
+    source_channel = _code(allow_none=True, metadata={"description": "the code of an active channel (GET /channels)"})
+    campaign_id = fields.UUID(allow_none=True, metadata={"description": "a campaign (GET /campaigns)"})
     rating = fields.String(allow_none=True, validate=validate.OneOf(RATINGS))
     status = fields.String(validate=validate.OneOf(STATUSES))
     notes = _optional_text(5000)
 
-    @validates("name")
-    def _name_not_blank(self, value, **_):
-        _NotBlank.check(value)
-
 
 class ClientCreateSchema(ClientFields):
-    name = _text(200, min_length=1, required=True)
+    name = _name(200, required=True)
     kind = fields.String(required=True, validate=validate.OneOf(KINDS))
     owner_id = fields.UUID(metadata={"description": "head_of_sales and admin only; defaults to the caller"})
 
@@ -87,7 +128,7 @@ class ClientQueryArgs(PageArgs):
     created_from = fields.Date()
     created_to = fields.Date()
     include_archived = fields.Boolean(load_default=False)
-    sort = fields.String(load_default="-created_at", validate=validate.OneOf(SORTS))
+    sort = _sort(SORTS, "-created_at")
 
 
 ClientPageSchema = page_schema(ClientSchema, "ClientPage")
@@ -98,20 +139,16 @@ class AssignSchema(Schema):
 
 
 class ContactFields(Schema):
-    full_name = _text(200, min_length=1)
+    full_name = _name(200)
     position = _optional_text(200)
     email = fields.Email(allow_none=True, validate=validate.Length(max=254))
     phone = _phone()
     is_primary = fields.Boolean()
     notes = _optional_text(5000)
 
-    @validates("full_name")
-    def _full_name_not_blank(self, value, **_):
-        _NotBlank.check(value)
-
 
 class ContactCreateSchema(ContactFields):
-    full_name = _text(200, min_length=1, required=True)
+    full_name = _name(200, required=True)
 
 
 class ContactUpdateSchema(ContactFields):
@@ -126,3 +163,253 @@ class ContactSchema(ContactFields):
 
 
 ContactPageSchema = page_schema(ContactSchema, "ContactPage")
+
+
+class TimelineEntrySchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(TIMELINE_KINDS))
+    id = fields.UUID(required=True, metadata={"description": "the record's id (GET /activities/{id}, ...)"})
+    at = fields.DateTime(required=True, metadata={
+        "description": "when it happened: an activity's completion or cancellation (else its planning), "
+                       "the creation of a contact, survey or service case"})
+    summary = fields.String(required=True)
+    status = fields.String(allow_none=True, metadata={"description": "of an activity or service case"})
+
+
+TimelinePageSchema = page_schema(TimelineEntrySchema, "TimelinePage")
+
+
+# -- code lists: activity types and promotion channels ---------------------------------------------------
+
+class CodeListEntryFields(Schema):
+    name = _name(100)
+    is_active = fields.Boolean(metadata={"description": "an inactive entry is refused for new records"})
+
+
+class CodeListEntryCreateSchema(CodeListEntryFields):
+    code = _code(required=True)
+    name = _name(100, required=True)
+
+
+class CodeListEntryUpdateSchema(CodeListEntryFields):
+    """The code is what other records refer to: it never changes."""
+
+
+class CodeListEntrySchema(CodeListEntryFields):
+    id = fields.UUID(dump_only=True)
+    code = fields.String(dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+
+class CodeListQueryArgs(PageArgs):
+    is_active = fields.Boolean()
+    sort = _sort(CODE_SORTS, "code")
+
+
+CodeListEntryPageSchema = page_schema(CodeListEntrySchema, "CodeListEntryPage")
+
+
+# -- activities --------------------------------------------------------------------------------------------
+
+class ActivityFields(Schema):
+    type = _code(metadata={"description": "the code of an active activity type (GET /activity-types)"})
+    subject = _name(200)
+    deal_id = fields.UUID(allow_none=True)
+    due_at = _timestamp(allow_none=True)
+    assignee_id = fields.UUID(metadata={"description": "defaults to the caller; a manager may only name themselves"})
+    notes = _optional_text(5000)
+
+
+class ActivityCreateSchema(ActivityFields):
+    client_id = fields.UUID(required=True)
+    type = _code(required=True)
+    subject = _name(200, required=True)
+
+
+class ActivityUpdateSchema(ActivityFields):
+    """Planned activities only; done and cancelled ones are history."""
+
+
+class ActivitySchema(ActivityFields):
+    id = fields.UUID(dump_only=True)
+    client_id = fields.UUID(dump_only=True)
+    status = fields.String(dump_only=True, validate=validate.OneOf(ACTIVITY_STATUSES))
+    overdue = fields.Boolean(dump_only=True, metadata={"description": "planned and due before now"})
+    outcome = fields.String(dump_only=True, allow_none=True)
+    completed_at = fields.DateTime(dump_only=True, allow_none=True)
+    cancel_reason = fields.String(dump_only=True, allow_none=True)
+    cancelled_at = fields.DateTime(dump_only=True, allow_none=True)
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+
+class ActivityCompleteSchema(Schema):
+    outcome = _name(5000, required=True)
+    notes = _optional_text(5000)
+    completed_at = _timestamp(validate=_not_in_the_future, metadata={"description": "defaults to now"})
+
+
+class ActivityCancelSchema(Schema):
+    reason = _optional_text(2000)
+
+
+class ActivityQueryArgs(PageArgs):
+    assignee_id = fields.UUID()
+    client_id = fields.UUID()
+    deal_id = fields.UUID()
+    type = _code()
+    status = fields.String(validate=validate.OneOf(ACTIVITY_STATUSES))
+    due_from = fields.Date(metadata={"description": "due on or after this day (UTC)"})
+    due_to = fields.Date(metadata={"description": "due on or before this day (UTC)"})
+    overdue = fields.Boolean(metadata={"description": "true: planned and due before now; false: all others"})
+    sort = _sort(ACTIVITY_SORTS, "due_at")
+
+
+ActivityPageSchema = page_schema(ActivitySchema, "ActivityPage")
+
+
+# -- marketing ---------------------------------------------------------------------------------------------
+
+AMOUNT_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,2})?$"
+
+
+def _within_the_cost_column(value: Decimal) -> None:
+    """For amounts sent as JSON numbers; a string already had to match AMOUNT_PATTERN."""
+    if not 0 <= value <= MAX_AMOUNT:
+        raise ValidationError(f"must be between 0 and {MAX_AMOUNT}")
+    if value.normalize().as_tuple().exponent < -2:
+        raise ValidationError("at most 2 decimal places")
+
+
+class Amount(fields.Decimal):
+    """A money amount: a decimal string such as "1250.00" (a JSON number is taken too), never a float's guess."""
+
+    def __init__(self, **kwargs):
+        super().__init__(as_string=True, validate=_within_the_cost_column, **kwargs, metadata={
+            "type": "string", "pattern": AMOUNT_PATTERN, "example": "1250.00",
+            "description": ">= 0, at most 2 decimal places"})
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and not re.fullmatch(AMOUNT_PATTERN, value):
+            raise ValidationError("a decimal string >= 0 with at most 2 decimal places, e.g. 1250.00")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class MoneySchema(Schema):
+    amount = Amount(required=True)
+    currency = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{3}$",
+                                                                     error="an ISO 4217 code: 3 upper-case letters"))
+
+    @post_load
+    def _to_money(self, data, **_):
+        return Money(data["amount"].quantize(CENT), data["currency"])
+
+
+class CampaignFields(Schema):
+    name = _name(200)
+    channel = _code(metadata={"description": "the code of an active channel (GET /channels)"})
+    starts_on = fields.Date()
+    ends_on = fields.Date(metadata={"description": "on or after starts_on"})
+    cost = fields.Nested(MoneySchema)
+    description = _optional_text(5000)
+
+
+class CampaignCreateSchema(CampaignFields):
+    name = _name(200, required=True)
+    channel = _code(required=True)
+    starts_on = fields.Date(required=True)
+    ends_on = fields.Date(required=True)
+    cost = fields.Nested(MoneySchema, required=True)
+
+
+class CampaignUpdateSchema(CampaignFields):
+    pass
+
+
+class CampaignSchema(CampaignFields):
+    id = fields.UUID(dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+
+class CampaignQueryArgs(PageArgs):
+    channel = _code()
+    active_on = fields.Date(metadata={"description": "campaigns running on this day"})
+    sort = _sort(CAMPAIGN_SORTS, "-created_at")
+
+
+CampaignPageSchema = page_schema(CampaignSchema, "CampaignPage")
+
+
+# -- after-sales -------------------------------------------------------------------------------------------
+
+class SurveyCreateSchema(Schema):
+    client_id = fields.UUID(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(tuple(SCORE_RANGES)))
+    score = fields.Integer(required=True, strict=True, metadata={"description": "nps: 0 to 10, csat: 1 to 5"})
+    comment = _optional_text(5000)
+    surveyed_on = fields.Date(required=True, validate=_not_a_future_day)
+
+    @validates_schema
+    def _score_fits_the_kind(self, data, **_):
+        if "kind" not in data or "score" not in data:
+            return  # already reported as missing or invalid
+        low, high = SCORE_RANGES[data["kind"]]
+        if not low <= data["score"] <= high:
+            raise ValidationError(f"{data['kind']} scores are {low} to {high}", "score")
+
+
+class SurveySchema(SurveyCreateSchema):
+    id = fields.UUID(dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+
+
+class SurveyQueryArgs(PageArgs):
+    client_id = fields.UUID()
+    kind = fields.String(validate=validate.OneOf(tuple(SCORE_RANGES)))
+    surveyed_from = fields.Date(data_key="from", metadata={"description": "surveyed on or after this day"})
+    surveyed_to = fields.Date(data_key="to", metadata={"description": "surveyed on or before this day"})
+    sort = _sort(SURVEY_SORTS, "-created_at")
+
+
+SurveyPageSchema = page_schema(SurveySchema, "SurveyPage")
+
+
+class ServiceCaseFields(Schema):
+    subject = _name(200)
+    description = _optional_text(5000)
+    priority = fields.String(validate=validate.OneOf(PRIORITIES))
+
+
+class ServiceCaseCreateSchema(ServiceCaseFields):
+    client_id = fields.UUID(required=True)
+    subject = _name(200, required=True)
+
+
+class ServiceCaseUpdateSchema(ServiceCaseFields):
+    """Status changes go through POST /service-cases/{id}/transition."""
+
+
+class ServiceCaseSchema(ServiceCaseFields):
+    id = fields.UUID(dump_only=True)
+    client_id = fields.UUID(dump_only=True)
+    status = fields.String(dump_only=True, validate=validate.OneOf(CASE_STATUSES))
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+    resolved_at = fields.DateTime(dump_only=True, allow_none=True)
+    closed_at = fields.DateTime(dump_only=True, allow_none=True)
+
+
+class ServiceCaseTransitionSchema(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(CASE_STATUSES), metadata={
+        "description": "open -> in_progress -> resolved -> closed; resolved -> in_progress reopens"})
+
+
+class ServiceCaseQueryArgs(PageArgs):
+    client_id = fields.UUID()
+    status = fields.String(validate=validate.OneOf(CASE_STATUSES))
+    priority = fields.String(validate=validate.OneOf(PRIORITIES))
+    sort = _sort(CASE_SORTS, "-created_at")
+
+
+ServiceCasePageSchema = page_schema(ServiceCaseSchema, "ServiceCasePage")

@@ -3,7 +3,7 @@ the models, records its events in the outbox, and commits once."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -15,13 +15,26 @@ from glassbox.errors import Conflict, Forbidden, Invalid, NotFound
 from glassbox.events import utcnow
 from glassbox.web import keyset_page
 from services.clients import events
-from services.clients.models import Client, Contact
+from services.clients.models import (CASE_TRANSITIONS, Activity, ActivityType, Campaign, Channel, Client, Contact,
+                                     ServiceCase, Survey, TimelineEntry)
 
-# Who may do what (deny by default). Managers work their own clients; the head of sales and admins
-# see and change everything; marketing, accounting and after-sales look clients up but do not edit cards.
+# Who may do what (deny by default). Managers work their own clients and the activities on them; the head
+# of sales and admins see and change everything; marketing, accounting and after-sales look clients up and
+# read their activities but do not edit cards. Marketers (and admins) own channels and campaigns, the
+# service role (and admins) surveys and service cases; admins own the activity types.
 WRITERS = ("admin", "head_of_sales", "manager")
 READERS = WRITERS + ("marketer", "accountant", "service")
 ASSIGNERS = ("admin", "head_of_sales")
+ADMINS = ("admin",)
+MARKETERS = ("admin", "marketer")
+AFTER_SALES = ("admin", "service")
+# Satisfaction is marketing's business too; service cases are sales' and after-sales' only.
+SURVEY_READERS = ("admin", "head_of_sales", "manager", "service", "marketer")
+CASE_READERS = ("admin", "head_of_sales", "manager", "service")
+# A client's timeline shows a reader the kinds of records they may read anyway, and nothing else.
+TIMELINE_READERS = {"activity": READERS, "contact": READERS, "survey": SURVEY_READERS, "service_case": CASE_READERS}
+_NOUNS = {Contact: "contact", Activity: "activity", Survey: "survey", ServiceCase: "service case",
+          ActivityType: "activity type", Channel: "channel", Campaign: "campaign"}
 
 
 def _require(principal: Principal, roles: tuple[str, ...]) -> None:
@@ -33,8 +46,15 @@ def _sees_all(principal: Principal) -> bool:
     return principal.role in READERS and principal.role != "manager"
 
 
-def _visible(stmt, principal: Principal):
-    return stmt if _sees_all(principal) else stmt.where(Client.owner_id == uuid.UUID(principal.user_id))
+def _visible(stmt, principal: Principal, model=Client):
+    """`stmt` (which selects from clients) narrowed to what the caller may see: a manager sees their own
+    clients and what is attached to them, and also the activities assigned to them."""
+    if _sees_all(principal):
+        return stmt
+    me = uuid.UUID(principal.user_id)
+    if model is Activity:
+        return stmt.where(or_(Client.owner_id == me, Activity.assignee_id == me))
+    return stmt.where(Client.owner_id == me)
 
 
 def _load_client(session: Session, principal: Principal, client_id: uuid.UUID, for_update: bool = False) -> Client:
@@ -43,6 +63,34 @@ def _load_client(session: Session, principal: Principal, client_id: uuid.UUID, f
     if client is None:
         raise NotFound(f"client {client_id} not found")
     return client
+
+
+def _load_attached(session: Session, principal: Principal, model, record_id: uuid.UUID, for_update: bool = False):
+    """A record attached to a client (contact, activity, survey, service case) that the caller may see."""
+    stmt = _visible(select(model).join(model.client).where(model.id == record_id), principal, model)
+    record = session.scalars(stmt.with_for_update(of=model) if for_update else stmt).first()
+    if record is None:
+        raise NotFound(f"{_NOUNS[model]} {record_id} not found")
+    return record
+
+
+def _client_for_new_record(session: Session, principal: Principal, client_id: uuid.UUID) -> Client:
+    """The live client a new activity, survey or service case is for, locked so that it cannot be archived
+    meanwhile. One the caller cannot see is an unknown reference like any other (422, no leak)."""
+    try:
+        client = _load_client(session, principal, client_id, for_update=True)
+    except NotFound as exc:
+        raise Invalid(exc.message, {"json": {"client_id": ["no such client"]}}) from exc
+    _ensure_live(client, "an archived client gets no new records")
+    return client
+
+
+def _load(session: Session, model, record_id: uuid.UUID, for_update: bool = False):
+    """A record that everyone who may read its kind sees (code-list entries, campaigns)."""
+    record = session.get(model, record_id, with_for_update=for_update)
+    if record is None:
+        raise NotFound(f"{_NOUNS[model]} {record_id} not found")
+    return record
 
 
 def _ensure_no_duplicate(session: Session, tax_id: str | None, email: str | None, exclude_id=None) -> None:
@@ -61,9 +109,33 @@ def _ensure_no_duplicate(session: Session, tax_id: str | None, email: str | None
                            {field: ["already used"], "existing_client_id": str(existing)})
 
 
-def _ensure_live(client: Client) -> None:
+def _ensure_live(client: Client, message: str = "an archived client cannot be changed") -> None:
     if client.archived_at is not None:
-        raise Conflict("an archived client cannot be changed")
+        raise Conflict(message)
+
+
+def _new_values(record, changes: dict, names: tuple[str, ...]) -> dict:
+    """The references among `names` that this change sets to a new, non-null value (record None: a new record).
+    Only those are checked: an old value stays valid after its entry was deactivated."""
+    return {name: changes[name] for name in names
+            if changes.get(name) is not None and getattr(record, name, None) != changes[name]}
+
+
+def _ensure_active_code(session: Session, model, field: str, code: str) -> None:
+    """A new reference to a code-list entry (activity type, channel): unknown or inactive is a 422."""
+    is_active = session.scalar(select(model.is_active).where(model.code == code))
+    if not is_active:
+        problem = "unknown" if is_active is None else "inactive"
+        raise Invalid(f"{field} {code!r} is {problem}", {"json": {field: [f"{problem} code"]}})
+
+
+def _check_attribution(session: Session, client: Client | None, changes: dict) -> None:
+    """A card's lead source: an active channel and an existing campaign, when set anew."""
+    new = _new_values(client, changes, ("source_channel", "campaign_id"))
+    if "source_channel" in new:
+        _ensure_active_code(session, Channel, "source_channel", new["source_channel"])
+    if "campaign_id" in new and session.get(Campaign, new["campaign_id"]) is None:
+        raise Invalid(f"campaign {new['campaign_id']} not found", {"json": {"campaign_id": ["no such campaign"]}})
 
 
 def _apply_changes(record, changes: dict) -> list[str]:
@@ -76,14 +148,49 @@ def _apply_changes(record, changes: dict) -> list[str]:
     return changed
 
 
-def _commit_unique(uow) -> None:
+def _reload(session: Session, record) -> None:
+    """Write the change and read the row back, so that its relationships follow a changed code."""
+    session.flush()
+    session.refresh(record)
+
+
+def _commit_unique(uow, noun: str = "client", fields: tuple[str, ...] = ("tax_id", "email")) -> None:
     """Commit; a concurrent duplicate that slipped past the check is still a 409, never a 500."""
     try:
         uow.commit()
     except IntegrityError as exc:
         uow.session.rollback()
-        field = "tax_id" if "tax_id" in str(exc.orig) else "email"
-        raise Conflict(f"a client with this {field} already exists", {field: ["already used"]}) from exc
+        field = next((name for name in fields if name in str(exc.orig)), fields[-1])
+        raise Conflict(f"a {noun} with this {field} already exists", {field: ["already used"]}) from exc
+
+
+def _where_equal(stmt, model, args: dict, names: tuple[str, ...]):
+    for name in names:
+        if args.get(name) is not None:
+            stmt = stmt.where(getattr(model, name) == args[name])
+    return stmt
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, timezone.utc)
+
+
+def _on_days(stmt, column, first: date | None, last: date | None):
+    """Rows whose timestamp falls on the days first..last (UTC, both inclusive, either may be open)."""
+    if first:
+        stmt = stmt.where(column >= _midnight(first))
+    if last:
+        stmt = stmt.where(column < _midnight(last + timedelta(days=1)))
+    return stmt
+
+
+def _sorted_page(db: Database, stmt, model, args: dict, sort_columns: dict | None = None) -> dict:
+    """A keyset page ordered by args["sort"] ("name" ascending, "-name" descending), ties broken by id."""
+    name = args["sort"].lstrip("-")
+    column = (sort_columns or {}).get(name, getattr(model, name))
+    with db.session() as session:
+        return keyset_page(session, stmt, column, model.id, descending=args["sort"].startswith("-"),
+                           limit=args["limit"], cursor=args.get("cursor"))
 
 
 # -- clients -------------------------------------------------------------------------------------------
@@ -96,6 +203,7 @@ def create_client(db: Database, principal: Principal, data: dict) -> Client:
         raise Invalid("managers may not set the owner of a client", {"json": {"owner_id": ["Unknown field."]}})
     with db.unit_of_work() as uow:
         _ensure_no_duplicate(uow.session, data.get("tax_id"), data.get("email"))
+        _check_attribution(uow.session, None, data)
         now = utcnow()
         client = Client(id=uuid.uuid4(), owner_id=owner_id or uuid.UUID(principal.user_id),
                         status=data.pop("status", "prospect"), created_at=now, updated_at=now, **data)
@@ -118,6 +226,7 @@ def update_client(db: Database, principal: Principal, client_id: uuid.UUID, chan
         client = _load_client(uow.session, principal, client_id, for_update=True)
         _ensure_live(client)
         _ensure_no_duplicate(uow.session, changes.get("tax_id"), changes.get("email"), exclude_id=client.id)
+        _check_attribution(uow.session, client, changes)
         changed = _apply_changes(client, changes)
         if not changed:
             return client
@@ -161,34 +270,28 @@ def list_clients(db: Database, principal: Principal, args: dict) -> dict:
     stmt = _visible(select(Client), principal)
     if not args.get("include_archived"):
         stmt = stmt.where(Client.archived_at.is_(None))
-    for name in ("owner_id", "industry", "region", "rating", "status", "source_channel", "campaign_id"):
-        if args.get(name) is not None:
-            stmt = stmt.where(getattr(Client, name) == args[name])
-    if args.get("created_from"):
-        stmt = stmt.where(Client.created_at >= datetime.combine(args["created_from"], time.min, timezone.utc))
-    if args.get("created_to"):  # inclusive: up to the end of that day
-        end = datetime.combine(args["created_to"] + timedelta(days=1), time.min, timezone.utc)
-        stmt = stmt.where(Client.created_at < end)
+    stmt = _where_equal(stmt, Client, args, ("owner_id", "industry", "region", "rating", "status", "source_channel",
+                                             "campaign_id"))
+    stmt = _on_days(stmt, Client.created_at, args.get("created_from"), args.get("created_to"))
     if args.get("q"):
         pattern = f"%{_escape_like(args['q'].strip())}%"
         stmt = stmt.where(or_(Client.name.ilike(pattern), Client.tax_id.ilike(pattern),
                               Client.email.ilike(pattern), Client.phone.ilike(pattern)))
-    sort = args.get("sort", "-created_at")
+    return _sorted_page(db, stmt, Client, args)
+
+
+def client_timeline(db: Database, principal: Principal, client_id: uuid.UUID, args: dict) -> dict:
+    """Activities, contacts, surveys and service cases of a client, newest first, in one list."""
+    _require(principal, READERS)
+    kinds = [kind for kind, roles in TIMELINE_READERS.items() if principal.role in roles]
     with db.session() as session:
-        return keyset_page(session, stmt, getattr(Client, sort.lstrip("-")), Client.id,
-                           descending=sort.startswith("-"), limit=args["limit"], cursor=args.get("cursor"))
+        _load_client(session, principal, client_id)
+        stmt = select(TimelineEntry).where(TimelineEntry.client_id == client_id, TimelineEntry.kind.in_(kinds))
+        return keyset_page(session, stmt, TimelineEntry.at, TimelineEntry.id, descending=True,
+                           limit=args["limit"], cursor=args.get("cursor"))
 
 
 # -- contacts ------------------------------------------------------------------------------------------
-
-def _load_contact(session: Session, principal: Principal, contact_id: uuid.UUID, for_update: bool = False) -> Contact:
-    stmt = select(Contact).join(Contact.client).where(Contact.id == contact_id)
-    stmt = _visible(stmt, principal)
-    contact = session.scalars(stmt.with_for_update(of=Contact) if for_update else stmt).first()
-    if contact is None:
-        raise NotFound(f"contact {contact_id} not found")
-    return contact
-
 
 def create_contact(db: Database, principal: Principal, client_id: uuid.UUID, data: dict) -> Contact:
     _require(principal, WRITERS)
@@ -217,13 +320,13 @@ def list_contacts(db: Database, principal: Principal, client_id: uuid.UUID, args
 def get_contact(db: Database, principal: Principal, contact_id: uuid.UUID) -> Contact:
     _require(principal, READERS)
     with db.session() as session:
-        return _load_contact(session, principal, contact_id)
+        return _load_attached(session, principal, Contact, contact_id)
 
 
 def update_contact(db: Database, principal: Principal, contact_id: uuid.UUID, changes: dict) -> Contact:
     _require(principal, WRITERS)
     with db.unit_of_work() as uow:
-        contact = _load_contact(uow.session, principal, contact_id, for_update=True)
+        contact = _load_attached(uow.session, principal, Contact, contact_id, for_update=True)
         _ensure_live(contact.client)
         changed = _apply_changes(contact, changes)
         if not changed:
@@ -236,8 +339,295 @@ def update_contact(db: Database, principal: Principal, contact_id: uuid.UUID, ch
 def delete_contact(db: Database, principal: Principal, contact_id: uuid.UUID) -> None:
     _require(principal, WRITERS)
     with db.unit_of_work() as uow:
-        contact = _load_contact(uow.session, principal, contact_id, for_update=True)
+        contact = _load_attached(uow.session, principal, Contact, contact_id, for_update=True)
         _ensure_live(contact.client)
         uow.emit(events.contact_deleted(contact, principal.user_id))
         uow.session.delete(contact)
         uow.commit()
+
+
+# -- code lists: activity types (admins) and promotion channels (marketers) -----------------------------
+
+# model -> (who edits it, its created event, its updated event)
+CODE_LISTS = {
+    ActivityType: (ADMINS, events.activity_type_created, events.activity_type_updated),
+    Channel: (MARKETERS, events.channel_created, events.channel_updated),
+}
+
+
+def create_code_list_entry(db: Database, principal: Principal, model, data: dict):
+    editors, created, _ = CODE_LISTS[model]
+    _require(principal, editors)
+    with db.unit_of_work() as uow:
+        if uow.session.scalar(select(model.id).where(model.code == data["code"])) is not None:
+            raise Conflict(f"the code {data['code']!r} is taken", {"code": ["already used"]})
+        now = utcnow()
+        entry = model(id=uuid.uuid4(), is_active=data.pop("is_active", True), created_at=now, updated_at=now, **data)
+        uow.session.add(entry)
+        uow.session.flush()
+        uow.emit(created(entry, principal.user_id))
+        _commit_unique(uow, "code-list entry", ("code",))
+        return entry
+
+
+def get_code_list_entry(db: Database, principal: Principal, model, entry_id: uuid.UUID):
+    _require(principal, READERS)
+    with db.session() as session:
+        return _load(session, model, entry_id)
+
+
+def update_code_list_entry(db: Database, principal: Principal, model, entry_id: uuid.UUID, changes: dict):
+    editors, _, updated = CODE_LISTS[model]
+    _require(principal, editors)
+    with db.unit_of_work() as uow:
+        entry = _load(uow.session, model, entry_id, for_update=True)
+        changed = _apply_changes(entry, changes)
+        if not changed:
+            return entry
+        uow.emit(updated(entry, changed, principal.user_id))
+        uow.commit()
+        return entry
+
+
+def list_code_list_entries(db: Database, principal: Principal, model, args: dict) -> dict:
+    _require(principal, READERS)
+    return _sorted_page(db, _where_equal(select(model), model, args, ("is_active",)), model, args)
+
+
+# -- activities ----------------------------------------------------------------------------------------
+
+def _check_assignee(principal: Principal, assignee_id: uuid.UUID | None) -> None:
+    """Managers plan their own work; the head of sales and admins give work to anyone."""
+    if assignee_id is not None and principal.role not in ASSIGNERS and str(assignee_id) != principal.user_id:
+        raise Invalid("a manager may only assign activities to themselves",
+                      {"json": {"assignee_id": ["only your own user id"]}})
+
+
+def _ensure_planned(activity: Activity) -> None:
+    if activity.status != "planned":
+        raise Conflict(f"the activity is already {activity.status}", {"status": [activity.status]})
+
+
+def plan_activity(db: Database, principal: Principal, data: dict) -> Activity:
+    _require(principal, WRITERS)
+    data = dict(data)
+    _check_assignee(principal, data.get("assignee_id"))
+    assignee_id = data.pop("assignee_id", None) or uuid.UUID(principal.user_id)
+    with db.unit_of_work() as uow:
+        client = _client_for_new_record(uow.session, principal, data.pop("client_id"))
+        _ensure_active_code(uow.session, ActivityType, "type", data["type"])
+        now = utcnow()
+        activity = Activity(id=uuid.uuid4(), client=client, assignee_id=assignee_id, status="planned",
+                            created_at=now, updated_at=now, **data)
+        uow.session.add(activity)
+        uow.session.flush()
+        uow.emit(events.activity_planned(activity, principal.user_id))
+        uow.commit()
+        return activity
+
+
+def get_activity(db: Database, principal: Principal, activity_id: uuid.UUID) -> Activity:
+    _require(principal, READERS)
+    with db.session() as session:
+        return _load_attached(session, principal, Activity, activity_id)
+
+
+def update_activity(db: Database, principal: Principal, activity_id: uuid.UUID, changes: dict) -> Activity:
+    _require(principal, WRITERS)
+    _check_assignee(principal, changes.get("assignee_id"))
+    with db.unit_of_work() as uow:
+        activity = _load_attached(uow.session, principal, Activity, activity_id, for_update=True)
+        _ensure_planned(activity)
+        if "type" in _new_values(activity, changes, ("type",)):
+            _ensure_active_code(uow.session, ActivityType, "type", changes["type"])
+        changed = _apply_changes(activity, changes)
+        if not changed:
+            return activity
+        _reload(uow.session, activity)
+        uow.emit(events.activity_updated(activity, changed, principal.user_id))
+        uow.commit()
+        return activity
+
+
+def _finish_activity(db: Database, principal: Principal, activity_id: uuid.UUID, status: str, values: dict,
+                     event) -> Activity:
+    """Complete or cancel a planned activity (work already attached to an archived client can still be finished)."""
+    _require(principal, WRITERS)
+    with db.unit_of_work() as uow:
+        activity = _load_attached(uow.session, principal, Activity, activity_id, for_update=True)
+        _ensure_planned(activity)
+        for name, value in values.items():
+            setattr(activity, name, value)
+        activity.status, activity.updated_at = status, utcnow()
+        uow.emit(event(activity, principal.user_id))
+        uow.commit()
+        return activity
+
+
+def complete_activity(db: Database, principal: Principal, activity_id: uuid.UUID, data: dict) -> Activity:
+    values = {"outcome": data["outcome"], "completed_at": data.get("completed_at") or utcnow()}
+    if "notes" in data:
+        values["notes"] = data["notes"]
+    return _finish_activity(db, principal, activity_id, "done", values, events.activity_completed)
+
+
+def cancel_activity(db: Database, principal: Principal, activity_id: uuid.UUID, data: dict) -> Activity:
+    values = {"cancel_reason": data.get("reason"), "cancelled_at": utcnow()}
+    return _finish_activity(db, principal, activity_id, "cancelled", values, events.activity_cancelled)
+
+
+def list_activities(db: Database, principal: Principal, args: dict) -> dict:
+    _require(principal, READERS)
+    stmt = _visible(select(Activity).join(Activity.client), principal, Activity)
+    stmt = _where_equal(stmt, Activity, args, ("assignee_id", "client_id", "deal_id", "type", "status"))
+    stmt = _on_days(stmt, Activity.due_at, args.get("due_from"), args.get("due_to"))
+    if args.get("overdue") is not None:
+        stmt = stmt.where(Activity.overdue if args["overdue"] else ~Activity.overdue)
+    return _sorted_page(db, stmt, Activity, args, {"due_at": Activity.due_sort})
+
+
+# -- campaigns -----------------------------------------------------------------------------------------
+
+def _check_period(starts_on: date, ends_on: date) -> None:
+    if ends_on < starts_on:
+        raise Invalid("a campaign cannot end before it starts", {"json": {"ends_on": ["before starts_on"]}})
+
+
+def create_campaign(db: Database, principal: Principal, data: dict) -> Campaign:
+    _require(principal, MARKETERS)
+    _check_period(data["starts_on"], data["ends_on"])
+    with db.unit_of_work() as uow:
+        _ensure_active_code(uow.session, Channel, "channel", data["channel"])
+        now = utcnow()
+        campaign = Campaign(id=uuid.uuid4(), created_at=now, updated_at=now, **data)
+        uow.session.add(campaign)
+        uow.session.flush()
+        uow.emit(events.campaign_created(campaign, principal.user_id))
+        uow.commit()
+        return campaign
+
+
+def get_campaign(db: Database, principal: Principal, campaign_id: uuid.UUID) -> Campaign:
+    _require(principal, READERS)
+    with db.session() as session:
+        return _load(session, Campaign, campaign_id)
+
+
+def update_campaign(db: Database, principal: Principal, campaign_id: uuid.UUID, changes: dict) -> Campaign:
+    _require(principal, MARKETERS)
+    with db.unit_of_work() as uow:
+        campaign = _load(uow.session, Campaign, campaign_id, for_update=True)
+        _check_period(changes.get("starts_on", campaign.starts_on), changes.get("ends_on", campaign.ends_on))
+        if "channel" in _new_values(campaign, changes, ("channel",)):
+            _ensure_active_code(uow.session, Channel, "channel", changes["channel"])
+        changed = _apply_changes(campaign, changes)
+        if not changed:
+            return campaign
+        _reload(uow.session, campaign)
+        uow.emit(events.campaign_updated(campaign, changed, principal.user_id))
+        uow.commit()
+        return campaign
+
+
+def list_campaigns(db: Database, principal: Principal, args: dict) -> dict:
+    _require(principal, READERS)
+    stmt = _where_equal(select(Campaign), Campaign, args, ("channel",))
+    if args.get("active_on"):
+        stmt = stmt.where(Campaign.starts_on <= args["active_on"], Campaign.ends_on >= args["active_on"])
+    return _sorted_page(db, stmt, Campaign, args)
+
+
+# -- surveys -------------------------------------------------------------------------------------------
+
+def record_survey(db: Database, principal: Principal, data: dict) -> Survey:
+    _require(principal, AFTER_SALES)
+    data = dict(data)
+    with db.unit_of_work() as uow:
+        client = _client_for_new_record(uow.session, principal, data.pop("client_id"))
+        survey = Survey(id=uuid.uuid4(), client=client, created_at=utcnow(), **data)
+        uow.session.add(survey)
+        uow.session.flush()
+        uow.emit(events.survey_recorded(survey, principal.user_id))
+        uow.commit()
+        return survey
+
+
+def get_survey(db: Database, principal: Principal, survey_id: uuid.UUID) -> Survey:
+    _require(principal, SURVEY_READERS)
+    with db.session() as session:
+        return _load_attached(session, principal, Survey, survey_id)
+
+
+def list_surveys(db: Database, principal: Principal, args: dict) -> dict:
+    _require(principal, SURVEY_READERS)
+    stmt = _where_equal(_visible(select(Survey).join(Survey.client), principal), Survey, args, ("client_id", "kind"))
+    if args.get("surveyed_from"):
+        stmt = stmt.where(Survey.surveyed_on >= args["surveyed_from"])
+    if args.get("surveyed_to"):
+        stmt = stmt.where(Survey.surveyed_on <= args["surveyed_to"])
+    return _sorted_page(db, stmt, Survey, args)
+
+
+# -- service cases -------------------------------------------------------------------------------------
+
+def open_service_case(db: Database, principal: Principal, data: dict) -> ServiceCase:
+    _require(principal, AFTER_SALES)
+    data = dict(data)
+    with db.unit_of_work() as uow:
+        client = _client_for_new_record(uow.session, principal, data.pop("client_id"))
+        now = utcnow()
+        case = ServiceCase(id=uuid.uuid4(), client=client, status="open", priority=data.pop("priority", "normal"),
+                           created_at=now, updated_at=now, **data)
+        uow.session.add(case)
+        uow.session.flush()
+        uow.emit(events.service_case_opened(case, principal.user_id))
+        uow.commit()
+        return case
+
+
+def get_service_case(db: Database, principal: Principal, case_id: uuid.UUID) -> ServiceCase:
+    _require(principal, CASE_READERS)
+    with db.session() as session:
+        return _load_attached(session, principal, ServiceCase, case_id)
+
+
+def update_service_case(db: Database, principal: Principal, case_id: uuid.UUID, changes: dict) -> ServiceCase:
+    _require(principal, AFTER_SALES)
+    with db.unit_of_work() as uow:
+        case = _load_attached(uow.session, principal, ServiceCase, case_id, for_update=True)
+        if case.status == "closed":
+            raise Conflict("a closed service case cannot be changed", {"status": ["closed"]})
+        changed = _apply_changes(case, changes)
+        if not changed:
+            return case
+        uow.emit(events.service_case_updated(case, changed, principal.user_id))
+        uow.commit()
+        return case
+
+
+def transition_service_case(db: Database, principal: Principal, case_id: uuid.UUID, status: str) -> ServiceCase:
+    _require(principal, AFTER_SALES)
+    with db.unit_of_work() as uow:
+        case = _load_attached(uow.session, principal, ServiceCase, case_id, for_update=True)
+        allowed = CASE_TRANSITIONS[case.status]
+        if status not in allowed:
+            raise Conflict(f"a service case cannot go from {case.status} to {status}",
+                           {"status": [f"from {case.status}: {', '.join(allowed) or 'none'}"]})
+        previous, now = case.status, utcnow()
+        case.status, case.updated_at = status, now
+        if status == "resolved":
+            case.resolved_at = now
+        elif status == "in_progress":
+            case.resolved_at = None  # reopened: it is not resolved any more
+        elif status == "closed":
+            case.closed_at = now
+        uow.emit(events.service_case_status_changed(case, previous, principal.user_id))
+        uow.commit()
+        return case
+
+
+def list_service_cases(db: Database, principal: Principal, args: dict) -> dict:
+    _require(principal, CASE_READERS)
+    stmt = _visible(select(ServiceCase).join(ServiceCase.client), principal)
+    stmt = _where_equal(stmt, ServiceCase, args, ("client_id", "status", "priority"))
+    return _sorted_page(db, stmt, ServiceCase, args)

@@ -5,9 +5,11 @@ import pytest
 
 from tests.conftest import outbox_events
 
+# No source_channel: channels are data that other suites' fixtures truncate (tests/clients restores them,
+# see conftest.py); test_marketing_api.py covers the lead source.
 CARD = {"name": "Acme Ltd", "kind": "company", "tax_id": "7701234567", "industry": "manufacturing",
         "region": "Moscow", "email": "info@acme.example", "phone": "+7 495 123-45-67",
-        "website": "https://acme.example", "source_channel": "exhibition", "rating": "A", "notes": "met at expo"}
+        "website": "https://acme.example", "rating": "A", "notes": "met at expo"}
 
 
 def create(caller, **overrides):

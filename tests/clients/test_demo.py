@@ -1,8 +1,18 @@
-from services.clients.demo import ANNA, CARDS, seed
+from services.clients.demo import ACTIVITIES, ANNA, CAMPAIGNS, CARDS, SURVEYS, seed
 
 
 def test_demo_seed_goes_through_the_use_cases_once(client, as_role, clients_db_url):
-    assert seed(clients_db_url) == f"{len(CARDS)} demo clients created"
+    assert seed(clients_db_url) == (f"created {len(CAMPAIGNS)} campaigns, {len(CARDS)} demo clients, "
+                                    f"{len(ACTIVITIES)} activities, {len(SURVEYS)} surveys and a service case")
     assert seed(clients_db_url) == "demo data already present"
-    anna = as_role(client, "manager", user_id=ANNA)
+    anna, head = as_role(client, "manager", user_id=ANNA), as_role(client, "head_of_sales")
     assert anna.get("/api/v1/clients").json["total"] == sum(1 for owner, *_ in CARDS if owner == ANNA)
+    assert anna.get("/api/v1/activities").json["total"] == sum(1 for owner, *_ in ACTIVITIES if owner == ANNA)
+    assert anna.get("/api/v1/activities?overdue=true").json["total"] == 1
+    assert head.get("/api/v1/activities?status=done").json["total"] == 2
+    campaigns = head.get("/api/v1/campaigns").json["items"]
+    assert {c["name"] for c in campaigns} == {name for name, *_ in CAMPAIGNS}
+    expo = next(c for c in campaigns if c["name"] == "Metal Expo")
+    assert anna.get(f"/api/v1/clients?campaign_id={expo['id']}").json["total"] == 1  # a lead attributed to it
+    assert head.get("/api/v1/surveys").json["total"] == len(SURVEYS)
+    assert head.get("/api/v1/service-cases?status=in_progress").json["total"] == 1

@@ -1,6 +1,7 @@
 """Every event the code emits validates against its JSON Schema in contracts/, and the contracts
 themselves are consistent: each type has a schema, an example that validates, and an AsyncAPI message."""
 import json
+import uuid
 from functools import lru_cache
 
 import pytest
@@ -58,14 +59,43 @@ def test_a_schema_rejects_a_broken_payload():
     assert len(list(validator("crm.client.created.v1").iter_errors(broken))) >= 2
 
 
-def test_every_client_event_emitted_through_the_api_matches_its_schema(head, manager, clients_db_url):
-    # A scenario that makes the service emit every type it has, with full and with minimal cards.
-    card = manager.post("/api/v1/clients", json=CARD).json
+def test_every_client_event_emitted_through_the_api_matches_its_schema(client, as_role, head, manager, clients_db_url):
+    # A scenario that makes the service emit every type it has, with full and with minimal records.
+    admin, marketer, agent = (as_role(client, role) for role in ("admin", "marketer", "service"))
+    webinar = admin.post("/api/v1/activity-types", json={"code": "webinar", "name": "Webinar"}).json
+    admin.patch(f"/api/v1/activity-types/{webinar['id']}", json={"is_active": False})
+    podcast = marketer.post("/api/v1/channels", json={"code": "podcast", "name": "Podcasts"}).json
+    marketer.patch(f"/api/v1/channels/{podcast['id']}", json={"name": "Business podcasts"})
+    campaign = marketer.post("/api/v1/campaigns", json={
+        "name": "Podcast season", "channel": "podcast", "starts_on": "2026-01-01", "ends_on": "2026-03-31",
+        "cost": {"amount": "99000", "currency": "RUB"}}).json
+    marketer.patch(f"/api/v1/campaigns/{campaign['id']}", json={"description": "Ten episodes", "channel": "website"})
+
+    lead = {**CARD, "source_channel": "podcast", "campaign_id": campaign["id"]}
+    card = manager.post("/api/v1/clients", json=lead).json
     manager.post("/api/v1/clients", json={"name": "Minimal Person", "kind": "person"})
     manager.patch(f"/api/v1/clients/{card['id']}", json={"rating": "C", "notes": None})
     contact = manager.post(f"/api/v1/clients/{card['id']}/contacts", json={"full_name": "Anna", "notes": "VIP"}).json
     manager.patch(f"/api/v1/contacts/{contact['id']}", json={"notes": "call after 2pm"})
     manager.delete(f"/api/v1/contacts/{contact['id']}")
+
+    meeting = manager.post("/api/v1/activities", json={
+        "type": "meeting", "client_id": card["id"], "subject": "Kick-off", "due_at": "2026-12-01T10:00:00Z",
+        "deal_id": str(uuid.uuid4()), "notes": "agenda attached"}).json
+    call = manager.post("/api/v1/activities", json={"type": "call", "client_id": card["id"], "subject": "Intro"}).json
+    manager.patch(f"/api/v1/activities/{meeting['id']}", json={"due_at": None})
+    manager.post(f"/api/v1/activities/{meeting['id']}/complete", json={"outcome": "Agreed"})
+    manager.post(f"/api/v1/activities/{call['id']}/cancel")
+
+    agent.post("/api/v1/surveys", json={"client_id": card["id"], "kind": "csat", "score": 4,
+                                        "surveyed_on": "2026-01-15", "comment": "Good"})
+    agent.post("/api/v1/surveys", json={"client_id": card["id"], "kind": "nps", "score": 0,
+                                        "surveyed_on": "2026-01-16"})
+    case = agent.post("/api/v1/service-cases", json={"client_id": card["id"], "subject": "Leak"}).json
+    agent.patch(f"/api/v1/service-cases/{case['id']}", json={"priority": "urgent", "description": "Pump 2"})
+    for status in ("in_progress", "resolved", "closed"):
+        agent.post(f"/api/v1/service-cases/{case['id']}/transition", json={"status": status})
+
     head.post(f"/api/v1/clients/{card['id']}/assign", json={"owner_id": head.user_id})
     head.delete(f"/api/v1/clients/{card['id']}")
 

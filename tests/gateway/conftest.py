@@ -8,9 +8,9 @@ import uuid
 
 import pytest
 
-from glassbox import migrations
+
 from glassbox.auth import Principal
-from tests.conftest import Caller, truncate_all
+from tests.conftest import Caller, migrate, truncate_all
 
 PASSWORD = "correct horse battery staple"  # every gw_user's password unless told otherwise
 
@@ -18,7 +18,7 @@ PASSWORD = "correct horse battery staple"  # every gw_user's password unless tol
 @pytest.fixture(scope="session")
 def gateway_db_url(postgres):
     url = os.environ.get("GATEWAY_DATABASE_URL") or postgres.ensure_database("gateway")
-    migrations.upgrade("gateway", url)
+    migrate(url, "gateway")
     return url
 
 

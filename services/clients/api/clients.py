@@ -3,10 +3,10 @@ from flask.views import MethodView
 
 from glassbox.app import current_db
 from glassbox.auth import current_principal
-from glassbox.web import Blueprint
+from glassbox.web import Blueprint, PageArgs
 from services.clients import service
 from services.clients.schemas import (AssignSchema, ClientCreateSchema, ClientPageSchema, ClientQueryArgs,
-                                      ClientSchema, ClientUpdateSchema)
+                                      ClientSchema, ClientUpdateSchema, TimelinePageSchema)
 
 blp = Blueprint("clients", __name__, description="Client cards: companies and persons")
 
@@ -50,3 +50,13 @@ class ClientAssign(MethodView):
     def post(self, data, client_id):
         """Give the client to another manager (head_of_sales and admin)."""
         return service.assign_client(current_db(), current_principal(), client_id, data["owner_id"])
+
+
+@blp.route("/clients/<uuid:client_id>/timeline")
+class ClientTimeline(MethodView):
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, TimelinePageSchema)
+    def get(self, args, client_id):
+        """Activities, contacts, surveys and service cases of the client, newest first (each kind only for
+        the roles that may read it)."""
+        return service.client_timeline(current_db(), current_principal(), client_id, args)
