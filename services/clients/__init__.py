@@ -1,5 +1,6 @@
 """Clients service: client cards and contacts, activities, marketing campaigns and channels, surveys and service
-cases (distribution of prospects and import land here later)."""
+cases, distribution of prospects among the active managers (known from crm.identity.events; import lands here
+later)."""
 from __future__ import annotations
 
 from flask import Flask

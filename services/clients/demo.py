@@ -1,20 +1,26 @@
 """Demo data for `make run`, written through the use cases so their events are published too: campaigns,
 client cards with contacts, activities (planned, overdue, done), surveys and a service case. Each part is
-added once: a second run (or a part already there) adds nothing."""
+added once: a second run (or a part already there) adds nothing.
+
+The demo clients are owned by the demo users, so those must be in the managers projection first. The seed
+may run before the consumer has read the gateway's identity events, so it feeds the projection itself,
+through the consumer's own handler, with synthetic events dated long ago: any real event about the same
+user is newer and wins."""
 from __future__ import annotations
 
-from datetime import timedelta
+import uuid
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from sqlalchemy import func, select
 
 from glassbox.auth import Principal
 from glassbox.db import Database
-from glassbox.demo import demo_user_id
-from glassbox.events import utcnow
-from services.clients import service
+from glassbox.demo import DEMO_USERS, demo_user_id
+from glassbox.events import DomainEvent, utcnow
+from services.clients import consumers, service
 from services.clients.events import TOPIC
-from services.clients.models import Activity, Campaign, Client, Money
+from services.clients.models import Activity, Campaign, Client, Manager, Money
 
 ANNA, BORIS = demo_user_id("anna.manager@glassbox.local"), demo_user_id("boris.manager@glassbox.local")
 HEAD = Principal(demo_user_id("head@glassbox.local"), "head_of_sales")
@@ -26,6 +32,9 @@ CAMPAIGNS = [
     ("Metal Expo", "exhibition", 60, 4, "450000.00", "Stand B12 at the metals and machinery fair"),
     ("Website relaunch", "website", 14, 60, "120000.00", "New landing pages and search ads"),
 ]
+
+# Older than any real identity event (see the module docstring).
+DEMO_USERS_ANNOUNCED_AT = datetime(2000, 1, 1, tzinfo=timezone.utc)
 
 CARDS = [
     (ANNA, {"name": "Volga Steel Works", "kind": "company", "tax_id": "6312000101", "industry": "manufacturing",
@@ -77,6 +86,28 @@ def _ids_by_name(db: Database, model) -> dict:
         return dict(session.execute(select(model.name, model.id)).all())
 
 
+def _announcement(login: str, role: str) -> DomainEvent:
+    """The crm.user.created.v1 the gateway sends for a demo user (its demo users carry the same ids)."""
+    user_id = demo_user_id(login)
+    full_name = login.split("@")[0].replace(".", " ").title()
+    return DomainEvent(type=consumers.USER_CREATED, source="/crm/clients/demo", subject=user_id,
+                       time=DEMO_USERS_ANNOUNCED_AT,
+                       data={"user_id": user_id, "email": login, "full_name": full_name, "role": role,
+                             "team_id": None, "is_active": True})
+
+
+def _demo_users(db: Database) -> str | None:
+    """The demo users the managers projection does not know yet, put in through the consumer's handler."""
+    with db.session() as session:
+        known = set(session.scalars(select(Manager.user_id)))
+        missing = [(login, role) for login, role in DEMO_USERS.items()
+                   if uuid.UUID(demo_user_id(login)) not in known]
+        for login, role in missing:
+            consumers.user_changed(session, _announcement(login, role))
+        session.commit()
+    return f"{len(missing)} demo users" if missing else None
+
+
 def _campaigns(db: Database) -> str:
     today = utcnow().date()
     for name, channel, started, days, cost, description in CAMPAIGNS:
@@ -122,7 +153,9 @@ def seed(database_url: str) -> str:
     db = Database(database_url, TOPIC)
     try:
         parts = [(Campaign, _campaigns), (Client, _clients), (Activity, _work)]
-        made = [done for model, make in parts if _is_empty(db, model) and (done := make(db))]
+        # The users first: the demo clients are owned by them.
+        made = [_demo_users(db)] + [_is_empty(db, model) and make(db) for model, make in parts]
+        made = [done for done in made if done]
         return f"created {', '.join(made)}" if made else "demo data already present"
     finally:
         db.dispose()

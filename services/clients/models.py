@@ -1,5 +1,6 @@
 """The clients service's own tables: the client card, its contacts, activities, marketing (channels and
-campaigns) and after-sales (surveys and service cases), plus the client timeline read model."""
+campaigns) and after-sales (surveys and service cases), plus the client timeline read model and the
+projection of users fed by the identity events."""
 from __future__ import annotations
 
 import uuid
@@ -281,6 +282,26 @@ class ServiceCase(Base):
         Index("ix_service_cases_updated", "updated_at", "id"),
         Index("ix_service_cases_priority", "priority"),
     )
+
+
+# -- the users, as the identity events describe them ---------------------------------------------------
+
+class Manager(Base):
+    """This service's projection of the gateway's users (crm.identity.events), used to check who may own a
+    client or be given an activity. Every user is kept, not only managers: the checks filter by role.
+    Never written by a request, only by services/clients/consumers.py (and the demo seed through it)."""
+
+    __tablename__ = "managers"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    full_name: Mapped[str | None] = mapped_column(String(200))  # a deactivation event does not carry it
+    email: Mapped[str | None] = mapped_column(String(254))
+    role: Mapped[str] = mapped_column(String(30))
+    team_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    is_active: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # The CloudEvent time of the event the row reflects: an older event arriving late is not applied.
+    last_event_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 # -- the client timeline (a read model over the tables above, not a table) -------------------------------

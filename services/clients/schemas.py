@@ -10,6 +10,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 
 from glassbox.events import utcnow
 from glassbox.web import PageArgs, page_schema
+from services.clients.distribution import MAX_CLIENTS, STRATEGIES
 from services.clients.models import (ACTIVITY_STATUSES, CASE_STATUSES, KINDS, PRIORITIES, RATINGS, SCORE_RANGES,
                                      STATUSES, TIMELINE_KINDS, Money)
 
@@ -101,7 +102,8 @@ class ClientFields(Schema):
 class ClientCreateSchema(ClientFields):
     name = _name(200, required=True)
     kind = fields.String(required=True, validate=validate.OneOf(KINDS))
-    owner_id = fields.UUID(metadata={"description": "head_of_sales and admin only; defaults to the caller"})
+    owner_id = fields.UUID(metadata={
+        "description": "head_of_sales and admin only (an active manager or head of sales); defaults to the caller"})
 
 
 class ClientUpdateSchema(ClientFields):
@@ -135,7 +137,55 @@ ClientPageSchema = page_schema(ClientSchema, "ClientPage")
 
 
 class AssignSchema(Schema):
-    owner_id = fields.UUID(required=True)
+    owner_id = fields.UUID(required=True, metadata={"description": "an active manager or head of sales"})
+
+
+# -- distribution among managers -----------------------------------------------------------------------
+
+def _no_repeats(values: list) -> None:
+    if len(set(values)) != len(values):
+        raise ValidationError("must not name an id twice")
+
+
+def _ids(min_length: int = 1, max_length: int | None = None, **kwargs):
+    return fields.List(fields.UUID(), validate=[validate.Length(min=min_length, max=max_length), _no_repeats],
+                       **kwargs)
+
+
+class DistributionFilterSchema(Schema):
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    region = _text(100)
+    industry = _text(100)
+    owner_id = fields.UUID()
+    unassigned_only = fields.Boolean(load_default=False, metadata={
+        "description": "only clients that no active manager owns (an importer's, a deactivated manager's)"})
+
+
+class DistributeSchema(Schema):
+    client_ids = _ids(max_length=MAX_CLIENTS, metadata={"description": f"1 to {MAX_CLIENTS} live clients"})
+    filter = fields.Nested(DistributionFilterSchema, metadata={
+        "description": f"instead of client_ids: the live clients that match (at most {MAX_CLIENTS})"})
+    strategy = fields.String(required=True, validate=validate.OneOf(STRATEGIES))
+    manager_ids = _ids(metadata={"description": "a subset of the active managers (default: all of them)"})
+    by_region = fields.Dict(keys=_text(100, min_length=1), values=_ids(), metadata={
+        "description": "region -> managers: a client of that region goes to those managers only"})
+
+    @validates_schema
+    def _one_selection(self, data, **_):
+        if ("client_ids" in data) == ("filter" in data):
+            message = "give client_ids or filter, not both" if "filter" in data else "give client_ids or filter"
+            raise ValidationError({"client_ids": [message], "filter": [message]})
+
+
+class AssignmentSchema(Schema):
+    client_id = fields.UUID()
+    owner_id = fields.UUID()
+    previous_owner_id = fields.UUID()
+
+
+class DistributionSchema(Schema):
+    assignments = fields.List(fields.Nested(AssignmentSchema), metadata={"description": "the clients that moved"})
+    unchanged = fields.Integer(metadata={"description": "clients already with the manager chosen for them"})
 
 
 class ContactFields(Schema):

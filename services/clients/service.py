@@ -14,9 +14,9 @@ from glassbox.db import Database
 from glassbox.errors import Conflict, Forbidden, Invalid, NotFound
 from glassbox.events import utcnow
 from glassbox.web import keyset_page
-from services.clients import events
+from services.clients import distribution, events
 from services.clients.models import (CASE_TRANSITIONS, Activity, ActivityType, Campaign, Channel, Client, Contact,
-                                     ServiceCase, Survey, TimelineEntry)
+                                     Manager, ServiceCase, Survey, TimelineEntry)
 
 # Who may do what (deny by default). Managers work their own clients and the activities on them; the head
 # of sales and admins see and change everything; marketing, accounting and after-sales look clients up and
@@ -25,6 +25,9 @@ from services.clients.models import (CASE_TRANSITIONS, Activity, ActivityType, C
 WRITERS = ("admin", "head_of_sales", "manager")
 READERS = WRITERS + ("marketer", "accountant", "service")
 ASSIGNERS = ("admin", "head_of_sales")
+# Who may own a client, and who receives prospects when they are distributed.
+OWNER_ROLES = ("manager", "head_of_sales")
+DISTRIBUTION_ROLES = ("manager",)
 ADMINS = ("admin",)
 MARKETERS = ("admin", "marketer")
 AFTER_SALES = ("admin", "service")
@@ -138,6 +141,26 @@ def _check_attribution(session: Session, client: Client | None, changes: dict) -
         raise Invalid(f"campaign {new['campaign_id']} not found", {"json": {"campaign_id": ["no such campaign"]}})
 
 
+def _active_users(session: Session, user_ids, roles: tuple[str, ...] | None = None) -> set[uuid.UUID]:
+    """Those of `user_ids` that the identity projection knows as active (and of one of `roles`, when given)."""
+    stmt = select(Manager.user_id).where(Manager.user_id.in_(user_ids), Manager.is_active)
+    if roles:
+        stmt = stmt.where(Manager.role.in_(roles))
+    return set(session.scalars(stmt))
+
+
+def _ensure_active_user(session: Session, principal: Principal, field: str, user_id: uuid.UUID,
+                        roles: tuple[str, ...] | None = None) -> None:
+    """A user named in a body (owner, assignee) must be active in the projection of crm.identity.events. The
+    caller needs no look-up when naming themselves in a role that fits: their token is proof enough, and the
+    projection may lag a moment behind the gateway."""
+    if str(user_id) == principal.user_id and (roles is None or principal.role in roles):
+        return
+    if not _active_users(session, [user_id], roles):
+        what = "an active manager" if roles else "an active user"
+        raise Invalid(f"{field} {user_id} is not {what}", {"json": {field: [f"not {what}"]}})
+
+
 def _apply_changes(record, changes: dict) -> list[str]:
     """Set the fields whose value differs; returns their names, sorted (empty: nothing to record)."""
     changed = sorted(name for name, value in changes.items() if getattr(record, name) != value)
@@ -202,6 +225,8 @@ def create_client(db: Database, principal: Principal, data: dict) -> Client:
     if owner_id is not None and principal.role not in ASSIGNERS:
         raise Invalid("managers may not set the owner of a client", {"json": {"owner_id": ["Unknown field."]}})
     with db.unit_of_work() as uow:
+        if owner_id is not None:
+            _ensure_active_user(uow.session, principal, "owner_id", owner_id, OWNER_ROLES)
         _ensure_no_duplicate(uow.session, data.get("tax_id"), data.get("email"))
         _check_attribution(uow.session, None, data)
         now = utcnow()
@@ -246,19 +271,108 @@ def archive_client(db: Database, principal: Principal, client_id: uuid.UUID) -> 
         uow.commit()
 
 
+def _reassign(uow, client: Client, owner_id: uuid.UUID, actor_id: str) -> uuid.UUID | None:
+    """Give a live client to `owner_id` and record the event; returns the previous owner, or None when the
+    client already was theirs (nothing to record)."""
+    if client.owner_id == owner_id:
+        return None
+    previous = client.owner_id
+    client.owner_id, client.updated_at = owner_id, utcnow()
+    uow.emit(events.client_assigned(client, previous, actor_id))
+    return previous
+
+
 def assign_client(db: Database, principal: Principal, client_id: uuid.UUID, owner_id: uuid.UUID) -> Client:
     _require(principal, ASSIGNERS)
     with db.unit_of_work() as uow:
         client = _load_client(uow.session, principal, client_id, for_update=True)
         _ensure_live(client)
-        if client.owner_id == owner_id:
-            return client
-        previous = client.owner_id
-        client.owner_id = owner_id
-        client.updated_at = utcnow()
-        uow.emit(events.client_assigned(client, previous, principal.user_id))
-        uow.commit()
+        _ensure_active_user(uow.session, principal, "owner_id", owner_id, OWNER_ROLES)
+        if _reassign(uow, client, owner_id, principal.user_id) is not None:
+            uow.commit()
         return client
+
+
+# -- distribution of clients among managers ------------------------------------------------------------
+
+def _not_active_managers(user_ids, active: set[uuid.UUID]) -> dict:
+    return {str(user_id): ["not an active manager"] for user_id in user_ids if user_id not in active}
+
+
+def _distribution_managers(session: Session, data: dict) -> tuple[list[uuid.UUID], dict[str, list[uuid.UUID]]]:
+    """(the pool: the chosen managers, else every active one; each region's own managers), sorted by id. A
+    named user who is not an active manager is a 422 naming them."""
+    chosen, by_region = data.get("manager_ids"), data.get("by_region", {})
+    named = set(chosen or []).union(*by_region.values())
+    active = _active_users(session, named, DISTRIBUTION_ROLES)
+    errors = {"manager_ids": _not_active_managers(chosen or [], active),
+              "by_region": {region: bad for region, ids in by_region.items()
+                            if (bad := _not_active_managers(ids, active))}}
+    if any(errors.values()):
+        raise Invalid("only active managers can receive clients", {"json": {k: v for k, v in errors.items() if v}})
+    if chosen is None:
+        chosen = session.scalars(select(Manager.user_id).where(
+            Manager.is_active, Manager.role.in_(DISTRIBUTION_ROLES))).all()
+    if not chosen:
+        raise Invalid("there is no active manager to distribute to", {"json": {"manager_ids": ["no active manager"]}})
+    return sorted(set(chosen)), {region: sorted(set(ids)) for region, ids in by_region.items()}
+
+
+def _filtered_clients(session: Session, criteria: dict) -> list[Client]:
+    """The live clients matching a distribution filter, locked, oldest first; more than the limit is a 422."""
+    stmt = _where_equal(select(Client).where(Client.archived_at.is_(None)), Client, criteria,
+                        ("status", "region", "industry", "owner_id"))
+    if criteria.get("unassigned_only"):  # no active manager works them (an importer's, a leaver's)
+        stmt = stmt.where(Client.owner_id.not_in(select(Manager.user_id).where(
+            Manager.is_active, Manager.role.in_(DISTRIBUTION_ROLES))))
+    clients = session.scalars(stmt.order_by(Client.created_at, Client.id).limit(distribution.MAX_CLIENTS + 1)
+                              .with_for_update()).all()
+    if len(clients) > distribution.MAX_CLIENTS:
+        raise Invalid(f"the filter matches more than {distribution.MAX_CLIENTS} clients; narrow it",
+                      {"json": {"filter": [f"more than {distribution.MAX_CLIENTS} clients"]}})
+    return clients
+
+
+def _named_clients(session: Session, client_ids: list[uuid.UUID]) -> list[Client]:
+    """The named clients, locked, oldest first; unknown or archived ones are a 422 listing each of them."""
+    clients = session.scalars(select(Client).where(Client.id.in_(client_ids))
+                              .order_by(Client.created_at, Client.id).with_for_update()).all()
+    found = {client.id for client in clients}
+    problems = {str(client_id): ["no such client"] for client_id in client_ids if client_id not in found}
+    problems.update({str(client.id): ["archived"] for client in clients if client.archived_at is not None})
+    if problems:
+        raise Invalid(f"{len(problems)} of the clients cannot be distributed", {"json": {"client_ids": problems}})
+    return clients
+
+
+def _live_loads(session: Session, managers) -> dict[uuid.UUID, int]:
+    stmt = (select(Client.owner_id, func.count()).where(Client.owner_id.in_(managers), Client.archived_at.is_(None))
+            .group_by(Client.owner_id))
+    return {manager: 0 for manager in managers} | dict(session.execute(stmt).all())
+
+
+def distribute_clients(db: Database, principal: Principal, data: dict) -> dict:
+    """Share clients out among active managers, every move an assignment with its event, all in one unit of
+    work: a bad id or manager anywhere in the request changes nothing."""
+    _require(principal, ASSIGNERS)
+    with db.unit_of_work() as uow:
+        pool, by_region = _distribution_managers(uow.session, data)
+        if "client_ids" in data:
+            clients = _named_clients(uow.session, data["client_ids"])
+        else:
+            clients = _filtered_clients(uow.session, data["filter"])
+        candidates = set(pool).union(*by_region.values())
+        owners = distribution.plan_owners(clients, pool, by_region, data["strategy"],
+                                          _live_loads(uow.session, candidates))
+        assignments = []
+        for client in clients:
+            previous = _reassign(uow, client, owners[client.id], principal.user_id)
+            if previous is not None:
+                assignments.append({"client_id": client.id, "owner_id": client.owner_id,
+                                    "previous_owner_id": previous})
+        if assignments:
+            uow.commit()
+        return {"assignments": assignments, "unchanged": len(clients) - len(assignments)}
 
 
 def _escape_like(value: str) -> str:
@@ -415,6 +529,7 @@ def plan_activity(db: Database, principal: Principal, data: dict) -> Activity:
     assignee_id = data.pop("assignee_id", None) or uuid.UUID(principal.user_id)
     with db.unit_of_work() as uow:
         client = _client_for_new_record(uow.session, principal, data.pop("client_id"))
+        _ensure_active_user(uow.session, principal, "assignee_id", assignee_id)
         _ensure_active_code(uow.session, ActivityType, "type", data["type"])
         now = utcnow()
         activity = Activity(id=uuid.uuid4(), client=client, assignee_id=assignee_id, status="planned",
@@ -438,8 +553,11 @@ def update_activity(db: Database, principal: Principal, activity_id: uuid.UUID, 
     with db.unit_of_work() as uow:
         activity = _load_attached(uow.session, principal, Activity, activity_id, for_update=True)
         _ensure_planned(activity)
-        if "type" in _new_values(activity, changes, ("type",)):
-            _ensure_active_code(uow.session, ActivityType, "type", changes["type"])
+        new = _new_values(activity, changes, ("type", "assignee_id"))
+        if "type" in new:
+            _ensure_active_code(uow.session, ActivityType, "type", new["type"])
+        if "assignee_id" in new:
+            _ensure_active_user(uow.session, principal, "assignee_id", new["assignee_id"])
         changed = _apply_changes(activity, changes)
         if not changed:
             return activity

@@ -122,8 +122,10 @@ def test_a_manager_may_only_assign_work_to_themselves(manager, other_manager, ca
 
 
 @pytest.mark.parametrize("role", ["head_of_sales", "admin"])
-def test_head_and_admin_see_everything_and_assign_anyone(client, as_role, manager, other_manager, card, role):
+def test_head_and_admin_see_everything_and_assign_anyone(client, as_role, manager, other_manager, card, known_user,
+                                                        role):
     boss = as_role(client, role)
+    known_user(other_manager)
     own = plan(manager, card["id"])
     handed = plan(boss, card["id"], assignee_id=other_manager.user_id)
     assert boss.get("/api/v1/activities").json["total"] == 2
@@ -136,6 +138,17 @@ def test_head_and_admin_see_everything_and_assign_anyone(client, as_role, manage
     assert done.status_code == 200
     assert manager.get("/api/v1/activities").json["total"] == 2  # the owner sees all work on the client
     assert plan(boss, card["id"])["assignee_id"] == boss.user_id  # defaults to the caller
+
+
+def test_a_boss_gives_work_only_to_active_users(head, card, activity, known_user, clients_db_url):
+    marketer = known_user(role="marketer")  # any role may be given work
+    assert plan(head, card["id"], assignee_id=marketer)["assignee_id"] == marketer
+    for stranger in (str(uuid.uuid4()), known_user(is_active=False)):
+        body = {"type": "call", "client_id": card["id"], "subject": "x", "assignee_id": stranger}
+        assert_error(head.post("/api/v1/activities", json=body), 422, "not an active user")
+        assert_error(head.patch(f"/api/v1/activities/{activity['id']}", json={"assignee_id": stranger}), 422,
+                     "assignee_id")
+    assert len(event_types(clients_db_url)) == 2
 
 
 @pytest.mark.parametrize("role", ["marketer", "accountant", "service"])
@@ -226,14 +239,14 @@ def test_invalid_cancellation_and_patch_bodies(manager, activity):
 
 # -- lists ----------------------------------------------------------------------------------------
 
-def test_filters_overdue_and_sorting(head, manager, card, clients_db_url):
+def test_filters_overdue_and_sorting(head, manager, card, known_user, clients_db_url):
     other_card = create(manager, name="Beta", tax_id="1000000009", email="b@beta.example")
     late = plan(manager, card["id"], subject="late", due_at=moment(days=-1))
     soon = plan(manager, card["id"], subject="soon", type="meeting", due_at=moment(days=1))
     undated = plan(manager, other_card["id"], subject="undated")
     done = plan(manager, card["id"], subject="done", due_at=moment(days=-2))
     manager.post(f"/api/v1/activities/{done['id']}/complete", json={"outcome": "ok"})
-    handed = plan(head, other_card["id"], subject="handed", due_at=moment(days=3), assignee_id=str(uuid.uuid4()))
+    handed = plan(head, other_card["id"], subject="handed", due_at=moment(days=3), assignee_id=known_user())
 
     def subjects(query):
         response = manager.get(f"/api/v1/activities?{query}")

@@ -103,7 +103,9 @@ def test_ids_and_computed_fields_are_rejected(manager, field, value):
     assert_error(manager.post("/api/v1/clients", json={**CARD, field: value}), 422, field)
 
 
-def test_head_of_sales_sees_all_creates_for_a_manager_and_assigns(head, manager, other_manager, clients_db_url):
+def test_head_of_sales_sees_all_creates_for_a_manager_and_assigns(head, manager, other_manager, known_user,
+                                                                   clients_db_url):
+    known_user(manager), known_user(other_manager)
     card = create(head, owner_id=manager.user_id)
     assert card["owner_id"] == manager.user_id
     create(other_manager, tax_id="7709999999", email="b@b.example")
@@ -117,6 +119,34 @@ def test_head_of_sales_sees_all_creates_for_a_manager_and_assigns(head, manager,
     assert event["type"] == "crm.client.assigned.v1"
     assert event["payload"]["previous_owner_id"] == manager.user_id
     assert event["payload"]["owner_id"] == other_manager.user_id
+
+
+@pytest.mark.parametrize("role,is_active", [("manager", False), ("marketer", True), ("admin", True), (None, None)])
+def test_the_owner_must_be_an_active_manager_or_head_of_sales(client, as_role, head, manager, known_user,
+                                                              clients_db_url, role, is_active):
+    owner = known_user(role=role, is_active=is_active) if role else str(uuid.uuid4())  # None: never announced
+    known_user(manager)
+    card = create(head, owner_id=manager.user_id)
+    assert_error(head.post("/api/v1/clients", json={**CARD, "tax_id": "4000000001", "email": "n@n.example",
+                                                    "owner_id": owner}), 422, "not an active manager")
+    assert_error(head.post(f"/api/v1/clients/{card['id']}/assign", json={"owner_id": owner}), 422, "owner_id")
+    assert head.get(f"/api/v1/clients/{card['id']}").json["owner_id"] == manager.user_id
+    assert len(outbox_events(clients_db_url)) == 1
+
+
+def test_a_deactivated_manager_is_no_owner_any_more_and_a_head_needs_no_projection_for_themselves(
+        client, as_role, head, manager, known_user):
+    known_user(manager)
+    card = create(head, owner_id=manager.user_id)
+    known_user(manager, is_active=False)
+    assert_error(head.post(f"/api/v1/clients/{card['id']}/assign", json={"owner_id": manager.user_id}), 422,
+                 "owner_id")
+    # The caller's token proves who they are: a head of sales may take a client without being projected yet,
+    # an admin may not own clients at all.
+    assert head.post(f"/api/v1/clients/{card['id']}/assign", json={"owner_id": head.user_id}).status_code == 200
+    admin = as_role(client, "admin")
+    assert_error(admin.post(f"/api/v1/clients/{card['id']}/assign", json={"owner_id": admin.user_id}), 422,
+                 "owner_id")
 
 
 def test_manager_cannot_assign_even_own_client(manager, other_manager):

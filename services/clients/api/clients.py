@@ -6,7 +6,8 @@ from glassbox.auth import current_principal
 from glassbox.web import Blueprint, PageArgs
 from services.clients import service
 from services.clients.schemas import (AssignSchema, ClientCreateSchema, ClientPageSchema, ClientQueryArgs,
-                                      ClientSchema, ClientUpdateSchema, TimelinePageSchema)
+                                      ClientSchema, ClientUpdateSchema, DistributeSchema, DistributionSchema,
+                                      TimelinePageSchema)
 
 blp = Blueprint("clients", __name__, description="Client cards: companies and persons")
 
@@ -48,8 +49,19 @@ class ClientAssign(MethodView):
     @blp.arguments(AssignSchema)
     @blp.response(200, ClientSchema)
     def post(self, data, client_id):
-        """Give the client to another manager (head_of_sales and admin)."""
+        """Give the client to another manager (head_of_sales and admin); the owner must be an active manager or
+        head of sales."""
         return service.assign_client(current_db(), current_principal(), client_id, data["owner_id"])
+
+
+@blp.route("/clients/distribute")
+class ClientDistribution(MethodView):
+    @blp.arguments(DistributeSchema)
+    @blp.response(200, DistributionSchema)
+    def post(self, data):
+        """Share clients out among the active managers (head_of_sales and admin): round_robin or least_loaded,
+        optionally over a subset and with per-region managers; all or nothing, one assignment event per move."""
+        return service.distribute_clients(current_db(), current_principal(), data)
 
 
 @blp.route("/clients/<uuid:client_id>/timeline")

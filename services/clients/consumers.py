@@ -1,0 +1,60 @@
+"""What the clients service consumes: the identity events, projected into `managers` (who may own a client or
+be given work). Run by `glassbox consume clients`; the kit's inbox skips duplicates.
+
+Tolerant reader: each handler takes the few fields it needs with .get and ignores the rest, so the gateway can
+add properties freely. Events of one user share a partition, yet a replay, a DLQ re-drive or a producer clock
+can still bring an older event after a newer one: a row only moves forward in CloudEvent time, so a late
+"created" never resurrects a deactivated user.
+"""
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from glassbox.events import DomainEvent, utcnow
+from services.clients.models import Manager
+
+GROUP = "clients"
+TOPICS = ("crm.identity.events",)
+
+USER_CREATED = "crm.user.created.v1"
+USER_UPDATED = "crm.user.updated.v1"
+USER_DEACTIVATED = "crm.user.deactivated.v1"
+
+# The profile fields the projection keeps; an event sets those it carries and leaves the others as they are.
+PROFILE_FIELDS = ("full_name", "email", "role", "team_id", "is_active")
+
+
+def _user_id(event: DomainEvent) -> uuid.UUID:
+    return uuid.UUID(str(event.data.get("user_id") or event.subject))  # a bad id raises: the event goes to the DLQ
+
+
+def _project(session: Session, event: DomainEvent, values: dict) -> None:
+    """Insert or update the user's row with `values`, unless the row already reflects a newer event."""
+    values = {**values, "last_event_time": event.time, "updated_at": utcnow()}
+    stmt = insert(Manager).values(user_id=_user_id(event), **values)
+    session.execute(stmt.on_conflict_do_update(
+        index_elements=[Manager.user_id],
+        set_={name: stmt.excluded[name] for name in values},
+        where=Manager.last_event_time <= stmt.excluded.last_event_time,
+    ))
+
+
+def user_changed(session: Session, event: DomainEvent) -> None:
+    """crm.user.created.v1 and crm.user.updated.v1 carry the whole profile after the change."""
+    _project(session, event, {name: event.data.get(name) for name in PROFILE_FIELDS if name in event.data})
+
+
+def user_deactivated(session: Session, event: DomainEvent) -> None:
+    """The payload has no full name: keep the one the row has."""
+    known = {name: event.data[name] for name in ("email", "role") if name in event.data}
+    _project(session, event, {**known, "is_active": False})
+
+
+HANDLERS = {
+    USER_CREATED: user_changed,
+    USER_UPDATED: user_changed,
+    USER_DEACTIVATED: user_deactivated,
+}
