@@ -202,6 +202,24 @@ def consume(service, metrics_port):
     runner.run(_stop_on_signals())
 
 
+@main.command()
+@click.argument("service")
+def work(service):
+    """Run the service's background worker (its worker.py: run_forever(stop)) until SIGTERM or Ctrl-C."""
+    from glassbox import logs
+
+    _service_module(service)
+    name = f"{config.package_of(service)}.worker"
+    try:
+        worker = importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:
+            raise
+        raise click.ClickException(f"{service} has no background worker")
+    logs.configure(f"{service}-worker")
+    worker.run_forever(_stop_on_signals())
+
+
 # -- events, contracts, demo ---------------------------------------------------------------------------
 
 @main.group()

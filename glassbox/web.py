@@ -96,11 +96,26 @@ def _passes_through() -> bool:
     return request.blueprint in current_app.config.get("PASS_THROUGH_BLUEPRINTS", ())
 
 
+def accepts_bodies(*mimetypes: str):
+    """Marks a view (a function or a MethodView method) that also takes these non-JSON bodies (a CSV upload)."""
+    def mark(view):
+        view.accepted_mimetypes = mimetypes
+        return view
+    return mark
+
+
+def _accepted_mimetypes() -> tuple[str, ...]:
+    view = current_app.view_functions.get(request.endpoint)
+    if getattr(view, "view_class", None) is not None:
+        view = getattr(view.view_class, request.method.lower(), None)
+    return getattr(view, "accepted_mimetypes", ())
+
+
 def _require_json_body():
     if _passes_through():
         return
     if request.method in BODY_METHODS and (request.content_length or request.data):
-        if not request.is_json:
+        if not request.is_json and request.mimetype not in _accepted_mimetypes():
             abort(415, message="request bodies must be JSON (Content-Type: application/json)")
 
 

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import (Boolean, CheckConstraint, Computed, Date, DateTime, ForeignKey, Index, MetaData, Numeric,
-                        SmallInteger, String, Text, and_, cast, func, literal_column, null, select, text, union_all)
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy import (Boolean, CheckConstraint, Computed, Date, DateTime, ForeignKey, Index, Integer, LargeBinary,
+                        MetaData, Numeric, SmallInteger, String, Text, and_, cast, func, literal_column, null, select,
+                        text, union_all)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, composite, mapped_column, relationship
 
@@ -23,6 +24,8 @@ ACTIVITY_STATUSES = ("planned", "done", "cancelled")
 SCORE_RANGES = {"nps": (0, 10), "csat": (1, 5)}  # survey kind -> (lowest, highest) score
 PRIORITIES = ("low", "normal", "high", "urgent")
 CASE_STATUSES = ("open", "in_progress", "resolved", "closed")
+IMPORT_STATUSES = ("queued", "running", "done", "failed")
+TRIGRAM_SEARCHED = ("name", "email", "tax_id", "phone")
 # The service-case workflow: the only moves allowed; "resolved -> in_progress" reopens a case.
 CASE_TRANSITIONS = {"open": ("in_progress",), "in_progress": ("resolved",), "resolved": ("closed", "in_progress"),
                     "closed": ()}
@@ -86,6 +89,9 @@ class Client(Base):
         Index("ix_clients_source_channel", "source_channel"),
         Index("ix_clients_status_rating", "status", "rating"),
         Index("ix_clients_phone", "phone"),
+        # Search `q` (ILIKE '%q%') on these four: trigram GIN indexes (migration 0004, when pg_trgm is there).
+        *(Index(f"ix_clients_{column}_trgm", column, postgresql_using="gin",
+                postgresql_ops={column: "gin_trgm_ops"}) for column in TRIGRAM_SEARCHED),
     )
 
 
@@ -340,3 +346,33 @@ class TimelineEntry(Base):
 
 
 TIMELINE_KINDS = ("activity", "contact", "survey", "service_case")
+
+
+class ImportJob(Base):
+    """A CSV import of client cards: queued by POST /clients/import, worked off by services/clients/worker.py
+    in chunks (each chunk one transaction with its progress), read back by GET /imports/{id}."""
+
+    __tablename__ = "import_jobs"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True, default=uuid.uuid4)
+    created_by: Mapped[uuid.UUID] = mapped_column(UUID, index=True)
+    created_by_role: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(10), default="queued")
+    filename: Mapped[str | None] = mapped_column(String(255))
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)  # the CSV as uploaded (UTF-8)
+    total_rows: Mapped[int] = mapped_column(Integer, default=0)
+    processed_rows: Mapped[int] = mapped_column(Integer, default=0)
+    created: Mapped[int] = mapped_column(Integer, default=0)
+    skipped_duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    failed_rows: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[list] = mapped_column(JSONB, default=list)  # [{line, kind, errors}], the first MAX_REPORTED
+    error: Mapped[str | None] = mapped_column(Text)  # why a job failed as a whole
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint(_in("status", IMPORT_STATUSES), name="status"),
+        Index("ix_import_jobs_pending", "created_at", postgresql_where=text("status IN ('queued', 'running')")),
+    )

@@ -11,8 +11,8 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 from glassbox.events import utcnow
 from glassbox.web import PageArgs, page_schema
 from services.clients.distribution import MAX_CLIENTS, STRATEGIES
-from services.clients.models import (ACTIVITY_STATUSES, CASE_STATUSES, KINDS, PRIORITIES, RATINGS, SCORE_RANGES,
-                                     STATUSES, TIMELINE_KINDS, Money)
+from services.clients.models import (ACTIVITY_STATUSES, CASE_STATUSES, IMPORT_STATUSES, KINDS, PRIORITIES, RATINGS,
+                                     SCORE_RANGES, STATUSES, TIMELINE_KINDS, Money)
 
 SORTS = ("name", "-name", "created_at", "-created_at", "updated_at", "-updated_at")
 CODE_SORTS = ("code", "-code", "name", "-name")
@@ -118,7 +118,9 @@ class ClientSchema(ClientFields):
     archived_at = fields.DateTime(dump_only=True, allow_none=True)
 
 
-class ClientQueryArgs(PageArgs):
+class ClientFilterArgs(Schema):
+    """The filters of the client list, shared by GET /clients and GET /clients/export."""
+
     q = _text(200, min_length=1, metadata={"description": "search in name, tax id, e-mail and phone"})
     owner_id = fields.UUID()
     industry = _text(100)
@@ -131,6 +133,10 @@ class ClientQueryArgs(PageArgs):
     created_to = fields.Date()
     include_archived = fields.Boolean(load_default=False)
     sort = _sort(SORTS, "-created_at")
+
+
+class ClientQueryArgs(PageArgs, ClientFilterArgs):
+    """A page of the client list."""
 
 
 ClientPageSchema = page_schema(ClientSchema, "ClientPage")
@@ -463,3 +469,30 @@ class ServiceCaseQueryArgs(PageArgs):
 
 
 ServiceCasePageSchema = page_schema(ServiceCaseSchema, "ServiceCasePage")
+
+
+# -- import of client cards ----------------------------------------------------------------------------
+
+class ImportRowErrorSchema(Schema):
+    line = fields.Integer(required=True, metadata={"description": "the line of the file where the row starts (1: the header)"})
+    kind = fields.String(required=True, validate=validate.OneOf(("invalid", "duplicate")))
+    errors = fields.Dict(required=True, metadata={"description": "field name -> messages"})
+
+
+class ImportJobSchema(Schema):
+    id = fields.UUID(dump_only=True)
+    status = fields.String(dump_only=True, validate=validate.OneOf(IMPORT_STATUSES))
+    filename = fields.String(dump_only=True, allow_none=True)
+    created_by = fields.UUID(dump_only=True)
+    total_rows = fields.Integer(dump_only=True)
+    processed_rows = fields.Integer(dump_only=True)
+    created = fields.Integer(dump_only=True)
+    skipped_duplicates = fields.Integer(dump_only=True)
+    failed_rows = fields.Integer(dump_only=True)
+    errors = fields.List(fields.Nested(ImportRowErrorSchema), dump_only=True,
+                         metadata={"description": "per-row problems, the first 1000 by line"})
+    errors_omitted = fields.Integer(dump_only=True, metadata={"description": "row problems beyond those listed"})
+    error = fields.String(dump_only=True, allow_none=True, metadata={"description": "why the job failed as a whole"})
+    created_at = fields.DateTime(dump_only=True)
+    started_at = fields.DateTime(dump_only=True, allow_none=True)
+    finished_at = fields.DateTime(dump_only=True, allow_none=True)

@@ -225,18 +225,26 @@ def create_client(db: Database, principal: Principal, data: dict) -> Client:
     if owner_id is not None and principal.role not in ASSIGNERS:
         raise Invalid("managers may not set the owner of a client", {"json": {"owner_id": ["Unknown field."]}})
     with db.unit_of_work() as uow:
-        if owner_id is not None:
-            _ensure_active_user(uow.session, principal, "owner_id", owner_id, OWNER_ROLES)
-        _ensure_no_duplicate(uow.session, data.get("tax_id"), data.get("email"))
-        _check_attribution(uow.session, None, data)
-        now = utcnow()
-        client = Client(id=uuid.uuid4(), owner_id=owner_id or uuid.UUID(principal.user_id),
-                        status=data.pop("status", "prospect"), created_at=now, updated_at=now, **data)
-        uow.session.add(client)
-        uow.session.flush()
-        uow.emit(events.client_created(client, principal.user_id))
+        client = add_client(uow, principal, owner_id, data)
         _commit_unique(uow)
         return client
+
+
+def add_client(uow, principal: Principal, owner_id: uuid.UUID | None, data: dict) -> Client:
+    """The checks, the new card and its event within the caller's unit of work (a single create, an import
+    row): the owner must be an active manager, no live duplicate, a known lead source. Not committed."""
+    if owner_id is not None:
+        _ensure_active_user(uow.session, principal, "owner_id", owner_id, OWNER_ROLES)
+    _ensure_no_duplicate(uow.session, data.get("tax_id"), data.get("email"))
+    _check_attribution(uow.session, None, data)
+    now = utcnow()
+    data = dict(data)
+    client = Client(id=uuid.uuid4(), owner_id=owner_id or uuid.UUID(principal.user_id),
+                    status=data.pop("status", "prospect"), created_at=now, updated_at=now, **data)
+    uow.session.add(client)
+    uow.session.flush()
+    uow.emit(events.client_created(client, principal.user_id))
+    return client
 
 
 def get_client(db: Database, principal: Principal, client_id: uuid.UUID) -> Client:
@@ -379,8 +387,8 @@ def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def list_clients(db: Database, principal: Principal, args: dict) -> dict:
-    _require(principal, READERS)
+def _clients_query(principal: Principal, args: dict):
+    """The clients the caller sees that match the list filters (GET /clients and its CSV export)."""
     stmt = _visible(select(Client), principal)
     if not args.get("include_archived"):
         stmt = stmt.where(Client.archived_at.is_(None))
@@ -391,7 +399,12 @@ def list_clients(db: Database, principal: Principal, args: dict) -> dict:
         pattern = f"%{_escape_like(args['q'].strip())}%"
         stmt = stmt.where(or_(Client.name.ilike(pattern), Client.tax_id.ilike(pattern),
                               Client.email.ilike(pattern), Client.phone.ilike(pattern)))
-    return _sorted_page(db, stmt, Client, args)
+    return stmt
+
+
+def list_clients(db: Database, principal: Principal, args: dict) -> dict:
+    _require(principal, READERS)
+    return _sorted_page(db, _clients_query(principal, args), Client, args)
 
 
 def client_timeline(db: Database, principal: Principal, client_id: uuid.UUID, args: dict) -> dict:

@@ -1,0 +1,72 @@
+"""CSV import (POST /clients/import -> a job, GET /imports/{id}) and export (GET /clients/export) of client cards."""
+from datetime import datetime, timezone
+
+from flask import Response, request
+from flask.views import MethodView
+from flask_smorest import abort
+
+from glassbox.app import current_db
+from glassbox.auth import current_principal
+from glassbox.web import Blueprint, accepts_bodies
+from services.clients import imports
+from services.clients.schemas import ClientFilterArgs, ImportJobSchema
+
+blp = Blueprint("imports", __name__, description="Import of client cards from CSV, and their export")
+
+_CSV_BODY = {"schema": {"type": "string", "format": "binary"}}
+_UPLOAD = {"required": True, "content": {
+    "text/csv": _CSV_BODY,
+    "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
+                                       "properties": {"file": {"type": "string", "format": "binary"}}}}}}
+
+
+@blp.route("/clients/import")
+class ClientImport(MethodView):
+    @accepts_bodies("text/csv", "multipart/form-data")
+    @blp.doc(requestBody=_UPLOAD)
+    @blp.response(202, ImportJobSchema, headers={"Location": {"description": "the job: /api/v1/imports/{id}",
+                                                              "schema": {"type": "string"}}})
+    @blp.alt_response(413, description="the file is larger than the body limit")
+    def post(self):
+        """Queue a CSV of client cards for import (head_of_sales and admin).
+
+        UTF-8 (a BOM is fine), `;` or `,`, a header row of card fields (name and kind required; owner_id an active manager, else the importer).
+        The file is checked (encoding, header, CSV syntax) at once; its rows are created by a worker, each as
+        a POST /clients would, duplicates by tax_id or e-mail skipped. Follow the job at the Location."""
+        filename = None
+        if request.mimetype == "multipart/form-data":
+            upload = request.files.get("file")
+            if upload is None:
+                abort(422, message="the multipart body has no `file` part", errors={"file": ["missing"]})
+            content, filename = upload.read(), upload.filename
+        else:
+            content = request.get_data()
+        job = imports.queue_import(current_db(), current_principal(), content, filename)
+        view = imports.job_view(job)
+        return view, 202, {"Location": f"/api/v1/imports/{job.id}"}
+
+
+@blp.route("/imports/<uuid:job_id>")
+class ImportItem(MethodView):
+    @blp.response(200, ImportJobSchema)
+    def get(self, job_id):
+        """An import job: status, progress, counts and per-row problems.
+
+        Seen by its creator and admins; to anyone else it does not exist (404)."""
+        return imports.get_import(current_db(), current_principal(), job_id)
+
+
+@blp.route("/clients/export")
+class ClientExport(MethodView):
+    @blp.arguments(ClientFilterArgs, location="query")
+    @blp.doc(responses={"200": {"description": "the clients as CSV (UTF-8 with a BOM, `,`), streamed",
+                                "content": {"text/csv": _CSV_BODY}}})
+    def get(self, args):
+        """Export the client list as CSV (head_of_sales and admin).
+
+        The filters and sort of GET /clients, every matching row, streamed: the columns of a card plus id,
+        owner_id and created_at; a cell a spreadsheet would run as a formula starts with an apostrophe."""
+        rows = imports.export_clients(current_db(), current_principal(), args)
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+        return Response(rows, mimetype="text/csv", headers={
+            "Content-Disposition": f'attachment; filename="clients-{stamp}.csv"', "Cache-Control": "no-store"})

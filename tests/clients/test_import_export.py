@@ -1,0 +1,310 @@
+"""CSV import (a job worked off outside the request) and CSV export of client cards, on real PostgreSQL."""
+import csv
+import io
+import threading
+import time
+import uuid
+
+import pytest
+
+from services.clients import imports, worker
+from tests.conftest import outbox_events
+
+HEADER = "name;kind;tax_id;region;email;phone;rating;owner_id;notes"
+
+
+def csv_body(*lines: str, bom: bool = False) -> bytes:
+    return (("\ufeff" if bom else "") + "\r\n".join(lines) + "\r\n").encode()
+
+
+def upload(caller, body: bytes, content_type: str = "text/csv"):
+    return caller.post("/api/v1/clients/import", data=body, headers={"Content-Type": content_type})
+
+
+def queued(caller, body: bytes) -> dict:
+    response = upload(caller, body)
+    assert response.status_code == 202, response.json
+    assert response.headers["Location"] == f"/api/v1/imports/{response.json['id']}"
+    assert response.json["status"] == "queued"
+    return response.json
+
+
+@pytest.fixture
+def db(clients_app):
+    return clients_app.extensions["glassbox_db"]
+
+
+@pytest.fixture
+def run_imports(db):
+    def _run(chunk_size: int = imports.CHUNK_SIZE) -> int:
+        return imports.run_pending_imports(db, chunk_size=chunk_size)
+
+    return _run
+
+
+def job_of(caller, job_id: str) -> dict:
+    response = caller.get(f"/api/v1/imports/{job_id}")
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+def created_events(url: str) -> list[dict]:
+    return [e for e in outbox_events(url) if e["type"] == "crm.client.created.v1"]
+
+
+def assert_error(response, code, *needles):
+    assert response.status_code == code, response.get_data(as_text=True)
+    body = response.json
+    assert set(body) == {"code", "status", "message", "errors"} and body["message"], body
+    for needle in needles:
+        assert needle in str(body), body
+
+
+# -- a good file ------------------------------------------------------------------------------------
+
+def test_good_csv_with_bom_and_semicolons_is_imported_by_the_worker(head, manager, known_user, run_imports,
+                                                                      clients_db_url):
+    known_user(manager)
+    job = queued(head, csv_body(
+        HEADER,
+        "Acme Ltd;company;7701234567;Moscow;info@acme.example;+7 495 123-45-67;A;;met at expo",
+        f'"Beta; Sons";company;7702222222;Kazan;;;;{manager.user_id};"two\nlines"',
+        "Ivan Petrov;person;;;ivan@example.com;;;;",
+        bom=True))
+    assert job["total_rows"] == 3 and job["processed_rows"] == 0 and job["created_by"] == head.user_id
+    assert created_events(clients_db_url) == []  # nothing happens in the request
+    assert run_imports() == 1
+    job = job_of(head, job["id"])
+    assert job["status"] == "done" and job["started_at"] and job["finished_at"]
+    assert (job["processed_rows"], job["created"], job["skipped_duplicates"], job["failed_rows"]) == (3, 3, 0, 0)
+    assert job["errors"] == [] and job["errors_omitted"] == 0
+    items = {c["name"]: c for c in head.get("/api/v1/clients?limit=10").json["items"]}
+    assert set(items) == {"Acme Ltd", "Beta; Sons", "Ivan Petrov"}
+    assert items["Acme Ltd"]["owner_id"] == head.user_id and items["Acme Ltd"]["status"] == "prospect"
+    assert items["Acme Ltd"]["phone"] == "+7 495 123-45-67" and items["Acme Ltd"]["tax_id"] == "7701234567"
+    assert items["Beta; Sons"]["owner_id"] == manager.user_id and items["Beta; Sons"]["notes"] == "two\nlines"
+    assert items["Ivan Petrov"]["tax_id"] is None and items["Ivan Petrov"]["rating"] is None
+    events = created_events(clients_db_url)
+    assert sorted(e["key"] for e in events) == sorted(c["id"] for c in items.values())
+    assert all(e["payload"]["actor_id"] == head.user_id for e in events)
+    assert run_imports() == 0  # nothing left
+
+
+def test_comma_separated_multipart_upload(as_role, client, run_imports):
+    admin = as_role(client, "admin")
+    body = csv_body("name,kind,email", "Gamma,company,g@example.com")
+    response = admin.post("/api/v1/clients/import", data={"file": (io.BytesIO(body), "clients.csv")},
+                          content_type="multipart/form-data")
+    assert response.status_code == 202, response.json
+    assert response.json["filename"] == "clients.csv"
+    run_imports()
+    assert job_of(admin, response.json["id"])["created"] == 1
+    response = admin.post("/api/v1/clients/import", data={"other": (io.BytesIO(body), "x.csv")},
+                          content_type="multipart/form-data")
+    assert_error(response, 422, "file")
+
+
+def test_another_content_type_is_415(head):
+    assert_error(upload(head, b"name,kind\nA,company\n", "text/plain"), 415)
+
+
+# -- bad rows -----------------------------------------------------------------------------------------
+
+def test_ten_percent_bad_rows_are_reported_by_line_and_the_good_ones_created(head, run_imports, clients_db_url):
+    lines = ["name;kind;email;rating"]
+    bad = {5: "Bad kind;planet;;", 15: "Bad mail;company;not-an-email;"}
+    for number in range(1, 21):
+        lines.append(bad.get(number, f"Client {number};company;c{number}@example.com;B"))
+    job = queued(head, csv_body(*lines))
+    run_imports(chunk_size=7)  # several chunks
+    job = job_of(head, job["id"])
+    assert job["status"] == "done"
+    assert (job["total_rows"], job["processed_rows"], job["created"], job["failed_rows"]) == (20, 20, 18, 2)
+    assert [(e["line"], e["kind"]) for e in job["errors"]] == [(6, "invalid"), (16, "invalid")]
+    assert "kind" in job["errors"][0]["errors"] and "email" in job["errors"][1]["errors"]
+    assert len(created_events(clients_db_url)) == 18
+    assert head.get("/api/v1/clients?limit=1").json["total"] == 18
+
+
+def test_row_problems_wrong_width_overlong_field_unknown_owner(head, run_imports):
+    job = queued(head, csv_body(
+        "name,kind,notes,owner_id",
+        "Too,many,fields,here,really",
+        "Long notes,company," + "x" * 6000 + ",",
+        f"Orphan,company,,{uuid.uuid4()}",
+        "Fine,person,,"))
+    run_imports()
+    job = job_of(head, job["id"])
+    assert (job["created"], job["failed_rows"]) == (1, 3)
+    by_line = {e["line"]: e["errors"] for e in job["errors"]}
+    assert set(by_line) == {2, 3, 4}
+    assert "5 fields where the header has 4" in str(by_line[2])
+    assert "notes" in by_line[3]
+    assert by_line[4] == {"owner_id": ["not an active manager"]}
+
+
+def test_duplicates_within_the_file_and_against_the_database_are_skipped(head, run_imports, clients_db_url):
+    response = head.post("/api/v1/clients", json={"name": "Existing", "kind": "company", "tax_id": "1111111111",
+                                                  "email": "old@example.com"})
+    existing = response.json["id"]
+    job = queued(head, csv_body(
+        "name,kind,tax_id,email",
+        "First,company,2222222222,first@example.com",
+        "Same tax id,company,2222222222,",
+        "Same mail,company,,FIRST@example.com",
+        "Known tax id,company,1111111111,",
+        "Known mail,company,,Old@Example.com",
+        "New,company,3333333333,new@example.com"))
+    run_imports()
+    job = job_of(head, job["id"])
+    assert (job["created"], job["skipped_duplicates"], job["failed_rows"]) == (2, 4, 0)
+    errors = {e["line"]: e for e in job["errors"]}
+    assert all(e["kind"] == "duplicate" for e in errors.values())
+    assert errors[3]["errors"] == {"tax_id": ["the same as line 2"]}
+    assert errors[4]["errors"] == {"email": ["the same as line 2"]}
+    assert errors[5]["errors"]["existing_client_id"] == existing and "tax_id" in errors[5]["errors"]
+    assert errors[6]["errors"]["existing_client_id"] == existing and "email" in errors[6]["errors"]
+    assert len(created_events(clients_db_url)) == 3  # the existing one and the two new
+
+
+def test_reported_errors_are_capped(head, run_imports, monkeypatch):
+    monkeypatch.setattr(imports, "MAX_REPORTED_ERRORS", 3)
+    job = queued(head, csv_body("name,kind", *[f"Row {n},planet" for n in range(10)]))
+    run_imports(chunk_size=4)
+    job = job_of(head, job["id"])
+    assert job["failed_rows"] == 10 and len(job["errors"]) == 3 and job["errors_omitted"] == 7
+
+
+# -- bad files (refused at upload: nothing is queued) ----------------------------------------------------
+
+@pytest.mark.parametrize("body, needle", [
+    (b"", "empty"),
+    ("\ufeff \r\n".encode(), "empty"),
+    (b"name;kind\r\n", "no rows"),
+    (b"name,kind\r\n\r\n,\r\n", "no rows"),
+    (b"name,kind\r\nAcme,\"company\r\nBeta,person\r\n", "line 2"),
+    (b"name,kind\r\nAcme,company\r\nBeta,\"per\"son\r\n", "line 3"),
+    ("name,kind\r\nCaf\u00e9,company\r\n".encode("latin-1"), "UTF-8"),
+])
+def test_a_bad_file_is_refused_at_upload(head, run_imports, body, needle):
+    assert_error(upload(head, body), 422, needle)
+    assert run_imports() == 0
+
+
+def test_unknown_missing_and_repeated_columns_are_named(head):
+    response = upload(head, csv_body("name;colour;kind;size", "A;red;company;L"))
+    assert_error(response, 422, "colour", "size")
+    assert response.json["errors"]["header"] == {"unknown_columns": ["colour", "size"]}
+    response = upload(head, csv_body("name,email,email", "A,a@example.com,b@example.com"))
+    assert response.json["errors"]["header"] == {"missing_columns": ["kind"], "repeated_columns": ["email"]}
+
+
+def test_a_file_beyond_the_body_limit_is_413(head, clients_app, run_imports):
+    limit = clients_app.config["MAX_CONTENT_LENGTH"]
+    body = csv_body("name,kind,notes", "Huge,company," + "x" * limit)
+    assert_error(upload(head, body), 413)
+    assert run_imports() == 0
+
+
+# -- roles and visibility ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("role", ["manager", "marketer", "accountant", "service"])
+def test_only_head_of_sales_and_admin_import_and_export(as_role, client, role):
+    caller = as_role(client, role)
+    assert_error(upload(caller, csv_body("name,kind", "A,company")), 403)
+    assert_error(caller.get("/api/v1/clients/export"), 403)
+
+
+def test_a_job_is_seen_by_its_creator_and_admins_only(head, as_role, client):
+    job = queued(head, csv_body("name,kind", "A,company"))
+    assert job_of(head, job["id"])["id"] == job["id"]
+    assert job_of(as_role(client, "admin"), job["id"])["status"] == "queued"
+    for other in (as_role(client, "head_of_sales"), as_role(client, "manager")):
+        assert_error(other.get(f"/api/v1/imports/{job['id']}"), 404)
+    assert_error(head.get(f"/api/v1/imports/{uuid.uuid4()}"), 404)
+
+
+# -- the worker -------------------------------------------------------------------------------------------
+
+def test_a_job_taken_over_from_a_silent_worker_resumes_after_its_last_chunk(head, db, run_imports, clients_db_url):
+    from services.clients.models import ImportJob
+
+    job = queued(head, csv_body("name,kind", *[f"Row {n},company" for n in range(5)]))
+    stop = threading.Event()
+    stop.set()
+    assert imports.run_pending_imports(db, stop=stop) == 0  # a stopped worker takes nothing
+    # A worker that did two rows, then died: its claim goes stale.
+    with db.session() as session:
+        row = session.get(ImportJob, uuid.UUID(job["id"]))
+        row.status, row.processed_rows, row.created = "running", 2, 2
+        row.heartbeat_at = row.started_at = row.created_at
+        session.commit()
+    assert run_imports() == 0  # not stale yet
+    with db.session() as session:
+        session.get(ImportJob, uuid.UUID(job["id"])).heartbeat_at -= imports.STALE_AFTER * 2
+        session.commit()
+    assert run_imports() == 1
+    job = job_of(head, job["id"])
+    assert (job["status"], job["processed_rows"], job["created"]) == ("done", 5, 5)
+    assert sorted(e["payload"]["name"] for e in created_events(clients_db_url)) == ["Row 2", "Row 3", "Row 4"]
+
+
+def test_run_forever_works_off_jobs_until_stopped(head, db):
+    job = queued(head, csv_body("name,kind", "Looped,company"))
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run_forever, args=(stop, db, 0.05))
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while job_of(head, job["id"])["status"] != "done" and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join(5)
+    assert not thread.is_alive()
+    assert job_of(head, job["id"])["created"] == 1
+
+
+# -- export -------------------------------------------------------------------------------------------------
+
+def read_export(response) -> list[dict]:
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.mimetype == "text/csv"
+    assert response.headers["Content-Disposition"].startswith('attachment; filename="clients-')
+    text = response.get_data().decode("utf-8")
+    assert text.startswith("\ufeff")
+    return list(csv.DictReader(io.StringIO(text[1:], newline="")))
+
+
+def test_export_streams_the_filtered_list_as_csv(head, manager, known_user, as_role, client):
+    known_user(manager)
+    first = head.post("/api/v1/clients", json={"name": "Acme", "kind": "company", "region": "Moscow",
+                                               "phone": "+7 495 000-00-00", "notes": "=HYPERLINK(\"x\")",
+                                               "owner_id": manager.user_id}).json
+    head.post("/api/v1/clients", json={"name": "Beta", "kind": "person", "region": "Kazan"})
+    rows = read_export(head.get("/api/v1/clients/export?sort=name"))
+    assert [r["name"] for r in rows] == ["Acme", "Beta"]
+    assert list(rows[0]) == list(imports.EXPORT_COLUMNS)
+    assert rows[0]["id"] == first["id"] and rows[0]["owner_id"] == manager.user_id
+    assert rows[0]["phone"] == "+7 495 000-00-00" and rows[0]["notes"] == "'=HYPERLINK(\"x\")"
+    assert rows[0]["created_at"] == first["created_at"].replace("Z", "+00:00")
+    assert rows[1]["tax_id"] == "" and rows[1]["kind"] == "person"
+    assert [r["name"] for r in read_export(head.get("/api/v1/clients/export?region=Kazan"))] == ["Beta"]
+    assert [r["name"] for r in read_export(head.get("/api/v1/clients/export?q=acm"))] == ["Acme"]
+    assert read_export(as_role(client, "admin").get(f"/api/v1/clients/export?owner_id={uuid.uuid4()}")) == []
+    assert_error(head.get("/api/v1/clients/export?limit=5"), 422, "limit")
+
+
+def test_an_export_imports_back(head, run_imports, clients_db_url):
+    head.post("/api/v1/clients", json={"name": "Round", "kind": "company", "tax_id": "5555555555",
+                                       "email": "r@example.com", "rating": "C"})
+    exported = head.get("/api/v1/clients/export").get_data().decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(exported, newline="")))
+    head.delete(f"/api/v1/clients/{rows[0]['id']}")
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=[c for c in imports.COLUMNS if c != "owner_id"], extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    job = queued(head, out.getvalue().encode())
+    run_imports()
+    assert job_of(head, job["id"])["created"] == 1
