@@ -23,6 +23,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.relay_bench
 	$(BIN)/python -m bench.api_bench
+	$(BIN)/python -m bench.gateway_bench
 
 openapi: $(STAMP)
 	$(BIN)/glassbox openapi clients
