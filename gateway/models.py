@@ -9,18 +9,11 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from glassbox.keys import ROLES
+from glassbox.models import NAMING_CONVENTION, one_of
 
 
 class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention={
-        "ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_name)s",
-        "ck": "ck_%(table_name)s_%(constraint_name)s", "fk": "fk_%(table_name)s_%(column_0_name)s",
-        "pk": "pk_%(table_name)s",
-    })
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 class Team(Base):
@@ -48,7 +41,7 @@ class User(Base):
     deactivated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
-        CheckConstraint(_in("role", ROLES), name="role"),
+        CheckConstraint(one_of("role", ROLES), name="role"),
         # One account per address whatever its case; logins look the user up by lower(email).
         Index("uq_users_email_lower", func.lower(text("email")), unique=True),
         # Keyset pagination on each sort key of the user list.
@@ -93,6 +86,6 @@ class ApiToken(Base):
     secret = None
 
     __table_args__ = (
-        CheckConstraint(_in("role", ROLES), name="role"),
+        CheckConstraint(one_of("role", ROLES), name="role"),
         Index("ix_api_tokens_created", "created_at", "id"),
     )

@@ -55,6 +55,13 @@ def clients_db_url(postgres):
 
 
 @pytest.fixture(scope="session")
+def gateway_db_url(postgres):
+    url = os.environ.get("GATEWAY_DATABASE_URL") or postgres.ensure_database("gateway")
+    migrate(url, "gateway")
+    return url
+
+
+@pytest.fixture(scope="session")
 def kafka_broker(workdir):
     """A LocalKafka we control (tests may stop and restart it), or None for an external broker."""
     if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):

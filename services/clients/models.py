@@ -16,6 +16,7 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, composite, mapped_column, relationship
 
 from glassbox.events import utcnow
+from glassbox.models import NAMING_CONVENTION, one_of
 
 KINDS = ("company", "person")
 RATINGS = ("A", "B", "C", "D")
@@ -32,15 +33,7 @@ CASE_TRANSITIONS = {"open": ("in_progress",), "in_progress": ("resolved",), "res
 
 
 class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention={
-        "ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_name)s",
-        "ck": "ck_%(table_name)s_%(constraint_name)s", "fk": "fk_%(table_name)s_%(column_0_name)s",
-        "pk": "pk_%(table_name)s",
-    })
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 class Client(Base):
@@ -69,9 +62,9 @@ class Client(Base):
     contacts: Mapped[list["Contact"]] = relationship(back_populates="client", order_by="Contact.created_at")
 
     __table_args__ = (
-        CheckConstraint(_in("kind", KINDS), name="kind"),
-        CheckConstraint(_in("rating", RATINGS), name="rating"),
-        CheckConstraint(_in("status", STATUSES), name="status"),
+        CheckConstraint(one_of("kind", KINDS), name="kind"),
+        CheckConstraint(one_of("rating", RATINGS), name="rating"),
+        CheckConstraint(one_of("status", STATUSES), name="status"),
         # Duplicates are refused among live cards; an archived card does not block a new one.
         Index("uq_clients_tax_id_live", "tax_id", unique=True,
               postgresql_where=text("archived_at IS NULL AND tax_id IS NOT NULL")),
@@ -179,7 +172,7 @@ class Activity(Base):
         return and_(cls.status == "planned", cls.due_at.is_not(None), cls.due_at < func.now())
 
     __table_args__ = (
-        CheckConstraint(_in("status", ACTIVITY_STATUSES), name="status"),
+        CheckConstraint(one_of("status", ACTIVITY_STATUSES), name="status"),
         Index("ix_activities_assignee_due", "assignee_id", "due_sort", "id"),
         Index("ix_activities_client_due", "client_id", "due_sort", "id"),
         Index("ix_activities_status_due", "status", "due_sort", "id"),
@@ -280,8 +273,8 @@ class ServiceCase(Base):
     client: Mapped[Client] = relationship()
 
     __table_args__ = (
-        CheckConstraint(_in("priority", PRIORITIES), name="priority"),
-        CheckConstraint(_in("status", CASE_STATUSES), name="status"),
+        CheckConstraint(one_of("priority", PRIORITIES), name="priority"),
+        CheckConstraint(one_of("status", CASE_STATUSES), name="status"),
         Index("ix_service_cases_client_created", "client_id", "created_at", "id"),
         Index("ix_service_cases_status_created", "status", "created_at", "id"),
         Index("ix_service_cases_created", "created_at", "id"),
@@ -373,6 +366,6 @@ class ImportJob(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
-        CheckConstraint(_in("status", IMPORT_STATUSES), name="status"),
+        CheckConstraint(one_of("status", IMPORT_STATUSES), name="status"),
         Index("ix_import_jobs_pending", "created_at", postgresql_where=text("status IN ('queued', 'running')")),
     )

@@ -1,25 +1,16 @@
-"""Gateway fixtures, shared by the identity and the edge tests: its database, the app, a test client on an
-empty database, and callers of any role who exist in that database (the gateway checks every token's user
+"""Gateway fixtures, shared by the identity and the edge tests (its database is in tests/conftest.py): the
+app, a test client on an empty database, and callers of any role who exist in that database (the gateway checks every token's user
 there, so a token for a made-up user id is refused)."""
 from __future__ import annotations
 
-import os
 import uuid
 
 import pytest
 
-
 from glassbox.auth import Principal
-from tests.conftest import Caller, migrate, truncate_all
+from tests.conftest import Caller, truncate_all
 
 PASSWORD = "correct horse battery staple"  # every gw_user's password unless told otherwise
-
-
-@pytest.fixture(scope="session")
-def gateway_db_url(postgres):
-    url = os.environ.get("GATEWAY_DATABASE_URL") or postgres.ensure_database("gateway")
-    migrate(url, "gateway")
-    return url
 
 
 @pytest.fixture(scope="session")
