@@ -1,6 +1,6 @@
-"""Gateway fixtures, shared by the identity and the edge tests (its database is in tests/conftest.py): the
-app, a test client on an empty database, and callers of any role who exist in that database (the gateway checks every token's user
-there, so a token for a made-up user id is refused)."""
+"""Gateway fixtures, shared by the identity and the edge tests (its database is in tests/conftest.py):
+the app, a test client on an empty database, and callers of any role who exist in that database (the
+gateway checks every token's user there, so a token for a made-up user id is refused)."""
 from __future__ import annotations
 
 import uuid
