@@ -335,10 +335,7 @@ def main(argv=None) -> int:
             load_generator=wrk_version() if args.client == "wrk" else "python threads + http.client",
             rounds=str(args.rounds), connections=str(args.connections), seeded_clients=str(SEED_CLIENTS))
     section = report(args, results, facts)
-    print("\n" + section)
-    if not args.no_docs:
-        common.write_section("api", section)
-        print(f"\nwrote the api section of {common.DOCS_FILE}")
+    common.publish("api", section, write_docs=not args.no_docs)
     errors = sum(r["errors"] for runs in results.values() for r in runs)
     return 1 if errors else 0
 

@@ -198,3 +198,11 @@ def write_section(name: str, body: str, path: Path = DOCS_FILE) -> None:
         else:
             text = text.rstrip("\n") + "\n\n" + block + "\n"
         path.write_text(text)
+
+
+def publish(name: str, section: str, write_docs: bool) -> None:
+    """Print a benchmark's section and, unless told not to, put it in docs/benchmarks.md."""
+    print("\n" + section)
+    if write_docs:
+        write_section(name, section)
+        print(f"\nwrote the {name} section of {DOCS_FILE}")

@@ -281,10 +281,7 @@ def main(argv=None) -> int:
             gunicorn_settings=f"{gunicorn_settings(env)} (each service)", load_generator=wrk_version(),
             rounds=str(args.rounds), connections=str(args.connections), seeded_clients=str(SEED_CLIENTS))
     section = report(args, results, facts)
-    print("\n" + section)
-    if not args.no_docs:
-        common.write_section("gateway", section)
-        print(f"\nwrote the gateway section of {common.DOCS_FILE}")
+    common.publish("gateway", section, write_docs=not args.no_docs)
     errors = sum(r["errors"] for runs in results.values() for r in runs)
     return 1 if errors else 0
 

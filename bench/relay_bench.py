@@ -282,10 +282,7 @@ def main(argv=None) -> int:
                 events=f"{args.events:,}", batch_sizes=", ".join(map(str, args.batch_sizes)),
                 rounds=str(args.rounds), topic_partitions=str(DEFAULT_PARTITIONS))
             section = report(args, results, facts, payload_bytes, record_bytes, crc32c_implementation())
-            print("\n" + section)
-            if not args.no_docs:
-                common.write_section("relay", section)
-                print(f"\nwrote the relay section of {common.DOCS_FILE}")
+            common.publish("relay", section, write_docs=not args.no_docs)
             if profiler:
                 fill_outbox(engine, events)
                 run_relay(engine, bootstrap, args.events, args.batch_sizes[0], profiler=profiler)
