@@ -2,18 +2,16 @@
 be given work). Run by `glassbox consume clients`; the kit's inbox skips duplicates.
 
 Tolerant reader: each handler takes the few fields it needs with .get and ignores the rest, so the gateway can
-add properties freely. Events of one user share a partition, yet a replay, a DLQ re-drive or a producer clock
-can still bring an older event after a newer one: a row only moves forward in CloudEvent time, so a late
-"created" never resurrects a deactivated user.
+add properties freely. Rows only move forward in CloudEvent time (glassbox.projection).
 """
 from __future__ import annotations
 
 import uuid
 
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from glassbox.events import DomainEvent, utcnow
+from glassbox.projection import upsert_newer
 from services.clients.models import Manager
 
 GROUP = "clients"
@@ -32,14 +30,7 @@ def _user_id(event: DomainEvent) -> uuid.UUID:
 
 
 def _project(session: Session, event: DomainEvent, values: dict) -> None:
-    """Insert or update the user's row with `values`, unless the row already reflects a newer event."""
-    values = {**values, "last_event_time": event.time, "updated_at": utcnow()}
-    stmt = insert(Manager).values(user_id=_user_id(event), **values)
-    session.execute(stmt.on_conflict_do_update(
-        index_elements=[Manager.user_id],
-        set_={name: stmt.excluded[name] for name in values},
-        where=Manager.last_event_time <= stmt.excluded.last_event_time,
-    ))
+    upsert_newer(session, Manager, {"user_id": _user_id(event)}, {**values, "updated_at": utcnow()}, event.time)
 
 
 def user_changed(session: Session, event: DomainEvent) -> None:

@@ -18,9 +18,10 @@ from glassbox.auth import Principal
 from glassbox.db import Database
 from glassbox.demo import DEMO_USERS, demo_user_id
 from glassbox.events import DomainEvent, utcnow
+from glassbox.money import Money
 from services.clients import consumers, service
 from services.clients.events import TOPIC
-from services.clients.models import Activity, Campaign, Client, Manager, Money
+from services.clients.models import Activity, Campaign, Client, Manager
 
 ANNA, BORIS = demo_user_id("anna.manager@glassbox.local"), demo_user_id("boris.manager@glassbox.local")
 HEAD = Principal(demo_user_id("head@glassbox.local"), "head_of_sales")

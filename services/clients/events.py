@@ -74,7 +74,7 @@ def activity_snapshot(activity: Activity) -> dict:
 
 def campaign_snapshot(campaign: Campaign) -> dict:
     return {"campaign_id": campaign.id, "channel_name": campaign.channel_entry.name,
-            "cost": {"amount": campaign.cost.amount, "currency": campaign.cost.currency},
+            "cost": campaign.cost.as_json(),
             **{name: getattr(campaign, name) for name in CAMPAIGN_FIELDS}}
 
 

@@ -4,7 +4,6 @@ projection of users fed by the identity events."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -17,6 +16,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, composite, mapped_column, re
 
 from glassbox.events import utcnow
 from glassbox.models import NAMING_CONVENTION, one_of
+from glassbox.money import Money
 
 KINDS = ("company", "person")
 RATINGS = ("A", "B", "C", "D")
@@ -186,12 +186,6 @@ class Activity(Base):
 
 
 # -- marketing -------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Money:
-    amount: Decimal
-    currency: str  # ISO 4217, e.g. RUB
-
 
 class Campaign(Base):
     """A marketing campaign on one promotion channel, with its period and cost."""

@@ -2,17 +2,16 @@
 never set ids, owners, statuses or timestamps by adding fields."""
 from __future__ import annotations
 
-import re
 from datetime import timedelta, timezone
-from decimal import Decimal
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from glassbox.events import utcnow
+from glassbox.money import MoneySchema
 from glassbox.web import PageArgs, page_schema
 from services.clients.distribution import MAX_CLIENTS, STRATEGIES
 from services.clients.models import (ACTIVITY_STATUSES, CASE_STATUSES, IMPORT_STATUSES, KINDS, PRIORITIES, RATINGS,
-                                     SCORE_RANGES, STATUSES, TIMELINE_KINDS, Money)
+                                     SCORE_RANGES, STATUSES, TIMELINE_KINDS)
 
 SORTS = ("name", "-name", "created_at", "-created_at", "updated_at", "-updated_at")
 CODE_SORTS = ("code", "-code", "name", "-name")
@@ -21,8 +20,6 @@ CAMPAIGN_SORTS = ("created_at", "-created_at", "name", "-name", "starts_on", "-s
 RECORD_SORTS = ("created_at", "-created_at")
 CASE_SORTS = RECORD_SORTS + ("updated_at", "-updated_at")
 SURVEY_SORTS = RECORD_SORTS + ("surveyed_on", "-surveyed_on")
-CENT = Decimal("0.01")
-MAX_AMOUNT = Decimal("999999999999.99")  # what the Numeric(14, 2) columns hold
 # A caller's clock may run a little ahead of ours; a moment "now" there is not a future one.
 CLOCK_SKEW = timedelta(minutes=5)
 # "Today" somewhere on Earth: the earliest time zone (UTC+14) is the first to reach a new date.
@@ -325,41 +322,6 @@ ActivityPageSchema = page_schema(ActivitySchema, "ActivityPage")
 
 
 # -- marketing ---------------------------------------------------------------------------------------------
-
-AMOUNT_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,2})?$"
-
-
-def _within_the_cost_column(value: Decimal) -> None:
-    """For amounts sent as JSON numbers; a string already had to match AMOUNT_PATTERN."""
-    if not 0 <= value <= MAX_AMOUNT:
-        raise ValidationError(f"must be between 0 and {MAX_AMOUNT}")
-    if value.normalize().as_tuple().exponent < -2:
-        raise ValidationError("at most 2 decimal places")
-
-
-class Amount(fields.Decimal):
-    """A money amount: a decimal string such as "1250.00" (a JSON number is taken too), never a float's guess."""
-
-    def __init__(self, **kwargs):
-        super().__init__(as_string=True, validate=_within_the_cost_column, **kwargs, metadata={
-            "type": "string", "pattern": AMOUNT_PATTERN, "example": "1250.00",
-            "description": ">= 0, at most 2 decimal places"})
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, str) and not re.fullmatch(AMOUNT_PATTERN, value):
-            raise ValidationError("a decimal string >= 0 with at most 2 decimal places, e.g. 1250.00")
-        return super()._deserialize(value, attr, data, **kwargs)
-
-
-class MoneySchema(Schema):
-    amount = Amount(required=True)
-    currency = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{3}$",
-                                                                     error="an ISO 4217 code: 3 upper-case letters"))
-
-    @post_load
-    def _to_money(self, data, **_):
-        return Money(data["amount"].quantize(CENT), data["currency"])
-
 
 class CampaignFields(Schema):
     name = _name(200)
