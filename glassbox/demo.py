@@ -1,6 +1,6 @@
 """Demo identities shared by every service's demo data, so that one token sees a consistent world.
 
-Ids are derived from the login, so `glassbox token --user-id` can act as any of them; the gateway's
+Ids are derived from the login (users) or the name (other demo records), so `glassbox token --user-id` can act as any of them; the gateway's
 demo users will carry the same ids.
 """
 from __future__ import annotations
@@ -12,6 +12,12 @@ _NAMESPACE = uuid.UUID("5f0c2a3e-9b1d-4c55-8a7e-2f6c1d9e4b10")
 
 def demo_user_id(login: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, login))
+
+
+def demo_record_id(kind: str, name: str) -> str:
+    """The id of a demo record (kind "client", "campaign", ...) named `name`, the same in every service's demo
+    data: the deals demo can refer to the clients demo's cards without asking the clients service."""
+    return str(uuid.uuid5(_NAMESPACE, f"{kind}:{name}"))
 
 
 DEMO_PASSWORD = "glassbox-demo"  # every demo user's password (local use only)

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from glassbox.auth import Principal
 from glassbox.db import Database
-from glassbox.demo import DEMO_USERS, demo_user_id
+from glassbox.demo import DEMO_USERS, demo_record_id, demo_user_id
 from glassbox.events import DomainEvent, utcnow
 from glassbox.money import Money
 from services.clients import consumers, service
@@ -114,7 +114,7 @@ def _campaigns(db: Database) -> str:
     for name, channel, started, days, cost, description in CAMPAIGNS:
         starts_on = today - timedelta(days=started)
         service.create_campaign(db, MARKETER, {
-            "name": name, "channel": channel, "starts_on": starts_on, "ends_on": starts_on + timedelta(days=days),
+            "id": uuid.UUID(demo_record_id("campaign", name)), "name": name, "channel": channel, "starts_on": starts_on, "ends_on": starts_on + timedelta(days=days),
             "cost": Money(Decimal(cost), "RUB"), "description": description})
     return f"{len(CAMPAIGNS)} campaigns"
 
@@ -123,7 +123,8 @@ def _clients(db: Database) -> str:
     campaigns = _ids_by_name(db, Campaign)
     for owner, card, contacts in CARDS:
         campaign_id = campaigns.get(CAMPAIGN_OF.get(card["name"]))
-        client = service.create_client(db, HEAD, {**card, "owner_id": owner, "campaign_id": campaign_id})
+        client = service.create_client(db, HEAD, {**card, "id": uuid.UUID(demo_record_id("client", card["name"])),
+                                                        "owner_id": owner, "campaign_id": campaign_id})
         for contact in contacts:
             service.create_contact(db, HEAD, client.id, dict(contact))
     return f"{len(CARDS)} demo clients"

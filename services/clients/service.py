@@ -239,7 +239,8 @@ def add_client(uow, principal: Principal, owner_id: uuid.UUID | None, data: dict
     _check_attribution(uow.session, None, data)
     now = utcnow()
     data = dict(data)
-    client = Client(id=uuid.uuid4(), owner_id=owner_id or uuid.UUID(principal.user_id),
+    # Only internal callers (the demo seed) choose the id; the API schemas have no `id` field.
+    client = Client(id=data.pop("id", None) or uuid.uuid4(), owner_id=owner_id or uuid.UUID(principal.user_id),
                     status=data.pop("status", "prospect"), created_at=now, updated_at=now, **data)
     uow.session.add(client)
     uow.session.flush()
@@ -630,7 +631,7 @@ def create_campaign(db: Database, principal: Principal, data: dict) -> Campaign:
     with db.unit_of_work() as uow:
         _ensure_active_code(uow.session, Channel, "channel", data["channel"])
         now = utcnow()
-        campaign = Campaign(id=uuid.uuid4(), created_at=now, updated_at=now, **data)
+        campaign = Campaign(id=data.pop("id", None) or uuid.uuid4(), created_at=now, updated_at=now, **data)  # id: the demo only
         uow.session.add(campaign)
         uow.session.flush()
         uow.emit(events.campaign_created(campaign, principal.user_id))
