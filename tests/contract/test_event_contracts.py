@@ -12,12 +12,16 @@ from referencing import Registry, Resource
 from glassbox.config import PROJECT_ROOT
 from gateway import events as identity_events
 from services.clients import events as client_events
+from services.deals import events as deal_events
 from tests.clients.test_clients_api import CARD
 from tests.conftest import outbox_events
+# The deals suite's fixtures, used by the deals scenario below.
+from tests.deals.conftest import (deals, deals_app, deals_db_url, deals_engine, known_client, known_user,  # noqa: F401
+                                  pipeline, project, reasons)
 
 EVENTS_DIR = PROJECT_ROOT / "contracts" / "events"
 BASE_URI = "https://glassbox.example/contracts/events/"
-PRODUCERS = (client_events, identity_events)  # each: TOPIC and ALL_TYPES
+PRODUCERS = (client_events, identity_events, deal_events)  # each: TOPIC and ALL_TYPES
 EMITTED_TYPES = tuple(t for producer in PRODUCERS for t in producer.ALL_TYPES)
 
 
@@ -104,3 +108,60 @@ def test_every_client_event_emitted_through_the_api_matches_its_schema(client, a
     for event in emitted:
         errors = [e.message for e in validator(event["type"]).iter_errors(event["payload"])]
         assert not errors, (event["type"], errors)
+
+
+def test_every_deal_and_pipeline_event_emitted_through_the_api_matches_its_schema(
+        deals, as_role, deals_db_url, known_client, known_user, pipeline, reasons):
+    # A scenario that makes the deals service emit every type it has, with full and with minimal records.
+    head, manager, other = as_role(deals, "head_of_sales"), as_role(deals, "manager"), as_role(deals, "manager")
+    known_user(other)
+    tenders = head.post("/api/v1/pipelines", json={"name": "Tenders", "stages": [
+        {"name": "Bid preparation", "probability": 20, "sla_days": 10, "responsible_role": "manager"},
+        {"name": "Bid submitted", "probability": 40}]})
+    assert tenders.status_code == 201, tenders.json
+    tenders = tenders.json
+    head.patch(f"/api/v1/pipelines/{tenders['id']}", json={"name": "Public tenders"})
+    head.post(f"/api/v1/pipelines/{tenders['id']}/stages", json={"name": "Shortlisted", "probability": 60,
+                                                                  "position": 1})
+    head.patch(f"/api/v1/pipelines/{tenders['id']}/stages/{tenders['stages'][1]['id']}", json={"sla_days": 30})
+    head.patch(f"/api/v1/pipelines/{tenders['id']}", json={"is_default": True})
+    head.patch(f"/api/v1/pipelines/{pipeline['id']}", json={"is_default": True})
+
+    full_client = known_client(manager, name="Volga Steel Works", industry="manufacturing", region="Samara")
+    bare_client = known_client(manager, name="Elena Kuznetsova", industry=None, region=None)
+    stages = [stage["id"] for stage in pipeline["stages"]]
+    deal = manager.post("/api/v1/deals", json={
+        "client_id": full_client, "title": "Alloy supply", "amount": {"amount": "4500000", "currency": "RUB"},
+        "expected_close_on": "2027-01-31", "campaign_id": str(uuid.uuid4())}).json
+    bare = manager.post("/api/v1/deals", json={"client_id": bare_client, "title": "Consulting",
+                                               "amount": {"amount": "0", "currency": "EUR"},
+                                               "pipeline_id": tenders["id"]}).json
+    manager.patch(f"/api/v1/deals/{deal['id']}", json={"title": "Alloy supply 2027", "campaign_id": None})
+    manager.post(f"/api/v1/deals/{deal['id']}/move", json={"stage_id": stages[2]})
+    manager.post(f"/api/v1/deals/{deal['id']}/win", json={})
+    manager.post(f"/api/v1/deals/{deal['id']}/reopen")
+    manager.post(f"/api/v1/deals/{deal['id']}/lose", json={"reason_id": reasons["Price too high"],
+                                                          "comment": "12% cheaper elsewhere"})
+    manager.post(f"/api/v1/deals/{deal['id']}/reopen")
+    head.post(f"/api/v1/deals/{bare['id']}/assign", json={"owner_id": other.user_id})
+    head.put(f"/api/v1/pipelines/{pipeline['id']}/stage-order", json={"stage_ids": [*stages[2:], *stages[:2]]})
+    head.delete(f"/api/v1/pipelines/{pipeline['id']}/stages/{stages[0]}")  # passed through: kept, inactive
+
+    emitted = outbox_events(deals_db_url)
+    assert {event["type"] for event in emitted} == set(deal_events.ALL_TYPES)
+    for event in emitted:
+        errors = [e.message for e in validator(event["type"]).iter_errors(event["payload"])]
+        assert not errors, (event["type"], errors)
+    removed = [stage for stage in emitted[-1]["payload"]["stages"] if not stage["is_active"]]
+    assert [stage["stage_id"] for stage in removed] == [stages[0]]
+
+
+@pytest.mark.parametrize("event_type,broken", [
+    ("crm.deal.won.v1", {"status": "open"}), ("crm.deal.won.v1", {"closed_at": None}),
+    ("crm.deal.lost.v1", {"lost_reason_id": None}), ("crm.deal.created.v1", {"stage_probability": 101}),
+    ("crm.deal.created.v1", {"amount": {"amount": 10, "currency": "RUB"}}),
+    ("crm.deal.stage_changed.v1", {"days_in_previous_stage": None}),
+    ("crm.pipeline.updated.v1", {"stages": []})])
+def test_the_deal_schemas_reject_inconsistent_payloads(event_type, broken):
+    example = json.loads((EVENTS_DIR / f"{event_type}.example.json").read_text())
+    assert list(validator(event_type).iter_errors({**example, **broken}))

@@ -2,6 +2,7 @@
 from alembic import command
 
 from glassbox.migrations import alembic_config
+from tests.deals.conftest import deals_db_url  # noqa: F401 (the deals database fixture)
 
 
 def test_clients_models_match_their_migrations(clients_db_url):
@@ -10,3 +11,7 @@ def test_clients_models_match_their_migrations(clients_db_url):
 
 def test_gateway_models_match_their_migrations(gateway_db_url):
     command.check(alembic_config("gateway", gateway_db_url))
+
+
+def test_deals_models_match_their_migrations(deals_db_url):  # noqa: F811
+    command.check(alembic_config("deals", deals_db_url))

@@ -1,0 +1,119 @@
+"""/deals: deals and their moves through the pipeline. Views only translate HTTP to use-case calls.
+
+Every answer that carries one deal has an ETag (its version); PATCH and the transitions take an optional
+If-Match, and a deal changed meanwhile is a 412 instead of a lost update."""
+import re
+
+from flask import request
+from flask.views import MethodView
+
+from glassbox.app import current_db
+from glassbox.auth import current_principal
+from glassbox.web import Blueprint
+from services.deals import service
+from services.deals.directory import ClientLookup
+from services.deals.schemas import (AssignSchema, DealCreateSchema, DealPageSchema, DealQueryArgs, DealSchema,
+                                    DealUpdateSchema, HistorySchema, LoseSchema, MoveSchema, WinSchema)
+
+blp = Blueprint("deals", __name__, description="Deals: create, change, move through the stages, win, lose, "
+                                               "reopen, assign; the stage history")
+
+_ETAG = re.compile(r'^"([0-9]{1,9})"$')
+
+
+def _tagged(deal):
+    return deal, {"ETag": f'"{deal.version}"'}
+
+
+def _if_match() -> frozenset[int] | None:
+    """The versions If-Match accepts; None when absent or `*`. A tag that is not one of ours matches nothing."""
+    header = request.headers.get("If-Match")
+    if header is None or header.strip() == "*":
+        return None
+    return frozenset(int(m.group(1)) for tag in header.split(",") if (m := _ETAG.match(tag.strip())))
+
+
+@blp.route("/deals")
+class Deals(MethodView):
+    @blp.arguments(DealQueryArgs, location="query")
+    @blp.response(200, DealPageSchema)
+    def get(self, args):
+        """List deals (a manager sees only their own), filtered in the database: stalled, past_due, ranges, ..."""
+        return service.list_deals(current_db(), current_principal(), args)
+
+    @blp.arguments(DealCreateSchema)
+    @blp.response(201, DealSchema)
+    def post(self, data):
+        """Open a deal on a live client the caller may see, in a stage of a pipeline (default: the first stage
+        of the default pipeline). A client the deals service has not heard of yet is checked with the clients
+        service (503 with Retry-After when it cannot answer)."""
+        return _tagged(service.create_deal(current_db(), current_principal(), data, ClientLookup.from_request()))
+
+
+@blp.route("/deals/<uuid:deal_id>")
+class DealItem(MethodView):
+    @blp.response(200, DealSchema)
+    def get(self, deal_id):
+        return _tagged(service.get_deal(current_db(), current_principal(), deal_id))
+
+    @blp.arguments(DealUpdateSchema)
+    @blp.response(200, DealSchema)
+    def patch(self, changes, deal_id):
+        """Change the title, amount, expected close date or campaign of an open deal (never its status, stage or
+        owner: those have their own endpoints)."""
+        return _tagged(service.update_deal(current_db(), current_principal(), deal_id, changes, _if_match()))
+
+
+@blp.route("/deals/<uuid:deal_id>/move")
+class DealMove(MethodView):
+    @blp.arguments(MoveSchema)
+    @blp.response(200, DealSchema)
+    def post(self, data, deal_id):
+        """Move an open deal to another active stage of its pipeline (its current stage is a 409)."""
+        return _tagged(service.move_deal(current_db(), current_principal(), deal_id, data["stage_id"], _if_match()))
+
+
+@blp.route("/deals/<uuid:deal_id>/win")
+class DealWin(MethodView):
+    @blp.arguments(WinSchema)
+    @blp.response(200, DealSchema)
+    def post(self, data, deal_id):
+        """Mark an open deal won, now or at `closed_at`; it stays in its stage."""
+        return _tagged(service.win_deal(current_db(), current_principal(), deal_id, data.get("closed_at"),
+                                        _if_match()))
+
+
+@blp.route("/deals/<uuid:deal_id>/lose")
+class DealLose(MethodView):
+    @blp.arguments(LoseSchema)
+    @blp.response(200, DealSchema)
+    def post(self, data, deal_id):
+        """Mark an open deal lost, for an active lost reason, with a comment."""
+        return _tagged(service.lose_deal(current_db(), current_principal(), deal_id, data["reason_id"],
+                                         data["comment"], _if_match()))
+
+
+@blp.route("/deals/<uuid:deal_id>/reopen")
+class DealReopen(MethodView):
+    @blp.response(200, DealSchema)
+    def post(self, deal_id):
+        """Open a won or lost deal again, in the stage it was closed in."""
+        return _tagged(service.reopen_deal(current_db(), current_principal(), deal_id, _if_match()))
+
+
+@blp.route("/deals/<uuid:deal_id>/assign")
+class DealAssign(MethodView):
+    @blp.arguments(AssignSchema)
+    @blp.response(200, DealSchema)
+    def post(self, data, deal_id):
+        """Give an open deal to another manager (head_of_sales and admin)."""
+        return _tagged(service.assign_deal(current_db(), current_principal(), deal_id, data["owner_id"],
+                                           _if_match()))
+
+
+@blp.route("/deals/<uuid:deal_id>/history")
+class DealHistory(MethodView):
+    @blp.response(200, HistorySchema)
+    def get(self, deal_id):
+        """Every stay of the deal in a stage, oldest first, with the days it lasted (so far)."""
+        return service.deal_history(current_db(), current_principal(), deal_id)

@@ -1,0 +1,91 @@
+"""What the deals service consumes: the client cards (crm.clients.events) projected into `clients`, to check that
+a deal names a live client the caller may see and to put the client's name and segment into the deal events;
+and the users (crm.identity.events) projected into `users`, to check who may own a deal. Run by
+`glassbox consume deals`; the kit's inbox skips duplicates.
+
+Tolerant readers: each handler takes the few fields it needs with .get and ignores the rest, and the event
+types not in HANDLERS (contacts, activities, ...) are simply not ours. Rows only move forward in CloudEvent time
+(glassbox.projection), so a late or replayed older event changes nothing.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from glassbox.events import DomainEvent, utcnow
+from glassbox.projection import upsert_newer
+from services.deals.models import ClientRecord, User
+
+GROUP = "deals"
+TOPICS = ("crm.clients.events", "crm.identity.events")
+
+CLIENT_CREATED = "crm.client.created.v1"
+CLIENT_UPDATED = "crm.client.updated.v1"
+CLIENT_ASSIGNED = "crm.client.assigned.v1"
+CLIENT_ARCHIVED = "crm.client.archived.v1"
+USER_CREATED = "crm.user.created.v1"
+USER_UPDATED = "crm.user.updated.v1"
+USER_DEACTIVATED = "crm.user.deactivated.v1"
+
+# The card fields the projection keeps; an event sets those it carries and leaves the others as they are.
+CLIENT_FIELDS = ("name", "owner_id", "industry", "region", "campaign_id", "status", "archived_at")
+PROFILE_FIELDS = ("full_name", "email", "role", "team_id", "is_active")
+
+
+def _id(value, fallback) -> uuid.UUID:
+    return uuid.UUID(str(value or fallback))  # a bad id raises: the event goes to the DLQ
+
+
+def _timestamp(value):
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else value
+
+
+def _uuid_or_none(value):
+    return uuid.UUID(str(value)) if value else None
+
+
+def project_client(session: Session, client_id: uuid.UUID, card: dict, event_time: datetime) -> None:
+    """Upsert the projected card from the fields of `card` it knows (an event's payload, or the clients
+    service's answer read through), unless the row already reflects something newer."""
+    values = {name: card[name] for name in CLIENT_FIELDS if name in card}
+    for name in ("owner_id", "campaign_id"):
+        if name in values:
+            values[name] = _uuid_or_none(values[name])
+    if "archived_at" in values:
+        values["archived_at"] = _timestamp(values["archived_at"])
+    upsert_newer(session, ClientRecord, {"client_id": client_id}, {**values, "updated_at": utcnow()}, event_time)
+
+
+def client_changed(session: Session, event: DomainEvent) -> None:
+    """crm.client.created.v1 / updated.v1 carry the whole card; assigned.v1 the name and new owner; archived.v1
+    the name, owner and archived_at: each sets what it carries."""
+    project_client(session, _id(event.data.get("client_id"), event.subject), event.data, event.time)
+
+
+def _project_user(session: Session, event: DomainEvent, values: dict) -> None:
+    upsert_newer(session, User, {"user_id": _id(event.data.get("user_id"), event.subject)},
+                 {**values, "updated_at": utcnow()}, event.time)
+
+
+def user_changed(session: Session, event: DomainEvent) -> None:
+    """crm.user.created.v1 and crm.user.updated.v1 carry the whole profile after the change."""
+    _project_user(session, event, {name: event.data.get(name) for name in PROFILE_FIELDS if name in event.data})
+
+
+def user_deactivated(session: Session, event: DomainEvent) -> None:
+    """The payload has no full name: keep the one the row has."""
+    known = {name: event.data[name] for name in ("email", "role") if name in event.data}
+    _project_user(session, event, {**known, "is_active": False})
+
+
+HANDLERS = {
+    CLIENT_CREATED: client_changed,
+    CLIENT_UPDATED: client_changed,
+    CLIENT_ASSIGNED: client_changed,
+    CLIENT_ARCHIVED: client_changed,
+    USER_CREATED: user_changed,
+    USER_UPDATED: user_changed,
+    USER_DEACTIVATED: user_deactivated,
+}

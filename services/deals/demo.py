@@ -1,0 +1,146 @@
+"""Demo data for `make run`, written through the use cases so that their events are published too: deals in every
+state on the clients service's demo cards, for the demo managers, in the default pipeline: open in several
+stages, one stalled, one past due, won and lost ones with their reasons; amounts in RUB. The deals are written
+with the service's clock set back (services/deals/clock.py), so that their history spans the last two months.
+Added once: a second run (or a database with deals) adds nothing.
+
+The deals need their clients and owners in this service's projections. The seed may run before the consumer has
+read the clients' and the gateway's events, so it feeds both projections itself, through the consumer's own
+handlers, with synthetic events dated long ago: any real event about the same client or user is newer and wins.
+The cards are those of services/clients/demo.py, by the same ids (glassbox.demo.demo_record_id): services never
+import each other, so their names, owners and segments are repeated here."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from glassbox.auth import Principal
+from glassbox.db import Database
+from glassbox.demo import DEMO_USERS, demo_record_id, demo_user_id
+from glassbox.events import DomainEvent, utcnow
+from glassbox.money import Money
+from services.deals import clock, consumers, service
+from services.deals.events import TOPIC
+from services.deals.models import ClientRecord, Deal, LostReason, Pipeline, User
+
+ANNA, BORIS = demo_user_id("anna.manager@glassbox.local"), demo_user_id("boris.manager@glassbox.local")
+# Older than any real event (see the module docstring).
+ANNOUNCED_AT = datetime(2000, 1, 1, tzinfo=timezone.utc)
+
+# The clients demo's cards: name -> (owner, industry, region, status, campaign name).
+CLIENTS = {
+    "Volga Steel Works": (ANNA, "manufacturing", "Samara", "active", "Metal Expo"),
+    "Northern Logistics": (ANNA, "logistics", "St Petersburg", "prospect", "Website relaunch"),
+    "Elena Kuznetsova": (ANNA, None, "Moscow", "prospect", None),
+    "Ural Agro Holding": (BORIS, "agriculture", "Yekaterinburg", "active", None),
+    "Baltic Foods": (BORIS, "food", "Kaliningrad", "former", None),
+    "Siberian IT Solutions": (BORIS, "it", "Novosibirsk", "prospect", None),
+}
+
+# (owner, client, title, RUB, expected close in days or None, campaign,
+#  steps: [(days ago, action, argument)]: "open" a stage, "move" to a stage, "win", "lose" a reason with a comment)
+DEALS = [
+    (ANNA, "Volga Steel Works", "Alloy supply 2027", "4500000.00", 30, "Metal Expo",
+     [(20, "open", "Qualification"), (15, "move", "Needs analysis"), (5, "move", "Proposal")]),
+    (ANNA, "Northern Logistics", "Warehouse automation", "1200000.00", 45, "Website relaunch",
+     [(12, "open", "Qualification")]),  # stalled: 7 days allowed there
+    (ANNA, "Elena Kuznetsova", "Personal investment consulting", "150000.00", -3, None,
+     [(25, "open", "Qualification"), (20, "move", "Needs analysis"), (6, "move", "Negotiation")]),  # past due
+    (ANNA, "Volga Steel Works", "Spare parts Q1", "380000.00", None, None,
+     [(40, "open", "Needs analysis"), (30, "move", "Proposal"), (18, "move", "Contract"), (15, "win", None)]),
+    (ANNA, "Northern Logistics", "Fleet tracking", "900000.00", None, None,
+     [(35, "open", "Qualification"), (25, "move", "Proposal"),
+      (20, "lose", ("Chose a competitor", "They went with a tracker bundled with their leasing contract"))]),
+    (BORIS, "Ural Agro Holding", "Irrigation pumps", "2800000.00", None, None,
+     [(60, "open", "Qualification"), (52, "move", "Needs analysis"), (40, "move", "Proposal"),
+      (25, "move", "Negotiation"), (12, "move", "Contract"), (5, "win", None)]),
+    (BORIS, "Baltic Foods", "Frozen goods logistics", "600000.00", None, None,
+     [(50, "open", "Qualification"), (44, "move", "Proposal"),
+      (30, "lose", ("Price too high", "Our offer was 15% above the local carrier's"))]),
+    (BORIS, "Siberian IT Solutions", "CRM integration", "900000.00", 10, None,
+     [(8, "open", "Needs analysis"), (2, "move", "Contract")]),
+    (BORIS, "Ural Agro Holding", "Spare parts for harvesters", "250000.00", 20, None,
+     [(2, "open", "Qualification")]),
+]
+
+
+def _missing(db: Database, model, key, wanted: list[str]) -> list[str]:
+    with db.session() as session:
+        known = {str(value) for value in session.scalars(select(key))}
+    return [item for item in wanted if item not in known]
+
+
+def _demo_users(db: Database) -> str | None:
+    """The demo users the users projection does not know yet, put in through the consumer's handler."""
+    missing = _missing(db, User, User.user_id, [demo_user_id(login) for login in DEMO_USERS])
+    logins = {demo_user_id(login): (login, role) for login, role in DEMO_USERS.items()}
+    with db.session() as session:
+        for user_id in missing:
+            login, role = logins[user_id]
+            consumers.user_changed(session, DomainEvent(
+                type=consumers.USER_CREATED, source="/crm/deals/demo", subject=user_id, time=ANNOUNCED_AT,
+                data={"user_id": user_id, "email": login, "full_name": login.split("@")[0].replace(".", " ").title(),
+                      "role": role, "team_id": None, "is_active": True}))
+        session.commit()
+    return f"{len(missing)} demo users" if missing else None
+
+
+def _demo_clients(db: Database) -> str | None:
+    """The clients demo's cards the clients projection does not know yet, through the consumer's handler."""
+    ids = {demo_record_id("client", name): name for name in CLIENTS}
+    missing = _missing(db, ClientRecord, ClientRecord.client_id, list(ids))
+    with db.session() as session:
+        for client_id in missing:
+            owner, industry, region, status, campaign = CLIENTS[ids[client_id]]
+            consumers.client_changed(session, DomainEvent(
+                type=consumers.CLIENT_CREATED, source="/crm/deals/demo", subject=client_id, time=ANNOUNCED_AT,
+                data={"client_id": client_id, "name": ids[client_id], "owner_id": owner, "industry": industry,
+                      "region": region, "status": status, "archived_at": None,
+                      "campaign_id": demo_record_id("campaign", campaign) if campaign else None}))
+        session.commit()
+    return f"{len(missing)} demo clients in the projection" if missing else None
+
+
+def _deals(db: Database) -> str | None:
+    with db.session() as session:
+        if session.scalar(select(func.count()).select_from(Deal)):
+            return None  # deals exist: leave real data alone
+        pipeline = session.scalars(select(Pipeline).where(Pipeline.is_default)).one()
+        stages = {stage.name: stage.id for stage in pipeline.active_stages}
+        reasons = dict(session.execute(select(LostReason.name, LostReason.id)).all())
+    needed = {arg for *_, plan in DEALS for _, action, arg in plan if action in ("open", "move")}
+    if not needed <= stages.keys():
+        return None  # the default pipeline was edited: these deals would not fit it
+    now = utcnow()
+    for owner, client, title, amount, close_in, campaign, plan in DEALS:
+        manager = Principal(owner, "manager")
+        deal_id = uuid.UUID(demo_record_id("deal", title))
+        for days_ago, action, arg in plan:
+            with clock.at(now - timedelta(days=days_ago)):
+                if action == "open":
+                    service.create_deal(db, manager, {
+                        "id": deal_id, "client_id": uuid.UUID(demo_record_id("client", client)), "title": title,
+                        "amount": Money(Decimal(amount), "RUB"), "stage_id": stages[arg],
+                        "expected_close_on": (now + timedelta(days=close_in)).date() if close_in is not None else None,
+                        "campaign_id": uuid.UUID(demo_record_id("campaign", campaign)) if campaign else None})
+                elif action == "move":
+                    service.move_deal(db, manager, deal_id, stages[arg])
+                elif action == "win":
+                    service.win_deal(db, manager, deal_id)
+                else:
+                    reason, comment = arg
+                    service.lose_deal(db, manager, deal_id, reasons[reason], comment)
+    return f"{len(DEALS)} demo deals"
+
+
+def seed(database_url: str) -> str:
+    db = Database(database_url, TOPIC)
+    try:
+        # The projections first: the deals name those clients and owners.
+        made = [part for part in (_demo_users(db), _demo_clients(db), _deals(db)) if part]
+        return f"created {', '.join(made)}" if made else "demo data already present"
+    finally:
+        db.dispose()

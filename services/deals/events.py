@@ -1,0 +1,107 @@
+"""The events the deals service emits on crm.deals.events (the contract agreed with analytics: schemas in
+contracts/events/, rules in docs/events.md). Every deal event carries the whole deal after the change (the
+snapshot) with the names of its client, pipeline, stage and lost reason, so that a consumer never calls back;
+pipeline events carry the whole pipeline with all its stages."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from glassbox.events import DomainEvent
+from services.deals.models import Deal, Pipeline, Stage
+
+TOPIC = "crm.deals.events"
+SOURCE = "/crm/deals"
+
+DEAL_CREATED = "crm.deal.created.v1"
+DEAL_UPDATED = "crm.deal.updated.v1"
+DEAL_STAGE_CHANGED = "crm.deal.stage_changed.v1"
+DEAL_WON = "crm.deal.won.v1"
+DEAL_LOST = "crm.deal.lost.v1"
+DEAL_REOPENED = "crm.deal.reopened.v1"
+DEAL_REASSIGNED = "crm.deal.reassigned.v1"
+PIPELINE_CREATED = "crm.pipeline.created.v1"
+PIPELINE_UPDATED = "crm.pipeline.updated.v1"
+
+ALL_TYPES = (DEAL_CREATED, DEAL_UPDATED, DEAL_STAGE_CHANGED, DEAL_WON, DEAL_LOST, DEAL_REOPENED, DEAL_REASSIGNED,
+             PIPELINE_CREATED, PIPELINE_UPDATED)
+
+DEAL_FIELDS = ("title", "status", "client_id", "campaign_id", "pipeline_id", "stage_id", "owner_id",
+               "expected_close_on", "created_at", "updated_at", "stage_entered_at", "closed_at", "lost_reason_id",
+               "lost_comment")
+STAGE_FIELDS = ("name", "position", "probability", "sla_days", "responsible_role", "is_active")
+
+
+def days_between(start: datetime, end: datetime) -> float:
+    """Fractional days from start to end, 2 decimals (the history and days_in_previous_stage)."""
+    return round((end - start).total_seconds() / 86400, 2)
+
+
+def deal_snapshot(deal: Deal) -> dict:
+    client, stage = deal.client, deal.stage
+    return {
+        "deal_id": deal.id, **{name: getattr(deal, name) for name in DEAL_FIELDS},
+        "amount": deal.amount.as_json(),
+        # The client as the projection knew it at the time of the change (it always has a row: see service.py).
+        "client_name": client.name if client else None,
+        "client_industry": client.industry if client else None,
+        "client_region": client.region if client else None,
+        "pipeline_name": stage.pipeline.name, "stage_name": stage.name, "stage_position": stage.position,
+        "stage_probability": stage.probability,
+        "lost_reason_name": deal.lost_reason.name if deal.lost_reason is not None else None,
+    }
+
+
+def stage_snapshot(stage: Stage) -> dict:
+    return {"stage_id": stage.id, **{name: getattr(stage, name) for name in STAGE_FIELDS}}
+
+
+def pipeline_snapshot(pipeline: Pipeline) -> dict:
+    return {"pipeline_id": pipeline.id, "name": pipeline.name, "is_default": pipeline.is_default,
+            "created_at": pipeline.created_at, "updated_at": pipeline.updated_at,
+            "stages": [stage_snapshot(stage) for stage in sorted(pipeline.stages, key=lambda s: s.position)]}
+
+
+def _event(type_: str, subject, data: dict, actor_id: str) -> DomainEvent:
+    return DomainEvent(type=type_, source=SOURCE, subject=str(subject), data={**data, "actor_id": actor_id})
+
+
+# Deal events are keyed by the deal id: the events of one deal stay in order.
+def deal_created(deal: Deal, actor_id: str) -> DomainEvent:
+    return _event(DEAL_CREATED, deal.id, deal_snapshot(deal), actor_id)
+
+
+def deal_updated(deal: Deal, changed: list[str], actor_id: str) -> DomainEvent:
+    return _event(DEAL_UPDATED, deal.id, {**deal_snapshot(deal), "changed": changed}, actor_id)
+
+
+def deal_stage_changed(deal: Deal, previous: Stage, previous_entered_at: datetime, actor_id: str) -> DomainEvent:
+    return _event(DEAL_STAGE_CHANGED, deal.id, {
+        **deal_snapshot(deal), "previous_stage_id": previous.id, "previous_stage_name": previous.name,
+        "previous_stage_position": previous.position, "previous_stage_entered_at": previous_entered_at,
+        "days_in_previous_stage": days_between(previous_entered_at, deal.stage_entered_at)}, actor_id)
+
+
+def deal_won(deal: Deal, actor_id: str) -> DomainEvent:
+    return _event(DEAL_WON, deal.id, deal_snapshot(deal), actor_id)
+
+
+def deal_lost(deal: Deal, actor_id: str) -> DomainEvent:
+    return _event(DEAL_LOST, deal.id, deal_snapshot(deal), actor_id)
+
+
+def deal_reopened(deal: Deal, previous_status: str, previous_closed_at: datetime, actor_id: str) -> DomainEvent:
+    return _event(DEAL_REOPENED, deal.id, {**deal_snapshot(deal), "previous_status": previous_status,
+                                           "previous_closed_at": previous_closed_at}, actor_id)
+
+
+def deal_reassigned(deal: Deal, previous_owner_id, actor_id: str) -> DomainEvent:
+    return _event(DEAL_REASSIGNED, deal.id, {**deal_snapshot(deal), "previous_owner_id": previous_owner_id}, actor_id)
+
+
+# Pipeline events are keyed by the pipeline id.
+def pipeline_created(pipeline: Pipeline, actor_id: str) -> DomainEvent:
+    return _event(PIPELINE_CREATED, pipeline.id, pipeline_snapshot(pipeline), actor_id)
+
+
+def pipeline_updated(pipeline: Pipeline, actor_id: str) -> DomainEvent:
+    return _event(PIPELINE_UPDATED, pipeline.id, pipeline_snapshot(pipeline), actor_id)

@@ -1,0 +1,278 @@
+"""The deals service's own tables: pipelines and their stages (the company's one sales technology), deals with
+their stage history, the lost-reason dictionary, and the projections of clients and users that it keeps from
+other services' events (never written by a request)."""
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey, ForeignKeyConstraint,
+                        Identity, Index, Integer, MetaData, Numeric, SmallInteger, String, Text, UniqueConstraint,
+                        func, text)
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, composite, mapped_column, relationship
+
+from glassbox.models import NAMING_CONVENTION, one_of
+from glassbox.money import Money
+
+STATUSES = ("open", "won", "lost")
+CLOSED = ("won", "lost")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+# -- the sales technology ----------------------------------------------------------------------------------
+
+class Pipeline(Base):
+    """An ordered list of stages that deals move through. Exactly one pipeline is the default (new deals go
+    there unless they name another)."""
+
+    __tablename__ = "pipelines"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(200))
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    # Every stage, removed ones included (is_active false), in position order.
+    stages: Mapped[list["Stage"]] = relationship(back_populates="pipeline", order_by="Stage.position",
+                                                 lazy="selectin")
+
+    @property
+    def active_stages(self) -> list["Stage"]:
+        return [stage for stage in self.stages if stage.is_active]
+
+    __table_args__ = (
+        Index("uq_pipelines_default", "is_default", unique=True, postgresql_where=text("is_default")),
+        Index("uq_pipelines_name", func.lower(text("name")), unique=True),
+    )
+
+
+class Stage(Base):
+    """A step of a pipeline: its place (position, 0-based; the active stages come first, in order, the removed
+    ones after them), the probability of winning a deal that stands there, how many days a deal may stay before
+    it is stalled (sla_days, null: no limit) and the role that works it. A removed stage that deals passed
+    through stays, inactive, so that their history keeps pointing at it."""
+
+    __tablename__ = "stages"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True, default=uuid.uuid4)
+    pipeline_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("pipelines.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    position: Mapped[int] = mapped_column(Integer)
+    probability: Mapped[int] = mapped_column(SmallInteger)
+    sla_days: Mapped[int | None] = mapped_column(Integer)
+    responsible_role: Mapped[str | None] = mapped_column(String(30))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    pipeline: Mapped[Pipeline] = relationship(back_populates="stages", lazy="selectin")
+
+    __table_args__ = (
+        # Deferred: a reorder rewrites every position in one transaction, passing through duplicates.
+        UniqueConstraint("pipeline_id", "position", name="uq_stages_pipeline_position", deferrable=True,
+                         initially="DEFERRED"),
+        # What deals refer to: a stage together with its pipeline, so a deal's stage is always of its pipeline.
+        UniqueConstraint("id", "pipeline_id", name="uq_stages_id_pipeline"),
+        CheckConstraint("position >= 0", name="position"),
+        CheckConstraint("probability BETWEEN 0 AND 100", name="probability"),
+        CheckConstraint("sla_days IS NULL OR sla_days > 0", name="sla_days"),
+        Index("uq_stages_active_name", "pipeline_id", func.lower(text("name")), unique=True,
+              postgresql_where=text("is_active")),
+    )
+
+
+class LostReason(Base):
+    """An entry of the lost-reason dictionary. An inactive reason cannot be chosen for a new loss; the deals
+    lost for it keep it."""
+
+    __tablename__ = "lost_reasons"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(100))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        Index("uq_lost_reasons_name", func.lower(text("name")), unique=True),
+    )
+
+
+# -- projections of other services' records ---------------------------------------------------------------
+
+class ClientRecord(Base):
+    """This service's copy of the clients service's cards (crm.clients.events), the few fields deals need:
+    who owns the client (who may open deals on it), its segment and name for the deal events. Written only by
+    services/deals/consumers.py and by the read-through of a card the events have not brought yet."""
+
+    __tablename__ = "clients"
+
+    client_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    industry: Mapped[str | None] = mapped_column(String(100))
+    region: Mapped[str | None] = mapped_column(String(100))
+    campaign_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    status: Mapped[str | None] = mapped_column(String(10))
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # The CloudEvent time of the event the row reflects (or the card's updated_at when read through).
+    last_event_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ix_clients_owner", "owner_id"),
+    )
+
+
+class User(Base):
+    """This service's projection of the gateway's users (crm.identity.events), to check who may own a deal.
+    Every user is kept; the checks filter by role."""
+
+    __tablename__ = "users"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    full_name: Mapped[str | None] = mapped_column(String(200))  # a deactivation event does not carry it
+    email: Mapped[str | None] = mapped_column(String(254))
+    role: Mapped[str] = mapped_column(String(30))
+    team_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    is_active: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_event_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# -- deals ---------------------------------------------------------------------------------------------
+
+class Deal(Base):
+    """A sale in progress (open) or done (won, lost), on one client, in one stage of one pipeline."""
+
+    __tablename__ = "deals"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True, default=uuid.uuid4)
+    title: Mapped[str] = mapped_column(String(200))
+    amount_amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    amount_currency: Mapped[str] = mapped_column(String(3))
+    client_id: Mapped[uuid.UUID] = mapped_column(UUID)  # a card of the clients service: no foreign key
+    pipeline_id: Mapped[uuid.UUID] = mapped_column(UUID)
+    stage_id: Mapped[uuid.UUID] = mapped_column(UUID)
+    owner_id: Mapped[uuid.UUID] = mapped_column(UUID)
+    status: Mapped[str] = mapped_column(String(4), default="open")
+    expected_close_on: Mapped[date | None] = mapped_column(Date)
+    campaign_id: Mapped[uuid.UUID | None] = mapped_column(UUID)  # a campaign of the clients service
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    stage_entered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lost_reason_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("lost_reasons.id"))
+    lost_comment: Mapped[str | None] = mapped_column(Text)
+    # Grows by one with every change: the ETag of the deal, checked against If-Match.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    amount: Mapped[Money] = composite(Money, "amount_amount", "amount_currency")
+    stage: Mapped[Stage] = relationship(lazy="selectin")
+    lost_reason: Mapped[LostReason | None] = relationship(lazy="selectin")
+    client: Mapped[ClientRecord | None] = relationship(
+        primaryjoin="foreign(Deal.client_id) == ClientRecord.client_id", viewonly=True, lazy="selectin")
+
+    # Computed per request against the service's clock (service.py sets them on what it returns).
+    stalled: bool = False
+    past_due: bool = False
+
+    @property
+    def client_name(self) -> str | None:
+        return self.client.name if self.client is not None else None
+
+    @property
+    def stage_name(self) -> str:
+        return self.stage.name
+
+    @property
+    def stage_position(self) -> int:
+        return self.stage.position
+
+    @property
+    def stage_probability(self) -> int:
+        return self.stage.probability
+
+    @property
+    def lost_reason_name(self) -> str | None:
+        return self.lost_reason.name if self.lost_reason is not None else None
+
+    __table_args__ = (
+        ForeignKeyConstraint(["stage_id", "pipeline_id"], ["stages.id", "stages.pipeline_id"]),
+        CheckConstraint(one_of("status", STATUSES), name="status"),
+        CheckConstraint("amount_amount >= 0", name="amount_amount"),
+        CheckConstraint("amount_currency ~ '^[A-Z]{3}$'", name="amount_currency"),
+        CheckConstraint("(status = 'open') = (closed_at IS NULL)", name="closed_at"),
+        CheckConstraint("closed_at IS NULL OR closed_at >= created_at", name="closed_after_created"),
+        CheckConstraint("(status = 'lost') = (lost_reason_id IS NOT NULL)", name="lost_reason"),
+        CheckConstraint("(status = 'lost') = (lost_comment IS NOT NULL)", name="lost_comment"),
+        # Keyset pagination on each sort key, for everyone and per owner (a manager's own list).
+        Index("ix_deals_created", "created_at", "id"),
+        Index("ix_deals_updated", "updated_at", "id"),
+        Index("ix_deals_amount", "amount_amount", "id"),
+        Index("ix_deals_title", "title", "id"),
+        Index("ix_deals_stage_entered", "stage_entered_at", "id"),
+        Index("ix_deals_owner_created", "owner_id", "created_at", "id"),
+        Index("ix_deals_owner_updated", "owner_id", "updated_at", "id"),
+        # The equality filters, newest first.
+        Index("ix_deals_client_created", "client_id", "created_at", "id"),
+        Index("ix_deals_pipeline_created", "pipeline_id", "created_at", "id"),
+        Index("ix_deals_stage_created", "stage_id", "created_at", "id"),
+        Index("ix_deals_status_created", "status", "created_at", "id"),
+        # Open deals per stage (stalled: entered before now - sla_days; the board's counts and sums), for
+        # everyone and per owner; past due (expected_close_on before today); closed in a period.
+        Index("ix_deals_open_stage", "stage_id", "stage_entered_at", postgresql_where=text("status = 'open'"),
+              postgresql_include=["owner_id", "amount_currency", "amount_amount"]),
+        Index("ix_deals_open_owner_stage", "owner_id", "stage_id", "stage_entered_at",
+              postgresql_where=text("status = 'open'"), postgresql_include=["amount_currency", "amount_amount"]),
+        Index("ix_deals_open_expected", "expected_close_on", postgresql_where=text("status = 'open'")),
+        Index("ix_deals_closed", "closed_at", postgresql_where=text("closed_at IS NOT NULL")),
+        Index("ix_deals_pipeline_closed", "pipeline_id", "closed_at", postgresql_where=text("closed_at IS NOT NULL"),
+              postgresql_include=["status", "owner_id", "amount_currency", "amount_amount"]),
+        # Search `q` in titles (ILIKE '%q%'): a trigram index (migration 0001, when pg_trgm is there).
+        Index("ix_deals_title_trgm", "title", postgresql_using="gin", postgresql_ops={"title": "gin_trgm_ops"}),
+    )
+
+
+class OpenDealTotal(Base):
+    """The board's sums, kept by the database itself: per stage, owner and currency, how many open deals there are
+    and their amount. A trigger on `deals` (migration 0002) adjusts them in the same transaction as every insert,
+    delete or change of an open deal's status, stage, owner or amount, so the board of a pipeline with hundreds of
+    thousands of open deals reads a few hundred rows instead of all of them. Never written by Python code."""
+
+    __tablename__ = "open_deal_totals"
+
+    stage_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("stages.id", ondelete="CASCADE"), primary_key=True)
+    owner_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    deals: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+
+
+class StageEntry(Base):
+    """One stay of a deal in a stage: entered_at, and left_at once it moved on or was closed (null while it
+    is there). Reopening a deal starts a new stay in its stage."""
+
+    __tablename__ = "deal_stage_entries"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    deal_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("deals.id", ondelete="CASCADE"))
+    stage_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("stages.id"))
+    entered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    left_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    stage: Mapped[Stage] = relationship(lazy="selectin")
+
+    __table_args__ = (
+        CheckConstraint("left_at IS NULL OR left_at >= entered_at", name="left_at"),
+        Index("ix_deal_stage_entries_deal", "deal_id", "entered_at"),
+        Index("ix_deal_stage_entries_stage", "stage_id"),
+        # A deal stands in at most one stage at a time.
+        Index("uq_deal_stage_entries_current", "deal_id", unique=True, postgresql_where=text("left_at IS NULL")),
+    )
