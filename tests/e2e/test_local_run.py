@@ -1,8 +1,9 @@
-"""The acceptance of the foundation and the gateway, through the real CLI and processes: infra up
-(idempotent), migrations, demo data, the gateway and the clients service under gunicorn with their
-relays; a demo user logs in at the gateway and works with clients only through it; the clients
-service verifies the same token with the gateway's JWKS; the crm.client.created.v1 event shows in
-`glassbox events tail`; then everything is stopped."""
+"""The acceptance of the foundation, the gateway and the deals service, through the real CLI and processes:
+infra up (idempotent), migrations, demo data, the gateway, the clients and the deals services under gunicorn
+with their relays and the deals consumer; a demo manager logs in at the gateway and works only through it:
+creates a client, at once a deal for it, takes one deal from the first stage to won and another to lost, and
+sees them on the board; the services verify the same token with the gateway's JWKS; the events show in
+`glassbox events tail` and match their schemas in contracts/; then everything is stopped."""
 import json
 import os
 import signal
@@ -16,6 +17,7 @@ import requests
 
 from glassbox.demo import DEMO_PASSWORD
 from tests.conftest import free_port
+from tests.contract.test_event_contracts import validator
 
 GLASSBOX = str(Path(sys.executable).with_name("glassbox"))
 
@@ -26,10 +28,11 @@ def env(workdir):
     var.mkdir()
     environment = {k: v for k, v in os.environ.items()
                    if not k.endswith("_URL") and k != "KAFKA_BOOTSTRAP_SERVERS"}
-    gateway_port, clients_port = free_port(), free_port()
+    gateway_port, clients_port, deals_port = free_port(), free_port(), free_port()
     environment.update(GLASSBOX_VAR_DIR=str(var), GLASSBOX_PG_PORT=str(free_port()),
                        GLASSBOX_KAFKA_PORT=str(free_port()), GLASSBOX_KAFKA_CONTROLLER_PORT=str(free_port()),
                        GATEWAY_URL=f"http://127.0.0.1:{gateway_port}", CLIENTS_URL=f"http://127.0.0.1:{clients_port}",
+                       DEALS_URL=f"http://127.0.0.1:{deals_port}",
                        JWT_JWKS_URL=f"http://127.0.0.1:{gateway_port}/.well-known/jwks.json")
     return environment
 
@@ -60,8 +63,56 @@ def wait_http(url: str, timeout: float = 60) -> None:
     raise AssertionError(f"{url} did not come up")
 
 
+def tail_until(env, topic: str, done, timeout: float = 60) -> list[dict]:
+    """The events of `topic` (from the beginning) once `done(events)` holds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        events = [json.loads(line) for line in
+                  glassbox(env, "events", "tail", topic, "--from-beginning", "--timeout", "3").splitlines()]
+        if done(events) or time.monotonic() > deadline:
+            return events
+
+
+def work_a_deal_to_won_and_another_to_lost(gateway: str, headers: dict, client_id: str) -> list[str]:
+    """Through the gateway only, as the manager: two deals for a client created a moment ago (its event may not
+    have reached the deals service yet), one taken through every stage to won, one lost with a reason."""
+    def call(method, path, **kwargs):
+        response = requests.request(method, f"{gateway}/api/v1{path}", headers=headers, timeout=10, **kwargs)
+        assert response.status_code in (200, 201), (method, path, response.status_code, response.text)
+        return response.json()
+
+    [pipeline] = [p for p in call("GET", "/pipelines")["items"] if p["is_default"]]
+    stages = [stage["id"] for stage in pipeline["stages"] if stage["is_active"]]
+    before = call("GET", f"/pipelines/{pipeline['id']}/board")  # Anna has demo deals already
+    won, lost = (call("POST", "/deals", json={"client_id": client_id, "title": title,
+                                              "amount": {"amount": amount, "currency": "RUB"},
+                                              "pipeline_id": pipeline["id"], "expected_close_on": "2027-03-31"})
+                 for title, amount in (("Pilot batch", "250000.00"), ("Annual supply", "1800000.00")))
+    assert won["stage_id"] == stages[0] and won["status"] == "open"
+    overview = call("GET", f"/clients/{client_id}/overview")
+    assert overview["open_deals"]["partial"] is False
+    assert {d["id"] for d in overview["open_deals"]["items"]} == {won["id"], lost["id"]}
+
+    for stage_id in stages[1:]:
+        call("POST", f"/deals/{won['id']}/move", json={"stage_id": stage_id})
+    board = call("GET", f"/pipelines/{pipeline['id']}/board")
+    assert board["columns"][-1]["count"] == before["columns"][-1]["count"] + 1
+    assert board["columns"][0]["count"] == before["columns"][0]["count"] + 1  # the other deal
+    assert call("POST", f"/deals/{won['id']}/win", json={})["status"] == "won"
+    assert len(call("GET", f"/deals/{won['id']}/history")["items"]) == len(stages)
+
+    reason = call("GET", "/lost-reasons")["items"][0]
+    assert call("POST", f"/deals/{lost['id']}/lose", json={"reason_id": reason["id"],
+                                                           "comment": "chose a cheaper supplier"})["status"] == "lost"
+    board = call("GET", f"/pipelines/{pipeline['id']}/board")
+    assert [c["count"] for c in board["columns"]] == [c["count"] for c in before["columns"]]
+    assert board["won"]["count"] == before["won"]["count"] + 1
+    assert board["lost"]["count"] == before["lost"]["count"] + 1
+    return [won["id"], lost["id"]]
+
+
 def test_the_local_system_end_to_end(env):
-    gateway, clients = env["GATEWAY_URL"], env["CLIENTS_URL"]
+    gateway, clients, deals = env["GATEWAY_URL"], env["CLIENTS_URL"], env["DEALS_URL"]
     processes = []
     try:
         status = json.loads(glassbox(env, "infra", "up"))
@@ -75,9 +126,11 @@ def test_the_local_system_end_to_end(env):
 
         processes += [start(env, "serve", "gateway", "--port", port_of(gateway), "--workers", "1"),
                       start(env, "serve", "clients", "--port", port_of(clients), "--workers", "1"),
-                      start(env, "relay", "clients"), start(env, "relay", "gateway")]
-        wait_http(f"{gateway}/health/ready")
-        wait_http(f"{clients}/health/ready")
+                      start(env, "serve", "deals", "--port", port_of(deals), "--workers", "1"),
+                      start(env, "relay", "clients"), start(env, "relay", "gateway"), start(env, "relay", "deals"),
+                      start(env, "consume", "deals")]
+        for service in (gateway, clients, deals):
+            wait_http(f"{service}/health/ready")
 
         login = requests.post(f"{gateway}/api/v1/auth/login", timeout=10,
                               json={"email": "anna.manager@glassbox.local", "password": DEMO_PASSWORD})
@@ -87,8 +140,6 @@ def test_the_local_system_end_to_end(env):
                                 json={"name": "End To End Ltd", "kind": "company", "tax_id": "7799999999"})
         assert created.status_code == 201, created.text
         client_id = created.json()["id"]
-        overview = requests.get(f"{gateway}/api/v1/clients/{client_id}/overview", headers=headers, timeout=10)
-        assert overview.status_code == 200 and overview.json()["open_deals"]["partial"] is True  # no deals yet
         # The service checks the gateway's token itself, with the keys from the gateway's JWKS.
         direct = requests.get(f"{clients}/api/v1/clients/{client_id}", headers=headers, timeout=10)
         assert direct.status_code == 200 and direct.json()["name"] == "End To End Ltd"
@@ -104,6 +155,19 @@ def test_the_local_system_end_to_end(env):
         assert event["headers"]["ce_type"] == "crm.client.created.v1" and event["data"]["name"] == "End To End Ltd"
         identity = glassbox(env, "events", "tail", "crm.identity.events", "--from-beginning", "--timeout", "3")
         assert "crm.user.created.v1" in identity  # the demo users, published by the gateway's relay
+
+        deal_ids = work_a_deal_to_won_and_another_to_lost(gateway, headers, client_id)
+        def types_of(events, deal_id):
+            return [e["headers"]["ce_type"] for e in events if e["key"] == deal_id]
+
+        events = tail_until(env, "crm.deals.events", lambda events: types_of(events, deal_ids[0])[-1:] == [
+            "crm.deal.won.v1"] and types_of(events, deal_ids[1])[-1:] == ["crm.deal.lost.v1"])
+        assert types_of(events, deal_ids[0]) == ["crm.deal.created.v1", *["crm.deal.stage_changed.v1"] * 4,
+                                                 "crm.deal.won.v1"]
+        assert types_of(events, deal_ids[1]) == ["crm.deal.created.v1", "crm.deal.lost.v1"]
+        for event in events:
+            errors = [e.message for e in validator(event["headers"]["ce_type"]).iter_errors(event["data"])]
+            assert not errors, (event["headers"]["ce_type"], errors)
 
         metrics = requests.get(f"{clients}/metrics", timeout=5).text
         assert 'http_requests_total{endpoint="/api/v1/clients",method="POST",service="clients",status="201"}' in metrics
