@@ -62,6 +62,13 @@ def gateway_db_url(postgres):
 
 
 @pytest.fixture(scope="session")
+def deals_db_url(postgres):
+    url = os.environ.get("DEALS_DATABASE_URL") or postgres.ensure_database("deals")
+    migrate(url, "deals")
+    return url
+
+
+@pytest.fixture(scope="session")
 def kafka_broker(workdir):
     """A LocalKafka we control (tests may stop and restart it), or None for an external broker."""
     if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
@@ -167,6 +174,19 @@ def head(client, as_role):
     return as_role(client, "head_of_sales")
 
 
+# -- the deals service ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def deals_app(deals_db_url, key_files):
+    from services.deals import create_app
+
+    app = create_app({"database_url": deals_db_url, "jwt_public_key_file": key_files[1],
+                      "kafka_bootstrap_servers": "127.0.0.1:9"})  # no broker: requests never touch Kafka
+    app.config["TESTING"] = True
+    yield app
+    app.extensions["glassbox_db"].dispose()
+
+
 # What the migrations seed (code lists such as activity types and channels), per database URL: the
 # state of a fresh installation, which truncate_all puts back.
 _SEEDED: dict[str, dict[str, list[dict]]] = {}
@@ -177,8 +197,11 @@ def migrate(url: str, service: str) -> None:
     migrations.upgrade(service, url)
     engine = create_engine(url)
     with engine.connect() as conn:
-        _SEEDED[url] = {table: [dict(row) for row in conn.execute(text(f"select * from {table}")).mappings()]
-                        for table in _tables(conn)}
+        schema = MetaData()
+        schema.reflect(conn)
+        # In foreign-key order (a pipeline before its stages), the order truncate_all puts them back in.
+        _SEEDED[url] = {table.name: [dict(row) for row in conn.execute(table.select()).mappings()]
+                        for table in schema.sorted_tables if not table.name.startswith("alembic_version")}
     engine.dispose()
     _SEEDED[url] = {table: rows for table, rows in _SEEDED[url].items() if rows}
 

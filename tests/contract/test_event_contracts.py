@@ -16,8 +16,8 @@ from services.deals import events as deal_events
 from tests.clients.test_clients_api import CARD
 from tests.conftest import outbox_events
 # The deals suite's fixtures, used by the deals scenario below.
-from tests.deals.conftest import (deals, deals_app, deals_db_url, deals_engine, known_client, known_user,  # noqa: F401
-                                  pipeline, project, reasons)
+from tests.deals.conftest import (deals, deals_engine, known_client, known_user, pipeline, project,  # noqa: F401, F811
+                                  reasons)
 
 EVENTS_DIR = PROJECT_ROOT / "contracts" / "events"
 BASE_URI = "https://glassbox.example/contracts/events/"

@@ -2,7 +2,6 @@
 from alembic import command
 
 from glassbox.migrations import alembic_config
-from tests.deals.conftest import deals_db_url  # noqa: F401 (the deals database fixture)
 
 
 def test_clients_models_match_their_migrations(clients_db_url):

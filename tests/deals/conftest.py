@@ -1,6 +1,5 @@
 """Fixtures of the deals suite: the deals database and app, callers of every role on it, the projections of
 clients and users fed through the consumer's own handlers, and a clock the tests set."""
-import os
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -11,40 +10,10 @@ from sqlalchemy.orm import Session
 from glassbox.events import DomainEvent
 from services.deals import clock as deals_clock
 from services.deals import consumers
-from tests import conftest as root
-from tests.conftest import migrate, truncate_all
+from tests.conftest import truncate_all
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)  # a Monday morning
 LONG_AGO = datetime(2020, 1, 1, tzinfo=timezone.utc)
-
-
-_MIGRATED: set[str] = set()
-
-
-@pytest.fixture(scope="session")
-def deals_db_url(postgres):
-    url = os.environ.get("DEALS_DATABASE_URL") or postgres.ensure_database("deals")
-    # Once per session, although modules outside tests/deals import this fixture (each import is a fixture of its
-    # own): migrating again later would take the rows of earlier tests for the migration's seed.
-    if url not in _MIGRATED:
-        migrate(url, "deals")
-        # truncate_all puts the migration's seed rows back table by table in this dict's order: stages refer to
-        # their pipeline, so pipelines first. (tests/conftest.py could insert in foreign-key order for everyone.)
-        seeded = root._SEEDED[url]
-        root._SEEDED[url] = {table: seeded[table] for table in ("pipelines", "stages") if table in seeded} | seeded
-        _MIGRATED.add(url)
-    return url
-
-
-@pytest.fixture(scope="session")
-def deals_app(deals_db_url, key_files):
-    from services.deals import create_app
-
-    app = create_app({"database_url": deals_db_url, "jwt_public_key_file": key_files[1],
-                      "kafka_bootstrap_servers": "127.0.0.1:9"})  # no broker: requests never touch Kafka
-    app.config["TESTING"] = True
-    yield app
-    app.extensions["glassbox_db"].dispose()
 
 
 @pytest.fixture
