@@ -28,6 +28,7 @@ bench: $(STAMP)
 openapi: $(STAMP)
 	$(BIN)/glassbox openapi clients
 	$(BIN)/glassbox openapi deals
+	$(BIN)/glassbox openapi analytics
 	$(BIN)/glassbox openapi gateway
 
 infra-down: $(STAMP)

@@ -19,11 +19,12 @@ def create_app(config: dict | None = None) -> Flask:
     from gateway import jwks, openapi, protection, proxy
     from gateway.api import BLUEPRINTS
     from gateway.auth import authenticate
+    from gateway.dashboard import blp as dashboard_blp
     from gateway.events import TOPIC
     from gateway.overview import blp as overview_blp
     from glassbox.keys import KeyRing
 
-    app = create_service_app(NAME, "Glassbox API", TOPIC, [*BLUEPRINTS, overview_blp], config,
+    app = create_service_app(NAME, "Glassbox API", TOPIC, [*BLUEPRINTS, overview_blp, dashboard_blp], config,
                              authenticate=authenticate, public_prefixes=PUBLIC_PREFIXES,
                              flask_config={"OPENAPI_SWAGGER_UI_PATH": None,  # /docs shows the merged document
                                            "PASS_THROUGH_BLUEPRINTS": {"proxy"}})

@@ -16,7 +16,7 @@ ROUTES = {
                      "service-cases", "imports"), "clients"),
     **dict.fromkeys(("deals", "pipelines", "lost-reasons"), "deals"),
     **dict.fromkeys(("products", "invoices", "payments", "shipments", "service-acts", "receivables"), "billing"),
-    "kpi": "analytics",
+    **dict.fromkeys(("kpi", "fx-rates"), "analytics"),
     **dict.fromkeys(("templates", "mailings", "notifications", "webhooks"), "notifications"),
 }
 FORWARDED_REQUEST_HEADERS = ("Content-Type", "Accept", "Idempotency-Key", "If-Match", "If-None-Match")

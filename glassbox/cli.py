@@ -36,7 +36,7 @@ class _Commands(click.Group):
     """The glassbox command, plus groups that a service package contributes, imported only when used
     (the kit stays free of domain code): name -> "module:attribute"."""
 
-    CONTRIBUTED = {"users": "gateway.cli:users"}
+    CONTRIBUTED = {"users": "gateway.cli:users", "analytics": "services.analytics.cli:analytics"}
 
     def list_commands(self, ctx):
         return sorted([*super().list_commands(ctx), *self.CONTRIBUTED])

@@ -28,6 +28,9 @@ from glassbox.models import ProcessedEvent
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Session, DomainEvent], None]
+# A consumer's handlers may include one under this key: it gets the events of every type that has no handler
+# of its own (to count or log them), through the inbox like any other. Without it such events are ignored.
+ANY_TYPE = "*"
 INFRASTRUCTURE_ERRORS = (OperationalError, InterfaceError)
 
 
@@ -56,7 +59,7 @@ class ConsumerRunner:
         except ValueError as exc:
             self._dead_letter(record, exc)
             return
-        handler = self.handlers.get(event.type)
+        handler = self.handlers.get(event.type) or self.handlers.get(ANY_TYPE)
         if handler is None:  # a tolerant reader: other consumers' events and future types are not ours
             metrics.CONSUMER_PROCESSED.labels(self.name, "ignored").inc()
             return

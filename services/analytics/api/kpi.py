@@ -1,0 +1,132 @@
+"""/kpi/*: the sales KPIs, read only, computed from the read models when asked (definitions: docs/kpi.md)."""
+from flask import current_app
+from flask.views import MethodView
+
+from glassbox.app import current_db
+from glassbox.auth import current_principal
+from glassbox.web import Blueprint
+from services.analytics import kpi, service
+from services.analytics.schemas import (ActivitiesSchema, CampaignsSchema, ChannelsSchema, DealCycleSchema,
+                                        DealKpiArgs, ForecastArgs, ForecastSchema, FunnelArgs, FunnelSchema,
+                                        LostReasonsSchema, ManagersSchema, SatisfactionSchema, SegmentsArgs,
+                                        SegmentsSchema, StalledArgs, StalledDealsSchema, SummarySchema, WorkKpiArgs)
+
+blp = Blueprint("kpi", __name__, description="Sales KPIs from the event stream: managers see their own numbers")
+
+
+def _answer(question, args: dict, *extra, months: int = 1) -> dict:
+    base = current_app.config["BASE_CURRENCY"]
+    return service.ask(current_db(), question, service.scope(current_principal(), args, base, months), *extra)
+
+
+@blp.route("/kpi/summary")
+class Summary(MethodView):
+    @blp.arguments(DealKpiArgs, location="query")
+    @blp.response(200, SummarySchema)
+    def get(self, args):
+        """The headline numbers of the period: clients, deals won and lost, revenue, cycle, pipeline,
+        forecast, stalled deals, activities."""
+        return _answer(kpi.summary, args)
+
+
+@blp.route("/kpi/managers")
+class Managers(MethodView):
+    @blp.arguments(DealKpiArgs, location="query")
+    @blp.response(200, ManagersSchema)
+    def get(self, args):
+        """Per manager: clients, open deals per stage, won, lost, win rate, revenue, cycle, activities done
+        by type, overdue activities, stalled deals and the weakest stage of the funnel."""
+        return _answer(kpi.managers, args)
+
+
+@blp.route("/kpi/funnel")
+class Funnel(MethodView):
+    @blp.arguments(FunnelArgs, location="query")
+    @blp.response(200, FunnelSchema)
+    def get(self, args):
+        """Per stage of a pipeline in order: deals created in the period that reached it, open deals in it
+        now, and the conversion to the next stage (the last one to won)."""
+        return _answer(kpi.funnel, args)
+
+
+@blp.route("/kpi/deal-cycle")
+class DealCycle(MethodView):
+    @blp.arguments(DealKpiArgs, location="query")
+    @blp.response(200, DealCycleSchema)
+    def get(self, args):
+        """How long won deals took (average, median, extremes) and how long deals stay in each stage."""
+        return _answer(kpi.deal_cycle, args)
+
+
+@blp.route("/kpi/stalled-deals")
+class StalledDeals(MethodView):
+    @blp.arguments(StalledArgs, location="query")
+    @blp.response(200, StalledDealsSchema)
+    def get(self, args):
+        """Open deals that are stalled (longer in their stage than its SLA) or past due (expected close
+        date before today), now; the longest in their stage first."""
+        return _answer(kpi.stalled_deals, args, args["limit"])
+
+
+@blp.route("/kpi/segments")
+class Segments(MethodView):
+    @blp.arguments(SegmentsArgs, location="query")
+    @blp.response(200, SegmentsSchema)
+    def get(self, args):
+        """The outcomes per client industry or region."""
+        return _answer(kpi.segments, args, args["by"])
+
+
+@blp.route("/kpi/campaigns")
+class Campaigns(MethodView):
+    @blp.arguments(DealKpiArgs, location="query")
+    @blp.response(200, CampaignsSchema)
+    def get(self, args):
+        """Per marketing campaign: leads, deals, won revenue, cost, ROI, cost per lead and per won deal."""
+        return _answer(kpi.campaigns, args)
+
+
+@blp.route("/kpi/campaigns/by-channel")
+class CampaignsByChannel(MethodView):
+    @blp.arguments(DealKpiArgs, location="query")
+    @blp.response(200, ChannelsSchema)
+    def get(self, args):
+        """The same per promotion channel: the sums over its campaigns."""
+        return _answer(kpi.campaigns_by_channel, args)
+
+
+@blp.route("/kpi/lost-reasons")
+class LostReasons(MethodView):
+    @blp.arguments(DealKpiArgs, location="query")
+    @blp.response(200, LostReasonsSchema)
+    def get(self, args):
+        """Why deals were lost in the period: count, share and amount per reason."""
+        return _answer(kpi.lost_reasons, args)
+
+
+@blp.route("/kpi/activities")
+class Activities(MethodView):
+    @blp.arguments(WorkKpiArgs, location="query")
+    @blp.response(200, ActivitiesSchema)
+    def get(self, args):
+        """Work with clients per activity type: planned, done, cancelled in the period; overdue now."""
+        return _answer(kpi.activities, args)
+
+
+@blp.route("/kpi/satisfaction")
+class Satisfaction(MethodView):
+    @blp.arguments(WorkKpiArgs, location="query")
+    @blp.response(200, SatisfactionSchema)
+    def get(self, args):
+        """NPS and CSAT of the surveys answered in the period."""
+        return _answer(kpi.satisfaction, args)
+
+
+@blp.route("/kpi/forecast")
+class Forecast(MethodView):
+    @blp.arguments(ForecastArgs, location="query")
+    @blp.response(200, ForecastSchema)
+    def get(self, args):
+        """Open deals by the month of their expected close date: amount, and amount x stage probability.
+        Default period: the current month and the next two."""
+        return _answer(kpi.forecast, args, months=3)

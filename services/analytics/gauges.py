@@ -1,0 +1,140 @@
+"""Business gauges on the analytics service's /metrics, computed when Prometheus scrapes (a custom collector:
+a few cheap queries over the read models, never a stored copy that could go stale): open deals and their
+amount per stage, stalled and past-due deals per stage, the consumer's lag per partition and the time of
+the last event it applied. For the Grafana sales dashboard.
+
+The kit's /metrics serves the process (or multiprocess) registry; the analytics app appends this
+collector's samples to that answer (the metric names differ, so the exposition stays valid)."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from flask import Flask
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from sqlalchemy import func, select
+
+from glassbox.models import ProcessedEvent
+from services.analytics import clock, consumers, kpi
+from services.analytics.measures import Measures
+from services.analytics.models import Deal, Stage
+
+log = logging.getLogger(__name__)
+LAG_TTL = 15.0  # seconds: asking the broker on every scrape of every worker is not needed
+
+
+class BusinessCollector:
+    def __init__(self, app: Flask):
+        self.app = app
+        self._lag: tuple[float, dict] = (0.0, {})
+        self._lock = threading.Lock()
+
+    def collect(self):
+        up = GaugeMetricFamily("analytics_gauges_up", "1 when the business gauges could be computed")
+        try:
+            families = self._deals() + [self._last_event()]
+            up.add_metric([], 1)
+        except Exception:
+            log.exception("business gauges not computed")
+            families = []
+            up.add_metric([], 0)
+        yield up
+        yield from families
+        yield from self._consumer_lag()
+
+    def _deals(self) -> list:
+        db = self.app.extensions["glassbox_db"]
+        base = self.app.config["BASE_CURRENCY"]
+        scope = kpi.Scope(now=clock.now(), base_currency=base)
+        labels = ["pipeline_id", "stage_id", "stage"]
+        deals = GaugeMetricFamily("analytics_open_deals", "Open deals per stage", labels=labels)
+        amount = GaugeMetricFamily("analytics_open_deals_amount", f"Amount of the open deals per stage in {base} "
+                                   "(at today's rates; see analytics_open_deals_unconverted)", labels=labels)
+        unconverted = GaugeMetricFamily("analytics_open_deals_unconverted",
+                                        "Open deals per stage whose currency has no rate today",
+                                        labels=[*labels, "currency"])
+        stalled = GaugeMetricFamily("analytics_stalled_deals", "Open deals longer in their stage than its SLA",
+                                    labels=labels)
+        past_due = GaugeMetricFamily("analytics_past_due_deals", "Open deals expected to close before today",
+                                     labels=labels)
+        with db.session() as session:
+            rows = kpi.deal_aggregate(session, scope, {"pipeline_id": Deal.pipeline_id, "stage_id": Deal.stage_id,
+                                                       "stage": func.coalesce(Stage.name, Deal.stage_name)},
+                                      Measures(counts={"deals": kpi.D.is_open, "stalled": kpi.D.stalled(scope),
+                                                       "past_due": kpi.D.past_due(scope)},
+                                               money={"amount": (Deal.amount, kpi.D.is_open)}),
+                                      [kpi.D.is_open])
+        for row in rows:
+            values = [str(row["pipeline_id"] or ""), str(row["stage_id"] or ""), row["stage"] or ""]
+            deals.add_metric(values, row["deals"])
+            amount.add_metric(values, float(row["amount"]["amount"]))
+            stalled.add_metric(values, row["stalled"])
+            past_due.add_metric(values, row["past_due"])
+            for item in row["amount"]["unconverted"]:
+                unconverted.add_metric([*values, item["currency"]], item["deals"])
+        return [deals, amount, unconverted, stalled, past_due]
+
+    def _last_event(self):
+        gauge = GaugeMetricFamily("analytics_last_event_processed_timestamp_seconds",
+                                  "When the analytics consumer last applied an event (Unix time)")
+        db = self.app.extensions["glassbox_db"]
+        with db.session() as session:
+            last = session.scalar(select(func.max(ProcessedEvent.processed_at))
+                                  .where(ProcessedEvent.consumer == consumers.GROUP))
+        if last is not None:
+            gauge.add_metric([], last.timestamp())
+        return gauge
+
+    def _consumer_lag(self):
+        gauge = GaugeMetricFamily("analytics_consumer_lag", "Events of a topic partition the analytics consumer "
+                                  "group has not committed yet", labels=["topic", "partition"])
+        with self._lock:
+            checked_at, lag = self._lag
+            if time.monotonic() - checked_at > LAG_TTL:
+                lag = consumer_lag(self.app.config["KAFKA_BOOTSTRAP_SERVERS"])
+                self._lag = (time.monotonic(), lag)
+        for (topic, partition), behind in sorted(lag.items()):
+            gauge.add_metric([topic, str(partition)], behind)
+        yield gauge
+
+
+def consumer_lag(bootstrap: str, group: str = consumers.GROUP, topics=consumers.TOPICS) -> dict:
+    """{(topic, partition): end offset - committed offset} of the group; {} when the broker does not answer."""
+    from kafka import KafkaAdminClient, TopicPartition
+    from kafka.admin import OffsetSpec
+
+    try:
+        # Bounded: a scrape must not hang on a broker that is down (the answer is cached for LAG_TTL either way).
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap, bootstrap_timeout_ms=2000, request_timeout_ms=2000,
+                                 client_id="glassbox-analytics-lag")
+    except Exception:
+        log.debug("lag not measured: no broker", exc_info=True)
+        return {}
+    try:
+        partitions = [TopicPartition(topic["name"], partition["partition_index"])
+                      for topic in admin.describe_topics(list(topics)) if not topic.get("error_code")
+                      for partition in topic["partitions"]]
+        ends = admin.list_partition_offsets({tp: OffsetSpec.LATEST for tp in partitions})
+        committed = admin.list_group_offsets(group).get(group, {})
+        return {(tp.topic, tp.partition): max(ends[tp].offset - (committed[tp].offset if tp in committed else 0), 0)
+                for tp in partitions}
+    except Exception:
+        log.debug("lag not measured", exc_info=True)
+        return {}
+    finally:
+        admin.close()
+
+
+def init_app(app: Flask) -> None:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(BusinessCollector(app))
+    process_metrics = app.view_functions["metrics"]
+
+    def metrics():
+        response = process_metrics()
+        response.set_data(response.get_data() + generate_latest(registry))
+        return response
+
+    app.view_functions["metrics"] = metrics

@@ -1,0 +1,425 @@
+"""Request and response schemas. Query arguments are strict (an unknown parameter is a 422, so a mistyped
+filter never silently answers for everyone), bodies raise on unknown fields. Every figure is defined in
+docs/kpi.md."""
+from __future__ import annotations
+
+import re
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from glassbox.money import Currency
+from glassbox.web import PageArgs, page_schema
+
+SEGMENTS = ("industry", "region")
+RATE_PATTERN = r"^[0-9]{1,10}(\.[0-9]{1,10})?$"
+
+
+# -- query arguments -------------------------------------------------------------------------------------
+
+class PeriodArgs(Schema):
+    date_from = fields.Date(data_key="from", metadata={
+        "description": "first day of the period (UTC), inclusive; default: the first day of the current month"})
+    date_to = fields.Date(data_key="to", metadata={
+        "description": "last day of the period (UTC), inclusive; default: the last day of the current month (or "
+                       "of `from`'s month, if later)"})
+
+    @validates_schema
+    def _ordered(self, data, **_):
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            raise ValidationError("must not be after `to`", field_name="from")
+
+
+class PeopleArgs(Schema):
+    manager_id = fields.UUID(metadata={"description": "one manager's numbers (a manager may name only themselves)"})
+    team_id = fields.UUID(metadata={"description": "the numbers of the managers in this team"})
+
+
+class SegmentArgs(Schema):
+    industry = fields.String(validate=validate.Length(min=1, max=100),
+                             metadata={"description": "the client segment: industry, compared exactly"})
+    region = fields.String(validate=validate.Length(min=1, max=100),
+                           metadata={"description": "the client segment: region, compared exactly"})
+
+
+class PipelineArgs(Schema):
+    pipeline_id = fields.UUID(metadata={"description": "deals of this pipeline only"})
+
+
+class DealKpiArgs(PeriodArgs, PeopleArgs, SegmentArgs, PipelineArgs):
+    """/kpi/summary, /kpi/managers, /kpi/deal-cycle, /kpi/lost-reasons, /kpi/campaigns."""
+
+
+class FunnelArgs(PeriodArgs, PeopleArgs, SegmentArgs):
+    pipeline_id = fields.UUID(metadata={"description": "the pipeline; default: the default pipeline"})
+
+
+class ForecastArgs(DealKpiArgs):
+    date_from = fields.Date(data_key="from", metadata={
+        "description": "expected close dates from this day; default: the first day of the current month"})
+    date_to = fields.Date(data_key="to", metadata={
+        "description": "expected close dates up to this day; default: the last day of the month two months on"})
+
+
+class SegmentsArgs(DealKpiArgs):
+    by = fields.String(required=True, validate=validate.OneOf(SEGMENTS))
+
+
+class WorkKpiArgs(PeriodArgs, PeopleArgs, SegmentArgs):
+    """/kpi/activities, /kpi/satisfaction: no pipeline."""
+
+
+class StalledArgs(PeopleArgs, SegmentArgs, PipelineArgs):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200),
+                           metadata={"description": "deals listed (the counts cover all)"})
+
+
+# -- responses -------------------------------------------------------------------------------------------
+
+def _amount(metadata: dict | None = None, **kwargs):
+    return fields.Decimal(as_string=True, places=2,
+                          metadata={"type": "string", "example": "1250.00", **(metadata or {})}, **kwargs)
+
+
+def _ratio(description: str):
+    return fields.Float(allow_none=True, required=True, metadata={"description": description})
+
+
+def _days(description: str):
+    return fields.Float(allow_none=True, required=True, metadata={"description": description})
+
+
+class UnconvertedSchema(Schema):
+    currency = fields.String(required=True)
+    amount = _amount(required=True)
+    deals = fields.Integer(required=True)
+
+
+class UnconvertedCostSchema(Schema):
+    currency = fields.String(required=True)
+    amount = _amount(required=True)
+    campaigns = fields.Integer(required=True)
+
+
+class BaseMoneySchema(Schema):
+    amount = _amount(required=True, metadata={"description": "in the base currency, rounded to cents"})
+    currency = fields.String(required=True, metadata={"description": "the base currency"})
+    unconverted = fields.List(fields.Nested(UnconvertedSchema), required=True, metadata={
+        "description": "amounts left out of `amount` because no exchange rate was valid on their day"})
+
+
+class CostSchema(BaseMoneySchema):
+    unconverted = fields.List(fields.Nested(UnconvertedCostSchema), required=True)
+
+
+class DealMoneySchema(Schema):
+    amount = _amount(required=True)
+    currency = fields.String(required=True)
+
+
+class PeriodSchema(Schema):
+    from_ = fields.Date(data_key="from", attribute="from", required=True)
+    to = fields.Date(required=True)
+
+
+class OutcomesSchema(Schema):
+    deals_created = fields.Integer(required=True)
+    won = fields.Integer(required=True)
+    lost = fields.Integer(required=True)
+    win_rate = _ratio("won / (won + lost); null when none closed")
+    revenue_won = fields.Nested(BaseMoneySchema, required=True)
+    lost_amount = fields.Nested(BaseMoneySchema, required=True)
+    avg_cycle_days = _days("average days from creation to won of the deals won in the period")
+    open_deals = fields.Integer(required=True)
+    open_amount = fields.Nested(BaseMoneySchema, required=True)
+    forecast = fields.Nested(BaseMoneySchema, required=True, metadata={
+        "description": "sum of amount x stage probability over open deals"})
+    stalled_deals = fields.Integer(required=True)
+    past_due_deals = fields.Integer(required=True)
+    overdue_deals = fields.Integer(required=True)
+
+
+class SummarySchema(OutcomesSchema):
+    period = fields.Nested(PeriodSchema, required=True)
+    base_currency = fields.String(required=True)
+    clients = fields.Integer(required=True)
+    clients_created = fields.Integer(required=True)
+    activities_done = fields.Integer(required=True)
+    overdue_activities = fields.Integer(required=True)
+
+
+class OpenStageSchema(Schema):
+    pipeline_id = fields.UUID(allow_none=True, required=True)
+    stage_id = fields.UUID(allow_none=True, required=True)
+    stage_name = fields.String(allow_none=True, required=True)
+    deals = fields.Integer(required=True)
+    amount = fields.Nested(BaseMoneySchema, required=True)
+
+
+class WeakestStageSchema(Schema):
+    stage_id = fields.UUID(required=True)
+    name = fields.String(allow_none=True, required=True)
+    pipeline_id = fields.UUID(required=True)
+    conversion = fields.Float(required=True)
+    team_conversion = fields.Float(required=True)
+
+
+class ManagerKpiSchema(OutcomesSchema):
+    manager_id = fields.UUID(required=True)
+    name = fields.String(allow_none=True, required=True)
+    team_id = fields.UUID(allow_none=True, required=True)
+    role = fields.String(allow_none=True, required=True)
+    is_active = fields.Boolean(allow_none=True, required=True)
+    clients = fields.Integer(required=True)
+    clients_created = fields.Integer(required=True)
+    open_by_stage = fields.List(fields.Nested(OpenStageSchema), required=True)
+    activities_done = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True,
+                                  metadata={"description": "activity type -> done in the period"})
+    overdue_activities = fields.Integer(required=True)
+    weakest_stage = fields.Nested(WeakestStageSchema, allow_none=True, required=True)
+
+
+class ManagersSchema(Schema):
+    period = fields.Nested(PeriodSchema, required=True)
+    base_currency = fields.String(required=True)
+    items = fields.List(fields.Nested(ManagerKpiSchema), required=True)
+
+
+class CurrentSchema(Schema):
+    deals = fields.Integer(required=True)
+    amount = fields.Nested(BaseMoneySchema, required=True)
+
+
+class FunnelStageSchema(Schema):
+    stage_id = fields.UUID(required=True)
+    name = fields.String(allow_none=True, required=True)
+    position = fields.Integer(required=True)
+    probability = fields.Integer(allow_none=True, required=True)
+    sla_days = fields.Integer(allow_none=True, required=True)
+    entered = fields.Integer(required=True)
+    current = fields.Nested(CurrentSchema, required=True)
+    conversion_to_next = _ratio("entered(next) / entered(this); the last stage's next step is won")
+
+
+class FunnelPipelineSchema(Schema):
+    pipeline_id = fields.UUID(required=True)
+    name = fields.String(allow_none=True, required=True)
+
+
+class WonStepSchema(Schema):
+    entered = fields.Integer(required=True)
+
+
+class FunnelSchema(Schema):
+    period = fields.Nested(PeriodSchema, required=True)
+    base_currency = fields.String(required=True)
+    pipeline = fields.Nested(FunnelPipelineSchema, allow_none=True, required=True)
+    stages = fields.List(fields.Nested(FunnelStageSchema), required=True)
+    won = fields.Nested(WonStepSchema, required=True)
+
+
+class CycleStageSchema(Schema):
+    stage_id = fields.UUID(required=True)
+    name = fields.String(allow_none=True, required=True)
+    pipeline_id = fields.UUID(allow_none=True, required=True)
+    position = fields.Integer(allow_none=True, required=True)
+    stays = fields.Integer(required=True)
+    avg_days = _days("average length of those stays")
+
+
+class DealCycleSchema(Schema):
+    period = fields.Nested(PeriodSchema, required=True)
+    won_deals = fields.Integer(required=True)
+    avg_days = _days("average of (won_at - created_at) in days")
+    median_days = _days("median of the same")
+    min_days = _days("shortest")
+    max_days = _days("longest")
+    stages = fields.List(fields.Nested(CycleStageSchema), required=True)
+
+
+class StalledDealSchema(Schema):
+    deal_id = fields.UUID(required=True)
+    title = fields.String(allow_none=True, required=True)
+    owner_id = fields.UUID(allow_none=True, required=True)
+    client_id = fields.UUID(allow_none=True, required=True)
+    pipeline_id = fields.UUID(allow_none=True, required=True)
+    stage_id = fields.UUID(allow_none=True, required=True)
+    stage_name = fields.String(allow_none=True, required=True)
+    stage_entered_at = fields.DateTime(allow_none=True, required=True)
+    days_in_stage = _days("days since the deal entered its current stage")
+    sla_days = fields.Integer(allow_none=True, required=True)
+    expected_close_on = fields.Date(allow_none=True, required=True)
+    stalled = fields.Boolean(required=True)
+    past_due = fields.Boolean(required=True)
+    amount = fields.Nested(DealMoneySchema, required=True, metadata={"description": "in the deal's own currency"})
+
+
+class StalledDealsSchema(Schema):
+    as_of = fields.DateTime(required=True)
+    base_currency = fields.String(required=True)
+    stalled = fields.Integer(required=True)
+    past_due = fields.Integer(required=True)
+    overdue = fields.Integer(required=True)
+    amount = fields.Nested(BaseMoneySchema, required=True)
+    items = fields.List(fields.Nested(StalledDealSchema), required=True)
+
+
+class SegmentKpiSchema(OutcomesSchema):
+    segment = fields.String(allow_none=True, required=True)
+    clients = fields.Integer(required=True)
+    clients_created = fields.Integer(required=True)
+
+
+class SegmentsSchema(Schema):
+    period = fields.Nested(PeriodSchema, required=True)
+    base_currency = fields.String(required=True)
+    by = fields.String(required=True)
+    items = fields.List(fields.Nested(SegmentKpiSchema), required=True)
+
+
+class CampaignFiguresSchema(Schema):
+    leads = fields.Integer(required=True)
+    deals = fields.Integer(required=True)
+    won = fields.Integer(required=True)
+    won_revenue = fields.Nested(BaseMoneySchema, required=True)
+    cost = fields.Nested(CostSchema, required=True)
+    roi = _ratio("(won_revenue - cost) / cost")
+    cost_per_lead = _amount(allow_none=True, required=True)
+    cost_per_won_deal = _amount(allow_none=True, required=True)
+
+
+class CampaignKpiSchema(CampaignFiguresSchema):
+    campaign_id = fields.UUID(required=True)
+    name = fields.String(allow_none=True, required=True)
+    channel = fields.String(allow_none=True, required=True)
+    channel_name = fields.String(allow_none=True, required=True)
+    starts_on = fields.Date(allow_none=True, required=True)
+    ends_on = fields.Date(allow_none=True, required=True)
+
+
+class CampaignsSchema(Schema):
+    period = fields.Nested(PeriodSchema, required=True)
+    base_currency = fields.String(required=True)
+    items = fields.List(fields.Nested(CampaignKpiSchema), required=True)
+
+
+class ChannelKpiSchema(CampaignFiguresSchema):
+    channel = fields.String(allow_none=True, required=True)
+    channel_name = fields.String(allow_none=True, required=True)
+    campaigns = fields.Integer(required=True)
+
+
+class ChannelsSchema(Schema):
+    period = fields.Nested(PeriodSchema, required=True)
+    base_currency = fields.String(required=True)
+    items = fields.List(fields.Nested(ChannelKpiSchema), required=True)
+
+
+class LostReasonSchema(Schema):
+    reason_id = fields.UUID(allow_none=True, required=True)
+    name = fields.String(allow_none=True, required=True)
+    deals = fields.Integer(required=True)
+    share = _ratio("deals / all deals lost in the period")
+    amount = fields.Nested(BaseMoneySchema, required=True)
+
+
+class LostReasonsSchema(Schema):
+    period = fields.Nested(PeriodSchema, required=True)
+    base_currency = fields.String(required=True)
+    lost_deals = fields.Integer(required=True)
+    lost_amount = fields.Nested(BaseMoneySchema, required=True)
+    items = fields.List(fields.Nested(LostReasonSchema), required=True)
+
+
+class ActivityCountsSchema(Schema):
+    planned = fields.Integer(required=True)
+    done = fields.Integer(required=True)
+    cancelled = fields.Integer(required=True)
+    overdue = fields.Integer(required=True)
+
+
+class ActivityTypeKpiSchema(ActivityCountsSchema):
+    type = fields.String(allow_none=True, required=True)
+    type_name = fields.String(allow_none=True, required=True)
+
+
+class ActivitiesSchema(ActivityCountsSchema):
+    period = fields.Nested(PeriodSchema, required=True)
+    as_of = fields.DateTime(required=True)
+    items = fields.List(fields.Nested(ActivityTypeKpiSchema), required=True)
+
+
+class NpsSchema(Schema):
+    responses = fields.Integer(required=True)
+    promoters = fields.Integer(required=True)
+    passives = fields.Integer(required=True)
+    detractors = fields.Integer(required=True)
+    score = _ratio("% promoters (9-10) - % detractors (0-6); null without responses")
+
+
+class CsatSchema(Schema):
+    responses = fields.Integer(required=True)
+    average = _ratio("average score (1-5); null without responses")
+
+
+class SatisfactionSchema(Schema):
+    period = fields.Nested(PeriodSchema, required=True)
+    nps = fields.Nested(NpsSchema, required=True)
+    csat = fields.Nested(CsatSchema, required=True)
+
+
+class ForecastFiguresSchema(Schema):
+    deals = fields.Integer(required=True)
+    amount = fields.Nested(BaseMoneySchema, required=True)
+    weighted = fields.Nested(BaseMoneySchema, required=True)
+
+
+class ForecastMonthSchema(ForecastFiguresSchema):
+    month = fields.String(required=True, metadata={"example": "2026-11"})
+
+
+class ForecastSchema(Schema):
+    period = fields.Nested(PeriodSchema, required=True)
+    base_currency = fields.String(required=True)
+    items = fields.List(fields.Nested(ForecastMonthSchema), required=True)
+    undated = fields.Nested(ForecastFiguresSchema, required=True)
+    total = fields.Nested(ForecastFiguresSchema, required=True)
+
+
+# -- exchange rates --------------------------------------------------------------------------------------
+
+class Rate(fields.Decimal):
+    """A rate to the base currency: a decimal string (or number) > 0 with at most 10 decimal places."""
+
+    def __init__(self, metadata: dict | None = None, **kwargs):
+        super().__init__(as_string=True, metadata={"type": "string", "pattern": RATE_PATTERN, "example": "92.5",
+                                                   **(metadata or {})}, **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else format(value.normalize(), "f")  # 92.5, not 92.5000000000
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and not re.fullmatch(RATE_PATTERN, value):
+            raise ValidationError("a decimal string > 0 with at most 10 decimal places, e.g. 92.5")
+        number = super()._deserialize(value, attr, data, **kwargs)
+        if not number > 0 or number >= 10 ** 10 or number.normalize().as_tuple().exponent < -10:
+            raise ValidationError("must be > 0, below 10^10, with at most 10 decimal places")
+        return number
+
+
+class FxRateCreateSchema(Schema):
+    currency = fields.String(required=True, validate=Currency)
+    rate_to_base = Rate(required=True, metadata={"description": "units of the base currency for one unit"})
+    valid_from = fields.Date(required=True, metadata={"description": "valid from this day (UTC) until the next rate"})
+
+
+class FxRateSchema(FxRateCreateSchema):
+    id = fields.UUID(dump_only=True)
+    created_by = fields.UUID(dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+
+
+class FxRateQueryArgs(PageArgs):
+    currency = fields.String(validate=Currency)
+
+
+FxRatePageSchema = page_schema(FxRateSchema, "FxRatePage")

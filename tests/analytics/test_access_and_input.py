@@ -1,0 +1,122 @@
+"""Who may ask what, and bad questions: roles, a manager's own numbers, periods, strict parameters, the
+exchange rates' API."""
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from tests.analytics.conftest import kpi
+from tests.analytics.events import T0, DealLife, PipelineDef, client_card, new_id, user_created
+
+ENDPOINTS = ("summary", "managers", "funnel", "deal-cycle", "stalled-deals", "segments?by=industry", "campaigns",
+             "campaigns/by-channel", "lost-reasons", "activities", "satisfaction", "forecast")
+
+
+def assert_error(response, code: int) -> dict:
+    body = response.get_json()
+    assert response.status_code == code, body
+    assert body["code"] == code and body["message"] and "errors" in body
+    return body
+
+
+@pytest.mark.parametrize("role", ["accountant", "service"])
+def test_roles_without_kpis_get_403(analytics, as_role, role):
+    caller = as_role(analytics, role)
+    for path in ENDPOINTS:
+        assert_error(caller.get(f"/api/v1/kpi/{path}"), 403)
+    assert_error(caller.get("/api/v1/fx-rates"), 403)
+
+
+@pytest.mark.parametrize("role", ["admin", "head_of_sales", "marketer", "manager"])
+def test_readers_get_every_kpi(analytics, as_role, role, now):
+    caller = as_role(analytics, role)
+    for path in ENDPOINTS:
+        assert caller.get(f"/api/v1/kpi/{path}").status_code == 200, path
+
+
+def test_no_token_is_a_401(analytics):
+    assert_error(analytics.get("/api/v1/kpi/summary"), 401)
+
+
+def test_a_manager_sees_only_their_own_numbers(analytics, as_role, feed, now):
+    pipeline = PipelineDef.make([("Lead", 10, 5)])
+    mine, theirs = new_id(), new_id()
+    events = [pipeline.event(T0), user_created(mine, at=T0), user_created(theirs, at=T0)]
+    for owner, amount in ((mine, "100.00"), (theirs, "900.00")):
+        deal = DealLife(pipeline, owner, client_card(new_id(), owner, T0), Decimal(amount))
+        events += [deal.create(T0 + timedelta(days=1)), deal.win(T0 + timedelta(days=2))]
+    feed(events)
+    manager = as_role(analytics, "manager", user_id=mine)
+    period = {"from": "2026-03-01", "to": "2026-03-31"}
+    assert kpi(manager, "summary", **period)["revenue_won"]["amount"] == "100.00"
+    assert kpi(manager, "summary", manager_id=mine, **period)["revenue_won"]["amount"] == "100.00"
+    assert [row["manager_id"] for row in kpi(manager, "managers", **period)["items"]] == [mine]
+    assert_error(manager.get("/api/v1/kpi/summary", query_string={"manager_id": theirs}), 404)
+    head = as_role(analytics, "head_of_sales")
+    assert kpi(head, "summary", **period)["revenue_won"]["amount"] == "1000.00"
+    assert kpi(head, "summary", manager_id=theirs, **period)["revenue_won"]["amount"] == "900.00"
+    assert kpi(as_role(analytics, "marketer"), "summary", **period)["revenue_won"]["amount"] == "1000.00"
+
+
+def test_the_period_defaults_to_the_current_month_and_from_after_to_is_a_422(head, now):
+    assert kpi(head, "summary")["period"] == {"from": "2026-03-01", "to": "2026-03-31"}
+    assert kpi(head, "summary", to="2026-01-15")["period"] == {"from": "2026-01-01", "to": "2026-01-15"}
+    assert kpi(head, "summary", **{"from": "2026-02-10"})["period"] == {"from": "2026-02-10", "to": "2026-03-31"}
+    assert kpi(head, "summary", **{"from": "2026-04-10"})["period"] == {"from": "2026-04-10", "to": "2026-04-30"}
+    assert kpi(head, "forecast", **{"from": "2026-02-10"})["period"] == {"from": "2026-02-10", "to": "2026-05-31"}
+    body = assert_error(head.get("/api/v1/kpi/summary", query_string={"from": "2026-03-02", "to": "2026-03-01"}), 422)
+    assert "from" in body["errors"]["query"]
+    body = assert_error(head.get("/api/v1/kpi/forecast", query_string={"from": "2026-05-01", "to": "2026-04-01"}), 422)
+
+
+@pytest.mark.parametrize("path, query", [
+    ("summary", {"manger_id": str(uuid.uuid4())}),  # a typo must not answer for everyone
+    ("summary", {"from": "yesterday"}),
+    ("summary", {"manager_id": "42"}),
+    ("segments", {}),
+    ("segments", {"by": "colour"}),
+    ("activities", {"pipeline_id": str(uuid.uuid4())}),
+    ("stalled-deals", {"from": "2026-03-01"}),
+    ("stalled-deals", {"limit": "500"}),
+])
+def test_bad_parameters_are_a_422(head, now, path, query):
+    assert_error(head.get(f"/api/v1/kpi/{path}", query_string=query), 422)
+
+
+# -- exchange rates --------------------------------------------------------------------------------------
+
+def test_admins_record_exchange_rates_and_kpi_readers_read_them(analytics, admin, as_role):
+    created = admin.post("/api/v1/fx-rates", json={"currency": "USD", "rate_to_base": "92.5",
+                                                   "valid_from": "2026-03-01"})
+    assert created.status_code == 201
+    rate = created.get_json()
+    assert (rate["currency"], rate["rate_to_base"], rate["valid_from"], rate["created_by"]) == (
+        "USD", "92.5", "2026-03-01", admin.user_id)
+    manager = as_role(analytics, "manager")
+    listed = manager.get("/api/v1/fx-rates", query_string={"currency": "USD"}).get_json()
+    assert [item["id"] for item in listed["items"]] == [rate["id"]] and listed["total"] == 1
+    assert manager.get(f"/api/v1/fx-rates/{rate['id']}").get_json()["rate_to_base"] == "92.5"
+    for role in ("head_of_sales", "manager", "marketer"):
+        assert_error(as_role(analytics, role).post("/api/v1/fx-rates", json={
+            "currency": "EUR", "rate_to_base": "100", "valid_from": "2026-03-01"}), 403)
+        assert_error(as_role(analytics, role).delete(f"/api/v1/fx-rates/{rate['id']}"), 403)
+    assert_error(admin.post("/api/v1/fx-rates", json={"currency": "USD", "rate_to_base": "93",
+                                                      "valid_from": "2026-03-01"}), 409)
+    assert admin.delete(f"/api/v1/fx-rates/{rate['id']}").status_code == 204
+    assert_error(admin.delete(f"/api/v1/fx-rates/{rate['id']}"), 404)
+
+
+@pytest.mark.parametrize("body", [
+    {"currency": "RUB", "rate_to_base": "1", "valid_from": "2026-03-01"},  # the base currency
+    {"currency": "usd", "rate_to_base": "1", "valid_from": "2026-03-01"},
+    {"currency": "USD", "rate_to_base": "0", "valid_from": "2026-03-01"},
+    {"currency": "USD", "rate_to_base": "-1", "valid_from": "2026-03-01"},
+    {"currency": "USD", "rate_to_base": "1.12345678901", "valid_from": "2026-03-01"},
+    {"currency": "USD", "rate_to_base": "1", "valid_from": "2026-03-01", "id": str(uuid.uuid4())},
+    {"currency": "USD", "rate_to_base": "1"},
+])
+def test_bad_exchange_rates_are_a_422(admin, body):
+    assert_error(admin.post("/api/v1/fx-rates", json=body), 422)

@@ -1,0 +1,322 @@
+"""Each KPI on a small hand-built sequence of events, checked against its definition (docs/kpi.md) with
+numbers worked out by hand."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+
+from tests.analytics.conftest import NOW, kpi
+from tests.analytics.events import (DealLife, PipelineDef, activity, activity_event, campaign_created, client_card,
+                                    client_created, new_id, survey_recorded, user_created)
+
+MARCH = {"from": "2026-03-01", "to": "2026-03-31"}
+FEB = datetime(2026, 2, 10, 9, 0, tzinfo=timezone.utc)
+MAR = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+
+
+def rub(amount: str, unconverted=()) -> dict:
+    return {"amount": amount, "currency": "RUB", "unconverted": list(unconverted)}
+
+
+class World:
+    """A pipeline Lead (10%, SLA 5 days) -> Offer (50%, 10 days) -> Contract (80%, no SLA), two managers of
+    one team, a client per manager."""
+
+    def __init__(self):
+        self.pipeline = PipelineDef.make([("Lead", 10, 5), ("Offer", 50, 10), ("Contract", 80, None)])
+        self.team = new_id()
+        self.anna, self.boris = new_id(), new_id()
+        self.cards = {m: client_card(new_id(), m, FEB, industry="it", region="Moscow") for m in (self.anna, self.boris)}
+        self.events = [self.pipeline.event(FEB - timedelta(days=30)),
+                       user_created(self.anna, team_id=self.team, name="Anna", at=FEB - timedelta(days=30)),
+                       user_created(self.boris, team_id=self.team, name="Boris", at=FEB - timedelta(days=30)),
+                       *(client_created(card) for card in self.cards.values())]
+
+    def deal(self, owner=None, amount="1000.00", currency="RUB", **kwargs) -> DealLife:
+        owner = owner or self.anna
+        return DealLife(self.pipeline, owner, self.cards[owner], Decimal(amount), currency, **kwargs)
+
+    def add(self, *events) -> None:
+        self.events.extend(events)
+
+
+@pytest.fixture
+def world():
+    return World()
+
+
+# -- win rate, revenue, cycle ----------------------------------------------------------------------------
+
+def test_win_rate_is_null_when_nothing_closed_in_the_period(world, feed, head, now):
+    world.add(world.deal().create(MAR))
+    feed(world.events)
+    summary = kpi(head, "summary", **MARCH)
+    assert summary["won"] == summary["lost"] == 0 and summary["win_rate"] is None
+    assert summary["deals_created"] == 1 and summary["open_deals"] == 1
+    assert summary["revenue_won"] == rub("0.00") and summary["avg_cycle_days"] is None
+
+
+def test_win_rate_revenue_and_cycle_count_the_deals_closed_in_the_period(world, feed, head, now):
+    won_in_feb, won, won_late, lost = world.deal(amount="999.00"), world.deal(amount="1500.50"), \
+        world.deal(amount="200.00"), world.deal(amount="300.00")
+    world.add(won_in_feb.create(FEB), won_in_feb.win(FEB + timedelta(days=3)),
+              won.create(FEB + timedelta(days=1)), won.win(MAR + timedelta(days=1)),  # 20 days later
+              won_late.create(MAR), won_late.win(MAR + timedelta(days=10)),  # 10 days, and the median
+              lost.create(FEB), lost.lose(MAR + timedelta(days=2), (new_id(), "No budget")))
+    feed(world.events)
+    summary = kpi(head, "summary", **MARCH)
+    assert (summary["won"], summary["lost"], summary["win_rate"]) == (2, 1, 0.6667)
+    assert summary["revenue_won"] == rub("1700.50") and summary["lost_amount"] == rub("300.00")
+    assert summary["avg_cycle_days"] == 15.0  # (20 + 10) / 2
+    cycle = kpi(head, "deal-cycle", **MARCH)
+    assert (cycle["won_deals"], cycle["avg_days"], cycle["median_days"], cycle["min_days"], cycle["max_days"]) == (
+        2, 15.0, 15.0, 10.0, 20.0)
+    assert kpi(head, "summary", **{"from": "2026-02-01", "to": "2026-02-28"})["win_rate"] == 1.0
+
+
+def test_the_median_cycle_of_an_odd_count_is_the_middle_one(world, feed, head, now):
+    for days in (1, 4, 30):
+        deal = world.deal()
+        world.add(deal.create(MAR - timedelta(days=days)), deal.win(MAR + timedelta(hours=1)))
+    feed(world.events)
+    cycle = kpi(head, "deal-cycle", **MARCH)
+    assert cycle["median_days"] == 4.04 and cycle["avg_days"] == 11.71  # (1 + 4 + 30 + 3/24) / 3
+
+
+# -- funnel and the weakest stage ------------------------------------------------------------------------
+
+def test_funnel_entered_current_and_conversion_to_next_with_won_last(world, feed, head, now):
+    anna = world.anna
+    at_lead = world.deal(anna, amount="100.00")
+    at_offer = world.deal(anna, amount="200.00")
+    skipped_to_contract = world.deal(anna, amount="300.00")
+    won_from_offer = world.deal(anna, amount="400.00")
+    lost_at_contract = world.deal(anna, amount="500.00")
+    old = world.deal(anna, amount="600.00")  # created in February: not entered in March, but open now
+    world.add(at_lead.create(MAR), at_offer.create(MAR), at_offer.move(MAR + timedelta(days=1), 1),
+              skipped_to_contract.create(MAR), skipped_to_contract.move(MAR + timedelta(days=1), 2),
+              won_from_offer.create(MAR), won_from_offer.move(MAR + timedelta(days=1), 1),
+              won_from_offer.win(MAR + timedelta(days=2)),
+              lost_at_contract.create(MAR), lost_at_contract.move(MAR + timedelta(days=1), 1),
+              lost_at_contract.move(MAR + timedelta(days=2), 2),
+              lost_at_contract.move(MAR + timedelta(days=3), 1),  # back a step: it still reached Contract
+              lost_at_contract.lose(MAR + timedelta(days=4), (new_id(), "Chose a competitor")),
+              old.create(FEB), old.move(FEB + timedelta(days=1), 1))
+    feed(world.events)
+    funnel = kpi(head, "funnel", **MARCH)
+    assert funnel["pipeline"]["pipeline_id"] == world.pipeline.pipeline_id
+    steps = [(s["name"], s["entered"], s["current"]["deals"], s["current"]["amount"]["amount"], s["conversion_to_next"])
+             for s in funnel["stages"]]
+    # entered: Lead 5; Offer: at_offer, skipped, won (passes every stage), lost = 4; Contract: skipped, won, lost = 3;
+    # won 1. current: open deals now, whenever created: Lead 100, Offer 200 + 600, Contract 300.
+    assert steps == [("Lead", 5, 1, "100.00", 0.8), ("Offer", 4, 2, "800.00", 0.75),
+                     ("Contract", 3, 1, "300.00", 0.3333)]
+    assert funnel["won"] == {"entered": 1}
+
+
+def test_the_weakest_stage_is_the_lowest_conversion_relative_to_the_team(world, feed, head, now):
+    def deals(owner, reaching):
+        for stage in reaching:  # stage reached: 0 Lead, 1 Offer, 2 Contract, 3 won
+            deal = world.deal(owner)
+            world.add(deal.create(MAR))
+            if stage >= 1:
+                world.add(deal.move(MAR + timedelta(hours=1), min(stage, 2)))
+            if stage == 3:
+                world.add(deal.win(MAR + timedelta(hours=2)))
+
+    deals(world.anna, [0, 1, 1, 2, 3, 3])  # Lead 6 -> Offer 5 -> Contract 3 -> won 2
+    deals(world.boris, [0, 0, 0, 1, 2, 3])  # Lead 6 -> Offer 3 -> Contract 2 -> won 1
+    feed(world.events)
+    rows = {row["name"]: row for row in kpi(head, "managers", **MARCH)["items"]}
+    # team: Lead 12 -> Offer 8 (0.6667) -> Contract 5 (0.625) -> won 3 (0.6)
+    # Anna:  0.8333/0.6667 = 1.25, 0.6/0.625 = 0.96, 0.6667/0.6 = 1.11 -> Offer
+    # Boris: 0.5/0.6667 = 0.75, 0.6667/0.625 = 1.07, 0.5/0.6 = 0.83 -> Lead
+    assert rows["Anna"]["weakest_stage"]["name"] == "Offer"
+    assert (rows["Anna"]["weakest_stage"]["conversion"], rows["Anna"]["weakest_stage"]["team_conversion"]) == (0.6, 0.625)
+    assert rows["Boris"]["weakest_stage"]["name"] == "Lead"
+
+
+def test_managers_rows_hold_their_own_numbers_in_name_order(world, feed, head, now):
+    deal = world.deal(world.boris, amount="700.00")
+    call = activity(new_id(), world.cards[world.boris]["client_id"], world.boris, "call", MAR, due_at=MAR)
+    late = activity(new_id(), world.cards[world.boris]["client_id"], world.boris, "demo", MAR,
+                    due_at=NOW - timedelta(hours=1))
+    world.add(deal.create(MAR), deal.win(MAR + timedelta(days=2)),
+              activity_event("crm.activity.planned.v1", call, MAR),
+              activity_event("crm.activity.completed.v1", {**call, "status": "done", "completed_at": MAR}, MAR),
+              activity_event("crm.activity.planned.v1", late, MAR))
+    feed(world.events)
+    anna, boris = kpi(head, "managers", **MARCH)["items"]
+    assert (anna["name"], anna["won"], anna["clients"], anna["clients_created"]) == ("Anna", 0, 1, 0)
+    assert (boris["name"], boris["won"], boris["revenue_won"], boris["avg_cycle_days"]) == ("Boris", 1, rub("700.00"), 2.0)
+    assert boris["activities_done"] == {"call": 1} and boris["overdue_activities"] == 1
+    assert boris["team_id"] == world.team and boris["is_active"] is True
+
+
+# -- stalled, past due, overdue activities ---------------------------------------------------------------
+
+def test_stalled_and_past_due_use_the_time_of_the_question(world, feed, head, set_now):
+    stalls = world.deal(amount="100.00")  # Lead's SLA is 5 days
+    no_sla = world.deal(amount="200.00", expected_close_on=date(2026, 3, 25))
+    due = world.deal(amount="300.00", expected_close_on=date(2026, 3, 19))
+    world.add(stalls.create(MAR), no_sla.create(MAR), no_sla.move(MAR, 2), due.create(MAR + timedelta(days=4)))
+    feed(world.events)
+    set_now(MAR + timedelta(days=5))  # exactly the SLA: not longer than it
+    assert kpi(head, "stalled-deals")["stalled"] == 0
+    set_now(MAR + timedelta(days=5, seconds=1))
+    answer = kpi(head, "stalled-deals")
+    assert (answer["stalled"], answer["past_due"], answer["overdue"]) == (1, 0, 1)
+    [item] = answer["items"]
+    assert item["deal_id"] == stalls.deal_id and item["sla_days"] == 5 and item["days_in_stage"] == 5.0
+    set_now(datetime(2026, 3, 20, 0, 0, tzinfo=timezone.utc))  # the 19th is before today
+    answer = kpi(head, "stalled-deals")
+    assert (answer["stalled"], answer["past_due"], answer["overdue"]) == (2, 1, 2)  # `due` stalls as well
+    assert answer["amount"] == rub("400.00")
+    assert kpi(head, "summary", **MARCH)["overdue_deals"] == 2
+
+
+# -- segments, lost reasons ------------------------------------------------------------------------------
+
+def test_segments_and_lost_reasons(world, feed, head, now):
+    retail = client_card(new_id(), world.anna, MAR, industry="retail", region="Kazan")
+    world.add(client_created(retail))
+    reasons = (new_id(), "Too expensive"), (new_id(), "No budget")
+    in_it = [world.deal(amount=amount) for amount in ("100.00", "200.00", "300.00")]
+    in_retail = DealLife(world.pipeline, world.anna, retail, Decimal("50.00"))
+    world.add(*(evt for deal, reason in zip(in_it, (reasons[0], reasons[0], reasons[1]))
+                for evt in (deal.create(MAR), deal.lose(MAR + timedelta(days=1), reason))),
+              in_retail.create(MAR), in_retail.win(MAR + timedelta(days=1)))
+    feed(world.events)
+    items = {item["segment"]: item for item in kpi(head, "segments", by="industry", **MARCH)["items"]}
+    assert set(items) == {"it", "retail"}
+    assert (items["it"]["lost"], items["it"]["win_rate"], items["it"]["clients"], items["it"]["clients_created"]) == (
+        3, 0.0, 2, 0)
+    assert (items["retail"]["won"], items["retail"]["revenue_won"], items["retail"]["clients_created"]) == (
+        1, rub("50.00"), 1)
+    assert [item["segment"] for item in kpi(head, "segments", by="region", **MARCH)["items"]] == ["Kazan", "Moscow"]
+    lost = kpi(head, "lost-reasons", **MARCH)
+    assert lost["lost_deals"] == 3 and lost["lost_amount"] == rub("600.00")
+    assert [(i["name"], i["deals"], i["share"], i["amount"]["amount"]) for i in lost["items"]] == [
+        ("Too expensive", 2, 0.6667, "300.00"), ("No budget", 1, 0.3333, "300.00")]
+
+
+# -- campaigns -------------------------------------------------------------------------------------------
+
+def test_campaign_figures_with_deals_attributed_through_their_client(world, feed, head, now):
+    expo, web = new_id(), new_id()
+    world.add(campaign_created(expo, "Expo", "exhibition", date(2026, 2, 20), date(2026, 2, 22), "1000.00"),
+              campaign_created(web, "Web", "website", date(2026, 3, 1), date(2026, 3, 31), "500.00"))
+    lead = client_card(new_id(), world.anna, MAR, campaign_id=expo)
+    lead2 = client_card(new_id(), world.anna, MAR + timedelta(days=1), campaign_id=expo)
+    world.add(client_created(lead), client_created(lead2))
+    via_client = DealLife(world.pipeline, world.anna, lead, Decimal("3000.00"))  # no campaign of its own: Expo's
+    own_campaign = DealLife(world.pipeline, world.anna, lead, Decimal("700.00"), campaign_id=web)
+    open_one = DealLife(world.pipeline, world.anna, lead2, Decimal("100.00"))
+    world.add(via_client.create(MAR), via_client.win(MAR + timedelta(days=2)), own_campaign.create(MAR),
+              own_campaign.win(MAR + timedelta(days=3)), open_one.create(MAR))
+    feed(world.events)
+    items = {item["name"]: item for item in kpi(head, "campaigns", **MARCH)["items"]}
+    expo_row, web_row = items["Expo"], items["Web"]
+    assert (expo_row["leads"], expo_row["deals"], expo_row["won"]) == (2, 2, 1)
+    assert expo_row["won_revenue"] == rub("3000.00") and expo_row["cost"]["amount"] == "1000.00"
+    assert (expo_row["roi"], expo_row["cost_per_lead"], expo_row["cost_per_won_deal"]) == (2.0, "500.00", "1000.00")
+    assert (web_row["leads"], web_row["deals"], web_row["won"], web_row["roi"]) == (0, 1, 1, 0.4)
+    assert web_row["cost_per_lead"] is None and web_row["cost_per_won_deal"] == "500.00"
+    channels = {item["channel"]: item for item in kpi(head, "campaigns/by-channel", **MARCH)["items"]}
+    assert channels["exhibition"]["campaigns"] == 1 and channels["website"]["won"] == 1
+    # A campaign outside the period with nothing in it is not listed.
+    assert set(items) == {"Expo", "Web"}
+    assert [item["name"] for item in kpi(head, "campaigns", **{"from": "2026-01-01", "to": "2026-01-31"})["items"]] == []
+
+
+# -- satisfaction ----------------------------------------------------------------------------------------
+
+def test_nps_and_csat(world, feed, head, now):
+    client = world.cards[world.anna]["client_id"]
+    scores = [("nps", s) for s in (10, 9, 9, 8, 7, 6, 0)] + [("csat", s) for s in (5, 4, 4)]
+    world.add(*(survey_recorded(new_id(), client, world.anna, kind, score, date(2026, 3, 5), MAR)
+                for kind, score in scores),
+              survey_recorded(new_id(), client, world.anna, "nps", 0, date(2026, 2, 27), MAR))  # before the period
+    feed(world.events)
+    answer = kpi(head, "satisfaction", **MARCH)
+    # 3 promoters, 2 passives, 2 detractors of 7: 100 * (3 - 2) / 7
+    assert answer["nps"] == {"responses": 7, "promoters": 3, "passives": 2, "detractors": 2, "score": 14.29}
+    assert answer["csat"] == {"responses": 3, "average": 4.33}
+    empty = kpi(head, "satisfaction", **{"from": "2026-01-01", "to": "2026-01-31"})
+    assert empty["nps"]["score"] is None and empty["csat"]["average"] is None
+
+
+# -- forecast --------------------------------------------------------------------------------------------
+
+def test_forecast_by_expected_close_month_weighted_by_the_stage_probability(world, feed, head, now):
+    march = world.deal(amount="1000.00", expected_close_on=date(2026, 3, 31))  # Lead 10%
+    april = world.deal(amount="2000.00", expected_close_on=date(2026, 4, 1))  # Offer 50%
+    undated = world.deal(amount="500.00")
+    won = world.deal(amount="9999.00", expected_close_on=date(2026, 4, 15))
+    later = world.deal(amount="7000.00", expected_close_on=date(2026, 7, 1))
+    world.add(march.create(MAR), april.create(MAR), april.move(MAR, 1), undated.create(MAR), won.create(MAR),
+              won.win(MAR + timedelta(days=1)), later.create(MAR))
+    feed(world.events)
+    answer = kpi(head, "forecast")  # default: March to May
+    assert answer["period"] == {"from": "2026-03-01", "to": "2026-05-31"}
+    assert [(m["month"], m["deals"], m["amount"]["amount"], m["weighted"]["amount"]) for m in answer["items"]] == [
+        ("2026-03", 1, "1000.00", "100.00"), ("2026-04", 1, "2000.00", "1000.00"), ("2026-05", 0, "0.00", "0.00")]
+    assert answer["undated"]["deals"] == 1 and answer["undated"]["weighted"] == rub("50.00")
+    assert answer["total"]["weighted"] == rub("1100.00")
+
+
+# -- activities ------------------------------------------------------------------------------------------
+
+def test_activities_per_type(world, feed, head, now):
+    client = world.cards[world.anna]["client_id"]
+    done = activity(new_id(), client, world.anna, "call", MAR, due_at=MAR)
+    cancelled = activity(new_id(), client, world.anna, "call", MAR, due_at=MAR)
+    overdue = activity(new_id(), client, world.anna, "meeting", FEB, due_at=FEB + timedelta(days=1))
+    undated = activity(new_id(), client, world.anna, "meeting", MAR)
+    world.add(activity_event("crm.activity.planned.v1", done, MAR),
+              activity_event("crm.activity.completed.v1", {**done, "status": "done", "completed_at": MAR}, MAR),
+              activity_event("crm.activity.planned.v1", cancelled, MAR),
+              activity_event("crm.activity.cancelled.v1", {**cancelled, "status": "cancelled", "cancelled_at": MAR},
+                             MAR),
+              activity_event("crm.activity.planned.v1", overdue, FEB),
+              activity_event("crm.activity.planned.v1", undated, MAR))
+    feed(world.events)
+    answer = kpi(head, "activities", **MARCH)
+    assert (answer["planned"], answer["done"], answer["cancelled"], answer["overdue"]) == (3, 1, 1, 1)
+    assert [(i["type"], i["planned"], i["done"], i["cancelled"], i["overdue"]) for i in answer["items"]] == [
+        ("call", 2, 1, 1, 0), ("meeting", 1, 0, 0, 1)]
+
+
+# -- money in the base currency --------------------------------------------------------------------------
+
+def test_amounts_convert_at_the_latest_rate_valid_on_their_day_and_missing_rates_are_reported(
+        world, feed, head, admin, now):
+    for valid_from, rate in (("2026-03-01", "90"), ("2026-03-05", "100.5")):
+        assert admin.post("/api/v1/fx-rates", json={"currency": "USD", "rate_to_base": rate,
+                                                    "valid_from": valid_from}).status_code == 201
+    early = world.deal(amount="10.00", currency="USD")
+    late = world.deal(amount="20.00", currency="USD")
+    euro = world.deal(amount="5.00", currency="EUR")
+    rouble = world.deal(amount="1.00")
+    open_usd = world.deal(amount="3.00", currency="USD")
+    world.add(early.create(MAR), early.win(MAR + timedelta(days=1)),  # March 3rd: 90
+              late.create(MAR), late.win(MAR + timedelta(days=5)),  # March 7th: 100.5
+              euro.create(MAR), euro.win(MAR + timedelta(days=1)), rouble.create(MAR), rouble.win(MAR),
+              open_usd.create(MAR))
+    feed(world.events)
+    summary = kpi(head, "summary", **MARCH)
+    assert summary["revenue_won"] == rub("2911.00", [{"currency": "EUR", "amount": "5.00", "deals": 1}])
+    assert summary["open_amount"] == rub("301.50")  # at today's rate
+    before = kpi(head, "summary", **{"from": "2026-02-01", "to": "2026-02-28"})
+    assert before["revenue_won"] == rub("0.00")
+
+
+def test_a_deal_closed_before_any_rate_is_unconverted(world, feed, head, admin, now):
+    admin.post("/api/v1/fx-rates", json={"currency": "USD", "rate_to_base": "90", "valid_from": "2026-03-10"})
+    deal = world.deal(amount="10.00", currency="USD")
+    world.add(deal.create(MAR), deal.win(MAR + timedelta(days=1)))
+    feed(world.events)
+    assert kpi(head, "summary", **MARCH)["revenue_won"] == rub("0.00", [{"currency": "USD", "amount": "10.00",
+                                                                          "deals": 1}])
