@@ -28,11 +28,11 @@ def env(workdir):
     var.mkdir()
     environment = {k: v for k, v in os.environ.items()
                    if not k.endswith("_URL") and k != "KAFKA_BOOTSTRAP_SERVERS"}
-    gateway_port, clients_port, deals_port = free_port(), free_port(), free_port()
+    gateway_port, clients_port, deals_port, analytics_port = free_port(), free_port(), free_port(), free_port()
     environment.update(GLASSBOX_VAR_DIR=str(var), GLASSBOX_PG_PORT=str(free_port()),
                        GLASSBOX_KAFKA_PORT=str(free_port()), GLASSBOX_KAFKA_CONTROLLER_PORT=str(free_port()),
                        GATEWAY_URL=f"http://127.0.0.1:{gateway_port}", CLIENTS_URL=f"http://127.0.0.1:{clients_port}",
-                       DEALS_URL=f"http://127.0.0.1:{deals_port}",
+                       DEALS_URL=f"http://127.0.0.1:{deals_port}", ANALYTICS_URL=f"http://127.0.0.1:{analytics_port}",
                        JWT_JWKS_URL=f"http://127.0.0.1:{gateway_port}/.well-known/jwks.json")
     return environment
 
@@ -57,7 +57,7 @@ def wait_http(url: str, timeout: float = 60) -> None:
         try:
             if requests.get(url, timeout=2).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not up yet, or busy starting
             pass
         time.sleep(0.3)
     raise AssertionError(f"{url} did not come up")
@@ -112,7 +112,7 @@ def work_a_deal_to_won_and_another_to_lost(gateway: str, headers: dict, client_i
 
 
 def test_the_local_system_end_to_end(env):
-    gateway, clients, deals = env["GATEWAY_URL"], env["CLIENTS_URL"], env["DEALS_URL"]
+    gateway, clients, deals, analytics = env["GATEWAY_URL"], env["CLIENTS_URL"], env["DEALS_URL"], env["ANALYTICS_URL"]
     processes = []
     try:
         status = json.loads(glassbox(env, "infra", "up"))
@@ -128,8 +128,10 @@ def test_the_local_system_end_to_end(env):
                       start(env, "serve", "clients", "--port", port_of(clients), "--workers", "1"),
                       start(env, "serve", "deals", "--port", port_of(deals), "--workers", "1"),
                       start(env, "relay", "clients"), start(env, "relay", "gateway"), start(env, "relay", "deals"),
-                      start(env, "consume", "deals")]
-        for service in (gateway, clients, deals):
+                      start(env, "consume", "deals"),
+                      start(env, "serve", "analytics", "--port", port_of(analytics), "--workers", "1"),
+                      start(env, "consume", "analytics")]
+        for service in (gateway, clients, deals, analytics):
             wait_http(f"{service}/health/ready")
 
         login = requests.post(f"{gateway}/api/v1/auth/login", timeout=10,
@@ -156,6 +158,9 @@ def test_the_local_system_end_to_end(env):
         identity = glassbox(env, "events", "tail", "crm.identity.events", "--from-beginning", "--timeout", "3")
         assert "crm.user.created.v1" in identity  # the demo users, published by the gateway's relay
 
+        dashboard = requests.get(f"{gateway}/api/v1/dashboard", headers=headers, timeout=10).json()
+        assert dashboard["scope"] == "own" and not dashboard["summary"]["partial"]
+        won_before = dashboard["summary"]["data"]["won"]
         deal_ids = work_a_deal_to_won_and_another_to_lost(gateway, headers, client_id)
         def types_of(events, deal_id):
             return [e["headers"]["ce_type"] for e in events if e["key"] == deal_id]
@@ -168,6 +173,15 @@ def test_the_local_system_end_to_end(env):
         for event in events:
             errors = [e.message for e in validator(event["headers"]["ce_type"]).iter_errors(event["data"])]
             assert not errors, (event["headers"]["ce_type"], errors)
+
+        # The KPIs follow from the events alone: Anna's dashboard counts the deal she has just won.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            summary = requests.get(f"{gateway}/api/v1/dashboard", headers=headers, timeout=10).json()["summary"]
+            if summary["data"] and summary["data"]["won"] == won_before + 1:
+                break
+            time.sleep(0.5)
+        assert summary["data"]["won"] == won_before + 1, summary
 
         metrics = requests.get(f"{clients}/metrics", timeout=5).text
         assert 'http_requests_total{endpoint="/api/v1/clients",method="POST",service="clients",status="201"}' in metrics
