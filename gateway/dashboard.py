@@ -4,19 +4,16 @@ every KPI to them); the head of sales, admins and marketers the whole team's, wi
 whose answer fails, is slow or is not there is marked partial; the rest still comes."""
 from __future__ import annotations
 
-import json
 import os
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from time import monotonic
 
 from flask import g
 from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import Schema, ValidationError, fields, validates_schema
 
-from gateway.upstream import UpstreamError, send, timeouts
+from gateway.fanout import Budget, caller_headers, fetch, outcome
 from glassbox.web import Blueprint
 
 OWN, TEAM = "own", "team"
@@ -80,40 +77,18 @@ class Dashboard(MethodView):
         scope = SCOPES.get(g.principal.role)
         if scope is None:
             abort(403, message=f"the {g.principal.role} role has no sales KPIs")
-        budget = float(os.environ.get("GATEWAY_DASHBOARD_BUDGET", "3"))
-        deadline = monotonic() + budget
-        headers = {"Authorization": g.upstream_authorization, "X-Request-ID": g.request_id,
-                   "Accept": "application/json"}
-        timeout = (min(timeouts()[0], budget), budget)
+        budget, headers = Budget("GATEWAY_DASHBOARD_BUDGET", 3), caller_headers()
         period = {key: value.isoformat() for key, value in (("from", args.get("date_from")),
                                                             ("to", args.get("date_to"))) if value}
         parts = [part for part in PARTS if scope in part.scopes]
-        futures = [_pool.submit(_fetch, part, {**part.params, **(period if part.period else {})}, headers, timeout)
+        futures = [_pool.submit(fetch, "analytics", part.path, {**part.params, **(period if part.period else {})},
+                                headers, budget.timeout)
                    for part in parts]
-        return {"scope": scope, **{part.name: _part(future, deadline) for part, future in zip(parts, futures)}}
+        return {"scope": scope, **{part.name: _part(future, budget) for part, future in zip(parts, futures)}}
 
 
-def _fetch(part: Part, params: dict, headers: dict, timeout: tuple[float, float]) -> tuple[int, bytes]:
-    """(status, body); takes nothing from the request context, so it can run in the pool."""
-    with send("GET", "analytics", part.path, params=params, headers=headers, timeout=timeout) as upstream:
-        return upstream.status_code, upstream.content
-
-
-def _part(future: Future, deadline: float) -> dict:
-    try:
-        status, body = future.result(timeout=max(deadline - monotonic(), 0))
-    except (FutureTimeout, UpstreamError):
-        return _missing("analytics unavailable")
-    if status != 200:
-        return _missing(f"analytics answered {status}")
-    try:
-        data = json.loads(body)
-    except ValueError:
-        data = None
-    if not isinstance(data, dict):
-        return _missing("analytics gave no valid answer")
+def _part(future, budget: Budget) -> dict:
+    data, error = outcome(future, budget, "analytics")
+    if error is not None:
+        return {"data": None, "partial": True, "error": error}
     return {"data": data, "partial": False}
-
-
-def _missing(error: str) -> dict:
-    return {"data": None, "partial": True, "error": error}

@@ -3,19 +3,16 @@ parallel within one time budget. The card decides the answer (another manager's 
 other part is marked partial when its service fails, is slow or is not there."""
 from __future__ import annotations
 
-import json
 import os
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from time import monotonic
 
-from flask import g
 from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import Schema, fields
 
-from gateway.upstream import UpstreamError, send, timeouts
+from gateway.fanout import Budget, caller_headers, fetch, json_object, outcome
+from gateway.upstream import UpstreamError
 from glassbox.web import Blueprint
 
 
@@ -60,36 +57,31 @@ class ClientOverview(MethodView):
     @blp.response(200, OverviewSchema)
     def get(self, client_id):
         """The card, contacts and open deals of a client; a part whose service is down is marked partial."""
-        budget = float(os.environ.get("GATEWAY_OVERVIEW_BUDGET", "2"))
-        deadline = monotonic() + budget
-        headers = {"Authorization": g.upstream_authorization, "X-Request-ID": g.request_id,
-                   "Accept": "application/json"}
-        timeout = (min(timeouts()[0], budget), budget)
+        budget, headers = Budget("GATEWAY_OVERVIEW_BUDGET", 2), caller_headers()
         # The parts go to the pool and the card is fetched here: a slow service can fill the pool, but it
         # can never hold up the cards.
-        futures = [_pool.submit(_fetch, part, str(client_id), headers, timeout) for part in PARTS]
-        overview = {"client": _card(str(client_id), headers, timeout)}
+        futures = [_pool.submit(fetch, part.service, *_address(part, str(client_id)), headers, budget.timeout)
+                   for part in PARTS]
+        overview = {"client": _card(str(client_id), headers, budget.timeout)}
         for part, future in zip(PARTS, futures):
-            overview[part.name] = _part(part, future, deadline)
+            overview[part.name] = _part(part, future, budget)
         return overview
 
 
-def _fetch(part: Part, client_id: str, headers: dict, timeout: tuple[float, float]) -> tuple[int, bytes]:
-    """(status, body) of one part; takes nothing from the request context, so it can run in the pool."""
-    path = part.path.format(client_id=client_id)
-    params = {key: str(value).format(client_id=client_id) for key, value in part.params.items()}
-    with send("GET", part.service, path, params=params, headers=headers, timeout=timeout) as upstream:
-        return upstream.status_code, upstream.content
+def _address(part: Part, client_id: str) -> tuple[str, dict]:
+    """(path, params) of a part for this client."""
+    return (part.path.format(client_id=client_id),
+            {key: str(value).format(client_id=client_id) for key, value in part.params.items()})
 
 
 def _card(client_id: str, headers: dict, timeout: tuple[float, float]) -> dict:
     """The card, or the whole overview ends here with the card's own error (404 for another manager's
     client, 401, 403) or 503/504 when the clients service fails or is slower than the budget."""
     try:
-        status, body = _fetch(CARD, client_id, headers, timeout)
+        status, body = fetch(CARD.service, *_address(CARD, client_id), headers, timeout)
     except UpstreamError as exc:
         abort(exc.status, message=exc.message)
-    card = _json_object(body)
+    card = json_object(body)
     if status != 200:
         abort(status if status >= 400 else 502, message=card.get("message"), errors=card.get("errors"))
     if not card:
@@ -97,27 +89,10 @@ def _card(client_id: str, headers: dict, timeout: tuple[float, float]) -> dict:
     return card
 
 
-def _part(part: Part, future: Future, deadline: float) -> dict:
-    try:
-        status, body = future.result(timeout=max(deadline - monotonic(), 0))
-    except (FutureTimeout, UpstreamError):
-        return _missing(f"{part.service} unavailable")
-    if status != 200:
-        return _missing(f"{part.service} answered {status}")
-    items = _json_object(body).get("items")
-    if not isinstance(items, list):
-        return _missing(f"{part.service} gave no valid answer")
-    return {"items": items, "partial": False}
-
-
-def _missing(error: str) -> dict:
-    return {"items": None, "partial": True, "error": error}
-
-
-def _json_object(body: bytes) -> dict:
-    """The body as a JSON object, or {} for anything else (an HTML error page from a proxy, say)."""
-    try:
-        value = json.loads(body)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
+def _part(part: Part, future, budget: Budget) -> dict:
+    data, error = outcome(future, budget, part.service)
+    if error is None and not isinstance(data.get("items"), list):
+        error = f"{part.service} gave no valid answer"
+    if error is not None:
+        return {"items": None, "partial": True, "error": error}
+    return {"items": data["items"], "partial": False}
