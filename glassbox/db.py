@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterator
 
 from sqlalchemy import Engine, Select, create_engine, func, select, text
@@ -75,3 +76,18 @@ def count_capped(session: Session, stmt: Select, cap: int = EXACT_COUNT_CAP) -> 
     compiled = stmt.order_by(None).compile(session.get_bind())
     plan = session.connection().exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", compiled.params).scalar_one()
     return max(int(plan[0]["Plan"]["Plan Rows"]), exact), True
+
+
+def midnight(day: date) -> datetime:
+    """The first instant of a UTC day."""
+    return datetime.combine(day, time.min, timezone.utc)
+
+
+def on_days(stmt: Select, column, first: date | None, last: date | None) -> Select:
+    """Rows whose timestamp `column` falls on the days first..last (UTC, both inclusive, either may be open):
+    a range on the column, so its index serves the filter."""
+    if first:
+        stmt = stmt.where(column >= midnight(first))
+    if last:
+        stmt = stmt.where(column < midnight(last + timedelta(days=1)))
+    return stmt

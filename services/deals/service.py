@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from contextlib import contextmanager
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Iterator
 
 from sqlalchemy import Date, DateTime, and_, exists, func, literal, not_, select
@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from glassbox.auth import Principal
-from glassbox.db import Database
+from glassbox.db import Database, midnight, on_days
 from glassbox.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from glassbox.money import Money
 from glassbox.web import keyset_page
@@ -86,19 +86,6 @@ def _apply_changes(record, changes: dict, now: datetime) -> list[str]:
     if changed:
         record.updated_at = now
     return changed
-
-
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time.min, timezone.utc)
-
-
-def _on_days(stmt, column, first: date | None, last: date | None):
-    """Rows whose timestamp falls on the days first..last (UTC, both inclusive, either may be open)."""
-    if first:
-        stmt = stmt.where(column >= _midnight(first))
-    if last:
-        stmt = stmt.where(column < _midnight(last + timedelta(days=1)))
-    return stmt
 
 
 def _escape_like(value: str) -> str:
@@ -371,7 +358,7 @@ def board(db: Database, principal: Principal, pipeline_id: uuid.UUID, args: dict
             .group_by(Stage.id, OpenDealTotal.currency)).all()
         closed = session.execute(
             select(Deal.status, Deal.amount_currency, func.count(), func.sum(Deal.amount_amount))
-            .where(Deal.pipeline_id == pipeline.id, Deal.closed_at >= _midnight(closed_from),
+            .where(Deal.pipeline_id == pipeline.id, Deal.closed_at >= midnight(closed_from),
                    *(Deal.owner_id == owner for owner in owners))
             .group_by(Deal.status, Deal.amount_currency)).all()
     columns = {stage.id: {"stage": stage, "count": 0, "sums": {}, "stalled": 0} for stage in pipeline.active_stages}
@@ -734,8 +721,8 @@ def _deals_query(principal: Principal, args: dict, now: datetime):
         stmt = stmt.where(Deal.amount_amount >= args["amount_min"])
     if args.get("amount_max") is not None:
         stmt = stmt.where(Deal.amount_amount <= args["amount_max"])
-    stmt = _on_days(stmt, Deal.created_at, args.get("created_from"), args.get("created_to"))
-    stmt = _on_days(stmt, Deal.closed_at, args.get("closed_from"), args.get("closed_to"))
+    stmt = on_days(stmt, Deal.created_at, args.get("created_from"), args.get("created_to"))
+    stmt = on_days(stmt, Deal.closed_at, args.get("closed_from"), args.get("closed_to"))
     if args.get("q"):
         stmt = stmt.where(Deal.title.ilike(f"%{_escape_like(args['q'].strip())}%"))
     for name, clause in (("stalled", stalled_clause), ("past_due", past_due_clause)):
