@@ -24,6 +24,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.relay_bench
 	$(BIN)/python -m bench.api_bench
 	$(BIN)/python -m bench.gateway_bench
+	$(BIN)/python -m bench.clients_import_bench
+	$(BIN)/python -m bench.clients_scale_bench
 
 openapi: $(STAMP)
 	$(BIN)/glassbox openapi clients

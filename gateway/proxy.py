@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import requests
-from flask import Blueprint, Response, g, request
+from flask import Blueprint, Response, current_app, g, request
 from flask_smorest import abort
 
 from gateway.upstream import UpstreamError, send
@@ -27,6 +27,16 @@ BUFFER_LIMIT = 256 * 1024  # answers up to this size are read whole; larger ones
 CHUNK_SIZE = 64 * 1024
 
 blueprint = Blueprint("proxy", __name__)
+# Paths whose bodies may be larger than the app-wide MAX_CONTENT_LENGTH: CSV uploads (IMPORT_MAX_BYTES, as
+# in the service that takes them).
+UPLOAD_PATHS = ("clients/import",)
+
+
+@blueprint.url_value_preprocessor
+def _upload_body_limit(_endpoint, values):
+    """Set before any before_request hook can read the body (the first read fixes the limit)."""
+    if request.method == "POST" and (values or {}).get("path") in UPLOAD_PATHS:
+        request.max_content_length = current_app.config["GLASSBOX_SETTINGS"].import_max_bytes
 
 
 @blueprint.route("/api/v1/<path:path>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])

@@ -64,6 +64,8 @@ class Settings:
     jwt_issuer: str = JWT_ISSUER
     jwt_audience: str = JWT_AUDIENCE
     max_content_length: int = 1024 * 1024
+    # The one route that takes bigger bodies: a CSV upload (POST /clients/import).
+    import_max_bytes: int = 50 * 1024 * 1024
 
     @classmethod
     def from_env(cls, service: str, **overrides) -> "Settings":
@@ -81,6 +83,7 @@ class Settings:
             jwt_issuer=os.environ.get("JWT_ISSUER", JWT_ISSUER),
             jwt_audience=os.environ.get("JWT_AUDIENCE", JWT_AUDIENCE),
             max_content_length=int(os.environ.get("MAX_CONTENT_LENGTH", 1024 * 1024)),
+            import_max_bytes=int(os.environ.get("IMPORT_MAX_BYTES", 50 * 1024 * 1024)),
         )
         values.update(overrides)
         settings = cls(**values)

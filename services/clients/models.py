@@ -78,7 +78,7 @@ class Client(Base):
         Index("ix_clients_updated", "updated_at", "id"),
         Index("ix_clients_industry", "industry"),
         Index("ix_clients_region", "region"),
-        Index("ix_clients_campaign", "campaign_id"),
+        Index("ix_clients_campaign_created", "campaign_id", "created_at", "id"),  # a campaign's clients, newest first
         Index("ix_clients_source_channel", "source_channel"),
         Index("ix_clients_status_rating", "status", "rating"),
         Index("ix_clients_phone", "phone"),
@@ -181,7 +181,11 @@ class Activity(Base):
         Index("ix_activities_created", "created_at", "id"),
         Index("ix_activities_type", "type"),
         Index("ix_activities_deal", "deal_id", postgresql_where=text("deal_id IS NOT NULL")),
-        Index("ix_activities_overdue", "due_at", postgresql_where=text("status = 'planned'")),
+        # The work still to do, per assignee and per client: a manager's overdue and planned activities (0005).
+        Index("ix_activities_planned_assignee_due", "assignee_id", "due_sort", "id",
+              postgresql_where=text("status = 'planned'")),
+        Index("ix_activities_planned_client_due", "client_id", "due_sort", "id",
+              postgresql_where=text("status = 'planned'")),
     )
 
 

@@ -3,14 +3,14 @@ the models, records its events in the outbox, and commits once."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from glassbox.auth import Principal
-from glassbox.db import Database
+from glassbox.db import Database, on_days
 from glassbox.errors import Conflict, Forbidden, Invalid, NotFound
 from glassbox.events import utcnow
 from glassbox.web import keyset_page
@@ -191,19 +191,6 @@ def _where_equal(stmt, model, args: dict, names: tuple[str, ...]):
     for name in names:
         if args.get(name) is not None:
             stmt = stmt.where(getattr(model, name) == args[name])
-    return stmt
-
-
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time.min, timezone.utc)
-
-
-def _on_days(stmt, column, first: date | None, last: date | None):
-    """Rows whose timestamp falls on the days first..last (UTC, both inclusive, either may be open)."""
-    if first:
-        stmt = stmt.where(column >= _midnight(first))
-    if last:
-        stmt = stmt.where(column < _midnight(last + timedelta(days=1)))
     return stmt
 
 
@@ -395,7 +382,7 @@ def _clients_query(principal: Principal, args: dict):
         stmt = stmt.where(Client.archived_at.is_(None))
     stmt = _where_equal(stmt, Client, args, ("owner_id", "industry", "region", "rating", "status", "source_channel",
                                              "campaign_id"))
-    stmt = _on_days(stmt, Client.created_at, args.get("created_from"), args.get("created_to"))
+    stmt = on_days(stmt, Client.created_at, args.get("created_from"), args.get("created_to"))
     if args.get("q"):
         pattern = f"%{_escape_like(args['q'].strip())}%"
         stmt = stmt.where(or_(Client.name.ilike(pattern), Client.tax_id.ilike(pattern),
@@ -610,12 +597,36 @@ def cancel_activity(db: Database, principal: Principal, activity_id: uuid.UUID, 
 
 def list_activities(db: Database, principal: Principal, args: dict) -> dict:
     _require(principal, READERS)
-    stmt = _visible(select(Activity).join(Activity.client), principal, Activity)
-    stmt = _where_equal(stmt, Activity, args, ("assignee_id", "client_id", "deal_id", "type", "status"))
-    stmt = _on_days(stmt, Activity.due_at, args.get("due_from"), args.get("due_to"))
+    stmt = _where_equal(select(Activity), Activity, args, ("assignee_id", "client_id", "deal_id", "type", "status"))
+    # The due-day and overdue filters are written on due_sort, so that they bound the scans of the
+    # (..., due_sort, id) indexes: due_sort is due_at wherever that is set, and after any real day where not.
+    if args.get("due_from") or args.get("due_to"):
+        stmt = on_days(stmt.where(Activity.due_at.is_not(None)), Activity.due_sort, args.get("due_from"),
+                        args.get("due_to"))
     if args.get("overdue") is not None:
-        stmt = stmt.where(Activity.overdue if args["overdue"] else ~Activity.overdue)
-    return _sorted_page(db, stmt, Activity, args, {"due_at": Activity.due_sort})
+        overdue = and_(Activity.status == "planned", Activity.due_sort < func.now())  # = Activity.overdue
+        stmt = stmt.where(overdue if args["overdue"] else ~overdue)
+    model = Activity
+    if not _sees_all(principal):
+        stmt, model = _own_activities(stmt, principal, args.get("assignee_id"))
+    return _sorted_page(db, stmt, model, args, {"due_at": model.due_sort})
+
+
+def _own_activities(stmt, principal: Principal, assignee_id: uuid.UUID | None):
+    """(statement, entity) of the activities among `stmt` that a manager sees: those assigned to them, and
+    those assigned to others on a client they own. Written as a UNION ALL of the two, each of which walks its
+    own index, and only the part that an assignee filter leaves; the same condition as one OR across the join
+    to clients makes PostgreSQL read every activity."""
+    me = uuid.UUID(principal.user_id)
+    parts = []
+    if assignee_id is None or assignee_id == me:
+        parts.append(stmt.where(Activity.assignee_id == me))
+    if assignee_id != me:
+        parts.append(stmt.join(Activity.client).where(Client.owner_id == me, Activity.assignee_id != me))
+    if len(parts) == 1:
+        return parts[0], Activity
+    visible = aliased(Activity, union_all(*parts).subquery("visible_activities"))
+    return select(visible), visible
 
 
 # -- campaigns -----------------------------------------------------------------------------------------

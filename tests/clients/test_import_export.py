@@ -1,11 +1,14 @@
 """CSV import (a job worked off outside the request) and CSV export of client cards, on real PostgreSQL."""
 import csv
+import dataclasses
 import io
 import threading
 import time
 import uuid
+from datetime import datetime
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 
 from services.clients import imports, worker
 from tests.conftest import outbox_events
@@ -17,8 +20,8 @@ def csv_body(*lines: str, bom: bool = False) -> bytes:
     return (("\ufeff" if bom else "") + "\r\n".join(lines) + "\r\n").encode()
 
 
-def upload(caller, body: bytes, content_type: str = "text/csv"):
-    return caller.post("/api/v1/clients/import", data=body, headers={"Content-Type": content_type})
+def upload(caller, body: bytes, content_type: str = "text/csv", headers: dict | None = None):
+    return caller.post("/api/v1/clients/import", data=body, headers={"Content-Type": content_type, **(headers or {})})
 
 
 def queued(caller, body: bytes) -> dict:
@@ -42,6 +45,18 @@ def run_imports(db):
     return _run
 
 
+@pytest.fixture(params=["bulk", "row by row"])
+def import_path(request, monkeypatch):
+    """Run a test both ways a chunk can go: checked and inserted in bulk, or (after its bulk insert failed)
+    row by row through service.add_client, each row in a savepoint. Both must give the same answers."""
+    if request.param == "row by row":
+        def failing_insert(uow, principal, cards):
+            raise IntegrityError("COPY clients", None, Exception("forced by the test"))
+
+        monkeypatch.setattr(imports, "_insert_cards", failing_insert)
+    return request.param
+
+
 def job_of(caller, job_id: str) -> dict:
     response = caller.get(f"/api/v1/imports/{job_id}")
     assert response.status_code == 200, response.json
@@ -50,6 +65,10 @@ def job_of(caller, job_id: str) -> dict:
 
 def created_events(url: str) -> list[dict]:
     return [e for e in outbox_events(url) if e["type"] == "crm.client.created.v1"]
+
+
+def instant(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def assert_error(response, code, *needles):
@@ -62,7 +81,7 @@ def assert_error(response, code, *needles):
 
 # -- a good file ------------------------------------------------------------------------------------
 
-def test_good_csv_with_bom_and_semicolons_is_imported_by_the_worker(head, manager, known_user, run_imports,
+def test_good_csv_with_bom_and_semicolons_is_imported_by_the_worker(import_path, head, manager, known_user, run_imports,
                                                                       clients_db_url):
     known_user(manager)
     job = queued(head, csv_body(
@@ -110,7 +129,8 @@ def test_another_content_type_is_415(head):
 
 # -- bad rows -----------------------------------------------------------------------------------------
 
-def test_ten_percent_bad_rows_are_reported_by_line_and_the_good_ones_created(head, run_imports, clients_db_url):
+def test_ten_percent_bad_rows_are_reported_by_line_and_the_good_ones_created(import_path, head, run_imports,
+                                                                              clients_db_url):
     lines = ["name;kind;email;rating"]
     bad = {5: "Bad kind;planet;;", 15: "Bad mail;company;not-an-email;"}
     for number in range(1, 21):
@@ -126,7 +146,7 @@ def test_ten_percent_bad_rows_are_reported_by_line_and_the_good_ones_created(hea
     assert head.get("/api/v1/clients?limit=1").json["total"] == 18
 
 
-def test_row_problems_wrong_width_overlong_field_unknown_owner(head, run_imports):
+def test_row_problems_wrong_width_overlong_field_unknown_owner(import_path, head, run_imports):
     job = queued(head, csv_body(
         "name,kind,notes,owner_id",
         "Too,many,fields,here,really",
@@ -143,7 +163,8 @@ def test_row_problems_wrong_width_overlong_field_unknown_owner(head, run_imports
     assert by_line[4] == {"owner_id": ["not an active manager"]}
 
 
-def test_duplicates_within_the_file_and_against_the_database_are_skipped(head, run_imports, clients_db_url):
+def test_duplicates_within_the_file_and_against_the_database_are_skipped(import_path, head, run_imports,
+                                                                         clients_db_url):
     response = head.post("/api/v1/clients", json={"name": "Existing", "kind": "company", "tax_id": "1111111111",
                                                   "email": "old@example.com"})
     existing = response.json["id"]
@@ -165,6 +186,93 @@ def test_duplicates_within_the_file_and_against_the_database_are_skipped(head, r
     assert errors[5]["errors"]["existing_client_id"] == existing and "tax_id" in errors[5]["errors"]
     assert errors[6]["errors"]["existing_client_id"] == existing and "email" in errors[6]["errors"]
     assert len(created_events(clients_db_url)) == 3  # the existing one and the two new
+
+
+def test_lead_source_and_owner_checks_in_bulk_match_a_single_create(import_path, head, known_user, as_role, client,
+                                                                      run_imports, clients_db_url):
+    admin = as_role(client, "admin")
+    campaign = admin.post("/api/v1/campaigns", json={
+        "name": "Expo", "channel": "exhibition", "starts_on": "2026-03-01", "ends_on": "2026-03-05",
+        "cost": {"amount": "100.00", "currency": "RUB"}}).json["id"]
+    website = next(c for c in admin.get("/api/v1/channels").json["items"] if c["code"] == "website")
+    assert admin.patch(f"/api/v1/channels/{website['id']}", json={"is_active": False}).status_code == 200
+    accountant = known_user(role="accountant")
+    manager = known_user(role="manager")
+    job = queued(head, csv_body(
+        "name,kind,source_channel,campaign_id,owner_id",
+        f"Good,company,exhibition,{campaign},{manager}",
+        "Unknown channel,company,tv,,",
+        "Inactive channel,company,website,,",
+        f"Unknown campaign,company,,{uuid.uuid4()},",
+        f"Not a manager,company,,,{accountant}",
+        f"Myself,company,,,{head.user_id}",  # the importer naming themselves: their token is proof enough
+        "Bad id,company,,not-a-uuid,"))
+    run_imports()
+    job = job_of(head, job["id"])
+    assert (job["created"], job["failed_rows"], job["skipped_duplicates"]) == (2, 5, 0)
+    assert {e["line"]: e["errors"] for e in job["errors"]} == {
+        3: {"source_channel": ["unknown code"]},
+        4: {"source_channel": ["inactive code"]},
+        5: {"campaign_id": ["no such campaign"]},
+        6: {"owner_id": ["not an active manager"]},
+        8: {"campaign_id": ["Not a valid UUID."]},
+    }
+    cards = {c["name"]: c for c in head.get("/api/v1/clients").json["items"]}
+    assert cards["Good"]["owner_id"] == manager and cards["Good"]["campaign_id"] == campaign
+    assert cards["Myself"]["owner_id"] == head.user_id
+    # A single create with the same fields gives the same answers.
+    refused = head.post("/api/v1/clients", json={"name": "Single", "kind": "company", "source_channel": "website"})
+    assert_error(refused, 422)
+    assert refused.json["errors"]["json"] == {"source_channel": ["inactive code"]}
+
+
+def test_an_imported_card_has_the_event_of_a_single_create(import_path, head, run_imports, clients_db_url):
+    created = head.post("/api/v1/clients", json={"name": "Single", "kind": "company", "tax_id": "1234567890",
+                                                 "email": "S@example.com", "rating": "B"})
+    assert created.status_code == 201, created.json
+    job = queued(head, csv_body("name,kind,tax_id,email,rating", "Imported,company,1234567891,I@example.com,B"))
+    run_imports()
+    assert job_of(head, job["id"])["created"] == 1
+    by_name = {e["payload"]["name"]: e for e in created_events(clients_db_url)}
+    single_event, imported_event = by_name["Single"], by_name["Imported"]
+    assert set(imported_event["payload"]) == set(single_event["payload"])
+    card = next(c for c in head.get("/api/v1/clients").json["items"] if c["name"] == "Imported")
+    assert imported_event["key"] == card["id"] == imported_event["payload"]["client_id"]
+    for name in ("name", "kind", "tax_id", "email", "rating", "status", "owner_id"):
+        assert imported_event["payload"][name] == card[name], name
+    for name in ("created_at", "updated_at"):  # the same instant (the API writes +00:00, events Z)
+        assert instant(imported_event["payload"][name]) == instant(card[name]), name
+    assert imported_event["payload"]["actor_id"] == single_event["payload"]["actor_id"] == head.user_id
+    for name in ("industry", "region", "address", "phone", "website", "source_channel", "campaign_id", "notes",
+                 "archived_at"):
+        assert imported_event["payload"][name] is None, name
+
+
+def test_a_card_created_meanwhile_sends_the_chunk_row_by_row(head, monkeypatch, run_imports, clients_db_url):
+    """A live card with a row's tax id appears between the chunk's look-up and its insert (another request):
+    the bulk insert fails on the unique index, nothing of it stays, and the chunk is done again row by row."""
+    job = queued(head, csv_body("name,kind,tax_id", "First,company,4444444441", "Clash,company,4444444442",
+                                "Third,company,4444444443"))
+    look_up = imports._references
+    existing = {}
+
+    def look_up_then_race(session, principal, rows):
+        known = look_up(session, principal, rows)
+        if not existing:  # the other request commits right after the look-up, once
+            response = head.post("/api/v1/clients", json={"name": "Meanwhile", "kind": "company",
+                                                          "tax_id": "4444444442"})
+            existing["id"] = response.json["id"]
+        return known
+
+    monkeypatch.setattr(imports, "_references", look_up_then_race)
+    run_imports()
+    job = job_of(head, job["id"])
+    assert (job["status"], job["created"], job["skipped_duplicates"], job["failed_rows"]) == ("done", 2, 1, 0)
+    assert job["errors"] == [{"line": 3, "kind": "duplicate", "errors": {
+        "tax_id": ["already used"], "existing_client_id": existing["id"]}}]
+    names = sorted(e["payload"]["name"] for e in created_events(clients_db_url))
+    assert names == ["First", "Meanwhile", "Third"]  # one event per card, none for the refused row
+    assert head.get("/api/v1/clients").json["total"] == 3
 
 
 def test_reported_errors_are_capped(head, run_imports, monkeypatch):
@@ -199,11 +307,75 @@ def test_unknown_missing_and_repeated_columns_are_named(head):
     assert response.json["errors"]["header"] == {"missing_columns": ["kind"], "repeated_columns": ["email"]}
 
 
-def test_a_file_beyond_the_body_limit_is_413(head, clients_app, run_imports):
-    limit = clients_app.config["MAX_CONTENT_LENGTH"]
-    body = csv_body("name,kind,notes", "Huge,company," + "x" * limit)
+# -- the body limit: IMPORT_MAX_BYTES for an upload, MAX_CONTENT_LENGTH (1 MiB) for everything else ------
+
+MIB = 1024 * 1024
+
+
+@pytest.fixture
+def import_limit(clients_app, monkeypatch):
+    """The app's import limit set to 2 MiB for one test (the default, 50 MiB, is too big to cross in a test)."""
+    settings = clients_app.config["GLASSBOX_SETTINGS"]
+    limited = dataclasses.replace(settings, import_max_bytes=2 * MIB)
+    monkeypatch.setitem(clients_app.config, "GLASSBOX_SETTINGS", limited)
+    return 2 * MIB
+
+
+def big_csv(size: int) -> bytes:
+    """A valid file of about `size` bytes: rows with long notes (each well under the notes limit)."""
+    rows, total = [], 0
+    while total < size:
+        rows.append(f"Row {len(rows)},company," + "n" * 4000)
+        total += len(rows[-1]) + 2
+    return csv_body("name,kind,notes", *rows)
+
+
+def test_the_import_limit_defaults_to_50_mib_and_comes_from_the_environment(monkeypatch, key_files):
+    from glassbox.config import Settings
+
+    monkeypatch.delenv("IMPORT_MAX_BYTES", raising=False)
+    settings = Settings.from_env("clients", jwt_public_key_file=key_files[1])
+    assert (settings.import_max_bytes, settings.max_content_length) == (50 * MIB, MIB)
+    monkeypatch.setenv("IMPORT_MAX_BYTES", "1234")
+    assert Settings.from_env("clients", jwt_public_key_file=key_files[1]).import_max_bytes == 1234
+
+
+def test_a_file_over_1_mib_and_under_the_import_limit_is_accepted(head, clients_app, import_limit, run_imports):
+    assert clients_app.config["MAX_CONTENT_LENGTH"] == MIB
+    body = big_csv(int(1.5 * MIB))
+    assert MIB < len(body) < import_limit
+    job = queued(head, body)
+    assert job["total_rows"] == body.count(b"\r\n") - 1
+    run_imports()
+    assert job_of(head, job["id"])["created"] == job["total_rows"]
+
+
+def test_the_import_limit_holds_for_multipart_and_with_an_idempotency_key(head, import_limit):
+    body = big_csv(int(1.5 * MIB))
+    response = head.post("/api/v1/clients/import", data={"file": (io.BytesIO(body), "big.csv")},
+                         content_type="multipart/form-data")
+    assert response.status_code == 202, response.json
+    # The Idempotency-Key check reads the body before the view does: the import limit applies there too.
+    response = upload(head, body, headers={"Idempotency-Key": str(uuid.uuid4())})
+    assert response.status_code == 202, response.json
+
+
+def test_a_file_beyond_the_import_limit_is_413(head, import_limit, run_imports):
+    body = csv_body("name,kind,notes", "Huge,company," + "x" * import_limit)
     assert_error(upload(head, body), 413)
+    response = head.post("/api/v1/clients/import", data={"file": (io.BytesIO(body), "huge.csv")},
+                         content_type="multipart/form-data")
+    assert_error(response, 413)
+    assert_error(upload(head, body, headers={"Idempotency-Key": str(uuid.uuid4())}), 413)
     assert run_imports() == 0
+
+
+def test_other_routes_keep_the_1_mib_limit(head, import_limit):
+    notes = "x" * (MIB + 10)  # over 1 MiB, under the import limit
+    assert_error(head.post("/api/v1/clients", json={"name": "Big", "kind": "company", "notes": notes}), 413)
+    assert_error(head.post("/api/v1/clients", json={"name": "Big", "kind": "company", "notes": notes},
+                           headers={"Idempotency-Key": str(uuid.uuid4())}), 413)
+    assert head.get("/api/v1/clients").json["total"] == 0
 
 
 # -- roles and visibility ------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 the body size limit and the merged OpenAPI document."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import uuid
@@ -258,6 +259,24 @@ def test_an_oversized_body_is_a_413_and_is_not_forwarded(gw_user, gateway_app, m
         monkeypatch.setenv("CLIENTS_URL", stub.url)
         assert_error(caller.post("/api/v1/clients", json={"notes": "x" * limit}), 413)
     assert stub.requests == []
+
+
+def test_a_csv_upload_may_exceed_the_body_limit_up_to_the_import_limit(gw_user, gateway_app, monkeypatch):
+    caller = gw_user("head_of_sales")
+    limit = gateway_app.config["MAX_CONTENT_LENGTH"]
+    settings = gateway_app.config["GLASSBOX_SETTINGS"]
+    monkeypatch.setitem(gateway_app.config, "GLASSBOX_SETTINGS",
+                        dataclasses.replace(settings, import_max_bytes=3 * limit))
+    csv = b"name;email\n" + b"Volga Steel Works;buy@volgasteel.example\n" * (2 * limit // 40)  # ~2 MiB
+    with StubUpstream("json", body=b'{"id": "job"}') as stub:
+        monkeypatch.setenv("CLIENTS_URL", stub.url)
+        accepted = caller.post("/api/v1/clients/import", data=csv, content_type="text/csv")
+        assert accepted.status_code == 200 and len(stub.requests) == 1
+        assert stub.requests[0]["body"] == csv
+        too_big = csv * 2  # ~4 MiB: above the import limit too
+        assert_error(caller.post("/api/v1/clients/import", data=too_big, content_type="text/csv"), 413)
+        assert_error(caller.post("/api/v1/clients", data=csv, content_type="text/csv"), 413)  # other paths: 1 MiB
+    assert len(stub.requests) == 1
 
 
 # -- the client overview -----------------------------------------------------------------------------
