@@ -153,8 +153,9 @@ def generation_sql(clients: int, activities: int, managers: int) -> dict[str, li
         ],
         "activities": [
             "SELECT setseed(0.5)",
-            f"""INSERT INTO activities (id, client_id, deal_id, type, subject, notes, status, assignee_id, due_at,
-                                        outcome, completed_at, cancel_reason, cancelled_at, created_at, updated_at)
+            f"""INSERT INTO activities (id, client_id, deal_id, type, subject, notes, status, assignee_id,
+                                        client_owner_id, due_at, outcome, completed_at, cancel_reason,
+                                        cancelled_at, created_at, updated_at)
                 SELECT md5('bench-activity-' || g.j)::uuid, md5('bench-client-' || g.n)::uuid, NULL, g.type,
                        initcap(g.type) || ' about ' || {_pick(('the contract', 'the invoice', 'a delivery',
                                                                'the new price list', 'a demo', 'the renewal',
@@ -162,6 +163,7 @@ def generation_sql(clients: int, activities: int, managers: int) -> dict[str, li
                        NULL, g.status,
                        CASE WHEN g.a % 10 = 0 THEN md5('bench-manager-' || (1 + g.b % {managers}))::uuid
                             ELSE {owner_of.format(n='g.n')} END,
+                       {owner_of.format(n='g.n')},
                        g.due, CASE WHEN g.status = 'done' THEN 'Agreed on next steps' END,
                        CASE WHEN g.status = 'done' THEN coalesce(g.due, g.created) + interval '1 hour' END,
                        NULL, CASE WHEN g.status = 'cancelled' THEN coalesce(g.due, g.created) END,

@@ -148,6 +148,9 @@ class Activity(Base):
     notes: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(10), default="planned")
     assignee_id: Mapped[uuid.UUID] = mapped_column(UUID)
+    # The client's owner, copied here so that "the activities on my clients" is one index range, not a join
+    # through every client of a manager; set on planning, kept by every owner change (service._reassign).
+    client_owner_id: Mapped[uuid.UUID] = mapped_column(UUID)
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     due_sort: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                Computed(f"COALESCE(due_at, '{UNDATED}'::timestamptz)", persisted=True))
@@ -185,6 +188,10 @@ class Activity(Base):
         Index("ix_activities_planned_assignee_due", "assignee_id", "due_sort", "id",
               postgresql_where=text("status = 'planned'")),
         Index("ix_activities_planned_client_due", "client_id", "due_sort", "id",
+              postgresql_where=text("status = 'planned'")),
+        # A manager's view of the work on their clients, all of it and the part still to do (0006).
+        Index("ix_activities_client_owner_due", "client_owner_id", "due_sort", "id"),
+        Index("ix_activities_planned_client_owner_due", "client_owner_id", "due_sort", "id",
               postgresql_where=text("status = 'planned'")),
     )
 

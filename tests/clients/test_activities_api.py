@@ -140,6 +140,22 @@ def test_head_and_admin_see_everything_and_assign_anyone(client, as_role, manage
     assert plan(boss, card["id"])["assignee_id"] == boss.user_id  # defaults to the caller
 
 
+def test_the_work_on_a_client_follows_it_to_its_new_owner(head, manager, other_manager, card, known_user):
+    known_user(other_manager)
+    by_head = plan(head, card["id"], due_at=moment(days=-1))  # assigned to the head, overdue
+    mine = plan(manager, card["id"])
+
+    def listed(caller, **query) -> set[str]:
+        return {a["id"] for a in caller.get("/api/v1/activities", query_string=query).json["items"]}
+
+    assert listed(manager) == {by_head["id"], mine["id"]} and listed(manager, overdue="true") == {by_head["id"]}
+    assert head.post(f"/api/v1/clients/{card['id']}/assign", json={"owner_id": other_manager.user_id}).status_code == 200
+    # The new owner sees all the work on the client; the old one only what is still assigned to them.
+    assert listed(other_manager) == {by_head["id"], mine["id"]}
+    assert listed(other_manager, overdue="true") == {by_head["id"]}
+    assert listed(manager) == {mine["id"]} and listed(manager, overdue="true") == set()
+
+
 def test_a_boss_gives_work_only_to_active_users(head, card, activity, known_user, clients_db_url):
     marketer = known_user(role="marketer")  # any role may be given work
     assert plan(head, card["id"], assignee_id=marketer)["assignee_id"] == marketer
