@@ -26,6 +26,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.gateway_bench
 	$(BIN)/python -m bench.clients_import_bench
 	$(BIN)/python -m bench.clients_scale_bench
+	$(BIN)/python -m bench.deals_bench
 
 openapi: $(STAMP)
 	$(BIN)/glassbox openapi clients
