@@ -334,8 +334,8 @@ def _money_list(sums: dict[str, object]) -> list[Money]:
 
 def board(db: Database, principal: Principal, pipeline_id: uuid.UUID, args: dict) -> dict:
     """The kanban: per active stage, the open deals' count, amount per currency and stalled count, in one grouped
-    query (the counts and sums from open_deal_totals, which the database keeps per stage, owner and currency; the
-    stalled count from the open deals' (stage, stage_entered_at) index); then the won/lost totals of the deals
+    query (the counts and sums from open_deal_totals, which the database keeps per stage, owner and currency), the
+    stalled counts in another (from the open deals' (stage, stage_entered_at) index); then the won/lost totals of the deals
     closed since `closed_from`. A manager sees their own deals only."""
     _require(principal, READERS)
     now = clock.now()
@@ -345,26 +345,28 @@ def board(db: Database, principal: Principal, pipeline_id: uuid.UUID, args: dict
     closed_from = args.get("closed_from") or (now - timedelta(days=BOARD_CLOSED_DAYS)).date()
     with db.session() as session:
         pipeline = _load_pipeline(session, pipeline_id)
-        stalled = (select(func.count()).select_from(Deal)
-                   .where(Deal.stage_id == Stage.id, Deal.status == "open", _stalled_in(Stage, now),
-                          *(Deal.owner_id == owner for owner in owners))
-                   .correlate(Stage).scalar_subquery())
         on = and_(OpenDealTotal.stage_id == Stage.id, *(OpenDealTotal.owner_id == owner for owner in owners))
         rows = session.execute(
             select(Stage.id, OpenDealTotal.currency, func.coalesce(func.sum(OpenDealTotal.deals), 0),
-                   func.sum(OpenDealTotal.amount), stalled)
+                   func.sum(OpenDealTotal.amount))
             .select_from(Stage).outerjoin(OpenDealTotal, on)
             .where(Stage.pipeline_id == pipeline.id, Stage.is_active)
             .group_by(Stage.id, OpenDealTotal.currency)).all()
+        # Once per stage, not per (stage, currency) row as a correlated subquery would.
+        stalled = dict(session.execute(
+            select(Deal.stage_id, func.count()).join(Stage, Stage.id == Deal.stage_id)
+            .where(Stage.pipeline_id == pipeline.id, Stage.is_active, Deal.status == "open",
+                   _stalled_in(Stage, now), *(Deal.owner_id == owner for owner in owners))
+            .group_by(Deal.stage_id)).all())
         closed = session.execute(
             select(Deal.status, Deal.amount_currency, func.count(), func.sum(Deal.amount_amount))
             .where(Deal.pipeline_id == pipeline.id, Deal.closed_at >= midnight(closed_from),
                    *(Deal.owner_id == owner for owner in owners))
             .group_by(Deal.status, Deal.amount_currency)).all()
-    columns = {stage.id: {"stage": stage, "count": 0, "sums": {}, "stalled": 0} for stage in pipeline.active_stages}
-    for stage_id, currency, count, total, stalled_count in rows:
+    columns = {stage.id: {"stage": stage, "count": 0, "sums": {}, "stalled": stalled.get(stage.id, 0)}
+               for stage in pipeline.active_stages}
+    for stage_id, currency, count, total in rows:
         column = columns[stage_id]
-        column["stalled"] = stalled_count
         if count:  # a (stage, owner, currency) whose deals have all moved on keeps a row of zeros
             column["count"] += count
             column["sums"][currency] = total
