@@ -337,6 +337,23 @@ def stalled_counts(scn: Scenario, q) -> dict:
             "amount": deal_money(scn, deals), "deal_ids": sorted(d.deal_id for d in deals)}
 
 
+def stalled_deals(scn: Scenario, q, limit: int = 50) -> dict:
+    """The whole answer of /kpi/stalled-deals but `as_of`: the overdue deals in scope, the longest in their stage
+    first (ties by id), each as it stands now."""
+    deals = [d for d in scn.deals if deal_matches(scn, d, q) and (is_stalled(scn, d) or is_past_due(scn, d))]
+    deals.sort(key=lambda d: (d.stage_entered_at, d.deal_id))
+    items = [{"deal_id": d.deal_id, "title": d.title, "owner_id": d.owner_id, "client_id": d.client["client_id"],
+              "pipeline_id": d.pipeline.pipeline_id, "stage_id": d.stage["stage_id"], "stage_name": d.stage["name"],
+              "stage_entered_at": d.stage_entered_at.astimezone(timezone.utc).isoformat(),
+              "days_in_stage": days(seconds(d.stage_entered_at, scn.now)), "sla_days": d.stage["sla_days"],
+              "expected_close_on": d.expected_close_on.isoformat() if d.expected_close_on else None,
+              "stalled": is_stalled(scn, d), "past_due": is_past_due(scn, d),
+              "amount": {"amount": fmt(d.amount), "currency": d.currency}} for d in deals[:limit]]
+    return {"base_currency": scn.base_currency, "stalled": sum(1 for d in deals if is_stalled(scn, d)),
+            "past_due": sum(1 for d in deals if is_past_due(scn, d)), "overdue": len(deals),
+            "amount": deal_money(scn, deals), "items": items}
+
+
 def segments(scn: Scenario, q, by: str) -> dict:
     deals = defaultdict(list)
     for d in scn.deals:
@@ -431,7 +448,7 @@ def activities(scn: Scenario, q) -> dict:
         if any(counts.values()):
             for key, hit in counts.items():
                 by_type[a["type"]][key] += int(hit)
-    items = [{"type": t, "type_name": t.title(), **c} for t, c in sorted(by_type.items())]
+    items = [{"type": t, "type_name": scn.type_names.get(t, t.title()), **c} for t, c in sorted(by_type.items())]
     totals = {key: sum(i[key] for i in items) for key in ("planned", "done", "cancelled", "overdue")}
     return {"period": {"from": q["from"].isoformat(), "to": q["to"].isoformat()}, **totals, "items": items}
 
