@@ -183,9 +183,12 @@ def command_line(module: str) -> str:
     return " ".join([f".venv/bin/python -m bench.{module}", *sys.argv[1:]])
 
 
+GOALS_HEADING = "## What the figures mean for the goals"
+
+
 def write_section(name: str, body: str, path: Path = DOCS_FILE) -> None:
-    """Replace this benchmark's section (between its marker comments) or append it; the header is
-    written when the file is new."""
+    """Replace this benchmark's section (between its marker comments) or add it before the goals summary;
+    the header is written when the file is new."""
     start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
     block = f"{start}\n{body.strip()}\n{end}"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -195,6 +198,8 @@ def write_section(name: str, body: str, path: Path = DOCS_FILE) -> None:
         text = path.read_text() if path.exists() else DOCS_HEADER
         if start in text and end in text and text.index(start) < text.index(end):
             text = text[:text.index(start)] + block + text[text.index(end) + len(end):]
+        elif GOALS_HEADING in text:  # a new section goes before the summary of the goals
+            text = text[:text.index(GOALS_HEADING)] + block + "\n\n" + text[text.index(GOALS_HEADING):]
         else:
             text = text.rstrip("\n") + "\n\n" + block + "\n"
         path.write_text(text)
