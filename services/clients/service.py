@@ -5,15 +5,15 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from sqlalchemy import and_, func, or_, select, union_all, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from glassbox.auth import Principal
 from glassbox.db import Database, on_days
 from glassbox.errors import Conflict, Forbidden, Invalid, NotFound
 from glassbox.events import utcnow
-from glassbox.web import keyset_page
+from glassbox.web import keyset_page, keyset_page_of_union
 from services.clients import distribution, events
 from services.clients.models import (CASE_TRANSITIONS, Activity, ActivityType, Campaign, Channel, Client, Contact,
                                      Manager, ServiceCase, Survey, TimelineEntry)
@@ -607,27 +607,31 @@ def list_activities(db: Database, principal: Principal, args: dict) -> dict:
     if args.get("overdue") is not None:
         overdue = and_(Activity.status == "planned", Activity.due_sort < func.now())  # = Activity.overdue
         stmt = stmt.where(overdue if args["overdue"] else ~overdue)
-    model = Activity
-    if not _sees_all(principal):
-        stmt, model = _own_activities(stmt, principal, args.get("assignee_id"))
-    return _sorted_page(db, stmt, model, args, {"due_at": model.due_sort})
+    sort_columns = {"due_at": Activity.due_sort}
+    if _sees_all(principal):
+        return _sorted_page(db, stmt, Activity, args, sort_columns)
+    parts = _own_activities(stmt, principal, args.get("assignee_id"))
+    if len(parts) == 1:
+        return _sorted_page(db, parts[0], Activity, args, sort_columns)
+    name = args["sort"].lstrip("-")
+    with db.session() as session:
+        return keyset_page_of_union(session, parts, Activity, sort_columns.get(name, getattr(Activity, name)),
+                                    Activity.id, descending=args["sort"].startswith("-"), limit=args["limit"],
+                                    cursor=args.get("cursor"))
 
 
-def _own_activities(stmt, principal: Principal, assignee_id: uuid.UUID | None):
-    """(statement, entity) of the activities among `stmt` that a manager sees: those assigned to them, and
-    those assigned to others on a client they own (`client_owner_id`, the client's owner copied onto the
-    activity). Written as a UNION ALL of the two, each of which walks its own index, and only the part that an
-    assignee filter leaves; the same condition as one OR makes PostgreSQL read far more."""
+def _own_activities(stmt, principal: Principal, assignee_id: uuid.UUID | None) -> list:
+    """The parts of `stmt` that a manager sees, to be united: the activities assigned to them, and those
+    assigned to others on a client they own (`client_owner_id`, the client's owner copied onto the activity);
+    only the parts an assignee filter leaves. Each walks its own index; one OR of the two makes PostgreSQL read
+    far more."""
     me = uuid.UUID(principal.user_id)
     parts = []
     if assignee_id is None or assignee_id == me:
         parts.append(stmt.where(Activity.assignee_id == me))
     if assignee_id != me:
         parts.append(stmt.where(Activity.client_owner_id == me, Activity.assignee_id != me))
-    if len(parts) == 1:
-        return parts[0], Activity
-    visible = aliased(Activity, union_all(*parts).subquery("visible_activities"))
-    return select(visible), visible
+    return parts
 
 
 # -- campaigns -----------------------------------------------------------------------------------------

@@ -302,6 +302,25 @@ def test_keyset_pagination_walks_every_activity_once_undated_included(manager, c
     assert seen[:2] == ["a1", "a3"] and sorted(seen[2:]) == ["a0", "a2", "a4"] and len(set(seen)) == 5
 
 
+@pytest.mark.parametrize("sort", ["due_at", "-due_at", "created_at", "-created_at"])
+def test_a_managers_pages_merge_their_own_work_and_others_work_on_their_clients(head, manager, card, sort):
+    # Two parts, each paged from its own index, merged per page: every activity once, in order, either way.
+    mine = [plan(manager, card["id"], subject=f"m{i}", due_at=moment(days=3 * i)) for i in range(4)]
+    theirs = [plan(head, card["id"], subject=f"h{i}", due_at=moment(days=3 * i + 1)) for i in range(3)]
+    plan(head, create(head, tax_id=None, email=None)["id"], subject="not on my clients")
+    seen, cursor = [], None
+    while True:
+        page = manager.get(f"/api/v1/activities?limit=2&sort={sort}" + (f"&cursor={cursor}" if cursor else "")).json
+        assert page["total"] == 7
+        seen += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    key = sort.lstrip("-")
+    expected = sorted(mine + theirs, key=lambda a: (a[key], a["id"]), reverse=sort.startswith("-"))
+    assert [a["id"] for a in seen] == [a["id"] for a in expected]
+
+
 @pytest.mark.parametrize("query,field", [("due_from=yesterday", "due_from"), ("due_to=2026-13-01", "due_to"),
                                          ("overdue=maybe", "overdue"), ("status=open", "status"),
                                          ("sort=subject", "sort"), ("type=Bad!", "type"),
