@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.clients_import_bench
 	$(BIN)/python -m bench.clients_scale_bench
 	$(BIN)/python -m bench.deals_bench
+	$(BIN)/python -m bench.analytics_bench
 
 openapi: $(STAMP)
 	$(BIN)/glassbox openapi clients

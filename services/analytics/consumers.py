@@ -9,24 +9,28 @@ so the runner retries it and then sends it to the DLQ.
 
 Order: events of one aggregate share a partition, but a replay, a re-driven DLQ record or another
 producer can still bring an older event after a newer one. Rows therefore only move forward in CloudEvent
-time (glassbox.projection.upsert_newer, or per group of columns: services/analytics/projection.py), and stage
-entries are keyed by (deal, entered_at), so a repeated or late event never adds or undoes anything."""
+time (the rule of glassbox.projection.upsert_newer, or per group of columns; both in services/analytics/projection.py,
+where each statement is built once per shape), and stage entries are keyed by (deal, entered_at), so a repeated or
+late event never adds or undoes anything. A deal event is one statement (the deal, the stages its snapshot names,
+its stays), since the consumer's rate is bounded by its round trips to the database per event."""
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
+from functools import lru_cache
+
 from prometheus_client import Counter
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from glassbox.events import DomainEvent
 from glassbox.inbox import ANY_TYPE
-from glassbox.projection import upsert_newer
-from services.analytics.models import Activity, Campaign, Client, Deal, Pipeline, Stage, StageEntry, Survey, User
-from services.analytics.projection import upsert_groups
+from services.analytics.models import Activity, Campaign, Client, Pipeline, Stage, StageEntry, Survey, User
+from services.analytics.projection import (Prepared, dialect_of, newer_statement, params_of, upsert_groups,
+                                          upsert_newer, values_of)
 
 GROUP = "analytics"
 TOPICS = ("crm.identity.events", "crm.clients.events", "crm.deals.events")
@@ -162,14 +166,22 @@ def activity_changed(session: Session, event: DomainEvent) -> None:
 SURVEY_RECORDED = "crm.survey.recorded.v1"
 
 
+SURVEY_COLUMNS = ("survey_id", "client_id", "owner_id", "kind", "score", "surveyed_on", "created_at")
+
+
+@lru_cache(maxsize=8)
+def _survey_statement(dialect) -> Prepared:
+    return Prepared.of(insert(Survey).values(values_of(Survey.__table__, SURVEY_COLUMNS)).on_conflict_do_nothing(
+        index_elements=["survey_id"]), dialect)
+
+
 def survey_recorded(session: Session, event: DomainEvent) -> None:
     """A survey answer never changes: the first copy stays."""
     data = event.data
-    session.execute(insert(Survey).values(
-        survey_id=_id(event, "survey_id"), client_id=_uuid(data.get("client_id")), owner_id=_uuid(data.get("owner_id")),
-        kind=data["kind"], score=int(data["score"]), surveyed_on=_date(data["surveyed_on"]),
-        created_at=_time(data.get("created_at")),
-    ).on_conflict_do_nothing(index_elements=["survey_id"]))
+    _survey_statement(dialect_of(session)).execute(session, params_of({
+        "survey_id": _id(event, "survey_id"), "client_id": _uuid(data.get("client_id")),
+        "owner_id": _uuid(data.get("owner_id")), "kind": data["kind"], "score": int(data["score"]),
+        "surveyed_on": _date(data["surveyed_on"]), "created_at": _time(data.get("created_at"))}))
 
 
 # -- deals -----------------------------------------------------------------------------------------------
@@ -192,55 +204,96 @@ DEAL = {"title": ("title", _text), "status": ("status", _text), "client_id": ("c
         "lost_reason_name": ("lost_reason_name", _text)}
 
 
-def _stage_entry(session: Session, deal_id: uuid.UUID, entered_at: datetime | None, stage_id, position,
-                 pipeline_id, left_at: datetime | None) -> None:
-    """Record a stay in a stage; a repeat only ever tells the same leave time, or the first one known."""
-    if entered_at is None or stage_id is None:
-        return
-    if left_at is not None:
-        left_at = max(left_at, entered_at)  # a won/lost time back-dated before the last move
-    stmt = insert(StageEntry).values(deal_id=deal_id, entered_at=entered_at, stage_id=stage_id,
-                                     stage_position=position, pipeline_id=pipeline_id, left_at=left_at)
-    # LEAST ignores NULLs in PostgreSQL: an unknown leave time never erases a known one.
-    session.execute(stmt.on_conflict_do_update(index_elements=["deal_id", "entered_at"],
-                                               set_={"left_at": func.least(StageEntry.left_at, stmt.excluded.left_at)}))
-
-
 # Older than any event: a pipeline or stage known only from deal snapshots yields to any pipeline event.
 INFERRED = datetime(1970, 1, 1, tzinfo=timezone.utc)
+STAY = ("entered_at", "stage_id", "stage_position", "left_at")
+INFERRED_STAGE = ("stage_id", "name", "position", "probability")
 
 
-def _infer_stage(session: Session, pipeline_id, pipeline_name, stage_id, name, position, probability) -> None:
-    """A deal names a stage that no pipeline event has described (a pipeline seeded without an event, or its
-    event not read yet): keep what the snapshot tells (no SLA), until a pipeline event says more."""
+@lru_cache(maxsize=256)
+def _deal_statement(dialect, columns: tuple[str, ...], stages: int, stays: int) -> Prepared:
+    """One statement per deal event: the deal (unless it reflects a newer event), and, as data-modifying CTEs
+    (which PostgreSQL runs in full whether or not they are referenced), the stages of a pipeline that no
+    pipeline event has described yet (inserted, never overwritten), and the deal's stays in stages."""
+    stmt = newer_statement("deals", ("deal_id",), columns)
+    ctes = []
+    if stages:
+        ctes.append(insert(Pipeline).values(
+            pipeline_id=bindparam("i_pipeline_id", type_=Pipeline.pipeline_id.type),
+            name=bindparam("i_pipeline_name", type_=Pipeline.name.type), is_default=False, last_event_time=INFERRED,
+        ).on_conflict_do_nothing().cte("inferred_pipeline"))
+        ctes.append(insert(Stage).values([{
+            "stage_id": bindparam(f"i{i}_stage_id", type_=Stage.stage_id.type),
+            "pipeline_id": bindparam("i_pipeline_id", type_=Stage.pipeline_id.type),
+            "name": bindparam(f"i{i}_name", type_=Stage.name.type),
+            "position": bindparam(f"i{i}_position", type_=Stage.position.type),
+            "probability": bindparam(f"i{i}_probability", type_=Stage.probability.type),
+            "sla_days": None, "is_active": True, "last_event_time": INFERRED} for i in range(stages)],
+        ).on_conflict_do_nothing().cte("inferred_stages"))
+    if stays:
+        entries = insert(StageEntry).values([{
+            "deal_id": bindparam("e_deal_id", type_=StageEntry.deal_id.type),
+            "pipeline_id": bindparam("e_pipeline_id", type_=StageEntry.pipeline_id.type),
+            **{name: bindparam(f"e{i}_{name}", type_=StageEntry.__table__.c[name].type) for name in STAY},
+        } for i in range(stays)])
+        # LEAST ignores NULLs in PostgreSQL: an unknown leave time never erases a known one.
+        ctes.append(entries.on_conflict_do_update(
+            index_elements=["deal_id", "entered_at"],
+            set_={"left_at": func.least(StageEntry.left_at, entries.excluded.left_at)}).cte("stays"))
+    return Prepared.of(stmt.add_cte(*ctes) if ctes else stmt, dialect)
+
+
+def _stay(entered_at: datetime | None, stage_id, position, left_at: datetime | None) -> dict | None:
+    """A stay in a stage; a repeat only ever tells the same leave time, or the first one known."""
+    if entered_at is None or stage_id is None:
+        return None
+    if left_at is not None:
+        left_at = max(left_at, entered_at)  # a won/lost time back-dated before the last move
+    return {"entered_at": entered_at, "stage_id": stage_id, "stage_position": position, "left_at": left_at}
+
+
+def _inferred(pipeline_id, stage_id, name, position, probability) -> dict | None:
+    """A deal names a stage that no pipeline event may have described (a pipeline seeded without an event, or
+    its event not read yet): what the snapshot tells (no SLA) is kept until a pipeline event says more."""
     if pipeline_id is None or stage_id is None or position is None:
-        return
-    session.execute(insert(Pipeline).values(pipeline_id=pipeline_id, name=pipeline_name, is_default=False,
-                                            last_event_time=INFERRED).on_conflict_do_nothing())
-    session.execute(insert(Stage).values(stage_id=stage_id, pipeline_id=pipeline_id, name=name, position=position,
-                                         probability=probability, sla_days=None, is_active=True,
-                                         last_event_time=INFERRED).on_conflict_do_nothing())
+        return None
+    return {"stage_id": stage_id, "name": name, "position": position, "probability": probability}
 
 
 def deal_changed(session: Session, event: DomainEvent) -> None:
     """Every deal event carries the whole deal after the change: the deal row takes it (unless it already
-    reflects a newer event), and the stay in its current stage is recorded (left at closing, if closed)."""
+    reflects a newer event), and the stay in its current stage is recorded (left at closing, if closed); a
+    stage change also records the stay it ended."""
     data = event.data
     deal_id = _id(event, "deal_id")
     values = {**_carried(data, DEAL), **_money(data, "amount")}
-    upsert_newer(session, Deal, {"deal_id": deal_id}, values, event.time)
-    _infer_stage(session, values.get("pipeline_id"), data.get("pipeline_name"), values.get("stage_id"),
-                 values.get("stage_name"), values.get("stage_position"), values.get("stage_probability"))
+    pipeline_id, stage_id = values.get("pipeline_id"), values.get("stage_id")
     entered = values.get("stage_entered_at") or (values.get("created_at") if event.type == DEAL_CREATED else None)
     left = values.get("closed_at") if values.get("status") in ("won", "lost") else None
-    _stage_entry(session, deal_id, entered, values.get("stage_id"), values.get("stage_position"),
-                 values.get("pipeline_id"), left)
+    stages = [_inferred(pipeline_id, stage_id, values.get("stage_name"), values.get("stage_position"),
+                        values.get("stage_probability"))]
+    stays = [_stay(entered, stage_id, values.get("stage_position"), left)]
     if event.type == DEAL_STAGE_CHANGED:
-        _infer_stage(session, values.get("pipeline_id"), data.get("pipeline_name"), _uuid(data.get("previous_stage_id")),
-                     data.get("previous_stage_name"), _int(data.get("previous_stage_position")), None)
-        _stage_entry(session, deal_id, _time(data.get("previous_stage_entered_at")),
-                     _uuid(data.get("previous_stage_id")), _int(data.get("previous_stage_position")),
-                     values.get("pipeline_id"), entered)
+        previous, position = _uuid(data.get("previous_stage_id")), _int(data.get("previous_stage_position"))
+        stages.append(_inferred(pipeline_id, previous, data.get("previous_stage_name"), position, None))
+        stays.append(_stay(_time(data.get("previous_stage_entered_at")), previous, position, entered))
+    stages = [stage for stage in stages if stage]
+    stays = [stay for stay in stays if stay]
+    if len(stays) == 2 and stays[0]["entered_at"] == stays[1]["entered_at"]:
+        # One row twice in one INSERT ... ON CONFLICT DO UPDATE is an error: merge them as two statements would
+        # (the first one's stage, the earliest leave time known).
+        lefts = [stay["left_at"] for stay in stays if stay["left_at"] is not None]
+        stays = [{**stays[0], "left_at": min(lefts) if lefts else None}]
+    params = params_of({"deal_id": deal_id}, values, {"last_event_time": event.time})
+    if stages:
+        params.update(i_pipeline_id=pipeline_id, i_pipeline_name=data.get("pipeline_name"))
+        for i, stage in enumerate(stages):
+            params.update({f"i{i}_{name}": stage[name] for name in INFERRED_STAGE})
+    if stays:
+        params.update(e_deal_id=deal_id, e_pipeline_id=pipeline_id)
+        for i, stay in enumerate(stays):
+            params.update({f"e{i}_{name}": stay[name] for name in STAY})
+    _deal_statement(dialect_of(session), tuple(values), len(stages), len(stays)).execute(session, params)
 
 
 PIPELINE_CREATED = "crm.pipeline.created.v1"

@@ -14,8 +14,9 @@ from datetime import date, datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
-from sqlalchemy import Date, DateTime, Integer, String, and_, case, cast, func, literal, or_, select, true
-from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy import (Date, DateTime, Integer, String, and_, case, cast, column, func, literal, or_, select, true,
+                        union_all, values)
+from sqlalchemy.dialects.postgresql import UUID, distinct_on
 from sqlalchemy.orm import Session
 
 from services.analytics.measures import Measures, add_money, aggregate, cents, empty_row, money
@@ -282,17 +283,17 @@ def _entered(session: Session, scope: Scope, pipeline_id: uuid.UUID, by_owner: b
     deals = (select(owner.label("owner"), reached.label("reached"), Deal.status.label("status"))
              .select_from(Deal.__table__.outerjoin(current, current.c.stage_id == Deal.stage_id))
              .where(Deal.pipeline_id == pipeline_id, D.created_in(scope), *scope_filters).subquery("deals"))
+    # One pass over the deals: the histogram is a CTE both halves read (PostgreSQL computes it once).
     histogram = (select(deals.c.owner, deals.c.reached, func.count().label("n"),
                         func.count().filter(deals.c.status == "won").label("won"))
-                 .group_by(deals.c.owner, deals.c.reached).subquery("histogram"))
+                 .group_by(deals.c.owner, deals.c.reached).cte("histogram"))
     stages = select(Stage.stage_id, Stage.position).where(Stage.pipeline_id == pipeline_id, Stage.is_active).subquery()
-    per_stage = (select(histogram.c.owner, stages.c.stage_id, func.sum(histogram.c.n))
+    per_stage = (select(histogram.c.owner, cast(stages.c.stage_id, String).label("step"), func.sum(histogram.c.n))
                  .select_from(histogram.join(stages, histogram.c.reached >= stages.c.position))
                  .group_by(histogram.c.owner, stages.c.stage_id))
-    won = select(histogram.c.owner, func.sum(histogram.c.won)).group_by(histogram.c.owner)
-    entered = {(owner, stage_id): int(n) for owner, stage_id, n in session.execute(per_stage)}
-    entered.update({(owner, "won"): int(n) for owner, n in session.execute(won)})
-    return entered
+    won = select(histogram.c.owner, literal("won", String), func.sum(histogram.c.won)).group_by(histogram.c.owner)
+    return {(owner, step if step == "won" else uuid.UUID(step)): int(n)
+            for owner, step, n in session.execute(union_all(per_stage, won))}
 
 
 def _steps(stages: list[Stage], entered: dict, owner) -> list[int]:
@@ -367,9 +368,14 @@ def _stage_names(session: Session, stage_ids) -> dict:
     stage_ids = [stage_id for stage_id in stage_ids if stage_id is not None]
     if not stage_ids:
         return {}
-    names = dict(session.execute(select(Deal.stage_id, Deal.stage_name).where(Deal.stage_id.in_(stage_ids))
-                                 .ext(distinct_on(Deal.stage_id)).order_by(Deal.stage_id, Deal.last_event_time.desc())).all())
-    names.update(session.execute(select(Stage.stage_id, Stage.name).where(Stage.stage_id.in_(stage_ids))).all())
+    names = dict(session.execute(select(Stage.stage_id, Stage.name).where(Stage.stage_id.in_(stage_ids))).all())
+    # Only a stage no pipeline event or snapshot put into `stages` is looked up in the deals (the latest snapshot
+    # naming it): a stage's deals can be most of the table.
+    unknown = [stage_id for stage_id in stage_ids if stage_id not in names]
+    if unknown:
+        names.update(session.execute(
+            select(Deal.stage_id, Deal.stage_name).where(Deal.stage_id.in_(unknown)).ext(distinct_on(Deal.stage_id))
+            .order_by(Deal.stage_id, Deal.last_event_time.desc())).all())
     return names
 
 
@@ -435,10 +441,13 @@ def deal_cycle(session: Session, scope: Scope) -> dict:
                func.percentile_disc(0.5).within_group(seconds.desc()))
         .where(D.won_in(scope), *deal_filters(scope))).one()
     stay = func.extract("epoch", StageEntry.left_at - StageEntry.entered_at)
+    filters = deal_filters(scope)
+    # Every stay is written with its deal, so without a deal filter the join to deals would only cost.
+    source = (StageEntry.__table__.join(Deal.__table__, Deal.deal_id == StageEntry.deal_id) if filters
+              else StageEntry.__table__)
     by_stage = session.execute(
-        select(StageEntry.stage_id, func.count(), func.sum(stay))
-        .select_from(StageEntry.__table__.join(Deal.__table__, Deal.deal_id == StageEntry.deal_id))
-        .where(StageEntry.left_at >= _at(scope.start), StageEntry.left_at < _at(scope.end), *deal_filters(scope))
+        select(StageEntry.stage_id, func.count(), func.sum(stay)).select_from(source)
+        .where(StageEntry.left_at >= _at(scope.start), StageEntry.left_at < _at(scope.end), *filters)
         .group_by(StageEntry.stage_id)).all()
     stages = {stage.stage_id: stage for stage in session.scalars(
         select(Stage).where(Stage.stage_id.in_([row[0] for row in by_stage])))}
@@ -571,15 +580,22 @@ def campaigns_by_channel(session: Session, scope: Scope) -> dict:
 
 # -- /kpi/lost-reasons -----------------------------------------------------------------------------------
 
+def _reason_names(session: Session, ids: list) -> dict:
+    """The name the latest snapshot gave each reason: one lookup per reason down ix_deals_lost_reason (not a
+    pass over every lost deal)."""
+    reasons = values(column("reason_id", UUID), name="reasons").data([(reason_id,) for reason_id in ids])
+    latest = (select(Deal.lost_reason_name).where(Deal.lost_reason_id == reasons.c.reason_id)
+              .order_by(Deal.last_event_time.desc()).limit(1).scalar_subquery())
+    return dict(session.execute(select(reasons.c.reason_id, latest)).all())
+
+
 def lost_reasons(session: Session, scope: Scope) -> dict:
     rows = deal_aggregate(session, scope, {"reason_id": Deal.lost_reason_id},
                           Measures(counts={"deals": true()}, money={"amount": (Deal.amount, true())}),
                           [D.lost_in(scope)])
     total = sum(row["deals"] for row in rows)
     ids = [row["reason_id"] for row in rows if row["reason_id"] is not None]
-    names = dict(session.execute(
-        select(Deal.lost_reason_id, Deal.lost_reason_name).where(Deal.lost_reason_id.in_(ids))
-        .ext(distinct_on(Deal.lost_reason_id)).order_by(Deal.lost_reason_id, Deal.last_event_time.desc())).all()) if ids else {}
+    names = _reason_names(session, ids) if ids else {}
     items = [{"reason_id": row["reason_id"], "name": names.get(row["reason_id"]), "deals": row["deals"],
               "share": ratio(row["deals"], total), "amount": row["amount"]} for row in rows]
     items.sort(key=lambda item: (-item["deals"], item["name"] is None, item["name"] or "", str(item["reason_id"])))

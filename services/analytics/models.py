@@ -140,6 +140,9 @@ class Deal(Base):
         Index("ix_deals_open_stage", "pipeline_id", "stage_id", postgresql_where=text("status = 'open'")),
         Index("ix_deals_campaign", "campaign_id", postgresql_where=text("campaign_id IS NOT NULL")),
         Index("ix_deals_client", "client_id"),
+        # the latest name a snapshot gave a lost reason (/kpi/lost-reasons), one index probe per reason
+        Index("ix_deals_lost_reason", "lost_reason_id", "last_event_time",
+              postgresql_where=text("lost_reason_id IS NOT NULL")),
     )
 
 
@@ -158,7 +161,9 @@ class StageEntry(Base):
 
     __table_args__ = (
         Index("ix_stage_entries_stage", "stage_id"),
-        Index("ix_stage_entries_left", "left_at", postgresql_where=text("left_at IS NOT NULL")),
+        # covering: /kpi/deal-cycle sums the stays left in the period from the index alone
+        Index("ix_stage_entries_left", "left_at", postgresql_include=["stage_id", "entered_at", "deal_id"],
+              postgresql_where=text("left_at IS NOT NULL")),
     )
 
 
