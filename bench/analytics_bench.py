@@ -51,6 +51,7 @@ import os
 import random
 import resource
 import sys
+import textwrap
 import threading
 import time
 import uuid
@@ -856,6 +857,15 @@ def generate(url: str, deals: int, managers: int, pipeline: dict, reasons, now: 
     return phases
 
 
+def open_deals(url: str) -> int:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.scalar(text("SELECT count(*) FROM deals WHERE status = 'open'"))
+    finally:
+        engine.dispose()
+
+
 def table_facts(url: str) -> dict[str, str]:
     engine = create_engine(url)
     try:
@@ -1004,8 +1014,8 @@ KPIS = (  # (label, path, raw query or None)
 
 def _rate(day: str) -> str:
     """SQL: the rate to RUB of row `currency` valid on `day` (1 for RUB)."""
-    return (f"CASE WHEN currency = 'RUB' THEN 1 ELSE (SELECT f.rate_to_base FROM fx_rates f WHERE f.currency = l.currency "
-            f"AND f.valid_from <= {day} ORDER BY f.valid_from DESC LIMIT 1) END")
+    return ("CASE WHEN currency = 'RUB' THEN 1 ELSE (SELECT f.rate_to_base FROM fx_rates f "
+            f"WHERE f.currency = l.currency AND f.valid_from <= {day} ORDER BY f.valid_from DESC LIMIT 1) END")
 
 
 CLOSED_DAY = "(closed_at AT TIME ZONE 'UTC')::date"
@@ -1261,10 +1271,11 @@ def create_deals(port: int, owners: list[tuple[str, str, str, int]], threads: in
     return out
 
 
-def move_load(port: int, deals: list[tuple[str, str, str]], stage_ids: list[str], rate: float, seconds: float,
-              threads: int, stop: threading.Event) -> dict:
+def move_load(port: int, deals: list[tuple[str, str, str]], positions: dict, stage_ids: list[str], rate: float,
+              seconds: float, threads: int, stop: threading.Event) -> dict:
     """Offer `rate` moves/s for `seconds`: each thread owns a slice of the deals and moves them round robin to the
-    next stage (after the last one, back to the first), each request paced to its slot (sent at once when late)."""
+    next stage (after the last one, back to the first), each request paced to its slot (sent at once when late).
+    `positions` (deal id -> stage index) carries the deals' stages from one run to the next."""
     statuses: Counter = Counter()
     latencies: list[float] = []
     lock = threading.Lock()
@@ -1272,7 +1283,7 @@ def move_load(port: int, deals: list[tuple[str, str, str]], stage_ids: list[str]
     deadline = started + seconds
 
     def work(k: int) -> None:
-        mine = [[deal_id, token, 0] for deal_id, token, _ in deals[k::threads]]
+        mine = [[deal_id, token, positions[deal_id]] for deal_id, token, _ in deals[k::threads]]
         interval = threads / rate
         slot = started + k * interval / threads
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -1292,7 +1303,8 @@ def move_load(port: int, deals: list[tuple[str, str, str]], stage_ids: list[str]
                 target = (deal[2] + 1) % len(stage_ids)
                 t0 = time.perf_counter()
                 try:
-                    status, _ = post_json(conn, f"/api/v1/deals/{deal[0]}/move", deal[1], {"stage_id": stage_ids[target]})
+                    status, _ = post_json(conn, f"/api/v1/deals/{deal[0]}/move", deal[1],
+                                          {"stage_id": stage_ids[target]})
                 except (OSError, http.client.HTTPException):
                     status = 0
                     conn.close()
@@ -1300,7 +1312,7 @@ def move_load(port: int, deals: list[tuple[str, str, str]], stage_ids: list[str]
                 local_lat.append(time.perf_counter() - t0)
                 local_status[status] += 1
                 if status == 200:
-                    deal[2] = target
+                    deal[2] = positions[deal[0]] = target
         finally:
             conn.close()
             with lock:
@@ -1318,21 +1330,25 @@ def move_load(port: int, deals: list[tuple[str, str, str]], stage_ids: list[str]
             "p99_ms": percentile(latencies, 99) * 1000}
 
 
-def probe(deals_port: int, analytics_port: int, deal_id: str, token: str, stage_ids: list[str], interval: float,
-          stop: threading.Event, samples: list, kpi_times: list, lock: threading.Lock, seed: int) -> None:
+def probe(deals_port: int, analytics_port: int, deal_id: str, token: str, positions: dict, stage_ids: list[str],
+          interval: float, stop: threading.Event, samples: list, kpi_times: list, lock: threading.Lock,
+          seed: int) -> None:
     """Move our own deal one stage on, then ask /kpi/funnel (as its owner) until the stage counts it."""
     rng = random.Random(seed)
     moves = http.client.HTTPConnection("127.0.0.1", deals_port, timeout=30)
     kpi = http.client.HTTPConnection("127.0.0.1", analytics_port, timeout=30)
-    position = 0
+    position = positions[deal_id]
     try:
         while not stop.is_set():
             target = (position + 1) % len(stage_ids)
             status, body = post_json(moves, f"/api/v1/deals/{deal_id}/move", token, {"stage_id": stage_ids[target]})
             answered = time.perf_counter()
             if status != 200:
-                raise RuntimeError(f"probe move: {status} {body[:200]!r}")
-            position = target
+                with lock:
+                    samples.append(float("inf"))  # counted as not seen; the run's statuses show why
+                stop.wait(0.5)
+                continue
+            position = positions[deal_id] = target
             seen = None
             while seen is None and time.perf_counter() - answered < 30:
                 seconds, status, body = http_get(kpi, "/api/v1/kpi/funnel", token)
@@ -1374,6 +1390,7 @@ def run_freshness(work: Path, env: dict, urls: dict, bootstrap: str, broker: Bro
         probe_deals = create_deals(deals_port, [(m, tokens[m], clients[m], 1) for m, _ in probes], threads=1)
         wait_outbox_sent(urls["deals"], timeout=300)
         caught_up = broker.wait_caught_up(GROUP, timeout=300)
+        positions = {deal_id: 0 for deal_id, _, _ in pool + probe_deals}  # every deal starts in the first stage
         print(f"  {len(pool):,} deals to move, {len(probe_deals)} probe deals; analytics caught up "
               f"{caught_up:.1f} s after", flush=True)
         runs = []
@@ -1385,12 +1402,12 @@ def run_freshness(work: Path, env: dict, urls: dict, bootstrap: str, broker: Bro
             cpu = Cpu(pg_dir, processes | {"analytics service": args.analytics_server})
             load_before = load_average()
             probe_threads = [threading.Thread(target=probe, daemon=True, args=(
-                deals_port, analytics_port, deal_id, token, stage_ids, args.probe_interval, stop, samples, kpi_times,
-                lock, k)) for k, (deal_id, token, _) in enumerate(probe_deals)]
+                deals_port, analytics_port, deal_id, token, positions, stage_ids, args.probe_interval, stop, samples,
+                kpi_times, lock, k)) for k, (deal_id, token, _) in enumerate(probe_deals)]
             cpu.start()
             for t in probe_threads:
                 t.start()
-            load = move_load(deals_port, pool, stage_ids, rate, args.duration, args.load_threads, stop)
+            load = move_load(deals_port, pool, positions, stage_ids, rate, args.duration, args.load_threads, stop)
             stop.set()
             for t in probe_threads:
                 t.join(timeout=60)
@@ -1439,8 +1456,8 @@ def check_moves(urls: dict, deal_ids: list[str]) -> int:
     engine = create_engine(urls["deals"])
     try:
         with engine.connect() as conn:
-            truth = dict(conn.execute(text("SELECT id::text, stage_id::text FROM deals WHERE id = ANY(CAST(:ids AS uuid[]))"),
-                                      {"ids": deal_ids}).all())
+            truth = dict(conn.execute(text("SELECT id::text, stage_id::text FROM deals "
+                                           "WHERE id = ANY(CAST(:ids AS uuid[]))"), {"ids": deal_ids}).all())
     finally:
         engine.dispose()
     engine = create_engine(urls["analytics"])
@@ -1544,7 +1561,8 @@ def report(args, out: dict, facts: dict) -> tuple[str, str]:
         ratios = [s["rate"] / b["rate"] for s, b in zip(service, bare)]
         rate, ratio = med([s["rate"] for s in service]), med(ratios)
         missed = [w for w, bad in (("rate", rate < GOAL_INGEST_RATE), ("ratio", ratio < GOAL_INGEST_RATIO)) if bad]
-        per_event = [(s["cpu"]["consumer"] / s["events"] * 1e6, s["cpu"]["postgres"] / s["events"] * 1e6) for s in service]
+        per_event = [(s["cpu"]["consumer"] / s["events"] * 1e6, s["cpu"]["postgres"] / s["events"] * 1e6)
+                     for s in service]
         lines += [
             "",
             "### 1. Ingest",
@@ -1571,12 +1589,15 @@ def report(args, out: dict, facts: dict) -> tuple[str, str]:
             f"{med([c for c, _ in per_event]):.0f} µs, PostgreSQL {med([p for _, p in per_event]):.0f} µs; "
             "CPU seconds per service run: " + "; ".join(cpu_text(s["cpu"], s["seconds"]) for s in service) + ".",
         ]
+        kit_rate = med([k["rate"] for k in kit])
         goals.append(f"- Analytics ingest (issue 6): `glassbox consume analytics` applies {rate:,.0f} events/s, "
                      f"{ratio:.2f} of a bare kafka-python consumer ({med([b['rate'] for b in bare]):,.0f}/s) on the "
-                     f"same topics: goal >= 5,000/s and >= 0.3 {verdict(not missed)}. Per event the consumer process "
-                     f"spends about {med([c for c, _ in per_event]):.0f} µs of CPU and PostgreSQL "
-                     f"{med([p for _, p in per_event]):.0f} µs (one savepoint, the inbox insert and the handler's upserts "
-                     "per event, one commit per poll).")
+                     f"same topics: goal >= 5,000/s and >= 0.3 {verdict(not missed)}. The kit's ConsumerRunner with a "
+                     f"handler that does nothing gets {kit_rate:,.0f}/s: its per-event savepoint, inbox INSERT and "
+                     "release (three round trips) and CloudEvent parsing alone stay below the goal; the analytics "
+                     f"handlers (one statement per event) bring it to {rate / kit_rate:.2f} of that. Per event the "
+                     f"consumer process spends about {med([c for c, _ in per_event]):.0f} µs of CPU and PostgreSQL "
+                     f"{med([p for _, p in per_event]):.0f} µs.")
 
     if "kpi" in out:
         r = out["kpi"]
@@ -1592,7 +1613,8 @@ def report(args, out: dict, facts: dict) -> tuple[str, str]:
             "",
             f"### 2. KPI latency at {args.deals:,} deals",
             "",
-            f"The read models generated in SQL from the same model ({', '.join(f'{k} {v}' for k, v in r['tables'].items())}), "
+            "The read models generated in SQL from the same model ("
+            + ", ".join(f"{k} {v}" for k, v in r["tables"].items()) + "), "
             "exchange rates for USD, EUR, CNY. `glassbox serve analytics` (gunicorn) answers each endpoint with its "
             "default period (the current month; the forecast: three months), one request at a time over a keep-alive "
             f"connection with real RS256 tokens: a head of sales (everyone's numbers) and manager no. 1 (their own: "
@@ -1640,15 +1662,29 @@ def report(args, out: dict, facts: dict) -> tuple[str, str]:
             "",
             "Generation (seconds): " + ", ".join(f"{k} {v:.0f}" for k, v in r["phases"].items()) + ".",
         ]
+        lines_by_role = []
+        for role in ("head of sales", "manager"):
+            mine = [x for x in results if x["role"] == role]
+            slow = [f"{x['kpi']} {x['p95']:.0f} ms" for x in mine if x["p95"] >= GOAL_KPI_MS]
+            weak = [f"{x['kpi']} {x['raw'] / x['p50']:.0f}x" for x in mine
+                    if x["raw"] is not None and x["raw"] / x["p50"] < GOAL_KPI_FACTOR]
+            raws = [x for x in mine if x["raw"] is not None]
+            lines_by_role.append(
+                f"as {role}, {len(mine) - len(slow)} of {len(mine)} endpoints have p95 under 50 ms"
+                + (f" (over: {', '.join(slow)})" if slow else "")
+                + f" and {len(raws) - len(weak)} of {len(raws)} are >= 50x faster than the raw-event query"
+                + (f" (below: {', '.join(weak)})" if weak else ""))
         goals.append(
-            f"- Analytics KPIs at {args.deals:,} deals (issue 6): the slowest p95 is {worst:.0f} ms "
-            f"({'every endpoint under 50 ms' if not over else 'over 50 ms: ' + ', '.join(over)}), goal "
-            f"{verdict(not over)}; against the raw-event queries the read models answer "
-            f"{min(factors, default=float('nan')):,.0f} to {max(factors, default=float('nan')):,.0f} times faster "
-            f"(p50 against the raw median), goal >= 50x {verdict(not slow_factor)}"
-            + (f" ({', '.join(slow_factor)})" if slow_factor else "")
-            + ("; the raw figures equal the service's" if not differ else f"; raw figures differ for {', '.join(differ)}")
-            + ".")
+            f"- Analytics KPIs at {args.deals:,} deals (issue 6): p95 under 50 ms {verdict(not over)} and >= 50x "
+            f"{verdict(not slow_factor)}: " + "; ".join(lines_by_role) + f". The slowest p95 is {worst:,.0f} ms; "
+            f"the factors run from {min(factors, default=float('nan')):,.0f} to "
+            f"{max(factors, default=float('nan')):,.0f}"
+            + ("; the raw figures equal the service's" if not differ else
+               f"; raw figures differ for {', '.join(differ)}")
+            + ". Most of the head of sales' answers aggregate at query time every open deal (about "
+            f"{r['open_deals']:,} here) or every deal of the period: a bitmap heap scan of those rows, a sort by "
+            "currency and rate day, a dozen filtered aggregates (EXPLAIN ANALYZE); no index takes that away, "
+            "pre-aggregated read models kept by the consumer would.")
 
     if "freshness" in out:
         r = out["freshness"]
@@ -1729,10 +1765,15 @@ def report(args, out: dict, facts: dict) -> tuple[str, str]:
             f"- Analytics rebuild (issue 6): {service[0]['events']:,} events replayed in {seconds:.0f} s "
             f"({med([s['rate'] for s in service]):,.0f}/s; a bare consumer reads them in "
             f"{med([b['seconds'] for b in bare]):.0f} s): goal < 120 s for 1,000,000 {verdict(scaled < GOAL_REBUILD_S)}"
-            + (f" (scaled: {scaled:.0f} s)" if service[0]["events"] != GOAL_REBUILD_EVENTS else "") + ".")
+            + (f" (scaled: {scaled:.0f} s)" if service[0]["events"] != GOAL_REBUILD_EVENTS else "")
+            + f". The replay goes through the same per-event runner as the consumer, in one process that used "
+            f"{med([x['cpu']['rebuild'] for x in service]):.0f} s of CPU for it (PostgreSQL "
+            f"{med([x['cpu']['postgres'] for x in service]):.0f} s).")
 
     lines += ["", "Machine and parameters:", "", common.facts_lines(facts)]
-    return "\n".join(lines), "\n".join(goals)
+    # wrapped like the hand-written bullets of the goals summary
+    return "\n".join(lines), "\n".join(textwrap.fill(goal, width=112, subsequent_indent="  ", break_long_words=False,
+                                                    break_on_hyphens=False) for goal in goals)
 
 
 def _fmt(value) -> str:
@@ -1758,11 +1799,12 @@ def main(argv=None) -> int:
     parser.add_argument("--rebuild-events", type=int, default=1_000_000, help="events on the topics for the rebuild")
     parser.add_argument("--rebuild-rounds", type=int, default=1)
     parser.add_argument("--deals", type=int, default=1_000_000, help="deals in the read models for the KPI part")
-    parser.add_argument("--sample-events", type=int, default=20_000, help="events through the runner for the shape check")
+    parser.add_argument("--sample-events", type=int, default=20_000,
+                        help="events through the runner for the shape check")
     parser.add_argument("--requests", type=int, default=50, help="measured requests per KPI and role")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--raw-runs", type=int, default=2, help="runs of each raw-event query per role")
-    parser.add_argument("--rates", default="500,100", help="offered deal moves per second, comma separated")
+    parser.add_argument("--rates", default="500,50", help="offered deal moves per second, comma separated")
     parser.add_argument("--duration", type=float, default=60, help="seconds of load per rate")
     parser.add_argument("--load-threads", type=int, default=8)
     parser.add_argument("--load-managers", type=int, default=50)
@@ -1860,9 +1902,10 @@ def main(argv=None) -> int:
                                           work)
                 analytics_server.wait_ready()
                 results = measure_kpis(port, urls["analytics"], sign, pipeline, args)
+                tables = {k.replace("rows ", ""): v for k, v in table_facts(urls["analytics"]).items()
+                          if k.startswith("rows")}
                 out["kpi"] = {"results": results, "sample": sample, "generated": generated, "shape_compare": compared,
-                              "phases": phases, "tables": {k.replace("rows ", ""): v for k, v in
-                                                           table_facts(urls["analytics"]).items() if k.startswith("rows")}}
+                              "open_deals": open_deals(urls["analytics"]), "phases": phases, "tables": tables}
                 if "freshness" in args.parts:
                     args.analytics_server = analytics_server
                     out["freshness"] = run_freshness(work, env, urls, bootstrap, broker, sign, pipeline, port, pg_dir,
