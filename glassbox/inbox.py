@@ -1,17 +1,23 @@
 """The consumer runner: apply each event once, in the consumer's own database, then commit the offsets.
 
-Per batch: one database transaction; per event a savepoint in which the event id is recorded in
-`processed_events` together with the handler's effect (a duplicate finds its id there and is skipped).
-The database commits first, the Kafka offsets after, so a crash in between only redelivers events that
-the inbox then skips. An event that keeps failing goes to `<topic>.dlq` with the error in its headers
-and the consumer moves on; an infrastructure failure (database gone) aborts the batch instead, so
-nothing is dead-lettered for a reason that is not the event's fault.
+Per polled batch, one database transaction: the ids of all its events are recorded in `processed_events` with
+one statement, and only the events recorded for the first time (a duplicate finds its id there) reach their
+handlers, in the same transaction. A handler marked `@batched` gets all of the batch's events it handles in one
+call, so it can write them with a few bulk statements; any other gets them one at a time.
+
+If anything in that transaction fails but the database itself (a poison event), it is rolled back and the batch
+is applied again one event at a time, each in a savepoint with its inbox row, retried, and sent to `<topic>.dlq`
+with the error in its headers when it keeps failing, so only the poison event is set aside. An infrastructure
+failure (database gone) aborts the batch instead, so nothing is dead-lettered for a reason that is not the
+event's fault. The database commits first, the Kafka offsets after, so a crash in between only redelivers events
+that the inbox then skips.
 """
 from __future__ import annotations
 
 import logging
 import threading
-from typing import Callable
+from collections import Counter
+from typing import Callable, Iterable
 
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.consumer.fetcher import ConsumerRecord
@@ -28,10 +34,32 @@ from glassbox.models import ProcessedEvent
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Session, DomainEvent], None]
+BatchHandler = Callable[[Session, list[DomainEvent]], None]
 # A consumer's handlers may include one under this key: it gets the events of every type that has no handler
 # of its own (to count or log them), through the inbox like any other. Without it such events are ignored.
 ANY_TYPE = "*"
 INFRASTRUCTURE_ERRORS = (OperationalError, InterfaceError)
+
+
+def batched(handler: BatchHandler) -> BatchHandler:
+    """Marks a handler that takes a list of events (all of a batch's events it handles, in their order of the
+    topics, each new to the inbox). It must give the same result as taking them one list of one at a time."""
+    handler.takes_batches = True
+    return handler
+
+
+def _is_batched(handler) -> bool:
+    return getattr(handler, "takes_batches", False)
+
+
+# One statement records a batch's event ids; RETURNING names those seen for the first time. The arrays go in
+# binary (%b): psycopg's text form of a list escapes every element in Python.
+_RECORD_IN_INBOX = """
+    INSERT INTO processed_events (consumer, event_id, event_type)
+    SELECT %(consumer)s, event_id, event_type FROM unnest(CAST(%(ids)b AS varchar[]), CAST(%(types)b AS varchar[]))
+        AS batch (event_id, event_type)
+    ON CONFLICT DO NOTHING
+    RETURNING event_id"""
 
 
 class ConsumerRunner:
@@ -47,11 +75,66 @@ class ConsumerRunner:
         self.max_backoff = max_backoff
         self._producer: KafkaProducer | None = None
 
+    def _handler_of(self, event_type: str):
+        return self.handlers.get(event_type) or self.handlers.get(ANY_TYPE)
+
     def process_batch(self, records: list[ConsumerRecord]) -> None:
+        try:
+            self._apply_together(records)
+            return
+        except INFRASTRUCTURE_ERRORS:
+            raise
+        except Exception as exc:
+            log.warning("%s: a batch of %d events failed as a whole (%s: %s); applying them one at a time",
+                        self.name, len(records), type(exc).__name__, exc)
         with Session(self.engine) as session:
             for record in records:
                 self._apply(session, record)
             session.commit()
+
+    def _apply_together(self, records: list[ConsumerRecord]) -> None:
+        """The whole batch in one transaction; raises (having written nothing) if any part of it fails."""
+        events = []
+        for record in records:
+            try:
+                events.append(DomainEvent.from_kafka(record.headers, record.key, record.value))
+            except ValueError:
+                raise ValueError("a record is not a readable event") from None  # for the one-at-a-time path's DLQ
+        handled = [event for event in events if self._handler_of(event.type) is not None]
+        ignored = len(events) - len(handled)
+        if ignored:  # a tolerant reader: other consumers' events and future types are not ours
+            metrics.CONSUMER_PROCESSED.labels(self.name, "ignored").inc(ignored)
+        with Session(self.engine) as session:
+            fresh = self._first_seen(session, handled)
+            if len(fresh) < len(handled):
+                metrics.CONSUMER_DUPLICATES.labels(self.name).inc(len(handled) - len(fresh))
+            together: dict[BatchHandler, list[DomainEvent]] = {}
+            for event in fresh:
+                handler = self._handler_of(event.type)
+                if _is_batched(handler):
+                    together.setdefault(handler, []).append(event)
+                else:
+                    handler(session, event)
+            for handler, its_events in together.items():
+                handler(session, its_events)
+            session.commit()
+        for event_type, count in Counter(event.type for event in fresh).items():
+            metrics.CONSUMER_PROCESSED.labels(self.name, event_type).inc(count)
+
+    def _first_seen(self, session: Session, events: Iterable[DomainEvent]) -> list[DomainEvent]:
+        """Records the events' ids in the inbox; returns those not recorded before (the first of a repeated id)."""
+        events = list(events)
+        if not events:
+            return []
+        recorded = set(session.connection().exec_driver_sql(_RECORD_IN_INBOX, {
+            "consumer": self.name, "ids": [event.id for event in events],
+            "types": [event.type for event in events]}).scalars())
+        fresh = []
+        for event in events:
+            if event.id in recorded:
+                recorded.discard(event.id)
+                fresh.append(event)
+        return fresh
 
     def _apply(self, session: Session, record: ConsumerRecord) -> None:
         try:
@@ -59,7 +142,7 @@ class ConsumerRunner:
         except ValueError as exc:
             self._dead_letter(record, exc)
             return
-        handler = self.handlers.get(event.type) or self.handlers.get(ANY_TYPE)
+        handler = self._handler_of(event.type)
         if handler is None:  # a tolerant reader: other consumers' events and future types are not ours
             metrics.CONSUMER_PROCESSED.labels(self.name, "ignored").inc()
             return
@@ -76,7 +159,7 @@ class ConsumerRunner:
                     if first_time is None:
                         metrics.CONSUMER_DUPLICATES.labels(self.name).inc()
                         return
-                    handler(session, event)
+                    handler(session, [event]) if _is_batched(handler) else handler(session, event)
                 metrics.CONSUMER_PROCESSED.labels(self.name, event.type).inc()
                 return
             except INFRASTRUCTURE_ERRORS:

@@ -5,32 +5,28 @@ Tolerant reader: every handler takes the fields it needs with .get and ignores t
 does not carry leaves the column as it is. Event types that analytics has no use for (contacts, code lists,
 service cases) are acknowledged and dropped; types it does not know at all are skipped and counted
 (`analytics_events_skipped_total{type}`). A payload that cannot be read (no id, a malformed amount) raises,
-so the runner retries it and then sends it to the DLQ.
+so the runner applies the batch again one event at a time, retries that one and then sends it to the DLQ.
 
 Order: events of one aggregate share a partition, but a replay, a re-driven DLQ record or another
 producer can still bring an older event after a newer one. Rows therefore only move forward in CloudEvent
-time (the rule of glassbox.projection.upsert_newer, or per group of columns; both in services/analytics/projection.py,
-where each statement is built once per shape), and stage entries are keyed by (deal, entered_at), so a repeated or
-late event never adds or undoes anything. A deal event is one statement (the deal, the stages its snapshot names,
-its stays), since the consumer's rate is bounded by its round trips to the database per event."""
+time (the rule of glassbox.projection.upsert_newer, or per group of columns), and stage entries are keyed by
+(deal, entered_at), so a repeated or late event never adds or undoes anything.
+
+Speed: every handler is `@batched`: it turns the batch's events into rows and writes each table's rows with one
+bulk statement per shape (services/analytics/projection.py), since the consumer's rate is bounded by its work
+per event, and a statement per event costs more than the database's work for it."""
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
-from functools import lru_cache
-
 from prometheus_client import Counter
-from sqlalchemy import bindparam, func
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from glassbox.events import DomainEvent
-from glassbox.inbox import ANY_TYPE
-from services.analytics.models import Activity, Campaign, Client, Pipeline, Stage, StageEntry, Survey, User
-from services.analytics.projection import (Prepared, dialect_of, newer_statement, params_of, upsert_groups,
-                                          upsert_newer, values_of)
+from glassbox.inbox import ANY_TYPE, batched
+from services.analytics import projection
 
 GROUP = "analytics"
 TOPICS = ("crm.identity.events", "crm.clients.events", "crm.deals.events")
@@ -40,8 +36,10 @@ SKIPPED = Counter("analytics_events_skipped_total", "Events of a type analytics 
 
 # -- reading payloads ------------------------------------------------------------------------------------
 
-def _uuid(value) -> uuid.UUID | None:
-    return None if value in (None, "") else uuid.UUID(str(value))
+def _uuid(value) -> str | None:
+    """Passed on as text: PostgreSQL casts it to uuid and refuses a malformed one (the batch then goes one event
+    at a time, and that event to the DLQ), which costs less than parsing it here."""
+    return None if value in (None, "") else str(value)
 
 
 def _time(value) -> datetime | None:
@@ -90,16 +88,18 @@ PROFILE = {"full_name": ("full_name", _text), "team_id": ("team_id", _uuid)}
 USER_STATE = {"email": ("email", _text), "role": ("role", _text), "is_active": ("is_active", bool)}
 
 
-def user_changed(session: Session, event: DomainEvent) -> None:
-    """created and updated carry the whole profile after the change."""
-    upsert_groups(session, User, {"user_id": _id(event, "user_id")}, event.time, {
-        "profile_time": _carried(event.data, PROFILE), "state_time": _carried(event.data, USER_STATE)})
+def _user_groups(event: DomainEvent) -> dict:
+    """created and updated carry the whole profile after the change; deactivated carries no full name or
+    team: those stay as the row (or a later-arriving profile) has them."""
+    if event.type == USER_DEACTIVATED:
+        return {"state_time": {**_carried(event.data, USER_STATE), "is_active": False}}
+    return {"profile_time": _carried(event.data, PROFILE), "state_time": _carried(event.data, USER_STATE)}
 
 
-def user_deactivated(session: Session, event: DomainEvent) -> None:
-    """No full name or team in the payload: those stay as the row (or a later-arriving profile) has them."""
-    upsert_groups(session, User, {"user_id": _id(event, "user_id")}, event.time, {
-        "state_time": {**_carried(event.data, USER_STATE), "is_active": False}})
+@batched
+def users_changed(session: Session, events: list[DomainEvent]) -> None:
+    projection.upsert_groups(session, "users", ("user_id",), [
+        ((_id(event, "user_id"),), event.time, _user_groups(event)) for event in events])
 
 
 # -- clients ---------------------------------------------------------------------------------------------
@@ -113,24 +113,21 @@ CARD = {"name": ("name", _text), "industry": ("industry", _text), "region": ("re
         "status": ("status", _text), "created_at": ("created_at", _time)}
 OWNER = {"owner_id": ("owner_id", _uuid)}
 ARCHIVED = {"archived_at": ("archived_at", _time)}
+# created and updated carry the whole card; assigned the owner; archived the owner and the archive time.
+CLIENT_GROUPS = {
+    CLIENT_CREATED: {"card_time": CARD, "owner_time": OWNER, "archived_time": ARCHIVED},
+    CLIENT_UPDATED: {"card_time": CARD, "owner_time": OWNER, "archived_time": ARCHIVED},
+    CLIENT_ASSIGNED: {"owner_time": OWNER},
+    CLIENT_ARCHIVED: {"owner_time": OWNER, "archived_time": ARCHIVED},
+}
 
 
-def _client(session: Session, event: DomainEvent, **groups: dict) -> None:
-    upsert_groups(session, Client, {"client_id": _id(event, "client_id")}, event.time,
-                  {time_column: _carried(event.data, fields) for time_column, fields in groups.items()})
-
-
-def client_card(session: Session, event: DomainEvent) -> None:
-    """created and updated carry the whole card."""
-    _client(session, event, card_time=CARD, owner_time=OWNER, archived_time=ARCHIVED)
-
-
-def client_assigned(session: Session, event: DomainEvent) -> None:
-    _client(session, event, owner_time=OWNER)
-
-
-def client_archived(session: Session, event: DomainEvent) -> None:
-    _client(session, event, owner_time=OWNER, archived_time=ARCHIVED)
+@batched
+def clients_changed(session: Session, events: list[DomainEvent]) -> None:
+    projection.upsert_groups(session, "clients", ("client_id",), [
+        ((_id(event, "client_id"),), event.time,
+         {time_column: _carried(event.data, fields) for time_column, fields in CLIENT_GROUPS[event.type].items()})
+        for event in events])
 
 
 CAMPAIGN_CREATED = "crm.campaign.created.v1"
@@ -139,12 +136,18 @@ CAMPAIGN = {"name": ("name", _text), "channel": ("channel", _text), "channel_nam
             "starts_on": ("starts_on", _date), "ends_on": ("ends_on", _date)}
 
 
-def campaign_changed(session: Session, event: DomainEvent) -> None:
-    values = _carried(event.data, CAMPAIGN)
-    cost = _money(event.data, "cost")
+def _campaign(data: dict) -> dict:
+    values = _carried(data, CAMPAIGN)
+    cost = _money(data, "cost")
     if cost:
         values.update(cost_amount=cost["amount"], cost_currency=cost["currency"])
-    upsert_newer(session, Campaign, {"campaign_id": _id(event, "campaign_id")}, values, event.time)
+    return values
+
+
+@batched
+def campaigns_changed(session: Session, events: list[DomainEvent]) -> None:
+    projection.upsert_newer(session, "campaigns", ("campaign_id",), [
+        ((_id(event, "campaign_id"),), event.time, _campaign(event.data)) for event in events])
 
 
 ACTIVITY_PLANNED = "crm.activity.planned.v1"
@@ -157,31 +160,24 @@ ACTIVITY = {"client_id": ("client_id", _uuid), "deal_id": ("deal_id", _uuid), "o
             "cancelled_at": ("cancelled_at", _time), "created_at": ("created_at", _time)}
 
 
-def activity_changed(session: Session, event: DomainEvent) -> None:
+@batched
+def activities_changed(session: Session, events: list[DomainEvent]) -> None:
     """Every activity event carries the whole activity after the change."""
-    upsert_newer(session, Activity, {"activity_id": _id(event, "activity_id")}, _carried(event.data, ACTIVITY),
-                 event.time)
+    projection.upsert_newer(session, "activities", ("activity_id",), [
+        ((_id(event, "activity_id"),), event.time, _carried(event.data, ACTIVITY)) for event in events])
 
 
 SURVEY_RECORDED = "crm.survey.recorded.v1"
 
 
-SURVEY_COLUMNS = ("survey_id", "client_id", "owner_id", "kind", "score", "surveyed_on", "created_at")
-
-
-@lru_cache(maxsize=8)
-def _survey_statement(dialect) -> Prepared:
-    return Prepared.of(insert(Survey).values(values_of(Survey.__table__, SURVEY_COLUMNS)).on_conflict_do_nothing(
-        index_elements=["survey_id"]), dialect)
-
-
-def survey_recorded(session: Session, event: DomainEvent) -> None:
+@batched
+def surveys_recorded(session: Session, events: list[DomainEvent]) -> None:
     """A survey answer never changes: the first copy stays."""
-    data = event.data
-    _survey_statement(dialect_of(session)).execute(session, params_of({
-        "survey_id": _id(event, "survey_id"), "client_id": _uuid(data.get("client_id")),
-        "owner_id": _uuid(data.get("owner_id")), "kind": data["kind"], "score": int(data["score"]),
-        "surveyed_on": _date(data["surveyed_on"]), "created_at": _time(data.get("created_at"))}))
+    projection.insert_new(session, "surveys", ("survey_id",), [{
+        "survey_id": _id(event, "survey_id"), "client_id": _uuid(event.data.get("client_id")),
+        "owner_id": _uuid(event.data.get("owner_id")), "kind": event.data["kind"], "score": int(event.data["score"]),
+        "surveyed_on": _date(event.data["surveyed_on"]), "created_at": _time(event.data.get("created_at"))}
+        for event in events])
 
 
 # -- deals -----------------------------------------------------------------------------------------------
@@ -193,6 +189,7 @@ DEAL_WON = "crm.deal.won.v1"
 DEAL_LOST = "crm.deal.lost.v1"
 DEAL_REOPENED = "crm.deal.reopened.v1"
 DEAL_REASSIGNED = "crm.deal.reassigned.v1"
+DEAL_TYPES = (DEAL_CREATED, DEAL_UPDATED, DEAL_STAGE_CHANGED, DEAL_WON, DEAL_LOST, DEAL_REOPENED, DEAL_REASSIGNED)
 DEAL = {"title": ("title", _text), "status": ("status", _text), "client_id": ("client_id", _uuid),
         "client_industry": ("client_industry", _text), "client_region": ("client_region", _text),
         "campaign_id": ("campaign_id", _uuid), "pipeline_id": ("pipeline_id", _uuid), "stage_id": ("stage_id", _uuid),
@@ -206,50 +203,22 @@ DEAL = {"title": ("title", _text), "status": ("status", _text), "client_id": ("c
 
 # Older than any event: a pipeline or stage known only from deal snapshots yields to any pipeline event.
 INFERRED = datetime(1970, 1, 1, tzinfo=timezone.utc)
-STAY = ("entered_at", "stage_id", "stage_position", "left_at")
-INFERRED_STAGE = ("stage_id", "name", "position", "probability")
 
 
-@lru_cache(maxsize=256)
-def _deal_statement(dialect, columns: tuple[str, ...], stages: int, stays: int) -> Prepared:
-    """One statement per deal event: the deal (unless it reflects a newer event), and, as data-modifying CTEs
-    (which PostgreSQL runs in full whether or not they are referenced), the stages of a pipeline that no
-    pipeline event has described yet (inserted, never overwritten), and the deal's stays in stages."""
-    stmt = newer_statement("deals", ("deal_id",), columns)
-    ctes = []
-    if stages:
-        ctes.append(insert(Pipeline).values(
-            pipeline_id=bindparam("i_pipeline_id", type_=Pipeline.pipeline_id.type),
-            name=bindparam("i_pipeline_name", type_=Pipeline.name.type), is_default=False, last_event_time=INFERRED,
-        ).on_conflict_do_nothing().cte("inferred_pipeline"))
-        ctes.append(insert(Stage).values([{
-            "stage_id": bindparam(f"i{i}_stage_id", type_=Stage.stage_id.type),
-            "pipeline_id": bindparam("i_pipeline_id", type_=Stage.pipeline_id.type),
-            "name": bindparam(f"i{i}_name", type_=Stage.name.type),
-            "position": bindparam(f"i{i}_position", type_=Stage.position.type),
-            "probability": bindparam(f"i{i}_probability", type_=Stage.probability.type),
-            "sla_days": None, "is_active": True, "last_event_time": INFERRED} for i in range(stages)],
-        ).on_conflict_do_nothing().cte("inferred_stages"))
-    if stays:
-        entries = insert(StageEntry).values([{
-            "deal_id": bindparam("e_deal_id", type_=StageEntry.deal_id.type),
-            "pipeline_id": bindparam("e_pipeline_id", type_=StageEntry.pipeline_id.type),
-            **{name: bindparam(f"e{i}_{name}", type_=StageEntry.__table__.c[name].type) for name in STAY},
-        } for i in range(stays)])
-        # LEAST ignores NULLs in PostgreSQL: an unknown leave time never erases a known one.
-        ctes.append(entries.on_conflict_do_update(
-            index_elements=["deal_id", "entered_at"],
-            set_={"left_at": func.least(StageEntry.left_at, entries.excluded.left_at)}).cte("stays"))
-    return Prepared.of(stmt.add_cte(*ctes) if ctes else stmt, dialect)
-
-
-def _stay(entered_at: datetime | None, stage_id, position, left_at: datetime | None) -> dict | None:
+def _stay(deal_id, pipeline_id, entered_at: datetime | None, stage_id, position, left_at: datetime | None):
     """A stay in a stage; a repeat only ever tells the same leave time, or the first one known."""
     if entered_at is None or stage_id is None:
         return None
     if left_at is not None:
         left_at = max(left_at, entered_at)  # a won/lost time back-dated before the last move
-    return {"entered_at": entered_at, "stage_id": stage_id, "stage_position": position, "left_at": left_at}
+    return {"deal_id": deal_id, "pipeline_id": pipeline_id, "entered_at": entered_at, "stage_id": stage_id,
+            "stage_position": position, "left_at": left_at}
+
+
+def _same_stay(earlier: dict, later: dict) -> dict:
+    """Two reports of one stay: the first one's stage, the earliest leave time known (LEAST ignores NULLs)."""
+    lefts = [stay["left_at"] for stay in (earlier, later) if stay["left_at"] is not None]
+    return {**earlier, "left_at": min(lefts) if lefts else None}
 
 
 def _inferred(pipeline_id, stage_id, name, position, probability) -> dict | None:
@@ -257,61 +226,65 @@ def _inferred(pipeline_id, stage_id, name, position, probability) -> dict | None
     its event not read yet): what the snapshot tells (no SLA) is kept until a pipeline event says more."""
     if pipeline_id is None or stage_id is None or position is None:
         return None
-    return {"stage_id": stage_id, "name": name, "position": position, "probability": probability}
+    return {"stage_id": stage_id, "pipeline_id": pipeline_id, "name": name, "position": position,
+            "probability": probability, "sla_days": None, "is_active": True, "last_event_time": INFERRED}
 
 
-def deal_changed(session: Session, event: DomainEvent) -> None:
+@batched
+def deals_changed(session: Session, events: list[DomainEvent]) -> None:
     """Every deal event carries the whole deal after the change: the deal row takes it (unless it already
     reflects a newer event), and the stay in its current stage is recorded (left at closing, if closed); a
-    stage change also records the stay it ended."""
-    data = event.data
-    deal_id = _id(event, "deal_id")
-    values = {**_carried(data, DEAL), **_money(data, "amount")}
-    pipeline_id, stage_id = values.get("pipeline_id"), values.get("stage_id")
-    entered = values.get("stage_entered_at") or (values.get("created_at") if event.type == DEAL_CREATED else None)
-    left = values.get("closed_at") if values.get("status") in ("won", "lost") else None
-    stages = [_inferred(pipeline_id, stage_id, values.get("stage_name"), values.get("stage_position"),
-                        values.get("stage_probability"))]
-    stays = [_stay(entered, stage_id, values.get("stage_position"), left)]
-    if event.type == DEAL_STAGE_CHANGED:
-        previous, position = _uuid(data.get("previous_stage_id")), _int(data.get("previous_stage_position"))
-        stages.append(_inferred(pipeline_id, previous, data.get("previous_stage_name"), position, None))
-        stays.append(_stay(_time(data.get("previous_stage_entered_at")), previous, position, entered))
-    stages = [stage for stage in stages if stage]
-    stays = [stay for stay in stays if stay]
-    if len(stays) == 2 and stays[0]["entered_at"] == stays[1]["entered_at"]:
-        # One row twice in one INSERT ... ON CONFLICT DO UPDATE is an error: merge them as two statements would
-        # (the first one's stage, the earliest leave time known).
-        lefts = [stay["left_at"] for stay in stays if stay["left_at"] is not None]
-        stays = [{**stays[0], "left_at": min(lefts) if lefts else None}]
-    params = params_of({"deal_id": deal_id}, values, {"last_event_time": event.time})
-    if stages:
-        params.update(i_pipeline_id=pipeline_id, i_pipeline_name=data.get("pipeline_name"))
-        for i, stage in enumerate(stages):
-            params.update({f"i{i}_{name}": stage[name] for name in INFERRED_STAGE})
-    if stays:
-        params.update(e_deal_id=deal_id, e_pipeline_id=pipeline_id)
-        for i, stay in enumerate(stays):
-            params.update({f"e{i}_{name}": stay[name] for name in STAY})
-    _deal_statement(dialect_of(session), tuple(values), len(stages), len(stays)).execute(session, params)
+    stage change also records the stay it ended. Stages (and their pipeline) the snapshots name are recorded
+    too, if no pipeline event has described them yet."""
+    deals, stays, pipelines, stages = [], [], [], []
+    for event in events:
+        data = event.data
+        deal_id = _id(event, "deal_id")
+        values = {**_carried(data, DEAL), **_money(data, "amount")}
+        deals.append(((deal_id,), event.time, values))
+        pipeline_id, stage_id = values.get("pipeline_id"), values.get("stage_id")
+        entered = values.get("stage_entered_at") or (values.get("created_at") if event.type == DEAL_CREATED else None)
+        left = values.get("closed_at") if values.get("status") in ("won", "lost") else None
+        named = [_inferred(pipeline_id, stage_id, values.get("stage_name"), values.get("stage_position"),
+                           values.get("stage_probability"))]
+        stays.append(_stay(deal_id, pipeline_id, entered, stage_id, values.get("stage_position"), left))
+        if event.type == DEAL_STAGE_CHANGED:
+            previous, position = _uuid(data.get("previous_stage_id")), _int(data.get("previous_stage_position"))
+            named.append(_inferred(pipeline_id, previous, data.get("previous_stage_name"), position, None))
+            stays.append(_stay(deal_id, pipeline_id, _time(data.get("previous_stage_entered_at")), previous, position,
+                               entered))
+        named = [stage for stage in named if stage]
+        if named:
+            stages += named
+            pipelines.append({"pipeline_id": pipeline_id, "name": data.get("pipeline_name"), "is_default": False,
+                              "last_event_time": INFERRED})
+    projection.insert_new(session, "pipelines", ("pipeline_id",), pipelines)
+    projection.insert_new(session, "stages", ("stage_id",), stages)
+    projection.upsert_newer(session, "deals", ("deal_id",), deals)
+    projection.insert_or_merge(session, "stage_entries", ("deal_id", "entered_at"), [stay for stay in stays if stay],
+                               {"left_at": "LEAST(stage_entries.left_at, excluded.left_at)"}, _same_stay)
 
 
 PIPELINE_CREATED = "crm.pipeline.created.v1"
 PIPELINE_UPDATED = "crm.pipeline.updated.v1"
 
 
-def pipeline_changed(session: Session, event: DomainEvent) -> None:
+@batched
+def pipelines_changed(session: Session, events: list[DomainEvent]) -> None:
     """The whole pipeline after the change, with every stage (removed ones inactive)."""
-    data = event.data
-    pipeline_id = _id(event, "pipeline_id")
-    upsert_newer(session, Pipeline, {"pipeline_id": pipeline_id},
-                 _carried(data, {"name": ("name", _text), "is_default": ("is_default", bool),
-                                 "created_at": ("created_at", _time)}), event.time)
-    for stage in data.get("stages") or []:
-        upsert_newer(session, Stage, {"stage_id": _uuid(stage["stage_id"])}, {
+    pipelines, stages = [], []
+    for event in events:
+        data = event.data
+        pipeline_id = _id(event, "pipeline_id")
+        pipelines.append(((pipeline_id,), event.time, _carried(data, {
+            "name": ("name", _text), "is_default": ("is_default", bool), "created_at": ("created_at", _time)})))
+        stages += [((_uuid(stage["stage_id"]),), event.time, {
             "pipeline_id": pipeline_id, "position": int(stage["position"]),
             **_carried(stage, {"name": ("name", _text), "probability": ("probability", _int),
-                               "sla_days": ("sla_days", _int), "is_active": ("is_active", bool)})}, event.time)
+                               "sla_days": ("sla_days", _int), "is_active": ("is_active", bool)})})
+            for stage in data.get("stages") or []]
+    projection.upsert_newer(session, "pipelines", ("pipeline_id",), pipelines)
+    projection.upsert_newer(session, "stages", ("stage_id",), stages)
 
 
 # -- everything else -------------------------------------------------------------------------------------
@@ -323,34 +296,26 @@ NOT_NEEDED = ("crm.contact.created.v1", "crm.contact.updated.v1", "crm.contact.d
               "crm.service_case.status_changed.v1")
 
 
-def not_needed(session: Session, event: DomainEvent) -> None:
+@batched
+def not_needed(session: Session, events: list[DomainEvent]) -> None:
     return None
 
 
-def unknown_type(session: Session, event: DomainEvent) -> None:
-    """A type analytics does not know (a new one, or a .v2): skipped, and counted by type."""
-    SKIPPED.labels(event.type).inc()
+@batched
+def unknown_types(session: Session, events: list[DomainEvent]) -> None:
+    """Types analytics does not know (a new one, or a .v2): skipped, and counted by type."""
+    for event in events:
+        SKIPPED.labels(event.type).inc()
 
 
 HANDLERS = {
-    USER_CREATED: user_changed,
-    USER_UPDATED: user_changed,
-    USER_DEACTIVATED: user_deactivated,
-    CLIENT_CREATED: client_card,
-    CLIENT_UPDATED: client_card,
-    CLIENT_ASSIGNED: client_assigned,
-    CLIENT_ARCHIVED: client_archived,
-    CAMPAIGN_CREATED: campaign_changed,
-    CAMPAIGN_UPDATED: campaign_changed,
-    ACTIVITY_PLANNED: activity_changed,
-    ACTIVITY_UPDATED: activity_changed,
-    ACTIVITY_COMPLETED: activity_changed,
-    ACTIVITY_CANCELLED: activity_changed,
-    SURVEY_RECORDED: survey_recorded,
-    **{deal_type: deal_changed for deal_type in (DEAL_CREATED, DEAL_UPDATED, DEAL_STAGE_CHANGED, DEAL_WON,
-                                                 DEAL_LOST, DEAL_REOPENED, DEAL_REASSIGNED)},
-    PIPELINE_CREATED: pipeline_changed,
-    PIPELINE_UPDATED: pipeline_changed,
+    **dict.fromkeys((USER_CREATED, USER_UPDATED, USER_DEACTIVATED), users_changed),
+    **dict.fromkeys(CLIENT_GROUPS, clients_changed),
+    **dict.fromkeys((CAMPAIGN_CREATED, CAMPAIGN_UPDATED), campaigns_changed),
+    **dict.fromkeys((ACTIVITY_PLANNED, ACTIVITY_UPDATED, ACTIVITY_COMPLETED, ACTIVITY_CANCELLED), activities_changed),
+    SURVEY_RECORDED: surveys_recorded,
+    **dict.fromkeys(DEAL_TYPES, deals_changed),
+    **dict.fromkeys((PIPELINE_CREATED, PIPELINE_UPDATED), pipelines_changed),
     **dict.fromkeys(NOT_NEEDED, not_needed),
-    ANY_TYPE: unknown_type,
+    ANY_TYPE: unknown_types,
 }

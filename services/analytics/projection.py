@@ -1,4 +1,4 @@
-"""Order-tolerant upserts for the read models, each statement built once per shape and then only executed.
+"""Order-tolerant bulk upserts for the read models: a batch of events becomes a few statements.
 
 glassbox.projection.upsert_newer keeps one `last_event_time` per row: right when every event carries the
 whole record (deals, campaigns, activities). A client card, though, is described by snapshots
@@ -7,110 +7,131 @@ would let a newer `assigned` block a late, older `created` from ever filling in 
 columns keeps its own time: an event updates a group only when it is not older than what the group holds,
 and leaves the groups it does not carry alone.
 
-Speed: the consumer applies every event with one of these statements. Building an INSERT ... ON CONFLICT with
-SQLAlchemy for every event (the values, the `excluded` alias, the cache key of the whole statement, and for a
-statement with data-modifying CTEs, which has no cache key, its compilation) cost 0.7 to 1 ms of CPU per event,
-several times the database's own work (bench/analytics_bench.py). So each shape (table, key, the columns an event
-carries) is built and compiled once, with bound parameters, and then only executed with the event's values, in
-the session's transaction."""
+Speed: the consumer gets a polled batch at a time (glassbox.inbox.batched). Each function here first folds the
+batch's rows per key in Python, by the same rule the database applies (an INSERT ... ON CONFLICT may not touch
+one row twice), then writes them with one `INSERT ... SELECT FROM unnest(<one array per column>)` per table and
+shape (the columns the events carry). The SQL of a shape is built once, and psycopg prepares it after a few
+runs. Folding first gives what applying the events one at a time gives, in any order: for each row (or group of
+columns) the newest event's values, the older events' values only where no newer one carries the column."""
 from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Iterable
 
-from sqlalchemy import Table, bindparam, case, or_
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.engine import Dialect
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from services.analytics.models import Base
 
+_DIALECT = postgresql.dialect()
 
-def param(name: str) -> str:
-    """The bound parameter of a column (SQLAlchemy reserves the column's own name in VALUES)."""
-    return f"v_{name}"
-
-
-def values_of(table: Table, names) -> dict:
-    return {name: bindparam(param(name), type_=table.c[name].type) for name in names}
-
-
-def params_of(*dicts: dict) -> dict:
-    return {param(name): value for values in dicts for name, value in values.items()}
-
-
-class Prepared(NamedTuple):
-    """A statement compiled for a dialect: its SQL and the values of the parameters it fixes itself."""
-
-    sql: str
-    fixed: dict
-
-    @classmethod
-    def of(cls, statement, dialect: Dialect) -> "Prepared":
-        compiled = statement.compile(dialect=dialect)
-        # the literals the statement carries (False, None, ...); the event's values come with each execution
-        return cls(str(compiled), {name: bind.effective_value for name, bind in compiled.binds.items()
-                                   if not bind.required})
-
-    def execute(self, session: Session, params: dict) -> None:
-        """In the session's current transaction (and savepoint)."""
-        session.connection().exec_driver_sql(self.sql, {**self.fixed, **params})
-
-
-def dialect_of(session: Session) -> Dialect:
-    return session.get_bind().dialect
-
-
-# Shapes are few (one per event type and the fields its payload carries); the bound only guards against a
-# stream of payloads with ever new field combinations.
-def newer_statement(table_name: str, key: tuple[str, ...], columns: tuple[str, ...]):
-    """glassbox.projection.upsert_newer's statement: insert, or update unless the row reflects a newer event."""
-    table = Base.metadata.tables[table_name]
-    names = (*columns, "last_event_time")
-    stmt = insert(table).values(values_of(table, (*key, *names)))
-    return stmt.on_conflict_do_update(index_elements=list(key), set_={name: stmt.excluded[name] for name in names},
-                                      where=table.c.last_event_time <= stmt.excluded.last_event_time)
+# (key values, event time, {column: value}) for a table with one last_event_time
+NewerRow = tuple[tuple, datetime, dict]
+# (key values, event time, {time column: {column: value}}) for a table with a time per group of columns
+GroupsRow = tuple[tuple, datetime, dict[str, dict]]
 
 
 @lru_cache(maxsize=512)
-def _newer(dialect: Dialect, table_name: str, key: tuple[str, ...], columns: tuple[str, ...]) -> Prepared:
-    return Prepared.of(newer_statement(table_name, key, columns), dialect)
+def _insert_from_arrays(table_name: str, columns: tuple[str, ...]) -> str:
+    """INSERT INTO t (columns) SELECT FROM unnest(one typed array per column): any number of rows, one shape.
+    The arrays go in binary (%b): psycopg's text form of a list escapes every element in Python, which cost as
+    much as the rest of the consumer's work."""
+    table = Base.metadata.tables[table_name]
+    arrays = ", ".join(f"CAST(%(c{i})b AS {table.c[name].type.compile(dialect=_DIALECT)}[])"
+                       for i, name in enumerate(columns))
+    return f"INSERT INTO {table_name} ({', '.join(columns)}) SELECT * FROM unnest({arrays})"
 
 
-def upsert_newer(session: Session, model, key: dict, values: dict, event_time: datetime) -> None:
-    """Insert the row `key` with `values`, or update it with them unless it already reflects a newer event
-    (glassbox.projection.upsert_newer, the same rule). Columns not in `values` keep what the row has."""
-    _newer(dialect_of(session), model.__tablename__, tuple(key), tuple(values)).execute(
-        session, params_of(key, values, {"last_event_time": event_time}))
+def _execute(session: Session, sql: str, columns: tuple[str, ...], rows: list[dict]) -> None:
+    """In the session's transaction: `sql` with the rows as one array per column."""
+    session.connection().exec_driver_sql(sql, {f"c{i}": [row.get(name) for row in rows]
+                                               for i, name in enumerate(columns)})
+
+
+def _by_shape(rows: Iterable[dict]) -> dict[tuple[str, ...], list[dict]]:
+    shapes: dict[tuple[str, ...], list[dict]] = {}
+    for row in rows:
+        shapes.setdefault(tuple(sorted(row)), []).append(row)
+    return shapes
 
 
 @lru_cache(maxsize=512)
-def _groups(dialect: Dialect, table_name: str, key: tuple[str, ...],
-            groups: tuple[tuple[str, tuple[str, ...]], ...]) -> Prepared:
-    table = Base.metadata.tables[table_name]
-    names = [*key]
-    for time_column, columns in groups:
-        names += [*columns, time_column]
-    stmt = insert(table).values(values_of(table, names))
-    set_ = {}
-    for time_column, columns in groups:
-        current = table.c[time_column]
-        newer = or_(current.is_(None), current <= stmt.excluded[time_column])
-        for name in (*columns, time_column):
-            set_[name] = case((newer, stmt.excluded[name]), else_=table.c[name])
-    if not set_:
-        return Prepared.of(stmt.on_conflict_do_nothing(index_elements=list(key)), dialect)
+def _newer_sql(table_name: str, key: tuple[str, ...], columns: tuple[str, ...]) -> str:
+    updated = [name for name in columns if name not in key]
+    sets = ", ".join(f"{name} = excluded.{name}" for name in updated)
+    return (f"{_insert_from_arrays(table_name, columns)} ON CONFLICT ({', '.join(key)}) DO UPDATE SET {sets} "
+            f"WHERE {table_name}.last_event_time <= excluded.last_event_time")
+
+
+def upsert_newer(session: Session, table_name: str, key: tuple[str, ...], rows: Iterable[NewerRow]) -> None:
+    """Insert each row, or update it with the columns it carries unless the table's row reflects a newer
+    event (glassbox.projection.upsert_newer, the same rule). Columns a row does not carry keep what they have."""
+    folded: dict[tuple, tuple[datetime, dict]] = {}
+    for key_values, time, values in sorted(rows, key=lambda row: row[1]):  # stable: a tie keeps arrival order
+        earlier = folded.get(key_values)
+        folded[key_values] = (time, {**earlier[1], **values} if earlier else values)
+    merged = ({**dict(zip(key, key_values)), **values, "last_event_time": time}
+              for key_values, (time, values) in folded.items())
+    for columns, shaped in _by_shape(merged).items():
+        _execute(session, _newer_sql(table_name, key, columns), columns, shaped)
+
+
+@lru_cache(maxsize=512)
+def _groups_sql(table_name: str, key: tuple[str, ...], groups: tuple[tuple[str, tuple[str, ...]], ...]) -> str:
+    columns = (*key, *(name for time_column, names in groups for name in (*names, time_column)))
+    sets = []
+    for time_column, names in groups:
+        newer = f"({table_name}.{time_column} IS NULL OR {table_name}.{time_column} <= excluded.{time_column})"
+        sets += [f"{name} = CASE WHEN {newer} THEN excluded.{name} ELSE {table_name}.{name} END"
+                 for name in (*names, time_column)]
     # PostgreSQL evaluates every SET expression against the old row, so each group sees its own old time.
-    return Prepared.of(stmt.on_conflict_do_update(index_elements=list(key), set_=set_), dialect)
+    action = f"DO UPDATE SET {', '.join(sets)}" if sets else "DO NOTHING"
+    return f"{_insert_from_arrays(table_name, columns)} ON CONFLICT ({', '.join(key)}) {action}"
 
 
-def upsert_groups(session: Session, model, key: dict, event_time: datetime, groups: dict[str, dict]) -> None:
-    """Insert the row `key`, or update it: for each `time column -> {column: value}` in `groups`, the columns
-    take the values (and the time column `event_time`) unless the row's time column is newer."""
-    shape = tuple((time_column, tuple(columns)) for time_column, columns in groups.items())
-    prepared = _groups(dialect_of(session), model.__tablename__, tuple(key), shape)
-    params = params_of(key)
-    for time_column, columns in groups.items():
-        params.update(params_of(columns, {time_column: event_time}))
-    prepared.execute(session, params)
+def upsert_groups(session: Session, table_name: str, key: tuple[str, ...], rows: Iterable[GroupsRow]) -> None:
+    """Insert each row, or update it: for each `time column -> {column: value}` a row carries, the columns take
+    the values (and the time column the event's time) unless the table's row has a newer time in that column."""
+    folded: dict[tuple, dict[str, tuple[datetime, dict]]] = {}
+    for key_values, time, groups in sorted(rows, key=lambda row: row[1]):
+        row_groups = folded.setdefault(key_values, {})
+        for time_column, values in groups.items():
+            earlier = row_groups.get(time_column)
+            row_groups[time_column] = (time, {**earlier[1], **values} if earlier else values)
+    shapes: dict[tuple, list[dict]] = {}
+    for key_values, row_groups in folded.items():
+        shape = tuple(sorted((time_column, tuple(sorted(values))) for time_column, (_, values) in row_groups.items()))
+        row = dict(zip(key, key_values))
+        for time_column, (time, values) in row_groups.items():
+            row.update(values)
+            row[time_column] = time
+        shapes.setdefault(shape, []).append(row)
+    for shape, shaped in shapes.items():
+        columns = (*key, *(name for time_column, names in shape for name in (*names, time_column)))
+        _execute(session, _groups_sql(table_name, key, shape), columns, shaped)
+
+
+def insert_new(session: Session, table_name: str, key: tuple[str, ...], rows: Iterable[dict]) -> None:
+    """Insert the rows whose key the table does not hold yet; the first of a batch's rows with one key wins."""
+    first: dict[tuple, dict] = {}
+    for row in rows:
+        first.setdefault(tuple(row[name] for name in key), row)
+    for columns, shaped in _by_shape(first.values()).items():
+        _execute(session, f"{_insert_from_arrays(table_name, columns)} ON CONFLICT ({', '.join(key)}) DO NOTHING",
+                 columns, shaped)
+
+
+def insert_or_merge(session: Session, table_name: str, key: tuple[str, ...], rows: Iterable[dict],
+                    merge: dict[str, str], fold) -> None:
+    """Insert the rows, or set each column of `merge` to its SQL expression (over the table's row and
+    `excluded`) where the key exists; `fold(earlier, later)` merges two of the batch's rows with one key the
+    same way first."""
+    folded: dict[tuple, dict] = {}
+    for row in rows:
+        key_values = tuple(row[name] for name in key)
+        folded[key_values] = fold(folded[key_values], row) if key_values in folded else row
+    sets = ", ".join(f"{name} = {expression}" for name, expression in merge.items())
+    for columns, shaped in _by_shape(folded.values()).items():
+        _execute(session, f"{_insert_from_arrays(table_name, columns)} ON CONFLICT ({', '.join(key)}) "
+                          f"DO UPDATE SET {sets}", columns, shaped)

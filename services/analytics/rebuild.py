@@ -5,7 +5,7 @@
    of processed_events). The exchange rates are not a read model and stay.
 3. Read every partition from its first offset with a consumer of no group (assigned partitions, nothing
    committed, the `analytics` group's offsets untouched) and apply each record through the same runner as
-   `glassbox consume analytics` (inbox, savepoints, DLQ), up to the captured ends.
+   `glassbox consume analytics` (inbox, bulk writes per batch, DLQ), up to the captured ends.
 4. Then the regular consumer continues from its own committed offsets: whatever it re-reads that the replay
    already applied is skipped by the inbox, which the replay filled under the same consumer name.
 

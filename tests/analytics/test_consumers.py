@@ -118,6 +118,20 @@ def test_a_broken_payload_is_dead_lettered_and_the_next_event_applied(feed, anal
     assert len(rows(analytics_engine, User)) == 1 and rows(analytics_engine, Deal) == []
 
 
+def test_a_malformed_id_inside_a_payload_costs_only_its_own_event(feed, analytics_engine):
+    """Ids inside payloads are checked by PostgreSQL's uuid cast: the bulk statement fails, the batch is applied
+    again one event at a time, and only the broken event is set aside."""
+    owner = new_id()
+    broken = client_card(new_id(), owner, at(0))
+    broken["owner_id"] = "not-a-uuid"
+    good = [client_created(client_card(new_id(), owner, at(0))) for _ in range(3)]
+    dead = DeadLetters()
+    feed([good[0], client_created(broken), *good[1:]], dead_letters=dead)
+    assert [letter["topic"] for letter in dead] == ["crm.clients.events.dlq"]
+    assert "not-a-uuid" in dead[0]["headers"]["dlq_error"]
+    assert sorted(str(c.client_id) for c in rows(analytics_engine, Client)) == sorted(e.subject for e in good)
+
+
 def test_not_needed_types_are_acknowledged_without_effect(feed, analytics_engine):
     contact = event("clients", "crm.contact.created.v1", new_id(), {"contact_id": new_id()}, at(0))
     feed([contact])

@@ -45,7 +45,7 @@ def project(url: str, events) -> None:
     engine = create_engine(url)
     with Session(engine) as session:
         for evt in events:
-            consumers.HANDLERS[evt.type](session, evt)
+            consumers.HANDLERS[evt.type](session, [evt])  # every analytics handler is @batched
         session.commit()
     engine.dispose()
 
