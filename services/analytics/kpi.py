@@ -14,17 +14,20 @@ from datetime import date, datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
-from sqlalchemy import (Date, DateTime, Integer, String, and_, case, cast, column, func, literal, or_, select, true,
-                        union_all, values)
+from sqlalchemy import (Boolean, Date, DateTime, Integer, Numeric, String, and_, case, cast, column, func, literal,
+                        null, or_, select, true, union_all, values)
 from sqlalchemy.dialects.postgresql import UUID, distinct_on
 from sqlalchemy.orm import Session
 
 from services.analytics.measures import Measures, add_money, aggregate, cents, empty_row, money
-from services.analytics.models import (Activity, Campaign, Client, Deal, Pipeline, Stage, StageEntry, Survey, User)
+from services.analytics.models import (Activity, Campaign, Client, ClientsByOwner, ClientsBySegment, Deal,
+                                       OpenDealsByOwner, OpenDealsBySegment, Pipeline, PlannedActivities, Stage,
+                                       StageEntry, Survey, User)
 
 SECONDS_PER_DAY = Decimal(86400)
 WON_STEP = 2_147_483_647  # a won deal has passed every stage of its pipeline
 RATIO = Decimal("0.0001")
+PERCENT = literal(Decimal("0.01"), Numeric)  # x * PERCENT = x / 100, exactly (a probability in %)
 
 
 @dataclass(frozen=True)
@@ -107,14 +110,15 @@ def _client_segment(scope: Scope, client_id_column) -> list:
     return conditions
 
 
-def deal_filters(scope: Scope, pipeline: bool = True) -> list:
-    conditions = _people(scope, Deal.owner_id)
+def deal_filters(scope: Scope, pipeline: bool = True, deals=Deal) -> list:
+    """The filters on deals (or on a table of their totals with the same columns)."""
+    conditions = _people(scope, deals.owner_id) if scope.manager_id or scope.team_id else []
     if pipeline and scope.pipeline_id:
-        conditions.append(Deal.pipeline_id == scope.pipeline_id)
+        conditions.append(deals.pipeline_id == scope.pipeline_id)
     if scope.industry is not None:
-        conditions.append(Deal.client_industry == scope.industry)
+        conditions.append(deals.client_industry == scope.industry)
     if scope.region is not None:
-        conditions.append(Deal.client_region == scope.region)
+        conditions.append(deals.client_region == scope.region)
     return conditions
 
 
@@ -212,18 +216,6 @@ def _outcome_figures(row: dict) -> dict:
     }
 
 
-def _clients_counts(session: Session, scope: Scope, key=None) -> dict:
-    """{key: (live clients now, clients created in the period)} (key None: one total)."""
-    created = and_(Client.created_at >= _at(scope.start), Client.created_at < _at(scope.end))
-    columns = [func.count().filter(Client.archived_at.is_(None)), func.count().filter(created)]
-    stmt = select(*([key] if key is not None else []), *columns).where(*client_filters(scope))
-    if key is not None:
-        stmt = stmt.group_by(key)
-        return {row[0]: (row[1], row[2]) for row in session.execute(stmt)}
-    row = session.execute(stmt).one()
-    return {None: (row[0], row[1])}
-
-
 def _activity_filters(scope: Scope) -> list:
     return [*_people(scope, Activity.assignee_id), *_client_segment(scope, Activity.client_id)]
 
@@ -237,14 +229,231 @@ def _activity_overdue(scope: Scope):
     return and_(Activity.status == "planned", Activity.due_at < _at(scope.now))
 
 
+# -- the totals kept by PostgreSQL (models.py) -----------------------------------------------------------
+# A table of totals is grouped either by owner or by segment: it answers a question whose filters and grouping
+# it has the columns for; any other question reads the rows (the same figures, slower).
+
+def _by_people(scope: Scope) -> bool:
+    return scope.manager_id is not None or scope.team_id is not None
+
+
+def _by_segment(scope: Scope) -> bool:
+    return scope.industry is not None or scope.region is not None
+
+
+def _open_totals(scope: Scope, key: str | None):
+    """The open-deal totals grouped finely enough for `key` (a deal column or None) and the filters, or None."""
+    if key in (None, "client_industry", "client_region") and not _by_people(scope):
+        return OpenDealsBySegment
+    if key in (None, "owner_id") and not _by_segment(scope):
+        return OpenDealsByOwner
+    return None
+
+
+_NO = literal(False, Boolean)
+
+
+def _row(key: dict, currency, day, weight, amount, weighted=None, **flags) -> list:
+    """One branch of the union _deal_rows aggregates: the same columns in the same order."""
+    names = ("c_open", "c_stalled", "c_past_due", "c_overdue", "c_created", "c_won", "c_lost")
+    return [*(expression.label(name) for name, expression in key.items()), currency.label("currency"),
+            day.label("day"), literal(weight, Integer).label("w") if isinstance(weight, int) else weight.label("w"),
+            cast(amount, Numeric).label("amount"), cast(weighted if weighted is not None else null(), Numeric)
+            .label("weighted"), *(flags.get(name, _NO).label(name) for name in names),
+            cast(flags.get("cycle", null()), Numeric).label("cycle")]
+
+
+def _deal_rows(scope: Scope, totals, key: dict, oldest_fresh: datetime | None, period: bool = True):
+    """The shared deal figures' rows as one union over a table of open-deal totals: the open deals as their
+    totals, minus the rows on the other side of now (an index range each), plus, with `period`, the deals
+    created and those closed in the period (covering indexes). `key`: {label: deal column name}. Each row says
+    how many deals it stands for (`w`: a group's count, -1 for a deal taken away, 1) and what it counts.
+
+    Of the open deals (o), stalled = o in a stage with an SLA and entered - those still within it ("fresh");
+    past due = o with a date - those dated today or later ("future"); overdue = o - (not stalled and not past
+    due), where not stalled and not past due = (no SLA or not entered, and undated: from the totals) + (no SLA or
+    not entered, and future) + (fresh, and undated or future), three disjoint parts."""
+    today, t = _day(scope.today), totals
+    group_stage = Stage.__table__.alias("group_stage")
+    stallable = and_(group_stage.c.sla_days.is_not(None), t.entered)
+    probability = func.coalesce(group_stage.c.probability, t.stage_probability, 0)
+    groups = (select(*_row({label: getattr(t, name) for label, name in key.items()}, t.currency,
+                           func.coalesce(t.closed_on, today), t.deals, t.amount, t.amount * probability * PERCENT,
+                           c_open=true(), c_stalled=stallable, c_past_due=t.dated, c_overdue=or_(stallable, t.dated)))
+              .select_from(t.__table__.outerjoin(group_stage, group_stage.c.stage_id == t.stage_id))
+              .where(t.deals != 0, *deal_filters(scope, deals=t)))
+    deal_key = {label: getattr(Deal, name) for label, name in key.items()}
+    not_past_due = or_(Deal.expected_close_on.is_(None), Deal.expected_close_on >= today)
+    branches = [groups]
+    if oldest_fresh is not None:
+        # not D.stalled(scope), written on the index's columns only (the index holds open deals only)
+        fresh = and_(Stage.sla_days.is_not(None), Deal.stage_entered_at >= _at(oldest_fresh),
+                     func.extract("epoch", _at(scope.now) - Deal.stage_entered_at) <= Stage.sla_days * SECONDS_PER_DAY)
+        branches.append(select(*_row(deal_key, Deal.currency, D.rate_day(scope), -1, -Deal.amount,
+                                     c_stalled=true(), c_overdue=not_past_due))
+                        .select_from(Deal.__table__.join(Stage.__table__, Stage.stage_id == Deal.stage_id))
+                        .where(D.is_open, fresh, *deal_filters(scope)))
+    unstallable = or_(Stage.sla_days.is_(None), Deal.stage_entered_at.is_(None))
+    branches.append(select(*_row(deal_key, Deal.currency, D.rate_day(scope), -1, -Deal.amount,
+                                 c_past_due=true(), c_overdue=unstallable))
+                    .select_from(DEALS_WITH_STAGE).where(D.is_open, Deal.expected_close_on >= today,
+                                                         *deal_filters(scope)))
+    if period:
+        # no money: the base currency groups them all (and keeps the scan in the index)
+        branches.append(select(*_row(deal_key, literal(scope.base_currency, String), today, 1, null(),
+                                     c_created=true()))
+                        .where(D.created_in(scope), *deal_filters(scope)))
+        won = Deal.status == "won"
+        branches.append(select(*_row(deal_key, Deal.currency, _utc_day(Deal.closed_at), 1, Deal.amount,
+                                     c_won=won, c_lost=Deal.status == "lost", cycle=D.cycle_seconds))
+                        .where(D.closed_in(scope), *deal_filters(scope)))
+    return union_all(*branches).subquery("deal_rows")
+
+
+def _oldest_fresh(session: Session, scope: Scope) -> datetime | None:
+    """A time before which no open deal is still within its stage's SLA (None: no stage has one). It only bounds
+    the index range (with a day to spare); the exact test is D.stalled."""
+    longest = session.scalar(select(func.max(Stage.sla_days)))
+    return None if longest is None else scope.now - timedelta(days=longest + 1)
+
+
+def _deal_figures(session: Session, scope: Scope, key: dict, overdue_amount: bool = False,
+                  period: bool = True) -> list[dict] | None:
+    """The shared deal figures per key from the totals ({label: deal column}; {} for one row), or None when no
+    table of totals fits the question."""
+    totals = _open_totals(scope, next(iter(key.values()), None))
+    if totals is None:
+        return None
+    rows = _deal_rows(scope, totals, key, _oldest_fresh(session, scope), period)
+    u = rows.c
+    measures = Measures(
+        counts={"deals_created": u.c_created, "won": u.c_won, "lost": u.c_lost, "open_deals": u.c_open,
+                "stalled_deals": u.c_stalled, "past_due_deals": u.c_past_due, "overdue_deals": u.c_overdue},
+        sums={"cycle_seconds": (u.cycle, u.c_won)},
+        money={"revenue_won": (u.amount, u.c_won), "lost_amount": (u.amount, u.c_lost),
+               "open_amount": (u.amount, u.c_open), "forecast": (u.weighted, u.c_open)})
+    if overdue_amount:
+        measures.money["overdue_amount"] = (u.amount, u.c_overdue)
+    return aggregate(session, rows, {label: u[label] for label in key}, u.currency, u.day, measures, [],
+                     scope.base_currency, weight=u.w)
+
+
+def _outcomes(session: Session, scope: Scope, key: dict) -> list[dict]:
+    """The shared deal figures per key: from the totals when one fits, else from the deals."""
+    rows = _deal_figures(session, scope, key)
+    if rows is None:
+        rows = deal_aggregate(session, scope, {label: getattr(Deal, name) for label, name in key.items()},
+                              _deal_outcomes(scope), [_relevant(scope)])
+    return rows
+
+
+def _open_by_stage(session: Session, scope: Scope, keys: tuple[str, ...], where: list, pipeline: bool = True
+                   ) -> list[dict]:
+    """Open deals now and their amount per keys (deal columns), from the totals when they fit."""
+    totals = _open_totals(scope, "owner_id" if "owner_id" in keys else None)
+    measures_of = lambda amount: Measures(counts={"deals": true()}, money={"amount": (amount, true())})  # noqa: E731
+    if totals is None:
+        return deal_aggregate(session, scope, {key: getattr(Deal, key) for key in keys}, measures_of(Deal.amount),
+                              [D.is_open, *[condition(Deal) for condition in where]], pipeline=pipeline)
+    return aggregate(session, totals.__table__, {key: getattr(totals, key) for key in keys}, totals.currency,
+                     func.coalesce(totals.closed_on, _day(scope.today)), measures_of(totals.amount),
+                     [totals.deals != 0, *[condition(totals) for condition in where],
+                      *deal_filters(scope, pipeline, deals=totals)], scope.base_currency, weight=totals.deals)
+
+
+def _clients_counts(session: Session, scope: Scope, key: str | None = None) -> dict:
+    """{key value: (live clients now, clients created in the period)} (key: a client column, None: one total).
+    A key value is there when it has a client in scope, live or not."""
+    created = and_(Client.created_at >= _at(scope.start), Client.created_at < _at(scope.end))
+    totals = (ClientsBySegment if key in (None, "industry", "region") and not _by_people(scope)
+              else ClientsByOwner if key in (None, "owner_id") and not _by_segment(scope) else None)
+    if totals is None:
+        group = [getattr(Client, key)] if key else []
+        rows = session.execute(select(*group, func.count().filter(Client.archived_at.is_(None)),
+                                      func.count().filter(created))
+                               .where(*client_filters(scope)).group_by(*group)).all()
+        counts = {(row[0] if key else None): (row[-2], row[-1]) for row in rows}
+    else:
+        conditions = _people(scope, totals.owner_id) if _by_people(scope) else []
+        if scope.industry is not None:
+            conditions.append(totals.industry == scope.industry)
+        if scope.region is not None:
+            conditions.append(totals.region == scope.region)
+        group = [getattr(totals, key)] if key else []
+        live = {(row[0] if key else None): int(row[-1] or 0) for row in session.execute(
+            select(*group, func.sum(totals.live)).where(totals.clients != 0, *conditions).group_by(*group))}
+        group = [getattr(Client, key)] if key else []
+        new = {(row[0] if key else None): row[-1] for row in session.execute(
+            select(*group, func.count()).where(created, *client_filters(scope)).group_by(*group))}
+        counts = {value: (live.get(value, 0), new.get(value, 0)) for value in {*live, *new}}
+    if key is None:
+        return {None: counts.get(None, (0, 0))}
+    return counts
+
+
+def _activity_counts(session: Session, scope: Scope, keys: tuple[str, ...], planned: bool = False,
+                     cancelled: bool = False, named: bool = False) -> list[dict]:
+    """Activities in scope per keys (activity columns): done and cancelled in the period, planned (created) in it,
+    and overdue now; with `named`, each key's greatest `type_name` among them. Without a client segment filter
+    overdue = the planned ones with a due time (totals) - those due from now on; with one, the activities are
+    read. Only key values with something counted are listed, in key order."""
+    start, end = _at(scope.start), _at(scope.end)
+    wanted = {"planned": planned, "done": True, "cancelled": cancelled, "overdue": True}
+    conditions = {"planned": and_(Activity.created_at >= start, Activity.created_at < end),
+                  "done": _activity_done_in(scope),
+                  "cancelled": and_(Activity.status == "cancelled", Activity.cancelled_at >= start,
+                                    Activity.cancelled_at < end),
+                  "overdue": _activity_overdue(scope)}
+    names = [name for name, on in wanted.items() if on]
+    columns = [*keys, "type_name"] if named else list(keys)
+    if _by_segment(scope):  # the client's current segment: read the activities
+        key_columns = [getattr(Activity, key) for key in keys]
+        stmt = (select(*key_columns, *([func.max(Activity.type_name)] if named else []),
+                       *[func.count().filter(conditions[name]) for name in names])
+                .where(*_activity_filters(scope), or_(*[conditions[name] for name in names]))
+                .group_by(*key_columns).order_by(*key_columns))
+    else:
+        branches = []
+        for name in names:
+            flags = [literal(other == name, Boolean).label(other) for other in names]
+            if name == "overdue":
+                t = PlannedActivities
+                branches.append(select(*[getattr(t, column).label(column) for column in columns],
+                                       t.activities.label("w"), *flags)
+                                .where(t.activities != 0, *_people(scope, t.assignee_id)))
+                future = and_(Activity.status == "planned", Activity.due_at >= _at(scope.now))
+                branches.append(select(*[getattr(Activity, column).label(column) for column in columns],
+                                       literal(-1, Integer).label("w"), *flags)
+                                .where(future, *_activity_filters(scope)))
+            else:
+                branches.append(select(*[getattr(Activity, column).label(column) for column in columns],
+                                       literal(1, Integer).label("w"), *flags)
+                                .where(conditions[name], *_activity_filters(scope)))
+        u = union_all(*branches).subquery("activity_rows").c
+        # per key (and name): the counts; a name counts only where something is counted
+        counted = (select(*[u[column] for column in columns],
+                          *[func.coalesce(func.sum(u.w).filter(u[name]), 0).label(name) for name in names])
+                   .group_by(*[u[column] for column in columns]).subquery("counted").c)
+        anything = or_(*[counted[name] != 0 for name in names])
+        stmt = (select(*[counted[key] for key in keys],
+                       *([func.max(counted.type_name).filter(anything)] if named else []),
+                       *[func.sum(counted[name]) for name in names])
+                .group_by(*[counted[key] for key in keys]).order_by(*[counted[key] for key in keys]))
+    rows = []
+    for row in session.execute(stmt):
+        counts = {name: int(row[len(columns) + i] or 0) for i, name in enumerate(names)}
+        if any(counts.values()):
+            rows.append({**{column: row[i] for i, column in enumerate(columns)}, **counts})
+    return rows
+
+
 # -- /kpi/summary ----------------------------------------------------------------------------------------
 
 def summary(session: Session, scope: Scope) -> dict:
-    [deals] = deal_aggregate(session, scope, {}, _deal_outcomes(scope), [_relevant(scope)])
+    [deals] = _outcomes(session, scope, {})
     live, created = _clients_counts(session, scope)[None]
-    done, overdue = session.execute(
-        select(func.count().filter(_activity_done_in(scope)), func.count().filter(_activity_overdue(scope)))
-        .where(*_activity_filters(scope))).one()
+    [activity] = _activity_counts(session, scope, ()) or [{"done": 0, "overdue": 0}]
+    done, overdue = activity["done"], activity["overdue"]
     return {"period": scope.period(), "base_currency": scope.base_currency, "clients": live,
             "clients_created": created, **_outcome_figures(deals), "activities_done": done,
             "overdue_activities": overdue}
@@ -320,10 +529,8 @@ def funnel(session: Session, scope: Scope) -> dict:
     stages = _active_stages(session, pipeline.pipeline_id)
     entered = _entered(session, scope, pipeline.pipeline_id, by_owner=False)
     conversions = _conversions(stages, entered, None)
-    current = {row["stage_id"]: row for row in deal_aggregate(
-        session, scope, {"stage_id": Deal.stage_id},
-        Measures(counts={"deals": true()}, money={"amount": (Deal.amount, true())}),
-        [D.is_open, Deal.pipeline_id == pipeline.pipeline_id], pipeline=False)}
+    current = {row["stage_id"]: row for row in _open_by_stage(
+        session, scope, ("stage_id",), [lambda deals: deals.pipeline_id == pipeline.pipeline_id], pipeline=False)}
     empty = {"deals": 0, "amount": money(None, scope.base_currency)}
     return {
         "period": scope.period(), "base_currency": scope.base_currency,
@@ -346,11 +553,15 @@ def weakest_stages(session: Session, scope: Scope) -> dict:
     if pipeline is None:
         return {}
     stages = _active_stages(session, pipeline.pipeline_id)
-    team_entered = _entered(session, scope, pipeline.pipeline_id, False, with_manager=False)
+    # One pass: per owner over the team's deals; the team's figures are their sums, a manager's their row.
+    mine = _entered(session, scope, pipeline.pipeline_id, by_owner=True, with_manager=False)
+    team_entered: dict = {}
+    for (_, step), n in mine.items():
+        team_entered[(None, step)] = team_entered.get((None, step), 0) + n
     team, team_shown = _exact_conversions(stages, team_entered, None), _conversions(stages, team_entered, None)
-    mine = _entered(session, scope, pipeline.pipeline_id, by_owner=True)
+    owners = {owner for owner, _ in mine}
     weakest = {}
-    for owner in {owner for owner, _ in mine}:
+    for owner in owners if scope.manager_id is None else owners & {scope.manager_id}:
         own, own_shown = _exact_conversions(stages, mine, owner), _conversions(stages, mine, owner)
         candidates = [(own[i] / team[i], i) for i in range(len(stages)) if own[i] is not None and team[i]]
         if candidates:
@@ -380,18 +591,11 @@ def _stage_names(session: Session, stage_ids) -> dict:
 
 
 def managers(session: Session, scope: Scope) -> dict:
-    outcomes = {row["owner_id"]: row for row in deal_aggregate(
-        session, scope, {"owner_id": Deal.owner_id}, _deal_outcomes(scope), [_relevant(scope)])}
-    open_by_stage = deal_aggregate(session, scope, {"owner_id": Deal.owner_id, "pipeline_id": Deal.pipeline_id,
-                                                   "stage_id": Deal.stage_id},
-                                   Measures(counts={"deals": true()}, money={"amount": (Deal.amount, true())}),
-                                   [D.is_open])
-    clients = _clients_counts(session, scope, Client.owner_id)
-    activity_rows = session.execute(
-        select(Activity.assignee_id, Activity.type, func.count().filter(_activity_done_in(scope)),
-               func.count().filter(_activity_overdue(scope)))
-        .where(*_activity_filters(scope), or_(_activity_done_in(scope), _activity_overdue(scope)))
-        .group_by(Activity.assignee_id, Activity.type)).all()
+    outcomes = {row["owner_id"]: row for row in _outcomes(session, scope, {"owner_id": "owner_id"})}
+    open_by_stage = _open_by_stage(session, scope, ("owner_id", "pipeline_id", "stage_id"), [])
+    clients = _clients_counts(session, scope, "owner_id")
+    activity_rows = [(row["assignee_id"], row["type"], row["done"], row["overdue"])
+                     for row in _activity_counts(session, scope, ("assignee_id", "type"))]
     weakest = weakest_stages(session, scope)
 
     # The rows: every active manager in scope, and anyone else who owns or did something counted here.
@@ -470,9 +674,15 @@ def deal_cycle(session: Session, scope: Scope) -> dict:
 
 def stalled_deals(session: Session, scope: Scope, limit: int) -> dict:
     overdue = or_(D.stalled(scope), D.past_due(scope))
-    [totals] = deal_aggregate(session, scope, {}, Measures(
-        counts={"stalled": D.stalled(scope), "past_due": D.past_due(scope), "overdue": true()},
-        money={"amount": (Deal.amount, true())}), [overdue])
+    figures = _deal_figures(session, scope, {}, overdue_amount=True, period=False)
+    if figures is not None:
+        [row] = figures
+        totals = {"stalled": row["stalled_deals"], "past_due": row["past_due_deals"], "overdue": row["overdue_deals"],
+                  "amount": row["overdue_amount"]}
+    else:
+        [totals] = deal_aggregate(session, scope, {}, Measures(
+            counts={"stalled": D.stalled(scope), "past_due": D.past_due(scope), "overdue": true()},
+            money={"amount": (Deal.amount, true())}), [overdue])
     stalled, past_due = D.stalled(scope), D.past_due(scope)
     rows = session.execute(
         select(Deal, Stage.sla_days, Stage.name, D.days_in_stage(scope), stalled, past_due)
@@ -492,11 +702,9 @@ def stalled_deals(session: Session, scope: Scope, limit: int) -> dict:
 # -- /kpi/segments ---------------------------------------------------------------------------------------
 
 def segments(session: Session, scope: Scope, by: str) -> dict:
-    deal_key = {"industry": Deal.client_industry, "region": Deal.client_region}[by]
-    client_key = {"industry": Client.industry, "region": Client.region}[by]
-    outcomes = {row["segment"]: row for row in deal_aggregate(
-        session, scope, {"segment": deal_key}, _deal_outcomes(scope), [_relevant(scope)])}
-    clients = _clients_counts(session, scope, client_key)
+    deal_key = {"industry": "client_industry", "region": "client_region"}[by]
+    outcomes = {row["segment"]: row for row in _outcomes(session, scope, {"segment": deal_key})}
+    clients = _clients_counts(session, scope, by)
     empty = _outcome_figures({**_empty_outcomes(scope), "cycle_seconds": None})
     items = [{"segment": segment, "clients": clients.get(segment, (0, 0))[0],
               "clients_created": clients.get(segment, (0, 0))[1],
@@ -607,17 +815,7 @@ def lost_reasons(session: Session, scope: Scope) -> dict:
 # -- /kpi/activities -------------------------------------------------------------------------------------
 
 def activities(session: Session, scope: Scope) -> dict:
-    planned = and_(Activity.created_at >= _at(scope.start), Activity.created_at < _at(scope.end))
-    cancelled = and_(Activity.status == "cancelled", Activity.cancelled_at >= _at(scope.start),
-                     Activity.cancelled_at < _at(scope.end))
-    done, overdue = _activity_done_in(scope), _activity_overdue(scope)
-    rows = session.execute(
-        select(Activity.type, func.max(Activity.type_name), func.count().filter(planned), func.count().filter(done),
-               func.count().filter(cancelled), func.count().filter(overdue))
-        .where(*_activity_filters(scope), or_(planned, done, cancelled, overdue))
-        .group_by(Activity.type).order_by(Activity.type)).all()
-    items = [{"type": type_, "type_name": name, "planned": p, "done": d, "cancelled": c, "overdue": o}
-             for type_, name, p, d, c, o in rows]
+    items = _activity_counts(session, scope, ("type",), planned=True, cancelled=True, named=True)
     totals = {key: sum(item[key] for item in items) for key in ("planned", "done", "cancelled", "overdue")}
     return {"period": scope.period(), "as_of": scope.now, **totals, "items": items}
 

@@ -3,7 +3,8 @@
 A KPI query names its group keys and its measures (counts, plain sums, money sums, each with a condition) over
 one row source (deals, campaigns). The database then, in one statement:
 1. groups the rows by the keys, the currency and the rate day (the day whose exchange rate converts the row);
-2. finds for each (currency, day) the latest rate valid on that day (none needed for the base currency);
+2. finds for each (currency, day) the latest rate valid on that day, once however many keys have it (none
+   needed for the base currency);
 3. multiplies the sums of each group by its rate (exact numeric arithmetic: amount x rate is not rounded);
 4. sums per key, and lists per key what could not be converted: per currency, the amount and the number of
    rows, so that an amount without a rate is reported and never silently left out or added as if converted.
@@ -15,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import Numeric, String, case, cast, func, literal, literal_column, select, true
+from sqlalchemy import Numeric, String, and_, case, cast, func, literal, literal_column, select, true
 from sqlalchemy.orm import Session
 
 from services.analytics.models import FxRate
@@ -35,42 +36,56 @@ class Measures:
 
 
 def aggregate(session: Session, source, keys: dict, currency, rate_day, measures: Measures, where: list,
-              base_currency: str, unit: str = "deals") -> list[dict]:
+              base_currency: str, unit: str = "deals", weight=None) -> list[dict]:
     """One dict per key combination: the keys, each count (int), each sum (Decimal or None) and each money
-    measure as {"amount": Decimal (cents), "currency": base, "unconverted": [{"currency", "amount", unit}]}."""
+    measure as {"amount": Decimal (cents), "currency": base, "unconverted": [{"currency", "amount", unit}]}.
+
+    `weight`: how many items each source row stands for (default 1): a row of totals counts its items, a row
+    taken away from a total -1 (its money expressions then carry the sign too)."""
     key_names = list(keys)
     # 0. the row source, each expression computed once per row (PostgreSQL cannot match a GROUP BY
     #    expression holding a bind parameter with the same expression in the select list, so group by columns)
     columns = [expression.label(name) for name, expression in keys.items()]
     columns += [currency.label("_currency"), rate_day.label("_day")]
+    if weight is not None:
+        columns.append(weight.label("_weight"))
     columns += [condition.label(f"c_{name}") for name, condition in measures.counts.items()]
     for prefix, named in (("s", measures.sums), ("m", measures.money)):
         for name, (expression, condition) in named.items():
             columns += [expression.label(f"{prefix}_{name}"), condition.label(f"{prefix}c_{name}")]
     rows_ = select(*columns).select_from(source).where(*where).subquery("source")
     r = rows_.c
+    count = func.count if weight is None else (lambda: func.sum(r._weight))
 
     # 1. per key, currency and rate day
     columns = [r[name] for name in key_names] + [r._currency, r._day]
-    columns += [func.count().filter(r[f"c_{name}"]).label(name) for name in measures.counts]
+    columns += [count().filter(r[f"c_{name}"]).label(name) for name in measures.counts]
     columns += [func.sum(r[f"s_{name}"]).filter(r[f"sc_{name}"]).label(name) for name in measures.sums]
     for name in measures.money:
         columns += [func.sum(r[f"m_{name}"]).filter(r[f"mc_{name}"]).label(name),
-                    func.count().filter(r[f"mc_{name}"]).label(f"{name}__n")]
+                    count().filter(r[f"mc_{name}"]).label(f"{name}__n")]
     grouped = (select(*columns).group_by(*[r[name] for name in key_names], r._currency, r._day)
-               .subquery("grouped"))
+               .cte("grouped"))
 
-    # 2. the rate of each (currency, day): the latest valid on that day
+    # 2. the rate of each (currency, day) once, whatever the keys: the latest valid on that day (none looked up
+    #    for the base currency)
+    days = (select(grouped.c._currency, grouped.c._day).where(grouped.c._currency != base_currency).distinct()
+            .subquery("days"))
     fx = (select(FxRate.rate_to_base)
-          .where(FxRate.currency == grouped.c._currency, FxRate.valid_from <= grouped.c._day)
+          .where(FxRate.currency == days.c._currency, FxRate.valid_from <= days.c._day)
           .order_by(FxRate.valid_from.desc()).limit(1).lateral("fx"))
-    rate = case((grouped.c._currency == base_currency, literal(Decimal(1), Numeric)), else_=fx.c.rate_to_base)
+    rates = (select(days.c._currency, days.c._day, fx.c.rate_to_base)
+             .select_from(days.outerjoin(fx, true())).subquery("rates"))
+    rate = case((grouped.c._currency == base_currency, literal(Decimal(1), Numeric)), else_=rates.c.rate_to_base)
     columns = [grouped.c[name] for name in key_names] + [grouped.c._currency, rate.is_(None).label("_missing")]
     columns += [grouped.c[name] for name in (*measures.counts, *measures.sums)]
     for name in measures.money:
         columns += [(grouped.c[name] * rate).label(name), grouped.c[name].label(f"{name}__raw"),
                     grouped.c[f"{name}__n"]]
-    rated = select(*columns).select_from(grouped.outerjoin(fx, true())).subquery("rated")
+    rated = (select(*columns)
+             .select_from(grouped.outerjoin(rates, and_(rates.c._currency == grouped.c._currency,
+                                                        rates.c._day == grouped.c._day)))
+             .subquery("rated"))
 
     # 3. per key and currency: converted sums, and what had no rate
     columns = [rated.c[name] for name in key_names] + [rated.c._currency]

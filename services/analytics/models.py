@@ -12,8 +12,8 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import (Boolean, CheckConstraint, Date, DateTime, Index, Integer, MetaData, Numeric, SmallInteger,
-                        String, UniqueConstraint, func, text)
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Date, DateTime, Index, Integer, MetaData,
+                        Numeric, SmallInteger, String, UniqueConstraint, func, text)
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -70,7 +70,7 @@ class Client(Base):
     archived_time: Mapped[datetime | None] = _time()  # created/updated (null)/archived
 
     __table_args__ = (
-        Index("ix_clients_created", "created_at"),
+        Index("ix_clients_created", "created_at", postgresql_include=["owner_id", "industry", "region", "campaign_id"]),
         Index("ix_clients_owner", "owner_id"),
         Index("ix_clients_campaign", "campaign_id"),
     )
@@ -101,6 +101,16 @@ class Stage(Base):
     last_event_time: Mapped[datetime] = _time(nullable=False)
 
     __table_args__ = (Index("ix_stages_pipeline_position", "pipeline_id", "position"),)
+
+
+# The columns the KPI indexes of deals carry (index-only scans).
+SEGMENT_COLUMNS = ("owner_id", "pipeline_id", "client_industry", "client_region")
+CREATED_COVER = ("deal_id", "status", *SEGMENT_COLUMNS, "stage_id", "stage_position", "campaign_id", "client_id")
+CLOSED_COVER = ("status", "created_at", "currency", "amount", *SEGMENT_COLUMNS, "campaign_id", "client_id",
+                "lost_reason_id")
+OPEN_COVER = ("stage_id", "stage_probability", *SEGMENT_COLUMNS, "currency", "amount", "closed_at")
+OPEN_ENTERED_COVER = (*OPEN_COVER, "expected_close_on")
+OPEN_EXPECTED_COVER = (*OPEN_COVER, "stage_entered_at")
 
 
 class Deal(Base):
@@ -134,10 +144,18 @@ class Deal(Base):
 
     __table_args__ = (
         CheckConstraint(one_of("status", DEAL_STATUSES), name="status"),
-        Index("ix_deals_created", "created_at"),
-        Index("ix_deals_closed", "closed_at", postgresql_where=text("closed_at IS NOT NULL")),
+        # covering (migration 0003): the KPIs read the deals created or closed in a period from the index alone
+        Index("ix_deals_created", "created_at", postgresql_include=list(CREATED_COVER)),
+        Index("ix_deals_closed", "closed_at", postgresql_include=list(CLOSED_COVER),
+              postgresql_where=text("closed_at IS NOT NULL")),
         Index("ix_deals_owner_status", "owner_id", "status"),
         Index("ix_deals_open_stage", "pipeline_id", "stage_id", postgresql_where=text("status = 'open'")),
+        # the open deals still within their stage's SLA (the newest stays) and the longest in their stage first
+        # (/kpi/stalled-deals), and those closing from a day on (past due, /kpi/forecast): index-only
+        Index("ix_deals_open_entered", "stage_entered_at", "deal_id", postgresql_include=list(OPEN_ENTERED_COVER),
+              postgresql_where=text("status = 'open'")),
+        Index("ix_deals_open_expected", "expected_close_on", postgresql_include=list(OPEN_EXPECTED_COVER),
+              postgresql_where=text("status = 'open'")),
         Index("ix_deals_campaign", "campaign_id", postgresql_where=text("campaign_id IS NOT NULL")),
         Index("ix_deals_client", "client_id"),
         # the latest name a snapshot gave a lost reason (/kpi/lost-reasons), one index probe per reason
@@ -181,6 +199,9 @@ class Campaign(Base):
     last_event_time: Mapped[datetime] = _time(nullable=False)
 
 
+ACTIVITY_COVER = ("status", "assignee_id", "type", "type_name", "client_id")
+
+
 class Activity(Base):
     """Work with a client: planned, then done or cancelled. Overdue is computed at query time."""
 
@@ -203,9 +224,14 @@ class Activity(Base):
     __table_args__ = (
         CheckConstraint(one_of("status", ACTIVITY_STATUSES), name="status"),
         Index("ix_activities_assignee", "assignee_id"),
-        Index("ix_activities_completed", "completed_at", postgresql_where=text("completed_at IS NOT NULL")),
-        Index("ix_activities_planned_due", "due_at", postgresql_where=text("status = 'planned'")),
-        Index("ix_activities_created", "created_at"),
+        # covering (migration 0003): activities created, done, cancelled in a period, planned from a time on
+        Index("ix_activities_completed", "completed_at", postgresql_include=list(ACTIVITY_COVER),
+              postgresql_where=text("completed_at IS NOT NULL")),
+        Index("ix_activities_planned_due", "due_at", postgresql_include=list(ACTIVITY_COVER),
+              postgresql_where=text("status = 'planned'")),
+        Index("ix_activities_created", "created_at", postgresql_include=list(ACTIVITY_COVER)),
+        Index("ix_activities_cancelled", "cancelled_at", postgresql_include=list(ACTIVITY_COVER),
+              postgresql_where=text("cancelled_at IS NOT NULL")),
     )
 
 
@@ -225,8 +251,114 @@ class Survey(Base):
     __table_args__ = (Index("ix_surveys_surveyed_on", "surveyed_on"),)
 
 
-# The tables `glassbox analytics rebuild` empties and fills again from the topics (fx_rates is not one).
-READ_MODELS = (User, Client, Pipeline, Stage, Deal, StageEntry, Campaign, Activity, Survey)
+# -- totals kept by PostgreSQL ---------------------------------------------------------------------------
+# Each table below sums rows of a read model per group, kept up to date by statement-level triggers on that read
+# model (migration 0003: one upsert of the changed groups per INSERT/UPDATE/DELETE statement, from its
+# transition tables), so a KPI sums a few thousand groups instead of scanning the rows. They hold only what does
+# not depend on the time of the question: what does (stalled, past due, overdue) is the group total minus the
+# rows an index finds on the other side of `now` (services/analytics/kpi.py). A group whose rows are all gone
+# is deleted as soon as it is empty, so the totals depend only on the rows (a rebuild gives the same ones).
+
+def _totals_args(table: str, key: tuple[str, ...], count: str) -> tuple:
+    """The key (UNIQUE NULLS NOT DISTINCT; no primary key, its columns may be null) and an index of the groups
+    left empty, which the triggers delete at once."""
+    return (UniqueConstraint(*key, postgresql_nulls_not_distinct=True),
+            Index(f"ix_{table}_empty", count, postgresql_where=text(f"{count} = 0")))
+
+
+OPEN_DEAL_GROUP = ("pipeline_id", "stage_id", "stage_probability", "currency", "closed_on", "entered", "dated")
+
+
+class OpenDealsByOwner(Base):
+    """The open deals per owner, pipeline, stage (with the snapshot's probability), currency; closed_on (the UTC
+    day of closed_at, null for an open deal in practice) picks the rate day; entered / dated: stage_entered_at /
+    expected_close_on known."""
+
+    __tablename__ = "open_deals_by_owner"
+
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    pipeline_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    stage_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    stage_probability: Mapped[int | None] = mapped_column(SmallInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    entered: Mapped[bool] = mapped_column(Boolean)
+    dated: Mapped[bool] = mapped_column(Boolean)
+    deals: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[Decimal] = mapped_column(Numeric)
+
+    __table_args__ = _totals_args("open_deals_by_owner", ("owner_id", *OPEN_DEAL_GROUP), "deals")
+    __mapper_args__ = {"primary_key": [owner_id, pipeline_id, stage_id, stage_probability, currency, closed_on, entered,
+                                       dated]}
+
+
+class OpenDealsBySegment(Base):
+    """The same per client segment (industry and region) instead of the owner."""
+
+    __tablename__ = "open_deals_by_segment"
+
+    client_industry: Mapped[str | None] = mapped_column(String(100))
+    client_region: Mapped[str | None] = mapped_column(String(100))
+    pipeline_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    stage_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    stage_probability: Mapped[int | None] = mapped_column(SmallInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    entered: Mapped[bool] = mapped_column(Boolean)
+    dated: Mapped[bool] = mapped_column(Boolean)
+    deals: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[Decimal] = mapped_column(Numeric)
+
+    __table_args__ = _totals_args("open_deals_by_segment", ("client_industry", "client_region", *OPEN_DEAL_GROUP),
+                                  "deals")
+    __mapper_args__ = {"primary_key": [client_industry, client_region, pipeline_id, stage_id, stage_probability,
+                                       currency, closed_on, entered, dated]}
+
+
+class ClientsByOwner(Base):
+    """Clients per owner: all of them, and those not archived."""
+
+    __tablename__ = "clients_by_owner"
+
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    clients: Mapped[int] = mapped_column(BigInteger)
+    live: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = _totals_args("clients_by_owner", ("owner_id",), "clients")
+    __mapper_args__ = {"primary_key": [owner_id]}
+
+
+class ClientsBySegment(Base):
+    __tablename__ = "clients_by_segment"
+
+    industry: Mapped[str | None] = mapped_column(String(100))
+    region: Mapped[str | None] = mapped_column(String(100))
+    clients: Mapped[int] = mapped_column(BigInteger)
+    live: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = _totals_args("clients_by_segment", ("industry", "region"), "clients")
+    __mapper_args__ = {"primary_key": [industry, region]}
+
+
+class PlannedActivities(Base):
+    """Planned activities with a due time, per assignee and type (overdue = these minus those due from now on)."""
+
+    __tablename__ = "planned_activities"
+
+    assignee_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    type: Mapped[str | None] = mapped_column(String(50))
+    type_name: Mapped[str | None] = mapped_column(String(100))
+    activities: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = _totals_args("planned_activities", ("assignee_id", "type", "type_name"), "activities")
+    __mapper_args__ = {"primary_key": [assignee_id, type, type_name]}
+
+
+TOTALS = (OpenDealsByOwner, OpenDealsBySegment, ClientsByOwner, ClientsBySegment, PlannedActivities)
+
+# The tables `glassbox analytics rebuild` empties and fills again from the topics (fx_rates is not one); the totals
+# are emptied with them (their triggers fire on the rows written again, not on TRUNCATE).
+READ_MODELS = (User, Client, Pipeline, Stage, Deal, StageEntry, Campaign, Activity, Survey, *TOTALS)
 
 
 class FxRate(Base):

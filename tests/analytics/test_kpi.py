@@ -6,10 +6,12 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import text
 
 from tests.analytics.conftest import NOW, kpi
-from tests.analytics.events import (DealLife, PipelineDef, activity, activity_event, campaign_created, client_card,
-                                    client_created, new_id, survey_recorded, user_created)
+from tests.analytics.events import (DealLife, PipelineDef, activity, activity_event, campaign_created, client_archived,
+                                    client_assigned, client_card, client_created, new_id, survey_recorded,
+                                    user_created)
 
 MARCH = {"from": "2026-03-01", "to": "2026-03-31"}
 FEB = datetime(2026, 2, 10, 9, 0, tzinfo=timezone.utc)
@@ -320,3 +322,95 @@ def test_a_deal_closed_before_any_rate_is_unconverted(world, feed, head, admin, 
     feed(world.events)
     assert kpi(head, "summary", **MARCH)["revenue_won"] == rub("0.00", [{"currency": "USD", "amount": "10.00",
                                                                           "deals": 1}])
+
+
+# -- the totals kept by PostgreSQL (migration 0003) ------------------------------------------------------
+
+TOTALS_FROM_ROWS = {  # each table of totals, as the rows it sums give it (groups left empty are deleted)
+    "open_deals_by_owner": "SELECT owner_id, pipeline_id, stage_id, stage_probability, currency, "
+                           "(timezone('UTC', closed_at))::date, stage_entered_at IS NOT NULL, "
+                           "expected_close_on IS NOT NULL, count(*), sum(amount) FROM deals WHERE status = 'open' "
+                           "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8",
+    "open_deals_by_segment": "SELECT client_industry, client_region, pipeline_id, stage_id, stage_probability, "
+                             "currency, (timezone('UTC', closed_at))::date, stage_entered_at IS NOT NULL, "
+                             "expected_close_on IS NOT NULL, count(*), sum(amount) FROM deals WHERE status = 'open' "
+                             "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9",
+    "clients_by_owner": "SELECT owner_id, count(*), count(*) FILTER (WHERE archived_at IS NULL) FROM clients "
+                        "GROUP BY 1",
+    "clients_by_segment": "SELECT industry, region, count(*), count(*) FILTER (WHERE archived_at IS NULL) "
+                          "FROM clients GROUP BY 1, 2",
+    "planned_activities": "SELECT assignee_id, type, type_name, count(*) FROM activities "
+                          "WHERE status = 'planned' AND due_at IS NOT NULL GROUP BY 1, 2, 3",
+}
+
+
+def assert_totals_match_rows(engine) -> None:
+    with engine.connect() as conn:
+        for table, rows in TOTALS_FROM_ROWS.items():
+            kept = sorted(map(tuple, conn.execute(text(f"SELECT * FROM {table}"))), key=repr)
+            assert kept == sorted(map(tuple, conn.execute(text(rows))), key=repr), table
+
+
+def a_busy_month(world) -> None:
+    """Deals created, moved, won, lost, reopened, reassigned, re-priced; clients archived and reassigned;
+    activities planned, done, cancelled."""
+    deals = [world.deal(amount=f"{100 * (i + 1)}.00", currency=("RUB", "USD", "CNY")[i % 3],
+                        expected_close_on=None if i % 4 == 0 else date(2026, 3, 10 + i))
+             for i in range(8)]
+    for i, deal in enumerate(deals):
+        world.add(deal.create(FEB + timedelta(days=i)))
+    late = world.deal(amount="50.00", expected_close_on=date(2026, 3, 1))  # within its SLA for a while, past due
+    world.add(late.create(MAR + timedelta(days=3)))
+    world.add(deals[0].move(MAR, 1), deals[1].move(MAR, 2), deals[1].win(MAR + timedelta(days=1)),
+              deals[2].lose(MAR + timedelta(days=2), (new_id(), "Price")), deals[2].reopen(MAR + timedelta(days=3)),
+              deals[3].reassign(MAR, world.boris), deals[4].update(MAR, amount=Decimal("777.00"), currency="EUR"),
+              deals[5].win(MAR), deals[5].reopen(MAR + timedelta(days=1)), deals[5].move(MAR + timedelta(days=2), 2),
+              deals[6].update(MAR, expected_close_on=None))
+    anna_card, boris_card = world.cards[world.anna], world.cards[world.boris]
+    world.add(client_archived(boris_card["client_id"], world.boris, MAR),
+              client_assigned(anna_card["client_id"], world.boris, world.anna, MAR + timedelta(hours=1)))
+    client = anna_card["client_id"]
+    for i, type_ in enumerate(("call", "call", "meeting", "email")):
+        planned = activity(new_id(), client, (world.anna, world.boris)[i % 2], type_, FEB,
+                           due_at=None if type_ == "email" else FEB + timedelta(days=20 + 10 * i))
+        world.add(activity_event("crm.activity.planned.v1", planned, FEB))
+        if i == 1:
+            world.add(activity_event("crm.activity.completed.v1", {**planned, "status": "done", "completed_at": MAR},
+                                     MAR))
+        if i == 2:
+            world.add(activity_event("crm.activity.cancelled.v1",
+                                     {**planned, "status": "cancelled", "cancelled_at": MAR}, MAR))
+
+
+def test_the_totals_equal_the_rows_they_sum_through_inserts_updates_and_deletes(world, feed, analytics_engine):
+    a_busy_month(world)
+    feed(world.events, batch=7)
+    assert_totals_match_rows(analytics_engine)
+    with analytics_engine.begin() as conn:  # the read models are only ever upserted, but a delete is kept too
+        conn.execute(text("DELETE FROM deals WHERE deal_id IN (SELECT deal_id FROM deals WHERE status = 'open' "
+                          "ORDER BY deal_id LIMIT 3)"))
+        conn.execute(text("UPDATE clients SET archived_at = NULL"))
+        conn.execute(text("DELETE FROM activities WHERE type = 'meeting'"))
+    assert_totals_match_rows(analytics_engine)
+
+
+@pytest.mark.parametrize("at", [MAR + timedelta(days=4), datetime(2026, 3, 16, 12, tzinfo=timezone.utc),
+                                datetime(2026, 4, 20, tzinfo=timezone.utc)])
+def test_the_totals_answer_as_the_rows_do(world, feed, head, set_now, at):
+    """The same question answered from the totals (a manager; the segment) and from the rows (a manager and a
+    segment: no table of totals has both), at times around the SLAs and the expected close dates."""
+    a_busy_month(world)
+    feed(world.events)
+    set_now(at)
+    for manager in (world.anna, world.boris):
+        for path in ("summary", "managers", "stalled-deals", "activities", "funnel"):
+            period = {} if path == "stalled-deals" else MARCH
+            from_totals = kpi(head, path, manager_id=manager, **period)
+            from_rows = kpi(head, path, manager_id=manager, industry="it", **period)  # every client is in "it"
+            for answer in (from_totals, from_rows):
+                answer.pop("as_of", None)
+            assert from_totals == from_rows, path
+    for by in ("industry", "region"):
+        assert kpi(head, "segments", by=by, **MARCH)["items"] == kpi(head, "segments", by=by, team_id=world.team,
+                                                                     **MARCH)["items"]
+    assert kpi(head, "summary", **MARCH) == kpi(head, "summary", team_id=world.team, region="Moscow", **MARCH)
