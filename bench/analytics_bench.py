@@ -1820,10 +1820,9 @@ def report(args, out: dict, facts: dict) -> tuple[str, str]:
             f"{max(factors, default=float('nan')):,.0f}"
             + ("; the raw figures equal the service's" if not differ else
                f"; raw figures differ for {', '.join(differ)}")
-            + ". Most of the head of sales' answers aggregate at query time every open deal (about "
-            f"{r['open_deals']:,} here) or every deal of the period: a bitmap heap scan of those rows, a sort by "
-            "currency and rate day, a dozen filtered aggregates (EXPLAIN ANALYZE); no index takes that away, "
-            "pre-aggregated read models kept by the consumer would.")
+            + f". The open deals (about {r['open_deals']:,} here), clients and planned activities are read from totals "
+            "that PostgreSQL keeps per group (migration 0003), the deals of the period from covering indexes; "
+            "what still reads rows per question is named in docs/kpi.md.")
 
     if "freshness" in out:
         r = out["freshness"]
