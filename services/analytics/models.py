@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Date, DateTime, Index, Integer, MetaData,
-                        Numeric, SmallInteger, String, UniqueConstraint, func, text)
+                        Numeric, PrimaryKeyConstraint, SmallInteger, String, UniqueConstraint, func, text)
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -170,14 +170,17 @@ class StageEntry(Base):
 
     __tablename__ = "stage_entries"
 
-    deal_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
-    entered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    deal_id: Mapped[uuid.UUID] = mapped_column(UUID, nullable=False)
+    entered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     pipeline_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
     stage_id: Mapped[uuid.UUID] = mapped_column(UUID)
     stage_position: Mapped[int | None] = mapped_column(Integer)
     left_at: Mapped[datetime | None] = _time()
 
     __table_args__ = (
+        # the key carries each stay's stage (migration 0004): the furthest stage a deal reached (/kpi/funnel's
+        # `entered`, /kpi/managers' weakest stage) is read from the index alone, one probe per deal
+        PrimaryKeyConstraint("deal_id", "entered_at", postgresql_include=["stage_id", "stage_position"]),
         Index("ix_stage_entries_stage", "stage_id"),
         # covering: /kpi/deal-cycle sums the stays left in the period from the index alone
         Index("ix_stage_entries_left", "left_at", postgresql_include=["stage_id", "entered_at", "deal_id"],
