@@ -594,36 +594,45 @@ def managers(session: Session, scope: Scope) -> dict:
     outcomes = {row["owner_id"]: row for row in _outcomes(session, scope, {"owner_id": "owner_id"})}
     open_by_stage = _open_by_stage(session, scope, ("owner_id", "pipeline_id", "stage_id"), [])
     clients = _clients_counts(session, scope, "owner_id")
-    activity_rows = [(row["assignee_id"], row["type"], row["done"], row["overdue"])
-                     for row in _activity_counts(session, scope, ("assignee_id", "type"))]
+    activity_rows = _activity_counts(session, scope, ("assignee_id", "type"))
     weakest = weakest_stages(session, scope)
+
+    # Each list grouped by its person once: a lookup per manager, not a pass over every row per manager.
+    names = _stage_names(session, {row["stage_id"] for row in open_by_stage})
+    stages_of: dict = {}
+    for r in open_by_stage:
+        stages_of.setdefault(r["owner_id"], []).append(
+            {"pipeline_id": r["pipeline_id"], "stage_id": r["stage_id"], "stage_name": names.get(r["stage_id"]),
+             "deals": r["deals"], "amount": r["amount"]})
+    done_of: dict = {}
+    overdue_of: dict = {}
+    for r in activity_rows:
+        if r["done"]:
+            done_of.setdefault(r["assignee_id"], {})[r["type"]] = r["done"]
+        overdue_of[r["assignee_id"]] = overdue_of.get(r["assignee_id"], 0) + r["overdue"]
 
     # The rows: every active manager in scope, and anyone else who owns or did something counted here.
     people = select(User.user_id).where(User.role == "manager", User.is_active.is_(True), *_people(scope, User.user_id))
-    ids = set(session.scalars(people)) | set(outcomes) | {row["owner_id"] for row in open_by_stage} | set(clients)
-    ids |= {row[0] for row in activity_rows}
+    ids = set(session.scalars(people)) | set(outcomes) | set(stages_of) | set(clients) | set(overdue_of)
     ids.discard(None)
     if scope.manager_id:
         ids = {scope.manager_id}
-    users = {user.user_id: user for user in session.scalars(select(User).where(User.user_id.in_(ids)))}
-    names = _stage_names(session, {row["stage_id"] for row in open_by_stage})
+    users = {row.user_id: row for row in session.execute(
+        select(User.user_id, User.full_name, User.team_id, User.role, User.is_active).where(User.user_id.in_(ids)))}
     empty = _outcome_figures({**_empty_outcomes(scope), "cycle_seconds": None})
 
     rows = []
     for user_id in ids:
         user = users.get(user_id)
-        done = {activity_type: n for assignee, activity_type, n, _ in activity_rows if assignee == user_id and n}
         row = {
             "manager_id": user_id, "name": user.full_name if user else None, "team_id": user.team_id if user else None,
             "role": user.role if user else None, "is_active": user.is_active if user else None,
             "clients": clients.get(user_id, (0, 0))[0], "clients_created": clients.get(user_id, (0, 0))[1],
             **(_outcome_figures(outcomes[user_id]) if user_id in outcomes else empty),
-            "open_by_stage": sorted(({"pipeline_id": r["pipeline_id"], "stage_id": r["stage_id"],
-                                      "stage_name": names.get(r["stage_id"]), "deals": r["deals"], "amount": r["amount"]}
-                                     for r in open_by_stage if r["owner_id"] == user_id),
+            "open_by_stage": sorted(stages_of.get(user_id, []),
                                     key=lambda r: (str(r["pipeline_id"]), str(r["stage_name"]), str(r["stage_id"]))),
-            "activities_done": dict(sorted(done.items(), key=lambda item: str(item[0]))),
-            "overdue_activities": sum(n for assignee, _, _, n in activity_rows if assignee == user_id),
+            "activities_done": dict(sorted(done_of.get(user_id, {}).items(), key=lambda item: str(item[0]))),
+            "overdue_activities": overdue_of.get(user_id, 0),
             "weakest_stage": weakest.get(user_id),
         }
         rows.append(row)
