@@ -407,13 +407,13 @@ def generation_sql(deals: int, managers: int, pipeline: dict, reasons: list[tupl
         ],
         "deals": [
             f"""INSERT INTO deals (deal_id, title, status, amount, currency, client_id, client_industry, client_region,
-                                   campaign_id, pipeline_id, stage_id, stage_name, stage_position, stage_probability,
-                                   owner_id, expected_close_on, created_at, updated_at, stage_entered_at, closed_at,
+                                   campaign_id, client_campaign_id, pipeline_id, stage_id, stage_name, stage_position,
+                                   stage_probability, owner_id, expected_close_on, created_at, updated_at, stage_entered_at, closed_at,
                                    lost_reason_id, lost_reason_name, last_event_time)
                 SELECT deal_id, CASE WHEN upd_t IS NOT NULL THEN title || ' (revised)' ELSE title END,
                        CASE WHEN closed THEN outcome ELSE 'open' END,
                        round((10 ^ (4 + 3 * u_amount))::numeric / {divisor}, 2), {currency}, client_id, industry,
-                       region, campaign, '{pipeline['pipeline_id']}', ({ids})[1 + reached], ({names})[1 + reached],
+                       region, campaign, client_campaign, '{pipeline['pipeline_id']}', ({ids})[1 + reached], ({names})[1 + reached],
                        reached, ({probabilities})[1 + reached],
                        CASE WHEN rea_t IS NOT NULL THEN md5('bench-manager-' || (1 + (c + 7) % {managers}))::uuid
                             ELSE owner END,
@@ -439,6 +439,7 @@ def generation_sql(deals: int, managers: int, pipeline: dict, reasons: list[tupl
                             FROM (SELECT *, created + (target + 1) * step AS close_at
                                   FROM (SELECT r.*, md5('bench-d-deal-' || r.j)::uuid AS deal_id, 'Deal ' || r.j AS title,
                                                cl.client_id, cl.industry, cl.region,
+                                               cl.campaign_id AS client_campaign,
                                                md5('bench-manager-' || (1 + r.c % {managers}))::uuid AS owner,
                                                cl.created_at + interval '1 day' * r.u_created * {LEAD_DAYS} AS created,
                                                CASE WHEN r.u_outcome < {WON} THEN 'won' WHEN r.u_outcome < {LOST} THEN 'lost'

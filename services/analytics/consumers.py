@@ -122,12 +122,26 @@ CLIENT_GROUPS = {
 }
 
 
+# deals.client_campaign_id = the client card's campaign now, whichever of the deal and the client came last
+# (both statements read the rows as they are, so the order of events does not matter).
+_CLIENTS_CAMPAIGN_TO_DEALS = (
+    "UPDATE deals SET client_campaign_id = clients.campaign_id FROM clients "
+    "WHERE clients.client_id = ANY(%(ids)s) AND deals.client_id = clients.client_id "
+    "AND deals.client_campaign_id IS DISTINCT FROM clients.campaign_id")
+_DEALS_TAKE_CLIENT_CAMPAIGN = (
+    "UPDATE deals SET client_campaign_id = client.campaign_id FROM deals AS deal "
+    "LEFT JOIN clients AS client ON client.client_id = deal.client_id "
+    "WHERE deal.deal_id = ANY(%(ids)s) AND deals.deal_id = deal.deal_id "
+    "AND deals.client_campaign_id IS DISTINCT FROM client.campaign_id")
+
+
 @batched
 def clients_changed(session: Session, events: list[DomainEvent]) -> None:
-    projection.upsert_groups(session, "clients", ("client_id",), [
-        ((_id(event, "client_id"),), event.time,
-         {time_column: _carried(event.data, fields) for time_column, fields in CLIENT_GROUPS[event.type].items()})
-        for event in events])
+    rows = [((_id(event, "client_id"),), event.time,
+             {time_column: _carried(event.data, fields) for time_column, fields in CLIENT_GROUPS[event.type].items()})
+            for event in events]
+    projection.upsert_groups(session, "clients", ("client_id",), rows)
+    session.connection().exec_driver_sql(_CLIENTS_CAMPAIGN_TO_DEALS, {"ids": list({key[0] for key, _, _ in rows})})
 
 
 CAMPAIGN_CREATED = "crm.campaign.created.v1"
@@ -261,6 +275,7 @@ def deals_changed(session: Session, events: list[DomainEvent]) -> None:
     projection.insert_new(session, "pipelines", ("pipeline_id",), pipelines)
     projection.insert_new(session, "stages", ("stage_id",), stages)
     projection.upsert_newer(session, "deals", ("deal_id",), deals)
+    session.connection().exec_driver_sql(_DEALS_TAKE_CLIENT_CAMPAIGN, {"ids": list({key[0] for key, _, _ in deals})})
     projection.insert_or_merge(session, "stage_entries", ("deal_id", "entered_at"), [stay for stay in stays if stay],
                                {"left_at": "LEAST(stage_entries.left_at, excluded.left_at)"}, _same_stay)
 

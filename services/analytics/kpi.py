@@ -733,13 +733,21 @@ def campaigns(session: Session, scope: Scope) -> dict:
         .where(Client.campaign_id.is_not(None), Client.created_at >= _at(scope.start),
                Client.created_at < _at(scope.end), *client_filters(scope))
         .group_by(Client.campaign_id)).all())
-    attributed = func.coalesce(Deal.campaign_id, Client.campaign_id)
-    source = Deal.__table__.outerjoin(Client.__table__, Client.client_id == Deal.client_id)
-    won = D.won_in(scope)
-    deals = {row["campaign_id"]: row for row in deal_aggregate(
-        session, scope, {"campaign_id": attributed},
-        Measures(counts={"deals": D.created_in(scope), "won": won}, money={"won_revenue": (Deal.amount, won)}),
-        [attributed.is_not(None), or_(D.created_in(scope), D.closed_in(scope))], source=source)}
+    # the deals created in the period (no money) and those closed in it (a lost one only lists its campaign), each
+    # read from its covering index
+    attributed = func.coalesce(Deal.campaign_id, Deal.client_campaign_id)
+    belongs = [attributed.is_not(None), *deal_filters(scope)]
+    source = union_all(
+        select(attributed.label("campaign_id"), literal(scope.base_currency, String).label("currency"),
+               _day(scope.today).label("day"), true().label("created"), _NO.label("won"),
+               cast(null(), Numeric).label("amount")).where(D.created_in(scope), *belongs),
+        select(attributed, Deal.currency, _utc_day(Deal.closed_at), _NO, Deal.status == "won",
+               cast(Deal.amount, Numeric)).where(D.closed_in(scope), *belongs)).subquery("campaign_deals")
+    rows = source.c
+    deals = {row["campaign_id"]: row for row in aggregate(
+        session, source, {"campaign_id": rows.campaign_id}, rows.currency, rows.day,
+        Measures(counts={"deals": rows.created, "won": rows.won}, money={"won_revenue": (rows.amount, rows.won)}),
+        [], scope.base_currency)}
     overlapping = and_(Campaign.starts_on <= _day(scope.date_to), Campaign.ends_on >= _day(scope.date_from))
     listed = or_(overlapping, Campaign.campaign_id.in_([*leads, *deals])) if (leads or deals) else overlapping
     costs = {row["campaign_id"]: row for row in aggregate(

@@ -105,9 +105,10 @@ class Stage(Base):
 
 # The columns the KPI indexes of deals carry (index-only scans).
 SEGMENT_COLUMNS = ("owner_id", "pipeline_id", "client_industry", "client_region")
-CREATED_COVER = ("deal_id", "status", *SEGMENT_COLUMNS, "stage_id", "stage_position", "campaign_id", "client_id")
+CREATED_COVER = ("deal_id", "status", *SEGMENT_COLUMNS, "stage_id", "stage_position", "campaign_id", "client_id",
+                 "client_campaign_id")
 CLOSED_COVER = ("status", "created_at", "currency", "amount", *SEGMENT_COLUMNS, "campaign_id", "client_id",
-                "lost_reason_id")
+                "lost_reason_id", "client_campaign_id")
 OPEN_COVER = ("stage_id", "stage_probability", *SEGMENT_COLUMNS, "currency", "amount", "closed_at")
 OPEN_ENTERED_COVER = (*OPEN_COVER, "expected_close_on")
 OPEN_EXPECTED_COVER = (*OPEN_COVER, "stage_entered_at")
@@ -127,6 +128,9 @@ class Deal(Base):
     client_industry: Mapped[str | None] = mapped_column(String(100))
     client_region: Mapped[str | None] = mapped_column(String(100))
     campaign_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    # the client card's campaign now (not from the deal's events): a deal without a campaign of its own belongs
+    # to its client's (/kpi/campaigns); kept by the consumer on every deal and client event (consumers.py)
+    client_campaign_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
     pipeline_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
     stage_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
     stage_name: Mapped[str | None] = mapped_column(String(200))

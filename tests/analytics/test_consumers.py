@@ -95,6 +95,32 @@ def test_duplicated_and_reordered_deal_events_end_in_the_same_rows(feed, analyti
     assert state() == expected
 
 
+def test_a_deal_carries_its_client_cards_campaign_now_whichever_event_came_first(feed, analytics_engine):
+    pipeline = PipelineDef.make([("Lead", 10, 5), ("Offer", 50, 10)])
+    first, second, own = new_id(), new_id(), new_id()
+    card = client_card(new_id(), new_id(), at(0), campaign_id=first)
+    plain = DealLife(pipeline, new_id(), card, Decimal("100.00"))
+    marked = DealLife(pipeline, new_id(), card, Decimal("200.00"), campaign_id=own)
+    other = DealLife(pipeline, new_id(), client_card(new_id(), new_id(), at(0)), Decimal("300.00"))  # no card event
+
+    def carried():
+        return {str(d.deal_id): (d.campaign_id and str(d.campaign_id),
+                                 d.client_campaign_id and str(d.client_campaign_id))
+                for d in rows(analytics_engine, Deal)}
+
+    feed([pipeline.event(at(0)), plain.create(at(1)), marked.create(at(1)), other.create(at(1))])
+    assert carried() == {plain.deal_id: (None, None), marked.deal_id: (own, None), other.deal_id: (None, None)}
+    feed([client_created(card)])  # the card after its deals: it reaches them
+    assert carried() == {plain.deal_id: (None, first), marked.deal_id: (own, first), other.deal_id: (None, None)}
+    feed([client_updated({**card, "campaign_id": second}, at(5), ("campaign_id",))])
+    feed([plain.move(at(6), 1)])  # a later deal event keeps the card's campaign
+    assert carried() == {plain.deal_id: (None, second), marked.deal_id: (own, second), other.deal_id: (None, None)}
+    feed([client_updated({**card, "campaign_id": None}, at(7), ("campaign_id",))])
+    assert carried()[plain.deal_id] == (None, None)
+    feed([client_updated({**card, "campaign_id": first}, at(4), ("campaign_id",))])  # older than the card: no effect
+    assert carried()[plain.deal_id] == (None, None)
+
+
 def test_unknown_types_are_skipped_and_counted_and_unknown_fields_ignored(feed, analytics_engine):
     def skipped(event_type):
         return REGISTRY.get_sample_value("analytics_events_skipped_total", {"type": event_type}) or 0
