@@ -122,17 +122,12 @@ CLIENT_GROUPS = {
 }
 
 
-# deals.client_campaign_id = the client card's campaign now, whichever of the deal and the client came last
-# (both statements read the rows as they are, so the order of events does not matter).
+# deals.client_campaign_id = the client card's campaign now, whichever of the deal and the client came last: a
+# deal written takes its client's (DEAL_CLIENT_CAMPAIGN), a card written gives its campaign to its deals.
 _CLIENTS_CAMPAIGN_TO_DEALS = (
     "UPDATE deals SET client_campaign_id = clients.campaign_id FROM clients "
     "WHERE clients.client_id = ANY(%(ids)s) AND deals.client_id = clients.client_id "
     "AND deals.client_campaign_id IS DISTINCT FROM clients.campaign_id")
-_DEALS_TAKE_CLIENT_CAMPAIGN = (
-    "UPDATE deals SET client_campaign_id = client.campaign_id FROM deals AS deal "
-    "LEFT JOIN clients AS client ON client.client_id = deal.client_id "
-    "WHERE deal.deal_id = ANY(%(ids)s) AND deals.deal_id = deal.deal_id "
-    "AND deals.client_campaign_id IS DISTINCT FROM client.campaign_id")
 
 
 @batched
@@ -141,7 +136,9 @@ def clients_changed(session: Session, events: list[DomainEvent]) -> None:
              {time_column: _carried(event.data, fields) for time_column, fields in CLIENT_GROUPS[event.type].items()})
             for event in events]
     projection.upsert_groups(session, "clients", ("client_id",), rows)
-    session.connection().exec_driver_sql(_CLIENTS_CAMPAIGN_TO_DEALS, {"ids": list({key[0] for key, _, _ in rows})})
+    carded = {key[0] for key, _, groups in rows if "card_time" in groups}  # assigned/archived: no campaign
+    if carded:
+        session.connection().exec_driver_sql(_CLIENTS_CAMPAIGN_TO_DEALS, {"ids": list(carded)})
 
 
 CAMPAIGN_CREATED = "crm.campaign.created.v1"
@@ -215,6 +212,9 @@ DEAL = {"title": ("title", _text), "status": ("status", _text), "client_id": ("c
         "lost_reason_name": ("lost_reason_name", _text)}
 
 
+DEAL_CLIENT_CAMPAIGN = ("client_campaign_id", "client_id",
+                        "(SELECT campaign_id FROM clients WHERE clients.client_id = u.client_id)")
+
 # Older than any event: a pipeline or stage known only from deal snapshots yields to any pipeline event.
 INFERRED = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -274,8 +274,7 @@ def deals_changed(session: Session, events: list[DomainEvent]) -> None:
                               "last_event_time": INFERRED})
     projection.insert_new(session, "pipelines", ("pipeline_id",), pipelines)
     projection.insert_new(session, "stages", ("stage_id",), stages)
-    projection.upsert_newer(session, "deals", ("deal_id",), deals)
-    session.connection().exec_driver_sql(_DEALS_TAKE_CLIENT_CAMPAIGN, {"ids": list({key[0] for key, _, _ in deals})})
+    projection.upsert_newer(session, "deals", ("deal_id",), deals, derived=DEAL_CLIENT_CAMPAIGN)
     projection.insert_or_merge(session, "stage_entries", ("deal_id", "entered_at"), [stay for stay in stays if stay],
                                {"left_at": "LEAST(stage_entries.left_at, excluded.left_at)"}, _same_stay)
 

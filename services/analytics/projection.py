@@ -32,15 +32,28 @@ NewerRow = tuple[tuple, datetime, dict]
 GroupsRow = tuple[tuple, datetime, dict[str, dict]]
 
 
+# A column a table's rows take from another read model as they are written: (column, the row column it needs,
+# SQL over the unnested row `u`), e.g. a deal's client's campaign.
+Derived = tuple[str, str, str]
+
+
+def _derives(derived: Derived | None, columns: tuple[str, ...]) -> bool:
+    return derived is not None and derived[1] in columns
+
+
 @lru_cache(maxsize=512)
-def _insert_from_arrays(table_name: str, columns: tuple[str, ...]) -> str:
+def _insert_from_arrays(table_name: str, columns: tuple[str, ...], derived: Derived | None = None) -> str:
     """INSERT INTO t (columns) SELECT FROM unnest(one typed array per column): any number of rows, one shape.
     The arrays go in binary (%b): psycopg's text form of a list escapes every element in Python, which cost as
-    much as the rest of the consumer's work."""
+    much as the rest of the consumer's work. With `derived` (when the rows carry what it needs), its column too."""
     table = Base.metadata.tables[table_name]
     arrays = ", ".join(f"CAST(%(c{i})b AS {table.c[name].type.compile(dialect=_DIALECT)}[])"
                        for i, name in enumerate(columns))
-    return f"INSERT INTO {table_name} ({', '.join(columns)}) SELECT * FROM unnest({arrays})"
+    if not _derives(derived, columns):
+        return f"INSERT INTO {table_name} ({', '.join(columns)}) SELECT * FROM unnest({arrays})"
+    column, _, expression = derived
+    return (f"INSERT INTO {table_name} ({', '.join(columns)}, {column}) SELECT u.*, {expression} "
+            f"FROM unnest({arrays}) AS u({', '.join(columns)})")
 
 
 def _execute(session: Session, sql: str, columns: tuple[str, ...], rows: list[dict]) -> None:
@@ -57,16 +70,18 @@ def _by_shape(rows: Iterable[dict]) -> dict[tuple[str, ...], list[dict]]:
 
 
 @lru_cache(maxsize=512)
-def _newer_sql(table_name: str, key: tuple[str, ...], columns: tuple[str, ...]) -> str:
-    updated = [name for name in columns if name not in key]
-    sets = ", ".join(f"{name} = excluded.{name}" for name in updated)
-    return (f"{_insert_from_arrays(table_name, columns)} ON CONFLICT ({', '.join(key)}) DO UPDATE SET {sets} "
+def _newer_sql(table_name: str, key: tuple[str, ...], columns: tuple[str, ...], derived: Derived | None) -> str:
+    written = (*columns, derived[0]) if _derives(derived, columns) else columns
+    sets = ", ".join(f"{name} = excluded.{name}" for name in written if name not in key)
+    return (f"{_insert_from_arrays(table_name, columns, derived)} ON CONFLICT ({', '.join(key)}) DO UPDATE SET {sets} "
             f"WHERE {table_name}.last_event_time <= excluded.last_event_time")
 
 
-def upsert_newer(session: Session, table_name: str, key: tuple[str, ...], rows: Iterable[NewerRow]) -> None:
+def upsert_newer(session: Session, table_name: str, key: tuple[str, ...], rows: Iterable[NewerRow],
+                 derived: Derived | None = None) -> None:
     """Insert each row, or update it with the columns it carries unless the table's row reflects a newer
-    event (glassbox.projection.upsert_newer, the same rule). Columns a row does not carry keep what they have."""
+    event (glassbox.projection.upsert_newer, the same rule). Columns a row does not carry keep what they have.
+    `derived`: a column computed in the statement from the row's other columns (when it carries the one needed)."""
     folded: dict[tuple, tuple[datetime, dict]] = {}
     for key_values, time, values in sorted(rows, key=lambda row: row[1]):  # stable: a tie keeps arrival order
         earlier = folded.get(key_values)
@@ -74,7 +89,7 @@ def upsert_newer(session: Session, table_name: str, key: tuple[str, ...], rows: 
     merged = ({**dict(zip(key, key_values)), **values, "last_event_time": time}
               for key_values, (time, values) in folded.items())
     for columns, shaped in _by_shape(merged).items():
-        _execute(session, _newer_sql(table_name, key, columns), columns, shaped)
+        _execute(session, _newer_sql(table_name, key, columns, derived), columns, shaped)
 
 
 @lru_cache(maxsize=512)
