@@ -1,5 +1,5 @@
 """Business gauges on the analytics service's /metrics, computed when Prometheus scrapes (a custom collector:
-a few cheap queries over the read models, never a stored copy that could go stale): open deals and their
+a few cheap queries over the read models and their totals, never a stored copy that could go stale): open deals and their
 amount per stage, stalled and past-due deals per stage, the consumer's lag per partition and the time of
 the last event it applied. For the Grafana sales dashboard.
 
@@ -60,12 +60,7 @@ class BusinessCollector:
         past_due = GaugeMetricFamily("analytics_past_due_deals", "Open deals expected to close before today",
                                      labels=labels)
         with db.session() as session:
-            rows = kpi.deal_aggregate(session, scope, {"pipeline_id": Deal.pipeline_id, "stage_id": Deal.stage_id,
-                                                       "stage": func.coalesce(Stage.name, Deal.stage_name)},
-                                      Measures(counts={"deals": kpi.D.is_open, "stalled": kpi.D.stalled(scope),
-                                                       "past_due": kpi.D.past_due(scope)},
-                                               money={"amount": (Deal.amount, kpi.D.is_open)}),
-                                      [kpi.D.is_open])
+            rows = kpi.open_deals_per_stage(session, scope)
         for row in rows:
             values = [str(row["pipeline_id"] or ""), str(row["stage_id"] or ""), row["stage"] or ""]
             deals.add_metric(values, row["deals"])

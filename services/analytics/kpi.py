@@ -241,11 +241,12 @@ def _by_segment(scope: Scope) -> bool:
     return scope.industry is not None or scope.region is not None
 
 
-def _open_totals(scope: Scope, key: str | None):
-    """The open-deal totals grouped finely enough for `key` (a deal column or None) and the filters, or None."""
-    if key in (None, "client_industry", "client_region") and not _by_people(scope):
+def _open_totals(scope: Scope, columns):
+    """The table of open-deal totals that has the deal `columns` a question groups by and the columns of its
+    filters, or None."""
+    if not _by_people(scope) and all(name in OpenDealsBySegment.__table__.c for name in columns):
         return OpenDealsBySegment
-    if key in (None, "owner_id") and not _by_segment(scope):
+    if not _by_segment(scope) and all(name in OpenDealsByOwner.__table__.c for name in columns):
         return OpenDealsByOwner
     return None
 
@@ -321,7 +322,7 @@ def _deal_figures(session: Session, scope: Scope, key: dict, overdue_amount: boo
                   period: bool = True) -> list[dict] | None:
     """The shared deal figures per key from the totals ({label: deal column}; {} for one row), or None when no
     table of totals fits the question."""
-    totals = _open_totals(scope, next(iter(key.values()), None))
+    totals = _open_totals(scope, key.values())
     if totals is None:
         return None
     rows = _deal_rows(scope, totals, key, _oldest_fresh(session, scope), period)
@@ -350,7 +351,7 @@ def _outcomes(session: Session, scope: Scope, key: dict) -> list[dict]:
 def _open_by_stage(session: Session, scope: Scope, keys: tuple[str, ...], where: list, pipeline: bool = True
                    ) -> list[dict]:
     """Open deals now and their amount per keys (deal columns), from the totals when they fit."""
-    totals = _open_totals(scope, "owner_id" if "owner_id" in keys else None)
+    totals = _open_totals(scope, keys)
     measures_of = lambda amount: Measures(counts={"deals": true()}, money={"amount": (amount, true())})  # noqa: E731
     if totals is None:
         return deal_aggregate(session, scope, {key: getattr(Deal, key) for key in keys}, measures_of(Deal.amount),
@@ -570,6 +571,18 @@ def weakest_stages(session: Session, scope: Scope) -> dict:
                               "pipeline_id": pipeline.pipeline_id, "conversion": own_shown[i],
                               "team_conversion": team_shown[i]}
     return weakest
+
+
+# -- the business gauges on /metrics (gauges.py) ---------------------------------------------------------
+
+def open_deals_per_stage(session: Session, scope: Scope) -> list[dict]:
+    """Per pipeline and stage (with its name): the open deals now, their amount, how many are stalled and past
+    due; from the totals (scope: no filters)."""
+    rows = _deal_figures(session, scope, {"pipeline_id": "pipeline_id", "stage_id": "stage_id"}, period=False)
+    names = _stage_names(session, {row["stage_id"] for row in rows})
+    return [{"pipeline_id": row["pipeline_id"], "stage_id": row["stage_id"], "stage": names.get(row["stage_id"]),
+             "deals": row["open_deals"], "amount": row["open_amount"], "stalled": row["stalled_deals"],
+             "past_due": row["past_due_deals"]} for row in rows]
 
 
 # -- /kpi/managers ---------------------------------------------------------------------------------------
