@@ -7,9 +7,9 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Iterator
 
-from sqlalchemy import Date, DateTime, and_, exists, func, literal, not_, select
+from sqlalchemy import Date, DateTime, and_, exists, func, literal, not_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from glassbox.auth import Principal
 from glassbox.db import Database, midnight, on_days
@@ -513,8 +513,9 @@ def _ensure_open(deal: Deal, action: str) -> None:
 
 
 def _lock_stage(session: Session, stage_id: uuid.UUID) -> Stage | None:
-    """The stage, share-locked: a concurrent removal waits for this transaction and then sees its deal."""
-    return session.get(Stage, stage_id, with_for_update={"read": True})
+    """The stage, share-locked: a concurrent removal waits for this transaction and then sees its deal. Its
+    pipeline is not selected again (the locking read refreshes the stage): it comes from the session if there."""
+    return session.get(Stage, stage_id, with_for_update={"read": True}, options=[lazyload(Stage.pipeline)])
 
 
 def _target_stage(session: Session, pipeline: Pipeline, stage_id: uuid.UUID) -> Stage:
@@ -543,12 +544,10 @@ def _enter(session: Session, deal: Deal, stage: Stage, now: datetime) -> None:
 
 
 def _leave(session: Session, deal: Deal, at: datetime) -> None:
-    """The deal's current stay ends (it moves on, or is closed)."""
-    entry = session.scalars(select(StageEntry).where(StageEntry.deal_id == deal.id, StageEntry.left_at.is_(None))
-                            .with_for_update()).first()
-    if entry is not None:
-        entry.left_at = at
-        session.flush()  # one current stay per deal: this one ends before the next begins
+    """The deal's current stay ends (it moves on, or is closed): one UPDATE, before the next stay begins (one
+    current stay per deal); the deal row is locked already, so nothing else ends it meanwhile."""
+    session.execute(update(StageEntry).where(StageEntry.deal_id == deal.id, StageEntry.left_at.is_(None))
+                    .values(left_at=at).execution_options(synchronize_session=False))
 
 
 def _done(uow, deal: Deal, event, now: datetime) -> Deal:
@@ -616,10 +615,10 @@ def move_deal(db: Database, principal: Principal, deal_id: uuid.UUID, stage_id: 
               expected_version: frozenset[int] | None = None) -> Deal:
     """To another active stage of the same pipeline (moving to the stage it is in is a 409)."""
     _require(principal, WRITERS)
-    now = clock.now()
     with db.unit_of_work() as uow:
         session = uow.session
         deal = _load_deal(session, principal, deal_id, for_update=True)
+        now = clock.now()  # read under the deal's lock: its stays follow each other in time
         _check_version(deal, expected_version)
         _ensure_open(deal, "moved")
         if stage_id == deal.stage_id:
@@ -627,8 +626,8 @@ def move_deal(db: Database, principal: Principal, deal_id: uuid.UUID, stage_id: 
         target = _target_stage(session, deal.stage.pipeline, stage_id)
         previous, previous_entered_at = deal.stage, deal.stage_entered_at
         _leave(session, deal, now)
+        _touch(deal, now)  # before _enter's flush: the deal is written once
         _enter(session, deal, target, now)
-        _touch(deal, now)
         return _done(uow, deal, events.deal_stage_changed(deal, previous, previous_entered_at, principal.user_id),
                      now)
 
@@ -637,9 +636,9 @@ def win_deal(db: Database, principal: Principal, deal_id: uuid.UUID, closed_at: 
              expected_version: frozenset[int] | None = None) -> Deal:
     """Won now, or at `closed_at` (back-dated, never before the deal entered its stage). It stays in its stage."""
     _require(principal, WRITERS)
-    now = clock.now()
     with db.unit_of_work() as uow:
         deal = _load_deal(uow.session, principal, deal_id, for_update=True)
+        now = clock.now()  # read under the deal's lock: its stays follow each other in time
         _check_version(deal, expected_version)
         _ensure_open(deal, "won")
         if closed_at is not None and closed_at > now + CLOCK_SKEW:
@@ -658,9 +657,9 @@ def lose_deal(db: Database, principal: Principal, deal_id: uuid.UUID, reason_id:
               expected_version: frozenset[int] | None = None) -> Deal:
     """Lost now, for an active lost reason, with a comment."""
     _require(principal, WRITERS)
-    now = clock.now()
     with db.unit_of_work() as uow:
         deal = _load_deal(uow.session, principal, deal_id, for_update=True)
+        now = clock.now()  # read under the deal's lock: its stays follow each other in time
         _check_version(deal, expected_version)
         _ensure_open(deal, "lost")
         reason = uow.session.get(LostReason, reason_id)
@@ -677,10 +676,10 @@ def lose_deal(db: Database, principal: Principal, deal_id: uuid.UUID, reason_id:
 def reopen_deal(db: Database, principal: Principal, deal_id: uuid.UUID, expected_version: frozenset[int] | None = None) -> Deal:
     """A won or lost deal is open again, in the stage it was closed in (a new stay there from now)."""
     _require(principal, WRITERS)
-    now = clock.now()
     with db.unit_of_work() as uow:
         session = uow.session
         deal = _load_deal(session, principal, deal_id, for_update=True)
+        now = clock.now()  # read under the deal's lock: its stays follow each other in time
         _check_version(deal, expected_version)
         if deal.status == "open":
             raise Conflict("the deal is open already", {"status": deal.status})
@@ -688,8 +687,8 @@ def reopen_deal(db: Database, principal: Principal, deal_id: uuid.UUID, expected
         stage = _lock_stage(session, deal.stage_id)  # never removed while it holds a deal, closed ones included
         deal.status, deal.closed_at = "open", None
         deal.lost_reason, deal.lost_reason_id, deal.lost_comment = None, None, None
+        _touch(deal, now)  # before _enter's flush: the deal is written once
         _enter(session, deal, stage, now)
-        _touch(deal, now)
         return _done(uow, deal, events.deal_reopened(deal, previous_status, previous_closed_at, principal.user_id),
                      now)
 

@@ -1,6 +1,6 @@
 """The deal list's filters (stalled and past_due exactly at their boundaries, with the service's clock set by the
 test), sorting and keyset pages, the stage history's days, and the board's counts and sums per currency."""
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -262,3 +262,51 @@ def test_moves_in_opposite_directions_at_the_same_time_do_not_deadlock(deals_app
     for thread in threads:
         thread.join(timeout=60)
     assert failures == [] and totals_disagree(deals_engine) == []
+
+
+def test_one_deal_moved_from_two_sessions_at_once_keeps_one_chain_of_stays(deals_app, manager, mine, pipeline,
+                                                                           deals_engine, monkeypatch):
+    import itertools
+    import threading
+    import time
+
+    from services.deals import clock as deals_clock
+
+    stages = [stage["id"] for stage in pipeline["stages"][:3]]
+    deal = open_deal(manager, mine, stage_id=stages[0])
+    ticks, tick_lock = itertools.count(1), threading.Lock()
+
+    def ticking() -> datetime:  # a millisecond later at every reading, as a real clock moves on
+        with tick_lock:
+            tick = next(ticks)
+        if tick % 2:
+            time.sleep(0.005)  # a later reading may get ahead of this one: the time must be read under the lock
+        return T0 + timedelta(milliseconds=tick)
+
+    monkeypatch.setattr(deals_clock, "now", ticking)
+    answers = []
+
+    def mover(offset: int):
+        caller = type(manager)(deals_app.test_client(), manager.headers["Authorization"].split()[1],
+                               manager.user_id, "manager")
+        for i in range(12):
+            answers.append(caller.post(f"/api/v1/deals/{deal['id']}/move",
+                                       json={"stage_id": stages[(i + offset) % 3]}).status_code)
+
+    threads = [threading.Thread(target=mover, args=(offset,)) for offset in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    moved = answers.count(200)
+    assert len(answers) == 24 and set(answers) <= {200, 409} and moved > 0  # 409: already in that stage
+    with deals_engine.connect() as conn:
+        stays = conn.exec_driver_sql("SELECT stage_id::text, entered_at, left_at FROM deal_stage_entries "
+                                     "WHERE deal_id = %(id)s ORDER BY id", {"id": deal["id"]}).all()  # as written
+        version, current = conn.exec_driver_sql("SELECT version, stage_id::text FROM deals WHERE id = %(id)s",
+                                                {"id": deal["id"]}).one()
+    assert len(stays) == moved + 1 and [stay.left_at for stay in stays].count(None) == 1
+    # each move ends the stay before it, at a later time than that stay began
+    assert all(stays[i].entered_at < stays[i].left_at == stays[i + 1].entered_at for i in range(moved))
+    assert stays[-1].left_at is None and stays[-1].stage_id == current and version == moved + 1
+    assert totals_disagree(deals_engine) == []
