@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -300,6 +301,7 @@ def run():
     from glassbox import infra as runtime
     from glassbox.kafka import ensure_topics
 
+    _interrupt_on_sigterm()  # a SIGTERM stops it as a Ctrl-C does: with everything it started
     ctx = click.get_current_context()
     was_running = runtime.local_postgres().is_running()
     ctx.invoke(keys)
@@ -318,11 +320,35 @@ def run():
         try:
             honcho.wait()
         except KeyboardInterrupt:
-            honcho.wait()  # honcho got the same Ctrl-C and is stopping its processes
+            pass
+        finally:
+            stop_process_manager(honcho)
     finally:
         if not was_running:
             runtime.down()
             click.echo("infra stopped")
+
+
+def _interrupt_on_sigterm() -> None:
+    def _interrupt(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
+def stop_process_manager(honcho: subprocess.Popen, grace: float = 30) -> None:
+    """Stop honcho and so every process it started. A Ctrl-C in a terminal reaches honcho too, but a signal sent
+    to this command alone (kill, a supervisor) does not: SIGTERM it either way (honcho stops its processes once,
+    however many signals it gets, and kills them after 5 s), and kill it if it is still there after `grace`."""
+    if honcho.poll() is None:
+        honcho.terminate()
+    deadline = time.monotonic() + grace
+    while honcho.poll() is None:
+        try:
+            honcho.wait(timeout=max(deadline - time.monotonic(), 0.1))
+        except KeyboardInterrupt:
+            continue  # stopping already
+        except subprocess.TimeoutExpired:
+            honcho.kill()
 
 
 def _print_welcome() -> None:
