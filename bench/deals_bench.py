@@ -151,7 +151,7 @@ def generation_sql(deals: int, clients: int, managers: int, head: str, pipeline_
             "SELECT setseed(0.3)",
             f"""INSERT INTO deals (id, title, amount_amount, amount_currency, client_id, pipeline_id, stage_id,
                                    owner_id, status, expected_close_on, campaign_id, created_at, updated_at,
-                                   stage_entered_at, closed_at, lost_reason_id, lost_comment, version)
+                                   stage_entered_at, stalled_after, closed_at, lost_reason_id, lost_comment, version)
                 SELECT md5('bench-deal-' || t.i)::uuid,
                        {_pick(PRODUCTS, 't.a')} || {_pick(QUALIFIERS, 't.b')} || ' for ' || cl.name,
                        CASE t.currency WHEN 'RUB' THEN round(t.base, -2) WHEN 'CNY' THEN round(t.base / 12)
@@ -160,7 +160,8 @@ def generation_sql(deals: int, clients: int, managers: int, head: str, pipeline_
                        CASE WHEN t.rexp < 0.1 THEN NULL
                             WHEN t.status = 'open' THEN (now() + interval '1 day' * ((t.rexp - 0.1) / 0.9 * 150 - 40))::date
                             ELSE (t.closed + interval '1 day' * (t.rexp * 40 - 20))::date END,
-                       NULL, t.entered - t.idx * t.step, coalesce(t.closed, t.entered), t.entered, t.closed,
+                       NULL, t.entered - t.idx * t.step, coalesce(t.closed, t.entered), t.entered,
+                       t.entered + make_interval(days => st.sla_days), t.closed,
                        CASE WHEN t.status = 'lost' THEN ({reasons})[1 + t.a % {len(reason_ids)}] END,
                        CASE WHEN t.status = 'lost' THEN {_pick(LOST_COMMENTS, 't.b')} END,
                        1 + t.idx + CASE WHEN t.status = 'open' THEN 0 ELSE 1 END
@@ -191,7 +192,8 @@ def generation_sql(deals: int, clients: int, managers: int, head: str, pipeline_
                                          random() AS rz, random() AS rstep, random() AS rexp, random() AS rt,
                                          (random() * 1e9)::int AS a, (random() * 1e9)::int AS b
                                   FROM generate_series(1, {deals}) i) r) s) t
-                JOIN clients cl ON cl.client_id = md5('bench-client-' || t.c)::uuid""",
+                JOIN clients cl ON cl.client_id = md5('bench-client-' || t.c)::uuid
+                JOIN stages st ON st.id = ({stages})[1 + t.idx]""",
         ],
         "stage history": [
             # One stay per stage passed (0..the deal's stage), evenly spaced from created_at to stage_entered_at;
@@ -325,8 +327,11 @@ def data_facts(url: str) -> dict[str, str]:
                 "round(100.0 * count(*) FILTER (WHERE status = 'lost') / count(*)) FROM deals")).one()
             stalled = conn.execute(text(
                 "SELECT count(*) FILTER (WHERE d.stage_entered_at < now() - make_interval(days => s.sla_days)), "
-                "count(*) FILTER (WHERE d.expected_close_on < current_date), count(*) "
+                "count(*) FILTER (WHERE d.expected_close_on < current_date), count(*), "
+                "count(*) FILTER (WHERE d.stalled_after < now()) "
                 "FROM deals d JOIN stages s ON s.id = d.stage_id WHERE d.status = 'open'")).one()
+            if stalled[3] != stalled[0]:  # what the service filters on must agree with the stages' SLAs
+                raise RuntimeError(f"{stalled[3]:,} open deals past stalled_after, {stalled[0]:,} past their SLA")
             facts["deal mix"] = (f"{mix[0]} % open, {mix[1]} % won, {mix[2]} % lost; of the {stalled[2]:,} open: "
                                  f"{stalled[0]:,} stalled, {stalled[1]:,} past due")
             return facts

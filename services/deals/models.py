@@ -167,6 +167,9 @@ class Deal(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     stage_entered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # stage_entered_at + the stage's sla_days (null: no limit), set on entering a stage and on an SLA change: an
+    # open deal is stalled once it is past (the stalled filter reads it from an index, migration 0005)
+    stalled_after: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     lost_reason_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("lost_reasons.id"))
     lost_comment: Mapped[str | None] = mapped_column(Text)
@@ -234,6 +237,9 @@ class Deal(Base):
         Index("ix_deals_open_expected", "expected_close_on", postgresql_where=text("status = 'open'")),
         # Open deals longest in their stage first, without walking the closed ones (0004).
         Index("ix_deals_open_stage_entered", "stage_entered_at", "id", postgresql_where=text("status = 'open'")),
+        # Stalled deals newest first: the open ones' (created_at, id) with the time each stalls (0005).
+        Index("ix_deals_open_created_stalled", "created_at", "id", postgresql_where=text("status = 'open'"),
+              postgresql_include=["stalled_after"]),
         Index("ix_deals_closed", "closed_at", postgresql_where=text("closed_at IS NOT NULL")),
         Index("ix_deals_pipeline_closed", "pipeline_id", "closed_at", postgresql_where=text("closed_at IS NOT NULL"),
               postgresql_include=["status", "owner_id", "amount_currency", "amount_amount"]),

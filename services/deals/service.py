@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Iterator
 
-from sqlalchemy import Date, DateTime, and_, exists, func, literal, not_, select, update
+from sqlalchemy import Date, DateTime, and_, func, literal, not_, null, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, lazyload
 
@@ -105,9 +105,13 @@ def _stalled_in(stage, now: datetime):
 
 
 def stalled_clause(now: datetime):
-    """SQL: the deal is open and longer in its stage than the stage's sla_days. Never NULL, so NOT works too."""
-    return and_(Deal.status == "open",
-                exists(select(Stage.id).where(Stage.id == Deal.stage_id, _stalled_in(Stage, now))))
+    """SQL: the deal is open and longer in its stage than the stage's sla_days (stalled_after, kept with both).
+    Never NULL, so NOT works too."""
+    return and_(Deal.status == "open", Deal.stalled_after.is_not(None), Deal.stalled_after < _at(now))
+
+
+def _stalls_after(entered_at: datetime, stage: Stage) -> datetime | None:
+    return None if stage.sla_days is None else entered_at + timedelta(days=stage.sla_days)
 
 
 def past_due_clause(now: datetime):
@@ -118,9 +122,7 @@ def past_due_clause(now: datetime):
 
 def _mark(deal: Deal, now: datetime) -> Deal:
     """The same two rules for a deal being returned (the filters above decide in SQL with the same `now`)."""
-    sla_days = deal.stage.sla_days
-    deal.stalled = (deal.status == "open" and sla_days is not None
-                    and now - deal.stage_entered_at > timedelta(days=sla_days))
+    deal.stalled = deal.status == "open" and deal.stalled_after is not None and deal.stalled_after < now
     deal.past_due = (deal.status == "open" and deal.expected_close_on is not None
                      and deal.expected_close_on < now.date())
     return deal
@@ -262,10 +264,16 @@ def update_stage(db: Database, principal: Principal, pipeline_id: uuid.UUID, sta
             raise Conflict("a removed stage cannot be changed")
         if "name" in changes:
             _ensure_unique_stage_name(pipeline, changes["name"], exclude=stage)
+        sla_days = stage.sla_days
         if not _apply_changes(stage, changes, now):
             return pipeline
         pipeline.updated_at = now
-        uow.session.flush()
+        uow.session.flush()  # the stage row is locked now: a deal entering it meanwhile waits and sees the new SLA
+        if stage.sla_days != sla_days:
+            stalls_after = (null() if stage.sla_days is None
+                            else Deal.stage_entered_at + func.make_interval(0, 0, 0, stage.sla_days))
+            uow.session.execute(update(Deal).where(Deal.stage_id == stage.id, Deal.status == "open")
+                                .values(stalled_after=stalls_after).execution_options(synchronize_session=False))
         uow.emit(events.pipeline_updated(pipeline, principal.user_id))
         uow.commit()
         return pipeline
@@ -538,6 +546,7 @@ def _touch(deal: Deal, now: datetime) -> None:
 def _enter(session: Session, deal: Deal, stage: Stage, now: datetime) -> None:
     """The deal enters `stage` now: a new stay in the history (written after the deal itself)."""
     deal.stage, deal.stage_id, deal.pipeline_id, deal.stage_entered_at = stage, stage.id, stage.pipeline_id, now
+    deal.stalled_after = _stalls_after(now, stage)
     session.add(deal)
     session.flush()
     session.add(StageEntry(deal_id=deal.id, stage_id=stage.id, entered_at=now))

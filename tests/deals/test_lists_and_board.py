@@ -57,6 +57,32 @@ def test_a_stage_without_sla_days_never_stalls(head, manager, mine, pipeline, cl
     assert ids(manager.get("/api/v1/deals?stalled=true")) == [deal["id"]]
 
 
+def test_the_list_the_board_and_the_deal_agree_on_stalled_through_sla_changes(head, manager, mine, pipeline, clock):
+    first = pipeline["stages"][0]  # Qualification: sla_days 7
+    stage_path = f"/api/v1/pipelines/{pipeline['id']}/stages/{first['id']}"
+    standing, closed = open_deal(manager, mine), open_deal(manager, mine)
+    manager.post(f"/api/v1/deals/{closed['id']}/win", json={})
+
+    def seen() -> tuple:
+        board = head.get(f"/api/v1/pipelines/{pipeline['id']}/board").json["columns"][0]["stalled"]
+        return (ids(manager.get("/api/v1/deals?stalled=true")), board,
+                manager.get(f"/api/v1/deals/{standing['id']}").json["stalled"])
+
+    clock.advance(days=6)
+    assert seen() == ([], 0, False)
+    head.patch(stage_path, json={"sla_days": 5})  # shorter: past it now
+    assert seen() == ([standing["id"]], 1, True)
+    head.patch(stage_path, json={"sla_days": 30})  # longer: within it again
+    assert seen() == ([], 0, False)
+    head.patch(stage_path, json={"sla_days": 2})
+    manager.post(f"/api/v1/deals/{closed['id']}/reopen")  # enters the stage now: its own count starts
+    assert ids(manager.get("/api/v1/deals?stalled=true")) == [standing["id"]]
+    clock.advance(days=2, microseconds=1)
+    assert sorted(ids(manager.get("/api/v1/deals?stalled=true"))) == sorted([standing["id"], closed["id"]])
+    head.patch(stage_path, json={"sla_days": None})
+    assert seen() == ([], 0, False)
+
+
 def test_past_due_starts_the_day_after_the_expected_close(manager, mine, clock):
     due = open_deal(manager, mine, expected_close_on="2026-03-10")
     undated = open_deal(manager, mine, expected_close_on=None)
