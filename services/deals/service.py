@@ -751,8 +751,10 @@ def list_deals(db: Database, principal: Principal, args: dict) -> dict:
     name = args["sort"].lstrip("-")
     column = SORT_COLUMNS.get(name, getattr(Deal, name))
     with db.session() as session:
+        # stalled=true in created order: the open deals' (created_at, id) index carries stalled_after (0005)
         page = keyset_page(session, _deals_query(principal, args, now), column, Deal.id,
-                           descending=args["sort"].startswith("-"), limit=args["limit"], cursor=args.get("cursor"))
+                           descending=args["sort"].startswith("-"), limit=args["limit"], cursor=args.get("cursor"),
+                           ids_first=bool(args.get("stalled")) and name == "created_at")
     page["items"] = [_mark(deal, now) for deal in page["items"]]
     return page
 

@@ -162,6 +162,26 @@ def test_keyset_pages_walk_every_deal_once_in_each_sort(manager, mine, clock):
     assert by_amount == ["5.00", "5.00", "3.00", "2.00", "1.00"]
 
 
+def test_stalled_pages_walk_the_stalled_deals_once_newest_first_in_both_directions(manager, mine, pipeline, clock):
+    opened = []
+    for i in range(5):
+        opened.append(open_deal(manager, mine, title=f"Deal {i}"))
+        clock.advance(minutes=1)
+    manager.post(f"/api/v1/deals/{opened[2]['id']}/move", json={"stage_id": pipeline["stages"][1]["id"]})
+    clock.advance(days=7, minutes=10)  # all but the moved one past Qualification's 7 days
+    stalled = [d["id"] for d in opened if d is not opened[2]]
+    for sort, expected in (("-created_at", list(reversed(stalled))), ("created_at", stalled)):
+        seen, cursor = [], None
+        while True:
+            page = manager.get(f"/api/v1/deals?stalled=true&sort={sort}&limit=2"
+                               + (f"&cursor={cursor}" if cursor else "")).json
+            assert page["total"] == 4 and all(item["stalled"] for item in page["items"])
+            seen += [item["id"] for item in page["items"]]
+            if not (cursor := page["next_cursor"]):
+                break
+        assert seen == expected, sort
+
+
 def test_the_gateway_overview_asks_for_a_clients_open_deals(manager, known_client, reasons):
     steel, agro = known_client(manager), known_client(manager)
     wanted = open_deal(manager, steel)
