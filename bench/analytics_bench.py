@@ -408,13 +408,13 @@ def generation_sql(deals: int, managers: int, pipeline: dict, reasons: list[tupl
         "deals": [
             f"""INSERT INTO deals (deal_id, title, status, amount, currency, client_id, client_industry, client_region,
                                    campaign_id, client_campaign_id, pipeline_id, stage_id, stage_name, stage_position,
-                                   stage_probability, owner_id, expected_close_on, created_at, updated_at, stage_entered_at, closed_at,
-                                   lost_reason_id, lost_reason_name, last_event_time)
+                                   stage_probability, owner_id, expected_close_on, created_at, updated_at,
+                                   stage_entered_at, closed_at, lost_reason_id, lost_reason_name, last_event_time)
                 SELECT deal_id, CASE WHEN upd_t IS NOT NULL THEN title || ' (revised)' ELSE title END,
                        CASE WHEN closed THEN outcome ELSE 'open' END,
                        round((10 ^ (4 + 3 * u_amount))::numeric / {divisor}, 2), {currency}, client_id, industry,
-                       region, campaign, client_campaign, '{pipeline['pipeline_id']}', ({ids})[1 + reached], ({names})[1 + reached],
-                       reached, ({probabilities})[1 + reached],
+                       region, campaign, client_campaign, '{pipeline['pipeline_id']}', ({ids})[1 + reached],
+                       ({names})[1 + reached], reached, ({probabilities})[1 + reached],
                        CASE WHEN rea_t IS NOT NULL THEN md5('bench-manager-' || (1 + (c + 7) % {managers}))::uuid
                             ELSE owner END,
                        expected, created, last_t, created + reached * step,

@@ -1,7 +1,7 @@
 """Business gauges on the analytics service's /metrics, computed when Prometheus scrapes (a custom collector:
-a few cheap queries over the read models and their totals, never a stored copy that could go stale): open deals and their
-amount per stage, stalled and past-due deals per stage, the consumer's lag per partition and the time of
-the last event it applied. For the Grafana sales dashboard.
+a few cheap queries over the read models and their totals, never a stored copy that could go stale): open
+deals and their amount per stage, stalled and past-due deals per stage, the consumer's lag per partition and
+the time of the last event it applied. For the Grafana sales dashboard.
 
 The kit's /metrics serves the process (or multiprocess) registry; the analytics app appends this
 collector's samples to that answer (the metric names differ, so the exposition stays valid)."""
@@ -18,8 +18,6 @@ from sqlalchemy import func, select
 
 from glassbox.models import ProcessedEvent
 from services.analytics import clock, consumers, kpi
-from services.analytics.measures import Measures
-from services.analytics.models import Deal, Stage
 
 log = logging.getLogger(__name__)
 LAG_TTL = 15.0  # seconds: asking the broker on every scrape of every worker is not needed
