@@ -22,9 +22,10 @@ from glassbox.db import Database
 from glassbox.demo import DEMO_USERS, demo_record_id, demo_user_id
 from glassbox.events import DomainEvent, utcnow
 from glassbox.money import Money
-from services.deals import clock, consumers, service
+from services.deals import clock, consumers
 from services.deals.events import TOPIC
 from services.deals.models import ClientRecord, Deal, LostReason, Pipeline, User
+from services.deals.service import deals
 
 ANNA, BORIS = demo_user_id("anna.manager@glassbox.local"), demo_user_id("boris.manager@glassbox.local")
 # Older than any real event (see the module docstring).
@@ -121,18 +122,18 @@ def _deals(db: Database) -> str | None:
         for days_ago, action, arg in plan:
             with clock.at(now - timedelta(days=days_ago)):
                 if action == "open":
-                    service.create_deal(db, manager, {
+                    deals.create_deal(db, manager, {
                         "id": deal_id, "client_id": uuid.UUID(demo_record_id("client", client)), "title": title,
                         "amount": Money(Decimal(amount), "RUB"), "stage_id": stages[arg],
                         "expected_close_on": (now + timedelta(days=close_in)).date() if close_in is not None else None,
                         "campaign_id": uuid.UUID(demo_record_id("campaign", campaign)) if campaign else None})
                 elif action == "move":
-                    service.move_deal(db, manager, deal_id, stages[arg])
+                    deals.move_deal(db, manager, deal_id, stages[arg])
                 elif action == "win":
-                    service.win_deal(db, manager, deal_id)
+                    deals.win_deal(db, manager, deal_id)
                 else:
                     reason, comment = arg
-                    service.lose_deal(db, manager, deal_id, reasons[reason], comment)
+                    deals.lose_deal(db, manager, deal_id, reasons[reason], comment)
     return f"{len(DEALS)} demo deals"
 
 
