@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from glassbox.events import DomainEvent, utcnow
 from glassbox.projection import upsert_newer
-from services.deals.models import ClientRecord, User
+from services.deals.models import Client, User
 
 GROUP = "deals"
 TOPICS = ("crm.clients.events", "crm.identity.events")
@@ -55,7 +55,7 @@ def project_client(session: Session, client_id: uuid.UUID, card: dict, event_tim
             values[name] = _uuid_or_none(values[name])
     if "archived_at" in values:
         values["archived_at"] = _timestamp(values["archived_at"])
-    upsert_newer(session, ClientRecord, {"client_id": client_id}, {**values, "updated_at": utcnow()}, event_time)
+    upsert_newer(session, Client, {"client_id": client_id}, {**values, "updated_at": utcnow()}, event_time)
 
 
 def client_changed(session: Session, event: DomainEvent) -> None:

@@ -24,7 +24,7 @@ from glassbox.events import DomainEvent, utcnow
 from glassbox.money import Money
 from services.deals import clock, consumers
 from services.deals.events import TOPIC
-from services.deals.models import ClientRecord, Deal, LostReason, Pipeline, User
+from services.deals.models import Client, Deal, LostReason, Pipeline, User
 from services.deals.service import deals
 
 ANNA, BORIS = demo_user_id("anna.manager@glassbox.local"), demo_user_id("boris.manager@glassbox.local")
@@ -92,7 +92,7 @@ def _demo_users(db: Database) -> str | None:
 def _demo_clients(db: Database) -> str | None:
     """The clients demo's cards the clients projection does not know yet, through the consumer's handler."""
     ids = {demo_record_id("client", name): name for name in CLIENTS}
-    missing = _missing(db, ClientRecord, ClientRecord.client_id, list(ids))
+    missing = _missing(db, Client, Client.client_id, list(ids))
     with db.session() as session:
         for client_id in missing:
             owner, industry, region, status, campaign = CLIENTS[ids[client_id]]

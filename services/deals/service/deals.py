@@ -15,7 +15,7 @@ from glassbox.errors import Conflict, DomainError, NotFound
 from glassbox.web import keyset_page
 from services.deals import clock, events
 from services.deals.directory import ClientLookup
-from services.deals.models import ClientRecord, Deal, LostReason, Pipeline, Stage, StageEntry
+from services.deals.models import Client, Deal, LostReason, Pipeline, Stage, StageEntry
 from services.deals.service.checks import apply_changes, escape_like, invalid
 from services.deals.service.deadlines import mark, past_due_clause, stalled_clause, stalls_after
 from services.deals.service.parties import NO_SUCH_CLIENT, check_client, ensure_live, ensure_owner
@@ -110,7 +110,7 @@ def create_deal(db: Database, principal: Principal, data: dict, lookup: ClientLo
     now = clock.now()
     with db.unit_of_work() as uow:
         session = uow.session
-        client = session.get(ClientRecord, data["client_id"], with_for_update={"read": True})
+        client = session.get(Client, data["client_id"], with_for_update={"read": True})
         if client is None:  # check_client has put it into the projection; it is never deleted
             raise invalid("client_id", f"client {data['client_id']}: {NO_SUCH_CLIENT}", NO_SUCH_CLIENT)
         ensure_live(client)

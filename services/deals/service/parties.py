@@ -13,7 +13,7 @@ from glassbox.auth import Principal
 from glassbox.db import Database
 from services.deals import consumers
 from services.deals.directory import ClientLookup
-from services.deals.models import ClientRecord, User
+from services.deals.models import Client, User
 from services.deals.service.checks import invalid
 from services.deals.service.policy import OWNER_ROLES, me, sees_all
 
@@ -32,11 +32,11 @@ def ensure_owner(session: Session, principal: Principal, owner_id: uuid.UUID) ->
                       "not an active manager or head of sales")
 
 
-def _may_use(principal: Principal, client: ClientRecord) -> bool:
+def _may_use(principal: Principal, client: Client) -> bool:
     return sees_all(principal) or client.owner_id == me(principal)
 
 
-def ensure_live(client: ClientRecord) -> None:
+def ensure_live(client: Client) -> None:
     if client.archived_at is not None:
         raise invalid("client_id", f"client {client.client_id} is archived", "archived client")
 
@@ -47,7 +47,7 @@ def check_client(db: Database, principal: Principal, client_id: uuid.UUID, looku
     the clients service is asked with the caller's token, and its answer decides: 200 goes into the projection
     and on, 404 is a 422, no answer a 503. So the answer does not depend on how far the consumer has read."""
     with db.session() as session:
-        known = session.get(ClientRecord, client_id)
+        known = session.get(Client, client_id)
     if known is not None and (known.archived_at is not None or _may_use(principal, known)):
         ensure_live(known)  # archiving is final: no need to ask
         return
