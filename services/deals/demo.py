@@ -1,7 +1,7 @@
 """Demo data for `make run`, written through the use cases so that their events are published too: deals in every
 state on the clients service's demo cards, for the demo managers, in the default pipeline: open in several
 stages, one stalled, one past due, won and lost ones with their reasons; amounts in RUB. The deals are written
-with the service's clock set back (services/deals/clock.py), so that their history spans the last two months.
+with the clock set back (glassbox.clock), so that their history spans the last two months.
 Added once: a second run (or a database with deals) adds nothing.
 
 The deals need their clients and owners in this service's projections. The seed may run before the consumer has
@@ -17,12 +17,13 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from glassbox import clock
 from glassbox.auth import Principal
 from glassbox.db import Database
 from glassbox.demo import DEMO_USERS, demo_record_id, demo_user_id
-from glassbox.events import DomainEvent, utcnow
+from glassbox.events import DomainEvent
 from glassbox.money import Money
-from services.deals import clock, consumers
+from services.deals import consumers
 from services.deals.events import TOPIC
 from services.deals.models import Client, Deal, LostReason, Pipeline, User
 from services.deals.service import deals
@@ -115,7 +116,7 @@ def _deals(db: Database) -> str | None:
     needed = {arg for *_, plan in DEALS for _, action, arg in plan if action in ("open", "move")}
     if not needed <= stages.keys():
         return None  # the default pipeline was edited: these deals would not fit it
-    now = utcnow()
+    now = clock.now()
     for owner, client, title, amount, close_in, campaign, plan in DEALS:
         manager = Principal(owner, "manager")
         deal_id = uuid.UUID(demo_record_id("deal", title))

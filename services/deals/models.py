@@ -182,7 +182,7 @@ class Deal(Base):
     client: Mapped[Client | None] = relationship(
         primaryjoin="foreign(Deal.client_id) == Client.client_id", viewonly=True, lazy="selectin")
 
-    # Computed per request against the service's clock (service.py sets them on what it returns).
+    # Computed per request against the service's clock (service/deadlines.py sets them on what it returns).
     stalled: bool = False
     past_due: bool = False
 

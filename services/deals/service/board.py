@@ -7,14 +7,15 @@ from datetime import timedelta
 
 from sqlalchemy import and_, func, select
 
+from glassbox import clock
 from glassbox.auth import Principal
 from glassbox.db import Database, midnight
 from glassbox.money import Money
-from services.deals import clock
+from glassbox.policy import require
 from services.deals.models import Deal, OpenDealTotal, Pipeline, Stage
 from services.deals.service.checks import load
 from services.deals.service.deadlines import stalled_in
-from services.deals.service.policy import READERS, me, require, sees_all
+from services.deals.service.policy import READERS, VISIBILITY
 
 BOARD_CLOSED_DAYS = 30  # the board's won/lost totals cover this many days unless told otherwise
 
@@ -27,11 +28,11 @@ def board(db: Database, principal: Principal, pipeline_id: uuid.UUID, args: dict
     """The counts and sums come from open_deal_totals (kept by the database per stage, owner and currency) in one
     grouped query, the stalled counts from the open deals' (stage, stage_entered_at) index in another, then the
     won/lost totals of the deals closed since `closed_from`."""
-    require(principal, READERS)
+    require(principal, *READERS)
     now = clock.now()
     owners = [args["owner_id"]] if args.get("owner_id") else []
-    if not sees_all(principal):
-        owners.append(me(principal))
+    if not VISIBILITY.sees_all(principal):
+        owners.append(principal.id)
     closed_from = args.get("closed_from") or (now - timedelta(days=BOARD_CLOSED_DAYS)).date()
     with db.session() as session:
         pipeline = load(session, Pipeline, "pipeline", pipeline_id)
@@ -66,7 +67,7 @@ def board(db: Database, principal: Principal, pipeline_id: uuid.UUID, args: dict
         totals[status]["sums"][currency] = total
     return {
         "pipeline_id": pipeline.id, "name": pipeline.name,
-        "owner_id": args.get("owner_id") or (None if sees_all(principal) else me(principal)),
+        "owner_id": args.get("owner_id") or (None if VISIBILITY.sees_all(principal) else principal.id),
         "columns": [{"stage": c["stage"], "count": c["count"], "amounts": _money_list(c["sums"]),
                      "stalled": c["stalled"]} for c in columns.values()],
         "closed_from": closed_from,

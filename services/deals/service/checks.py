@@ -1,15 +1,11 @@
-"""Checks the use cases share: a 422 on one field, a name already used, and the unique indexes a concurrent
-request can hit after the check passed (still a 409, never a 500)."""
+"""Checks the use cases share: a 422 on one field, a record that must exist, a name already used, and the
+unique indexes a concurrent request can hit after that check passed (still a 409, never a 500)."""
 from __future__ import annotations
 
-from contextlib import contextmanager
-from datetime import datetime
-from typing import Iterator
-
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from glassbox.db import unique_violations
 from glassbox.errors import Conflict, Invalid, NotFound
 
 
@@ -40,29 +36,13 @@ RACES = {"uq_pipelines_name": ("name", "already used"), "uq_stages_active_name":
          "uq_pipelines_default": ("is_default", "another pipeline became the default meanwhile")}
 
 
-@contextmanager
-def races(noun: str) -> Iterator[None]:
-    """A concurrent duplicate that slipped past the checks (the unique index catches it at flush or commit) is
-    still a 409, never a 500."""
-    try:
-        yield
-    except IntegrityError as exc:
-        race = next((race for index, race in RACES.items() if index in str(exc.orig)), None)
-        if race is None:
-            raise
-        field, problem = race
-        raise Conflict(f"{noun}: {field} {problem}; try again", {field: [problem]}) from exc
+def races(noun: str):
+    """Wrap a unit of work: a duplicate that slipped past the checks is a 409 about the `noun`'s field."""
 
+    def conflict(index: str) -> Conflict | None:
+        if index not in RACES:
+            return None
+        field, problem = RACES[index]
+        return Conflict(f"{noun}: {field} {problem}; try again", {field: [problem]})
 
-def apply_changes(record, changes: dict, now: datetime) -> list[str]:
-    """Set the fields whose value differs; returns their names, sorted (empty: nothing to record)."""
-    changed = sorted(name for name, value in changes.items() if getattr(record, name) != value)
-    for name in changed:
-        setattr(record, name, changes[name])
-    if changed:
-        record.updated_at = now
-    return changed
-
-
-def escape_like(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return unique_violations(conflict)

@@ -9,17 +9,19 @@ from datetime import datetime, timedelta
 from sqlalchemy import not_, select, update
 from sqlalchemy.orm import Session, lazyload
 
+from glassbox import clock
 from glassbox.auth import Principal
-from glassbox.db import Database, on_days
+from glassbox.db import Database, apply_changes, contains_pattern, on_days
 from glassbox.errors import Conflict, DomainError, NotFound
-from glassbox.web import keyset_page
-from services.deals import clock, events
+from glassbox.policy import require
+from glassbox.web import sort_order, sorted_page
+from services.deals import events
 from services.deals.directory import ClientLookup
 from services.deals.models import Client, Deal, LostReason, Pipeline, Stage, StageEntry
-from services.deals.service.checks import apply_changes, escape_like, invalid
+from services.deals.service.checks import invalid
 from services.deals.service.deadlines import mark, past_due_clause, stalled_clause, stalls_after
 from services.deals.service.parties import NO_SUCH_CLIENT, check_client, ensure_live, ensure_owner
-from services.deals.service.policy import ASSIGNERS, READERS, WRITERS, me, require, sees_all
+from services.deals.service.policy import ASSIGNERS, READERS, VISIBILITY, WRITERS
 
 # A caller's clock may run a little ahead of ours; a moment "now" there is not a future one.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -30,12 +32,8 @@ class PreconditionFailed(DomainError):
     status = 412
 
 
-def _visible(stmt, principal: Principal):
-    return stmt if sees_all(principal) else stmt.where(Deal.owner_id == me(principal))
-
-
 def load_deal(session: Session, principal: Principal, deal_id: uuid.UUID, for_update: bool = False) -> Deal:
-    stmt = _visible(select(Deal).where(Deal.id == deal_id), principal)
+    stmt = VISIBILITY.narrow(select(Deal).where(Deal.id == deal_id), principal, Deal.owner_id)
     deal = session.scalars(stmt.with_for_update(of=Deal) if for_update else stmt).first()
     if deal is None:
         raise NotFound(f"deal {deal_id} not found")
@@ -101,7 +99,7 @@ def _done(uow, deal: Deal, event, now: datetime) -> Deal:
 
 
 def create_deal(db: Database, principal: Principal, data: dict, lookup: ClientLookup | None = None) -> Deal:
-    require(principal, WRITERS)
+    require(principal, *WRITERS)
     data = dict(data)
     owner_id = data.pop("owner_id", None)
     if owner_id is not None and principal.role not in ASSIGNERS:
@@ -126,14 +124,14 @@ def create_deal(db: Database, principal: Principal, data: dict, lookup: ClientLo
         stage_id = data.pop("stage_id", None) or pipeline.active_stages[0].id
         stage = _target_stage(session, pipeline, stage_id)
         # Only internal callers (the demo seed) choose ids; the API schemas have no `id` field.
-        deal = Deal(id=data.pop("id", None) or uuid.uuid4(), owner_id=owner_id or me(principal), status="open",
+        deal = Deal(id=data.pop("id", None) or uuid.uuid4(), owner_id=owner_id or principal.id, status="open",
                     created_at=now, updated_at=now, version=1, **data)
         _enter(session, deal, stage, now)
         return _done(uow, deal, events.deal_created(deal, principal.user_id), now)
 
 
 def get_deal(db: Database, principal: Principal, deal_id: uuid.UUID) -> Deal:
-    require(principal, READERS)
+    require(principal, *READERS)
     with db.session() as session:
         return mark(load_deal(session, principal, deal_id), clock.now())
 
@@ -141,7 +139,7 @@ def get_deal(db: Database, principal: Principal, deal_id: uuid.UUID) -> Deal:
 def update_deal(db: Database, principal: Principal, deal_id: uuid.UUID, changes: dict,
                 expected_version: frozenset[int] | None = None) -> Deal:
     """Title, amount, expected close date, campaign; an open deal only."""
-    require(principal, WRITERS)
+    require(principal, *WRITERS)
     now = clock.now()
     with db.unit_of_work() as uow:
         deal = load_deal(uow.session, principal, deal_id, for_update=True)
@@ -157,7 +155,7 @@ def update_deal(db: Database, principal: Principal, deal_id: uuid.UUID, changes:
 def move_deal(db: Database, principal: Principal, deal_id: uuid.UUID, stage_id: uuid.UUID,
               expected_version: frozenset[int] | None = None) -> Deal:
     """To another active stage of the same pipeline (moving to the stage it is in is a 409)."""
-    require(principal, WRITERS)
+    require(principal, *WRITERS)
     with db.unit_of_work() as uow:
         session = uow.session
         deal = load_deal(session, principal, deal_id, for_update=True)
@@ -178,7 +176,7 @@ def move_deal(db: Database, principal: Principal, deal_id: uuid.UUID, stage_id: 
 def win_deal(db: Database, principal: Principal, deal_id: uuid.UUID, closed_at: datetime | None = None,
              expected_version: frozenset[int] | None = None) -> Deal:
     """Won now, or at `closed_at` (back-dated, never before the deal entered its stage). It stays in its stage."""
-    require(principal, WRITERS)
+    require(principal, *WRITERS)
     with db.unit_of_work() as uow:
         deal = load_deal(uow.session, principal, deal_id, for_update=True)
         now = clock.now()  # read under the deal's lock: its stays follow each other in time
@@ -199,7 +197,7 @@ def win_deal(db: Database, principal: Principal, deal_id: uuid.UUID, closed_at: 
 def lose_deal(db: Database, principal: Principal, deal_id: uuid.UUID, reason_id: uuid.UUID, comment: str,
               expected_version: frozenset[int] | None = None) -> Deal:
     """Lost now, for an active lost reason, with a comment."""
-    require(principal, WRITERS)
+    require(principal, *WRITERS)
     with db.unit_of_work() as uow:
         deal = load_deal(uow.session, principal, deal_id, for_update=True)
         now = clock.now()  # read under the deal's lock: its stays follow each other in time
@@ -219,7 +217,7 @@ def lose_deal(db: Database, principal: Principal, deal_id: uuid.UUID, reason_id:
 def reopen_deal(db: Database, principal: Principal, deal_id: uuid.UUID,
                 expected_version: frozenset[int] | None = None) -> Deal:
     """A won or lost deal is open again, in the stage it was closed in (a new stay there from now)."""
-    require(principal, WRITERS)
+    require(principal, *WRITERS)
     with db.unit_of_work() as uow:
         session = uow.session
         deal = load_deal(session, principal, deal_id, for_update=True)
@@ -240,7 +238,7 @@ def reopen_deal(db: Database, principal: Principal, deal_id: uuid.UUID,
 def assign_deal(db: Database, principal: Principal, deal_id: uuid.UUID, owner_id: uuid.UUID,
                 expected_version: frozenset[int] | None = None) -> Deal:
     """Give an open deal to another owner (head_of_sales and admin); the same owner again changes nothing."""
-    require(principal, ASSIGNERS)
+    require(principal, *ASSIGNERS)
     now = clock.now()
     with db.unit_of_work() as uow:
         deal = load_deal(uow.session, principal, deal_id, for_update=True)
@@ -256,7 +254,7 @@ def assign_deal(db: Database, principal: Principal, deal_id: uuid.UUID, owner_id
 
 
 def _deals_query(principal: Principal, args: dict, now: datetime):
-    stmt = _visible(select(Deal), principal)
+    stmt = VISIBILITY.narrow(select(Deal), principal, Deal.owner_id)
     for name in ("owner_id", "client_id", "pipeline_id", "stage_id", "status"):
         if args.get(name) is not None:
             stmt = stmt.where(getattr(Deal, name) == args[name])
@@ -269,7 +267,7 @@ def _deals_query(principal: Principal, args: dict, now: datetime):
     stmt = on_days(stmt, Deal.created_at, args.get("created_from"), args.get("created_to"))
     stmt = on_days(stmt, Deal.closed_at, args.get("closed_from"), args.get("closed_to"))
     if args.get("q"):
-        stmt = stmt.where(Deal.title.ilike(f"%{escape_like(args['q'].strip())}%"))
+        stmt = stmt.where(Deal.title.ilike(contains_pattern(args["q"])))
     for name, clause in (("stalled", stalled_clause), ("past_due", past_due_clause)):
         if args.get(name) is not None:
             stmt = stmt.where(clause(now) if args[name] else not_(clause(now)))
@@ -281,14 +279,12 @@ SORT_COLUMNS = {"amount": Deal.amount_amount}
 
 def list_deals(db: Database, principal: Principal, args: dict) -> dict:
     """Filtered in SQL with the clock's `now` as a parameter; keyset pages on the sort key."""
-    require(principal, READERS)
+    require(principal, *READERS)
     now = clock.now()
-    name = args["sort"].lstrip("-")
-    column = SORT_COLUMNS.get(name, getattr(Deal, name))
+    by_created = sort_order(args["sort"])[0] == "created_at"
     with db.session() as session:
         # stalled=true in created order: the open deals' (created_at, id) index carries stalled_after (0005)
-        page = keyset_page(session, _deals_query(principal, args, now), column, Deal.id,
-                           descending=args["sort"].startswith("-"), limit=args["limit"], cursor=args.get("cursor"),
-                           ids_first=bool(args.get("stalled")) and name == "created_at")
+        page = sorted_page(session, _deals_query(principal, args, now), Deal, args, SORT_COLUMNS,
+                           ids_first=bool(args.get("stalled")) and by_created)
     page["items"] = [mark(deal, now) for deal in page["items"]]
     return page

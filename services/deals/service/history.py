@@ -5,18 +5,19 @@ import uuid
 
 from sqlalchemy import func, select
 
+from glassbox import clock
 from glassbox.auth import Principal
 from glassbox.db import Database
-from services.deals import clock
+from glassbox.policy import require
 from services.deals.models import Stage, StageEntry
 from services.deals.service.deadlines import at
 from services.deals.service.deals import load_deal
-from services.deals.service.policy import READERS, require
+from services.deals.service.policy import READERS
 
 
 def deal_history(db: Database, principal: Principal, deal_id: uuid.UUID) -> dict:
     """days = (left_at, or now) - entered_at, 2 decimals, computed by the database against the service's clock."""
-    require(principal, READERS)
+    require(principal, *READERS)
     now = clock.now()
     days = func.round(func.extract("epoch", func.coalesce(StageEntry.left_at, at(now)) - StageEntry.entered_at)
                       / 86400, 2)

@@ -6,34 +6,33 @@ import uuid
 
 from sqlalchemy import select
 
+from glassbox import clock
 from glassbox.auth import Principal
-from glassbox.db import Database
-from glassbox.web import keyset_page
-from services.deals import clock
+from glassbox.db import Database, apply_changes
+from glassbox.policy import require
+from glassbox.web import sorted_page
 from services.deals.models import LostReason
-from services.deals.service.checks import apply_changes, ensure_unique_name, load, races
-from services.deals.service.policy import EDITORS, READERS, require
+from services.deals.service.checks import ensure_unique_name, load, races
+from services.deals.service.policy import EDITORS, READERS
 
 
 def list_lost_reasons(db: Database, principal: Principal, args: dict) -> dict:
-    require(principal, READERS)
+    require(principal, *READERS)
     stmt = select(LostReason)
     if args.get("is_active") is not None:
         stmt = stmt.where(LostReason.is_active == args["is_active"])
-    column = getattr(LostReason, args["sort"].lstrip("-"))
     with db.session() as session:
-        return keyset_page(session, stmt, column, LostReason.id, descending=args["sort"].startswith("-"),
-                           limit=args["limit"], cursor=args.get("cursor"))
+        return sorted_page(session, stmt, LostReason, args)
 
 
 def get_lost_reason(db: Database, principal: Principal, reason_id: uuid.UUID) -> LostReason:
-    require(principal, READERS)
+    require(principal, *READERS)
     with db.session() as session:
         return load(session, LostReason, "lost reason", reason_id)
 
 
 def create_lost_reason(db: Database, principal: Principal, data: dict) -> LostReason:
-    require(principal, EDITORS)
+    require(principal, *EDITORS)
     now = clock.now()
     with db.unit_of_work() as uow, races("lost reason"):
         ensure_unique_name(uow.session, LostReason, "lost reason", data["name"])
@@ -46,7 +45,7 @@ def create_lost_reason(db: Database, principal: Principal, data: dict) -> LostRe
 
 def update_lost_reason(db: Database, principal: Principal, reason_id: uuid.UUID, changes: dict) -> LostReason:
     """Rename or (de)activate; the deals lost for it keep it either way."""
-    require(principal, EDITORS)
+    require(principal, *EDITORS)
     with db.unit_of_work() as uow, races("lost reason"):
         reason = load(uow.session, LostReason, "lost reason", reason_id, for_update=True)
         if "name" in changes:

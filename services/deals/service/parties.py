@@ -15,7 +15,7 @@ from services.deals import consumers
 from services.deals.directory import ClientLookup
 from services.deals.models import Client, User
 from services.deals.service.checks import invalid
-from services.deals.service.policy import OWNER_ROLES, me, sees_all
+from services.deals.service.policy import OWNER_ROLES, VISIBILITY
 
 NO_SUCH_CLIENT = "no such client, or not yours"
 
@@ -33,7 +33,7 @@ def ensure_owner(session: Session, principal: Principal, owner_id: uuid.UUID) ->
 
 
 def _may_use(principal: Principal, client: Client) -> bool:
-    return sees_all(principal) or client.owner_id == me(principal)
+    return VISIBILITY.can_see(principal, client.owner_id)
 
 
 def ensure_live(client: Client) -> None:

@@ -9,14 +9,16 @@ from datetime import datetime
 from sqlalchemy import func, null, select, update
 from sqlalchemy.orm import Session
 
+from glassbox import clock
 from glassbox.auth import Principal
-from glassbox.db import Database
+from glassbox.db import Database, apply_changes
 from glassbox.errors import Conflict, Invalid, NotFound
-from glassbox.web import keyset_page
-from services.deals import clock, events
+from glassbox.policy import require
+from glassbox.web import sorted_page
+from services.deals import events
 from services.deals.models import Deal, Pipeline, Stage, StageEntry
-from services.deals.service.checks import apply_changes, ensure_unique_name, load, races
-from services.deals.service.policy import EDITORS, READERS, require
+from services.deals.service.checks import ensure_unique_name, load, races
+from services.deals.service.policy import EDITORS, READERS
 
 
 def _lock_pipeline(session: Session, pipeline_id: uuid.UUID) -> Pipeline:
@@ -58,21 +60,19 @@ def _announce(uow, pipeline: Pipeline, principal: Principal) -> Pipeline:
 
 
 def list_pipelines(db: Database, principal: Principal, args: dict) -> dict:
-    require(principal, READERS)
-    column = getattr(Pipeline, args["sort"].lstrip("-"))
+    require(principal, *READERS)
     with db.session() as session:
-        return keyset_page(session, select(Pipeline), column, Pipeline.id, descending=args["sort"].startswith("-"),
-                           limit=args["limit"], cursor=args.get("cursor"))
+        return sorted_page(session, select(Pipeline), Pipeline, args)
 
 
 def get_pipeline(db: Database, principal: Principal, pipeline_id: uuid.UUID) -> Pipeline:
-    require(principal, READERS)
+    require(principal, *READERS)
     with db.session() as session:
         return load(session, Pipeline, "pipeline", pipeline_id)
 
 
 def create_pipeline(db: Database, principal: Principal, data: dict) -> Pipeline:
-    require(principal, EDITORS)
+    require(principal, *EDITORS)
     now = clock.now()
     with db.unit_of_work() as uow, races("pipeline"):
         ensure_unique_name(uow.session, Pipeline, "pipeline", data["name"])
@@ -92,7 +92,7 @@ def create_pipeline(db: Database, principal: Principal, data: dict) -> Pipeline:
 
 
 def update_pipeline(db: Database, principal: Principal, pipeline_id: uuid.UUID, changes: dict) -> Pipeline:
-    require(principal, EDITORS)
+    require(principal, *EDITORS)
     now = clock.now()
     with db.unit_of_work() as uow, races("pipeline"):
         pipeline = _lock_pipeline(uow.session, pipeline_id)
@@ -118,7 +118,7 @@ def _stage_of(pipeline: Pipeline, stage_id: uuid.UUID) -> Stage:
 
 def add_stage(db: Database, principal: Principal, pipeline_id: uuid.UUID, data: dict) -> Pipeline:
     """Insert a stage among the active ones (at `position`, default last). Deals keep their stages."""
-    require(principal, EDITORS)
+    require(principal, *EDITORS)
     now = clock.now()
     data = dict(data)
     with db.unit_of_work() as uow, races("stage"):
@@ -136,7 +136,7 @@ def add_stage(db: Database, principal: Principal, pipeline_id: uuid.UUID, data: 
 
 def update_stage(db: Database, principal: Principal, pipeline_id: uuid.UUID, stage_id: uuid.UUID,
                  changes: dict) -> Pipeline:
-    require(principal, EDITORS)
+    require(principal, *EDITORS)
     now = clock.now()
     with db.unit_of_work() as uow, races("stage"):
         pipeline = _lock_pipeline(uow.session, pipeline_id)
@@ -161,7 +161,7 @@ def update_stage(db: Database, principal: Principal, pipeline_id: uuid.UUID, sta
 def reorder_stages(db: Database, principal: Principal, pipeline_id: uuid.UUID,
                    stage_ids: list[uuid.UUID]) -> Pipeline:
     """Put the active stages in the order given (all of them, each once). Deals stay in their stages."""
-    require(principal, EDITORS)
+    require(principal, *EDITORS)
     now = clock.now()
     with db.unit_of_work() as uow:
         pipeline = _lock_pipeline(uow.session, pipeline_id)
@@ -181,7 +181,7 @@ def reorder_stages(db: Database, principal: Principal, pipeline_id: uuid.UUID,
 def remove_stage(db: Database, principal: Principal, pipeline_id: uuid.UUID, stage_id: uuid.UUID) -> None:
     """A stage that holds deals (open or closed) stays: 409. One that deals only passed through is kept inactive
     for their history; one that no deal ever entered is deleted. The pipeline keeps at least one stage."""
-    require(principal, EDITORS)
+    require(principal, *EDITORS)
     now = clock.now()
     with db.unit_of_work() as uow:
         pipeline = _lock_pipeline(uow.session, pipeline_id)
