@@ -5,8 +5,11 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from glassbox.db import unique_violations
+from glassbox.auth import Principal
+from glassbox.db import Database, unique_violations
 from glassbox.errors import Conflict, Invalid, NotFound
+from glassbox.policy import require
+from services.deals.service.policy import READERS
 
 
 def invalid(field: str, message: str, detail: str | None = None) -> Invalid:
@@ -19,6 +22,13 @@ def load(session: Session, model, noun: str, record_id, for_update: bool = False
     if record is None:
         raise NotFound(f"{noun} {record_id} not found")
     return record
+
+
+def read(db: Database, principal: Principal, model, noun: str, record_id):
+    """One record of the sales technology (a pipeline, a lost reason): everyone who may see deals reads it."""
+    require(principal, *READERS)
+    with db.session() as session:
+        return load(session, model, noun, record_id)
 
 
 def ensure_unique_name(session: Session, model, noun: str, name: str, exclude_id=None) -> None:

@@ -40,16 +40,22 @@ def load_deal(session: Session, principal: Principal, deal_id: uuid.UUID, for_up
     return deal
 
 
-def _check_version(deal: Deal, expected_version) -> None:
-    """`expected_version`: the versions If-Match accepts (None: any)."""
+def _locked_deal(session: Session, principal: Principal, deal_id: uuid.UUID, expected_version) -> Deal:
+    """The caller's deal, locked (its changes follow each other), at one of the versions If-Match accepts
+    (`expected_version`; None: any)."""
+    deal = load_deal(session, principal, deal_id, for_update=True)
     if expected_version is not None and deal.version not in expected_version:
         raise PreconditionFailed(f"the deal changed meanwhile (now version {deal.version}); reload it and retry",
                                  {"version": deal.version})
+    return deal
 
 
-def _ensure_open(deal: Deal, action: str) -> None:
+def _open_deal(session: Session, principal: Principal, deal_id: uuid.UUID, expected_version, action: str) -> Deal:
+    """As _locked_deal, and open: a closed deal cannot be `action` (a 409)."""
+    deal = _locked_deal(session, principal, deal_id, expected_version)
     if deal.status != "open":
         raise Conflict(f"a {deal.status} deal cannot be {action}; reopen it first", {"status": deal.status})
+    return deal
 
 
 def _lock_stage(session: Session, stage_id: uuid.UUID) -> Stage | None:
@@ -142,9 +148,7 @@ def update_deal(db: Database, principal: Principal, deal_id: uuid.UUID, changes:
     require(principal, *WRITERS)
     now = clock.now()
     with db.unit_of_work() as uow:
-        deal = load_deal(uow.session, principal, deal_id, for_update=True)
-        _check_version(deal, expected_version)
-        _ensure_open(deal, "changed")
+        deal = _open_deal(uow.session, principal, deal_id, expected_version, "changed")
         changed = apply_changes(deal, changes, now)
         if not changed:
             return mark(deal, now)
@@ -158,10 +162,8 @@ def move_deal(db: Database, principal: Principal, deal_id: uuid.UUID, stage_id: 
     require(principal, *WRITERS)
     with db.unit_of_work() as uow:
         session = uow.session
-        deal = load_deal(session, principal, deal_id, for_update=True)
+        deal = _open_deal(session, principal, deal_id, expected_version, "moved")
         now = clock.now()  # read under the deal's lock: its stays follow each other in time
-        _check_version(deal, expected_version)
-        _ensure_open(deal, "moved")
         if stage_id == deal.stage_id:
             raise Conflict("the deal is already in this stage", {"stage_id": ["the current stage"]})
         target = _target_stage(session, deal.stage.pipeline, stage_id)
@@ -178,10 +180,8 @@ def win_deal(db: Database, principal: Principal, deal_id: uuid.UUID, closed_at: 
     """Won now, or at `closed_at` (back-dated, never before the deal entered its stage). It stays in its stage."""
     require(principal, *WRITERS)
     with db.unit_of_work() as uow:
-        deal = load_deal(uow.session, principal, deal_id, for_update=True)
+        deal = _open_deal(uow.session, principal, deal_id, expected_version, "won")
         now = clock.now()  # read under the deal's lock: its stays follow each other in time
-        _check_version(deal, expected_version)
-        _ensure_open(deal, "won")
         if closed_at is not None and closed_at > now + CLOCK_SKEW:
             raise invalid("closed_at", "closed_at must not be in the future", "must not be in the future")
         closed_at = min(closed_at or now, now)  # a moment ahead of our clock is now
@@ -199,10 +199,8 @@ def lose_deal(db: Database, principal: Principal, deal_id: uuid.UUID, reason_id:
     """Lost now, for an active lost reason, with a comment."""
     require(principal, *WRITERS)
     with db.unit_of_work() as uow:
-        deal = load_deal(uow.session, principal, deal_id, for_update=True)
+        deal = _open_deal(uow.session, principal, deal_id, expected_version, "lost")
         now = clock.now()  # read under the deal's lock: its stays follow each other in time
-        _check_version(deal, expected_version)
-        _ensure_open(deal, "lost")
         reason = uow.session.get(LostReason, reason_id)
         if reason is None or not reason.is_active:
             problem = "no such lost reason" if reason is None else "an inactive lost reason"
@@ -220,9 +218,8 @@ def reopen_deal(db: Database, principal: Principal, deal_id: uuid.UUID,
     require(principal, *WRITERS)
     with db.unit_of_work() as uow:
         session = uow.session
-        deal = load_deal(session, principal, deal_id, for_update=True)
+        deal = _locked_deal(session, principal, deal_id, expected_version)
         now = clock.now()  # read under the deal's lock: its stays follow each other in time
-        _check_version(deal, expected_version)
         if deal.status == "open":
             raise Conflict("the deal is open already", {"status": deal.status})
         previous_status, previous_closed_at = deal.status, deal.closed_at
@@ -241,9 +238,7 @@ def assign_deal(db: Database, principal: Principal, deal_id: uuid.UUID, owner_id
     require(principal, *ASSIGNERS)
     now = clock.now()
     with db.unit_of_work() as uow:
-        deal = load_deal(uow.session, principal, deal_id, for_update=True)
-        _check_version(deal, expected_version)
-        _ensure_open(deal, "assigned")
+        deal = _open_deal(uow.session, principal, deal_id, expected_version, "assigned")
         ensure_owner(uow.session, principal, owner_id)
         if deal.owner_id == owner_id:
             return mark(deal, now)

@@ -12,7 +12,7 @@ from glassbox.db import Database, apply_changes
 from glassbox.policy import require
 from glassbox.web import sorted_page
 from services.deals.models import LostReason
-from services.deals.service.checks import ensure_unique_name, load, races
+from services.deals.service.checks import ensure_unique_name, load, races, read
 from services.deals.service.policy import EDITORS, READERS
 
 
@@ -26,9 +26,7 @@ def list_lost_reasons(db: Database, principal: Principal, args: dict) -> dict:
 
 
 def get_lost_reason(db: Database, principal: Principal, reason_id: uuid.UUID) -> LostReason:
-    require(principal, *READERS)
-    with db.session() as session:
-        return load(session, LostReason, "lost reason", reason_id)
+    return read(db, principal, LostReason, "lost reason", reason_id)
 
 
 def create_lost_reason(db: Database, principal: Principal, data: dict) -> LostReason:

@@ -17,7 +17,7 @@ from glassbox.policy import require
 from glassbox.web import sorted_page
 from services.deals import events
 from services.deals.models import Deal, Pipeline, Stage, StageEntry
-from services.deals.service.checks import ensure_unique_name, load, races
+from services.deals.service.checks import ensure_unique_name, load, races, read
 from services.deals.service.policy import EDITORS, READERS
 
 
@@ -66,9 +66,7 @@ def list_pipelines(db: Database, principal: Principal, args: dict) -> dict:
 
 
 def get_pipeline(db: Database, principal: Principal, pipeline_id: uuid.UUID) -> Pipeline:
-    require(principal, *READERS)
-    with db.session() as session:
-        return load(session, Pipeline, "pipeline", pipeline_id)
+    return read(db, principal, Pipeline, "pipeline", pipeline_id)
 
 
 def create_pipeline(db: Database, principal: Principal, data: dict) -> Pipeline:
