@@ -37,7 +37,7 @@ from urllib.parse import urlencode
 from sqlalchemy import create_engine
 
 from bench import common
-from bench.common.scale import (Capture, Query, bare_connection, load_without_indexes, md5_uuid, measure, sql_pick,
+from bench.common.scale import (NOUNS, PREFIXES, SUFFIXES, Capture, Query, bare_connection, load_without_indexes, md5_uuid, measure, sql_pick,
                                 table_sizes, vacuum_analyze)
 
 GOAL_MS = 100.0
@@ -48,16 +48,6 @@ FIRST_NAMES = ("Ivan", "Anna", "Sergey", "Olga", "Dmitry", "Elena", "Alexey", "M
 LAST_NAMES = ("Ivanov", "Petrov", "Sidorov", "Smirnov", "Kuznetsov", "Popov", "Vasiliev", "Sokolov", "Mikhailov",
               "Novikov", "Fedorov", "Morozov", "Volkov", "Alekseev", "Lebedev", "Semenov", "Egorov", "Pavlov",
               "Kozlov", "Stepanov", "Nikolaev", "Orlov", "Andreev", "Makarov", "Zakharov")
-PREFIXES = ("Northern", "Baltic", "Ural", "Volga", "Siberian", "Pacific", "Golden", "Silver", "United", "First",
-            "Central", "Eastern", "Western", "Southern", "Grand", "Royal", "Modern", "Global", "Rapid", "Prime",
-            "Arctic", "Crimean", "Amur", "Kama", "Neva", "Oka", "Don", "Altai", "Sayan", "Taiga", "Steppe",
-            "Nordic", "Alpha", "Vector", "Orbit", "Delta", "Atlas", "Zenith", "Meridian", "Horizon")
-NOUNS = ("Steel", "Timber", "Logistics", "Foods", "Textiles", "Machinery", "Chemicals", "Software", "Glass",
-         "Furniture", "Motors", "Energy", "Paper", "Plastics", "Cables", "Pharma", "Dairy", "Grain", "Tools", "Print",
-         "Minerals", "Bakery", "Construction", "Packaging", "Electronics", "Textile Mills", "Shipping", "Agro",
-         "Metals", "Optics", "Ceramics", "Fisheries", "Brewery", "Lighting", "Pumps", "Valves", "Instruments",
-         "Fertilizers", "Polymers", "Systems")
-SUFFIXES = ("LLC", "JSC", "Trading House", "Group", "Holding", "Works", "Plant", "Company")
 CITIES = ("Moscow", "St Petersburg", "Kazan", "Novosibirsk", "Yekaterinburg", "Samara", "Omsk", "Perm", "Ufa",
           "Rostov", "Krasnodar", "Voronezh", "Tula", "Tver", "Irkutsk", "Tomsk", "Kaliningrad", "Murmansk",
           "Vladivostok", "Khabarovsk")

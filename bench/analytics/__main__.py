@@ -30,7 +30,8 @@ PARTS = ("ingest", "rebuild", "kpi", "freshness")
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.analytics", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m bench.analytics", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--parts", default=",".join(PARTS), help=f"comma separated, of {', '.join(PARTS)} "
                         "(the docs are written only when all run)")
     parser.add_argument("--managers", type=int, default=200)

@@ -28,6 +28,23 @@ def reset_read_models(url: str) -> None:
         engine.dispose()
 
 
+def commits_timed(broker: Broker, group: str, target: int, alive) -> tuple[tuple[float, int] | None, float | None]:
+    """((time, offsets) of the group's first commit, time of the commit reaching `target`), polling the broker every
+    0.1 s while alive() (which may raise) and for an hour at most."""
+    first = last = None
+    deadline = time.monotonic() + 3600
+    while time.monotonic() < deadline and alive():
+        committed = broker.committed(group)
+        now = time.perf_counter()
+        if committed and first is None:
+            first = (now, committed)
+        if committed >= target:
+            last = now
+            break
+        time.sleep(0.1)
+    return first, last
+
+
 def run_ingest_service(work: Path, env: dict, url: str, broker: Broker, n: int, pg_dir: Path | None) -> dict:
     """`glassbox consume analytics` from the beginning of the topics on empty read models; events/s from its first
     offset commit to the commit that reaches the ends."""
@@ -38,19 +55,13 @@ def run_ingest_service(work: Path, env: dict, url: str, broker: Broker, n: int, 
     cpu = Cpu(pg_dir, {"consumer": consumer})
     try:
         cpu.start()
-        first = last = None
-        deadline = time.monotonic() + 3600
-        while time.monotonic() < deadline:
+
+        def alive() -> bool:
             if consumer.proc.poll() is not None:
                 raise RuntimeError(f"the consumer exited with {consumer.proc.returncode}:\n{consumer.log_tail()}")
-            committed = broker.committed(GROUP)
-            now = time.perf_counter()
-            if committed and first is None:
-                first = (now, committed)
-            if committed >= target:
-                last = now
-                break
-            time.sleep(0.1)
+            return True
+
+        first, last = commits_timed(broker, GROUP, target, alive)
         used = cpu.stop()
     finally:
         consumer.stop()
@@ -85,16 +96,7 @@ def run_ingest_kit(url: str, bootstrap: str, broker: Broker, name: str, pg_dir: 
     try:
         cpu.start()
         thread.start()
-        deadline = time.monotonic() + 3600
-        while time.monotonic() < deadline and thread.is_alive():
-            committed = broker.committed(name)
-            now = time.perf_counter()
-            if committed and first is None:
-                first = (now, committed)
-            if committed >= target:
-                last = now
-                break
-            time.sleep(0.1)
+        first, last = commits_timed(broker, name, target, thread.is_alive)
         used = cpu.stop()
     finally:
         stop.set()

@@ -17,6 +17,19 @@ from bench.common.http import service_get
 from bench.common.report import median
 
 
+# Words of generated company names ("Baltic Timber Kazan LLC").
+PREFIXES = ("Northern", "Baltic", "Ural", "Volga", "Siberian", "Pacific", "Golden", "Silver", "United", "First",
+            "Central", "Eastern", "Western", "Southern", "Grand", "Royal", "Modern", "Global", "Rapid", "Prime",
+            "Arctic", "Crimean", "Amur", "Kama", "Neva", "Oka", "Don", "Altai", "Sayan", "Taiga", "Steppe",
+            "Nordic", "Alpha", "Vector", "Orbit", "Delta", "Atlas", "Zenith", "Meridian", "Horizon")
+NOUNS = ("Steel", "Timber", "Logistics", "Foods", "Textiles", "Machinery", "Chemicals", "Software", "Glass",
+         "Furniture", "Motors", "Energy", "Paper", "Plastics", "Cables", "Pharma", "Dairy", "Grain", "Tools", "Print",
+         "Minerals", "Bakery", "Construction", "Packaging", "Electronics", "Textile Mills", "Shipping", "Agro",
+         "Metals", "Optics", "Ceramics", "Fisheries", "Brewery", "Lighting", "Pumps", "Valves", "Instruments",
+         "Fertilizers", "Polymers", "Systems")
+SUFFIXES = ("LLC", "JSC", "Trading House", "Group", "Holding", "Works", "Plant", "Company")
+
+
 def md5_uuid(seed: str) -> str:
     """The same id as md5(seed)::uuid in SQL."""
     return str(uuid.UUID(hashlib.md5(seed.encode()).hexdigest()))

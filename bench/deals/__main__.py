@@ -17,7 +17,8 @@ from bench.deals.writes import WRITE_OPS, WRK_LUA, build_pools, check_writes, ru
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.deals", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m bench.deals", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--deals", type=int, default=2_000_000)
     parser.add_argument("--managers", type=int, default=200)
     parser.add_argument("--clients", type=int, default=None, help="client cards in the projection (default deals/10)")

@@ -5,18 +5,9 @@ import time
 
 from sqlalchemy import create_engine, text
 
-from bench.common.scale import load_without_indexes, md5_uuid, sql_array, sql_pick, table_sizes, vacuum_analyze
+from bench.common.scale import NOUNS as COMPANY_NOUNS, PREFIXES, SUFFIXES, load_without_indexes, md5_uuid, sql_array, sql_pick, table_sizes, vacuum_analyze
 
-PREFIXES = ("Northern", "Baltic", "Ural", "Volga", "Siberian", "Pacific", "Golden", "Silver", "United", "First",
-            "Central", "Eastern", "Western", "Southern", "Grand", "Royal", "Modern", "Global", "Rapid", "Prime",
-            "Arctic", "Crimean", "Amur", "Kama", "Neva", "Oka", "Don", "Altai", "Sayan", "Taiga", "Steppe",
-            "Nordic", "Alpha", "Vector", "Orbit", "Delta", "Atlas", "Zenith", "Meridian", "Horizon")
-NOUNS = ("Steel", "Timber", "Logistics", "Foods", "Textiles", "Machinery", "Chemicals", "Software", "Glass",
-         "Furniture", "Motors", "Energy", "Paper", "Plastics", "Cables", "Pharma", "Dairy", "Grain", "Tools", "Print",
-         "Minerals", "Bakery", "Construction", "Packaging", "Electronics", "Mills", "Shipping", "Agro",
-         "Metals", "Optics", "Ceramics", "Fisheries", "Brewery", "Lighting", "Pumps", "Valves", "Instruments",
-         "Fertilizers", "Polymers", "Systems")
-SUFFIXES = ("LLC", "JSC", "Trading House", "Group", "Holding", "Works", "Plant", "Company")
+NOUNS = tuple("Mills" if noun == "Textile Mills" else noun for noun in COMPANY_NOUNS)
 INDUSTRIES = ("wholesale", "manufacturing", "retail", "logistics", "it", "construction", "agriculture", "food",
               "energy", "healthcare")
 REGIONS = ("North-West", "Central", "Volga", "Urals", "Siberia", "South", "Far East", "Moscow", "St Petersburg",
