@@ -12,27 +12,15 @@ from glassbox.inbox import ConsumerRunner
 from services.analytics import clock, consumers
 from tests.support.analytics.feeding import DeadLetters, records
 from tests.support.analytics.kpis import NOW
-from tests.support.apps import service_app
+from tests.support.apps import app_fixture, database_fixture
 from tests.support.clients import clients_app, clients_db_url  # noqa: F401
 from tests.support.database import engine_fixture, truncate_all
 from tests.support.deals import deals_app, deals_db_url  # noqa: F401
 from tests.support.gateway import gateway_app, gateway_db_url  # noqa: F401
 from tests.support.http import role_fixture
 
-
-@pytest.fixture(scope="session")
-def analytics_db_url(database_url) -> str:
-    return database_url("analytics")
-
-
-@pytest.fixture(scope="session")
-def analytics_app(analytics_db_url, key_files):
-    from services.analytics import create_app
-
-    with service_app(create_app, analytics_db_url, key_files, base_currency="RUB") as app:
-        yield app
-
-
+analytics_db_url = database_fixture("analytics")
+analytics_app = app_fixture("services.analytics", "analytics_db_url", base_currency="RUB")
 analytics_engine = engine_fixture("analytics_db_url", scope="session")
 
 

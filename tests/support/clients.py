@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from glassbox.events import DomainEvent
-from tests.support.apps import service_app
+from tests.support.apps import app_fixture, database_fixture
 from tests.support.database import truncate_all
 from tests.support.http import role_fixture
 
@@ -72,17 +72,8 @@ def someone(who, role: str | None) -> tuple[str, str]:
 
 # -- fixtures (imported by the conftest.py of each folder that uses them) ---------------------------------
 
-@pytest.fixture(scope="session")
-def clients_db_url(database_url) -> str:
-    return database_url("clients")
-
-
-@pytest.fixture(scope="session")
-def clients_app(clients_db_url, key_files):
-    from services.clients import create_app
-
-    with service_app(create_app, clients_db_url, key_files) as app:
-        yield app
+clients_db_url = database_fixture("clients")
+clients_app = app_fixture("services.clients", "clients_db_url")
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 
 from glassbox.events import DomainEvent
 from services.deals import consumers
-from tests.support.apps import service_app
+from tests.support.apps import app_fixture, database_fixture
 from tests.support.clients import identity_event, someone, user_profile
 from tests.support.database import engine_fixture, truncate_all
 from tests.support.inbox import apply
@@ -43,17 +43,8 @@ def card(owner_id: str, **fields) -> dict:
 
 # -- fixtures (imported by the conftest.py of each folder that uses them) ---------------------------------
 
-@pytest.fixture(scope="session")
-def deals_db_url(database_url) -> str:
-    return database_url("deals")
-
-
-@pytest.fixture(scope="session")
-def deals_app(deals_db_url, key_files):
-    from services.deals import create_app
-
-    with service_app(create_app, deals_db_url, key_files) as app:
-        yield app
+deals_db_url = database_fixture("deals")
+deals_app = app_fixture("services.deals", "deals_db_url")
 
 
 @pytest.fixture

@@ -7,5 +7,5 @@ Written the obvious way on purpose: loops over every deal and client, a period t
 rates looked up in a list."""
 from tests.support.analytics.reference.marketing import (activities, campaigns, channels, forecast,  # noqa: F401
                                                          lost_reasons, satisfaction)
-from tests.support.analytics.reference.sales import (deal_cycle, funnel, is_past_due, is_stalled, managers,  # noqa: F401
-                                                     segments, stalled_counts, stalled_deals, summary)
+from tests.support.analytics.reference.sales import (deal_cycle, funnel, is_past_due, is_stalled,  # noqa: F401
+                                                     managers, segments, stalled_counts, stalled_deals, summary)
