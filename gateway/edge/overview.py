@@ -11,7 +11,7 @@ from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import Schema, fields
 
-from gateway.fanout import Budget, caller_headers, fetch, json_object, outcome
+from gateway.edge.fanout import Budget, caller_headers, fetch, json_object, outcome, part_answer, part_schema
 from gateway.upstream import UpstreamError
 from glassbox.web import Blueprint
 
@@ -38,11 +38,11 @@ _pool = ThreadPoolExecutor(max_workers=int(os.environ.get("GATEWAY_OVERVIEW_WORK
 blp = Blueprint("overview", __name__, description="Views that gather a client's data from several services")
 
 
-class OverviewPartSchema(Schema):
-    items = fields.List(fields.Dict(), required=True, allow_none=True,
-                        metadata={"description": "null when the part could not be fetched"})
-    partial = fields.Boolean(required=True, metadata={"description": "true when the owning service failed"})
-    error = fields.String(metadata={"description": "why the part is missing, e.g. \"deals unavailable\""})
+OverviewPartSchema = part_schema(
+    "OverviewPartSchema", "items",
+    fields.List(fields.Dict(), required=True, allow_none=True,
+                metadata={"description": "null when the part could not be fetched"}),
+    failing="the owning service", example="deals")
 
 
 OverviewSchema = Schema.from_dict(
@@ -93,6 +93,4 @@ def _part(part: Part, future, budget: Budget) -> dict:
     data, error = outcome(future, budget, part.service)
     if error is None and not isinstance(data.get("items"), list):
         error = f"{part.service} gave no valid answer"
-    if error is not None:
-        return {"items": None, "partial": True, "error": error}
-    return {"items": data["items"], "partial": False}
+    return part_answer("items", None if error else data["items"], error)

@@ -2,7 +2,7 @@
 services can keep a projection of users (e.g. the active managers). Never a credential in a payload."""
 from __future__ import annotations
 
-from gateway.models import User
+from gateway.identity.models import User
 from glassbox.events import DomainEvent
 
 TOPIC = "crm.identity.events"

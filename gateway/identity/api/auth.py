@@ -3,9 +3,9 @@ from flask import current_app
 from flask.views import MethodView
 from flask_smorest import abort
 
-from gateway import service
-from gateway.protection import login_rate_limit
-from gateway.schemas import LoginSchema, MeSchema, RefreshTokenSchema, TokenPairSchema
+from gateway.edge.protection import login_rate_limit
+from gateway.identity.schemas import LoginSchema, MeSchema, RefreshTokenSchema, TokenPairSchema
+from gateway.identity.service import sessions
 from glassbox.app import current_db
 from glassbox.auth import current_principal
 from glassbox.web import Blueprint
@@ -29,8 +29,8 @@ class Login(MethodView):
     def post(self, data):
         """Exchange e-mail and password for an access token (15 minutes) and a refresh token (14 days)."""
         try:
-            return service.login(current_db(), *_signing(), data["email"], data["password"])
-        except service.AccountLocked as exc:
+            return sessions.login(current_db(), *_signing(), data["email"], data["password"])
+        except sessions.AccountLocked as exc:
             abort(429, message=exc.message, headers={"Retry-After": str(exc.retry_after)})
 
 
@@ -43,7 +43,7 @@ class Refresh(MethodView):
     @blp.alt_response(401, description="unknown, expired, revoked or reused refresh token")
     def post(self, data):
         """Rotate: spend the refresh token for a new pair. Reusing a spent one revokes its whole family."""
-        return service.refresh(current_db(), *_signing(), data["refresh_token"])
+        return sessions.refresh(current_db(), *_signing(), data["refresh_token"])
 
 
 @blp.route("/auth/logout")
@@ -52,7 +52,7 @@ class Logout(MethodView):
     @blp.response(204)
     def post(self, data):
         """Revoke the refresh token and every token rotated from the same login (always 204)."""
-        service.logout(current_db(), data["refresh_token"])
+        sessions.logout(current_db(), data["refresh_token"])
 
 
 @blp.route("/me")
@@ -60,4 +60,4 @@ class Me(MethodView):
     @blp.response(200, MeSchema)
     def get(self):
         """The caller: their user record, or the API token they authenticated with."""
-        return service.me(current_db(), current_principal())
+        return sessions.me(current_db(), current_principal())

@@ -10,6 +10,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from time import monotonic
 
 from flask import g
+from marshmallow import Schema, fields
 
 from gateway.upstream import UpstreamError, send, timeouts
 
@@ -59,3 +60,19 @@ def outcome(future: Future, budget: Budget, service: str) -> tuple[dict | None, 
     if not data:
         return None, f"{service} gave no valid answer"
     return data, None
+
+
+def part_schema(name: str, key: str, value: fields.Field, failing: str, example: str) -> type[Schema]:
+    """The schema of one part of a gathered view: its `key` (null when missing), `partial` and `error`."""
+    return Schema.from_dict({
+        key: value,
+        "partial": fields.Boolean(required=True, metadata={"description": f"true when {failing} failed"}),
+        "error": fields.String(metadata={"description": f"why the part is missing, e.g. \"{example} unavailable\""}),
+    }, name=name)
+
+
+def part_answer(key: str, value, error: str | None) -> dict:
+    """One part of a gathered view: its value, or null, marked partial, with why it is missing."""
+    if error is not None:
+        return {key: None, "partial": True, "error": error}
+    return {key: value, "partial": False}

@@ -13,11 +13,12 @@ from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import Schema, ValidationError, fields, validates_schema
 
-from gateway.fanout import Budget, caller_headers, fetch, outcome
+from gateway.edge.fanout import Budget, caller_headers, fetch, outcome, part_answer, part_schema
+from gateway.identity.policy import OWN_KPIS, TEAM_KPIS
 from glassbox.web import Blueprint
 
 OWN, TEAM = "own", "team"
-SCOPES = {"manager": OWN, "head_of_sales": TEAM, "admin": TEAM, "marketer": TEAM}
+SCOPES = {**dict.fromkeys(OWN_KPIS, OWN), **dict.fromkeys(TEAM_KPIS, TEAM)}
 
 
 @dataclass(frozen=True)
@@ -53,11 +54,11 @@ class DashboardArgs(Schema):
             raise ValidationError("must not be after `to`", field_name="from")
 
 
-class DashboardPartSchema(Schema):
-    data = fields.Dict(required=True, allow_none=True,
-                       metadata={"description": "the analytics answer (GET /kpi/...); null when it could not be had"})
-    partial = fields.Boolean(required=True, metadata={"description": "true when the analytics service failed"})
-    error = fields.String(metadata={"description": "why the part is missing, e.g. \"analytics unavailable\""})
+DashboardPartSchema = part_schema(
+    "DashboardPartSchema", "data",
+    fields.Dict(required=True, allow_none=True,
+                metadata={"description": "the analytics answer (GET /kpi/...); null when it could not be had"}),
+    failing="the analytics service", example="analytics")
 
 
 DashboardSchema = Schema.from_dict(
@@ -84,11 +85,5 @@ class Dashboard(MethodView):
         futures = [_pool.submit(fetch, "analytics", part.path, {**part.params, **(period if part.period else {})},
                                 headers, budget.timeout)
                    for part in parts]
-        return {"scope": scope, **{part.name: _part(future, budget) for part, future in zip(parts, futures)}}
-
-
-def _part(future, budget: Budget) -> dict:
-    data, error = outcome(future, budget, "analytics")
-    if error is not None:
-        return {"data": None, "partial": True, "error": error}
-    return {"data": data, "partial": False}
+        return {"scope": scope, **{part.name: part_answer("data", *outcome(future, budget, "analytics"))
+                                   for part, future in zip(parts, futures)}}
