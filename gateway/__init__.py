@@ -5,9 +5,20 @@ from __future__ import annotations
 from flask import Flask
 
 from glassbox.app import create_service_app
+from glassbox.registry import ServiceSpec
 
-NAME = "gateway"
-PORT = 8000
+SPEC = ServiceSpec(
+    name="gateway",
+    package="gateway",
+    port=8000,
+    title="Glassbox API",
+    topic="crm.identity.events",
+    settings="gateway.settings:GatewaySettings",
+    routes=(),  # it answers its own paths
+    cli="gateway.identity.cli:users",
+    demo="gateway.identity.demo:seed",
+    openapi="gateway:openapi_spec",
+)
 
 # Paths answered without a token: logging in, refreshing, logging out, the keys services verify with,
 # the API docs. Logout too: the refresh token is the credential, and an expired access token must not prevent it.
@@ -21,9 +32,8 @@ def create_app(config: dict | None = None) -> Flask:
     from gateway.edge.overview import blp as overview_blp
     from gateway.identity.api import BLUEPRINTS
     from gateway.identity.auth import authenticate
-    from gateway.identity.events import TOPIC
 
-    app = create_service_app(NAME, "Glassbox API", TOPIC, [*BLUEPRINTS, overview_blp, dashboard_blp], config,
+    app = create_service_app(SPEC, [*BLUEPRINTS, overview_blp, dashboard_blp], config,
                              authenticate=authenticate, public_prefixes=PUBLIC_PREFIXES,
                              flask_config={"OPENAPI_SWAGGER_UI_PATH": None,  # /docs shows the merged document
                                            "PASS_THROUGH_BLUEPRINTS": {"proxy"}})

@@ -4,8 +4,6 @@ every KPI to them); the head of sales, admins and marketers the whole team's, wi
 whose answer fails, is slow or is not there is marked partial; the rest still comes."""
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from flask import g
@@ -13,8 +11,9 @@ from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import Schema, ValidationError, fields, validates_schema
 
-from gateway.edge.fanout import Budget, caller_headers, fetch, outcome, part_answer, part_schema
+from gateway.edge.fanout import Gathering, part_answer, part_schema
 from gateway.identity.policy import OWN_KPIS, TEAM_KPIS
+from glassbox.settings import current_settings
 from glassbox.web import Blueprint
 
 OWN, TEAM = "own", "team"
@@ -37,9 +36,6 @@ PARTS = [
     Part("managers", "/api/v1/kpi/managers", {}, (TEAM,)),
     Part("stalled_deals", "/api/v1/kpi/stalled-deals", {"limit": 10}, (OWN, TEAM), period=False),
 ]
-
-_pool = ThreadPoolExecutor(max_workers=int(os.environ.get("GATEWAY_DASHBOARD_WORKERS", "8")),
-                           thread_name_prefix="dashboard")
 
 blp = Blueprint("dashboard", __name__, description="The caller's sales KPIs, from the analytics service")
 
@@ -78,12 +74,11 @@ class Dashboard(MethodView):
         scope = SCOPES.get(g.principal.role)
         if scope is None:
             abort(403, message=f"the {g.principal.role} role has no sales KPIs")
-        budget, headers = Budget("GATEWAY_DASHBOARD_BUDGET", 3), caller_headers()
+        gathering = Gathering("dashboard", current_settings().dashboard_budget)
         period = {key: value.isoformat() for key, value in (("from", args.get("date_from")),
                                                             ("to", args.get("date_to"))) if value}
         parts = [part for part in PARTS if scope in part.scopes]
-        futures = [_pool.submit(fetch, "analytics", part.path, {**part.params, **(period if part.period else {})},
-                                headers, budget.timeout)
+        futures = [gathering.submit("analytics", part.path, {**part.params, **(period if part.period else {})})
                    for part in parts]
-        return {"scope": scope, **{part.name: part_answer("data", *outcome(future, budget, "analytics"))
+        return {"scope": scope, **{part.name: part_answer("data", *gathering.outcome(future, "analytics"))
                                    for part, future in zip(parts, futures)}}

@@ -4,7 +4,6 @@ or answers something that is not a JSON object comes back as an error, and the v
 from __future__ import annotations
 
 import json
-import os
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from time import monotonic
@@ -12,31 +11,44 @@ from time import monotonic
 from flask import g
 from marshmallow import Schema, fields
 
-from gateway.upstream import UpstreamError, send, timeouts
+from gateway.edge.upstreams import upstreams
+from glassbox.http import UpstreamError
+from glassbox.settings import current_settings
 
 
-class Budget:
-    """The time a view may spend (seconds, from the environment variable `setting`), and what follows
-    from it for the upstream calls."""
+class Gathering:
+    """One request of a gathered view: its parts run in the view's pool, each a GET with the caller's token
+    and request id, all within `budget` seconds. Made in the request; its `fetch` runs in any thread."""
 
-    def __init__(self, setting: str, default: float):
-        self.seconds = float(os.environ.get(setting, default))
-        self.deadline = monotonic() + self.seconds
-        self.timeout = (min(timeouts()[0], self.seconds), self.seconds)  # (connect, read)
+    def __init__(self, view: str, budget: float):
+        settings = current_settings()
+        self.pool, self.client, self.settings = upstreams().pools[view], upstreams().client, settings
+        self.deadline = monotonic() + budget
+        self.timeout = (min(settings.connect_timeout, budget), budget)  # (connect, read)
+        self.headers = {"Authorization": g.upstream_authorization, "X-Request-ID": g.request_id,
+                        "Accept": "application/json"}
 
-    def left(self) -> float:
-        return max(self.deadline - monotonic(), 0)
+    def fetch(self, service: str, path: str, params: dict) -> tuple[int, bytes]:
+        """(status, body) of one GET; raises UpstreamError."""
+        with self.client.get(self.settings.service_address(service, path), params=params, headers=self.headers,
+                             timeout=self.timeout, service=service) as upstream:
+            return upstream.status_code, upstream.content
 
+    def submit(self, service: str, path: str, params: dict) -> Future:
+        return self.pool.submit(self.fetch, service, path, params)
 
-def caller_headers() -> dict:
-    """What every part's request carries: the caller's token and the request id."""
-    return {"Authorization": g.upstream_authorization, "X-Request-ID": g.request_id, "Accept": "application/json"}
-
-
-def fetch(service: str, path: str, params: dict, headers: dict, timeout: tuple[float, float]) -> tuple[int, bytes]:
-    """(status, body) of one GET; takes nothing from the request context, so it can run in a pool."""
-    with send("GET", service, path, params=params, headers=headers, timeout=timeout) as upstream:
-        return upstream.status_code, upstream.content
+    def outcome(self, future: Future, service: str) -> tuple[dict | None, str | None]:
+        """(the part's JSON object, None), or (None, why it is missing), waiting no longer than the budget."""
+        try:
+            status, body = future.result(timeout=max(self.deadline - monotonic(), 0))
+        except (FutureTimeout, UpstreamError):
+            return None, f"{service} unavailable"
+        if status != 200:
+            return None, f"{service} answered {status}"
+        data = json_object(body)
+        if not data:
+            return None, f"{service} gave no valid answer"
+        return data, None
 
 
 def json_object(body: bytes) -> dict:
@@ -46,20 +58,6 @@ def json_object(body: bytes) -> dict:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
-
-
-def outcome(future: Future, budget: Budget, service: str) -> tuple[dict | None, str | None]:
-    """(the part's JSON object, None), or (None, why it is missing)."""
-    try:
-        status, body = future.result(timeout=budget.left())
-    except (FutureTimeout, UpstreamError):
-        return None, f"{service} unavailable"
-    if status != 200:
-        return None, f"{service} answered {status}"
-    data = json_object(body)
-    if not data:
-        return None, f"{service} gave no valid answer"
-    return data, None
 
 
 def part_schema(name: str, key: str, value: fields.Field, failing: str, example: str) -> type[Schema]:

@@ -1,8 +1,5 @@
-"""Who may do what in the gateway (deny by default): the only place that names roles."""
-from __future__ import annotations
-
-from glassbox.auth import Principal
-from glassbox.errors import Forbidden
+"""Who may do what in the gateway (deny by default): the only place that names roles.
+glassbox.policy.require applies them: `require(principal, *ADMINS)`."""
 
 # Identity: admins manage users, teams and API tokens; the head of sales looks users and teams up.
 ADMINS = ("admin",)
@@ -14,8 +11,3 @@ SALES_ROLES = ("head_of_sales", "manager")
 # The dashboard: a manager sees their own KPIs, these roles the whole team's; others have none.
 OWN_KPIS = ("manager",)
 TEAM_KPIS = ("head_of_sales", "admin", "marketer")
-
-
-def require(principal: Principal, roles: tuple[str, ...]) -> None:
-    if not principal.has_role(*roles):
-        raise Forbidden(f"the {principal.role} role may not do this")

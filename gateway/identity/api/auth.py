@@ -1,7 +1,6 @@
 """/auth and /me: logging in, rotating and revoking refresh tokens, and who the caller is."""
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import abort
 
 from gateway.edge.protection import login_rate_limit
 from gateway.identity.schemas import LoginSchema, MeSchema, RefreshTokenSchema, TokenPairSchema
@@ -28,10 +27,7 @@ class Login(MethodView):
     @blp.alt_response(429, description="locked after repeated failures; see Retry-After")
     def post(self, data):
         """Exchange e-mail and password for an access token (15 minutes) and a refresh token (14 days)."""
-        try:
-            return sessions.login(current_db(), *_signing(), data["email"], data["password"])
-        except sessions.AccountLocked as exc:
-            abort(429, message=exc.message, headers={"Retry-After": str(exc.retry_after)})
+        return sessions.login(current_db(), *_signing(), data["email"], data["password"])
 
 
 @blp.route("/auth/refresh")

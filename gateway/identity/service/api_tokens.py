@@ -9,11 +9,12 @@ from sqlalchemy import select
 
 from gateway.identity.models import ApiToken
 from gateway.identity.passwords import secret_digest
-from gateway.identity.policy import ADMINS, require
+from gateway.identity.policy import ADMINS
 from gateway.identity.service.records import load
+from glassbox import clock
 from glassbox.auth import Principal
 from glassbox.db import Database
-from glassbox.events import utcnow
+from glassbox.policy import require
 from glassbox.web import keyset_page
 
 API_TOKEN_PREFIX = "gbx_"
@@ -23,12 +24,12 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)  # API tokens record their use at mo
 
 def create_api_token(db: Database, principal: Principal, data: dict) -> ApiToken:
     """The returned token carries its `secret`: this is the only time it exists outside the caller."""
-    require(principal, ADMINS)
+    require(principal, *ADMINS)
     secret = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
     with db.unit_of_work() as uow:
         api_token = ApiToken(id=uuid.uuid4(), name=data["name"], role=data["role"], token_hash=secret_digest(secret),
                              prefix=secret[:API_TOKEN_SHOWN_CHARS], created_by=uuid.UUID(principal.user_id),
-                             created_at=utcnow())
+                             created_at=clock.now())
         uow.session.add(api_token)
         uow.commit()
     api_token.secret = secret
@@ -36,7 +37,7 @@ def create_api_token(db: Database, principal: Principal, data: dict) -> ApiToken
 
 
 def list_api_tokens(db: Database, principal: Principal, args: dict) -> dict:
-    require(principal, ADMINS)
+    require(principal, *ADMINS)
     with db.session() as session:
         return keyset_page(session, select(ApiToken), ApiToken.created_at, ApiToken.id, descending=True,
                            limit=args["limit"], cursor=args.get("cursor"))
@@ -44,17 +45,17 @@ def list_api_tokens(db: Database, principal: Principal, args: dict) -> dict:
 
 def revoke_api_token(db: Database, principal: Principal, api_token_id: uuid.UUID) -> None:
     """Works at once: the next request with it is a 401. Revoking twice is the same as once."""
-    require(principal, ADMINS)
+    require(principal, *ADMINS)
     with db.unit_of_work() as uow:
         api_token = load(uow.session, ApiToken, api_token_id, "API token", for_update=True)
         if api_token.revoked_at is None:
-            api_token.revoked_at = utcnow()
+            api_token.revoked_at = clock.now()
             uow.commit()
 
 
 def api_token_principal(db: Database, secret: str) -> Principal | None:
     """The principal of a live API token, or None. Records the use, at most once a LAST_USED_RESOLUTION."""
-    now = utcnow()
+    now = clock.now()
     with db.unit_of_work() as uow:
         api_token = uow.session.scalars(select(ApiToken).where(ApiToken.token_hash == secret_digest(secret),
                                                                ApiToken.revoked_at.is_(None))).first()

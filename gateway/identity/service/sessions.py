@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session
 
 from gateway.identity.models import ApiToken, RefreshToken, User
 from gateway.identity.passwords import hash_password, needs_rehash, secret_digest, verify_password
+from glassbox import clock
 from glassbox.auth import Principal
-from glassbox.config import Settings
 from glassbox.db import Database
-from glassbox.errors import DomainError, NotFound, Unauthorized
-from glassbox.events import utcnow
+from glassbox.errors import NotFound, TooManyRequests, Unauthorized
 from glassbox.keys import ACCESS_TOKEN_TTL, KeyRing
+from glassbox.settings import Settings
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
@@ -26,26 +26,17 @@ BAD_CREDENTIALS = "the e-mail or password is wrong"  # also for unknown and deac
 BAD_REFRESH_TOKEN = "the refresh token is not valid; log in again"
 
 
-class AccountLocked(DomainError):
-    """Too many failed logins; `retry_after` (seconds) goes to the Retry-After header."""
-
-    status = 429
-
-    def __init__(self, retry_after: int):
-        super().__init__(f"too many failed logins; try again in {retry_after} seconds")
-        self.retry_after = retry_after
-
-
 def login(db: Database, ring: KeyRing, settings: Settings, email: str, password: str) -> dict:
     """A new access token and a refresh token starting a new family. Wrong password, unknown e-mail and
     deactivated account get the same 401; after MAX_FAILED_LOGINS failures in a row, a 429 for LOCKOUT."""
-    now = utcnow()
+    now = clock.now()
     with db.unit_of_work() as uow:
         # Locked for the whole check, so concurrent attempts count one after the other.
         user = uow.session.scalars(select(User).where(func.lower(User.email) == email.strip().lower())
                                    .with_for_update()).first()
         if user is not None and user.locked_until is not None and user.locked_until > now:
-            raise AccountLocked(math.ceil((user.locked_until - now).total_seconds()))
+            retry_after = math.ceil((user.locked_until - now).total_seconds())
+            raise TooManyRequests(f"too many failed logins; try again in {retry_after} seconds", retry_after)
         if not verify_password(user.password_hash if user else None, password):
             if user is not None:
                 _count_failure(user, now)
@@ -80,7 +71,7 @@ def _issue_tokens(session: Session, ring: KeyRing, settings: Settings, user: Use
 def refresh(db: Database, ring: KeyRing, settings: Settings, refresh_token: str) -> dict:
     """Rotation: the presented token is spent and a new one of the same family comes back. A spent or
     revoked token presented again means a copy is in other hands: the whole family is revoked."""
-    now = utcnow()
+    now = clock.now()
     with db.unit_of_work() as uow:
         stored = uow.session.scalars(select(RefreshToken).where(RefreshToken.token_hash == secret_digest(refresh_token))
                                      .with_for_update()).first()
@@ -106,7 +97,7 @@ def logout(db: Database, refresh_token: str) -> None:
                                        .where(RefreshToken.token_hash == secret_digest(refresh_token)))
         if family_id is None:
             return
-        revoke_refresh_tokens(uow.session, utcnow(), RefreshToken.family_id == family_id)
+        revoke_refresh_tokens(uow.session, clock.now(), RefreshToken.family_id == family_id)
         uow.commit()
 
 

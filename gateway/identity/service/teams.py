@@ -7,50 +7,60 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.identity.models import Team
-from gateway.identity.policy import ADMINS, READERS, require
-from gateway.identity.service.records import commit_unique, load
+from gateway.identity.policy import ADMINS, READERS
+from gateway.identity.service.records import load
+from glassbox import clock
 from glassbox.auth import Principal
-from glassbox.db import Database
+from glassbox.db import Database, unique_violations
 from glassbox.errors import Conflict
-from glassbox.events import utcnow
+from glassbox.policy import require
 from glassbox.web import keyset_page
+
+
+def _name_taken(constraint: str | None = "uq_teams_name") -> Conflict | None:
+    """The 409 of a team name already used (a concurrent one is caught by the unique constraint)."""
+    if constraint == "uq_teams_name":
+        return Conflict("a team with this name already exists", {"name": ["already used"]})
+    return None
 
 
 def _ensure_team_name_free(session: Session, name: str) -> None:
     if session.scalar(select(Team.id).where(Team.name == name)) is not None:
-        raise Conflict("a team with this name already exists", {"name": ["already used"]})
+        raise _name_taken()
 
 
 def list_teams(db: Database, principal: Principal, args: dict) -> dict:
-    require(principal, READERS)
+    require(principal, *READERS)
     with db.session() as session:
         return keyset_page(session, select(Team), Team.name, Team.id, descending=False,
                            limit=args["limit"], cursor=args.get("cursor"))
 
 
 def get_team(db: Database, principal: Principal, team_id: uuid.UUID) -> Team:
-    require(principal, READERS)
+    require(principal, *READERS)
     with db.session() as session:
         return load(session, Team, team_id, "team")
 
 
 def create_team(db: Database, principal: Principal, data: dict) -> Team:
-    require(principal, ADMINS)
+    require(principal, *ADMINS)
     with db.unit_of_work() as uow:
         _ensure_team_name_free(uow.session, data["name"])
-        team = Team(id=uuid.uuid4(), name=data["name"], created_at=utcnow())
+        team = Team(id=uuid.uuid4(), name=data["name"], created_at=clock.now())
         uow.session.add(team)
-        commit_unique(uow, "a team", "name")
+        with unique_violations(_name_taken):
+            uow.commit()
         return team
 
 
 def update_team(db: Database, principal: Principal, team_id: uuid.UUID, changes: dict) -> Team:
-    require(principal, ADMINS)
+    require(principal, *ADMINS)
     with db.unit_of_work() as uow:
         team = load(uow.session, Team, team_id, "team", for_update=True)
         if changes["name"] == team.name:
             return team
         _ensure_team_name_free(uow.session, changes["name"])
         team.name = changes["name"]
-        commit_unique(uow, "a team", "name")
+        with unique_violations(_name_taken):
+            uow.commit()
         return team

@@ -9,14 +9,15 @@ from sqlalchemy.orm import Session
 from gateway.identity import events
 from gateway.identity.models import RefreshToken, Team, User
 from gateway.identity.passwords import hash_password
-from gateway.identity.policy import ADMINS, READERS, require
-from gateway.identity.service.records import commit_unique, load
+from gateway.identity.policy import ADMINS, READERS
+from gateway.identity.service.records import load
 from gateway.identity.service.sessions import revoke_refresh_tokens
+from glassbox import clock
 from glassbox.auth import Principal
-from glassbox.db import Database
+from glassbox.db import Database, apply_changes, contains_pattern, unique_violations
 from glassbox.errors import Conflict, Invalid
-from glassbox.events import utcnow
-from glassbox.web import keyset_page
+from glassbox.policy import require
+from glassbox.web import sorted_page
 
 
 def _ensure_team_exists(session: Session, team_id: uuid.UUID | None) -> None:
@@ -24,9 +25,16 @@ def _ensure_team_exists(session: Session, team_id: uuid.UUID | None) -> None:
         raise Invalid(f"team {team_id} does not exist", {"json": {"team_id": ["No such team."]}})
 
 
+def _email_taken(constraint: str | None = "uq_users_email_lower") -> Conflict | None:
+    """The 409 of an e-mail already used in any case (a concurrent one is caught by the unique index)."""
+    if constraint == "uq_users_email_lower":
+        return Conflict("a user with this e-mail already exists", {"email": ["already used"]})
+    return None
+
+
 def _ensure_email_free(session: Session, email: str) -> None:
     if session.scalar(select(User.id).where(func.lower(User.email) == email.lower())) is not None:
-        raise Conflict("a user with this e-mail already exists", {"email": ["already used"]})
+        raise _email_taken()
 
 
 def _ensure_not_self(principal: Principal, user_id: uuid.UUID, action: str) -> None:
@@ -35,68 +43,54 @@ def _ensure_not_self(principal: Principal, user_id: uuid.UUID, action: str) -> N
         raise Conflict(f"you cannot {action}")
 
 
-def _apply_changes(record, changes: dict) -> list[str]:
-    """Set the fields whose value differs; returns their names, sorted (empty: nothing to record)."""
-    changed = sorted(name for name, value in changes.items() if getattr(record, name) != value)
-    for name in changed:
-        setattr(record, name, changes[name])
-    return changed
-
-
-def _escape_like(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def create_user(db: Database, principal: Principal, data: dict, user_id: uuid.UUID | None = None) -> User:
     """`user_id` is for the demo data and the first admin only; the HTTP API never takes one."""
-    require(principal, ADMINS)
+    require(principal, *ADMINS)
     data = dict(data)
     password_hash = hash_password(data.pop("password"))  # slow on purpose: before the transaction opens
     with db.unit_of_work() as uow:
         _ensure_email_free(uow.session, data["email"])
         _ensure_team_exists(uow.session, data.get("team_id"))
-        now = utcnow()
+        now = clock.now()
         user = User(id=user_id or uuid.uuid4(), password_hash=password_hash, is_active=True, failed_logins=0,
                     created_at=now, updated_at=now, **data)
         uow.session.add(user)
-        uow.session.flush()
-        uow.emit(events.user_created(user, principal.user_id))
-        commit_unique(uow, "a user", "email")
+        with unique_violations(_email_taken):  # at the flush or the commit
+            uow.session.flush()
+            uow.emit(events.user_created(user, principal.user_id))
+            uow.commit()
         return user
 
 
 def get_user(db: Database, principal: Principal, user_id: uuid.UUID) -> User:
-    require(principal, READERS)
+    require(principal, *READERS)
     with db.session() as session:
         return load(session, User, user_id, "user")
 
 
 def list_users(db: Database, principal: Principal, args: dict) -> dict:
-    require(principal, READERS)
+    require(principal, *READERS)
     stmt = select(User)
     for name in ("role", "team_id", "is_active"):
         if args.get(name) is not None:
             stmt = stmt.where(getattr(User, name) == args[name])
     if args.get("q"):
-        pattern = f"%{_escape_like(args['q'].strip())}%"
+        pattern = contains_pattern(args["q"])
         stmt = stmt.where(or_(User.email.ilike(pattern), User.full_name.ilike(pattern)))
-    sort = args.get("sort", "email")
     with db.session() as session:
-        return keyset_page(session, stmt, getattr(User, sort.lstrip("-")), User.id,
-                           descending=sort.startswith("-"), limit=args["limit"], cursor=args.get("cursor"))
+        return sorted_page(session, stmt, User, args)
 
 
 def update_user(db: Database, principal: Principal, user_id: uuid.UUID, changes: dict) -> User:
-    require(principal, ADMINS)
+    require(principal, *ADMINS)
     with db.unit_of_work() as uow:
         user = load(uow.session, User, user_id, "user", for_update=True)
         if changes.get("role", user.role) != user.role:
             _ensure_not_self(principal, user_id, "change your own role")
         _ensure_team_exists(uow.session, changes.get("team_id"))
-        changed = _apply_changes(user, changes)
+        changed = apply_changes(user, changes, clock.now())
         if not changed:
             return user
-        user.updated_at = utcnow()
         uow.emit(events.user_updated(user, changed, principal.user_id))
         uow.commit()
         return user
@@ -105,13 +99,13 @@ def update_user(db: Database, principal: Principal, user_id: uuid.UUID, changes:
 def deactivate_user(db: Database, principal: Principal, user_id: uuid.UUID) -> User:
     """The user can no longer log in or refresh, and (through the gateway) their access tokens stop
     working at once. Deactivating twice is the same as once: one event."""
-    require(principal, ADMINS)
+    require(principal, *ADMINS)
     _ensure_not_self(principal, user_id, "deactivate yourself")
     with db.unit_of_work() as uow:
         user = load(uow.session, User, user_id, "user", for_update=True)
         if not user.is_active:
             return user
-        now = utcnow()
+        now = clock.now()
         user.is_active = False
         user.deactivated_at = user.updated_at = now
         revoke_refresh_tokens(uow.session, now, RefreshToken.user_id == user.id)
@@ -122,14 +116,14 @@ def deactivate_user(db: Database, principal: Principal, user_id: uuid.UUID) -> U
 
 def activate_user(db: Database, principal: Principal, user_id: uuid.UUID) -> User:
     """Back to work with a clean slate: no lockout. Announced as crm.user.updated.v1 (is_active)."""
-    require(principal, ADMINS)
+    require(principal, *ADMINS)
     with db.unit_of_work() as uow:
         user = load(uow.session, User, user_id, "user", for_update=True)
         if user.is_active:
             return user
         user.is_active = True
         user.deactivated_at, user.failed_logins, user.locked_until = None, 0, None
-        user.updated_at = utcnow()
+        user.updated_at = clock.now()
         uow.emit(events.user_updated(user, ["is_active"], principal.user_id))
         uow.commit()
         return user
