@@ -8,7 +8,7 @@ from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, In
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from glassbox.keys import ROLES
+from glassbox.auth import ROLES
 from glassbox.models import NAMING_CONVENTION, one_of
 
 

@@ -1,8 +1,8 @@
 """/users: accounts and roles (admins; the head of sales reads)."""
 from flask.views import MethodView
 
-from gateway import service
-from gateway.schemas import UserCreateSchema, UserPageSchema, UserQueryArgs, UserSchema, UserUpdateSchema
+from gateway.identity.schemas import UserCreateSchema, UserPageSchema, UserQueryArgs, UserSchema, UserUpdateSchema
+from gateway.identity.service import users
 from glassbox.app import current_db
 from glassbox.auth import current_principal
 from glassbox.web import Blueprint
@@ -16,25 +16,25 @@ class Users(MethodView):
     @blp.response(200, UserPageSchema)
     def get(self, args):
         """List users, with filters, search `q` and sorting."""
-        return service.list_users(current_db(), current_principal(), args)
+        return users.list_users(current_db(), current_principal(), args)
 
     @blp.arguments(UserCreateSchema)
     @blp.response(201, UserSchema)
     def post(self, data):
         """Create a user with their first password; an e-mail already used (in any case) answers 409."""
-        return service.create_user(current_db(), current_principal(), data)
+        return users.create_user(current_db(), current_principal(), data)
 
 
 @blp.route("/users/<uuid:user_id>")
 class UserItem(MethodView):
     @blp.response(200, UserSchema)
     def get(self, user_id):
-        return service.get_user(current_db(), current_principal(), user_id)
+        return users.get_user(current_db(), current_principal(), user_id)
 
     @blp.arguments(UserUpdateSchema)
     @blp.response(200, UserSchema)
     def patch(self, changes, user_id):
-        return service.update_user(current_db(), current_principal(), user_id, changes)
+        return users.update_user(current_db(), current_principal(), user_id, changes)
 
 
 @blp.route("/users/<uuid:user_id>/deactivate")
@@ -42,11 +42,11 @@ class UserDeactivate(MethodView):
     @blp.response(200, UserSchema)
     def post(self, user_id):
         """Deactivate: no more logins, refresh tokens revoked, access tokens refused at once."""
-        return service.deactivate_user(current_db(), current_principal(), user_id)
+        return users.deactivate_user(current_db(), current_principal(), user_id)
 
 
 @blp.route("/users/<uuid:user_id>/activate")
 class UserActivate(MethodView):
     @blp.response(200, UserSchema)
     def post(self, user_id):
-        return service.activate_user(current_db(), current_principal(), user_id)
+        return users.activate_user(current_db(), current_principal(), user_id)

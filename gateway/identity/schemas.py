@@ -2,24 +2,14 @@
 caller can never set ids, password hashes, activity or lockout state by adding fields."""
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, fields, validate
 
-from glassbox.keys import ROLES
-from glassbox.web import PageArgs, page_schema
+from glassbox.auth import ROLES
+from glassbox.web import PageArgs, Sort, page_schema
+from glassbox.web.fields import name as name_field
 
-USER_SORTS = ("email", "-email", "full_name", "-full_name", "created_at", "-created_at")
 PASSWORD_MIN_LENGTH = 10
 PASSWORD_MAX_LENGTH = 1000  # Argon2 takes any length; the cap only keeps bodies sane
-
-
-def _not_blank(value: str) -> None:
-    if not value.strip():
-        raise ValidationError("must not be blank")
-
-
-def _name(max_length: int, **kwargs):
-    """A required-looking name: 1 to max_length characters, at least one of them visible."""
-    return fields.String(validate=[validate.Length(min=1, max=max_length), _not_blank], **kwargs)
 
 
 def _role(**kwargs):
@@ -63,14 +53,14 @@ class MeSchema(Schema):
 class UserFields(Schema):
     """What an admin may edit (PATCH takes any subset); e-mail and password are set on create."""
 
-    full_name = _name(200)
+    full_name = name_field(200)
     role = _role()
     team_id = fields.UUID(allow_none=True)
 
 
 class UserCreateSchema(UserFields):
     email = fields.Email(required=True, validate=validate.Length(max=254))
-    full_name = _name(200, required=True)
+    full_name = name_field(200, required=True)
     role = _role(required=True)
     password = fields.String(required=True, load_only=True,
                              validate=validate.Length(min=PASSWORD_MIN_LENGTH, max=PASSWORD_MAX_LENGTH))
@@ -96,7 +86,7 @@ class UserQueryArgs(PageArgs):
     role = _role()
     team_id = fields.UUID()
     is_active = fields.Boolean()
-    sort = fields.String(load_default="email", validate=validate.OneOf(USER_SORTS))
+    sort = Sort("email", "full_name", "created_at", default="email")
 
 
 UserPageSchema = page_schema(UserSchema, "UserPage")
@@ -105,7 +95,7 @@ UserPageSchema = page_schema(UserSchema, "UserPage")
 # -- teams ---------------------------------------------------------------------------------------------
 
 class TeamWriteSchema(Schema):
-    name = _name(200, required=True)
+    name = name_field(200, required=True)
 
 
 class TeamSchema(TeamWriteSchema):
@@ -119,7 +109,7 @@ TeamPageSchema = page_schema(TeamSchema, "TeamPage")
 # -- API tokens ----------------------------------------------------------------------------------------
 
 class ApiTokenCreateSchema(Schema):
-    name = _name(100, required=True)
+    name = name_field(100, required=True)
     role = _role(required=True)
 
 

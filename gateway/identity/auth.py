@@ -10,7 +10,7 @@ from datetime import timedelta
 import jwt
 from flask import current_app, g
 
-from gateway import service
+from gateway.identity.service import api_tokens, sessions
 from glassbox.app import current_db
 from glassbox.auth import Principal, TokenVerifier
 
@@ -20,15 +20,15 @@ API_TOKEN_JWT_TTL = timedelta(minutes=5)
 def authenticate(token: str) -> Principal:
     """glassbox.auth's authenticator for the gateway; raises jwt.InvalidTokenError for a refused token."""
     ring, settings = current_app.extensions["gateway_keys"], current_app.config["GLASSBOX_SETTINGS"]
-    if token.startswith(service.API_TOKEN_PREFIX):
-        principal = service.api_token_principal(current_db(), token)
+    if token.startswith(api_tokens.API_TOKEN_PREFIX):
+        principal = api_tokens.api_token_principal(current_db(), token)
         if principal is None:
             raise jwt.InvalidTokenError("unknown or revoked API token")
         token = ring.access_token(principal.user_id, principal.role, settings.jwt_issuer, settings.jwt_audience,
                                   ttl=API_TOKEN_JWT_TTL)
     else:
         principal = _verifier().verify(token)
-        refusal = service.access_refusal(current_db(), principal)
+        refusal = sessions.access_refusal(current_db(), principal)
         if refusal is not None:
             raise jwt.InvalidTokenError(refusal)
     g.upstream_authorization = f"Bearer {token}"

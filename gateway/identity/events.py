@@ -2,10 +2,11 @@
 services can keep a projection of users (e.g. the active managers). Never a credential in a payload."""
 from __future__ import annotations
 
-from gateway.models import User
+from gateway import SPEC
+from gateway.identity.models import User
 from glassbox.events import DomainEvent
 
-TOPIC = "crm.identity.events"
+TOPIC = SPEC.topic  # crm.identity.events
 SOURCE = "/crm/gateway"
 
 USER_CREATED = "crm.user.created.v1"

@@ -2,7 +2,6 @@
 security headers on every response. The body size limit is the kit's MAX_CONTENT_LENGTH."""
 from __future__ import annotations
 
-import os
 import time
 
 from flask import Flask, Response, current_app, g, jsonify, request
@@ -63,15 +62,17 @@ def _security_headers(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    """Registered last, so the limiter's hook runs after authentication and sees g.principal."""
-    app.config.setdefault("RATELIMIT_STORAGE_URI", os.environ.get("RATELIMIT_STORAGE_URI", "memory://"))
-    app.config.setdefault("GATEWAY_RATE_LIMIT", os.environ.get("GATEWAY_RATE_LIMIT", "600 per minute"))
-    app.config.setdefault("GATEWAY_LOGIN_RATE_LIMIT", os.environ.get("GATEWAY_LOGIN_RATE_LIMIT", "10 per minute"))
+    """Registered last, so the limiter's hook runs after authentication and sees g.principal. The limits
+    are Flask config (where Flask-Limiter reads its storage), filled from the settings."""
+    settings = app.config["GLASSBOX_SETTINGS"]
+    app.config.setdefault("RATELIMIT_STORAGE_URI", settings.ratelimit_storage_uri)
+    app.config.setdefault("GATEWAY_RATE_LIMIT", settings.rate_limit)
+    app.config.setdefault("GATEWAY_LOGIN_RATE_LIMIT", settings.login_rate_limit)
     limiter.init_app(app)
     app.register_error_handler(RateLimitExceeded, _too_many_requests)
 
-    origins = [origin.strip() for origin in os.environ.get("GATEWAY_CORS_ORIGINS", "").split(",") if origin.strip()]
-    if origins:
-        CORS(app, origins=origins, allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+    if settings.cors_origins:
+        CORS(app, origins=list(settings.cors_origins),
+             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
              expose_headers=["X-Request-ID", "Retry-After", "Location", "ETag"], max_age=600)
     app.after_request(_security_headers)

@@ -1,6 +1,8 @@
-"""Password hashing with Argon2id (argon2-cffi, its RFC 9106 low-memory defaults)."""
+"""Password hashing with Argon2id (argon2-cffi, its RFC 9106 low-memory defaults), and the digest of the
+random secrets (refresh and API tokens)."""
 from __future__ import annotations
 
+import hashlib
 from functools import cache
 
 from argon2 import PasswordHasher
@@ -31,3 +33,8 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 def needs_rehash(password_hash: str) -> bool:
     """True when the hash was made with weaker parameters than today's: rehash on the next good login."""
     return _hasher.check_needs_rehash(password_hash)
+
+
+def secret_digest(secret: str) -> str:
+    """Token secrets are stored only as their SHA-256: they are long and random, so no slow KDF is needed."""
+    return hashlib.sha256(secret.encode()).hexdigest()

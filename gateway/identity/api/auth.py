@@ -1,11 +1,10 @@
 """/auth and /me: logging in, rotating and revoking refresh tokens, and who the caller is."""
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import abort
 
-from gateway import service
-from gateway.protection import login_rate_limit
-from gateway.schemas import LoginSchema, MeSchema, RefreshTokenSchema, TokenPairSchema
+from gateway.edge.protection import login_rate_limit
+from gateway.identity.schemas import LoginSchema, MeSchema, RefreshTokenSchema, TokenPairSchema
+from gateway.identity.service import sessions
 from glassbox.app import current_db
 from glassbox.auth import current_principal
 from glassbox.web import Blueprint
@@ -28,10 +27,7 @@ class Login(MethodView):
     @blp.alt_response(429, description="locked after repeated failures; see Retry-After")
     def post(self, data):
         """Exchange e-mail and password for an access token (15 minutes) and a refresh token (14 days)."""
-        try:
-            return service.login(current_db(), *_signing(), data["email"], data["password"])
-        except service.AccountLocked as exc:
-            abort(429, message=exc.message, headers={"Retry-After": str(exc.retry_after)})
+        return sessions.login(current_db(), *_signing(), data["email"], data["password"])
 
 
 @blp.route("/auth/refresh")
@@ -43,7 +39,7 @@ class Refresh(MethodView):
     @blp.alt_response(401, description="unknown, expired, revoked or reused refresh token")
     def post(self, data):
         """Rotate: spend the refresh token for a new pair. Reusing a spent one revokes its whole family."""
-        return service.refresh(current_db(), *_signing(), data["refresh_token"])
+        return sessions.refresh(current_db(), *_signing(), data["refresh_token"])
 
 
 @blp.route("/auth/logout")
@@ -52,7 +48,7 @@ class Logout(MethodView):
     @blp.response(204)
     def post(self, data):
         """Revoke the refresh token and every token rotated from the same login (always 204)."""
-        service.logout(current_db(), data["refresh_token"])
+        sessions.logout(current_db(), data["refresh_token"])
 
 
 @blp.route("/me")
@@ -60,4 +56,4 @@ class Me(MethodView):
     @blp.response(200, MeSchema)
     def get(self):
         """The caller: their user record, or the API token they authenticated with."""
-        return service.me(current_db(), current_principal())
+        return sessions.me(current_db(), current_principal())

@@ -4,8 +4,6 @@ every KPI to them); the head of sales, admins and marketers the whole team's, wi
 whose answer fails, is slow or is not there is marked partial; the rest still comes."""
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from flask import g
@@ -13,11 +11,13 @@ from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import Schema, ValidationError, fields, validates_schema
 
-from gateway.fanout import Budget, caller_headers, fetch, outcome
+from gateway.edge.fanout import Gathering, part_answer, part_schema
+from gateway.identity.policy import OWN_KPIS, TEAM_KPIS
+from glassbox.settings import current_settings
 from glassbox.web import Blueprint
 
 OWN, TEAM = "own", "team"
-SCOPES = {"manager": OWN, "head_of_sales": TEAM, "admin": TEAM, "marketer": TEAM}
+SCOPES = {**dict.fromkeys(OWN_KPIS, OWN), **dict.fromkeys(TEAM_KPIS, TEAM)}
 
 
 @dataclass(frozen=True)
@@ -37,9 +37,6 @@ PARTS = [
     Part("stalled_deals", "/api/v1/kpi/stalled-deals", {"limit": 10}, (OWN, TEAM), period=False),
 ]
 
-_pool = ThreadPoolExecutor(max_workers=int(os.environ.get("GATEWAY_DASHBOARD_WORKERS", "8")),
-                           thread_name_prefix="dashboard")
-
 blp = Blueprint("dashboard", __name__, description="The caller's sales KPIs, from the analytics service")
 
 
@@ -53,11 +50,11 @@ class DashboardArgs(Schema):
             raise ValidationError("must not be after `to`", field_name="from")
 
 
-class DashboardPartSchema(Schema):
-    data = fields.Dict(required=True, allow_none=True,
-                       metadata={"description": "the analytics answer (GET /kpi/...); null when it could not be had"})
-    partial = fields.Boolean(required=True, metadata={"description": "true when the analytics service failed"})
-    error = fields.String(metadata={"description": "why the part is missing, e.g. \"analytics unavailable\""})
+DashboardPartSchema = part_schema(
+    "DashboardPartSchema", "data",
+    fields.Dict(required=True, allow_none=True,
+                metadata={"description": "the analytics answer (GET /kpi/...); null when it could not be had"}),
+    failing="the analytics service", example="analytics")
 
 
 DashboardSchema = Schema.from_dict(
@@ -77,18 +74,11 @@ class Dashboard(MethodView):
         scope = SCOPES.get(g.principal.role)
         if scope is None:
             abort(403, message=f"the {g.principal.role} role has no sales KPIs")
-        budget, headers = Budget("GATEWAY_DASHBOARD_BUDGET", 3), caller_headers()
+        gathering = Gathering("dashboard", current_settings().dashboard_budget)
         period = {key: value.isoformat() for key, value in (("from", args.get("date_from")),
                                                             ("to", args.get("date_to"))) if value}
         parts = [part for part in PARTS if scope in part.scopes]
-        futures = [_pool.submit(fetch, "analytics", part.path, {**part.params, **(period if part.period else {})},
-                                headers, budget.timeout)
+        futures = [gathering.submit("analytics", part.path, {**part.params, **(period if part.period else {})})
                    for part in parts]
-        return {"scope": scope, **{part.name: _part(future, budget) for part, future in zip(parts, futures)}}
-
-
-def _part(future, budget: Budget) -> dict:
-    data, error = outcome(future, budget, "analytics")
-    if error is not None:
-        return {"data": None, "partial": True, "error": error}
-    return {"data": data, "partial": False}
+        return {"scope": scope, **{part.name: part_answer("data", *gathering.outcome(future, "analytics"))
+                                   for part, future in zip(parts, futures)}}

@@ -5,20 +5,13 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import requests
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Response, g, request
 from flask_smorest import abort
 
-from gateway.upstream import UpstreamError, send
+from gateway.edge.upstreams import upstreams
+from glassbox.http import UpstreamError
+from glassbox.settings import current_settings
 
-# First path segment -> the service that owns it (ARCHITECTURE.md section 2).
-ROUTES = {
-    **dict.fromkeys(("clients", "contacts", "activities", "activity-types", "channels", "campaigns", "surveys",
-                     "service-cases", "imports"), "clients"),
-    **dict.fromkeys(("deals", "pipelines", "lost-reasons"), "deals"),
-    **dict.fromkeys(("products", "invoices", "payments", "shipments", "service-acts", "receivables"), "billing"),
-    **dict.fromkeys(("kpi", "fx-rates"), "analytics"),
-    **dict.fromkeys(("templates", "mailings", "notifications", "webhooks"), "notifications"),
-}
 FORWARDED_REQUEST_HEADERS = ("Content-Type", "Accept", "Idempotency-Key", "If-Match", "If-None-Match")
 # An allow-list: hop-by-hop headers (Connection, Transfer-Encoding, ...) and anything internal stay behind.
 PASSED_RESPONSE_HEADERS = ("Content-Type", "Content-Disposition", "Location", "ETag", "Retry-After",
@@ -27,28 +20,30 @@ BUFFER_LIMIT = 256 * 1024  # answers up to this size are read whole; larger ones
 CHUNK_SIZE = 64 * 1024
 
 blueprint = Blueprint("proxy", __name__)
-# Paths whose bodies may be larger than the app-wide MAX_CONTENT_LENGTH: CSV uploads (IMPORT_MAX_BYTES, as
-# in the service that takes them).
-UPLOAD_PATHS = ("clients/import",)
 
 
 @blueprint.url_value_preprocessor
 def _upload_body_limit(_endpoint, values):
-    """Set before any before_request hook can read the body (the first read fixes the limit)."""
-    if request.method == "POST" and (values or {}).get("path") in UPLOAD_PATHS:
-        request.max_content_length = current_app.config["GLASSBOX_SETTINGS"].import_max_bytes
+    """The services' upload paths (a CSV import) take bodies up to IMPORT_MAX_BYTES instead of the app-wide
+    MAX_CONTENT_LENGTH. Set before any before_request hook can read the body (the first read fixes the limit)."""
+    if request.method == "POST" and (values or {}).get("path") in upstreams().upload_paths:
+        request.max_content_length = current_settings().import_max_bytes
 
 
 @blueprint.route("/api/v1/<path:path>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def forward(path: str):
     segments = path.split("/")
-    service = ROUTES.get(segments[0])
+    service = upstreams().owners.get(segments[0])
     # Dot segments would be resolved on the way out and could reach another resource or service path.
     if service is None or "." in segments or ".." in segments:
         abort(404, message=f"there is no resource at /api/v1/{path}")
+    settings = current_settings()
     try:
-        upstream = send(request.method, service, quote(request.path), params=request.query_string or None,
-                        headers=_upstream_headers(), data=request.get_data() or None)  # 413 above MAX_CONTENT_LENGTH
+        upstream = upstreams().client.request(
+            request.method, settings.service_address(service, quote(request.path)),
+            params=request.query_string or None, headers=_upstream_headers(),
+            data=request.get_data() or None,  # 413 above MAX_CONTENT_LENGTH
+            timeout=settings.timeouts, service=service)
     except UpstreamError as exc:
         abort(exc.status, message=exc.message)
     return _relay(upstream)

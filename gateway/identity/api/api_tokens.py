@@ -1,8 +1,8 @@
 """/api-tokens: credentials for other systems, each scoped to one role (admins)."""
 from flask.views import MethodView
 
-from gateway import service
-from gateway.schemas import ApiTokenCreatedSchema, ApiTokenCreateSchema, ApiTokenPageSchema
+from gateway.identity.schemas import ApiTokenCreatedSchema, ApiTokenCreateSchema, ApiTokenPageSchema
+from gateway.identity.service import api_tokens
 from glassbox.app import current_db
 from glassbox.auth import current_principal
 from glassbox.web import Blueprint, PageArgs
@@ -16,13 +16,13 @@ class ApiTokens(MethodView):
     @blp.response(200, ApiTokenPageSchema)
     def get(self, args):
         """List tokens, newest first: their prefix, never the secret."""
-        return service.list_api_tokens(current_db(), current_principal(), args)
+        return api_tokens.list_api_tokens(current_db(), current_principal(), args)
 
     @blp.arguments(ApiTokenCreateSchema)
     @blp.response(201, ApiTokenCreatedSchema)
     def post(self, data):
         """Mint a token; `token` (the secret, `gbx_...`) is in this answer only. Use it as a bearer token."""
-        return service.create_api_token(current_db(), current_principal(), data), {"Cache-Control": "no-store"}
+        return api_tokens.create_api_token(current_db(), current_principal(), data), {"Cache-Control": "no-store"}
 
 
 @blp.route("/api-tokens/<uuid:api_token_id>")
@@ -30,4 +30,4 @@ class ApiTokenItem(MethodView):
     @blp.response(204)
     def delete(self, api_token_id):
         """Revoke the token: refused from the next request on."""
-        service.revoke_api_token(current_db(), current_principal(), api_token_id)
+        api_tokens.revoke_api_token(current_db(), current_principal(), api_token_id)

@@ -3,16 +3,15 @@ parallel within one time budget. The card decides the answer (another manager's 
 other part is marked partial when its service fails, is slow or is not there."""
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import Schema, fields
 
-from gateway.fanout import Budget, caller_headers, fetch, json_object, outcome
-from gateway.upstream import UpstreamError
+from gateway.edge.fanout import Gathering, json_object, part_answer, part_schema
+from glassbox.http import UpstreamError
+from glassbox.settings import current_settings
 from glassbox.web import Blueprint
 
 
@@ -31,18 +30,14 @@ PARTS = [
 ]
 CARD = Part("client", "clients", "/api/v1/clients/{client_id}", {})
 
-# Shared by all requests; a slow service holds a worker for at most its connect timeout plus the budget.
-_pool = ThreadPoolExecutor(max_workers=int(os.environ.get("GATEWAY_OVERVIEW_WORKERS", "16")),
-                           thread_name_prefix="overview")
-
 blp = Blueprint("overview", __name__, description="Views that gather a client's data from several services")
 
 
-class OverviewPartSchema(Schema):
-    items = fields.List(fields.Dict(), required=True, allow_none=True,
-                        metadata={"description": "null when the part could not be fetched"})
-    partial = fields.Boolean(required=True, metadata={"description": "true when the owning service failed"})
-    error = fields.String(metadata={"description": "why the part is missing, e.g. \"deals unavailable\""})
+OverviewPartSchema = part_schema(
+    "OverviewPartSchema", "items",
+    fields.List(fields.Dict(), required=True, allow_none=True,
+                metadata={"description": "null when the part could not be fetched"}),
+    failing="the owning service", example="deals")
 
 
 OverviewSchema = Schema.from_dict(
@@ -57,14 +52,13 @@ class ClientOverview(MethodView):
     @blp.response(200, OverviewSchema)
     def get(self, client_id):
         """The card, contacts and open deals of a client; a part whose service is down is marked partial."""
-        budget, headers = Budget("GATEWAY_OVERVIEW_BUDGET", 2), caller_headers()
+        gathering = Gathering("overview", current_settings().overview_budget)
         # The parts go to the pool and the card is fetched here: a slow service can fill the pool, but it
         # can never hold up the cards.
-        futures = [_pool.submit(fetch, part.service, *_address(part, str(client_id)), headers, budget.timeout)
-                   for part in PARTS]
-        overview = {"client": _card(str(client_id), headers, budget.timeout)}
+        futures = [gathering.submit(part.service, *_address(part, str(client_id))) for part in PARTS]
+        overview = {"client": _card(gathering, str(client_id))}
         for part, future in zip(PARTS, futures):
-            overview[part.name] = _part(part, future, budget)
+            overview[part.name] = _part(gathering, part, future)
         return overview
 
 
@@ -74,11 +68,11 @@ def _address(part: Part, client_id: str) -> tuple[str, dict]:
             {key: str(value).format(client_id=client_id) for key, value in part.params.items()})
 
 
-def _card(client_id: str, headers: dict, timeout: tuple[float, float]) -> dict:
+def _card(gathering: Gathering, client_id: str) -> dict:
     """The card, or the whole overview ends here with the card's own error (404 for another manager's
     client, 401, 403) or 503/504 when the clients service fails or is slower than the budget."""
     try:
-        status, body = fetch(CARD.service, *_address(CARD, client_id), headers, timeout)
+        status, body = gathering.fetch(CARD.service, *_address(CARD, client_id))
     except UpstreamError as exc:
         abort(exc.status, message=exc.message)
     card = json_object(body)
@@ -89,10 +83,8 @@ def _card(client_id: str, headers: dict, timeout: tuple[float, float]) -> dict:
     return card
 
 
-def _part(part: Part, future, budget: Budget) -> dict:
-    data, error = outcome(future, budget, part.service)
+def _part(gathering: Gathering, part: Part, future) -> dict:
+    data, error = gathering.outcome(future, part.service)
     if error is None and not isinstance(data.get("items"), list):
         error = f"{part.service} gave no valid answer"
-    if error is not None:
-        return {"items": None, "partial": True, "error": error}
-    return {"items": data["items"], "partial": False}
+    return part_answer("items", None if error else data["items"], error)

@@ -7,17 +7,18 @@ import uuid
 
 from sqlalchemy import func, select
 
-from gateway import service
-from gateway.events import TOPIC
-from gateway.models import Team, User
+from gateway.identity.events import TOPIC
+from gateway.identity.models import Team, User
+from gateway.identity.policy import FIRST_ADMIN, SALES_ROLES
+from gateway.identity.service.teams import create_team
+from gateway.identity.service.users import create_user
 from glassbox.auth import Principal
 from glassbox.db import Database
 from glassbox.demo import DEMO_PASSWORD, DEMO_USERS, demo_user_id
 
 ADMIN_LOGIN = "admin@glassbox.local"
-ADMIN = Principal(demo_user_id(ADMIN_LOGIN), "admin")  # creates everyone, itself included
+ADMIN = Principal(demo_user_id(ADMIN_LOGIN), FIRST_ADMIN)  # creates everyone, itself included
 SALES_TEAM = "Sales"
-SALES_ROLES = ("head_of_sales", "manager")
 
 
 def _full_name(login: str) -> str:
@@ -27,7 +28,7 @@ def _full_name(login: str) -> str:
 def _sales_team_id(db: Database) -> uuid.UUID:
     with db.session() as session:
         team_id = session.scalar(select(Team.id).where(Team.name == SALES_TEAM))
-    return team_id or service.create_team(db, ADMIN, {"name": SALES_TEAM}).id
+    return team_id or create_team(db, ADMIN, {"name": SALES_TEAM}).id
 
 
 def seed(database_url: str) -> str:
@@ -41,7 +42,7 @@ def seed(database_url: str) -> str:
         team_id = _sales_team_id(db)
         for login in missing:
             role = DEMO_USERS[login]
-            service.create_user(db, ADMIN, {"email": login, "full_name": _full_name(login), "role": role,
+            create_user(db, ADMIN, {"email": login, "full_name": _full_name(login), "role": role,
                                             "team_id": team_id if role in SALES_ROLES else None,
                                             "password": DEMO_PASSWORD},
                                 user_id=uuid.UUID(demo_user_id(login)))

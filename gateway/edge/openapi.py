@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app
 
-from glassbox.config import PROJECT_ROOT, implemented_services
+from glassbox import registry
+from glassbox.config import PROJECT_ROOT
 from glassbox.contracts import stable_json
 
 CONTRACTS = PROJECT_ROOT / "contracts" / "openapi"
@@ -23,12 +24,13 @@ blueprint = Blueprint("openapi", __name__)
 # -- the merged document ---------------------------------------------------------------------------
 
 def merged_document(gateway_spec: dict) -> dict:
-    """The gateway's document plus every service's: paths and tags added, component schemas shared when
-    identical (Error, PaginationMetadata) and prefixed with the service's name when they differ."""
+    """The gateway's document plus every other registered service's, in port order: paths and tags added,
+    component schemas shared when identical (Error, PaginationMetadata) and prefixed with the service's name
+    when they differ."""
     merged = copy.deepcopy(gateway_spec)
     for key, empty in (("paths", {}), ("components", {}), ("tags", [])):
         merged.setdefault(key, empty)
-    for service in implemented_services():
+    for service in registry.specs():
         if service != "gateway":
             _merge(merged, service, json.loads((CONTRACTS / f"{service}.json").read_text()))
     return merged
