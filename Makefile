@@ -26,8 +26,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.gateway_bench
 	$(BIN)/python -m bench.clients_import_bench
 	$(BIN)/python -m bench.clients_scale_bench
-	$(BIN)/python -m bench.deals_bench
-	$(BIN)/python -m bench.analytics_bench
+	$(BIN)/python -m bench.deals
+	$(BIN)/python -m bench.analytics
 
 openapi: $(STAMP)
 	$(BIN)/glassbox openapi clients

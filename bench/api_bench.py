@@ -18,12 +18,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
-import random
 import shutil
-import signal
-import string
-import subprocess
 import sys
 import threading
 import time
@@ -31,142 +26,18 @@ import uuid
 from pathlib import Path
 
 from bench import common
-from glassbox.config import PROJECT_ROOT
-
-GUNICORN_CONF = PROJECT_ROOT / "glassbox" / "gunicorn_conf.py"
-WRK_SCRIPT = Path(__file__).with_name("wrk_api.lua")
-SEED_CLIENTS = 200
-
-
-# -- servers -------------------------------------------------------------------------------------------
-
-class Server:
-    """A gunicorn master (and its workers) in its own process group, stopped as a whole."""
-
-    def __init__(self, name: str, argv: list[str], env: dict, port: int, ready_path: str, log_dir: Path):
-        self.name, self.port, self.ready_path = name, port, ready_path
-        self.log = open(log_dir / f"{name}.log", "ab")
-        self.proc = subprocess.Popen(argv, env=env, cwd=PROJECT_ROOT, stdin=subprocess.DEVNULL, stdout=self.log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
-
-    def wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.log_tail()}")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                conn.request("GET", self.ready_path)
-                if conn.getresponse().status == 200:
-                    conn.close()
-                    return
-                conn.close()
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"{self.name} did not answer on port {self.port} within {timeout}s:\n{self.log_tail()}")
-
-    def stop(self, timeout: float = 15) -> None:
-        """SIGTERM to the master (graceful), then SIGKILL to the whole group if anything is left."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)  # workers orphaned by a killed master, if any
-        except ProcessLookupError:
-            pass
-        self.proc.wait()
-        self.log.close()
-
-    def log_tail(self, lines: int = 30) -> str:
-        self.log.flush()
-        return "\n".join(Path(self.log.name).read_text(errors="replace").splitlines()[-lines:])
-
-
-def gunicorn_env(workers: int | None, threads: int | None) -> dict:
-    env = dict(os.environ)
-    if workers:
-        env["WEB_CONCURRENCY"] = str(workers)
-    if threads:
-        env["GUNICORN_THREADS"] = str(threads)
-    return env
-
+from bench.common import (SEED_CLIENTS, Server, gunicorn_env, gunicorn_settings, run_wrk, seed_clients, start_bare,
+                          wrk_version)
+from bench.common.http import client_body, new_prefix
 
 def start_service(work: Path, url: str, public_key: Path, port: int, env: dict) -> Server:
-    glassbox = Path(sys.executable).with_name("glassbox")
     env = {**env, "CLIENTS_DATABASE_URL": url, "JWT_PUBLIC_KEY_FILE": str(public_key),
            "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9",  # requests never touch Kafka (the relay does)
            "GLASSBOX_VAR_DIR": str(work)}
-    return Server("service", [str(glassbox), "serve", "clients", "--port", str(port)], env, port,
-                  "/health/live", work)
-
-
-def start_bare(work: Path, port: int, env: dict) -> Server:
-    env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GLASSBOX_SERVICE": "bare"}
-    return Server("bare", [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), "bench.bare_app:app"],
-                  env, port, f"/api/v1/clients/{uuid.uuid4()}", work)
-
-
-def gunicorn_settings(env: dict) -> str:
-    """workers/threads/worker class as glassbox/gunicorn_conf.py computes them for this environment."""
-    code = ("import runpy, json; c = runpy.run_path(%r); "
-            "print(json.dumps({k: c[k] for k in ('workers', 'threads', 'worker_class', 'keepalive')}))" % str(GUNICORN_CONF))
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
-    return ", ".join(f"{k}={v}" for k, v in json.loads(out).items())
+    return common.serve(work, "clients", port, env, name="service")
 
 
 # -- requests ------------------------------------------------------------------------------------------
-
-def client_body(unique: str) -> dict:
-    """The POST body; bench/wrk_api.lua builds the same one."""
-    return {"name": f"Bench {unique} LLC", "kind": "company", "tax_id": unique, "industry": "Wholesale",
-            "region": "North-West", "address": "12 Harbour St, St Petersburg", "phone": "+7 812 555-01-01",
-            "email": f"b.{unique}@bench.example", "website": "https://bench.example", "source_channel": "website",
-            "rating": "B", "notes": "Created by bench/api_bench.py"}
-
-
-def new_prefix() -> str:
-    return "".join(random.choices(string.ascii_lowercase + string.digits, k=5))
-
-
-def seed_clients(port: int, token: str, count: int) -> list[str]:
-    """Clients owned by the token's manager, for the GET runs (also warms the service up)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    prefix, ids = new_prefix(), []
-    try:
-        for i in range(count):
-            conn.request("POST", "/api/v1/clients", json.dumps(client_body(f"{prefix}-0-{i}")), headers)
-            response = conn.getresponse()
-            body = response.read()
-            if response.status != 201:
-                raise RuntimeError(f"seeding: POST /api/v1/clients answered {response.status}: {body[:500]!r}")
-            ids.append(json.loads(body)["id"])
-    finally:
-        conn.close()
-    return ids
-
-
-def run_wrk(port: int, mode: str, token: str, ids_file: Path, seconds: float, connections: int, threads: int) -> dict:
-    argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s",
-            "-s", str(WRK_SCRIPT), f"http://127.0.0.1:{port}", "--", mode, token, str(ids_file), new_prefix()]
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
-    line = next((l for l in proc.stdout.splitlines() if l.startswith("WRK_JSON ")), None)
-    if proc.returncode != 0 or line is None:
-        raise RuntimeError(f"wrk failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-    r = json.loads(line[len("WRK_JSON "):])
-    errors = sum(r[k] for k in r if k.startswith("errors_"))
-    return {"rps": r["requests"] / (r["duration_us"] / 1e6), "p50_ms": r["p50_us"] / 1000,
-            "p99_ms": r["p99_us"] / 1000, "requests": r["requests"], "errors": errors}
-
-
-def wrk_version() -> str:
-    out = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split()
-    return " ".join(out[:2]) if out else "wrk"
-
 
 def run_python(port: int, mode: str, token: str, ids: list[str], total: int, connections: int) -> dict:
     """`connections` threads, each with one keep-alive connection, share `total` requests."""
@@ -211,13 +82,9 @@ def run_python(port: int, mode: str, token: str, ids: list[str], total: int, con
     for t in workers:
         t.join()
     elapsed = time.perf_counter() - started
-    flat = sorted(x for lst in latencies for x in lst)
-
-    def pct(p: float) -> float:
-        return flat[min(len(flat) - 1, int(round(p / 100 * len(flat))) - 1)] * 1000 if flat else float("nan")
-
-    return {"rps": len(flat) / elapsed, "p50_ms": pct(50), "p99_ms": pct(99), "requests": len(flat),
-            "errors": sum(errors)}
+    flat = [x for lst in latencies for x in lst]
+    return {"rps": len(flat) / elapsed, "p50_ms": common.percentile(flat, 50) * 1000,
+            "p99_ms": common.percentile(flat, 99) * 1000, "requests": len(flat), "errors": sum(errors)}
 
 
 # -- report --------------------------------------------------------------------------------------------
@@ -264,7 +131,7 @@ def report(args, results: dict, facts: dict) -> str:
             per_round.append(f"- {label}, {who}: " + "; ".join(
                 f"{r['rps']:,.0f}/s, p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms ({r['requests']:,} requests)"
                 for r in runs))
-    lines += ["", "Per round:", *per_round, "", "Machine and parameters:", "", common.facts_lines(facts)]
+    lines += ["", "Per round:", *per_round, *common.facts_block(facts)]
     return "\n".join(lines)
 
 
@@ -324,9 +191,7 @@ def main(argv=None) -> int:
                         results[(server.name, mode)].append(r)
                         print(f"round {round_no}: {label} {server.name}: {r['rps']:,.0f} req/s, p50 {r['p50_ms']:.1f} ms, "
                               f"p99 {r['p99_ms']:.1f} ms, {r['requests']:,} requests, {r['errors']} errors", flush=True)
-            for server in servers:
-                if server.proc.poll() is not None:
-                    raise RuntimeError(f"{server.name} died during the runs:\n{server.log_tail()}")
+            common.ensure_all_running(servers)
         finally:
             for server in reversed(servers):
                 server.stop()

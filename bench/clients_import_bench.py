@@ -41,9 +41,8 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
 from bench import common
-from bench.api_bench import Server, gunicorn_settings
-from bench.gateway_bench import group_cpu_seconds, machine_busy_seconds
-from bench.relay_bench import crc32c_implementation, ensure_bare_topic
+from bench.common import (BARE_TOPIC, Server, crc32c_implementation, ensure_bare_topic, group_cpu_seconds,
+                          gunicorn_settings, machine_busy_seconds)
 from glassbox.events import DomainEvent
 from glassbox.kafka import DEFAULT_PARTITIONS, ensure_topics, make_producer
 from glassbox.models import OutboxMessage
@@ -53,7 +52,6 @@ from services.clients.models import Client
 
 GOAL_SECONDS = 30.0
 BARE_TABLE = "bench_bare_clients"
-BARE_TOPIC = "bench.bare-producer.events"
 POLL_SECONDS = 0.2
 COLUMNS = ("name", "kind", "tax_id", "industry", "region", "address", "phone", "email", "website",
            "source_channel", "rating", "status", "notes", "owner_id")
@@ -357,10 +355,7 @@ def report(args, results: dict, facts: dict, file_bytes: int) -> str:
         "- bare: " + "; ".join(f"{r['seconds']:.1f} s ({r['cpu']['machine'] / r['seconds']:.1f} cores busy, "
                                f"load {r['load']:.1f})" for r in bare),
         "- ratio: " + ", ".join(f"{q:.2f}" for q in ratios),
-        "",
-        "Machine and parameters:",
-        "",
-        common.facts_lines(facts),
+        *common.facts_block(facts),
     ]
     return "\n".join(lines)
 
@@ -395,17 +390,15 @@ def main(argv=None) -> int:
         print(f"{args.rows:,} rows, {len(body) / 1024 / 1024:.1f} MiB; building the bare records", flush=True)
         records = bare_records(body, importer)
 
-        glassbox = str(Path(sys.executable).with_name("glassbox"))
         env = {**os.environ, "CLIENTS_DATABASE_URL": url, "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
                "JWT_PUBLIC_KEY_FILE": str(public_key), "GLASSBOX_VAR_DIR": str(work)}
         port = common.free_port()
         processes: dict[str, Server] = {}
         offsets = {}
         try:
-            processes["service"] = Server("service", [glassbox, "serve", "clients", "--port", str(port)], env, port,
-                                          "/health/live", work)
-            processes["worker"] = Server("worker", [glassbox, "work", "clients"], env, 0, "", work)
-            processes["relay"] = Server("relay", [glassbox, "relay", "clients"], env, 0, "", work)
+            processes["service"] = common.serve(work, "clients", port, env, name="service")
+            processes["worker"] = common.glassbox_process(work, "worker", ["work", "clients"], env)
+            processes["relay"] = common.glassbox_process(work, "relay", ["relay", "clients"], env)
             processes["service"].wait_ready()
             offsets = {TOPIC: Offsets(bootstrap, TOPIC), BARE_TOPIC: Offsets(bootstrap, BARE_TOPIC)}
             results: dict[str, list] = {"service": [], "bare": []}
@@ -425,9 +418,7 @@ def main(argv=None) -> int:
                         print(f"round {round_no}: bare {r['seconds']:.1f} s (COPY {r['copy']:.1f} s, producer "
                               f"{r['produce']:.1f} s)", flush=True)
                     results[what].append(r)
-                for name, process in processes.items():
-                    if process.proc.poll() is not None:
-                        raise RuntimeError(f"{name} died during the runs:\n{process.log_tail()}")
+                common.ensure_all_running(processes.values())
         finally:
             for consumer in offsets.values():
                 consumer.close()

@@ -1,6 +1,6 @@
 """List, filter and search latency of the clients service on a big database, next to the same SQL run bare.
 
-Starts its own PostgreSQL (bench/common.py; the clients database at its head migration) and generates, in
+Starts its own PostgreSQL (bench/common; the clients database at its head migration) and generates, in
 SQL (INSERT ... SELECT over generate_series, with the tables' secondary indexes and foreign keys dropped
 during the load and rebuilt from their own definitions after it, then VACUUM ANALYZE): `--managers` managers
 in the service's projection of users, 50 campaigns, `--clients` client cards (default 1,000,000; companies and
@@ -34,12 +34,11 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlencode
 
-import psycopg
-from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine
 
 from bench import common
-from bench.api_bench import Server, gunicorn_settings
+from bench.common.scale import (NOUNS, PREFIXES, SUFFIXES, Capture, Query, bare_connection, load_without_indexes, md5_uuid, measure, sql_pick,
+                                table_sizes, vacuum_analyze)
 
 GOAL_MS = 100.0
 CAMPAIGNS = 50
@@ -49,16 +48,6 @@ FIRST_NAMES = ("Ivan", "Anna", "Sergey", "Olga", "Dmitry", "Elena", "Alexey", "M
 LAST_NAMES = ("Ivanov", "Petrov", "Sidorov", "Smirnov", "Kuznetsov", "Popov", "Vasiliev", "Sokolov", "Mikhailov",
               "Novikov", "Fedorov", "Morozov", "Volkov", "Alekseev", "Lebedev", "Semenov", "Egorov", "Pavlov",
               "Kozlov", "Stepanov", "Nikolaev", "Orlov", "Andreev", "Makarov", "Zakharov")
-PREFIXES = ("Northern", "Baltic", "Ural", "Volga", "Siberian", "Pacific", "Golden", "Silver", "United", "First",
-            "Central", "Eastern", "Western", "Southern", "Grand", "Royal", "Modern", "Global", "Rapid", "Prime",
-            "Arctic", "Crimean", "Amur", "Kama", "Neva", "Oka", "Don", "Altai", "Sayan", "Taiga", "Steppe",
-            "Nordic", "Alpha", "Vector", "Orbit", "Delta", "Atlas", "Zenith", "Meridian", "Horizon")
-NOUNS = ("Steel", "Timber", "Logistics", "Foods", "Textiles", "Machinery", "Chemicals", "Software", "Glass",
-         "Furniture", "Motors", "Energy", "Paper", "Plastics", "Cables", "Pharma", "Dairy", "Grain", "Tools", "Print",
-         "Minerals", "Bakery", "Construction", "Packaging", "Electronics", "Textile Mills", "Shipping", "Agro",
-         "Metals", "Optics", "Ceramics", "Fisheries", "Brewery", "Lighting", "Pumps", "Valves", "Instruments",
-         "Fertilizers", "Polymers", "Systems")
-SUFFIXES = ("LLC", "JSC", "Trading House", "Group", "Holding", "Works", "Plant", "Company")
 CITIES = ("Moscow", "St Petersburg", "Kazan", "Novosibirsk", "Yekaterinburg", "Samara", "Omsk", "Perm", "Ufa",
           "Rostov", "Krasnodar", "Voronezh", "Tula", "Tver", "Irkutsk", "Tomsk", "Kaliningrad", "Murmansk",
           "Vladivostok", "Khabarovsk")
@@ -70,45 +59,30 @@ CHANNELS = ("exhibition", "website", "cold_call", "referral", "advertising", "pa
 ACTIVITY_TYPES = ("call", "meeting", "demo", "letter", "email", "task")
 
 
-def _array(values) -> str:
-    return "ARRAY[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
-
-
-def _pick(values, random_int: str) -> str:
-    """SQL picking one of `values` by a random integer expression."""
-    return f"({_array(values)})[1 + {random_int} % {len(values)}]"
-
-
 # -- data, generated in SQL -------------------------------------------------------------------------------
 
 def manager_id(k: int) -> str:
     """The id of generated manager k (1-based): the same expression as in the SQL."""
-    import hashlib
-
-    return str(uuid.UUID(hashlib.md5(f"bench-manager-{k}".encode()).hexdigest()))
+    return md5_uuid(f"bench-manager-{k}")
 
 
 def campaign_id(k: int) -> str:
-    import hashlib
-
-    return str(uuid.UUID(hashlib.md5(f"bench-campaign-{k}".encode()).hexdigest()))
+    return md5_uuid(f"bench-campaign-{k}")
 
 
 def client_id(i: int) -> str:
-    import hashlib
-
-    return str(uuid.UUID(hashlib.md5(f"bench-client-{i}".encode()).hexdigest()))
+    return md5_uuid(f"bench-client-{i}")
 
 
 def generation_sql(clients: int, activities: int, managers: int) -> dict[str, list[str]]:
     """The statements of each load phase. Ids are md5 hashes of a counter, so a client's id and its owner
     are computed from its number alone, without a join (random to the indexes, like uuid4)."""
     owner_of = f"md5('bench-manager-' || (1 + {{n}} % {managers}))::uuid"
-    name = (f"CASE WHEN g.person THEN {_pick(FIRST_NAMES, 'g.a')} || ' ' || {_pick(LAST_NAMES, 'g.b')} "
-            f"ELSE {_pick(PREFIXES, 'g.a')} || ' ' || {_pick(NOUNS, 'g.b')} "
-            f"|| CASE WHEN g.c % 3 = 0 THEN ' ' || {_pick(CITIES, 'g.d')} ELSE '' END "
-            f"|| ' ' || {_pick(SUFFIXES, 'g.c')} END")
-    mailbox = f"CASE WHEN g.person THEN lower({_pick(LAST_NAMES, 'g.b')}) ELSE 'office' END"
+    name = (f"CASE WHEN g.person THEN {sql_pick(FIRST_NAMES, 'g.a')} || ' ' || {sql_pick(LAST_NAMES, 'g.b')} "
+            f"ELSE {sql_pick(PREFIXES, 'g.a')} || ' ' || {sql_pick(NOUNS, 'g.b')} "
+            f"|| CASE WHEN g.c % 3 = 0 THEN ' ' || {sql_pick(CITIES, 'g.d')} ELSE '' END "
+            f"|| ' ' || {sql_pick(SUFFIXES, 'g.c')} END")
+    mailbox = f"CASE WHEN g.person THEN lower({sql_pick(LAST_NAMES, 'g.b')}) ELSE 'office' END"
     return {
         "managers and campaigns": [
             f"""INSERT INTO managers (user_id, full_name, email, role, team_id, is_active, updated_at, last_event_time)
@@ -117,7 +91,7 @@ def generation_sql(clients: int, activities: int, managers: int) -> dict[str, li
                 FROM generate_series(1, {managers}) k""",
             f"""INSERT INTO campaigns (id, name, channel, starts_on, ends_on, cost_amount, cost_currency, created_at,
                                        updated_at)
-                SELECT md5('bench-campaign-' || k)::uuid, 'Campaign ' || k, {_pick(CHANNELS, 'k')},
+                SELECT md5('bench-campaign-' || k)::uuid, 'Campaign ' || k, {sql_pick(CHANNELS, 'k')},
                        date '2024-01-01' + 14 * k, date '2024-01-01' + 14 * k + 30, 10000 * k, 'RUB', now(), now()
                 FROM generate_series(1, {CAMPAIGNS}) k""",
         ],
@@ -129,19 +103,19 @@ def generation_sql(clients: int, activities: int, managers: int) -> dict[str, li
                 SELECT md5('bench-client-' || g.i)::uuid, {name},
                        CASE WHEN g.person THEN 'person' ELSE 'company' END,
                        (CASE WHEN g.person THEN 500000000000 ELSE 7700000000 END + g.i)::text,
-                       {_pick(INDUSTRIES, 'g.e')}, {_pick(REGIONS, 'g.f')},
-                       (1 + g.a % 200) || ' ' || {_pick(('Lenin Ave', 'Mira Ave', 'Sadovaya St', 'Nevsky Ave',
+                       {sql_pick(INDUSTRIES, 'g.e')}, {sql_pick(REGIONS, 'g.f')},
+                       (1 + g.a % 200) || ' ' || {sql_pick(('Lenin Ave', 'Mira Ave', 'Sadovaya St', 'Nevsky Ave',
                                                          'Gagarin St', 'Pushkin St', 'Harbour St'), 'g.b')}
-                           || ', ' || {_pick(CITIES, 'g.d')},
+                           || ', ' || {sql_pick(CITIES, 'g.d')},
                        '+7 ' || (900 + g.a % 100) || ' ' || lpad((g.b % 1000)::text, 3, '0') || '-'
                            || lpad((g.c % 100)::text, 2, '0') || '-' || lpad((g.i % 100)::text, 2, '0'),
-                       {mailbox} || '.' || g.i || '@' || replace(lower({_pick(NOUNS, 'g.b')}), ' ', '')
+                       {mailbox} || '.' || g.i || '@' || replace(lower({sql_pick(NOUNS, 'g.b')}), ' ', '')
                            || '-mail.example',
                        CASE WHEN g.person THEN NULL ELSE 'https://c' || g.i || '.example.com' END,
-                       CASE WHEN g.h % 4 = 0 THEN NULL ELSE {_pick(CHANNELS, 'g.h / 4')} END,
+                       CASE WHEN g.h % 4 = 0 THEN NULL ELSE {sql_pick(CHANNELS, 'g.h / 4')} END,
                        CASE WHEN g.k % 10 = 0 THEN md5('bench-campaign-' || (1 + g.k / 10 % {CAMPAIGNS}))::uuid END,
-                       CASE WHEN g.l % 5 = 0 THEN NULL ELSE {_pick(('A', 'B', 'C', 'D'), 'g.l / 5')} END,
-                       {_pick(('prospect', 'prospect', 'active', 'active', 'active', 'former'), 'g.l / 25')},
+                       CASE WHEN g.l % 5 = 0 THEN NULL ELSE {sql_pick(('A', 'B', 'C', 'D'), 'g.l / 5')} END,
+                       {sql_pick(('prospect', 'prospect', 'active', 'active', 'active', 'former'), 'g.l / 25')},
                        {owner_of.format(n='g.i')},
                        CASE WHEN g.a % 7 = 0 THEN 'Prefers calls in the morning' END,
                        g.created, g.created + (g.h % 300) * interval '1 day' * (g.k % 2),
@@ -157,7 +131,7 @@ def generation_sql(clients: int, activities: int, managers: int) -> dict[str, li
                                         client_owner_id, due_at, outcome, completed_at, cancel_reason,
                                         cancelled_at, created_at, updated_at)
                 SELECT md5('bench-activity-' || g.j)::uuid, md5('bench-client-' || g.n)::uuid, NULL, g.type,
-                       initcap(g.type) || ' about ' || {_pick(('the contract', 'the invoice', 'a delivery',
+                       initcap(g.type) || ' about ' || {sql_pick(('the contract', 'the invoice', 'a delivery',
                                                                'the new price list', 'a demo', 'the renewal',
                                                                'a complaint', 'the next order'), 'g.a')},
                        NULL, g.status,
@@ -175,7 +149,7 @@ def generation_sql(clients: int, activities: int, managers: int) -> dict[str, li
                              now() - interval '731 days' + s.r2 * interval '700 days' AS created
                       FROM (SELECT j, 1 + floor(random() * {clients})::int AS n, random() AS r, random() AS r2,
                                    (random() * 1e9)::int AS a, (random() * 1e9)::int AS b,
-                                   {_pick(ACTIVITY_TYPES, '(random() * 1e9)::int')} AS type,
+                                   {sql_pick(ACTIVITY_TYPES, '(random() * 1e9)::int')} AS type,
                                    (ARRAY['planned', 'planned', 'planned', 'done', 'done', 'done', 'done', 'done',
                                           'done', 'cancelled'])[1 + floor(random() * 10)::int] AS status
                             FROM generate_series(1, {activities}) j) s) g""",
@@ -183,52 +157,15 @@ def generation_sql(clients: int, activities: int, managers: int) -> dict[str, li
     }
 
 
-def secondary_objects(conn) -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
-    """The clients' and activities' indexes that back no constraint (name, CREATE INDEX ...) and their foreign
-    keys (table, name, definition): dropped for the load, rebuilt from these same definitions after it."""
-    indexes = conn.execute(text(
-        "SELECT i.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
-        "WHERE x.indrelid IN ('clients'::regclass, 'activities'::regclass) "
-        "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid) ORDER BY 1")).all()
-    foreign_keys = conn.execute(text(
-        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
-        "WHERE contype = 'f' AND conrelid IN ('clients'::regclass, 'activities'::regclass) ORDER BY 2")).all()
-    return [tuple(row) for row in indexes], [tuple(row) for row in foreign_keys]
+TABLES = ("clients", "activities")
 
 
 def generate(url: str, clients: int, activities: int, managers: int) -> dict[str, float]:
-    """Load the data; returns seconds per phase."""
+    """Load the data with the tables' secondary indexes and foreign keys off; returns seconds per phase."""
     engine = create_engine(url)
-    phases: dict[str, float] = {}
     try:
-        with engine.begin() as conn:
-            indexes, foreign_keys = secondary_objects(conn)
-            for table, name, _ in foreign_keys:
-                conn.execute(text(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"'))
-            for name, _ in indexes:
-                conn.execute(text(f'DROP INDEX "{name}"'))
-        for phase, statements in generation_sql(clients, activities, managers).items():
-            started = time.perf_counter()
-            with engine.begin() as conn:
-                conn.execute(text("SET LOCAL synchronous_commit = off"))
-                for statement in statements:
-                    conn.execute(text(statement.replace(":", "\\:")))
-            phases[f"insert {phase}"] = time.perf_counter() - started
-            print(f"  {phase}: {phases[f'insert {phase}']:.1f} s", flush=True)
-        started = time.perf_counter()
-        with engine.begin() as conn:
-            conn.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
-            for name, definition in indexes:
-                conn.execute(text(definition))
-            for table, name, definition in foreign_keys:
-                conn.execute(text(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}'))
-        phases[f"rebuild {len(indexes)} indexes and {len(foreign_keys)} foreign keys"] = time.perf_counter() - started
-        print(f"  indexes and foreign keys: {time.perf_counter() - started:.1f} s", flush=True)
-        started = time.perf_counter()
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE managers, campaigns, clients, activities"))
-        phases["VACUUM ANALYZE"] = time.perf_counter() - started
-        print(f"  vacuum analyze: {phases['VACUUM ANALYZE']:.1f} s", flush=True)
+        phases = load_without_indexes(engine, TABLES, generation_sql(clients, activities, managers))
+        phases["VACUUM ANALYZE"] = vacuum_analyze(engine, "managers, campaigns, clients, activities")
     finally:
         engine.dispose()
     return phases
@@ -238,39 +175,16 @@ def table_facts(url: str) -> dict[str, str]:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            facts = {}
-            for table in ("clients", "activities"):
-                rows = conn.scalar(text(f"SELECT count(*) FROM {table}"))
-                size = conn.scalar(text(f"SELECT pg_size_pretty(pg_table_size('{table}'))"))
-                index_size = conn.scalar(text(f"SELECT pg_size_pretty(pg_indexes_size('{table}'))"))
-                facts[f"{table}"] = f"{rows:,} rows, {size} table, {index_size} indexes"
-            return facts
+            return table_sizes(conn, TABLES)
     finally:
         engine.dispose()
 
 
 def counts(url: str) -> tuple[int, int]:
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return (conn.scalar(text("SELECT count(*) FROM clients")),
-                    conn.scalar(text("SELECT count(*) FROM activities")))
-    finally:
-        engine.dispose()
+    return (common.scalar(url, "SELECT count(*) FROM clients"), common.scalar(url, "SELECT count(*) FROM activities"))
 
 
 # -- the queries ------------------------------------------------------------------------------------------
-
-class Query:
-    """One kind of request: a label, the caller's role, and the query strings it rotates through."""
-
-    def __init__(self, label: str, role: str, path: str, variants: list[dict]):
-        self.label, self.role, self.path, self.variants = label, role, path, variants
-
-    def url(self, i: int) -> str:
-        params = self.variants[i % len(self.variants)]
-        return f"{self.path}?{urlencode(params)}" if params else self.path
-
 
 def queries(managers: int, clients: int) -> list[Query]:
     """Everything a list screen does: first pages, a cursor, each filter, search, and the activity lists."""
@@ -319,102 +233,6 @@ def queries(managers: int, clients: int) -> list[Query]:
     ]
 
 
-# -- the service and the bare SQL ---------------------------------------------------------------------------
-
-class Capture:
-    """The SQL statements the service's own code runs for a request, captured in this process: an app made by
-    services.clients.create_app on the same database, called through Flask's test client."""
-
-    def __init__(self, url: str, public_key: Path):
-        from services.clients import create_app
-
-        self.app = create_app({"database_url": url, "jwt_public_key_file": public_key,
-                               "kafka_bootstrap_servers": "127.0.0.1:9"})
-        self.client = self.app.test_client()
-        self.statements: list[tuple[str, object]] | None = None
-        event.listen(self.app.extensions["glassbox_db"].engine, "before_cursor_execute", self._record)
-
-    def _record(self, _conn, _cursor, statement, parameters, _context, _executemany):
-        if self.statements is not None:
-            self.statements.append((statement, parameters))
-
-    def statements_of(self, path: str, token: str) -> list[tuple[str, object]]:
-        self.statements = []
-        try:
-            response = self.client.get(path, headers={"Authorization": f"Bearer {token}"})
-            if response.status_code != 200:
-                raise RuntimeError(f"GET {path} answered {response.status_code}: {response.get_data()[:300]!r}")
-            return self.statements
-        finally:
-            self.statements = None
-
-    def close(self) -> None:
-        self.app.extensions["glassbox_db"].dispose()
-
-
-def bare_run(conn: psycopg.Connection, statements) -> float:
-    started = time.perf_counter()
-    for statement, parameters in statements:
-        with conn.cursor() as cursor:
-            cursor.execute(statement, parameters)
-            cursor.fetchall()
-    conn.rollback()
-    return time.perf_counter() - started
-
-
-def service_get(conn: http.client.HTTPConnection, path: str, token: str) -> tuple[float, int, bytes]:
-    """(seconds, status, body). A keep-alive connection the server closed meanwhile (gunicorn's keepalive is 5 s)
-    is opened again, outside the timing."""
-    for attempt in (1, 2):
-        started = time.perf_counter()
-        try:
-            conn.request("GET", path, headers={"Authorization": f"Bearer {token}", "Accept": "application/json"})
-            response = conn.getresponse()
-            body = response.read()
-            return time.perf_counter() - started, response.status, body
-        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-            conn.close()
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, int(round(p / 100 * len(ordered))) - 1))]
-
-
-def measure(query: Query, port: int, capture: Capture, bare: psycopg.Connection, token: str, requests: int,
-            warmup: int) -> dict:
-    http_conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    try:
-        statements = {i: capture.statements_of(query.url(i), token) for i in range(len(query.variants))}
-        service_ms, bare_ms, errors, first = [], [], 0, None
-        warmup = max(warmup, len(query.variants))  # every parameter value once before the measured requests
-        for i in range(warmup + requests):
-            path, variant = query.url(i), i % len(query.variants)
-            order = ("service", "bare") if i % 2 else ("bare", "service")
-            for who in order:
-                if who == "service":
-                    seconds, status, body = service_get(http_conn, path, token)
-                    if status != 200:
-                        errors += 1
-                    elif first is None:
-                        first = json.loads(body)
-                    if i >= warmup:
-                        service_ms.append(seconds * 1000)
-                else:
-                    seconds = bare_run(bare, statements[variant])
-                    if i >= warmup:
-                        bare_ms.append(seconds * 1000)
-    finally:
-        http_conn.close()
-    first = first or {}
-    return {"service_ms": service_ms, "bare_ms": bare_ms, "errors": errors,
-            "statements": len(statements[0]), "total": first.get("total"),
-            "estimate": first.get("total_is_estimate"), "items": len(first.get("items", []))}
-
-
 def cursor_variants(port: int, token: str, depth: int) -> list[dict]:
     """Cursors `depth` pages into the full client list (newest first) and a few pages after that."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -422,7 +240,7 @@ def cursor_variants(port: int, token: str, depth: int) -> list[dict]:
     try:
         for page in range(depth + 5):
             path = "/api/v1/clients?" + urlencode({"limit": 50, **({"cursor": cursor} if cursor else {})})
-            _, status, body = service_get(conn, path, token)
+            _, status, body = common.service_get(conn, path, token)
             if status != 200:
                 raise RuntimeError(f"GET {path} answered {status}: {body[:300]!r}")
             cursor = json.loads(body)["next_cursor"]
@@ -438,7 +256,7 @@ def cursor_variants(port: int, token: str, depth: int) -> list[dict]:
 # -- report ------------------------------------------------------------------------------------------------
 
 def report(args, results: list[tuple[Query, dict]], phases: dict[str, float], facts: dict) -> str:
-    missed = [q.label for q, r in results if percentile(r["service_ms"], 95) >= GOAL_MS]
+    missed = [q.label for q, r in results if common.percentile(r["service_ms"], 95) >= GOAL_MS]
     lines = [
         "## Clients and activities at scale: list, filter and search latency (`bench/clients_scale_bench.py`)",
         "",
@@ -461,8 +279,8 @@ def report(args, results: list[tuple[Query, dict]], phases: dict[str, float], fa
         "|---|---:|---:|---:|---|---|",
     ]
     for query, r in results:
-        s50, s95 = percentile(r["service_ms"], 50), percentile(r["service_ms"], 95)
-        b50, b95 = percentile(r["bare_ms"], 50), percentile(r["bare_ms"], 95)
+        s50, s95 = common.percentile(r["service_ms"], 50), common.percentile(r["service_ms"], 95)
+        b50, b95 = common.percentile(r["bare_ms"], 50), common.percentile(r["bare_ms"], 95)
         total = "?" if r["total"] is None else f"{r['total']:,}" + (" (estimate)" if r["estimate"] else " (exact)")
         met = "met" if s95 < GOAL_MS else "**missed**"
         lines.append(f"| {query.label} | {s50:.1f} / {s95:.1f} | {b50:.1f} / {b95:.1f} | {s50 / b50:.1f} | {total} | "
@@ -481,14 +299,8 @@ def report(args, results: list[tuple[Query, dict]], phases: dict[str, float], fa
         "",
         "Data generation (in SQL; secondary indexes and foreign keys dropped for the load and rebuilt after it):",
         "",
-        "| phase | seconds |",
-        "|---|---:|",
-        *[f"| {phase} | {seconds:.0f} |" for phase, seconds in phases.items()],
-        f"| total | {sum(phases.values()):.0f} |",
-        "",
-        "Machine and parameters:",
-        "",
-        common.facts_lines(facts),
+        *common.phases_table(phases),
+        *common.facts_block(facts),
     ]
     return "\n".join(lines)
 
@@ -526,29 +338,30 @@ def main(argv=None) -> int:
         tokens = {"head": lambda: sign(head, "head_of_sales"), "manager": lambda: sign(me, "manager")}
         env = {**os.environ, "CLIENTS_DATABASE_URL": url, "JWT_PUBLIC_KEY_FILE": str(public_key),
                "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9", "GLASSBOX_VAR_DIR": str(work)}  # GETs never touch Kafka
-        glassbox = str(Path(sys.executable).with_name("glassbox"))
         port = common.free_port()
         server = capture = bare = None
         results: list[tuple[Query, dict]] = []
         try:
-            server = Server("service", [glassbox, "serve", "clients", "--port", str(port)], env, port,
-                            "/health/live", work)
+            server = common.serve(work, "clients", port, env, name="service")
             server.wait_ready()
-            capture = Capture(url, public_key)
-            bare = psycopg.connect(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False))
+            from services.clients import create_app
+
+            capture = Capture(create_app, url, public_key)
+            bare = bare_connection(url)
             selected = [q for q in queries(args.managers, args.clients) if not args.only or args.only in q.label]
             load_before = Path("/proc/loadavg").read_text().split()[0]
             for query in selected:
                 if not query.variants:
                     query.variants = cursor_variants(port, tokens[query.role](), CURSOR_DEPTH)
-                r = measure(query, port, capture, bare, tokens[query.role](), args.requests, args.warmup)
+                r = measure(query, port, capture, bare, tokens[query.role](), args.requests,
+                            max(args.warmup, len(query.variants)))  # every parameter value once first
                 results.append((query, r))
-                print(f"{query.label}: service p50 {percentile(r['service_ms'], 50):.1f} ms, p95 "
-                      f"{percentile(r['service_ms'], 95):.1f} ms; bare p50 {percentile(r['bare_ms'], 50):.1f} ms, "
-                      f"p95 {percentile(r['bare_ms'], 95):.1f} ms; total {r['total']} "
+                pct = common.percentile
+                print(f"{query.label}: service p50 {pct(r['service_ms'], 50):.1f} ms, p95 "
+                      f"{pct(r['service_ms'], 95):.1f} ms; bare p50 {pct(r['bare_ms'], 50):.1f} ms, "
+                      f"p95 {pct(r['bare_ms'], 95):.1f} ms; total {r['total']} "
                       f"(estimate {r['estimate']}); {r['errors']} errors", flush=True)
-            if server.proc.poll() is not None:
-                raise RuntimeError(f"the service died during the runs:\n{server.log_tail()}")
+            common.ensure_all_running([server])
             load_after = Path("/proc/loadavg").read_text().split()[0]
         finally:
             if bare is not None:
@@ -559,7 +372,7 @@ def main(argv=None) -> int:
                 server.stop()
         facts = common.machine_facts(
             postgres_server=common.server_version(url), **db_facts, **table_facts(url),
-            gunicorn_settings=gunicorn_settings(env), managers=str(args.managers),
+            gunicorn_settings=common.gunicorn_settings(env), managers=str(args.managers),
             load_average=f"{load_before} before the queries, {load_after} after them (1 minute; on 2 cores, "
                          "anything above ~1.5 is other work on the box)",
             requests_per_query=str(args.requests), warmup_per_query=str(args.warmup))

@@ -19,32 +19,23 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import secrets
 import shutil
 import sys
 import time
 import uuid
-from pathlib import Path
 
 from bench import common
-from bench.api_bench import (SEED_CLIENTS, Server, gunicorn_env, gunicorn_settings, run_wrk, seed_clients,
-                             wrk_version)
+from bench.common import (SEED_CLIENTS, Server, group_cpu_seconds, gunicorn_env, gunicorn_settings,
+                          machine_busy_seconds, run_wrk, seed_clients, wrk_version)
 
 GOAL_RATIO = 0.6
 TOKEN_MAX_AGE = 600  # seconds; access tokens live 15 minutes, a new login well before that
 RATE_LIMIT = "1000000 per minute"  # the gateway's per-user budget must not throttle the benchmark
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 PATHS = (("direct", "direct to the clients service"), ("gateway", "through the gateway"))
 
 
 # -- servers and the caller ----------------------------------------------------------------------------
-
-def start_glassbox(work: Path, service: str, port: int, env: dict) -> Server:
-    """`glassbox serve SERVICE --port PORT`, in its own process group (gunicorn master and workers)."""
-    glassbox = Path(sys.executable).with_name("glassbox")
-    return Server(service, [str(glassbox), "serve", service, "--port", str(port)], env, port, "/health/live", work)
-
 
 def seed_manager(gateway_url: str, email: str, password: str) -> str:
     """A manager in the gateway's database, created through the identity use case; returns the user id."""
@@ -102,26 +93,6 @@ def check_same_answer(direct_port: int, gateway_port: int, token: str, ids: list
 
 
 # -- CPU accounting ------------------------------------------------------------------------------------
-
-def group_cpu_seconds(pgid: int) -> float:
-    """User + system CPU of the live processes of a process group (a gunicorn master and its workers)."""
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue  # gone meanwhile
-        if int(fields[2]) == pgid:  # fields after the command: state, ppid, pgrp, ..., utime (12), stime (13)
-            total += int(fields[11]) + int(fields[12])
-    return total / CLK_TCK
-
-
-def machine_busy_seconds() -> float:
-    """CPU time of the whole machine spent not idle (all cores), from /proc/stat."""
-    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
-    return (sum(values[:8]) - idle) / CLK_TCK  # user..steal; guest time is already in user
-
 
 def cpu_snapshot(servers: dict[str, Server]) -> dict[str, float]:
     snap = {name: group_cpu_seconds(server.proc.pid) for name, server in servers.items()}
@@ -198,7 +169,7 @@ def report(args, results: dict, facts: dict) -> str:
         lines.append(f"- {label}: " + "; ".join(
             f"{r['rps']:,.0f}/s, p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms ({r['requests']:,} requests)"
             for r in results[name]))
-    lines += ["", "Machine and parameters:", "", common.facts_lines(facts)]
+    lines += common.facts_block(facts)
     return "\n".join(lines)
 
 
@@ -238,8 +209,8 @@ def main(argv=None) -> int:
                "GATEWAY_RATE_LIMIT": RATE_LIMIT}
         servers: dict[str, Server] = {}
         try:
-            servers["clients"] = start_glassbox(work, "clients", clients_port, env)
-            servers["gateway"] = start_glassbox(work, "gateway", gateway_port, env)
+            servers["clients"] = common.serve(work, "clients", clients_port, env)
+            servers["gateway"] = common.serve(work, "gateway", gateway_port, env)
             for server in servers.values():
                 server.wait_ready()
             token_state = {"token": login(gateway_port, email, password), "at": time.monotonic()}
@@ -270,9 +241,7 @@ def main(argv=None) -> int:
                     print(f"round {round_no}: {label}: {r['rps']:,.0f} req/s, p50 {r['p50_ms']:.1f} ms, "
                           f"p99 {r['p99_ms']:.1f} ms, {r['requests']:,} requests, {r['errors']} errors; CPU/request "
                           + ", ".join(f"{k} {v:.2f} ms" for k, v in r["cpu_ms"].items()), flush=True)
-            for server in servers.values():
-                if server.proc.poll() is not None:
-                    raise RuntimeError(f"{server.name} died during the runs:\n{server.log_tail()}")
+            common.ensure_all_running(servers.values())
         finally:
             for server in reversed(list(servers.values())):
                 server.stop()

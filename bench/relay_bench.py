@@ -21,11 +21,10 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 from kafka import KafkaConsumer, TopicPartition
-from kafka.admin import KafkaAdminClient, NewTopic
-from kafka.errors import TopicAlreadyExistsError
 from sqlalchemy import func, insert, select, text
 
 from bench import common
+from bench.common import BARE_TOPIC, crc32c_implementation, ensure_bare_topic
 from glassbox.db import make_engine
 from glassbox.events import DomainEvent
 from glassbox.kafka import DEFAULT_PARTITIONS, ensure_topics, make_producer
@@ -33,7 +32,6 @@ from glassbox.models import OutboxMessage
 from glassbox.outbox import OutboxRelay
 from services.clients.events import CLIENT_CREATED, SOURCE, TOPIC
 
-BARE_TOPIC = "bench.bare-producer.events"
 GOAL_RATE = 5_000
 GOAL_RATIO = 0.5
 INDUSTRIES = ("Wholesale", "Manufacturing", "Retail", "Logistics", "IT services", "Construction")
@@ -95,19 +93,6 @@ def unsent(engine) -> int:
 
 
 # -- kafka ---------------------------------------------------------------------------------------------
-
-def ensure_bare_topic(bootstrap: str) -> None:
-    """The bare producer's topic: the same partition count as the domain topic, no DLQ."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="glassbox-bench")
-    try:
-        if BARE_TOPIC not in set(admin.list_topics()):
-            try:
-                admin.create_topics([NewTopic(BARE_TOPIC, DEFAULT_PARTITIONS, 1)])
-            except TopicAlreadyExistsError:
-                pass
-    finally:
-        admin.close()
-
 
 def end_offsets(bootstrap: str, topic: str) -> int:
     """Sum of the topic's end offsets: how many records it holds (used to check every send landed)."""
@@ -173,18 +158,6 @@ def run_bare(bootstrap: str, records: list[tuple[bytes, bytes, list]]) -> dict:
     return {"seconds": elapsed, "rate": len(records) / elapsed}
 
 
-def crc32c_implementation() -> str:
-    """kafka-python checksums every record batch with CRC-32C: in C when the `crc32c` package (a project
-    dependency) is importable, else in pure Python (about 3 times slower for the whole producer)."""
-    from importlib import metadata
-
-    from kafka.record import util
-
-    if getattr(util, "crc32c_c", None) is None:
-        return "pure Python (the crc32c package is not importable)"
-    return f"C (crc32c {metadata.version('crc32c')})"
-
-
 # -- report --------------------------------------------------------------------------------------------
 
 def report(args, results: dict, facts: dict, payload_bytes: float, record_bytes: float, crc32c: str) -> str:
@@ -221,7 +194,7 @@ def report(args, results: dict, facts: dict, payload_bytes: float, record_bytes:
         per_round.append(f"- {label}: " + ", ".join(f"{r['rate']:,.0f}/s ({q:.2f})" for r, q in zip(runs, ratios)))
     lines += ["", f"kafka-python computed the record-batch CRC-32C checksums in {crc32c}."]
     lines += ["", "Per round (events/s, and the ratio to that round's bare run):", *per_round,
-              "", "Machine and parameters:", "", common.facts_lines(facts)]
+              *common.facts_block(facts)]
     return "\n".join(lines)
 
 

@@ -1,4 +1,4 @@
-from gateway.models import Base
+from gateway.identity.models import Base
 from glassbox.migrations import run_env
 
 run_env(Base.metadata, "gateway")

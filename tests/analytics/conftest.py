@@ -3,58 +3,25 @@ a stopped clock, and `feed` to apply events exactly as the consumer runner does 
 kit's ConsumerRunner: CloudEvent parsing, the inbox, one savepoint per event)."""
 from __future__ import annotations
 
-import os
-import uuid
-from datetime import datetime, timezone
+from datetime import datetime
 
 import pytest
-from kafka.consumer.fetcher import ConsumerRecord
-from sqlalchemy import create_engine
 
 from glassbox.events import DomainEvent
 from glassbox.inbox import ConsumerRunner
 from services.analytics import clock, consumers
-from tests.analytics.events import topic_of
-from tests.conftest import migrate, truncate_all
+from tests.support.analytics.feeding import DeadLetters, records
+from tests.support.analytics.kpis import NOW
+from tests.support.apps import app_fixture, database_fixture
+from tests.support.clients import clients_app, clients_db_url  # noqa: F401
+from tests.support.database import engine_fixture, truncate_all
+from tests.support.deals import deals_app, deals_db_url  # noqa: F401
+from tests.support.gateway import gateway_app, gateway_db_url  # noqa: F401
+from tests.support.http import role_fixture
 
-NOW = datetime(2026, 3, 20, 12, 0, tzinfo=timezone.utc)
-
-
-_MIGRATED: set[str] = set()
-
-
-def analytics_database(postgres) -> str:
-    """The suite's analytics database, migrated once per session: tests.conftest.migrate remembers the rows a
-    database holds as its seed (which truncate_all puts back), so a second migrate after other tests wrote
-    there would turn their rows into seed. The gateway's dashboard tests use the same database through this."""
-    url = os.environ.get("ANALYTICS_DATABASE_URL") or postgres.ensure_database("analytics")
-    if url not in _MIGRATED:
-        migrate(url, "analytics")
-        _MIGRATED.add(url)
-    return url
-
-
-@pytest.fixture(scope="session")
-def analytics_db_url(postgres):
-    return analytics_database(postgres)
-
-
-@pytest.fixture(scope="session")
-def analytics_app(analytics_db_url, key_files):
-    from services.analytics import create_app
-
-    app = create_app({"database_url": analytics_db_url, "jwt_public_key_file": key_files[1],
-                      "kafka_bootstrap_servers": "127.0.0.1:9", "base_currency": "RUB"})
-    app.config["TESTING"] = True
-    yield app
-    app.extensions["glassbox_db"].dispose()
-
-
-@pytest.fixture(scope="session")
-def analytics_engine(analytics_db_url):
-    engine = create_engine(analytics_db_url)
-    yield engine
-    engine.dispose()
+analytics_db_url = database_fixture("analytics")
+analytics_app = app_fixture("services.analytics", "analytics_db_url", base_currency="RUB")
+analytics_engine = engine_fixture("analytics_db_url", scope="session")
 
 
 @pytest.fixture
@@ -79,37 +46,8 @@ def set_now(monkeypatch):
     return _set
 
 
-@pytest.fixture
-def head(analytics, as_role):
-    return as_role(analytics, "head_of_sales")
-
-
-@pytest.fixture
-def admin(analytics, as_role):
-    return as_role(analytics, "admin")
-
-
-def records(events: list[DomainEvent], start_offset: int = 0) -> list[ConsumerRecord]:
-    """The Kafka records of `events`, as a consumer would poll them."""
-    out = []
-    for offset, evt in enumerate(events, start=start_offset):
-        message = evt.to_kafka()
-        out.append(ConsumerRecord(topic_of(evt), 0, None, offset, 0, 0, message.key, message.value,
-                                  list(message.headers.items()), None, len(message.key or b""),
-                                  len(message.value), -1))
-    return out
-
-
-class DeadLetters(list):
-    """Stands in for the DLQ producer: keeps what the runner dead-letters ({"topic", "headers"})."""
-
-    def send(self, topic, key=None, value=None, headers=None):
-        self.append({"topic": topic, "key": key, "value": value,
-                     "headers": {name: value.decode() for name, value in headers}})
-        return self
-
-    def get(self, timeout=None):
-        return None
+head = role_fixture("head_of_sales", on="analytics")
+admin = role_fixture("admin", on="analytics")
 
 
 @pytest.fixture
@@ -128,15 +66,3 @@ def feed(analytics, analytics_engine):
             assert not dlq, f"dead-lettered: {[letter['headers'].get('dlq_error') for letter in dlq]}"
 
     return _feed
-
-
-def kpi(caller, path: str, **params) -> dict:
-    """GET /api/v1/kpi/<path> with the query parameters; asserts a 200."""
-    query = {key: str(value) for key, value in params.items() if value is not None}
-    response = caller.get(f"/api/v1/kpi/{path}", query_string=query)
-    assert response.status_code == 200, response.get_json()
-    return response.get_json()
-
-
-def manager_caller(analytics, as_role, user_id: str | None = None):
-    return as_role(analytics, "manager", user_id=user_id or str(uuid.uuid4()))

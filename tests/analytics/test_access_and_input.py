@@ -8,18 +8,12 @@ from decimal import Decimal
 
 import pytest
 
-from tests.analytics.conftest import kpi
-from tests.analytics.events import T0, DealLife, PipelineDef, client_card, new_id, user_created
+from tests.support.analytics.events import T0, DealLife, PipelineDef, client_card, new_id, user_created
+from tests.support.analytics.kpis import kpi
+from tests.support.http import assert_error
 
 ENDPOINTS = ("summary", "managers", "funnel", "deal-cycle", "stalled-deals", "segments?by=industry", "campaigns",
              "campaigns/by-channel", "lost-reasons", "activities", "satisfaction", "forecast")
-
-
-def assert_error(response, code: int) -> dict:
-    body = response.get_json()
-    assert response.status_code == code, body
-    assert body["code"] == code and body["message"] and "errors" in body
-    return body
 
 
 @pytest.mark.parametrize("role", ["accountant", "service"])

@@ -13,18 +13,16 @@ from pathlib import Path
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType
-from sqlalchemy import text
 
 from glassbox.events import DomainEvent
-from glassbox.inbox import ConsumerRunner
-from glassbox.kafka import DOMAIN_TOPICS, dlq_topic, ensure_topics, make_consumer, make_producer
+from glassbox.kafka import DOMAIN_TOPICS, dlq_topic, ensure_topics
 from services.analytics import consumers
 from services.analytics.gauges import consumer_lag
-from services.analytics.models import READ_MODELS
 from services.analytics.rebuild import RebuildError, rebuild
-from tests.analytics.events import topic_of
-from tests.analytics.test_scenario import QUESTIONS, SCENARIO, compare_everything
-from tests.integration.test_outbox_to_kafka import caught_up, read_topic, run_in_thread, wait_for
+from tests.support.analytics.comparison import QUESTIONS, SCENARIO, compare_everything
+from tests.support.analytics.events import topic_of
+from tests.support.analytics.feeding import dump
+from tests.support.kafka import consume_until_caught_up, read_topic
 
 pytestmark = pytest.mark.kafka
 GLASSBOX = str(Path(sys.executable).with_name("glassbox"))
@@ -54,28 +52,11 @@ def as_record(evt: DomainEvent, topics: dict) -> tuple:
     return topics[topic_of(evt)], message.key, message.value, list(message.headers.items())
 
 
-def dump(engine) -> dict:
-    """Every read model's rows, in a stable order."""
-    with engine.connect() as conn:
-        return {model.__tablename__: sorted(map(tuple, conn.execute(text(f"select * from {model.__tablename__}"))),
-                                            key=repr) for model in READ_MODELS}
-
-
 def consume(engine, bootstrap: str, topics: dict, group: str | None = None) -> str:
     """The analytics runner (inbox name `analytics`) in a Kafka group (a fresh one by default), until it has
     committed the ends."""
-    group = group or f"test-analytics-{uuid.uuid4().hex[:8]}"
-    runner = ConsumerRunner(engine, consumers.GROUP, consumers.HANDLERS,
-                            lambda: make_consumer(bootstrap, group, list(topics.values())),
-                            lambda: make_producer(bootstrap), max_backoff=1.0)
-    thread, stop = run_in_thread(runner.run)
-    try:
-        wait_for(lambda: all(caught_up(bootstrap, group, topic) for topic in topics.values()), timeout=120,
-                 what="the analytics consumer to catch up")
-    finally:
-        stop.set()
-        thread.join(timeout=30)
-    return group
+    return consume_until_caught_up(engine, bootstrap, list(topics.values()), consumers.HANDLERS, "test-analytics",
+                                   inbox=consumers.GROUP, group=group, timeout=120)
 
 
 @pytest.fixture

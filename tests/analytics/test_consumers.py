@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 from glassbox.inbox import ANY_TYPE
 from services.analytics import consumers
 from services.analytics.models import Client, Deal, Stage, StageEntry, User
-from tests.analytics.conftest import DeadLetters
-from tests.analytics.events import (T0, DealLife, PipelineDef, client_archived, client_assigned, client_card,
-                                    client_created, client_updated, event, new_id, user_created, user_deactivated,
-                                    user_updated)
+from tests.support.analytics.events import (T0, DealLife, PipelineDef, client_archived, client_assigned, client_card,
+                                            client_created, client_updated, event, new_id, user_created,
+                                            user_deactivated, user_updated)
+from tests.support.analytics.feeding import DeadLetters
 
 
 def rows(engine, model, *order):
@@ -167,7 +167,7 @@ def test_not_needed_types_are_acknowledged_without_effect(feed, analytics_engine
 
 def test_a_survey_is_recorded_once(feed, analytics_engine):
     from services.analytics.models import Survey
-    from tests.analytics.events import survey_recorded
+    from tests.support.analytics.events import survey_recorded
 
     survey = survey_recorded(new_id(), new_id(), new_id(), "nps", 9, T0.date(), at(0))
     # A second event about the same answer (with another id, so the inbox lets it through) changes nothing.

@@ -13,8 +13,8 @@ from glassbox.config import PROJECT_ROOT
 from glassbox.events import DomainEvent
 from glassbox.inbox import ANY_TYPE
 from services.analytics import consumers
-from tests.analytics.conftest import NOW, kpi
-from tests.analytics.events import DealLife, PipelineDef, client_card, new_id
+from tests.support.analytics.events import DealLife, PipelineDef, client_card, new_id
+from tests.support.analytics.kpis import NOW, kpi
 
 EXAMPLES = sorted((PROJECT_ROOT / "contracts" / "events").glob("crm.*.example.json"))
 HANDLED = [path for path in EXAMPLES if path.name.removesuffix(".example.json") in consumers.HANDLERS]

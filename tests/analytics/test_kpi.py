@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import text
 
-from tests.analytics.conftest import NOW, kpi
-from tests.analytics.events import (DealLife, PipelineDef, activity, activity_event, campaign_created, client_archived,
-                                    client_assigned, client_card, client_created, new_id, survey_recorded,
-                                    user_created)
+from tests.support.analytics.events import (DealLife, PipelineDef, activity, activity_event, campaign_created,
+                                            client_archived, client_assigned, client_card, client_created, new_id,
+                                            survey_recorded, user_created)
+from tests.support.analytics.kpis import NOW, kpi
 
 MARCH = {"from": "2026-03-01", "to": "2026-03-31"}
 FEB = datetime(2026, 2, 10, 9, 0, tzinfo=timezone.utc)

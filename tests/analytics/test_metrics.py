@@ -5,8 +5,8 @@ from decimal import Decimal
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.analytics.conftest import NOW
-from tests.analytics.events import DealLife, PipelineDef, client_card, new_id
+from tests.support.analytics.events import DealLife, PipelineDef, client_card, new_id
+from tests.support.analytics.kpis import NOW
 
 
 def samples(analytics) -> dict:

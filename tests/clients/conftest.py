@@ -1,34 +1,21 @@
-"""Fixtures of the clients suite."""
-import uuid
-from datetime import datetime, timezone
-
+"""Fixtures of the clients suite: the clients app on an empty database, callers of each role, the managers
+projection fed through the consumer's own handler, and a client card."""
 import pytest
-from sqlalchemy import create_engine
-from sqlalchemy.orm import Session
 
-from glassbox.events import DomainEvent
-from services.clients import consumers
+from services.clients import consumers, imports
+from tests.support.clients import (client, clients_app, clients_db_url, create, head, identity_event,  # noqa: F401
+                                   manager, other_manager, someone, user_profile)
+from tests.support.database import engine_fixture
+from tests.support.inbox import apply
 
-
-def identity_event(event_type: str, user_id: str, data: dict, time: datetime | None = None) -> DomainEvent:
-    """An identity event as the gateway sends it (source, subject = the user id)."""
-    return DomainEvent(type=event_type, source="/crm/gateway", subject=user_id, data={"user_id": user_id, **data},
-                       time=time or datetime.now(timezone.utc))
+clients_engine = engine_fixture("clients_db_url")
 
 
 @pytest.fixture
-def project(client, clients_db_url):
+def project(client, clients_engine):
     """project(event): apply an identity event through the consumer's handler, as the consumer runner would
     (without the inbox). Depends on `client`, so it runs after the database was emptied."""
-    engine = create_engine(clients_db_url)
-
-    def _project(event: DomainEvent) -> None:
-        with Session(engine) as session:
-            consumers.HANDLERS[event.type](session, event)
-            session.commit()
-
-    yield _project
-    engine.dispose()
+    return lambda event: apply(clients_engine, consumers.HANDLERS, event)
 
 
 @pytest.fixture
@@ -37,11 +24,30 @@ def known_user(project):
     (the owner and assignee checks read it). The role defaults to the caller's, else manager."""
 
     def _known(who=None, role: str | None = None, is_active: bool = True) -> str:
-        user_id = getattr(who, "user_id", who) or str(uuid.uuid4())
-        role = role or getattr(who, "role", "manager")
-        project(identity_event(consumers.USER_CREATED, user_id, {
-            "email": f"{user_id[:8]}@glassbox.example", "full_name": f"User {user_id[:8]}", "role": role,
-            "team_id": None, "is_active": is_active}))
+        user_id, role = someone(who, role)
+        project(identity_event(consumers.USER_CREATED, user_id, user_profile(user_id, role, is_active)))
         return user_id
 
     return _known
+
+
+@pytest.fixture
+def card(manager):
+    """A client card of `manager`."""
+    return create(manager)
+
+
+@pytest.fixture
+def db(clients_app):
+    """The clients app's database (the one the import worker uses)."""
+    return clients_app.extensions["glassbox_db"]
+
+
+@pytest.fixture
+def run_imports(db):
+    """run_imports(chunk_size=...) -> how many import jobs the worker finished, as one pass of it would."""
+
+    def _run(chunk_size: int = imports.CHUNK_SIZE) -> int:
+        return imports.run_pending_imports(db, chunk_size=chunk_size)
+
+    return _run

@@ -5,29 +5,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.clients.test_clients_api import assert_error, create
-from tests.conftest import outbox_events
-
-
-def moment(**delta) -> str:
-    """An ISO 8601 instant relative to now, e.g. moment(days=-1)."""
-    return (datetime.now(timezone.utc) + timedelta(**delta)).isoformat()
-
-
-def plan(caller, client_id, **overrides):
-    body = {"type": "call", "client_id": client_id, "subject": "Discuss the contract", **overrides}
-    response = caller.post("/api/v1/activities", json=body)
-    assert response.status_code == 201, response.json
-    return response.json
+from tests.support.clients import create, moment, plan
+from tests.support.http import assert_error
+from tests.support.outbox import outbox_events
 
 
 def event_types(url, prefix="crm.activity.") -> list[str]:
     return [event["type"] for event in outbox_events(url) if event["type"].startswith(prefix)]
-
-
-@pytest.fixture
-def card(manager):
-    return create(manager)
 
 
 @pytest.fixture

@@ -5,8 +5,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.clients.test_clients_api import assert_error, create
-from tests.conftest import outbox_events
+from tests.support.clients import create, open_case, survey
+from tests.support.http import assert_error, role_fixture
+from tests.support.outbox import outbox_events
 
 SURVEY_READERS = ("admin", "head_of_sales", "service", "marketer")  # besides the owning manager
 CASE_READERS = ("admin", "head_of_sales", "service")
@@ -17,29 +18,7 @@ PATH_TO = {"open": [], "in_progress": ["in_progress"], "resolved": ["in_progress
 STATUSES = ("open", "in_progress", "resolved", "closed")
 
 
-@pytest.fixture
-def agent(client, as_role):
-    return as_role(client, "service")
-
-
-@pytest.fixture
-def card(manager):
-    return create(manager)
-
-
-def survey(agent, client_id, **overrides):
-    body = {"client_id": client_id, "kind": "nps", "score": 9, "comment": "Fast delivery",
-            "surveyed_on": date.today().isoformat(), **overrides}
-    response = agent.post("/api/v1/surveys", json=body)
-    assert response.status_code == 201, response.json
-    return response.json
-
-
-def open_case(agent, client_id, **overrides):
-    body = {"client_id": client_id, "subject": "Broken pump", "description": "Leaks after a week", **overrides}
-    response = agent.post("/api/v1/service-cases", json=body)
-    assert response.status_code == 201, response.json
-    return response.json
+agent = role_fixture("service", on="client")
 
 
 def move(agent, case, *statuses):

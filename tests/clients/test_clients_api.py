@@ -3,29 +3,9 @@ import uuid
 
 import pytest
 
-from tests.conftest import outbox_events
-
-# No source_channel: channels are data that other suites' fixtures truncate (tests/clients restores them,
-# see conftest.py); test_marketing_api.py covers the lead source.
-CARD = {"name": "Acme Ltd", "kind": "company", "tax_id": "7701234567", "industry": "manufacturing",
-        "region": "Moscow", "email": "info@acme.example", "phone": "+7 495 123-45-67",
-        "website": "https://acme.example", "rating": "A", "notes": "met at expo"}
-
-
-def create(caller, **overrides):
-    response = caller.post("/api/v1/clients", json={**CARD, **overrides})
-    assert response.status_code == 201, response.json
-    return response.json
-
-
-def assert_error(response, code, field=None):
-    assert response.status_code == code, response.get_data(as_text=True)
-    body = response.json
-    assert set(body) == {"code", "status", "message", "errors"}, body
-    assert body["code"] == code and body["message"]
-    if field:
-        assert field in str(body["errors"]), body
-
+from tests.support.clients import CARD, create
+from tests.support.http import assert_error
+from tests.support.outbox import outbox_events
 
 # -- happy paths ----------------------------------------------------------------------------------
 

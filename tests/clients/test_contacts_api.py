@@ -1,13 +1,8 @@
 """Contacts of a client: CRUD, ownership through the client, events."""
 import pytest
 
-from tests.clients.test_clients_api import assert_error, create
-from tests.conftest import outbox_events
-
-
-@pytest.fixture
-def card(manager):
-    return create(manager)
+from tests.support.http import assert_error
+from tests.support.outbox import outbox_events
 
 
 def test_contact_lifecycle_with_events(manager, card, clients_db_url):

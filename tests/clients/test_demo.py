@@ -3,7 +3,7 @@ from datetime import datetime, timedelta, timezone
 from glassbox.demo import DEMO_USERS
 from services.clients.consumers import USER_DEACTIVATED
 from services.clients.demo import ACTIVITIES, ANNA, CAMPAIGNS, CARDS, SURVEYS, seed
-from tests.clients.conftest import identity_event
+from tests.support.clients import identity_event
 
 
 def test_demo_seed_goes_through_the_use_cases_once(client, as_role, clients_db_url):

@@ -6,8 +6,9 @@ from collections import Counter
 import pytest
 
 from services.clients import distribution
-from tests.clients.test_clients_api import assert_error, create
-from tests.conftest import outbox_events
+from tests.support.clients import create
+from tests.support.http import assert_error
+from tests.support.outbox import outbox_events
 
 PATH = "/api/v1/clients/distribute"
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from services.clients.consumers import GROUP, HANDLERS, TOPICS, USER_CREATED, USER_DEACTIVATED, USER_UPDATED
 from services.clients.models import Manager
-from tests.clients.conftest import identity_event
+from tests.support.clients import identity_event
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
 PROFILE = {"email": "ivan@glassbox.example", "full_name": "Ivan Orlov", "role": "manager", "team_id": None,

@@ -4,8 +4,9 @@ import uuid
 
 import pytest
 
-from tests.clients.test_clients_api import CARD, assert_error, create
-from tests.conftest import outbox_events
+from tests.support.clients import CARD, create
+from tests.support.http import assert_error, role_fixture
+from tests.support.outbox import outbox_events
 
 ROLES = ("admin", "head_of_sales", "manager", "marketer", "accountant", "service")
 SEEDED = {"activity-types": ["call", "demo", "email", "letter", "meeting", "task"],
@@ -16,14 +17,8 @@ EXPO = {"name": "Metal Expo 2026", "channel": "exhibition", "starts_on": "2026-0
         "cost": {"amount": "150000.00", "currency": "RUB"}, "description": "Stand B12"}
 
 
-@pytest.fixture
-def marketer(client, as_role):
-    return as_role(client, "marketer")
-
-
-@pytest.fixture
-def admin(client, as_role):
-    return as_role(client, "admin")
+marketer = role_fixture("marketer", on="client")
+admin = role_fixture("admin", on="client")
 
 
 def launch(marketer, **overrides):

@@ -3,9 +3,8 @@ import uuid
 
 import pytest
 
-from tests.clients.test_activities_api import moment, plan
-from tests.clients.test_after_sales_api import open_case, survey
-from tests.clients.test_clients_api import assert_error, create
+from tests.support.clients import create, moment, open_case, plan, survey
+from tests.support.http import assert_error
 
 
 @pytest.fixture

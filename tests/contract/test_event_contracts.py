@@ -2,42 +2,20 @@
 themselves are consistent: each type has a schema, an example that validates, and an AsyncAPI message."""
 import json
 import uuid
-from functools import lru_cache
 
 import pytest
 import yaml
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
 
 from glassbox.config import PROJECT_ROOT
 from gateway import events as identity_events
 from services.clients import events as client_events
 from services.deals import events as deal_events
-from tests.clients.test_clients_api import CARD
-from tests.conftest import outbox_events
-# The deals suite's fixtures, used by the deals scenario below.
-from tests.deals.conftest import (deals, deals_engine, known_client, known_user, pipeline, project,  # noqa: F401, F811
-                                  reasons)
+from tests.support.clients import CARD
+from tests.support.contracts import EVENTS_DIR, validator
+from tests.support.outbox import outbox_events
 
-EVENTS_DIR = PROJECT_ROOT / "contracts" / "events"
-BASE_URI = "https://glassbox.example/contracts/events/"
 PRODUCERS = (client_events, identity_events, deal_events)  # each: TOPIC and ALL_TYPES
 EMITTED_TYPES = tuple(t for producer in PRODUCERS for t in producer.ALL_TYPES)
-
-
-@lru_cache(maxsize=1)
-def registry() -> Registry:
-    resources = []
-    for path in sorted(EVENTS_DIR.glob("*.schema.json")):
-        contents = json.loads(path.read_text(encoding="utf-8"))
-        resources.append((contents["$id"], Resource.from_contents(contents)))
-    return Registry().with_resources(resources)
-
-
-def validator(event_type: str) -> Draft202012Validator:
-    schema = registry().contents(f"{BASE_URI}{event_type}.schema.json")
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema, registry=registry(), format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
 @pytest.mark.parametrize("event_type", EMITTED_TYPES)

@@ -12,5 +12,5 @@ def test_gateway_models_match_their_migrations(gateway_db_url):
     command.check(alembic_config("gateway", gateway_db_url))
 
 
-def test_deals_models_match_their_migrations(deals_db_url):  # noqa: F811
+def test_deals_models_match_their_migrations(deals_db_url):
     command.check(alembic_config("deals", deals_db_url))

@@ -13,9 +13,10 @@ from werkzeug.wrappers import Response
 
 from services.deals import consumers
 from services.deals.models import ClientRecord
-from tests.clients.test_clients_api import CARD
-from tests.deals.conftest import LONG_AGO, card, client_event
-from tests.deals.test_deals_api import RUB, assert_error, events_of
+from tests.support.clients import CARD
+from tests.support.deals import LONG_AGO, RUB, card, client_event
+from tests.support.http import assert_error
+from tests.support.outbox import events_of
 
 
 class Served:

@@ -4,31 +4,11 @@ import uuid
 
 import pytest
 
-from tests.conftest import outbox_events
+from tests.support.deals import RUB, open_deal
+from tests.support.http import assert_error
+from tests.support.outbox import events_of
 
-RUB = {"amount": "150000.00", "currency": "RUB"}
 ROLES = ("admin", "head_of_sales", "manager", "marketer", "accountant", "service")
-
-
-def assert_error(response, code, mention=None):
-    """The one error shape with this code; `mention` appears in its message or errors (a field, a reason)."""
-    assert response.status_code == code, response.get_data(as_text=True)
-    body = response.json
-    assert set(body) == {"code", "status", "message", "errors"}, body
-    assert body["code"] == code and body["message"]
-    if mention:
-        assert mention in f"{body['message']} {body['errors']}", body
-
-
-def open_deal(caller, client_id: str, **overrides) -> dict:
-    response = caller.post("/api/v1/deals", json={"client_id": client_id, "title": "Alloy supply", "amount": RUB,
-                                                  **overrides})
-    assert response.status_code == 201, response.json
-    return response.json
-
-
-def events_of(url: str, deal_id: str | None = None) -> list[dict]:
-    return [e for e in outbox_events(url) if deal_id is None or e["key"] == deal_id]
 
 
 @pytest.fixture

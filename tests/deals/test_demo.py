@@ -2,8 +2,8 @@
 from glassbox.demo import DEMO_USERS, demo_record_id
 from services.clients import demo as clients_demo
 from services.deals.demo import ANNA, BORIS, CLIENTS, DEALS, seed
-from tests.contract.test_event_contracts import validator
-from tests.conftest import outbox_events
+from tests.support.contracts import validator
+from tests.support.outbox import outbox_events
 
 
 def test_the_seed_opens_deals_in_every_state_once(deals, as_role, deals_db_url):

@@ -4,8 +4,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.deals.conftest import T0
-from tests.deals.test_deals_api import RUB, assert_error, open_deal
+from tests.support.deals import RUB, T0, open_deal
+from tests.support.http import assert_error
 
 EUR = {"amount": "1000.50", "currency": "EUR"}
 

@@ -4,8 +4,9 @@ import uuid
 
 import pytest
 
-from tests.conftest import outbox_events
-from tests.deals.test_deals_api import RUB, assert_error, open_deal
+from tests.support.deals import RUB, open_deal
+from tests.support.http import assert_error
+from tests.support.outbox import outbox_events
 
 TENDERS = {"name": "Tenders", "stages": [
     {"name": "Bid preparation", "probability": 20, "sla_days": 10, "responsible_role": "manager"},

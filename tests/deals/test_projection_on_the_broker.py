@@ -6,55 +6,20 @@ import uuid
 from datetime import datetime, timedelta
 
 import pytest
-from kafka import KafkaProducer
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from glassbox.events import DomainEvent
-from glassbox.inbox import ConsumerRunner
-from glassbox.kafka import make_consumer, make_producer
+from glassbox.kafka import make_producer
 from glassbox.outbox import OutboxRelay
 from services.deals import consumers
 from services.deals.models import ClientRecord
-from tests.clients.test_clients_api import CARD
-from tests.deals.test_deals_api import RUB, assert_error
-from tests.integration.test_outbox_to_kafka import caught_up, run_in_thread, wait_for
+from tests.support.clients import CARD
+from tests.support.deals import RUB
+from tests.support.http import assert_error
+from tests.support.kafka import consume_until_caught_up, publish
 
 pytestmark = pytest.mark.kafka
-
-
-@pytest.fixture
-def clients_engine(clients_db_url):
-    engine = create_engine(clients_db_url)
-    yield engine
-    engine.dispose()
-
-
-def publish(bootstrap: str, topic: str, events: list[DomainEvent]) -> None:
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
-    try:
-        for event in events:
-            message = event.to_kafka()
-            producer.send(topic, key=message.key, value=message.value, headers=list(message.headers.items()))
-        producer.flush()
-    finally:
-        producer.close()
-
-
-def consume_until_caught_up(engine, bootstrap: str) -> str:
-    """The deals consumer (a new group, both topics) until it has committed the end of each."""
-    group = f"test-deals-projection-{uuid.uuid4()}"
-    runner = ConsumerRunner(engine, group, consumers.HANDLERS,
-                            lambda: make_consumer(bootstrap, group, consumers.TOPICS),
-                            lambda: make_producer(bootstrap), max_backoff=1.0)
-    thread, stop = run_in_thread(runner.run)
-    try:
-        wait_for(lambda: all(caught_up(bootstrap, group, topic) for topic in consumers.TOPICS),
-                 what=f"{group} to catch up")
-    finally:
-        stop.set()
-        thread.join(timeout=30)
-    return group
 
 
 def test_a_client_created_in_the_clients_service_becomes_usable_for_deals(
@@ -88,7 +53,8 @@ def test_a_client_created_in_the_clients_service_becomes_usable_for_deals(
     publish(kafka_bootstrap, "crm.clients.events", [duplicate, duplicate, stale])
     publish(kafka_bootstrap, "crm.identity.events", [newcomer])
 
-    consume_until_caught_up(deals_engine, kafka_bootstrap)
+    consume_until_caught_up(deals_engine, kafka_bootstrap, consumers.TOPICS, consumers.HANDLERS,
+                            "test-deals-projection")
 
     with Session(deals_engine) as session:
         row = session.get(ClientRecord, card["id"])
@@ -111,6 +77,7 @@ def test_a_client_created_in_the_clients_service_becomes_usable_for_deals(
         assert relay.publish_batch() == 1
     finally:
         relay._drop_producer()
-    consume_until_caught_up(deals_engine, kafka_bootstrap)
+    consume_until_caught_up(deals_engine, kafka_bootstrap, consumers.TOPICS, consumers.HANDLERS,
+                            "test-deals-projection")
     assert_error(manager.post("/api/v1/deals", json={"client_id": card["id"], "title": "y", "amount": RUB}), 422,
                  "archived")

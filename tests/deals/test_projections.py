@@ -11,8 +11,8 @@ from services.deals import consumers
 from services.deals.consumers import (CLIENT_ARCHIVED, CLIENT_ASSIGNED, CLIENT_CREATED, CLIENT_UPDATED, GROUP,
                                       HANDLERS, TOPICS, USER_CREATED, USER_DEACTIVATED, USER_UPDATED)
 from services.deals.models import ClientRecord, User
-from tests.deals.conftest import card, client_event
-from tests.deals.test_deals_api import RUB, assert_error
+from tests.support.deals import RUB, card, client_event
+from tests.support.http import assert_error
 
 T = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
 

@@ -4,8 +4,8 @@ import os
 import pytest
 
 from glassbox import migrations
-from tests.conftest import outbox_events
-from tests.contract.test_event_contracts import validator
+from tests.support.contracts import validator
+from tests.support.outbox import outbox_events
 
 
 @pytest.mark.skipif(bool(os.environ.get("DEALS_DATABASE_URL")), reason="needs the embedded server for a scratch db")

@@ -16,8 +16,8 @@ import pytest
 import requests
 
 from glassbox.demo import DEMO_PASSWORD
-from tests.conftest import free_port
-from tests.contract.test_event_contracts import validator
+from tests.support.http import free_port
+from tests.support.contracts import validator
 
 GLASSBOX = str(Path(sys.executable).with_name("glassbox"))
 

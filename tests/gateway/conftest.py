@@ -1,6 +1,6 @@
-"""Gateway fixtures, shared by the identity and the edge tests (its database is in tests/conftest.py):
-the app, a test client on an empty database, and callers of any role who exist in that database (the
-gateway checks every token's user there, so a token for a made-up user id is refused)."""
+"""Gateway fixtures, shared by the identity, the edge and the dashboard tests: the app, a test client on an empty
+database, callers of any role who exist in that database (the gateway checks every token's user there, so a
+token for a made-up user id is refused), and the real clients service behind the gateway."""
 from __future__ import annotations
 
 import uuid
@@ -8,21 +8,10 @@ import uuid
 import pytest
 
 from glassbox.auth import Principal
-from tests.conftest import Caller, truncate_all
-
-PASSWORD = "correct horse battery staple"  # every gw_user's password unless told otherwise
-
-
-@pytest.fixture(scope="session")
-def gateway_app(gateway_db_url, key_files):
-    from gateway import create_app
-
-    app = create_app({"database_url": gateway_db_url, "jwt_public_key_file": key_files[1],
-                      "jwt_private_key_file": key_files[0],
-                      "kafka_bootstrap_servers": "127.0.0.1:9"})  # no broker: requests never touch Kafka
-    app.config["TESTING"] = True
-    yield app
-    app.extensions["glassbox_db"].dispose()
+from tests.support.clients import clients_app, clients_db_url  # noqa: F401
+from tests.support.database import truncate_all
+from tests.support.gateway import PASSWORD, gateway_app, gateway_db_url  # noqa: F401
+from tests.support.http import Caller
 
 
 @pytest.fixture

@@ -11,23 +11,21 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from services.analytics import clock, consumers
-from tests.analytics.conftest import NOW, analytics_database
-from tests.analytics.events import DealLife, PipelineDef, client_card, new_id, user_created
-from tests.conftest import truncate_all
-from tests.gateway.test_edge import StubUpstream, assert_error, closed_port_url, serving
+from tests.support.analytics.events import DealLife, PipelineDef, client_card, new_id, user_created
+from tests.support.analytics.kpis import NOW
+from tests.support.apps import service_app
+from tests.support.database import truncate_all
+from tests.support.http import StubUpstream, assert_error, closed_port_url, serving
 
 
 @pytest.fixture(scope="module")
-def analytics_service(postgres, key_files):
+def analytics_service(database_url, key_files):
     """The analytics service on its own port, on the suite's database for it (emptied again at the end)."""
     from services.analytics import create_app
 
-    url = analytics_database(postgres)
-    app = create_app({"database_url": url, "jwt_public_key_file": key_files[1],
-                      "kafka_bootstrap_servers": "127.0.0.1:9", "base_currency": "RUB"})
-    with serving(app) as base:
+    url = database_url("analytics")
+    with service_app(create_app, url, key_files, base_currency="RUB") as app, serving(app) as base:
         yield base, url
-    app.extensions["glassbox_db"].dispose()
     truncate_all(url)
 
 

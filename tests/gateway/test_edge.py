@@ -5,85 +5,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import threading
 import uuid
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
-from werkzeug.serving import make_server
 
-from tests.conftest import free_port, truncate_all
+from tests.support.database import truncate_all
+from tests.support.http import StubUpstream, assert_error, closed_port_url, serving
 
 CARD = {"name": "Acme", "kind": "company", "tax_id": "7701234567", "email": "info@acme.example"}
-
-
-# -- upstreams -------------------------------------------------------------------------------------
-
-@contextmanager
-def serving(app):
-    """A WSGI app on a real port in a thread: the gateway reaches it over HTTP, as in production."""
-    server = make_server("127.0.0.1", free_port(), app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-class StubUpstream:
-    """A stand-in service that records each request and answers as told: "json" (200 with `body`),
-    "slow" (the same, after `delay` seconds) or "drop" (closes the connection without answering)."""
-
-    def __init__(self, behaviour: str, body: bytes = b'{"items": []}', delay: float = 5.0):
-        self.behaviour, self.body, self.delay = behaviour, body, delay
-        self.requests: list[dict] = []
-        self.released = threading.Event()  # ends a slow answer early at teardown
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-
-    def _handler(self):
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _handle(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                stub.requests.append({"method": self.command, "path": self.path, "headers": dict(self.headers),
-                                      "body": body})
-                if stub.behaviour == "drop":
-                    return
-                if stub.behaviour == "slow" and stub.released.wait(stub.delay):
-                    return
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(stub.body)))
-                self.send_header("Connection", "close")
-                self.end_headers()
-                self.wfile.write(stub.body)
-
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
-
-            def log_message(self, *args):
-                pass
-
-        return Handler
-
-    def __enter__(self):
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc):
-        self.released.set()
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def closed_port_url() -> str:
-    return f"http://127.0.0.1:{free_port()}"  # nothing listens there: connection refused
 
 
 @pytest.fixture(scope="session")
@@ -109,14 +39,6 @@ def manager(gw_user, clients_service):
 @pytest.fixture
 def other_manager(gw_user, clients_service):
     return gw_user("manager")
-
-
-def assert_error(response, code: int) -> dict:
-    """The one error shape, with the status code it names."""
-    body = response.get_json()
-    assert response.status_code == code, body
-    assert body["code"] == code and body["status"] and body["message"] and "errors" in body
-    return body
 
 
 def create_client(caller, **overrides) -> dict:

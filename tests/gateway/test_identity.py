@@ -18,10 +18,10 @@ from gateway.demo import seed
 from glassbox.config import JWT_AUDIENCE, JWT_ISSUER
 from glassbox.demo import DEMO_PASSWORD, DEMO_USERS, demo_user_id
 from glassbox.keys import ROLES
-from tests.clients.test_clients_api import assert_error
-from tests.conftest import outbox_events
-from tests.contract.test_event_contracts import validator
-from tests.gateway.conftest import PASSWORD
+from tests.support.contracts import validator
+from tests.support.gateway import PASSWORD
+from tests.support.http import assert_error
+from tests.support.outbox import outbox_events
 
 
 def login(client, email, password):

@@ -2,39 +2,11 @@
 assignable in the clients service once its consumer has read them, duplicates and late events included."""
 from datetime import datetime, timedelta, timezone
 
-import pytest
-from kafka import KafkaProducer
-from sqlalchemy import create_engine
-
-from glassbox.events import DomainEvent
 from services.clients.consumers import HANDLERS, TOPICS, USER_CREATED, USER_DEACTIVATED, USER_UPDATED
-from tests.clients.test_clients_api import create
-from tests.integration.test_outbox_to_kafka import consume_until_caught_up
+from tests.support.clients import create, identity_event
+from tests.support.kafka import consume_until_caught_up, publish
 
 [TOPIC] = TOPICS
-
-
-@pytest.fixture
-def engine(clients_db_url):
-    engine = create_engine(clients_db_url)
-    yield engine
-    engine.dispose()
-
-
-def user_event(event_type: str, user_id: str, data: dict, time: datetime) -> DomainEvent:
-    return DomainEvent(type=event_type, source="/crm/gateway", subject=user_id, time=time,
-                       data={"user_id": user_id, **data})
-
-
-def publish(bootstrap: str, events: list[DomainEvent]) -> None:
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
-    try:
-        for event in events:
-            message = event.to_kafka()
-            producer.send(TOPIC, key=message.key, value=message.value, headers=list(message.headers.items()))
-        producer.flush()
-    finally:
-        producer.close()
 
 
 def profile(user_id: str, name: str, **changes) -> dict:
@@ -46,17 +18,17 @@ def test_announced_managers_become_assignable_and_deactivated_ones_do_not(client
                                                                           kafka_bootstrap):
     newcomer, leaver = as_role(client, "manager"), as_role(client, "manager")
     now = datetime.now(timezone.utc)
-    created = user_event(USER_CREATED, newcomer.user_id, profile(newcomer.user_id, "Newcomer"), now)
-    leaver_created = user_event(USER_CREATED, leaver.user_id, profile(leaver.user_id, "Leaver"), now)
-    deactivated = user_event(USER_DEACTIVATED, leaver.user_id, {"email": "leaver@glassbox.example",
+    created = identity_event(USER_CREATED, newcomer.user_id, profile(newcomer.user_id, "Newcomer"), now)
+    leaver_created = identity_event(USER_CREATED, leaver.user_id, profile(leaver.user_id, "Leaver"), now)
+    deactivated = identity_event(USER_DEACTIVATED, leaver.user_id, {"email": "leaver@glassbox.example",
                                                                 "role": "manager"}, now + timedelta(seconds=2))
     # Sent before the deactivation, read after it (a re-driven DLQ record, say): it must not resurrect her.
-    late_update = user_event(USER_UPDATED, leaver.user_id, {**profile(leaver.user_id, "Leaver B."),
+    late_update = identity_event(USER_UPDATED, leaver.user_id, {**profile(leaver.user_id, "Leaver B."),
                                                             "changed_fields": ["full_name"]},
                              now + timedelta(seconds=1))
-    publish(kafka_bootstrap, [created, created, leaver_created, deactivated, late_update])
+    publish(kafka_bootstrap, TOPIC, [created, created, leaver_created, deactivated, late_update])
 
-    consume_until_caught_up(engine, kafka_bootstrap, TOPIC, HANDLERS, "test-identity-projection")
+    consume_until_caught_up(engine, kafka_bootstrap, [TOPIC], HANDLERS, "test-identity-projection")
 
     card = create(head)
     assigned = head.post(f"/api/v1/clients/{card['id']}/assign", json={"owner_id": newcomer.user_id})

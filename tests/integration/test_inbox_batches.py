@@ -8,8 +8,8 @@ from sqlalchemy import text
 from glassbox.events import DomainEvent
 from glassbox.inbox import ConsumerRunner, batched
 from glassbox.kafka import dlq_topic, ensure_topics, make_producer
-from tests.integration.test_outbox_to_kafka import (applied_table, applied_times, counting_handler,  # noqa: F401
-                                                    engine, read_topic)
+from tests.support.inbox import applied_times, counting_handler
+from tests.support.kafka import read_topic
 
 CREATED, UPDATED, OTHER = "crm.client.created.v1", "crm.client.updated.v1", "crm.contact.created.v1"
 

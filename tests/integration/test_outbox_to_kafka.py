@@ -1,27 +1,20 @@
 """The outbox on the real broker: what the API acknowledges reaches Kafka as a CloudEvent, once per
 consumer, whatever crashes or outages happen in between."""
-import threading
 import time
 import uuid
 
 import pytest
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
-from sqlalchemy import create_engine, text
+from kafka import KafkaProducer
+from sqlalchemy import text
 
 from glassbox.events import DomainEvent
-from glassbox.inbox import ConsumerRunner
-from glassbox.kafka import dlq_topic, ensure_topics, make_consumer, make_producer
+from glassbox.kafka import dlq_topic, ensure_topics, make_producer
 from glassbox.outbox import OutboxRelay
-from tests.clients.test_clients_api import CARD
+from tests.support.clients import CARD
+from tests.support.inbox import applied_times, counting_handler
+from tests.support.kafka import consume_until_caught_up, read_topic, run_in_thread, wait_for
 
 TOPIC = "crm.clients.events"
-
-
-@pytest.fixture
-def engine(clients_db_url):
-    engine = create_engine(clients_db_url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture
@@ -29,24 +22,6 @@ def relay(engine, kafka_bootstrap):
     relay = OutboxRelay(engine, "clients", lambda: make_producer(kafka_bootstrap), max_backoff=1.0)
     yield relay
     relay._drop_producer()
-
-
-def read_topic(bootstrap: str, topic: str, wanted: int, match, timeout: float = 30.0) -> list:
-    """Records of `topic` (from the beginning) for which match(record) holds; waits for `wanted` of them."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                             consumer_timeout_ms=1000)
-    found, deadline = [], time.monotonic() + timeout
-    try:
-        consumer.assign([TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)])
-        while len(found) < wanted and time.monotonic() < deadline:
-            found = []
-            consumer.seek_to_beginning()
-            for record in consumer:
-                if match(record):
-                    found.append(record)
-    finally:
-        consumer.close()
-    return found
 
 
 def ce_id_in(ids):
@@ -61,34 +36,6 @@ def unsent(engine) -> int:
 def outbox_ids(engine) -> list[str]:
     with engine.connect() as conn:
         return list(conn.scalars(text("select id from outbox_messages order by position")))
-
-
-def wait_for(condition, timeout: float = 60.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def caught_up(bootstrap: str, group: str, topic: str) -> bool:
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
-    try:
-        committed = admin.list_group_offsets(group).get(group, {})
-        ends = consumer.end_offsets([TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)])
-        return all(tp in committed and committed[tp].offset >= end for tp, end in ends.items())
-    finally:
-        admin.close()
-        consumer.close()
-
-
-def run_in_thread(target) -> tuple[threading.Thread, threading.Event]:
-    stop = threading.Event()
-    thread = threading.Thread(target=target, args=(stop,), daemon=True)
-    thread.start()
-    return thread, stop
 
 
 # -- the happy path -------------------------------------------------------------------------------
@@ -139,39 +86,6 @@ def test_events_of_one_client_keep_their_order(manager, relay, engine, kafka_boo
 
 # -- at-least-once, exactly-once effect ----------------------------------------------------------
 
-def counting_handler(session, event):
-    """An effect that would show a second application: a counter per client."""
-    session.execute(text("insert into test_applied (client_id, times) values (:id, 1) "
-                         "on conflict (client_id) do update set times = test_applied.times + 1"),
-                    {"id": event.data["client_id"]})
-
-
-def applied_times(engine, client_id) -> int | None:
-    with engine.connect() as conn:
-        return conn.scalar(text("select times from test_applied where client_id = :id"), {"id": client_id})
-
-
-@pytest.fixture
-def applied_table(engine):
-    with engine.begin() as conn:
-        conn.execute(text("create table if not exists test_applied (client_id text primary key, times int not null)"))
-        conn.execute(text("truncate test_applied"))
-
-
-def consume_until_caught_up(engine, bootstrap, topic, handlers, group_prefix) -> str:
-    """Run a ConsumerRunner (new group) until it has committed the end of `topic`; returns the group."""
-    group = f"{group_prefix}-{uuid.uuid4()}"
-    runner = ConsumerRunner(engine, group, handlers, lambda: make_consumer(bootstrap, group, [topic]),
-                            lambda: make_producer(bootstrap), max_backoff=1.0)
-    thread, stop = run_in_thread(runner.run)
-    try:
-        wait_for(lambda: caught_up(bootstrap, group, topic), what=f"{group} to catch up with {topic}")
-    finally:
-        stop.set()
-        thread.join(timeout=30)
-    return group
-
-
 def test_relay_crash_between_publish_and_mark_is_absorbed_by_the_consumer(
         manager, relay, engine, kafka_bootstrap, applied_table, monkeypatch):
     card = manager.post("/api/v1/clients", json=CARD).json
@@ -189,7 +103,7 @@ def test_relay_crash_between_publish_and_mark_is_absorbed_by_the_consumer(
     copies = read_topic(kafka_bootstrap, TOPIC, 2, ce_id_in({event_id}))
     assert len(copies) == 2  # the duplicate really is on the topic
 
-    group = consume_until_caught_up(engine, kafka_bootstrap, TOPIC, {"crm.client.created.v1": counting_handler},
+    group = consume_until_caught_up(engine, kafka_bootstrap, [TOPIC], {"crm.client.created.v1": counting_handler},
                                     "test-dedupe")
     assert applied_times(engine, card["id"]) == 1
     with engine.connect() as conn:
@@ -261,7 +175,7 @@ def test_a_poison_event_goes_to_the_dlq_and_the_consumer_moves_on(engine, kafka_
     producer.flush()
     producer.close()
 
-    consume_until_caught_up(engine, kafka_bootstrap, topic, {"crm.client.created.v1": handler}, "test-dlq")
+    consume_until_caught_up(engine, kafka_bootstrap, [topic], {"crm.client.created.v1": handler}, "test-dlq")
     assert applied_times(engine, good_id) == 1 and applied_times(engine, bad_id) is None
     dead = read_topic(kafka_bootstrap, dlq_topic(topic), 2, lambda r: True)
     assert len(dead) == 2

@@ -1,0 +1,67 @@
+"""CPU seconds from /proc: of a process group, of our PostgreSQL, of the whole machine."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """User + system CPU of the live processes of a process group (a gunicorn master and its workers)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if int(fields[2]) == pgid:  # fields after the command: state, ppid, pgrp, ..., utime (12), stime (13)
+            total += int(fields[11]) + int(fields[12])
+    return total / CLK_TCK
+
+
+def machine_busy_seconds() -> float:
+    """CPU time of the whole machine spent not idle (all cores), from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+    return (sum(values[:8]) - idle) / CLK_TCK  # user..steal; guest time is already in user
+
+
+def pg_cpu_seconds(data_dir: Path | None) -> float:
+    """User + system CPU of our PostgreSQL: the postmaster, its live children, and the children it has reaped."""
+    if data_dir is None or not (data_dir / "postmaster.pid").exists():
+        return float("nan")
+    postmaster = int((data_dir / "postmaster.pid").read_text().split()[0])
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            pid = int(stat.parent.name)
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError, ValueError):
+            continue
+        if pid == postmaster:
+            total += sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime
+        elif int(fields[1]) == postmaster:
+            total += int(fields[11]) + int(fields[12])
+    return total / CLK_TCK
+
+
+class Cpu:
+    """CPU seconds of some process groups (name -> Server), our PostgreSQL and the whole machine, between start()
+    and stop()."""
+
+    def __init__(self, pg_dir: Path | None, processes: dict):
+        self.pg_dir, self.processes = pg_dir, processes
+
+    def snapshot(self) -> dict[str, float]:
+        snap = {name: group_cpu_seconds(p.proc.pid) for name, p in self.processes.items()}
+        snap["postgres"] = pg_cpu_seconds(self.pg_dir)
+        snap["machine"] = machine_busy_seconds()
+        return snap
+
+    def start(self) -> None:
+        self.before = self.snapshot()
+
+    def stop(self) -> dict[str, float]:
+        after = self.snapshot()
+        return {name: after[name] - self.before.get(name, 0.0) for name in after}

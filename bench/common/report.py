@@ -1,0 +1,128 @@
+"""What every benchmark reports: machine facts, percentiles and medians, and its section of docs/benchmarks.md."""
+from __future__ import annotations
+
+import fcntl
+import math
+import os
+import platform
+import statistics
+import sys
+import tempfile
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+from glassbox.config import PROJECT_ROOT
+
+DOCS_FILE = PROJECT_ROOT / "docs" / "benchmarks.md"
+
+DOCS_HEADER = """# Benchmarks
+
+Every figure here comes from a script in `bench/` (how to run them: `bench/README.md`) and was
+written by that script. The machine is a small shared box with **2 cores**, where absolute timings
+move by tens of percent from one run to the next. So each benchmark runs the thing under test and a
+bare baseline **side by side in the same run**, alternating them, and the figures that mean something
+are the **ratios** between the two; the absolute rates are there to read the ratios by, not to compare
+across runs or machines. Nothing here is asserted by a test.
+"""
+
+
+def machine_facts(**extra: str) -> dict[str, str]:
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = "?"
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split("MemTotal:")[1].split()[0])
+        mem = f"{kb / 1024 / 1024:.1f} GiB"
+    except (OSError, IndexError, ValueError):
+        pass
+    facts = {
+        "nproc": str(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()),
+        "cpu": cpu,
+        "memory": mem,
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "os": f"{platform.system()} {platform.release()}",
+    }
+    for dist in ("kafka-python", "SQLAlchemy", "psycopg", "Flask", "gunicorn", "cloudevents"):
+        try:
+            facts[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            pass
+    facts.update(extra)
+    return facts
+
+
+def facts_lines(facts: dict[str, str]) -> str:
+    return "\n".join(f"- {name}: {value}" for name, value in facts.items())
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest rank: the smallest value with at least p % of the values at or below it (nan when empty)."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(p / 100 * len(ordered)) - 1))]
+
+
+def load_average() -> str:
+    """The machine's 1, 5 and 15 minute load averages (on 2 cores, above 2 means work is queued)."""
+    return " / ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def phases_table(phases: dict[str, float]) -> list[str]:
+    """The lines of a table of a data generation's phases and their seconds, with the total."""
+    return ["| phase | seconds |", "|---|---:|", *[f"| {phase} | {seconds:.0f} |" for phase, seconds in phases.items()],
+            f"| total | {sum(phases.values()):.0f} |"]
+
+
+def facts_block(facts: dict[str, str]) -> list[str]:
+    """The closing lines of every section: the machine and the run's parameters."""
+    return ["", "Machine and parameters:", "", facts_lines(facts)]
+
+
+def now_utc() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def command_line(module: str) -> str:
+    return " ".join([f".venv/bin/python -m bench.{module}", *sys.argv[1:]])
+
+
+GOALS_HEADING = "## What the figures mean for the goals"
+
+
+def write_section(name: str, body: str, path: Path = DOCS_FILE) -> None:
+    """Replace this benchmark's section (between its marker comments) or add it before the goals summary;
+    the header is written when the file is new."""
+    start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
+    block = f"{start}\n{body.strip()}\n{end}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # The lock lives in /tmp, not beside the file: docs/ keeps only the document.
+    with open(Path(tempfile.gettempdir()) / "glassbox-benchmarks-md.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two benchmarks finishing together must not lose a section
+        text = path.read_text() if path.exists() else DOCS_HEADER
+        if start in text and end in text and text.index(start) < text.index(end):
+            text = text[:text.index(start)] + block + text[text.index(end) + len(end):]
+        elif GOALS_HEADING in text:  # a new section goes before the summary of the goals
+            text = text[:text.index(GOALS_HEADING)] + block + "\n\n" + text[text.index(GOALS_HEADING):]
+        else:
+            text = text.rstrip("\n") + "\n\n" + block + "\n"
+        path.write_text(text)
+
+
+def publish(name: str, section: str, write_docs: bool) -> None:
+    """Print a benchmark's section and, unless told not to, put it in docs/benchmarks.md."""
+    print("\n" + section)
+    if write_docs:
+        write_section(name, section)
+        print(f"\nwrote the {name} section of {DOCS_FILE}")

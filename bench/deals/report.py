@@ -1,0 +1,135 @@
+"""The deals section of docs/benchmarks.md."""
+from __future__ import annotations
+
+from bench import common
+from bench.common import percentile
+from bench.common.scale import Query
+from bench.deals.writes import WRITE_OPS
+
+GOAL_MS = 100.0
+
+
+ROLE_LABELS = {"manager": "manager (own deals)", "head": "head of sales"}
+
+
+def report(args, reads: list[tuple[Query, dict]], writes: dict, checks: dict, phases: dict[str, float],
+           facts: dict) -> str:
+    med = common.median
+    lines = [
+        "## Deals at scale: the board and the lists, and writes vs bare Flask (`bench/deals/`)",
+        "",
+        f"Run {common.now_utc()}: `{common.command_line('deals')}`",
+        "",
+        f"{args.deals:,} deals generated in SQL on {args.clients:,} clients of {args.managers} managers (a deal's "
+        "owner is its client's owner), in the default pipeline's five stages: 35 % open, most of them in the early "
+        "stages, a tenth of them forgotten for up to a year, so about a quarter stalled and a quarter past due; 25 % won, "
+        "40 % lost with a reason; amounts from 10,000 to 10,000,000 RUB, a fifth in USD, EUR or CNY; titles like "
+        "\"Irrigation pumps renewal for Baltic Timber LLC\"; every deal's stage history; open_deal_totals "
+        "recomputed as migration 0002 does. The mix as generated is under the machine facts.",
+        "",
+        "### Reads: the board and the deal lists",
+        "",
+        "**Service**: `glassbox serve deals` (gunicorn), one request at a time over a keep-alive connection, real "
+        "RS256 tokens: a manager (sees their own deals, about "
+        f"{args.deals // args.managers:,}) or a head of sales (sees all). Latency = request sent to body read. "
+        "**Bare**: the SQL statements the service ran for that same request (for a list: the capped count, the "
+        "planner's estimate when the count is capped, the page; for the board: the pipeline and its stages, the "
+        "grouped open totals with the stalled counts, the won/lost totals), captured from the service's code and "
+        "run straight through psycopg on one connection. "
+        f"{args.requests} measured requests per query after {args.warmup} warm-up ones, rotating through the "
+        "parameter values (up to 10), service and bare alternating request by request. Page size 50 (the default), "
+        "sort `-created_at` (the default).",
+        "",
+        f"| query | caller | service p50 / p95 ms | bare SQL p50 / p95 ms | service / bare p50 | total (estimate?) | "
+        f"goal: p95 < {GOAL_MS:.0f} ms |",
+        "|---|---|---:|---:|---:|---|---|",
+    ]
+    missed = []
+    for query, r in reads:
+        s50, s95 = percentile(r["service_ms"], 50), percentile(r["service_ms"], 95)
+        b50, b95 = percentile(r["bare_ms"], 50), percentile(r["bare_ms"], 95)
+        if r["count"] is not None:
+            total = f"{r['count']:,} open on the board"
+        elif r["total"] is None:
+            total = "?"
+        else:
+            total = f"{r['total']:,}" + (" (estimate)" if r["estimate"] else " (exact)")
+        met = s95 < GOAL_MS
+        if not met:
+            missed.append(f"{query.label} ({ROLE_LABELS[query.role]})")
+        lines.append(f"| {query.label} | {ROLE_LABELS[query.role]} | {s50:.1f} / {s95:.1f} | {b50:.1f} / {b95:.1f} | "
+                     f"{s50 / b50:.1f} | {total} | {'met' if met else '**missed**'} |")
+    lines += [
+        "",
+        f"**{len(reads) - len(missed)} of {len(reads)} queries meet the goal**"
+        + (f"; missed: {'; '.join(missed)}." if missed else "."),
+        "",
+        "`total` is the first response's: exact up to 10,000 matching rows, above that the planner's estimate. "
+        f"Errors (non-200 answers): {sum(r['errors'] for _, r in reads)}. "
+        + "".join(f"Measured {len(r['service_ms'])} requests only (its {args.budget:g} s budget was spent): "
+                  f"{q.label} ({q.role}). " for q, r in reads if len(r['service_ms']) < args.requests)
+        + "Parameter values rotated through: "
+        + "; ".join(f"{q.label} ({q.role}): {len(q.variants)}" for q, _ in reads if len(q.variants) > 1) + ".",
+    ]
+    if writes:
+        load = (f"wrk, {args.wrk_threads} threads, {args.connections} keep-alive connections, {args.duration:g} s per "
+                f"run after a {args.warmup_seconds:g} s warm-up" if args.client == "wrk" else
+                f"Python threads (http.client keep-alive), {args.connections} connections, {args.duration:g} s per run "
+                f"after a {args.warmup_seconds:g} s warm-up")
+        lines += [
+            "",
+            "### Writes: create, move, win vs bare Flask",
+            "",
+            "**Service**: the same gunicorn. Create opens a deal on a client of the caller (projection check, default "
+            "pipeline, first stage, stage history row, outbox event, the totals trigger); move takes an open deal to "
+            "the next stage (row lock, If-Match not sent, the stay closed and a new one begun, event, trigger); win "
+            "closes an open deal where it stands. Each request as the deal's (or client's) owner, one of "
+            f"{args.managers} managers, no deal twice. **Bare**: the same requests (method, headers, JSON body) to "
+            "`bench/bare_app.py`'s `POST /api/v1/clients` (echo of the body; no auth, no database) under the same "
+            f"gunicorn settings. Load: {load}; runs alternate service, bare, service, bare. Medians over the rounds; "
+            "ratio = service / bare of the same round (median).",
+            "",
+            "| request | service req/s | bare req/s | service / bare req/s | service p50 / p99 ms | bare p50 / p99 ms | "
+            "errors |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        per_round = []
+        for op, label in WRITE_OPS:
+            svc, bare = writes[("service", op)], writes[("bare", op)]
+            ratio = med([s["rps"] / b["rps"] for s, b in zip(svc, bare)])
+            lines.append(
+                f"| {label} | {med([r['rps'] for r in svc]):,.0f} | {med([r['rps'] for r in bare]):,.0f} | "
+                f"{ratio:.3f} | {med([r['p50_ms'] for r in svc]):.1f} / {med([r['p99_ms'] for r in svc]):.1f} | "
+                f"{med([r['p50_ms'] for r in bare]):.1f} / {med([r['p99_ms'] for r in bare]):.1f} | "
+                f"{sum(r['errors'] for r in svc + bare)} |")
+            for who, runs in (("service", svc), ("bare", bare)):
+                per_round.append(f"- {label}, {who}: " + "; ".join(
+                    f"{r['rps']:,.0f}/s, p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms ({r['requests']:,} requests)"
+                    for r in runs))
+        found, expected = checks["found"], checks["expected"]
+        lines += [
+            "",
+            "Checked in the database after the runs (warm-ups included): "
+            + ", ".join(f"{op} {found[op]:,} (successful answers {expected[op]:,})" for op, _ in WRITE_OPS)
+            + f" (the load generator stops with up to {checks['in_flight']} requests per kind in flight, which the "
+              "service still carries out); open_deal_totals rows differing from a fresh GROUP BY of the open deals: "
+              f"{checks['totals_mismatched']}. " + ("**All consistent.**" if checks["ok"] else "**MISMATCH.**"),
+            "",
+            "Per round:",
+            *per_round,
+        ]
+    lines += [
+        "",
+        "Data generation (in SQL; the secondary indexes and foreign keys of deals and deal_stage_entries dropped "
+        "for the load and rebuilt after it, the totals trigger off during the load):",
+        "",
+        "| phase | seconds |",
+        "|---|---:|",
+        *[f"| {phase} | {seconds:.0f} |" for phase, seconds in phases.items()],
+        f"| total | {sum(phases.values()):.0f} |",
+        "",
+        "Machine and parameters:",
+        "",
+        common.facts_lines(facts),
+    ]
+    return "\n".join(lines)

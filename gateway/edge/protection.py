@@ -1,0 +1,78 @@
+"""The gateway's protection: rate limits per user (per IP before login), CORS for configured origins and
+security headers on every response. The body size limit is the kit's MAX_CONTENT_LENGTH."""
+from __future__ import annotations
+
+import time
+
+from flask import Flask, Response, current_app, g, jsonify, request
+from flask_cors import CORS
+from flask_limiter import Limiter, RateLimitExceeded
+from flask_limiter.util import get_remote_address
+
+from glassbox.web import error_body
+
+UNLIMITED_PREFIXES = ("/health/", "/metrics", "/.well-known/")  # probes and key fetches must never be refused
+JSON_CSP = "default-src 'none'; frame-ancestors 'none'"
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer"}
+NO_STORE_PREFIXES = ("/api/v1/auth/", "/api/v1/api-tokens")  # tokens must not stay in any cache
+
+
+def rate_limit_key() -> str:
+    """The user for an authenticated request (the auth hook runs before the limiter's), else the IP."""
+    principal = g.get("principal")
+    return f"user:{principal.user_id}" if principal else f"ip:{get_remote_address()}"
+
+
+def _application_limit() -> str:
+    return current_app.config["GATEWAY_RATE_LIMIT"]
+
+
+def _login_limit() -> str:
+    return current_app.config["GATEWAY_LOGIN_RATE_LIMIT"]
+
+
+# One budget per user (or IP) across every route of the gateway. Its headers stay off: Flask-Limiter would put
+# Retry-After on every answer (and overwrite a service's own on a 503); the 429 handler sets it instead.
+limiter = Limiter(rate_limit_key, application_limits=[_application_limit], headers_enabled=False)
+# For POST /auth/login (and /auth/refresh): per IP, on top of the budget above; decorate the view method.
+login_rate_limit = limiter.limit(_login_limit, key_func=get_remote_address)
+
+
+@limiter.request_filter
+def _unlimited() -> bool:
+    return request.path.startswith(UNLIMITED_PREFIXES)
+
+
+def _too_many_requests(exc: RateLimitExceeded):
+    breached = limiter.current_limit
+    retry_after = int(breached.reset_at - time.time()) if breached else exc.limit.limit.get_expiry()
+    response = jsonify(error_body(429, f"too many requests: the limit is {exc.description}; "
+                                       "retry after the seconds in Retry-After"))
+    response.headers["Retry-After"] = str(max(retry_after, 1))
+    return response, 429
+
+
+def _security_headers(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    response.headers.setdefault("Content-Security-Policy", JSON_CSP)  # /docs sets its own
+    if request.path.startswith(NO_STORE_PREFIXES):
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Registered last, so the limiter's hook runs after authentication and sees g.principal. The limits
+    are Flask config (where Flask-Limiter reads its storage), filled from the settings."""
+    settings = app.config["GLASSBOX_SETTINGS"]
+    app.config.setdefault("RATELIMIT_STORAGE_URI", settings.ratelimit_storage_uri)
+    app.config.setdefault("GATEWAY_RATE_LIMIT", settings.rate_limit)
+    app.config.setdefault("GATEWAY_LOGIN_RATE_LIMIT", settings.login_rate_limit)
+    limiter.init_app(app)
+    app.register_error_handler(RateLimitExceeded, _too_many_requests)
+
+    if settings.cors_origins:
+        CORS(app, origins=list(settings.cors_origins),
+             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+             expose_headers=["X-Request-ID", "Retry-After", "Location", "ETag"], max_age=600)
+    app.after_request(_security_headers)

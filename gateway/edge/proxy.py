@@ -1,0 +1,74 @@
+"""/api/v1/<resource>/...: whatever the gateway does not answer itself goes to the service that owns the
+resource, with the caller's token and request id; status, body and the safe headers come back unchanged."""
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import requests
+from flask import Blueprint, Response, g, request
+from flask_smorest import abort
+
+from gateway.edge.upstreams import upstreams
+from glassbox.http import UpstreamError
+from glassbox.settings import current_settings
+
+FORWARDED_REQUEST_HEADERS = ("Content-Type", "Accept", "Idempotency-Key", "If-Match", "If-None-Match")
+# An allow-list: hop-by-hop headers (Connection, Transfer-Encoding, ...) and anything internal stay behind.
+PASSED_RESPONSE_HEADERS = ("Content-Type", "Content-Disposition", "Location", "ETag", "Retry-After",
+                           "Idempotent-Replayed", "Cache-Control")
+BUFFER_LIMIT = 256 * 1024  # answers up to this size are read whole; larger ones (CSV exports) are streamed
+CHUNK_SIZE = 64 * 1024
+
+blueprint = Blueprint("proxy", __name__)
+
+
+@blueprint.url_value_preprocessor
+def _upload_body_limit(_endpoint, values):
+    """The services' upload paths (a CSV import) take bodies up to IMPORT_MAX_BYTES instead of the app-wide
+    MAX_CONTENT_LENGTH. Set before any before_request hook can read the body (the first read fixes the limit)."""
+    if request.method == "POST" and (values or {}).get("path") in upstreams().upload_paths:
+        request.max_content_length = current_settings().import_max_bytes
+
+
+@blueprint.route("/api/v1/<path:path>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def forward(path: str):
+    segments = path.split("/")
+    service = upstreams().owners.get(segments[0])
+    # Dot segments would be resolved on the way out and could reach another resource or service path.
+    if service is None or "." in segments or ".." in segments:
+        abort(404, message=f"there is no resource at /api/v1/{path}")
+    settings = current_settings()
+    try:
+        upstream = upstreams().client.request(
+            request.method, settings.service_address(service, quote(request.path)),
+            params=request.query_string or None, headers=_upstream_headers(),
+            data=request.get_data() or None,  # 413 above MAX_CONTENT_LENGTH
+            timeout=settings.timeouts, service=service)
+    except UpstreamError as exc:
+        abort(exc.status, message=exc.message)
+    return _relay(upstream)
+
+
+def _upstream_headers() -> dict[str, str]:
+    headers = {name: request.headers[name] for name in FORWARDED_REQUEST_HEADERS if name in request.headers}
+    headers["Authorization"] = g.upstream_authorization
+    headers["X-Request-ID"] = g.request_id
+    headers["X-Forwarded-For"] = ", ".join(filter(None, [request.headers.get("X-Forwarded-For"), request.remote_addr]))
+    headers["X-Forwarded-Proto"] = request.scheme
+    return headers
+
+
+def _relay(upstream: requests.Response) -> Response:
+    length = upstream.headers.get("Content-Length", "")
+    if length.isdigit() and int(length) <= BUFFER_LIMIT:
+        with upstream:  # read whole: the connection goes back to the pool at once
+            response = Response(upstream.content, status=upstream.status_code)
+    else:
+        # The read timeout still bounds every wait for the next chunk.
+        response = Response(upstream.iter_content(CHUNK_SIZE), status=upstream.status_code)
+        response.call_on_close(upstream.close)
+    del response.headers["Content-Type"]  # Flask's default; the service's own, if any, comes next
+    for name in PASSED_RESPONSE_HEADERS:
+        if name in upstream.headers:
+            response.headers[name] = upstream.headers[name]
+    return response

@@ -1,0 +1,136 @@
+"""Logging in, rotating and revoking refresh tokens, and who an access token stands for."""
+from __future__ import annotations
+
+import math
+import secrets
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from gateway.identity.models import ApiToken, RefreshToken, User
+from gateway.identity.passwords import hash_password, needs_rehash, secret_digest, verify_password
+from glassbox import clock
+from glassbox.auth import Principal
+from glassbox.db import Database
+from glassbox.errors import NotFound, TooManyRequests, Unauthorized
+from glassbox.keys import ACCESS_TOKEN_TTL, KeyRing
+from glassbox.settings import Settings
+
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+REFRESH_TOKEN_TTL = timedelta(days=14)
+
+BAD_CREDENTIALS = "the e-mail or password is wrong"  # also for unknown and deactivated accounts
+BAD_REFRESH_TOKEN = "the refresh token is not valid; log in again"
+
+
+def login(db: Database, ring: KeyRing, settings: Settings, email: str, password: str) -> dict:
+    """A new access token and a refresh token starting a new family. Wrong password, unknown e-mail and
+    deactivated account get the same 401; after MAX_FAILED_LOGINS failures in a row, a 429 for LOCKOUT."""
+    now = clock.now()
+    with db.unit_of_work() as uow:
+        # Locked for the whole check, so concurrent attempts count one after the other.
+        user = uow.session.scalars(select(User).where(func.lower(User.email) == email.strip().lower())
+                                   .with_for_update()).first()
+        if user is not None and user.locked_until is not None and user.locked_until > now:
+            retry_after = math.ceil((user.locked_until - now).total_seconds())
+            raise TooManyRequests(f"too many failed logins; try again in {retry_after} seconds", retry_after)
+        if not verify_password(user.password_hash if user else None, password):
+            if user is not None:
+                _count_failure(user, now)
+                uow.commit()
+            raise Unauthorized(BAD_CREDENTIALS)
+        if not user.is_active:
+            raise Unauthorized(BAD_CREDENTIALS)
+        user.failed_logins, user.locked_until = 0, None
+        if needs_rehash(user.password_hash):
+            user.password_hash = hash_password(password)
+        tokens = _issue_tokens(uow.session, ring, settings, user, uuid.uuid4(), now)
+        uow.commit()
+        return tokens
+
+
+def _count_failure(user: User, now: datetime) -> None:
+    user.failed_logins += 1
+    if user.failed_logins >= MAX_FAILED_LOGINS:
+        user.failed_logins, user.locked_until = 0, now + LOCKOUT
+
+
+def _issue_tokens(session: Session, ring: KeyRing, settings: Settings, user: User, family_id: uuid.UUID,
+                  now: datetime) -> dict:
+    refresh_token = secrets.token_urlsafe(32)
+    session.add(RefreshToken(id=uuid.uuid4(), user_id=user.id, family_id=family_id, issued_at=now,
+                             token_hash=secret_digest(refresh_token), expires_at=now + REFRESH_TOKEN_TTL))
+    access_token = ring.access_token(str(user.id), user.role, settings.jwt_issuer, settings.jwt_audience)
+    return {"access_token": access_token, "refresh_token": refresh_token, "token_type": "Bearer",
+            "expires_in": int(ACCESS_TOKEN_TTL.total_seconds())}
+
+
+def refresh(db: Database, ring: KeyRing, settings: Settings, refresh_token: str) -> dict:
+    """Rotation: the presented token is spent and a new one of the same family comes back. A spent or
+    revoked token presented again means a copy is in other hands: the whole family is revoked."""
+    now = clock.now()
+    with db.unit_of_work() as uow:
+        stored = uow.session.scalars(select(RefreshToken).where(RefreshToken.token_hash == secret_digest(refresh_token))
+                                     .with_for_update()).first()
+        if stored is None:
+            raise Unauthorized(BAD_REFRESH_TOKEN)
+        if stored.used_at is not None or stored.revoked_at is not None:
+            revoke_refresh_tokens(uow.session, now, RefreshToken.family_id == stored.family_id)
+            uow.commit()
+            raise Unauthorized(BAD_REFRESH_TOKEN)
+        user = uow.session.get(User, stored.user_id)
+        if stored.expires_at <= now or not user.is_active:
+            raise Unauthorized(BAD_REFRESH_TOKEN)
+        stored.used_at = now
+        tokens = _issue_tokens(uow.session, ring, settings, user, stored.family_id, now)
+        uow.commit()
+        return tokens
+
+
+def logout(db: Database, refresh_token: str) -> None:
+    """Revokes the token's family. An unknown token is not an error: the answer must not tell."""
+    with db.unit_of_work() as uow:
+        family_id = uow.session.scalar(select(RefreshToken.family_id)
+                                       .where(RefreshToken.token_hash == secret_digest(refresh_token)))
+        if family_id is None:
+            return
+        revoke_refresh_tokens(uow.session, clock.now(), RefreshToken.family_id == family_id)
+        uow.commit()
+
+
+def revoke_refresh_tokens(session: Session, now: datetime, condition) -> None:
+    """Revoke the live refresh tokens matching `condition` (one family, or all of a user's)."""
+    session.execute(update(RefreshToken).where(condition, RefreshToken.revoked_at.is_(None)).values(revoked_at=now))
+
+
+def access_refusal(db: Database, principal: Principal) -> str | None:
+    """Why a valid access token must still be refused now, or None: its user was deactivated or given
+    another role, or its API token was revoked. One primary-key lookup for a user's token."""
+    subject_id = uuid.UUID(principal.user_id)
+    with db.session() as session:
+        subject = session.get(User, subject_id) or session.get(ApiToken, subject_id)
+    if subject is None:
+        return "unknown user"
+    if isinstance(subject, User) and not subject.is_active:
+        return "user is deactivated"
+    if isinstance(subject, ApiToken) and subject.revoked_at is not None:
+        return "the API token is revoked"
+    if subject.role != principal.role:
+        return "the role has changed; log in again"
+    return None
+
+
+def me(db: Database, principal: Principal) -> dict:
+    subject_id = uuid.UUID(principal.user_id)
+    with db.session() as session:
+        user = session.get(User, subject_id)
+        if user is not None:
+            return {"kind": "user", "id": user.id, "role": user.role, "email": user.email,
+                    "full_name": user.full_name, "team_id": user.team_id, "is_active": user.is_active}
+        api_token = session.get(ApiToken, subject_id)
+        if api_token is not None:
+            return {"kind": "api_token", "id": api_token.id, "role": api_token.role, "name": api_token.name}
+    raise NotFound("the caller is not known here")

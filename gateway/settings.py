@@ -1,0 +1,76 @@
+"""The gateway's settings: the kit's, plus signing keys, the upload limit, how long the edge waits for the
+services and where they are, rate limits and CORS. Read and validated once at start-up."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Mapping
+
+from limits import parse_many
+
+from glassbox import registry
+from glassbox.config import service_url, var_dir
+from glassbox.settings import Settings, comma_list, path, positive_float, positive_int, setting
+
+
+def rate_limit(raw: str) -> str:
+    """A Flask-Limiter limit such as "600 per minute" (several separated by ";")."""
+    parse_many(raw)
+    return raw
+
+
+def paths(raw: str) -> tuple[Path, ...]:
+    return tuple(Path(item) for item in comma_list(raw))
+
+
+@dataclass(frozen=True)
+class GatewaySettings(Settings):
+    # Only the gateway signs: its current key, plus public keys still accepted during a rotation.
+    jwt_private_key_file: Path | None = None
+    jwt_extra_public_key_files: tuple[Path, ...] = ()
+    # Bodies of the services' upload paths (a CSV import) may be this large; others MAX_CONTENT_LENGTH.
+    import_max_bytes: int = 50 * 1024 * 1024
+    # Calls to the services: the read timeout bounds every wait for bytes, streamed bodies included.
+    connect_timeout: float = 1.0
+    read_timeout: float = 10.0
+    # The gathered views: the time each may spend, and the threads their parts run in.
+    overview_budget: float = 2.0
+    dashboard_budget: float = 3.0
+    overview_workers: int = 16
+    dashboard_workers: int = 8
+    rate_limit: str = "600 per minute"  # per user (per IP before login), across every route
+    login_rate_limit: str = "10 per minute"  # per IP, on logging in and refreshing
+    ratelimit_storage_uri: str = "memory://"
+    cors_origins: tuple[str, ...] = ()  # none: no cross-origin access
+    # Every registered service but the gateway -> its base URL (`<SERVICE>_URL`).
+    service_urls: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def environment(cls, service: str) -> dict:
+        return {
+            **super().environment(service),
+            "jwt_private_key_file": setting("JWT_PRIVATE_KEY_FILE", var_dir() / "keys" / "jwt-private.pem", path),
+            "jwt_extra_public_key_files": setting("JWT_EXTRA_PUBLIC_KEY_FILES", (), paths),
+            "import_max_bytes": setting("IMPORT_MAX_BYTES", cls.import_max_bytes, positive_int),
+            "connect_timeout": setting("GATEWAY_CONNECT_TIMEOUT", cls.connect_timeout, positive_float),
+            "read_timeout": setting("GATEWAY_READ_TIMEOUT", cls.read_timeout, positive_float),
+            "overview_budget": setting("GATEWAY_OVERVIEW_BUDGET", cls.overview_budget, positive_float),
+            "dashboard_budget": setting("GATEWAY_DASHBOARD_BUDGET", cls.dashboard_budget, positive_float),
+            "overview_workers": setting("GATEWAY_OVERVIEW_WORKERS", cls.overview_workers, positive_int),
+            "dashboard_workers": setting("GATEWAY_DASHBOARD_WORKERS", cls.dashboard_workers, positive_int),
+            "rate_limit": setting("GATEWAY_RATE_LIMIT", cls.rate_limit, rate_limit),
+            "login_rate_limit": setting("GATEWAY_LOGIN_RATE_LIMIT", cls.login_rate_limit, rate_limit),
+            "ratelimit_storage_uri": setting("RATELIMIT_STORAGE_URI", cls.ratelimit_storage_uri),
+            "cors_origins": setting("GATEWAY_CORS_ORIGINS", (), comma_list),
+            "service_urls": MappingProxyType({name: service_url(name) for name in registry.specs() if name != service}),
+        }
+
+    @property
+    def timeouts(self) -> tuple[float, float]:
+        """(connect, read) seconds of a call to a service."""
+        return self.connect_timeout, self.read_timeout
+
+    def service_address(self, service: str, path: str) -> str:
+        """The URL of `path` (under the root) on `service`."""
+        return self.service_urls[service].rstrip("/") + path
