@@ -12,7 +12,7 @@ overdue, NPS and CSAT surveys — is carried out request by request:
 - exchange rates by an admin: the analytics app;
 
 each through the app's Flask test client with a real RS256 token of the user's role. Each request happens at its
-moment of the plan: the services' own clocks (`services.deals.clock.now`, the clients service's `utcnow`) are set
+moment of the plan: the services' clocks (`glassbox.clock.now`, the clients service's `utcnow`) are set
 to it, so the history spans months and what the services record (created, closed, entered a stage, done...) is
 the plan's times, which the first test checks on the events themselves.
 
@@ -39,6 +39,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import create_engine
 
+from glassbox import clock as kit_clock
 from glassbox.kafka import ensure_topics, make_producer
 from glassbox.outbox import OutboxRelay
 from services.analytics import clock as analytics_clock
@@ -48,7 +49,6 @@ from services.clients import consumers as clients_consumers
 from services.clients import models as clients_models
 from services.clients import schemas as clients_schemas
 from services.clients import service as clients_service
-from services.deals import clock as deals_clock
 from services.deals import consumers as deals_consumers
 from tests.support.analytics import reference
 from tests.support.analytics.driver import (Driver, RenamingProducer, Services, SimClock, World, consume_all, drain,
@@ -86,9 +86,9 @@ def world(clients_app, deals_app, analytics_app, gateway_app, clients_db_url, de
     with pytest.MonkeyPatch.context() as patch:
         for module in (clients_service, clients_schemas, clients_models):
             patch.setattr(module, "utcnow", clock.now)
-        patch.setattr(deals_clock, "now", clock.now)
+        patch.setattr(kit_clock, "now", clock.now)
         patch.setattr(analytics_clock, "now", lambda: NOW)
-        patch.setenv("CLIENTS_URL", "http://127.0.0.1:9")  # the deals service must know the clients from events
+        # the deals app has no clients service to ask (tests.support.deals): it must know the clients from events
         try:
             # the users, announced by the gateway; the clients service learns them (owners, assignees)
             driver.users(gateway_app.extensions["glassbox_db"])
