@@ -14,11 +14,11 @@ TOPIC = None  # analytics emits no events
 
 def create_app(config: dict | None = None) -> Flask:
     """`config` overrides Settings fields, plus `base_currency` (else BASE_CURRENCY, default RUB)."""
-    from services.analytics import gauges, service
+    from services.analytics import gauges, settings
     from services.analytics.api import BLUEPRINTS
 
     config = dict(config or {})
-    base_currency = config.pop("base_currency", None) or service.base_currency()
+    base_currency = config.pop("base_currency", None) or settings.base_currency()
     app = create_service_app(NAME, "Glassbox analytics", TOPIC, BLUEPRINTS, config)
     app.config["BASE_CURRENCY"] = base_currency
     gauges.init_app(app)

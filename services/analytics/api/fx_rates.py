@@ -5,7 +5,7 @@ from flask.views import MethodView
 from glassbox.app import current_db
 from glassbox.auth import current_principal
 from glassbox.web import Blueprint
-from services.analytics import service
+from services.analytics.service import fx_rates as service
 from services.analytics.schemas import FxRateCreateSchema, FxRatePageSchema, FxRateQueryArgs, FxRateSchema
 
 blp = Blueprint("fx-rates", __name__, description="Exchange rates to the base currency: admins record them")
