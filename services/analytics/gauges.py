@@ -17,7 +17,8 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 
 from glassbox.models import ProcessedEvent
-from services.analytics import clock, consumers
+from glassbox import clock
+from services.analytics import consumers
 from services.analytics.kpi.open_deals import open_deals_per_stage
 from services.analytics.kpi.scope import Scope
 
@@ -46,7 +47,7 @@ class BusinessCollector:
 
     def _deals(self) -> list:
         db = self.app.extensions["glassbox_db"]
-        base = self.app.config["BASE_CURRENCY"]
+        base = self.app.config["GLASSBOX_SETTINGS"].base_currency
         scope = Scope(now=clock.now(), base_currency=base)
         labels = ["pipeline_id", "stage_id", "stage"]
         deals = GaugeMetricFamily("analytics_open_deals", "Open deals per stage", labels=labels)

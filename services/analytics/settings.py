@@ -1,16 +1,18 @@
-"""The analytics service's settings, read once at start-up."""
+"""The analytics service's settings: the kit's, plus the base currency every KPI converts money to."""
 from __future__ import annotations
 
-import os
+from dataclasses import dataclass
 
-from glassbox.config import ConfigError
+from glassbox.settings import Settings, currency_code, setting
 
 DEFAULT_BASE_CURRENCY = "RUB"
 
 
-def base_currency() -> str:
-    """BASE_CURRENCY from the environment (default RUB); a malformed one stops the process at start."""
-    value = os.environ.get("BASE_CURRENCY") or DEFAULT_BASE_CURRENCY
-    if len(value) != 3 or not value.isalpha() or not value.isupper():
-        raise ConfigError(f"BASE_CURRENCY must be an ISO 4217 code such as RUB, not {value!r}")
-    return value
+@dataclass(frozen=True)
+class AnalyticsSettings(Settings):
+    base_currency: str = DEFAULT_BASE_CURRENCY  # BASE_CURRENCY: an ISO 4217 code, checked at start-up
+
+    @classmethod
+    def environment(cls, service: str) -> dict:
+        return {**super().environment(service),
+                "base_currency": setting("BASE_CURRENCY", DEFAULT_BASE_CURRENCY, currency_code)}

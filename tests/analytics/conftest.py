@@ -11,9 +11,10 @@ import pytest
 from kafka.consumer.fetcher import ConsumerRecord
 from sqlalchemy import create_engine
 
+from glassbox import clock
 from glassbox.events import DomainEvent
 from glassbox.inbox import ConsumerRunner
-from services.analytics import clock, consumers
+from services.analytics import consumers
 from tests.analytics.events import topic_of
 from tests.conftest import migrate, truncate_all
 

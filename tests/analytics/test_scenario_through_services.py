@@ -12,9 +12,9 @@ overdue, NPS and CSAT surveys — is carried out request by request:
 - exchange rates by an admin: the analytics app;
 
 each through the app's Flask test client with a real RS256 token of the user's role. Each request happens at its
-moment of the plan: the services' own clocks (`services.deals.clock.now`, the clients service's `utcnow`) are set
-to it, so the history spans months and what the services record (created, closed, entered a stage, done...) is
-the plan's times, which the first test checks on the events themselves.
+moment of the plan: the services' clocks (`glassbox.clock.now`, `services.deals.clock.now`, the clients service's
+`utcnow`) are set to it, so the history spans months and what the services record (created, closed, entered a
+stage, done...) is the plan's times, which the first test checks on the events themselves.
 
 The real outbox relays (`OutboxRelay` of the gateway, clients and deals) publish to the real broker; the real
 consumers (`ConsumerRunner` with the clients, deals and analytics handlers) read it: the clients service learns
@@ -42,12 +42,12 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from sqlalchemy import Engine, create_engine, text
 
+from glassbox import clock as glassbox_clock
 from glassbox.auth import Principal
 from glassbox.events import DomainEvent, to_jsonable
 from glassbox.inbox import ConsumerRunner
 from glassbox.kafka import dlq_topic, ensure_topics, make_consumer, make_producer
 from glassbox.outbox import OutboxRelay
-from services.analytics import clock as analytics_clock
 from services.analytics import consumers as analytics_consumers
 from services.analytics.models import READ_MODELS
 from services.analytics.rebuild import rebuild
@@ -366,7 +366,7 @@ def world(clients_app, deals_app, analytics_app, clients_db_url, deals_db_url, a
         for module in (clients_service, clients_schemas, clients_models):
             patch.setattr(module, "utcnow", clock.now)
         patch.setattr(deals_clock, "now", clock.now)
-        patch.setattr(analytics_clock, "now", lambda: NOW)
+        patch.setattr(glassbox_clock, "now", clock.now)  # the kit's clock: the plan's moments, then NOW
         patch.setenv("CLIENTS_URL", "http://127.0.0.1:9")  # the deals service must know the clients from events
         try:
             # the users, announced by the gateway; the clients service learns them (owners, assignees)
@@ -386,6 +386,7 @@ def world(clients_app, deals_app, analytics_app, clients_db_url, deals_db_url, a
             driver.deactivate_leaver()
             for relay in relays.values():
                 drain(relay)
+            clock.at = NOW  # the rates are recorded, and the KPIs asked, at NOW
             driver.rates()
             consume_until_caught_up(analytics_engine, kafka_bootstrap, analytics_consumers.GROUP,
                                     analytics_consumers.HANDLERS, list(topics.values()))

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from services.analytics import clock, consumers
+from glassbox import clock
+from services.analytics import consumers
 from tests.analytics.conftest import NOW, analytics_database
 from tests.analytics.events import DealLife, PipelineDef, client_card, new_id, user_created
 from tests.conftest import truncate_all

@@ -1,9 +1,9 @@
 """/kpi/*: the sales KPIs, read only, computed from the read models when asked (definitions: docs/kpi.md)."""
-from flask import current_app
 from flask.views import MethodView
 
 from glassbox.app import current_db
 from glassbox.auth import current_principal
+from glassbox.settings import current_settings
 from glassbox.web import Blueprint
 from services.analytics.kpi import funnel, open_deals, segments, summary, work
 from services.analytics.service import kpi as service
@@ -16,7 +16,7 @@ blp = Blueprint("kpi", __name__, description="Sales KPIs from the event stream: 
 
 
 def _answer(question, args: dict, *extra, months: int = 1) -> dict:
-    base = current_app.config["BASE_CURRENCY"]
+    base = current_settings().base_currency
     return service.ask(current_db(), question, service.scope(current_principal(), args, base, months), *extra)
 
 

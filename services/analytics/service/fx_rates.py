@@ -8,11 +8,12 @@ from sqlalchemy.exc import IntegrityError
 
 from glassbox.auth import Principal
 from glassbox.db import Database
+from glassbox import clock
 from glassbox.errors import Conflict, Invalid, NotFound
+from glassbox.policy import require
 from glassbox.web import keyset_page
-from services.analytics import clock
 from services.analytics.models import FxRate
-from services.analytics.service.policy import KPI_READERS, RATE_WRITERS, require
+from services.analytics.service.policy import KPI_READERS, RATE_WRITERS
 
 
 def record_rate(db: Database, principal: Principal, data: dict, base: str) -> FxRate:
@@ -20,7 +21,7 @@ def record_rate(db: Database, principal: Principal, data: dict, base: str) -> Fx
     if data["currency"] == base:
         raise Invalid("the base currency needs no rate", {"json": {"currency": [f"{base} is the base currency"]}})
     with db.unit_of_work() as uow:
-        rate = FxRate(id=uuid.uuid4(), created_by=uuid.UUID(principal.user_id), created_at=clock.now(), **data)
+        rate = FxRate(id=uuid.uuid4(), created_by=principal.id, created_at=clock.now(), **data)
         uow.session.add(rate)
         try:
             uow.session.flush()

@@ -2,15 +2,15 @@
 of the question taken from the clock; and the one read transaction a question runs in."""
 from __future__ import annotations
 
-import uuid
 from datetime import date
 
+from glassbox import clock
 from glassbox.auth import Principal
 from glassbox.db import Database
-from glassbox.errors import Invalid, NotFound
-from services.analytics import clock
+from glassbox.errors import Invalid
+from glassbox.policy import require
 from services.analytics.kpi.scope import Scope, month_end
-from services.analytics.service.policy import KPI_READERS, OWN_FIGURES_ONLY, require
+from services.analytics.service.policy import FIGURES, KPI_READERS
 
 
 def _month_start(day: date) -> date:
@@ -29,11 +29,11 @@ def scope(principal: Principal, args: dict, base: str, months: int = 1) -> Scope
     now = clock.now()
     today = Scope(now=now, base_currency=base).today
     manager_id = args.get("manager_id")
-    if principal.role in OWN_FIGURES_ONLY:
-        me = uuid.UUID(principal.user_id)
-        if manager_id is not None and manager_id != me:
-            raise NotFound("no such manager among yours: a manager sees only their own numbers")
-        manager_id = me
+    if not FIGURES.sees_all(principal):
+        if manager_id is not None:
+            FIGURES.ensure(principal, manager_id,
+                           message="no such manager among yours: a manager sees only their own numbers")
+        manager_id = principal.id
     # Missing ends: the current month(s); "since X" runs to the end of the current month(s), "until Y" starts
     # on the first of the current month (or of Y's month, if Y is earlier).
     date_from, date_to = args.get("date_from"), args.get("date_to")

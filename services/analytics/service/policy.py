@@ -6,14 +6,8 @@ everywhere); accountants and the after-sales role have no KPIs (403). Admins rec
 everyone who may read KPIs reads them."""
 from __future__ import annotations
 
+from glassbox.policy import Visibility
+
 KPI_READERS = ("admin", "head_of_sales", "manager", "marketer")
 RATE_WRITERS = ("admin",)
-OWN_FIGURES_ONLY = ("manager",)
-
-
-def require(principal, *roles: str) -> None:
-    """Forbidden unless the principal has one of `roles`."""
-    from glassbox.errors import Forbidden
-
-    if not principal.has_role(*roles):
-        raise Forbidden(f"the {principal.role} role may not do this")
+FIGURES = Visibility(own_only=("manager",))  # whose figures a KPI reader may ask for
