@@ -19,9 +19,10 @@ from glassbox.db import Database
 from glassbox.demo import DEMO_USERS, demo_record_id, demo_user_id
 from glassbox.events import DomainEvent, utcnow
 from glassbox.money import Money
-from services.clients import consumers, service
+from services.clients import consumers
 from services.clients.events import TOPIC
 from services.clients.models import Activity, Campaign, Client, Manager
+from services.clients.service import activities, after_sales, clients, contacts, marketing
 
 ANNA, BORIS = demo_user_id("anna.manager@glassbox.local"), demo_user_id("boris.manager@glassbox.local")
 HEAD = Principal(demo_user_id("head@glassbox.local"), "head_of_sales")
@@ -113,7 +114,7 @@ def _campaigns(db: Database) -> str:
     today = utcnow().date()
     for name, channel, started, days, cost, description in CAMPAIGNS:
         starts_on = today - timedelta(days=started)
-        service.create_campaign(db, MARKETER, {
+        marketing.create_campaign(db, MARKETER, {
             "id": uuid.UUID(demo_record_id("campaign", name)), "name": name, "channel": channel, "starts_on": starts_on, "ends_on": starts_on + timedelta(days=days),
             "cost": Money(Decimal(cost), "RUB"), "description": description})
     return f"{len(CAMPAIGNS)} campaigns"
@@ -123,10 +124,10 @@ def _clients(db: Database) -> str:
     campaigns = _ids_by_name(db, Campaign)
     for owner, card, contacts in CARDS:
         campaign_id = campaigns.get(CAMPAIGN_OF.get(card["name"]))
-        client = service.create_client(db, HEAD, {**card, "id": uuid.UUID(demo_record_id("client", card["name"])),
+        client = clients.create_client(db, HEAD, {**card, "id": uuid.UUID(demo_record_id("client", card["name"])),
                                                         "owner_id": owner, "campaign_id": campaign_id})
         for contact in contacts:
-            service.create_contact(db, HEAD, client.id, dict(contact))
+            contacts.create_contact(db, HEAD, client.id, dict(contact))
     return f"{len(CARDS)} demo clients"
 
 
@@ -136,18 +137,18 @@ def _work(db: Database) -> str | None:
         return None  # these are not the demo clients: leave real data alone
     for manager, client, type_, subject, due_in, outcome in ACTIVITIES:
         principal = Principal(manager, "manager")
-        activity = service.plan_activity(db, principal, {"client_id": clients[client], "type": type_,
+        activity = activities.plan_activity(db, principal, {"client_id": clients[client], "type": type_,
                                                          "subject": subject, "due_at": now + timedelta(days=due_in)})
         if outcome:
-            service.complete_activity(db, principal, activity.id, {"outcome": outcome})
+            activities.complete_activity(db, principal, activity.id, {"outcome": outcome})
     for client, kind, score, comment, days_ago in SURVEYS:
         surveyed_on = (now - timedelta(days=days_ago)).date()
-        service.record_survey(db, AFTER_SALES, {"client_id": clients[client], "kind": kind, "score": score,
+        after_sales.record_survey(db, AFTER_SALES, {"client_id": clients[client], "kind": kind, "score": score,
                                                 "comment": comment, "surveyed_on": surveyed_on})
-    case = service.open_service_case(db, AFTER_SALES, {
+    case = after_sales.open_service_case(db, AFTER_SALES, {
         "client_id": clients["Ural Agro Holding"], "subject": "Pump station warranty repair", "priority": "high",
         "description": "The irrigation pump stops under full load."})
-    service.transition_service_case(db, AFTER_SALES, case.id, "in_progress")
+    after_sales.transition_service_case(db, AFTER_SALES, case.id, "in_progress")
     return f"{len(ACTIVITIES)} activities, {len(SURVEYS)} surveys and a service case"
 
 

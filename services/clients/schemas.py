@@ -9,9 +9,9 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from glassbox.events import utcnow
 from glassbox.money import MoneySchema
 from glassbox.web import PageArgs, page_schema
-from services.clients.distribution import MAX_CLIENTS, STRATEGIES
 from services.clients.models import (ACTIVITY_STATUSES, CASE_STATUSES, IMPORT_STATUSES, KINDS, PRIORITIES, RATINGS,
                                      SCORE_RANGES, STATUSES, TIMELINE_KINDS)
+from services.clients.service.distribution import MAX_CLIENTS, STRATEGIES
 
 SORTS = ("name", "-name", "created_at", "-created_at", "updated_at", "-updated_at")
 CODE_SORTS = ("code", "-code", "name", "-name")

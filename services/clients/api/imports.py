@@ -8,8 +8,8 @@ from flask_smorest import abort
 from glassbox.app import current_db
 from glassbox.auth import current_principal
 from glassbox.web import Blueprint, accepts_bodies
-from services.clients import imports
 from services.clients.schemas import ClientFilterArgs, ImportJobSchema
+from services.clients.service import csv_files, imports
 
 blp = Blueprint("imports", __name__, description="Import of client cards from CSV, and their export")
 IMPORT_ENDPOINT = "imports.ClientImport"
@@ -76,7 +76,7 @@ class ClientExport(MethodView):
 
         The filters and sort of GET /clients, every matching row, streamed: the columns of a card plus id,
         owner_id and created_at; a cell a spreadsheet would run as a formula starts with an apostrophe."""
-        rows = imports.export_clients(current_db(), current_principal(), args)
+        rows = csv_files.export_clients(current_db(), current_principal(), args)
         stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
         return Response(rows, mimetype="text/csv", headers={
             "Content-Disposition": f'attachment; filename="clients-{stamp}.csv"', "Cache-Control": "no-store"})
