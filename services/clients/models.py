@@ -290,12 +290,12 @@ class ServiceCase(Base):
 
 # -- the users, as the identity events describe them ---------------------------------------------------
 
-class Manager(Base):
+class User(Base):
     """This service's projection of the gateway's users (crm.identity.events), used to check who may own a
     client or be given an activity. Every user is kept, not only managers: the checks filter by role.
     Never written by a request, only by services/clients/consumers.py (and the demo seed through it)."""
 
-    __tablename__ = "managers"
+    __tablename__ = "users"
 
     user_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
     full_name: Mapped[str | None] = mapped_column(String(200))  # a deactivation event does not carry it

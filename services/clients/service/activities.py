@@ -14,9 +14,9 @@ from glassbox.web import keyset_page_of_union
 from services.clients import events
 from services.clients.models import Activity, ActivityType
 from services.clients.service.policy import ASSIGNERS, READERS, WRITERS
-from services.clients.service.records import (add_new, apply_changes, client_for_new_record, ensure_active_code,
-                                              ensure_active_user, load_attached, new_values, reload, require, sees_all,
-                                              sorted_page, where_equal)
+from services.clients.service.records import (add_new, client_for_new_record, ensure_active_code, ensure_active_user,
+                                              get_attached, load_attached, new_values, record_changes, require,
+                                              sees_all, sorted_page, where_equal)
 
 
 def plan_activity(db: Database, principal: Principal, data: dict) -> Activity:
@@ -37,9 +37,7 @@ def plan_activity(db: Database, principal: Principal, data: dict) -> Activity:
 
 
 def get_activity(db: Database, principal: Principal, activity_id: uuid.UUID) -> Activity:
-    require(principal, *READERS)
-    with db.session() as session:
-        return load_attached(session, principal, Activity, activity_id)
+    return get_attached(db, principal, READERS, Activity, activity_id)
 
 
 def update_activity(db: Database, principal: Principal, activity_id: uuid.UUID, changes: dict) -> Activity:
@@ -53,12 +51,8 @@ def update_activity(db: Database, principal: Principal, activity_id: uuid.UUID, 
             ensure_active_code(uow.session, ActivityType, "type", new["type"])
         if "assignee_id" in new:
             ensure_active_user(uow.session, principal, "assignee_id", new["assignee_id"])
-        changed = apply_changes(activity, changes)
-        if not changed:
-            return activity
-        reload(uow.session, activity)
-        uow.emit(events.activity_updated(activity, changed, principal.user_id))
-        uow.commit()
+        if record_changes(uow, activity, changes, events.activity_updated, principal, reload=True):
+            uow.commit()
         return activity
 
 

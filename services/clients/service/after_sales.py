@@ -13,8 +13,8 @@ from glassbox.events import utcnow
 from services.clients import events
 from services.clients.models import CASE_TRANSITIONS, ServiceCase, Survey
 from services.clients.service.policy import AFTER_SALES, CASE_READERS, SURVEY_READERS
-from services.clients.service.records import (add_new, apply_changes, client_for_new_record, load_attached, require,
-                                              sorted_page, visible, where_equal)
+from services.clients.service.records import (add_new, client_for_new_record, get_attached, load_attached,
+                                              record_changes, require, sorted_page, visible, where_equal)
 
 
 # -- surveys -------------------------------------------------------------------------------------------
@@ -31,9 +31,7 @@ def record_survey(db: Database, principal: Principal, data: dict) -> Survey:
 
 
 def get_survey(db: Database, principal: Principal, survey_id: uuid.UUID) -> Survey:
-    require(principal, *SURVEY_READERS)
-    with db.session() as session:
-        return load_attached(session, principal, Survey, survey_id)
+    return get_attached(db, principal, SURVEY_READERS, Survey, survey_id)
 
 
 def list_surveys(db: Database, principal: Principal, args: dict) -> dict:
@@ -62,9 +60,7 @@ def open_service_case(db: Database, principal: Principal, data: dict) -> Service
 
 
 def get_service_case(db: Database, principal: Principal, case_id: uuid.UUID) -> ServiceCase:
-    require(principal, *CASE_READERS)
-    with db.session() as session:
-        return load_attached(session, principal, ServiceCase, case_id)
+    return get_attached(db, principal, CASE_READERS, ServiceCase, case_id)
 
 
 def update_service_case(db: Database, principal: Principal, case_id: uuid.UUID, changes: dict) -> ServiceCase:
@@ -73,11 +69,8 @@ def update_service_case(db: Database, principal: Principal, case_id: uuid.UUID, 
         case = load_attached(uow.session, principal, ServiceCase, case_id, for_update=True)
         if case.status == "closed":
             raise Conflict("a closed service case cannot be changed", {"status": ["closed"]})
-        changed = apply_changes(case, changes)
-        if not changed:
-            return case
-        uow.emit(events.service_case_updated(case, changed, principal.user_id))
-        uow.commit()
+        if record_changes(uow, case, changes, events.service_case_updated, principal):
+            uow.commit()
         return case
 
 

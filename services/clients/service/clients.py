@@ -12,8 +12,8 @@ from glassbox.events import utcnow
 from services.clients import events
 from services.clients.models import Activity, Campaign, Channel, Client
 from services.clients.service.policy import ASSIGNERS, OWNER_ROLES, READERS, WRITERS
-from services.clients.service.records import (add_new, apply_changes, commit_unique, ensure_active_code,
-                                              ensure_active_user, ensure_live, load_client, new_values, require,
+from services.clients.service.records import (add_new, commit_unique, ensure_active_code, ensure_active_user,
+                                              ensure_live, load_client, new_values, record_changes, require,
                                               sorted_page, visible, where_equal)
 
 
@@ -57,11 +57,8 @@ def update_client(db: Database, principal: Principal, client_id: uuid.UUID, chan
         ensure_live(client)
         _ensure_no_duplicate(uow.session, changes.get("tax_id"), changes.get("email"), exclude_id=client.id)
         _check_attribution(uow.session, client, changes)
-        changed = apply_changes(client, changes)
-        if not changed:
-            return client
-        uow.emit(events.client_updated(client, changed, principal.user_id))
-        commit_unique(uow)
+        if record_changes(uow, client, changes, events.client_updated, principal):
+            commit_unique(uow)
         return client
 
 

@@ -13,8 +13,8 @@ from glassbox.events import utcnow
 from services.clients import events
 from services.clients.models import ActivityType, Channel
 from services.clients.service.policy import ADMINS, MARKETERS, READERS
-from services.clients.service.records import (add_new, apply_changes, commit_unique, load, require, sorted_page,
-                                              where_equal)
+from services.clients.service.records import (add_new, commit_unique, get_shared, load, record_changes, require,
+                                              sorted_page, where_equal)
 
 # model -> (who edits it, its created event, its updated event)
 CODE_LISTS = {
@@ -37,9 +37,7 @@ def create_code_list_entry(db: Database, principal: Principal, model, data: dict
 
 
 def get_code_list_entry(db: Database, principal: Principal, model, entry_id: uuid.UUID):
-    require(principal, *READERS)
-    with db.session() as session:
-        return load(session, model, entry_id)
+    return get_shared(db, principal, READERS, model, entry_id)
 
 
 def update_code_list_entry(db: Database, principal: Principal, model, entry_id: uuid.UUID, changes: dict):
@@ -47,11 +45,8 @@ def update_code_list_entry(db: Database, principal: Principal, model, entry_id: 
     require(principal, *editors)
     with db.unit_of_work() as uow:
         entry = load(uow.session, model, entry_id, for_update=True)
-        changed = apply_changes(entry, changes)
-        if not changed:
-            return entry
-        uow.emit(updated(entry, changed, principal.user_id))
-        uow.commit()
+        if record_changes(uow, entry, changes, updated, principal):
+            uow.commit()
         return entry
 
 

@@ -12,7 +12,8 @@ from glassbox.web import keyset_page
 from services.clients import events
 from services.clients.models import Contact
 from services.clients.service.policy import READERS, WRITERS
-from services.clients.service.records import add_new, apply_changes, ensure_live, load_attached, load_client, require
+from services.clients.service.records import (add_new, ensure_live, get_attached, load_attached, load_client,
+                                              record_changes, require)
 
 
 def create_contact(db: Database, principal: Principal, client_id: uuid.UUID, data: dict) -> Contact:
@@ -38,9 +39,7 @@ def list_contacts(db: Database, principal: Principal, client_id: uuid.UUID, args
 
 
 def get_contact(db: Database, principal: Principal, contact_id: uuid.UUID) -> Contact:
-    require(principal, *READERS)
-    with db.session() as session:
-        return load_attached(session, principal, Contact, contact_id)
+    return get_attached(db, principal, READERS, Contact, contact_id)
 
 
 def update_contact(db: Database, principal: Principal, contact_id: uuid.UUID, changes: dict) -> Contact:
@@ -48,11 +47,8 @@ def update_contact(db: Database, principal: Principal, contact_id: uuid.UUID, ch
     with db.unit_of_work() as uow:
         contact = load_attached(uow.session, principal, Contact, contact_id, for_update=True)
         ensure_live(contact.client)
-        changed = apply_changes(contact, changes)
-        if not changed:
-            return contact
-        uow.emit(events.contact_updated(contact, changed, principal.user_id))
-        uow.commit()
+        if record_changes(uow, contact, changes, events.contact_updated, principal):
+            uow.commit()
         return contact
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from glassbox.auth import Principal
 from glassbox.db import Database
 from glassbox.errors import Invalid
-from services.clients.models import Client, Manager
+from services.clients.models import Client, User
 from services.clients.service.clients import reassign
 from services.clients.service.policy import ASSIGNERS, DISTRIBUTION_ROLES
 from services.clients.service.records import active_users, require, where_equal
@@ -63,8 +63,8 @@ def _distribution_managers(session: Session, data: dict) -> tuple[list[uuid.UUID
     if any(errors.values()):
         raise Invalid("only active managers can receive clients", {"json": {k: v for k, v in errors.items() if v}})
     if chosen is None:
-        chosen = session.scalars(select(Manager.user_id).where(
-            Manager.is_active, Manager.role.in_(DISTRIBUTION_ROLES))).all()
+        chosen = session.scalars(select(User.user_id).where(
+            User.is_active, User.role.in_(DISTRIBUTION_ROLES))).all()
     if not chosen:
         raise Invalid("there is no active manager to distribute to", {"json": {"manager_ids": ["no active manager"]}})
     return sorted(set(chosen)), {region: sorted(set(ids)) for region, ids in by_region.items()}
@@ -75,8 +75,8 @@ def _filtered_clients(session: Session, criteria: dict) -> list[Client]:
     stmt = where_equal(select(Client).where(Client.archived_at.is_(None)), Client, criteria,
                        ("status", "region", "industry", "owner_id"))
     if criteria.get("unassigned_only"):  # no active manager works them (an importer's, a leaver's)
-        stmt = stmt.where(Client.owner_id.not_in(select(Manager.user_id).where(
-            Manager.is_active, Manager.role.in_(DISTRIBUTION_ROLES))))
+        stmt = stmt.where(Client.owner_id.not_in(select(User.user_id).where(
+            User.is_active, User.role.in_(DISTRIBUTION_ROLES))))
     clients = session.scalars(stmt.order_by(Client.created_at, Client.id).limit(MAX_CLIENTS + 1)
                               .with_for_update()).all()
     if len(clients) > MAX_CLIENTS:

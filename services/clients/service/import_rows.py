@@ -26,7 +26,7 @@ from services.clients.models import Campaign, Channel, Client
 from services.clients.schemas import ClientCreateSchema
 from services.clients.service.clients import add_client
 from services.clients.service.policy import OWNER_ROLES
-from services.clients.service.records import active_users
+from services.clients.service.records import active_users, load
 
 log = logging.getLogger(__name__)
 

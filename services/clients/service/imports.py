@@ -20,7 +20,7 @@ from glassbox.events import utcnow
 from services.clients.models import ImportJob
 from services.clients.service.csv_files import CsvFile
 from services.clients.service.import_rows import import_chunk
-from services.clients.service.policy import IMPORT_SUPERVISORS, IMPORTERS
+from services.clients.service.policy import IMPORTERS, IMPORT_SUPERVISORS
 from services.clients.service.records import require
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from glassbox.events import utcnow
 from services.clients import events
 from services.clients.models import Campaign, Channel
 from services.clients.service.policy import MARKETERS, READERS
-from services.clients.service.records import (add_new, apply_changes, ensure_active_code, load, new_values, reload,
+from services.clients.service.records import (add_new, ensure_active_code, get_shared, load, new_values, record_changes,
                                               require, sorted_page, where_equal)
 
 
@@ -32,9 +32,7 @@ def create_campaign(db: Database, principal: Principal, data: dict) -> Campaign:
 
 
 def get_campaign(db: Database, principal: Principal, campaign_id: uuid.UUID) -> Campaign:
-    require(principal, *READERS)
-    with db.session() as session:
-        return load(session, Campaign, campaign_id)
+    return get_shared(db, principal, READERS, Campaign, campaign_id)
 
 
 def update_campaign(db: Database, principal: Principal, campaign_id: uuid.UUID, changes: dict) -> Campaign:
@@ -44,12 +42,8 @@ def update_campaign(db: Database, principal: Principal, campaign_id: uuid.UUID, 
         _check_period(changes.get("starts_on", campaign.starts_on), changes.get("ends_on", campaign.ends_on))
         if "channel" in new_values(campaign, changes, ("channel",)):
             ensure_active_code(uow.session, Channel, "channel", changes["channel"])
-        changed = apply_changes(campaign, changes)
-        if not changed:
-            return campaign
-        reload(uow.session, campaign)
-        uow.emit(events.campaign_updated(campaign, changed, principal.user_id))
-        uow.commit()
+        if record_changes(uow, campaign, changes, events.campaign_updated, principal, reload=True):
+            uow.commit()
         return campaign
 
 

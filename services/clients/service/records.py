@@ -13,8 +13,8 @@ from glassbox.db import Database
 from glassbox.errors import Conflict, Forbidden, Invalid, NotFound
 from glassbox.events import utcnow
 from glassbox.web import keyset_page
-from services.clients.models import (Activity, ActivityType, Campaign, Channel, Client, Contact, Manager, ServiceCase,
-                                     Survey)
+from services.clients.models import (Activity, ActivityType, Campaign, Channel, Client, Contact, ServiceCase, Survey,
+                                     User)
 from services.clients.service.policy import READERS
 
 NOUNS = {Contact: "contact", Activity: "activity", Survey: "survey", ServiceCase: "service case",
@@ -128,9 +128,9 @@ def ensure_active_code(session: Session, model, field: str, code: str) -> None:
 
 def active_users(session: Session, user_ids, roles: tuple[str, ...] | None = None) -> set[uuid.UUID]:
     """Those of `user_ids` that the identity projection knows as active (and of one of `roles`, when given)."""
-    stmt = select(Manager.user_id).where(Manager.user_id.in_(user_ids), Manager.is_active)
+    stmt = select(User.user_id).where(User.user_id.in_(user_ids), User.is_active)
     if roles:
-        stmt = stmt.where(Manager.role.in_(roles))
+        stmt = stmt.where(User.role.in_(roles))
     return set(session.scalars(stmt))
 
 
@@ -154,10 +154,31 @@ def add_new(uow, record, event, principal: Principal):
     return record
 
 
-def reload(session: Session, record) -> None:
-    """Write the change and read the row back, so that its relationships follow a changed code."""
-    session.flush()
-    session.refresh(record)
+def record_changes(uow, record, changes: dict, event, principal: Principal, reload: bool = False) -> list[str]:
+    """Apply `changes` and record the updated event when anything changed (not committed); returns the names
+    of the changed fields. `reload`: write the change and read the row back first, so that its relationships
+    follow a changed code."""
+    changed = apply_changes(record, changes)
+    if changed:
+        if reload:
+            uow.session.flush()
+            uow.session.refresh(record)
+        uow.emit(event(record, changed, principal.user_id))
+    return changed
+
+
+def get_attached(db: Database, principal: Principal, roles: tuple[str, ...], model, record_id: uuid.UUID):
+    """A record attached to a client, read by one of `roles` who may see it."""
+    require(principal, *roles)
+    with db.session() as session:
+        return load_attached(session, principal, model, record_id)
+
+
+def get_shared(db: Database, principal: Principal, roles: tuple[str, ...], model, record_id: uuid.UUID):
+    """A record everyone of `roles` sees (code-list entries, campaigns)."""
+    require(principal, *roles)
+    with db.session() as session:
+        return load(session, model, record_id)
 
 
 def where_equal(stmt, model, args: dict, names: tuple[str, ...]):
