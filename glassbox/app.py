@@ -5,19 +5,30 @@ from flask import Flask, current_app
 from flask_smorest import Api
 
 from glassbox import auth, metrics, web
-from glassbox.config import Settings, package_of
+from glassbox.config import Settings as _LegacySettings, package_of
 from glassbox.db import Database
 from glassbox.health import blueprint as health_blueprint
+from glassbox.registry import ServiceSpec
 from glassbox.web import Blueprint
 
 
-def create_service_app(service: str, title: str, topic: str, blueprints: list[Blueprint],
-                       config: dict | None = None, authenticate: auth.Authenticator | None = None,
-                       public_prefixes: tuple[str, ...] = (), flask_config: dict | None = None) -> Flask:
-    """`config` overrides Settings fields (tests pass database_url and jwt_public_key_file).
-    The gateway passes its own `authenticate` and the public paths of login and JWKS."""
-    settings = Settings.from_env(service, **(config or {}))
-    app = Flask(package_of(service))
+def create_service_app(spec: ServiceSpec | str, *args, config: dict | None = None,
+                       authenticate: auth.Authenticator | None = None, public_prefixes: tuple[str, ...] = (),
+                       flask_config: dict | None = None) -> Flask:
+    """The app of the service `spec` with its `blueprints`. `config` overrides fields of the service's settings
+    (tests pass database_url and jwt_public_key_file). The gateway passes its own `authenticate` and the public
+    paths of login and JWKS."""
+    if isinstance(spec, ServiceSpec):
+        blueprints, config = args[0], (args[1] if len(args) > 1 else config)
+        service, title, topic = spec.name, spec.title, spec.topic
+        settings = spec.settings_class().from_env(service, **(config or {}))
+        package = spec.package
+    else:  # the positional form of the services that do not export a spec yet
+        service, (title, topic, blueprints, *rest) = spec, args
+        config = rest[0] if rest else config
+        settings = _LegacySettings.from_env(service, **(config or {}))
+        package = package_of(service)
+    app = Flask(package)
     app.config.update(
         GLASSBOX_SETTINGS=settings,
         KAFKA_BOOTSTRAP_SERVERS=settings.kafka_bootstrap_servers,

@@ -21,6 +21,10 @@ class Principal:
     user_id: str
     role: str
 
+    @property
+    def id(self) -> uuid.UUID:
+        return uuid.UUID(self.user_id)
+
     def has_role(self, *roles: str) -> bool:
         return self.role in roles
 

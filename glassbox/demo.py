@@ -5,7 +5,10 @@ demo users will carry the same ids.
 """
 from __future__ import annotations
 
+import json
 import uuid
+
+from glassbox.config import PROJECT_ROOT
 
 _NAMESPACE = uuid.UUID("5f0c2a3e-9b1d-4c55-8a7e-2f6c1d9e4b10")
 
@@ -22,12 +25,5 @@ def demo_record_id(kind: str, name: str) -> str:
 
 DEMO_PASSWORD = "glassbox-demo"  # every demo user's password (local use only)
 
-DEMO_USERS = {  # login -> role
-    "admin@glassbox.local": "admin",
-    "head@glassbox.local": "head_of_sales",
-    "anna.manager@glassbox.local": "manager",
-    "boris.manager@glassbox.local": "manager",
-    "maria.marketer@glassbox.local": "marketer",
-    "alex.accountant@glassbox.local": "accountant",
-    "sam.service@glassbox.local": "service",
-}
+# The demo logins and their roles are data (deploy/demo/users.json), shared by every service's demo seed.
+DEMO_USERS: dict[str, str] = json.loads((PROJECT_ROOT / "deploy" / "demo" / "users.json").read_text())["users"]

@@ -1,6 +1,7 @@
 """Errors the service layer raises; the web layer renders them in the one error shape.
 
-Use cases stay callable from jobs and the CLI (no Flask needed), yet every refusal still has its status.
+Use cases stay callable from jobs and the CLI (no Flask needed), yet every refusal still has its status
+and, where the caller needs them (Retry-After), its headers.
 """
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from __future__ import annotations
 class DomainError(Exception):
     status = 400
 
-    def __init__(self, message: str, errors: dict | None = None):
+    def __init__(self, message: str, errors: dict | None = None, headers: dict[str, str] | None = None):
         super().__init__(message)
         self.message = message
         self.errors = errors or {}
+        self.headers = headers or {}
 
 
 class Unauthorized(DomainError):
@@ -20,7 +22,7 @@ class Unauthorized(DomainError):
 
 
 class NotFound(DomainError):
-    """Missing, or not the caller's to see (another manager's record is a 404, not a 403)."""
+    """Missing, or not the caller's to see (another owner's record is a 404, not a 403)."""
     status = 404
 
 
@@ -34,3 +36,21 @@ class Conflict(DomainError):
 
 class Invalid(DomainError):
     status = 422
+
+
+class TooManyRequests(DomainError):
+    """Refused for now; the caller may try again after `retry_after` seconds."""
+    status = 429
+
+    def __init__(self, message: str, retry_after: int, errors: dict | None = None):
+        super().__init__(message, errors, {"Retry-After": str(max(int(retry_after), 1))})
+        self.retry_after = retry_after
+
+
+class Unavailable(DomainError):
+    """Something this request depends on did not answer: a 503 the caller may retry after `retry_after` seconds."""
+    status = 503
+
+    def __init__(self, message: str, retry_after: int = 2, errors: dict | None = None):
+        super().__init__(message, errors, {"Retry-After": str(retry_after)})
+        self.retry_after = retry_after

@@ -16,12 +16,14 @@ from cloudevents.core.bindings import kafka as ce_kafka
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 
+from glassbox import clock
+
 CONTENT_TYPE = "application/json"
 _FORMAT = JSONFormat()
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return clock.now()
 
 
 def to_jsonable(value: Any) -> Any:
@@ -62,7 +64,7 @@ class DomainEvent:
     subject: str
     data: dict
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    time: datetime = field(default_factory=utcnow)
+    time: datetime = field(default_factory=lambda: clock.now())
 
     def to_kafka(self) -> ce_kafka.KafkaMessage:
         return envelope(self.id, self.type, self.source, self.subject, self.time, to_jsonable(self.data))
@@ -91,7 +93,7 @@ class DomainEvent:
             raise ValueError("event data must be a JSON object")
         return cls(type=attributes["type"], source=attributes["source"],
                    subject=attributes.get("subject") or (key.decode() if key else ""), data=data, id=attributes["id"],
-                   time=_parse_time(attributes["time"]) if attributes.get("time") else utcnow())
+                   time=_parse_time(attributes["time"]) if attributes.get("time") else clock.now())
 
 
 def _parse_time(text: str) -> datetime:

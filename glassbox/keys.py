@@ -19,7 +19,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-ROLES = ("admin", "head_of_sales", "manager", "marketer", "accountant", "service")
+from glassbox.config import PROJECT_ROOT
+
+# The roles a token may carry are shared meaning, kept as data in contracts/ (the kit names none itself).
+ROLES: tuple[str, ...] = tuple(json.loads((PROJECT_ROOT / "contracts" / "roles.json").read_text())["roles"])
 ACCESS_TOKEN_TYPE = "access"
 ACCESS_TOKEN_TTL = timedelta(minutes=15)
 ALGORITHM = "RS256"

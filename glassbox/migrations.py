@@ -4,9 +4,11 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from alembic import command, context
+import sqlalchemy as sa
+from alembic import command, context, op
 from alembic.config import Config
 from sqlalchemy import MetaData, create_engine, pool
+from sqlalchemy.dialects import postgresql
 
 from glassbox.config import package_of
 from glassbox.models import kit_metadata
@@ -42,3 +44,48 @@ def run_env(service_metadata: MetaData, service: str) -> None:
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()
+
+
+def create_kit_tables() -> None:
+    """The kit's tables (idempotency keys, outbox, processed events), as a service's first revision creates them.
+    Frozen like any revision: a later change to the kit's models comes with a revision of its own."""
+    op.create_table('idempotency_keys',
+        sa.Column('principal', sa.String(length=64), nullable=False),
+        sa.Column('key', sa.String(length=200), nullable=False),
+        sa.Column('request_hash', sa.String(length=64), nullable=False),
+        sa.Column('status_code', sa.Integer(), nullable=True),
+        sa.Column('content_type', sa.Text(), nullable=True),
+        sa.Column('body', sa.LargeBinary(), nullable=True),
+        sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+        sa.PrimaryKeyConstraint('principal', 'key')
+    )
+    op.create_table('outbox_messages',
+        sa.Column('position', sa.BigInteger(), sa.Identity(always=False), nullable=False),
+        sa.Column('id', sa.String(length=36), nullable=False),
+        sa.Column('topic', sa.String(length=200), nullable=False),
+        sa.Column('key', sa.String(length=200), nullable=False),
+        sa.Column('type', sa.String(length=200), nullable=False),
+        sa.Column('source', sa.String(length=200), nullable=False),
+        sa.Column('time', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('payload', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+        sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint('position'),
+        sa.UniqueConstraint('id')
+    )
+    op.create_index('ix_outbox_unsent', 'outbox_messages', ['position'], unique=False,
+                    postgresql_where=sa.text('sent_at IS NULL'))
+    op.create_table('processed_events',
+        sa.Column('consumer', sa.String(length=100), nullable=False),
+        sa.Column('event_id', sa.String(length=64), nullable=False),
+        sa.Column('event_type', sa.String(length=200), nullable=False),
+        sa.Column('processed_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+        sa.PrimaryKeyConstraint('consumer', 'event_id')
+    )
+
+
+def drop_kit_tables() -> None:
+    op.drop_table('processed_events')
+    op.drop_index('ix_outbox_unsent', table_name='outbox_messages', postgresql_where=sa.text('sent_at IS NULL'))
+    op.drop_table('outbox_messages')
+    op.drop_table('idempotency_keys')

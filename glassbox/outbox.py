@@ -10,14 +10,19 @@ import logging
 import threading
 import time
 from datetime import datetime, timedelta, timezone
-from typing import Callable
+from typing import Callable, Iterable
 
 from kafka import KafkaProducer
 from sqlalchemy import BigInteger, Engine, any_, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from psycopg.types.json import Jsonb
+from sqlalchemy import Connection
+from sqlalchemy.orm import Session
+
 from glassbox import metrics
-from glassbox.events import envelope
+from glassbox.db import copy_rows
+from glassbox.events import DomainEvent, envelope, to_jsonable
 from glassbox.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -34,6 +39,17 @@ _MARK_SENT = (update(_OUTBOX).where(_OUTBOX.c.position == any_(bindparam("positi
 SENT_RETENTION = timedelta(days=7)
 _PURGE_SENT = text("delete from outbox_messages where position in (select position from outbox_messages "
                    "where sent_at < now() - make_interval(secs => :seconds) limit 5000)")
+
+
+_WRITTEN_COLUMNS = ("id", "topic", "key", "type", "source", "time", "payload")
+
+
+def write_events(target: Session | Connection, events: Iterable[DomainEvent], topic: str) -> int:
+    """The bulk path into the outbox: the rows `OutboxMessage.from_event` would add, written with one COPY in the
+    transaction of `target`, in the order given. For thousands of events in one change (an import)."""
+    rows = ([event.id, topic, event.subject, event.type, event.source, event.time, Jsonb(to_jsonable(event.data))]
+            for event in events)
+    return copy_rows(target, OutboxMessage.__tablename__, _WRITTEN_COLUMNS, rows)
 
 
 class OutboxRelay:

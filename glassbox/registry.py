@@ -1,0 +1,75 @@
+"""The services, discovered: each package exports a `ServiceSpec` and registers it as an entry point in the group
+`glassbox.services` (pyproject.toml). The CLI, `glassbox run`, the gateway's routing table and the topic list
+read them from here, so the kit names no service and adding one means a package and one entry-point line."""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from functools import cache
+from importlib.metadata import entry_points
+from typing import Any
+
+ENTRY_POINT_GROUP = "glassbox.services"
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """What the rest of the system needs to know about a service. References to its parts are "module:attribute"
+    strings (or a module for `consumers`), imported only when used: the CLI stays quick and a service's heavy
+    imports happen in its own processes only."""
+
+    name: str
+    package: str  # its Python package: create_app() and migrations/ live there
+    port: int  # the local default (ARCHITECTURE.md section 9)
+    title: str  # of its OpenAPI document
+    topic: str | None = None  # where it publishes its events; None: it emits none
+    settings: str = "glassbox.settings:Settings"  # its Settings class
+    routes: tuple[str, ...] = ()  # first path segments under /api/v1 the gateway sends to it
+    upload_paths: tuple[str, ...] = ()  # paths under /api/v1 whose bodies may reach its upload limit
+    consumers: str | None = None  # module with GROUP, TOPICS and HANDLERS (`glassbox consume`)
+    worker: str | None = None  # run_forever(stop) of its background worker (`glassbox work`)
+    cli: str | None = None  # a click group contributed to the `glassbox` command, under its own name
+    demo: str | None = None  # seed(database_url) -> a line saying what it created (`glassbox demo seed`)
+    openapi: str | None = None  # openapi(app) -> the document it publishes, when more than its own routes
+
+    def create_app(self, config: dict | None = None):
+        return load(f"{self.package}:create_app")(config)
+
+    def settings_class(self):
+        return load(self.settings)
+
+
+def load(reference: str) -> Any:
+    """The object a "module:attribute" reference names (the module itself when there is no attribute)."""
+    module, _, attribute = reference.partition(":")
+    loaded = importlib.import_module(module)
+    return getattr(loaded, attribute) if attribute else loaded
+
+
+class UnknownService(LookupError):
+    pass
+
+
+@cache
+def specs() -> dict[str, ServiceSpec]:
+    """Every registered service by name, in port order (the gateway first)."""
+    found = {}
+    for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+        spec = entry_point.load()
+        if not isinstance(spec, ServiceSpec) or spec.name != entry_point.name:
+            raise TypeError(f"entry point {entry_point.name!r} of {ENTRY_POINT_GROUP} is not the ServiceSpec of "
+                            f"a service of that name: {entry_point.value}")
+        found[spec.name] = spec
+    return dict(sorted(found.items(), key=lambda item: item[1].port))
+
+
+def spec(name: str) -> ServiceSpec:
+    try:
+        return specs()[name]
+    except KeyError:
+        raise UnknownService(f"unknown service {name!r}; one of {', '.join(specs())}") from None
+
+
+def topics() -> tuple[str, ...]:
+    """The domain-event topics: one per service that emits events."""
+    return tuple(spec.topic for spec in specs().values() if spec.topic)

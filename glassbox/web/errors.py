@@ -1,0 +1,52 @@
+"""The one error shape of every answer that is not a success: {"code", "status", "message", "errors"}."""
+from __future__ import annotations
+
+import json
+import logging
+from http import HTTPStatus
+
+from flask import Flask
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from glassbox.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+
+def error_body(code: int, message: str, errors: dict | None = None) -> dict:
+    return {"code": code, "status": HTTPStatus(code).phrase, "message": message, "errors": errors or {}}
+
+
+def _handle_http_exception(exc: HTTPException):
+    data = getattr(exc, "data", None) or {}
+    # webargs (through flask-smorest) puts validation messages under "messages", keyed by location.
+    errors = data.get("errors") or data.get("messages") or {}
+    message = data.get("message") or exc.description or exc.name
+    if exc.code == 422 and not data.get("message"):
+        message = "the request body or parameters are invalid"
+    if exc.code == 400 and "json" in errors and not data.get("message"):
+        message = "the request body is not valid JSON"
+    response = exc.get_response()
+    response.data = json.dumps(error_body(exc.code, message, errors))
+    response.content_type = "application/json"
+    for name, value in (data.get("headers") or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _handle_domain_error(exc: DomainError):
+    """A refusal of the service layer, with the headers it carries (Retry-After on a 429 or 503)."""
+    return error_body(exc.status, exc.message, exc.errors), exc.status, exc.headers
+
+
+def _handle_unexpected(exc: Exception):
+    if isinstance(exc, HTTPException):
+        return _handle_http_exception(exc)
+    log.exception("unhandled error")
+    return _handle_http_exception(InternalServerError("an unexpected error occurred; it has been logged"))
+
+
+def init_app_error_handlers(app: Flask) -> None:
+    app.register_error_handler(HTTPException, _handle_http_exception)
+    app.register_error_handler(DomainError, _handle_domain_error)
+    app.register_error_handler(Exception, _handle_unexpected)

@@ -1,0 +1,65 @@
+"""Request hooks every service shares: request ids, and JSON-only bodies."""
+from __future__ import annotations
+
+import re
+import uuid
+
+from flask import Flask, Response, current_app, g, request
+from flask_smorest import abort
+
+from glassbox.web.errors import init_app_error_handlers
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+BODY_METHODS = ("POST", "PUT", "PATCH")
+
+
+def _assign_request_id():
+    incoming = request.headers.get(REQUEST_ID_HEADER, "")
+    g.request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else str(uuid.uuid4())
+
+
+def passes_through() -> bool:
+    """Requests that this app forwards to another service (the gateway's proxy): the service that does
+    the work checks their bodies and keeps their Idempotency-Keys."""
+    return request.blueprint in current_app.config.get("PASS_THROUGH_BLUEPRINTS", ())
+
+
+def accepts_bodies(*mimetypes: str):
+    """Marks a view (a function or a MethodView method) that also takes these non-JSON bodies (a CSV upload)."""
+    def mark(view):
+        view.accepted_mimetypes = mimetypes
+        return view
+    return mark
+
+
+def _accepted_mimetypes() -> tuple[str, ...]:
+    view = current_app.view_functions.get(request.endpoint)
+    if getattr(view, "view_class", None) is not None:
+        view = getattr(view.view_class, request.method.lower(), None)
+    return getattr(view, "accepted_mimetypes", ())
+
+
+def _require_json_body():
+    if passes_through():
+        return
+    if request.method in BODY_METHODS and (request.content_length or request.data):
+        if not request.is_json and request.mimetype not in _accepted_mimetypes():
+            abort(415, message="request bodies must be JSON (Content-Type: application/json)")
+
+
+def _echo_request_id(response: Response) -> Response:
+    response.headers[REQUEST_ID_HEADER] = g.get("request_id", "")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Error shape and request ids; registered first so that every later hook can rely on them."""
+    init_app_error_handlers(app)
+    app.before_request(_assign_request_id)
+    app.after_request(_echo_request_id)
+
+
+def init_json_bodies(app: Flask) -> None:
+    """415 for a body that is not JSON; registered after authentication (401 comes first)."""
+    app.before_request(_require_json_body)
