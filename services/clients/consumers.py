@@ -10,7 +10,8 @@ import uuid
 
 from sqlalchemy.orm import Session
 
-from glassbox.events import DomainEvent, utcnow
+from glassbox import clock
+from glassbox.events import DomainEvent
 from glassbox.projection import upsert_newer
 from services.clients.models import User
 
@@ -30,7 +31,7 @@ def _user_id(event: DomainEvent) -> uuid.UUID:
 
 
 def _project(session: Session, event: DomainEvent, values: dict) -> None:
-    upsert_newer(session, User, {"user_id": _user_id(event)}, {**values, "updated_at": utcnow()}, event.time)
+    upsert_newer(session, User, {"user_id": _user_id(event)}, {**values, "updated_at": clock.now()}, event.time)
 
 
 def user_changed(session: Session, event: DomainEvent) -> None:

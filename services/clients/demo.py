@@ -14,10 +14,11 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from glassbox import clock
 from glassbox.auth import Principal
 from glassbox.db import Database
 from glassbox.demo import DEMO_USERS, demo_record_id, demo_user_id
-from glassbox.events import DomainEvent, utcnow
+from glassbox.events import DomainEvent
 from glassbox.money import Money
 from services.clients import consumers
 from services.clients.events import TOPIC
@@ -111,7 +112,7 @@ def _demo_users(db: Database) -> str | None:
 
 
 def _campaigns(db: Database) -> str:
-    today = utcnow().date()
+    today = clock.today()
     for name, channel, started, days, cost, description in CAMPAIGNS:
         starts_on = today - timedelta(days=started)
         marketing.create_campaign(db, MARKETER, {
@@ -132,7 +133,7 @@ def _clients(db: Database) -> str:
 
 
 def _work(db: Database) -> str | None:
-    client_ids, now = _ids_by_name(db, Client), utcnow()
+    client_ids, now = _ids_by_name(db, Client), clock.now()
     if not {row[1] for row in ACTIVITIES} | {row[0] for row in SURVEYS} <= client_ids.keys():
         return None  # these are not the demo clients: leave real data alone
     for manager, client, type_, subject, due_in, outcome in ACTIVITIES:

@@ -6,17 +6,17 @@ import uuid
 
 from sqlalchemy import and_, func, select
 
+from glassbox import clock
 from glassbox.auth import Principal
 from glassbox.db import Database, on_days
 from glassbox.errors import Conflict, Invalid
-from glassbox.events import utcnow
-from glassbox.web import keyset_page_of_union
+from glassbox.policy import require
+from glassbox.web import keyset_page_of_union, sort_order, sorted_page
 from services.clients import events
 from services.clients.models import Activity, ActivityType
-from services.clients.service.policy import ASSIGNERS, READERS, WRITERS
+from services.clients.service.policy import ASSIGNERS, READERS, VISIBILITY, WRITERS
 from services.clients.service.records import (add_new, client_for_new_record, ensure_active_code, ensure_active_user,
-                                              get_attached, load_attached, new_values, record_changes, require,
-                                              sees_all, sorted_page, where_equal)
+                                              get_attached, load_attached, new_values, record_changes, where_equal)
 
 
 def plan_activity(db: Database, principal: Principal, data: dict) -> Activity:
@@ -28,7 +28,7 @@ def plan_activity(db: Database, principal: Principal, data: dict) -> Activity:
         client = client_for_new_record(uow.session, principal, data.pop("client_id"))
         ensure_active_user(uow.session, principal, "assignee_id", assignee_id)
         ensure_active_code(uow.session, ActivityType, "type", data["type"])
-        now = utcnow()
+        now = clock.now()
         activity = add_new(uow, Activity(id=uuid.uuid4(), client=client, client_owner_id=client.owner_id,
                                          assignee_id=assignee_id, status="planned", created_at=now, updated_at=now,
                                          **data), events.activity_planned, principal)
@@ -57,14 +57,14 @@ def update_activity(db: Database, principal: Principal, activity_id: uuid.UUID, 
 
 
 def complete_activity(db: Database, principal: Principal, activity_id: uuid.UUID, data: dict) -> Activity:
-    values = {"outcome": data["outcome"], "completed_at": data.get("completed_at") or utcnow()}
+    values = {"outcome": data["outcome"], "completed_at": data.get("completed_at") or clock.now()}
     if "notes" in data:
         values["notes"] = data["notes"]
     return _finish_activity(db, principal, activity_id, "done", values, events.activity_completed)
 
 
 def cancel_activity(db: Database, principal: Principal, activity_id: uuid.UUID, data: dict) -> Activity:
-    values = {"cancel_reason": data.get("reason"), "cancelled_at": utcnow()}
+    values = {"cancel_reason": data.get("reason"), "cancelled_at": clock.now()}
     return _finish_activity(db, principal, activity_id, "cancelled", values, events.activity_cancelled)
 
 
@@ -80,16 +80,17 @@ def list_activities(db: Database, principal: Principal, args: dict) -> dict:
         overdue = and_(Activity.status == "planned", Activity.due_sort < func.now())  # = Activity.overdue
         stmt = stmt.where(overdue if args["overdue"] else ~overdue)
     sort_columns = {"due_at": Activity.due_sort}
-    if sees_all(principal):
-        return sorted_page(db, stmt, Activity, args, sort_columns)
+    if VISIBILITY.sees_all(principal):
+        with db.session() as session:
+            return sorted_page(session, stmt, Activity, args, sort_columns)
     parts = _own_activities(stmt, principal, args.get("assignee_id"))
     if len(parts) == 1:
-        return sorted_page(db, parts[0], Activity, args, sort_columns)
-    name = args["sort"].lstrip("-")
+        with db.session() as session:
+            return sorted_page(session, parts[0], Activity, args, sort_columns)
+    name, descending = sort_order(args["sort"])
     with db.session() as session:
         return keyset_page_of_union(session, parts, Activity, sort_columns.get(name, getattr(Activity, name)),
-                                    Activity.id, descending=args["sort"].startswith("-"), limit=args["limit"],
-                                    cursor=args.get("cursor"))
+                                    Activity.id, descending=descending, limit=args["limit"], cursor=args.get("cursor"))
 
 
 def _own_activities(stmt, principal: Principal, assignee_id: uuid.UUID | None) -> list:
@@ -97,7 +98,7 @@ def _own_activities(stmt, principal: Principal, assignee_id: uuid.UUID | None) -
     assigned to others on a client they own (`client_owner_id`, the client's owner copied onto the activity);
     only the parts an assignee filter leaves. Each walks its own index; one OR of the two makes PostgreSQL read
     far more."""
-    me = uuid.UUID(principal.user_id)
+    me = principal.id
     parts = []
     if assignee_id is None or assignee_id == me:
         parts.append(stmt.where(Activity.assignee_id == me))
@@ -127,7 +128,7 @@ def _finish_activity(db: Database, principal: Principal, activity_id: uuid.UUID,
         _ensure_planned(activity)
         for name, value in values.items():
             setattr(activity, name, value)
-        activity.status, activity.updated_at = status, utcnow()
+        activity.status, activity.updated_at = status, clock.now()
         uow.emit(event(activity, principal.user_id))
         uow.commit()
         return activity

@@ -6,15 +6,17 @@ import uuid
 
 from sqlalchemy import select
 
+from glassbox import clock
 from glassbox.auth import Principal
 from glassbox.db import Database
 from glassbox.errors import Conflict
-from glassbox.events import utcnow
+from glassbox.policy import require
+from glassbox.web import sorted_page
 from services.clients import events
 from services.clients.models import CASE_TRANSITIONS, ServiceCase, Survey
 from services.clients.service.policy import AFTER_SALES, CASE_READERS, SURVEY_READERS
 from services.clients.service.records import (add_new, client_for_new_record, get_attached, load_attached,
-                                              record_changes, require, sorted_page, visible, where_equal)
+                                              record_changes, visible, where_equal)
 
 
 # -- surveys -------------------------------------------------------------------------------------------
@@ -24,7 +26,7 @@ def record_survey(db: Database, principal: Principal, data: dict) -> Survey:
     data = dict(data)
     with db.unit_of_work() as uow:
         client = client_for_new_record(uow.session, principal, data.pop("client_id"))
-        survey = add_new(uow, Survey(id=uuid.uuid4(), client=client, created_at=utcnow(), **data),
+        survey = add_new(uow, Survey(id=uuid.uuid4(), client=client, created_at=clock.now(), **data),
                          events.survey_recorded, principal)
         uow.commit()
         return survey
@@ -41,7 +43,8 @@ def list_surveys(db: Database, principal: Principal, args: dict) -> dict:
         stmt = stmt.where(Survey.surveyed_on >= args["surveyed_from"])
     if args.get("surveyed_to"):
         stmt = stmt.where(Survey.surveyed_on <= args["surveyed_to"])
-    return sorted_page(db, stmt, Survey, args)
+    with db.session() as session:
+        return sorted_page(session, stmt, Survey, args)
 
 
 # -- service cases -------------------------------------------------------------------------------------
@@ -51,7 +54,7 @@ def open_service_case(db: Database, principal: Principal, data: dict) -> Service
     data = dict(data)
     with db.unit_of_work() as uow:
         client = client_for_new_record(uow.session, principal, data.pop("client_id"))
-        now = utcnow()
+        now = clock.now()
         case = add_new(uow, ServiceCase(id=uuid.uuid4(), client=client, status="open",
                                         priority=data.pop("priority", "normal"), created_at=now, updated_at=now,
                                         **data), events.service_case_opened, principal)
@@ -82,7 +85,7 @@ def transition_service_case(db: Database, principal: Principal, case_id: uuid.UU
         if status not in allowed:
             raise Conflict(f"a service case cannot go from {case.status} to {status}",
                            {"status": [f"from {case.status}: {', '.join(allowed) or 'none'}"]})
-        previous, now = case.status, utcnow()
+        previous, now = case.status, clock.now()
         case.status, case.updated_at = status, now
         if status == "resolved":
             case.resolved_at = now
@@ -99,4 +102,5 @@ def list_service_cases(db: Database, principal: Principal, args: dict) -> dict:
     require(principal, *CASE_READERS)
     stmt = visible(select(ServiceCase).join(ServiceCase.client), principal)
     stmt = where_equal(stmt, ServiceCase, args, ("client_id", "status", "priority"))
-    return sorted_page(db, stmt, ServiceCase, args)
+    with db.session() as session:
+        return sorted_page(session, stmt, ServiceCase, args)

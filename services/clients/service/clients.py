@@ -5,16 +5,21 @@ import uuid
 
 from sqlalchemy import func, or_, select, update
 
+from glassbox import clock
 from glassbox.auth import Principal
-from glassbox.db import Database, on_days
+from glassbox.db import Database, contains_pattern, on_days, unique_violations
 from glassbox.errors import Conflict, Invalid
-from glassbox.events import utcnow
+from glassbox.policy import require
+from glassbox.web import sorted_page
 from services.clients import events
 from services.clients.models import Activity, Campaign, Channel, Client
 from services.clients.service.policy import ASSIGNERS, OWNER_ROLES, READERS, WRITERS
-from services.clients.service.records import (add_new, commit_unique, ensure_active_code, ensure_active_user,
-                                              ensure_live, load_client, new_values, record_changes, require,
-                                              sorted_page, visible, where_equal)
+from services.clients.service.records import (add_new, ensure_active_code, ensure_active_user, ensure_live, load_client,
+                                              new_values, record_changes, visible, where_equal)
+
+
+# The unique indexes of the live cards, and the field each keeps unique.
+_UNIQUE_FIELDS = {"uq_clients_tax_id_live": "tax_id", "uq_clients_email_live": "email"}
 
 
 def create_client(db: Database, principal: Principal, data: dict) -> Client:
@@ -23,9 +28,9 @@ def create_client(db: Database, principal: Principal, data: dict) -> Client:
     owner_id = data.pop("owner_id", None)
     if owner_id is not None and principal.role not in ASSIGNERS:
         raise Invalid("managers may not set the owner of a client", {"json": {"owner_id": ["Unknown field."]}})
-    with db.unit_of_work() as uow:
+    with db.unit_of_work() as uow, unique_violations(_duplicate_card):
         client = add_client(uow, principal, owner_id, data)
-        commit_unique(uow)
+        uow.commit()
         return client
 
 
@@ -36,7 +41,7 @@ def add_client(uow, principal: Principal, owner_id: uuid.UUID | None, data: dict
         ensure_active_user(uow.session, principal, "owner_id", owner_id, OWNER_ROLES)
     _ensure_no_duplicate(uow.session, data.get("tax_id"), data.get("email"))
     _check_attribution(uow.session, None, data)
-    now = utcnow()
+    now = clock.now()
     data = dict(data)
     # Only internal callers (the demo seed) choose the id; the API schemas have no `id` field.
     client = Client(id=data.pop("id", None) or uuid.uuid4(), owner_id=owner_id or uuid.UUID(principal.user_id),
@@ -58,7 +63,8 @@ def update_client(db: Database, principal: Principal, client_id: uuid.UUID, chan
         _ensure_no_duplicate(uow.session, changes.get("tax_id"), changes.get("email"), exclude_id=client.id)
         _check_attribution(uow.session, client, changes)
         if record_changes(uow, client, changes, events.client_updated, principal):
-            commit_unique(uow)
+            with unique_violations(_duplicate_card):
+                uow.commit()
         return client
 
 
@@ -68,7 +74,7 @@ def archive_client(db: Database, principal: Principal, client_id: uuid.UUID) -> 
         client = load_client(uow.session, principal, client_id, for_update=True)
         if client.archived_at is not None:
             return  # archiving twice is the same as once (DELETE is idempotent)
-        client.archived_at = client.updated_at = utcnow()
+        client.archived_at = client.updated_at = clock.now()
         uow.emit(events.client_archived(client, principal.user_id))
         uow.commit()
 
@@ -79,7 +85,7 @@ def reassign(uow, client: Client, owner_id: uuid.UUID, actor_id: str) -> uuid.UU
     if client.owner_id == owner_id:
         return None
     previous = client.owner_id
-    client.owner_id, client.updated_at = owner_id, utcnow()
+    client.owner_id, client.updated_at = owner_id, clock.now()
     uow.session.execute(update(Activity).where(Activity.client_id == client.id).values(client_owner_id=owner_id))
     uow.emit(events.client_assigned(client, previous, actor_id))
     return previous
@@ -105,7 +111,7 @@ def clients_query(principal: Principal, args: dict):
                                             "campaign_id"))
     stmt = on_days(stmt, Client.created_at, args.get("created_from"), args.get("created_to"))
     if args.get("q"):
-        pattern = f"%{_escape_like(args['q'].strip())}%"
+        pattern = contains_pattern(args["q"])
         stmt = stmt.where(or_(Client.name.ilike(pattern), Client.tax_id.ilike(pattern),
                               Client.email.ilike(pattern), Client.phone.ilike(pattern)))
     return stmt
@@ -113,11 +119,14 @@ def clients_query(principal: Principal, args: dict):
 
 def list_clients(db: Database, principal: Principal, args: dict) -> dict:
     require(principal, *READERS)
-    return sorted_page(db, clients_query(principal, args), Client, args)
+    with db.session() as session:
+        return sorted_page(session, clients_query(principal, args), Client, args)
 
 
-def _escape_like(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def _duplicate_card(constraint: str) -> Conflict | None:
+    """The 409 of a concurrent duplicate that slipped past `_ensure_no_duplicate` (the unique index caught it)."""
+    field = _UNIQUE_FIELDS.get(constraint)
+    return Conflict(f"a client with this {field} already exists", {field: ["already used"]}) if field else None
 
 
 def _ensure_no_duplicate(session, tax_id: str | None, email: str | None, exclude_id=None) -> None:

@@ -6,15 +6,16 @@ import uuid
 
 from sqlalchemy import select
 
+from glassbox import clock
 from glassbox.auth import Principal
-from glassbox.db import Database
+from glassbox.db import Database, unique_violations
 from glassbox.errors import Conflict
-from glassbox.events import utcnow
+from glassbox.policy import require
+from glassbox.web import sorted_page
 from services.clients import events
 from services.clients.models import ActivityType, Channel
 from services.clients.service.policy import ADMINS, MARKETERS, READERS
-from services.clients.service.records import (add_new, commit_unique, get_shared, load, record_changes, require,
-                                              sorted_page, where_equal)
+from services.clients.service.records import add_new, get_shared, load, record_changes, where_equal
 
 # model -> (who edits it, its created event, its updated event)
 CODE_LISTS = {
@@ -22,17 +23,20 @@ CODE_LISTS = {
     Channel: (MARKETERS, events.channel_created, events.channel_updated),
 }
 
+# The unique constraints of the codes (a concurrent create of the same code slipped past the check).
+_UNIQUE_CODES = ("uq_activity_types_code", "uq_channels_code")
+
 
 def create_code_list_entry(db: Database, principal: Principal, model, data: dict):
     editors, created, _ = CODE_LISTS[model]
     require(principal, *editors)
-    with db.unit_of_work() as uow:
+    with db.unit_of_work() as uow, unique_violations(_taken_code):
         if uow.session.scalar(select(model.id).where(model.code == data["code"])) is not None:
             raise Conflict(f"the code {data['code']!r} is taken", {"code": ["already used"]})
-        now = utcnow()
+        now = clock.now()
         entry = add_new(uow, model(id=uuid.uuid4(), is_active=data.pop("is_active", True), created_at=now,
                                    updated_at=now, **data), created, principal)
-        commit_unique(uow, "code-list entry", ("code",))
+        uow.commit()
         return entry
 
 
@@ -52,4 +56,11 @@ def update_code_list_entry(db: Database, principal: Principal, model, entry_id: 
 
 def list_code_list_entries(db: Database, principal: Principal, model, args: dict) -> dict:
     require(principal, *READERS)
-    return sorted_page(db, where_equal(select(model), model, args, ("is_active",)), model, args)
+    with db.session() as session:
+        return sorted_page(session, where_equal(select(model), model, args, ("is_active",)), model, args)
+
+
+def _taken_code(constraint: str) -> Conflict | None:
+    if constraint not in _UNIQUE_CODES:
+        return None
+    return Conflict("a code-list entry with this code already exists", {"code": ["already used"]})

@@ -5,15 +5,16 @@ import uuid
 
 from sqlalchemy import select
 
+from glassbox import clock
 from glassbox.auth import Principal
 from glassbox.db import Database
-from glassbox.events import utcnow
+from glassbox.policy import require
 from glassbox.web import keyset_page
 from services.clients import events
 from services.clients.models import Contact
 from services.clients.service.policy import READERS, WRITERS
 from services.clients.service.records import (add_new, ensure_live, get_attached, load_attached, load_client,
-                                              record_changes, require)
+                                              record_changes)
 
 
 def create_contact(db: Database, principal: Principal, client_id: uuid.UUID, data: dict) -> Contact:
@@ -21,7 +22,7 @@ def create_contact(db: Database, principal: Principal, client_id: uuid.UUID, dat
     with db.unit_of_work() as uow:
         client = load_client(uow.session, principal, client_id, for_update=True)
         ensure_live(client)
-        now = utcnow()
+        now = clock.now()
         contact = add_new(uow, Contact(id=uuid.uuid4(), client=client, created_at=now, updated_at=now,
                                        is_primary=data.pop("is_primary", False), **data),
                           events.contact_created, principal)

@@ -9,10 +9,11 @@ from typing import Iterator
 from glassbox.auth import Principal
 from glassbox.db import Database
 from glassbox.errors import Invalid
+from glassbox.policy import require
+from glassbox.web import sort_order
 from services.clients.models import Client
 from services.clients.service.clients import clients_query
 from services.clients.service.policy import IMPORTERS
-from services.clients.service.records import require
 
 # The columns of a file: the card's fields (POST /clients); name and kind are required.
 COLUMNS = ("name", "kind", "tax_id", "industry", "region", "address", "phone", "email", "website",
@@ -91,9 +92,9 @@ def export_clients(db: Database, principal: Principal, args: dict) -> Iterator[s
     """The caller's filtered client list as CSV text, produced while it is sent: the rows come through a
     server-side cursor in batches, so the export of a million cards holds one batch in memory."""
     require(principal, *IMPORTERS)
-    sort = args.get("sort", "-created_at")
-    column = getattr(Client, sort.lstrip("-"))
-    order = (column.desc(), Client.id.desc()) if sort.startswith("-") else (column.asc(), Client.id.asc())
+    name, descending = sort_order(args.get("sort", "-created_at"))
+    column = getattr(Client, name)
+    order = (column.desc(), Client.id.desc()) if descending else (column.asc(), Client.id.asc())
     stmt = clients_query(principal, args).with_only_columns(
         *(getattr(Client, name) for name in EXPORT_COLUMNS)).order_by(*order)
 

@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session
 from glassbox.auth import Principal
 from glassbox.db import Database
 from glassbox.errors import Invalid
+from glassbox.policy import require
 from services.clients.models import Client, User
 from services.clients.service.clients import reassign
 from services.clients.service.policy import ASSIGNERS, DISTRIBUTION_ROLES
-from services.clients.service.records import active_users, require, where_equal
+from services.clients.service.records import active_users, where_equal
 
 STRATEGIES = ("round_robin", "least_loaded")
 MAX_CLIENTS = 1000  # per call: one unit of work must stay short

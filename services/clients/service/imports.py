@@ -13,15 +13,15 @@ from datetime import timedelta
 
 from sqlalchemy import or_, select
 
+from glassbox import clock
 from glassbox.auth import Principal
 from glassbox.db import Database
 from glassbox.errors import Invalid, NotFound
-from glassbox.events import utcnow
+from glassbox.policy import require
 from services.clients.models import ImportJob
 from services.clients.service.csv_files import CsvFile
 from services.clients.service.import_rows import import_chunk
 from services.clients.service.policy import IMPORTERS, IMPORT_SUPERVISORS
-from services.clients.service.records import require
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def queue_import(db: Database, principal: Principal, content: bytes, filename: s
         job = ImportJob(id=uuid.uuid4(), created_by=uuid.UUID(principal.user_id), created_by_role=principal.role,
                         status="queued", filename=(filename or None) and filename[:255], content=content,
                         total_rows=total, processed_rows=0, created=0, skipped_duplicates=0, failed_rows=0,
-                        errors=[], created_at=utcnow())
+                        errors=[], created_at=clock.now())
         uow.session.add(job)
         uow.commit()
     return job
@@ -80,7 +80,7 @@ def run_pending_imports(db: Database, chunk_size: int = CHUNK_SIZE, stop=None) -
 
 
 def _claim(db: Database) -> uuid.UUID | None:
-    now = utcnow()
+    now = clock.now()
     with db.session() as session:
         job = session.scalars(
             select(ImportJob).where(or_(ImportJob.status == "queued",
@@ -97,7 +97,7 @@ def _claim(db: Database) -> uuid.UUID | None:
 def _finish(db: Database, job_id: uuid.UUID, status: str, error: str | None = None) -> None:
     with db.session() as session:
         job = session.get(ImportJob, job_id, with_for_update=True)
-        job.status, job.error, job.finished_at = status, error, utcnow()
+        job.status, job.error, job.finished_at = status, error, clock.now()
         session.commit()
 
 
@@ -152,6 +152,6 @@ def _process_chunk(db: Database, job_id: uuid.UUID, principal: Principal, chunk:
         job.created += created
         job.skipped_duplicates += duplicates
         job.failed_rows += len(problems) - duplicates
-        job.heartbeat_at = utcnow()
+        job.heartbeat_at = clock.now()
         uow.commit()
     return True

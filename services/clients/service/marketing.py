@@ -7,15 +7,17 @@ from datetime import date
 
 from sqlalchemy import select
 
+from glassbox import clock
 from glassbox.auth import Principal
 from glassbox.db import Database
 from glassbox.errors import Invalid
-from glassbox.events import utcnow
+from glassbox.policy import require
+from glassbox.web import sorted_page
 from services.clients import events
 from services.clients.models import Campaign, Channel
 from services.clients.service.policy import MARKETERS, READERS
 from services.clients.service.records import (add_new, ensure_active_code, get_shared, load, new_values, record_changes,
-                                              require, sorted_page, where_equal)
+                                              where_equal)
 
 
 def create_campaign(db: Database, principal: Principal, data: dict) -> Campaign:
@@ -23,7 +25,7 @@ def create_campaign(db: Database, principal: Principal, data: dict) -> Campaign:
     _check_period(data["starts_on"], data["ends_on"])
     with db.unit_of_work() as uow:
         ensure_active_code(uow.session, Channel, "channel", data["channel"])
-        now = utcnow()
+        now = clock.now()
         # Only the demo seed chooses the id; the API schemas have no `id` field.
         campaign = add_new(uow, Campaign(id=data.pop("id", None) or uuid.uuid4(), created_at=now, updated_at=now,
                                          **data), events.campaign_created, principal)
@@ -52,7 +54,8 @@ def list_campaigns(db: Database, principal: Principal, args: dict) -> dict:
     stmt = where_equal(select(Campaign), Campaign, args, ("channel",))
     if args.get("active_on"):
         stmt = stmt.where(Campaign.starts_on <= args["active_on"], Campaign.ends_on >= args["active_on"])
-    return sorted_page(db, stmt, Campaign, args)
+    with db.session() as session:
+        return sorted_page(session, stmt, Campaign, args)
 
 
 def _check_period(starts_on: date, ends_on: date) -> None:

@@ -6,6 +6,8 @@ cards. Marketers (and admins) own channels and campaigns, the service role (and 
 cases; admins own the activity types."""
 from __future__ import annotations
 
+from glassbox.policy import Visibility
+
 WRITERS = ("admin", "head_of_sales", "manager")
 READERS = WRITERS + ("marketer", "accountant", "service")
 ASSIGNERS = ("admin", "head_of_sales")
@@ -23,3 +25,6 @@ CASE_READERS = ("admin", "head_of_sales", "manager", "service")
 TIMELINE_READERS = {"activity": READERS, "contact": READERS, "survey": SURVEY_READERS, "service_case": CASE_READERS}
 # Who sees every import job, not only their own.
 IMPORT_SUPERVISORS = ("admin",)
+# A manager sees their own clients and what is attached to them (and the activities assigned to them); every
+# other reader sees all. Another manager's record is a 404.
+VISIBILITY = Visibility(own_only=("manager",))

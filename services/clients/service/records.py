@@ -4,70 +4,25 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from glassbox import clock
 from glassbox.auth import Principal
-from glassbox.db import Database
-from glassbox.errors import Conflict, Forbidden, Invalid, NotFound
-from glassbox.events import utcnow
-from glassbox.web import keyset_page
+from glassbox.db import Database, apply_changes
+from glassbox.errors import Conflict, Invalid, NotFound
+from glassbox.policy import require
 from services.clients.models import (Activity, ActivityType, Campaign, Channel, Client, Contact, ServiceCase, Survey,
                                      User)
-from services.clients.service.policy import READERS
+from services.clients.service.policy import VISIBILITY
 
 NOUNS = {Contact: "contact", Activity: "activity", Survey: "survey", ServiceCase: "service case",
          ActivityType: "activity type", Channel: "channel", Campaign: "campaign"}
 
 
-def require(principal: Principal, *roles: str) -> None:
-    if not principal.has_role(*roles):
-        raise Forbidden(f"the {principal.role} role may not do this")
-
-
-def sees_all(principal: Principal) -> bool:
-    return principal.role in READERS and principal.role != "manager"
-
-
-def visible(stmt, principal: Principal, model=Client):
-    """`stmt` (which selects from clients) narrowed to what the caller may see: a manager sees their own
-    clients and what is attached to them, and also the activities assigned to them."""
-    if sees_all(principal):
-        return stmt
-    me = uuid.UUID(principal.user_id)
-    if model is Activity:
-        return stmt.where(or_(Client.owner_id == me, Activity.assignee_id == me))
-    return stmt.where(Client.owner_id == me)
-
-
-def apply_changes(record, changes: dict) -> list[str]:
-    """Set the fields whose value differs; returns their names, sorted (empty: nothing to record)."""
-    changed = sorted(name for name, value in changes.items() if getattr(record, name) != value)
-    for name in changed:
-        setattr(record, name, changes[name])
-    if changed:
-        record.updated_at = utcnow()
-    return changed
-
-
-def commit_unique(uow, noun: str = "client", fields: tuple[str, ...] = ("tax_id", "email")) -> None:
-    """Commit; a concurrent duplicate that slipped past the check is still a 409, never a 500."""
-    try:
-        uow.commit()
-    except IntegrityError as exc:
-        uow.session.rollback()
-        field = next((name for name in fields if name in str(exc.orig)), fields[-1])
-        raise Conflict(f"a {noun} with this {field} already exists", {field: ["already used"]}) from exc
-
-
-def sorted_page(db: Database, stmt, model, args: dict, sort_columns: dict | None = None) -> dict:
-    """A keyset page ordered by args["sort"] ("name" ascending, "-name" descending), ties broken by id."""
-    name = args["sort"].lstrip("-")
-    column = (sort_columns or {}).get(name, getattr(model, name))
-    with db.session() as session:
-        return keyset_page(session, stmt, column, model.id, descending=args["sort"].startswith("-"),
-                           limit=args["limit"], cursor=args.get("cursor"))
+def visible(stmt, principal: Principal):
+    """`stmt` (which selects from clients) narrowed to the clients the caller sees, and what is attached to them."""
+    return VISIBILITY.narrow(stmt, principal, Client.owner_id)
 
 
 def load_client(session: Session, principal: Principal, client_id: uuid.UUID, for_update: bool = False) -> Client:
@@ -80,7 +35,9 @@ def load_client(session: Session, principal: Principal, client_id: uuid.UUID, fo
 
 def load_attached(session: Session, principal: Principal, model, record_id: uuid.UUID, for_update: bool = False):
     """A record attached to a client (contact, activity, survey, service case) that the caller may see."""
-    stmt = visible(select(model).join(model.client).where(model.id == record_id), principal, model)
+    # A manager also sees the activities assigned to them on another's client.
+    owners = (Client.owner_id, Activity.assignee_id) if model is Activity else (Client.owner_id,)
+    stmt = VISIBILITY.narrow(select(model).join(model.client).where(model.id == record_id), principal, *owners)
     record = session.scalars(stmt.with_for_update(of=model) if for_update else stmt).first()
     if record is None:
         raise NotFound(f"{NOUNS[model]} {record_id} not found")
@@ -158,7 +115,7 @@ def record_changes(uow, record, changes: dict, event, principal: Principal, relo
     """Apply `changes` and record the updated event when anything changed (not committed); returns the names
     of the changed fields. `reload`: write the change and read the row back first, so that its relationships
     follow a changed code."""
-    changed = apply_changes(record, changes)
+    changed = apply_changes(record, changes, clock.now())
     if changed:
         if reload:
             uow.session.flush()

@@ -7,10 +7,11 @@ from sqlalchemy import select
 
 from glassbox.auth import Principal
 from glassbox.db import Database
+from glassbox.policy import require
 from glassbox.web import keyset_page
 from services.clients.models import TimelineEntry
 from services.clients.service.policy import READERS, TIMELINE_READERS
-from services.clients.service.records import load_client, require
+from services.clients.service.records import load_client
 
 
 def client_timeline(db: Database, principal: Principal, client_id: uuid.UUID, args: dict) -> dict:
