@@ -116,8 +116,9 @@ def _campaigns(db: Database) -> str:
     for name, channel, started, days, cost, description in CAMPAIGNS:
         starts_on = today - timedelta(days=started)
         marketing.create_campaign(db, MARKETER, {
-            "id": uuid.UUID(demo_record_id("campaign", name)), "name": name, "channel": channel, "starts_on": starts_on, "ends_on": starts_on + timedelta(days=days),
-            "cost": Money(Decimal(cost), "RUB"), "description": description})
+            "id": uuid.UUID(demo_record_id("campaign", name)), "name": name, "channel": channel,
+            "starts_on": starts_on, "ends_on": starts_on + timedelta(days=days), "cost": Money(Decimal(cost), "RUB"),
+            "description": description})
     return f"{len(CAMPAIGNS)} campaigns"
 
 
