@@ -5,21 +5,27 @@ from __future__ import annotations
 
 from flask import Flask
 
-from glassbox.app import create_service_app
+from glassbox.registry import ServiceSpec
 
-NAME = "analytics"
-PORT = 8004
-TOPIC = None  # analytics emits no events
+SPEC = ServiceSpec(
+    name="analytics",
+    package="services.analytics",
+    port=8004,
+    title="Glassbox analytics",
+    topic=None,  # analytics emits no events
+    settings="services.analytics.settings:AnalyticsSettings",
+    routes=("kpi", "fx-rates"),
+    consumers="services.analytics.consumers",
+    cli="services.analytics.cli:analytics",
+)
 
 
 def create_app(config: dict | None = None) -> Flask:
-    """`config` overrides Settings fields, plus `base_currency` (else BASE_CURRENCY, default RUB)."""
-    from services.analytics import gauges, service
+    """`config` overrides AnalyticsSettings fields (tests pass database_url, key files and base_currency)."""
+    from glassbox.app import create_service_app
+    from services.analytics import gauges
     from services.analytics.api import BLUEPRINTS
 
-    config = dict(config or {})
-    base_currency = config.pop("base_currency", None) or service.base_currency()
-    app = create_service_app(NAME, "Glassbox analytics", TOPIC, BLUEPRINTS, config)
-    app.config["BASE_CURRENCY"] = base_currency
+    app = create_service_app(SPEC, BLUEPRINTS, config)
     gauges.init_app(app)
     return app

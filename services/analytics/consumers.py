@@ -29,6 +29,8 @@ from glassbox.inbox import ANY_TYPE, batched
 from services.analytics import projection
 
 GROUP = "analytics"
+# The event type names below repeat the producers' on purpose (a consumer keeps its own reader of another
+# service's events instead of importing its classes); the contracts in contracts/events/ keep them in step.
 TOPICS = ("crm.identity.events", "crm.clients.events", "crm.deals.events")
 
 SKIPPED = Counter("analytics_events_skipped_total", "Events of a type analytics does not know, skipped", ["type"])

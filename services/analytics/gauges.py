@@ -17,7 +17,10 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 
 from glassbox.models import ProcessedEvent
-from services.analytics import clock, consumers, kpi
+from glassbox import clock
+from services.analytics import consumers
+from services.analytics.kpi.open_deals import open_deals_per_stage
+from services.analytics.kpi.scope import Scope
 
 log = logging.getLogger(__name__)
 LAG_TTL = 15.0  # seconds: asking the broker on every scrape of every worker is not needed
@@ -44,8 +47,8 @@ class BusinessCollector:
 
     def _deals(self) -> list:
         db = self.app.extensions["glassbox_db"]
-        base = self.app.config["BASE_CURRENCY"]
-        scope = kpi.Scope(now=clock.now(), base_currency=base)
+        base = self.app.config["GLASSBOX_SETTINGS"].base_currency
+        scope = Scope(now=clock.now(), base_currency=base)
         labels = ["pipeline_id", "stage_id", "stage"]
         deals = GaugeMetricFamily("analytics_open_deals", "Open deals per stage", labels=labels)
         amount = GaugeMetricFamily("analytics_open_deals_amount", f"Amount of the open deals per stage in {base} "
@@ -58,7 +61,7 @@ class BusinessCollector:
         past_due = GaugeMetricFamily("analytics_past_due_deals", "Open deals expected to close before today",
                                      labels=labels)
         with db.session() as session:
-            rows = kpi.open_deals_per_stage(session, scope)
+            rows = open_deals_per_stage(session, scope)
         for row in rows:
             values = [str(row["pipeline_id"] or ""), str(row["stage_id"] or ""), row["stage"] or ""]
             deals.add_metric(values, row["deals"])

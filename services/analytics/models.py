@@ -263,7 +263,7 @@ class Survey(Base):
 # model (migration 0003: one upsert of the changed groups per INSERT/UPDATE/DELETE statement, from its
 # transition tables), so a KPI sums a few thousand groups instead of scanning the rows. They hold only what does
 # not depend on the time of the question: what does (stalled, past due, overdue) is the group total minus the
-# rows an index finds on the other side of `now` (services/analytics/kpi.py). A group whose rows are all gone
+# rows an index finds on the other side of `now` (services/analytics/kpi/totals.py). A group whose rows are all gone
 # is deleted as soon as it is empty, so the totals depend only on the rows (a rebuild gives the same ones).
 
 def _totals_args(table: str, key: tuple[str, ...], count: str) -> tuple:

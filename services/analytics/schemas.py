@@ -80,11 +80,8 @@ def _amount(metadata: dict | None = None, **kwargs):
                           metadata={"type": "string", "example": "1250.00", **(metadata or {})}, **kwargs)
 
 
-def _ratio(description: str):
-    return fields.Float(allow_none=True, required=True, metadata={"description": description})
-
-
-def _days(description: str):
+def _figure(description: str):
+    """A ratio or a number of days: null when there is nothing to compute it from."""
     return fields.Float(allow_none=True, required=True, metadata={"description": description})
 
 
@@ -121,14 +118,21 @@ class PeriodSchema(Schema):
     to = fields.Date(required=True)
 
 
+class ReportSchema(Schema):
+    """The head of a KPI answer: its period and the currency its money is in."""
+
+    period = fields.Nested(PeriodSchema, required=True)
+    base_currency = fields.String(required=True)
+
+
 class OutcomesSchema(Schema):
     deals_created = fields.Integer(required=True)
     won = fields.Integer(required=True)
     lost = fields.Integer(required=True)
-    win_rate = _ratio("won / (won + lost); null when none closed")
+    win_rate = _figure("won / (won + lost); null when none closed")
     revenue_won = fields.Nested(BaseMoneySchema, required=True)
     lost_amount = fields.Nested(BaseMoneySchema, required=True)
-    avg_cycle_days = _days("average days from creation to won of the deals won in the period")
+    avg_cycle_days = _figure("average days from creation to won of the deals won in the period")
     open_deals = fields.Integer(required=True)
     open_amount = fields.Nested(BaseMoneySchema, required=True)
     forecast = fields.Nested(BaseMoneySchema, required=True, metadata={
@@ -178,9 +182,7 @@ class ManagerKpiSchema(OutcomesSchema):
     weakest_stage = fields.Nested(WeakestStageSchema, allow_none=True, required=True)
 
 
-class ManagersSchema(Schema):
-    period = fields.Nested(PeriodSchema, required=True)
-    base_currency = fields.String(required=True)
+class ManagersSchema(ReportSchema):
     items = fields.List(fields.Nested(ManagerKpiSchema), required=True)
 
 
@@ -197,7 +199,7 @@ class FunnelStageSchema(Schema):
     sla_days = fields.Integer(allow_none=True, required=True)
     entered = fields.Integer(required=True)
     current = fields.Nested(CurrentSchema, required=True)
-    conversion_to_next = _ratio("entered(next) / entered(this); the last stage's next step is won")
+    conversion_to_next = _figure("entered(next) / entered(this); the last stage's next step is won")
 
 
 class FunnelPipelineSchema(Schema):
@@ -209,9 +211,7 @@ class WonStepSchema(Schema):
     entered = fields.Integer(required=True)
 
 
-class FunnelSchema(Schema):
-    period = fields.Nested(PeriodSchema, required=True)
-    base_currency = fields.String(required=True)
+class FunnelSchema(ReportSchema):
     pipeline = fields.Nested(FunnelPipelineSchema, allow_none=True, required=True)
     stages = fields.List(fields.Nested(FunnelStageSchema), required=True)
     won = fields.Nested(WonStepSchema, required=True)
@@ -223,16 +223,16 @@ class CycleStageSchema(Schema):
     pipeline_id = fields.UUID(allow_none=True, required=True)
     position = fields.Integer(allow_none=True, required=True)
     stays = fields.Integer(required=True)
-    avg_days = _days("average length of those stays")
+    avg_days = _figure("average length of those stays")
 
 
 class DealCycleSchema(Schema):
     period = fields.Nested(PeriodSchema, required=True)
     won_deals = fields.Integer(required=True)
-    avg_days = _days("average of (won_at - created_at) in days")
-    median_days = _days("median of the same")
-    min_days = _days("shortest")
-    max_days = _days("longest")
+    avg_days = _figure("average of (won_at - created_at) in days")
+    median_days = _figure("median of the same")
+    min_days = _figure("shortest")
+    max_days = _figure("longest")
     stages = fields.List(fields.Nested(CycleStageSchema), required=True)
 
 
@@ -245,7 +245,7 @@ class StalledDealSchema(Schema):
     stage_id = fields.UUID(allow_none=True, required=True)
     stage_name = fields.String(allow_none=True, required=True)
     stage_entered_at = fields.DateTime(allow_none=True, required=True)
-    days_in_stage = _days("days since the deal entered its current stage")
+    days_in_stage = _figure("days since the deal entered its current stage")
     sla_days = fields.Integer(allow_none=True, required=True)
     expected_close_on = fields.Date(allow_none=True, required=True)
     stalled = fields.Boolean(required=True)
@@ -269,9 +269,7 @@ class SegmentKpiSchema(OutcomesSchema):
     clients_created = fields.Integer(required=True)
 
 
-class SegmentsSchema(Schema):
-    period = fields.Nested(PeriodSchema, required=True)
-    base_currency = fields.String(required=True)
+class SegmentsSchema(ReportSchema):
     by = fields.String(required=True)
     items = fields.List(fields.Nested(SegmentKpiSchema), required=True)
 
@@ -282,7 +280,7 @@ class CampaignFiguresSchema(Schema):
     won = fields.Integer(required=True)
     won_revenue = fields.Nested(BaseMoneySchema, required=True)
     cost = fields.Nested(CostSchema, required=True)
-    roi = _ratio("(won_revenue - cost) / cost")
+    roi = _figure("(won_revenue - cost) / cost")
     cost_per_lead = _amount(allow_none=True, required=True)
     cost_per_won_deal = _amount(allow_none=True, required=True)
 
@@ -296,9 +294,7 @@ class CampaignKpiSchema(CampaignFiguresSchema):
     ends_on = fields.Date(allow_none=True, required=True)
 
 
-class CampaignsSchema(Schema):
-    period = fields.Nested(PeriodSchema, required=True)
-    base_currency = fields.String(required=True)
+class CampaignsSchema(ReportSchema):
     items = fields.List(fields.Nested(CampaignKpiSchema), required=True)
 
 
@@ -308,9 +304,7 @@ class ChannelKpiSchema(CampaignFiguresSchema):
     campaigns = fields.Integer(required=True)
 
 
-class ChannelsSchema(Schema):
-    period = fields.Nested(PeriodSchema, required=True)
-    base_currency = fields.String(required=True)
+class ChannelsSchema(ReportSchema):
     items = fields.List(fields.Nested(ChannelKpiSchema), required=True)
 
 
@@ -318,13 +312,11 @@ class LostReasonSchema(Schema):
     reason_id = fields.UUID(allow_none=True, required=True)
     name = fields.String(allow_none=True, required=True)
     deals = fields.Integer(required=True)
-    share = _ratio("deals / all deals lost in the period")
+    share = _figure("deals / all deals lost in the period")
     amount = fields.Nested(BaseMoneySchema, required=True)
 
 
-class LostReasonsSchema(Schema):
-    period = fields.Nested(PeriodSchema, required=True)
-    base_currency = fields.String(required=True)
+class LostReasonsSchema(ReportSchema):
     lost_deals = fields.Integer(required=True)
     lost_amount = fields.Nested(BaseMoneySchema, required=True)
     items = fields.List(fields.Nested(LostReasonSchema), required=True)
@@ -353,12 +345,12 @@ class NpsSchema(Schema):
     promoters = fields.Integer(required=True)
     passives = fields.Integer(required=True)
     detractors = fields.Integer(required=True)
-    score = _ratio("% promoters (9-10) - % detractors (0-6); null without responses")
+    score = _figure("% promoters (9-10) - % detractors (0-6); null without responses")
 
 
 class CsatSchema(Schema):
     responses = fields.Integer(required=True)
-    average = _ratio("average score (1-5); null without responses")
+    average = _figure("average score (1-5); null without responses")
 
 
 class SatisfactionSchema(Schema):
@@ -377,9 +369,7 @@ class ForecastMonthSchema(ForecastFiguresSchema):
     month = fields.String(required=True, metadata={"example": "2026-11"})
 
 
-class ForecastSchema(Schema):
-    period = fields.Nested(PeriodSchema, required=True)
-    base_currency = fields.String(required=True)
+class ForecastSchema(ReportSchema):
     items = fields.List(fields.Nested(ForecastMonthSchema), required=True)
     undated = fields.Nested(ForecastFiguresSchema, required=True)
     total = fields.Nested(ForecastFiguresSchema, required=True)

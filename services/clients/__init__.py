@@ -1,18 +1,30 @@
 """Clients service: client cards and contacts, activities, marketing campaigns and channels, surveys and service
-cases, distribution of prospects among the active managers (known from crm.identity.events; import lands here
-later)."""
+cases, distribution of prospects among the active managers (known from crm.identity.events), and the CSV import
+and export of cards."""
 from __future__ import annotations
 
 from flask import Flask
 
-from glassbox.app import create_service_app
+from glassbox.registry import ServiceSpec
 
-NAME = "clients"
-PORT = 8001
+SPEC = ServiceSpec(
+    name="clients",
+    package="services.clients",
+    port=8001,
+    title="Glassbox clients",
+    topic="crm.clients.events",
+    settings="services.clients.settings:ClientsSettings",
+    routes=("clients", "contacts", "activities", "activity-types", "channels", "campaigns", "surveys",
+            "service-cases", "imports"),
+    upload_paths=("clients/import",),
+    consumers="services.clients.consumers",
+    worker="services.clients.worker:run_forever",
+    demo="services.clients.demo:seed",
+)
 
 
 def create_app(config: dict | None = None) -> Flask:
+    from glassbox.app import create_service_app
     from services.clients.api import BLUEPRINTS
-    from services.clients.events import TOPIC
 
-    return create_service_app(NAME, "Glassbox clients", TOPIC, BLUEPRINTS, config)
+    return create_service_app(SPEC, BLUEPRINTS, config)

@@ -1,4 +1,4 @@
-"""What the clients service consumes: the identity events, projected into `managers` (who may own a client or
+"""What the clients service consumes: the identity events, projected into `users` (who may own a client or
 be given work). Run by `glassbox consume clients`; the kit's inbox skips duplicates.
 
 Tolerant reader: each handler takes the few fields it needs with .get and ignores the rest, so the gateway can
@@ -10,9 +10,10 @@ import uuid
 
 from sqlalchemy.orm import Session
 
-from glassbox.events import DomainEvent, utcnow
+from glassbox import clock
+from glassbox.events import DomainEvent
 from glassbox.projection import upsert_newer
-from services.clients.models import Manager
+from services.clients.models import User
 
 GROUP = "clients"
 TOPICS = ("crm.identity.events",)
@@ -30,7 +31,7 @@ def _user_id(event: DomainEvent) -> uuid.UUID:
 
 
 def _project(session: Session, event: DomainEvent, values: dict) -> None:
-    upsert_newer(session, Manager, {"user_id": _user_id(event)}, {**values, "updated_at": utcnow()}, event.time)
+    upsert_newer(session, User, {"user_id": _user_id(event)}, {**values, "updated_at": clock.now()}, event.time)
 
 
 def user_changed(session: Session, event: DomainEvent) -> None:

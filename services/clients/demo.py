@@ -2,7 +2,7 @@
 client cards with contacts, activities (planned, overdue, done), surveys and a service case. Each part is
 added once: a second run (or a part already there) adds nothing.
 
-The demo clients are owned by the demo users, so those must be in the managers projection first. The seed
+The demo clients are owned by the demo users, so those must be in the users projection first. The seed
 may run before the consumer has read the gateway's identity events, so it feeds the projection itself,
 through the consumer's own handler, with synthetic events dated long ago: any real event about the same
 user is newer and wins."""
@@ -14,14 +14,16 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from glassbox import clock
 from glassbox.auth import Principal
 from glassbox.db import Database
 from glassbox.demo import DEMO_USERS, demo_record_id, demo_user_id
-from glassbox.events import DomainEvent, utcnow
+from glassbox.events import DomainEvent
 from glassbox.money import Money
-from services.clients import consumers, service
+from services.clients import consumers
 from services.clients.events import TOPIC
-from services.clients.models import Activity, Campaign, Client, Manager
+from services.clients.models import Activity, Campaign, Client, User
+from services.clients.service import activities, after_sales, clients, contacts, marketing
 
 ANNA, BORIS = demo_user_id("anna.manager@glassbox.local"), demo_user_id("boris.manager@glassbox.local")
 HEAD = Principal(demo_user_id("head@glassbox.local"), "head_of_sales")
@@ -98,9 +100,9 @@ def _announcement(login: str, role: str) -> DomainEvent:
 
 
 def _demo_users(db: Database) -> str | None:
-    """The demo users the managers projection does not know yet, put in through the consumer's handler."""
+    """The demo users the users projection does not know yet, put in through the consumer's handler."""
     with db.session() as session:
-        known = set(session.scalars(select(Manager.user_id)))
+        known = set(session.scalars(select(User.user_id)))
         missing = [(login, role) for login, role in DEMO_USERS.items()
                    if uuid.UUID(demo_user_id(login)) not in known]
         for login, role in missing:
@@ -110,44 +112,45 @@ def _demo_users(db: Database) -> str | None:
 
 
 def _campaigns(db: Database) -> str:
-    today = utcnow().date()
+    today = clock.today()
     for name, channel, started, days, cost, description in CAMPAIGNS:
         starts_on = today - timedelta(days=started)
-        service.create_campaign(db, MARKETER, {
-            "id": uuid.UUID(demo_record_id("campaign", name)), "name": name, "channel": channel, "starts_on": starts_on, "ends_on": starts_on + timedelta(days=days),
-            "cost": Money(Decimal(cost), "RUB"), "description": description})
+        marketing.create_campaign(db, MARKETER, {
+            "id": uuid.UUID(demo_record_id("campaign", name)), "name": name, "channel": channel,
+            "starts_on": starts_on, "ends_on": starts_on + timedelta(days=days), "cost": Money(Decimal(cost), "RUB"),
+            "description": description})
     return f"{len(CAMPAIGNS)} campaigns"
 
 
 def _clients(db: Database) -> str:
     campaigns = _ids_by_name(db, Campaign)
-    for owner, card, contacts in CARDS:
+    for owner, card, people in CARDS:
         campaign_id = campaigns.get(CAMPAIGN_OF.get(card["name"]))
-        client = service.create_client(db, HEAD, {**card, "id": uuid.UUID(demo_record_id("client", card["name"])),
+        client = clients.create_client(db, HEAD, {**card, "id": uuid.UUID(demo_record_id("client", card["name"])),
                                                         "owner_id": owner, "campaign_id": campaign_id})
-        for contact in contacts:
-            service.create_contact(db, HEAD, client.id, dict(contact))
+        for contact in people:
+            contacts.create_contact(db, HEAD, client.id, dict(contact))
     return f"{len(CARDS)} demo clients"
 
 
 def _work(db: Database) -> str | None:
-    clients, now = _ids_by_name(db, Client), utcnow()
-    if not {row[1] for row in ACTIVITIES} | {row[0] for row in SURVEYS} <= clients.keys():
+    client_ids, now = _ids_by_name(db, Client), clock.now()
+    if not {row[1] for row in ACTIVITIES} | {row[0] for row in SURVEYS} <= client_ids.keys():
         return None  # these are not the demo clients: leave real data alone
     for manager, client, type_, subject, due_in, outcome in ACTIVITIES:
         principal = Principal(manager, "manager")
-        activity = service.plan_activity(db, principal, {"client_id": clients[client], "type": type_,
+        activity = activities.plan_activity(db, principal, {"client_id": client_ids[client], "type": type_,
                                                          "subject": subject, "due_at": now + timedelta(days=due_in)})
         if outcome:
-            service.complete_activity(db, principal, activity.id, {"outcome": outcome})
+            activities.complete_activity(db, principal, activity.id, {"outcome": outcome})
     for client, kind, score, comment, days_ago in SURVEYS:
         surveyed_on = (now - timedelta(days=days_ago)).date()
-        service.record_survey(db, AFTER_SALES, {"client_id": clients[client], "kind": kind, "score": score,
+        after_sales.record_survey(db, AFTER_SALES, {"client_id": client_ids[client], "kind": kind, "score": score,
                                                 "comment": comment, "surveyed_on": surveyed_on})
-    case = service.open_service_case(db, AFTER_SALES, {
-        "client_id": clients["Ural Agro Holding"], "subject": "Pump station warranty repair", "priority": "high",
+    case = after_sales.open_service_case(db, AFTER_SALES, {
+        "client_id": client_ids["Ural Agro Holding"], "subject": "Pump station warranty repair", "priority": "high",
         "description": "The irrigation pump stops under full load."})
-    service.transition_service_case(db, AFTER_SALES, case.id, "in_progress")
+    after_sales.transition_service_case(db, AFTER_SALES, case.id, "in_progress")
     return f"{len(ACTIVITIES)} activities, {len(SURVEYS)} surveys and a service case"
 
 

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from glassbox.events import DomainEvent
+from services.clients import SPEC
 from services.clients.models import Activity, Campaign, Client, CodeListEntry, Contact, ServiceCase, Survey
 
-TOPIC = "crm.clients.events"
+TOPIC = SPEC.topic
 SOURCE = "/crm/clients"
 
 CLIENT_CREATED = "crm.client.created.v1"

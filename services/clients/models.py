@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, composite, mapped_column, relationship
 
-from glassbox.events import utcnow
+from glassbox import clock
 from glassbox.models import NAMING_CONVENTION, one_of
 from glassbox.money import Money
 
@@ -149,7 +149,7 @@ class Activity(Base):
     status: Mapped[str] = mapped_column(String(10), default="planned")
     assignee_id: Mapped[uuid.UUID] = mapped_column(UUID)
     # The client's owner, copied here so that "the activities on my clients" is one index range, not a join
-    # through every client of a manager; set on planning, kept by every owner change (service._reassign).
+    # through every client of a manager; set on planning, kept by every owner change (service.clients.reassign).
     client_owner_id: Mapped[uuid.UUID] = mapped_column(UUID)
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     due_sort: Mapped[datetime] = mapped_column(DateTime(timezone=True),
@@ -166,7 +166,7 @@ class Activity(Base):
 
     @hybrid_property
     def overdue(self) -> bool:
-        return self.status == "planned" and self.due_at is not None and self.due_at < utcnow()
+        return self.status == "planned" and self.due_at is not None and self.due_at < clock.now()
 
     @overdue.inplace.expression
     @classmethod
@@ -290,12 +290,12 @@ class ServiceCase(Base):
 
 # -- the users, as the identity events describe them ---------------------------------------------------
 
-class Manager(Base):
+class User(Base):
     """This service's projection of the gateway's users (crm.identity.events), used to check who may own a
     client or be given an activity. Every user is kept, not only managers: the checks filter by role.
     Never written by a request, only by services/clients/consumers.py (and the demo seed through it)."""
 
-    __tablename__ = "managers"
+    __tablename__ = "users"
 
     user_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
     full_name: Mapped[str | None] = mapped_column(String(200))  # a deactivation event does not carry it

@@ -2,24 +2,18 @@
 never set ids, owners, statuses or timestamps by adding fields."""
 from __future__ import annotations
 
-from datetime import timedelta, timezone
+from datetime import timedelta
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from glassbox.events import utcnow
+from glassbox import clock
 from glassbox.money import MoneySchema
 from glassbox.web import PageArgs, page_schema
-from services.clients.distribution import MAX_CLIENTS, STRATEGIES
+from glassbox.web.fields import Sort, name, timestamp
 from services.clients.models import (ACTIVITY_STATUSES, CASE_STATUSES, IMPORT_STATUSES, KINDS, PRIORITIES, RATINGS,
                                      SCORE_RANGES, STATUSES, TIMELINE_KINDS)
+from services.clients.service.distribution import MAX_CLIENTS, STRATEGIES
 
-SORTS = ("name", "-name", "created_at", "-created_at", "updated_at", "-updated_at")
-CODE_SORTS = ("code", "-code", "name", "-name")
-ACTIVITY_SORTS = ("due_at", "-due_at", "created_at", "-created_at")
-CAMPAIGN_SORTS = ("created_at", "-created_at", "name", "-name", "starts_on", "-starts_on")
-RECORD_SORTS = ("created_at", "-created_at")
-CASE_SORTS = RECORD_SORTS + ("updated_at", "-updated_at")
-SURVEY_SORTS = RECORD_SORTS + ("surveyed_on", "-surveyed_on")
 # A caller's clock may run a little ahead of ours; a moment "now" there is not a future one.
 CLOCK_SKEW = timedelta(minutes=5)
 # "Today" somewhere on Earth: the earliest time zone (UTC+14) is the first to reach a new date.
@@ -34,16 +28,6 @@ def _optional_text(max_length: int):
     return _text(max_length, allow_none=True)
 
 
-def _not_blank(value: str) -> None:
-    if not value.strip():
-        raise ValidationError("must not be blank")
-
-
-def _name(max_length: int, **kwargs):
-    """A name or subject: 1 to max_length characters, at least one of them visible."""
-    return fields.String(validate=[validate.Length(min=1, max=max_length), _not_blank], **kwargs)
-
-
 def _code(**kwargs):
     """The code of a code-list entry (activity type, promotion channel)."""
     return fields.String(validate=validate.Regexp(r"^[a-z0-9_]{1,50}$", error="a code: 1 to 50 of a-z, 0-9, _"),
@@ -55,23 +39,14 @@ def _phone():
                                                                    error="a phone number: digits, spaces, ()+-"))
 
 
-def _timestamp(**kwargs):
-    """An ISO 8601 instant; one without an offset is taken as UTC."""
-    return fields.AwareDateTime(default_timezone=timezone.utc, **kwargs)
-
-
 def _not_in_the_future(value) -> None:
-    if value > utcnow() + CLOCK_SKEW:
+    if value > clock.now() + CLOCK_SKEW:
         raise ValidationError("must not be in the future")
 
 
 def _not_a_future_day(value) -> None:
-    if value > (utcnow() + EARLIEST_UTC_OFFSET).date():
+    if value > (clock.now() + EARLIEST_UTC_OFFSET).date():
         raise ValidationError("must not be in the future")
-
-
-def _sort(choices: tuple[str, ...], default: str):
-    return fields.String(load_default=default, validate=validate.OneOf(choices))
 
 
 # -- client cards and contacts -------------------------------------------------------------------------
@@ -79,7 +54,7 @@ def _sort(choices: tuple[str, ...], default: str):
 class ClientFields(Schema):
     """The card's editable fields (PATCH takes any subset, POST requires name and kind)."""
 
-    name = _name(200)
+    name = name(200)
     kind = fields.String(validate=validate.OneOf(KINDS))
     tax_id = fields.String(allow_none=True, validate=validate.Regexp(r"^[0-9A-Za-z-]{4,20}$",
                                                                      error="4 to 20 letters, digits or dashes"))
@@ -97,7 +72,7 @@ class ClientFields(Schema):
 
 
 class ClientCreateSchema(ClientFields):
-    name = _name(200, required=True)
+    name = name(200, required=True)
     kind = fields.String(required=True, validate=validate.OneOf(KINDS))
     owner_id = fields.UUID(metadata={
         "description": "head_of_sales and admin only (an active manager or head of sales); defaults to the caller"})
@@ -129,7 +104,7 @@ class ClientFilterArgs(Schema):
     created_from = fields.Date()
     created_to = fields.Date()
     include_archived = fields.Boolean(load_default=False)
-    sort = _sort(SORTS, "-created_at")
+    sort = Sort("name", "created_at", "updated_at", default="-created_at")
 
 
 class ClientQueryArgs(PageArgs, ClientFilterArgs):
@@ -192,7 +167,7 @@ class DistributionSchema(Schema):
 
 
 class ContactFields(Schema):
-    full_name = _name(200)
+    full_name = name(200)
     position = _optional_text(200)
     email = fields.Email(allow_none=True, validate=validate.Length(max=254))
     phone = _phone()
@@ -201,7 +176,7 @@ class ContactFields(Schema):
 
 
 class ContactCreateSchema(ContactFields):
-    full_name = _name(200, required=True)
+    full_name = name(200, required=True)
 
 
 class ContactUpdateSchema(ContactFields):
@@ -234,13 +209,13 @@ TimelinePageSchema = page_schema(TimelineEntrySchema, "TimelinePage")
 # -- code lists: activity types and promotion channels ---------------------------------------------------
 
 class CodeListEntryFields(Schema):
-    name = _name(100)
+    name = name(100)
     is_active = fields.Boolean(metadata={"description": "an inactive entry is refused for new records"})
 
 
 class CodeListEntryCreateSchema(CodeListEntryFields):
     code = _code(required=True)
-    name = _name(100, required=True)
+    name = name(100, required=True)
 
 
 class CodeListEntryUpdateSchema(CodeListEntryFields):
@@ -256,7 +231,7 @@ class CodeListEntrySchema(CodeListEntryFields):
 
 class CodeListQueryArgs(PageArgs):
     is_active = fields.Boolean()
-    sort = _sort(CODE_SORTS, "code")
+    sort = Sort("code", "name", default="code")
 
 
 CodeListEntryPageSchema = page_schema(CodeListEntrySchema, "CodeListEntryPage")
@@ -266,9 +241,9 @@ CodeListEntryPageSchema = page_schema(CodeListEntrySchema, "CodeListEntryPage")
 
 class ActivityFields(Schema):
     type = _code(metadata={"description": "the code of an active activity type (GET /activity-types)"})
-    subject = _name(200)
+    subject = name(200)
     deal_id = fields.UUID(allow_none=True)
-    due_at = _timestamp(allow_none=True)
+    due_at = timestamp(allow_none=True)
     assignee_id = fields.UUID(metadata={"description": "defaults to the caller; a manager may only name themselves"})
     notes = _optional_text(5000)
 
@@ -276,7 +251,7 @@ class ActivityFields(Schema):
 class ActivityCreateSchema(ActivityFields):
     client_id = fields.UUID(required=True)
     type = _code(required=True)
-    subject = _name(200, required=True)
+    subject = name(200, required=True)
 
 
 class ActivityUpdateSchema(ActivityFields):
@@ -297,9 +272,9 @@ class ActivitySchema(ActivityFields):
 
 
 class ActivityCompleteSchema(Schema):
-    outcome = _name(5000, required=True)
+    outcome = name(5000, required=True)
     notes = _optional_text(5000)
-    completed_at = _timestamp(validate=_not_in_the_future, metadata={"description": "defaults to now"})
+    completed_at = timestamp(validate=_not_in_the_future, metadata={"description": "defaults to now"})
 
 
 class ActivityCancelSchema(Schema):
@@ -315,7 +290,7 @@ class ActivityQueryArgs(PageArgs):
     due_from = fields.Date(metadata={"description": "due on or after this day (UTC)"})
     due_to = fields.Date(metadata={"description": "due on or before this day (UTC)"})
     overdue = fields.Boolean(metadata={"description": "true: planned and due before now; false: all others"})
-    sort = _sort(ACTIVITY_SORTS, "due_at")
+    sort = Sort("due_at", "created_at", default="due_at")
 
 
 ActivityPageSchema = page_schema(ActivitySchema, "ActivityPage")
@@ -324,7 +299,7 @@ ActivityPageSchema = page_schema(ActivitySchema, "ActivityPage")
 # -- marketing ---------------------------------------------------------------------------------------------
 
 class CampaignFields(Schema):
-    name = _name(200)
+    name = name(200)
     channel = _code(metadata={"description": "the code of an active channel (GET /channels)"})
     starts_on = fields.Date()
     ends_on = fields.Date(metadata={"description": "on or after starts_on"})
@@ -333,7 +308,7 @@ class CampaignFields(Schema):
 
 
 class CampaignCreateSchema(CampaignFields):
-    name = _name(200, required=True)
+    name = name(200, required=True)
     channel = _code(required=True)
     starts_on = fields.Date(required=True)
     ends_on = fields.Date(required=True)
@@ -353,7 +328,7 @@ class CampaignSchema(CampaignFields):
 class CampaignQueryArgs(PageArgs):
     channel = _code()
     active_on = fields.Date(metadata={"description": "campaigns running on this day"})
-    sort = _sort(CAMPAIGN_SORTS, "-created_at")
+    sort = Sort("created_at", "name", "starts_on", default="-created_at")
 
 
 CampaignPageSchema = page_schema(CampaignSchema, "CampaignPage")
@@ -387,21 +362,21 @@ class SurveyQueryArgs(PageArgs):
     kind = fields.String(validate=validate.OneOf(tuple(SCORE_RANGES)))
     surveyed_from = fields.Date(data_key="from", metadata={"description": "surveyed on or after this day"})
     surveyed_to = fields.Date(data_key="to", metadata={"description": "surveyed on or before this day"})
-    sort = _sort(SURVEY_SORTS, "-created_at")
+    sort = Sort("created_at", "surveyed_on", default="-created_at")
 
 
 SurveyPageSchema = page_schema(SurveySchema, "SurveyPage")
 
 
 class ServiceCaseFields(Schema):
-    subject = _name(200)
+    subject = name(200)
     description = _optional_text(5000)
     priority = fields.String(validate=validate.OneOf(PRIORITIES))
 
 
 class ServiceCaseCreateSchema(ServiceCaseFields):
     client_id = fields.UUID(required=True)
-    subject = _name(200, required=True)
+    subject = name(200, required=True)
 
 
 class ServiceCaseUpdateSchema(ServiceCaseFields):
@@ -427,7 +402,7 @@ class ServiceCaseQueryArgs(PageArgs):
     client_id = fields.UUID()
     status = fields.String(validate=validate.OneOf(CASE_STATUSES))
     priority = fields.String(validate=validate.OneOf(PRIORITIES))
-    sort = _sort(CASE_SORTS, "-created_at")
+    sort = Sort("created_at", "updated_at", default="-created_at")
 
 
 ServiceCasePageSchema = page_schema(ServiceCaseSchema, "ServiceCasePage")

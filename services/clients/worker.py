@@ -7,7 +7,7 @@ import threading
 from glassbox import config
 from glassbox.db import Database
 from services.clients.events import TOPIC
-from services.clients.imports import run_pending_imports
+from services.clients.service.imports import run_pending_imports
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0

@@ -9,7 +9,8 @@ import pytest
 
 from glassbox.events import DomainEvent
 from glassbox.inbox import ConsumerRunner
-from services.analytics import clock, consumers
+from glassbox import clock
+from services.analytics import consumers
 from tests.support.analytics.feeding import DeadLetters, records
 from tests.support.analytics.kpis import NOW
 from tests.support.apps import app_fixture, database_fixture

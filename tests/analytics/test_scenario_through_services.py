@@ -12,8 +12,7 @@ overdue, NPS and CSAT surveys — is carried out request by request:
 - exchange rates by an admin: the analytics app;
 
 each through the app's Flask test client with a real RS256 token of the user's role. Each request happens at its
-moment of the plan: the services' clocks (`glassbox.clock.now`, the clients service's `utcnow`) are set
-to it, so the history spans months and what the services record (created, closed, entered a stage, done...) is
+moment of the plan: the one clock of the services (`glassbox.clock.now`) is set to it, so the history spans months and what the services record (created, closed, entered a stage, done...) is
 the plan's times, which the first test checks on the events themselves.
 
 The real outbox relays (`OutboxRelay` of the gateway, clients and deals) publish to the real broker; the real
@@ -39,16 +38,12 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import create_engine
 
-from glassbox import clock as kit_clock
+from glassbox import clock as services_clock
 from glassbox.kafka import ensure_topics, make_producer
 from glassbox.outbox import OutboxRelay
-from services.analytics import clock as analytics_clock
 from services.analytics import consumers as analytics_consumers
 from services.analytics.rebuild import rebuild
 from services.clients import consumers as clients_consumers
-from services.clients import models as clients_models
-from services.clients import schemas as clients_schemas
-from services.clients import service as clients_service
 from services.deals import consumers as deals_consumers
 from tests.support.analytics import reference
 from tests.support.analytics.driver import (Driver, RenamingProducer, Services, SimClock, World, consume_all, drain,
@@ -84,10 +79,7 @@ def world(clients_app, deals_app, analytics_app, gateway_app, clients_db_url, de
     clock = SimClock(the_plan.start - timedelta(days=30))
     driver = Driver(the_plan, services, clock)
     with pytest.MonkeyPatch.context() as patch:
-        for module in (clients_service, clients_schemas, clients_models):
-            patch.setattr(module, "utcnow", clock.now)
-        patch.setattr(kit_clock, "now", clock.now)
-        patch.setattr(analytics_clock, "now", lambda: NOW)
+        patch.setattr(services_clock, "now", clock.now)  # the plan's moments, then NOW
         # the deals app has no clients service to ask (tests.support.deals): it must know the clients from events
         try:
             # the users, announced by the gateway; the clients service learns them (owners, assignees)
@@ -107,6 +99,7 @@ def world(clients_app, deals_app, analytics_app, gateway_app, clients_db_url, de
             driver.deactivate_leaver()
             for relay in relays.values():
                 drain(relay)
+            clock.at = NOW  # the rates are recorded, and the KPIs asked, at NOW
             driver.rates()
             consume_all(analytics_engine, kafka_bootstrap, analytics_consumers.GROUP,
                                     analytics_consumers.HANDLERS, list(topics.values()))

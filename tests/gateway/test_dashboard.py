@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from services.analytics import clock, consumers
+from glassbox import clock
+from services.analytics import consumers
 from tests.support.analytics.events import DealLife, PipelineDef, client_card, new_id, user_created
 from tests.support.analytics.kpis import NOW
 from tests.support.apps import service_app

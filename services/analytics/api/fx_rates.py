@@ -1,11 +1,11 @@
 """/fx-rates: exchange rates to the base currency, recorded by admins, read by everyone who reads KPIs."""
-from flask import current_app
 from flask.views import MethodView
 
 from glassbox.app import current_db
 from glassbox.auth import current_principal
+from glassbox.settings import current_settings
 from glassbox.web import Blueprint
-from services.analytics import service
+from services.analytics.service import fx_rates as service
 from services.analytics.schemas import FxRateCreateSchema, FxRatePageSchema, FxRateQueryArgs, FxRateSchema
 
 blp = Blueprint("fx-rates", __name__, description="Exchange rates to the base currency: admins record them")
@@ -24,7 +24,7 @@ class FxRates(MethodView):
     def post(self, data):
         """Record a rate: from `valid_from` on (UTC), one unit of `currency` is `rate_to_base` of the base
         currency (until a later rate). A rate of the same currency and day is a 409."""
-        return service.record_rate(current_db(), current_principal(), data, current_app.config["BASE_CURRENCY"])
+        return service.record_rate(current_db(), current_principal(), data, current_settings().base_currency)
 
 
 @blp.route("/fx-rates/<uuid:rate_id>")

@@ -1,11 +1,12 @@
 """/kpi/*: the sales KPIs, read only, computed from the read models when asked (definitions: docs/kpi.md)."""
-from flask import current_app
 from flask.views import MethodView
 
 from glassbox.app import current_db
 from glassbox.auth import current_principal
+from glassbox.settings import current_settings
 from glassbox.web import Blueprint
-from services.analytics import kpi, service
+from services.analytics.kpi import funnel, open_deals, segments, summary, work
+from services.analytics.service import kpi as service
 from services.analytics.schemas import (ActivitiesSchema, CampaignsSchema, ChannelsSchema, DealCycleSchema,
                                         DealKpiArgs, ForecastArgs, ForecastSchema, FunnelArgs, FunnelSchema,
                                         LostReasonsSchema, ManagersSchema, SatisfactionSchema, SegmentsArgs,
@@ -15,7 +16,7 @@ blp = Blueprint("kpi", __name__, description="Sales KPIs from the event stream: 
 
 
 def _answer(question, args: dict, *extra, months: int = 1) -> dict:
-    base = current_app.config["BASE_CURRENCY"]
+    base = current_settings().base_currency
     return service.ask(current_db(), question, service.scope(current_principal(), args, base, months), *extra)
 
 
@@ -26,7 +27,7 @@ class Summary(MethodView):
     def get(self, args):
         """The headline numbers of the period: clients, deals won and lost, revenue, cycle, pipeline,
         forecast, stalled deals, activities."""
-        return _answer(kpi.summary, args)
+        return _answer(summary.summary, args)
 
 
 @blp.route("/kpi/managers")
@@ -36,7 +37,7 @@ class Managers(MethodView):
     def get(self, args):
         """Per manager: clients, open deals per stage, won, lost, win rate, revenue, cycle, activities done
         by type, overdue activities, stalled deals and the weakest stage of the funnel."""
-        return _answer(kpi.managers, args)
+        return _answer(summary.managers, args)
 
 
 @blp.route("/kpi/funnel")
@@ -46,7 +47,7 @@ class Funnel(MethodView):
     def get(self, args):
         """Per stage of a pipeline in order: deals created in the period that reached it, open deals in it
         now, and the conversion to the next stage (the last one to won)."""
-        return _answer(kpi.funnel, args)
+        return _answer(funnel.funnel, args)
 
 
 @blp.route("/kpi/deal-cycle")
@@ -55,7 +56,7 @@ class DealCycle(MethodView):
     @blp.response(200, DealCycleSchema)
     def get(self, args):
         """How long won deals took (average, median, extremes) and how long deals stay in each stage."""
-        return _answer(kpi.deal_cycle, args)
+        return _answer(funnel.deal_cycle, args)
 
 
 @blp.route("/kpi/stalled-deals")
@@ -65,7 +66,7 @@ class StalledDeals(MethodView):
     def get(self, args):
         """Open deals that are stalled (longer in their stage than its SLA) or past due (expected close
         date before today), now; the longest in their stage first."""
-        return _answer(kpi.stalled_deals, args, args["limit"])
+        return _answer(open_deals.stalled_deals, args, args["limit"])
 
 
 @blp.route("/kpi/segments")
@@ -74,7 +75,7 @@ class Segments(MethodView):
     @blp.response(200, SegmentsSchema)
     def get(self, args):
         """The outcomes per client industry or region."""
-        return _answer(kpi.segments, args, args["by"])
+        return _answer(segments.segments, args, args["by"])
 
 
 @blp.route("/kpi/campaigns")
@@ -83,7 +84,7 @@ class Campaigns(MethodView):
     @blp.response(200, CampaignsSchema)
     def get(self, args):
         """Per marketing campaign: leads, deals, won revenue, cost, ROI, cost per lead and per won deal."""
-        return _answer(kpi.campaigns, args)
+        return _answer(segments.campaigns, args)
 
 
 @blp.route("/kpi/campaigns/by-channel")
@@ -92,7 +93,7 @@ class CampaignsByChannel(MethodView):
     @blp.response(200, ChannelsSchema)
     def get(self, args):
         """The same per promotion channel: the sums over its campaigns."""
-        return _answer(kpi.campaigns_by_channel, args)
+        return _answer(segments.campaigns_by_channel, args)
 
 
 @blp.route("/kpi/lost-reasons")
@@ -101,7 +102,7 @@ class LostReasons(MethodView):
     @blp.response(200, LostReasonsSchema)
     def get(self, args):
         """Why deals were lost in the period: count, share and amount per reason."""
-        return _answer(kpi.lost_reasons, args)
+        return _answer(segments.lost_reasons, args)
 
 
 @blp.route("/kpi/activities")
@@ -110,7 +111,7 @@ class Activities(MethodView):
     @blp.response(200, ActivitiesSchema)
     def get(self, args):
         """Work with clients per activity type: planned, done, cancelled in the period; overdue now."""
-        return _answer(kpi.activities, args)
+        return _answer(work.activities, args)
 
 
 @blp.route("/kpi/satisfaction")
@@ -119,7 +120,7 @@ class Satisfaction(MethodView):
     @blp.response(200, SatisfactionSchema)
     def get(self, args):
         """NPS and CSAT of the surveys answered in the period."""
-        return _answer(kpi.satisfaction, args)
+        return _answer(work.satisfaction, args)
 
 
 @blp.route("/kpi/forecast")
@@ -129,4 +130,4 @@ class Forecast(MethodView):
     def get(self, args):
         """Open deals by the month of their expected close date: amount, and amount x stage probability.
         Default period: the current month and the next two."""
-        return _answer(kpi.forecast, args, months=3)
+        return _answer(open_deals.forecast, args, months=3)

@@ -4,9 +4,9 @@ from flask.views import MethodView
 from glassbox.app import current_db
 from glassbox.auth import current_principal
 from glassbox.web import Blueprint
-from services.clients import service
 from services.clients.schemas import (ActivityCancelSchema, ActivityCompleteSchema, ActivityCreateSchema,
                                       ActivityPageSchema, ActivityQueryArgs, ActivitySchema, ActivityUpdateSchema)
+from services.clients.service import activities
 
 blp = Blueprint("activities", __name__, description="Activities: calls, meetings, letters... planned and done")
 
@@ -17,26 +17,26 @@ class Activities(MethodView):
     @blp.response(200, ActivityPageSchema)
     def get(self, args):
         """List activities (a manager sees those of their own clients and those assigned to them)."""
-        return service.list_activities(current_db(), current_principal(), args)
+        return activities.list_activities(current_db(), current_principal(), args)
 
     @blp.arguments(ActivityCreateSchema)
     @blp.response(201, ActivitySchema)
     def post(self, data):
         """Plan an activity with a live client; the assignee defaults to the caller."""
-        return service.plan_activity(current_db(), current_principal(), data)
+        return activities.plan_activity(current_db(), current_principal(), data)
 
 
 @blp.route("/activities/<uuid:activity_id>")
 class ActivityItem(MethodView):
     @blp.response(200, ActivitySchema)
     def get(self, activity_id):
-        return service.get_activity(current_db(), current_principal(), activity_id)
+        return activities.get_activity(current_db(), current_principal(), activity_id)
 
     @blp.arguments(ActivityUpdateSchema)
     @blp.response(200, ActivitySchema)
     def patch(self, changes, activity_id):
         """Change a planned activity (a done or cancelled one is a 409)."""
-        return service.update_activity(current_db(), current_principal(), activity_id, changes)
+        return activities.update_activity(current_db(), current_principal(), activity_id, changes)
 
 
 @blp.route("/activities/<uuid:activity_id>/complete")
@@ -45,7 +45,7 @@ class ActivityComplete(MethodView):
     @blp.response(200, ActivitySchema)
     def post(self, data, activity_id):
         """Record that a planned activity was done, with its outcome."""
-        return service.complete_activity(current_db(), current_principal(), activity_id, data)
+        return activities.complete_activity(current_db(), current_principal(), activity_id, data)
 
 
 @blp.route("/activities/<uuid:activity_id>/cancel")
@@ -54,4 +54,4 @@ class ActivityCancel(MethodView):
     @blp.response(200, ActivitySchema)
     def post(self, data, activity_id):
         """Cancel a planned activity."""
-        return service.cancel_activity(current_db(), current_principal(), activity_id, data)
+        return activities.cancel_activity(current_db(), current_principal(), activity_id, data)

@@ -4,10 +4,10 @@ from flask.views import MethodView
 from glassbox.app import current_db
 from glassbox.auth import current_principal
 from glassbox.web import Blueprint, PageArgs
-from services.clients import service
 from services.clients.schemas import (AssignSchema, ClientCreateSchema, ClientPageSchema, ClientQueryArgs,
                                       ClientSchema, ClientUpdateSchema, DistributeSchema, DistributionSchema,
                                       TimelinePageSchema)
+from services.clients.service import clients, distribution, timeline
 
 blp = Blueprint("clients", __name__, description="Client cards: companies and persons")
 
@@ -18,30 +18,30 @@ class Clients(MethodView):
     @blp.response(200, ClientPageSchema)
     def get(self, args):
         """List clients (a manager sees only their own), with filters, search `q` and sorting."""
-        return service.list_clients(current_db(), current_principal(), args)
+        return clients.list_clients(current_db(), current_principal(), args)
 
     @blp.arguments(ClientCreateSchema)
     @blp.response(201, ClientSchema)
     def post(self, data):
         """Create a client card; duplicates by tax_id or e-mail answer 409 naming the existing client."""
-        return service.create_client(current_db(), current_principal(), data)
+        return clients.create_client(current_db(), current_principal(), data)
 
 
 @blp.route("/clients/<uuid:client_id>")
 class ClientItem(MethodView):
     @blp.response(200, ClientSchema)
     def get(self, client_id):
-        return service.get_client(current_db(), current_principal(), client_id)
+        return clients.get_client(current_db(), current_principal(), client_id)
 
     @blp.arguments(ClientUpdateSchema)
     @blp.response(200, ClientSchema)
     def patch(self, changes, client_id):
-        return service.update_client(current_db(), current_principal(), client_id, changes)
+        return clients.update_client(current_db(), current_principal(), client_id, changes)
 
     @blp.response(204)
     def delete(self, client_id):
         """Archive the client (the card stays readable with `include_archived`)."""
-        service.archive_client(current_db(), current_principal(), client_id)
+        clients.archive_client(current_db(), current_principal(), client_id)
 
 
 @blp.route("/clients/<uuid:client_id>/assign")
@@ -51,7 +51,7 @@ class ClientAssign(MethodView):
     def post(self, data, client_id):
         """Give the client to another manager (head_of_sales and admin); the owner must be an active manager or
         head of sales."""
-        return service.assign_client(current_db(), current_principal(), client_id, data["owner_id"])
+        return clients.assign_client(current_db(), current_principal(), client_id, data["owner_id"])
 
 
 @blp.route("/clients/distribute")
@@ -61,7 +61,7 @@ class ClientDistribution(MethodView):
     def post(self, data):
         """Share clients out among the active managers (head_of_sales and admin): round_robin or least_loaded,
         optionally over a subset and with per-region managers; all or nothing, one assignment event per move."""
-        return service.distribute_clients(current_db(), current_principal(), data)
+        return distribution.distribute_clients(current_db(), current_principal(), data)
 
 
 @blp.route("/clients/<uuid:client_id>/timeline")
@@ -71,4 +71,4 @@ class ClientTimeline(MethodView):
     def get(self, args, client_id):
         """Activities, contacts, surveys and service cases of the client, newest first (each kind only for
         the roles that may read it)."""
-        return service.client_timeline(current_db(), current_principal(), client_id, args)
+        return timeline.client_timeline(current_db(), current_principal(), client_id, args)

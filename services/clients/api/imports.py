@@ -1,15 +1,15 @@
 """CSV import (POST /clients/import -> a job, GET /imports/{id}) and export (GET /clients/export) of client cards."""
-from datetime import datetime, timezone
-
-from flask import Response, current_app, request
+from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import abort
 
+from glassbox import clock
 from glassbox.app import current_db
 from glassbox.auth import current_principal
+from glassbox.settings import current_settings
 from glassbox.web import Blueprint, accepts_bodies
-from services.clients import imports
 from services.clients.schemas import ClientFilterArgs, ImportJobSchema
+from services.clients.service import csv_files, imports
 
 blp = Blueprint("imports", __name__, description="Import of client cards from CSV, and their export")
 IMPORT_ENDPOINT = "imports.ClientImport"
@@ -27,7 +27,7 @@ def _import_body_limit(endpoint, _values):
     route only. Set here because Flask runs URL value preprocessors before every before_request hook, and the
     first of those to read the body (the Idempotency-Key check hashes it) fixes the limit for the request."""
     if endpoint == IMPORT_ENDPOINT and request.method == "POST":
-        request.max_content_length = current_app.config["GLASSBOX_SETTINGS"].import_max_bytes
+        request.max_content_length = current_settings().import_max_bytes
 
 
 @blp.route("/clients/import")
@@ -76,7 +76,7 @@ class ClientExport(MethodView):
 
         The filters and sort of GET /clients, every matching row, streamed: the columns of a card plus id,
         owner_id and created_at; a cell a spreadsheet would run as a formula starts with an apostrophe."""
-        rows = imports.export_clients(current_db(), current_principal(), args)
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+        rows = csv_files.export_clients(current_db(), current_principal(), args)
+        stamp = clock.now().strftime("%Y%m%d-%H%M%S")
         return Response(rows, mimetype="text/csv", headers={
             "Content-Disposition": f'attachment; filename="clients-{stamp}.csv"', "Cache-Control": "no-store"})

@@ -4,10 +4,9 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-28 01:10:00
 
-At 1,000,000 deals (bench/analytics_bench.py): /kpi/lost-reasons named each reason by the latest deal snapshot
-that gave it by reading every lost deal (about 0.5 s); ix_deals_lost_reason makes it one probe per reason.
-/kpi/deal-cycle read the stays left in the month from the table (18,000 pages for 58,000 stays, about 90 ms);
-ix_stage_entries_left now carries the columns it needs, so the scan stays in the index.
+/kpi/lost-reasons names each reason by the latest deal snapshot that gave it: ix_deals_lost_reason makes that
+one probe per reason instead of a read of every lost deal. ix_stage_entries_left carries the columns
+/kpi/deal-cycle needs, so its scan of the stays left in a period stays in the index (figures: docs/benchmarks.md).
 """
 from alembic import op
 import sqlalchemy as sa

@@ -4,13 +4,12 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-28 04:00:00
 
-At 1,000,000 deals (bench/analytics_bench.py) the summary-like KPIs spent most of their time reading the 116,000
-open deals and the 660,000 clients and planned activities again for every question. Five tables now hold their
-totals per group (services/analytics/models.py, "totals kept by PostgreSQL"), kept by statement-level triggers
+The summary-like KPIs read every open deal, client and planned activity again for every question. Five tables
+now hold their totals per group (services/analytics/models.py, "totals kept by PostgreSQL"), kept by statement-level triggers
 with transition tables: one INSERT ... ON CONFLICT DO UPDATE of the changed groups per statement on the read
 model (a bulk upsert of 500 deals fires each trigger once), in a stable order of the groups (two writers lock
 them in the same order); a group left empty is deleted. What depends on the time of the question stays out of
-them: kpi.py subtracts the rows an index finds on the other side of `now`.
+them: the KPI queries subtract the rows an index finds on the other side of `now`.
 
 The deals created or closed in a period, the open deals by stage entry or expected close date, and the
 activities created, done, cancelled in a period or due from now on are read from covering indexes.

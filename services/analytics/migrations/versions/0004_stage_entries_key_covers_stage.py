@@ -5,10 +5,9 @@ Revises: 0003
 Create Date: 2026-11-28 05:00:00
 
 /kpi/funnel's `entered` and /kpi/managers' weakest stage look up the stays of every deal created in the period
-(about 9,000 at 1,000,000 deals, bench/analytics_bench.py) for the furthest stage each one reached. The lookup
-went down the primary key and then to the table for the stage of each stay. The key now includes `stage_id` and
-`stage_position`, so the lookup is an index-only scan (about 12 ms less per question; the key grows by a quarter,
-166 to 212 MB at 3.3 million stays, instead of a second index on `deal_id`). Same rows, same answers.
+for the furthest stage each one reached. The key now includes `stage_id` and `stage_position`, so the lookup is
+an index-only scan instead of a visit to the table per stay (a larger key rather than a second index on
+`deal_id`; figures: docs/benchmarks.md). Same rows, same answers.
 """
 from alembic import op
 

@@ -4,9 +4,8 @@ Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-28 14:30:00
 
-/kpi/campaigns gives a deal without a campaign of its own to its client's campaign. It joined the deals of the
-period to their clients, which at 1,000,000 deals meant a hash join over every client (about 75 ms of the 80 ms
-the question took, bench/analytics_bench.py). The deal row now carries `client_campaign_id` (the client card's
+/kpi/campaigns gives a deal without a campaign of its own to its client's campaign, which took a join of the
+period's deals to every client. The deal row now carries `client_campaign_id` (the client card's
 current campaign, kept by the consumer), and the covering indexes of the deals created and closed in a period
 carry it, so the question reads those indexes alone. Filled here from the clients already projected.
 """

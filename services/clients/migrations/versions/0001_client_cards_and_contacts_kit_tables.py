@@ -6,7 +6,8 @@ Create Date: 2026-11-27 20:48:50.864269
 """
 from alembic import op
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
+
+from glassbox.migrations import create_kit_tables, drop_kit_tables
 
 revision = '0001'
 down_revision = None
@@ -68,45 +69,11 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_contacts'))
     )
     op.create_index(op.f('ix_contacts_client_id'), 'contacts', ['client_id'], unique=False)
-    op.create_table('idempotency_keys',
-    sa.Column('principal', sa.String(length=64), nullable=False),
-    sa.Column('key', sa.String(length=200), nullable=False),
-    sa.Column('request_hash', sa.String(length=64), nullable=False),
-    sa.Column('status_code', sa.Integer(), nullable=True),
-    sa.Column('content_type', sa.Text(), nullable=True),
-    sa.Column('body', sa.LargeBinary(), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('principal', 'key')
-    )
-    op.create_table('outbox_messages',
-    sa.Column('position', sa.BigInteger(), sa.Identity(always=False), nullable=False),
-    sa.Column('id', sa.String(length=36), nullable=False),
-    sa.Column('topic', sa.String(length=200), nullable=False),
-    sa.Column('key', sa.String(length=200), nullable=False),
-    sa.Column('type', sa.String(length=200), nullable=False),
-    sa.Column('source', sa.String(length=200), nullable=False),
-    sa.Column('time', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('payload', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
-    sa.PrimaryKeyConstraint('position'),
-    sa.UniqueConstraint('id')
-    )
-    op.create_index('ix_outbox_unsent', 'outbox_messages', ['position'], unique=False, postgresql_where=sa.text('sent_at IS NULL'))
-    op.create_table('processed_events',
-    sa.Column('consumer', sa.String(length=100), nullable=False),
-    sa.Column('event_id', sa.String(length=64), nullable=False),
-    sa.Column('event_type', sa.String(length=200), nullable=False),
-    sa.Column('processed_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('consumer', 'event_id')
-    )
+    create_kit_tables()
 
 
 def downgrade() -> None:
-    op.drop_table('processed_events')
-    op.drop_index('ix_outbox_unsent', table_name='outbox_messages', postgresql_where=sa.text('sent_at IS NULL'))
-    op.drop_table('outbox_messages')
-    op.drop_table('idempotency_keys')
+    drop_kit_tables()
     op.drop_index(op.f('ix_contacts_client_id'), table_name='contacts')
     op.drop_table('contacts')
     op.drop_index('uq_clients_tax_id_live', table_name='clients', postgresql_where=sa.text('archived_at IS NULL AND tax_id IS NOT NULL'))

@@ -53,19 +53,17 @@ def aggregate(session: Session, source, keys: dict, currency, rate_day, measures
     for prefix, named in (("s", measures.sums), ("m", measures.money)):
         for name, (expression, condition) in named.items():
             columns += [expression.label(f"{prefix}_{name}"), condition.label(f"{prefix}c_{name}")]
-    rows_ = select(*columns).select_from(source).where(*where).subquery("source")
-    r = rows_.c
-    count = func.count if weight is None else (lambda: func.sum(r._weight))
+    src = select(*columns).select_from(source).where(*where).subquery("source").c
+    count = func.count if weight is None else (lambda: func.sum(src._weight))
 
     # 1. per key, currency and rate day
-    columns = [r[name] for name in key_names] + [r._currency, r._day]
-    columns += [count().filter(r[f"c_{name}"]).label(name) for name in measures.counts]
-    columns += [func.sum(r[f"s_{name}"]).filter(r[f"sc_{name}"]).label(name) for name in measures.sums]
+    columns = [src[name] for name in key_names] + [src._currency, src._day]
+    columns += [count().filter(src[f"c_{name}"]).label(name) for name in measures.counts]
+    columns += [func.sum(src[f"s_{name}"]).filter(src[f"sc_{name}"]).label(name) for name in measures.sums]
     for name in measures.money:
-        columns += [func.sum(r[f"m_{name}"]).filter(r[f"mc_{name}"]).label(name),
-                    count().filter(r[f"mc_{name}"]).label(f"{name}__n")]
-    grouped = (select(*columns).group_by(*[r[name] for name in key_names], r._currency, r._day)
-               .cte("grouped"))
+        columns += [func.sum(src[f"m_{name}"]).filter(src[f"mc_{name}"]).label(name),
+                    count().filter(src[f"mc_{name}"]).label(f"{name}__n")]
+    grouped = select(*columns).group_by(*[src[name] for name in key_names], src._currency, src._day).cte("grouped")
 
     # 2. the rate of each (currency, day) once, whatever the keys: the latest valid on that day (none looked up
     #    for the base currency)
@@ -98,15 +96,16 @@ def aggregate(session: Session, source, keys: dict, currency, rate_day, measures
                     .subquery("per_currency"))
 
     # 4. per key
-    pc = per_currency.c
-    columns = [pc[name] for name in key_names]
-    columns += [func.sum(pc[name]).label(name) for name in (*measures.counts, *measures.sums)]
+    by_currency = per_currency.c
+    columns = [by_currency[name] for name in key_names]
+    columns += [func.sum(by_currency[name]).label(name) for name in (*measures.counts, *measures.sums)]
     for name in measures.money:
-        columns += [func.sum(pc[name]).label(name),
+        columns += [func.sum(by_currency[name]).label(name),
                     func.jsonb_agg(func.jsonb_build_object(
-                        _key("currency"), pc._currency, _key("amount"), cast(pc[f"{name}__ua"], String),
-                        _key(unit), pc[f"{name}__un"])).filter(pc[f"{name}__un"] > 0).label(f"{name}__unconverted")]
-    final = select(*columns).group_by(*[pc[name] for name in key_names])
+                        _key("currency"), by_currency._currency, _key("amount"),
+                        cast(by_currency[f"{name}__ua"], String), _key(unit), by_currency[f"{name}__un"]))
+                    .filter(by_currency[f"{name}__un"] > 0).label(f"{name}__unconverted")]
+    final = select(*columns).group_by(*[by_currency[name] for name in key_names])
 
     rows = []
     for row in session.execute(final).mappings():

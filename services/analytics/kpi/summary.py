@@ -1,0 +1,75 @@
+"""/kpi/summary and /kpi/managers: the headline figures of the period, in total and per manager."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.analytics.kpi.conditions import empty_outcome_figures, outcome_figures, stage_names
+from services.analytics.kpi.funnel import weakest_stages
+from services.analytics.kpi.scope import Scope, people
+from services.analytics.kpi.totals import activity_counts, client_counts, open_by_stage, outcomes
+from services.analytics.models import User
+
+
+def summary(session: Session, scope: Scope) -> dict:
+    """The headline numbers of the period: clients, deal outcomes, activities."""
+    [deals] = outcomes(session, scope, {})
+    live, created = client_counts(session, scope)[None]
+    [activity] = activity_counts(session, scope, ()) or [{"done": 0, "overdue": 0}]
+    done, overdue = activity["done"], activity["overdue"]
+    return {"period": scope.period(), "base_currency": scope.base_currency, "clients": live,
+            "clients_created": created, **outcome_figures(deals), "activities_done": done,
+            "overdue_activities": overdue}
+
+
+def managers(session: Session, scope: Scope) -> dict:
+    """The same per manager, with their open deals per stage, activities done per type and weakest stage."""
+    owner_outcomes = {row["owner_id"]: row for row in outcomes(session, scope, {"owner_id": "owner_id"})}
+    open_rows = open_by_stage(session, scope, ("owner_id", "pipeline_id", "stage_id"), [])
+    clients = client_counts(session, scope, "owner_id")
+    activity_rows = activity_counts(session, scope, ("assignee_id", "type"))
+    weakest = weakest_stages(session, scope)
+
+    # Each list grouped by its person once: a lookup per manager, not a pass over every row per manager.
+    names = stage_names(session, {row["stage_id"] for row in open_rows})
+    stages_of: dict = {}
+    for row in open_rows:
+        stages_of.setdefault(row["owner_id"], []).append(
+            {"pipeline_id": row["pipeline_id"], "stage_id": row["stage_id"], "stage_name": names.get(row["stage_id"]),
+             "deals": row["deals"], "amount": row["amount"]})
+    done_of: dict = {}
+    overdue_of: dict = {}
+    for row in activity_rows:
+        if row["done"]:
+            done_of.setdefault(row["assignee_id"], {})[row["type"]] = row["done"]
+        overdue_of[row["assignee_id"]] = overdue_of.get(row["assignee_id"], 0) + row["overdue"]
+
+    # The rows: every active manager in scope, and anyone else who owns or did something counted here.
+    active_managers = select(User.user_id).where(User.role == "manager", User.is_active.is_(True),
+                                                 *people(scope, User.user_id))
+    ids = set(session.scalars(active_managers)) | set(owner_outcomes) | set(stages_of) | set(clients) | set(overdue_of)
+    ids.discard(None)
+    if scope.manager_id:
+        ids = {scope.manager_id}
+    users = {row.user_id: row for row in session.execute(
+        select(User.user_id, User.full_name, User.team_id, User.role, User.is_active).where(User.user_id.in_(ids)))}
+    empty = empty_outcome_figures(scope)
+
+    rows = []
+    for user_id in ids:
+        user = users.get(user_id)
+        row = {
+            "manager_id": user_id, "name": user.full_name if user else None, "team_id": user.team_id if user else None,
+            "role": user.role if user else None, "is_active": user.is_active if user else None,
+            "clients": clients.get(user_id, (0, 0))[0], "clients_created": clients.get(user_id, (0, 0))[1],
+            **(outcome_figures(owner_outcomes[user_id]) if user_id in owner_outcomes else empty),
+            "open_by_stage": sorted(stages_of.get(user_id, []),
+                                    key=lambda stage: (str(stage["pipeline_id"]), str(stage["stage_name"]),
+                                                       str(stage["stage_id"]))),
+            "activities_done": dict(sorted(done_of.get(user_id, {}).items(), key=lambda item: str(item[0]))),
+            "overdue_activities": overdue_of.get(user_id, 0),
+            "weakest_stage": weakest.get(user_id),
+        }
+        rows.append(row)
+    rows.sort(key=lambda row: (row["name"] is None, row["name"] or "", str(row["manager_id"])))
+    return {"period": scope.period(), "base_currency": scope.base_currency, "items": rows}

@@ -1,0 +1,55 @@
+"""The scope of a KPI question: the caller's rights applied to the filters, the period defaulted, the moment
+of the question taken from the clock; and the one read transaction a question runs in."""
+from __future__ import annotations
+
+from datetime import date
+
+from glassbox import clock
+from glassbox.auth import Principal
+from glassbox.db import Database
+from glassbox.errors import Invalid
+from glassbox.policy import require
+from services.analytics.kpi.scope import Scope, month_end
+from services.analytics.service.policy import FIGURES, KPI_READERS
+
+
+def _month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _months_later(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    return day.replace(year=day.year + month // 12, month=month % 12 + 1, day=1)
+
+
+def scope(principal: Principal, args: dict, base: str, months: int = 1) -> Scope:
+    """The question's scope: the caller's rights applied to the filters, the period defaulted to `months`
+    calendar months from the first of the current one (UTC), and the time of the question from the clock."""
+    require(principal, *KPI_READERS)
+    now = clock.now()
+    today = Scope(now=now, base_currency=base).today
+    manager_id = args.get("manager_id")
+    if not FIGURES.sees_all(principal):
+        if manager_id is not None:
+            FIGURES.ensure(principal, manager_id,
+                           message="no such manager among yours: a manager sees only their own numbers")
+        manager_id = principal.id
+    # Missing ends: the current month(s); "since X" runs to the end of the current month(s), "until Y" starts
+    # on the first of the current month (or of Y's month, if Y is earlier).
+    date_from, date_to = args.get("date_from"), args.get("date_to")
+    if date_from is None:
+        date_from = _month_start(min(today, date_to) if date_to else today)
+    if date_to is None:
+        date_to = month_end(_months_later(_month_start(max(today, date_from)), months - 1))
+    if date_from > date_to:
+        raise Invalid("the period is empty", {"query": {"from": ["must not be after `to`"]}})
+    return Scope(now=now, base_currency=base, date_from=date_from, date_to=date_to, manager_id=manager_id,
+                 team_id=args.get("team_id"), pipeline_id=args.get("pipeline_id"), industry=args.get("industry"),
+                 region=args.get("region"))
+
+
+def ask(db: Database, question, kpi_scope: Scope, *args) -> dict:
+    """Run one KPI query in one read transaction (REPEATABLE READ: its few statements see one snapshot)."""
+    with db.session() as session:
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        return question(session, kpi_scope, *args)

@@ -1,0 +1,134 @@
+"""Work with a client: planned, changed while planned, then done or cancelled; and the activity list, where a
+manager sees the work on their own clients and the work assigned to them."""
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import and_, func, select
+
+from glassbox import clock
+from glassbox.auth import Principal
+from glassbox.db import Database, on_days
+from glassbox.errors import Conflict, Invalid
+from glassbox.policy import require
+from glassbox.web import keyset_page_of_union, sort_order, sorted_page
+from services.clients import events
+from services.clients.models import Activity, ActivityType
+from services.clients.service.policy import ASSIGNERS, READERS, VISIBILITY, WRITERS
+from services.clients.service.records import (add_new, client_for_new_record, ensure_active_code, ensure_active_user,
+                                              get_attached, load_attached, new_values, record_changes, where_equal)
+
+
+def plan_activity(db: Database, principal: Principal, data: dict) -> Activity:
+    require(principal, *WRITERS)
+    data = dict(data)
+    _check_assignee(principal, data.get("assignee_id"))
+    assignee_id = data.pop("assignee_id", None) or uuid.UUID(principal.user_id)
+    with db.unit_of_work() as uow:
+        client = client_for_new_record(uow.session, principal, data.pop("client_id"))
+        ensure_active_user(uow.session, principal, "assignee_id", assignee_id)
+        ensure_active_code(uow.session, ActivityType, "type", data["type"])
+        now = clock.now()
+        activity = add_new(uow, Activity(id=uuid.uuid4(), client=client, client_owner_id=client.owner_id,
+                                         assignee_id=assignee_id, status="planned", created_at=now, updated_at=now,
+                                         **data), events.activity_planned, principal)
+        uow.commit()
+        return activity
+
+
+def get_activity(db: Database, principal: Principal, activity_id: uuid.UUID) -> Activity:
+    return get_attached(db, principal, READERS, Activity, activity_id)
+
+
+def update_activity(db: Database, principal: Principal, activity_id: uuid.UUID, changes: dict) -> Activity:
+    require(principal, *WRITERS)
+    _check_assignee(principal, changes.get("assignee_id"))
+    with db.unit_of_work() as uow:
+        activity = load_attached(uow.session, principal, Activity, activity_id, for_update=True)
+        _ensure_planned(activity)
+        new = new_values(activity, changes, ("type", "assignee_id"))
+        if "type" in new:
+            ensure_active_code(uow.session, ActivityType, "type", new["type"])
+        if "assignee_id" in new:
+            ensure_active_user(uow.session, principal, "assignee_id", new["assignee_id"])
+        if record_changes(uow, activity, changes, events.activity_updated, principal, reload=True):
+            uow.commit()
+        return activity
+
+
+def complete_activity(db: Database, principal: Principal, activity_id: uuid.UUID, data: dict) -> Activity:
+    values = {"outcome": data["outcome"], "completed_at": data.get("completed_at") or clock.now()}
+    if "notes" in data:
+        values["notes"] = data["notes"]
+    return _finish_activity(db, principal, activity_id, "done", values, events.activity_completed)
+
+
+def cancel_activity(db: Database, principal: Principal, activity_id: uuid.UUID, data: dict) -> Activity:
+    values = {"cancel_reason": data.get("reason"), "cancelled_at": clock.now()}
+    return _finish_activity(db, principal, activity_id, "cancelled", values, events.activity_cancelled)
+
+
+def list_activities(db: Database, principal: Principal, args: dict) -> dict:
+    require(principal, *READERS)
+    stmt = where_equal(select(Activity), Activity, args, ("assignee_id", "client_id", "deal_id", "type", "status"))
+    # The due-day and overdue filters are written on due_sort, so that they bound the scans of the
+    # (..., due_sort, id) indexes: due_sort is due_at wherever that is set, and after any real day where not.
+    if args.get("due_from") or args.get("due_to"):
+        stmt = on_days(stmt.where(Activity.due_at.is_not(None)), Activity.due_sort, args.get("due_from"),
+                       args.get("due_to"))
+    if args.get("overdue") is not None:
+        overdue = and_(Activity.status == "planned", Activity.due_sort < func.now())  # = Activity.overdue
+        stmt = stmt.where(overdue if args["overdue"] else ~overdue)
+    sort_columns = {"due_at": Activity.due_sort}
+    if VISIBILITY.sees_all(principal):
+        with db.session() as session:
+            return sorted_page(session, stmt, Activity, args, sort_columns)
+    parts = _own_activities(stmt, principal, args.get("assignee_id"))
+    if len(parts) == 1:
+        with db.session() as session:
+            return sorted_page(session, parts[0], Activity, args, sort_columns)
+    name, descending = sort_order(args["sort"])
+    with db.session() as session:
+        return keyset_page_of_union(session, parts, Activity, sort_columns.get(name, getattr(Activity, name)),
+                                    Activity.id, descending=descending, limit=args["limit"], cursor=args.get("cursor"))
+
+
+def _own_activities(stmt, principal: Principal, assignee_id: uuid.UUID | None) -> list:
+    """The parts of `stmt` that a manager sees, to be united: the activities assigned to them, and those
+    assigned to others on a client they own (`client_owner_id`, the client's owner copied onto the activity);
+    only the parts an assignee filter leaves. Each walks its own index; one OR of the two makes PostgreSQL read
+    far more."""
+    me = principal.id
+    parts = []
+    if assignee_id is None or assignee_id == me:
+        parts.append(stmt.where(Activity.assignee_id == me))
+    if assignee_id != me:
+        parts.append(stmt.where(Activity.client_owner_id == me, Activity.assignee_id != me))
+    return parts
+
+
+def _check_assignee(principal: Principal, assignee_id: uuid.UUID | None) -> None:
+    """Managers plan their own work; the head of sales and admins give work to anyone."""
+    if assignee_id is not None and principal.role not in ASSIGNERS and str(assignee_id) != principal.user_id:
+        raise Invalid("a manager may only assign activities to themselves",
+                      {"json": {"assignee_id": ["only your own user id"]}})
+
+
+def _ensure_planned(activity: Activity) -> None:
+    if activity.status != "planned":
+        raise Conflict(f"the activity is already {activity.status}", {"status": [activity.status]})
+
+
+def _finish_activity(db: Database, principal: Principal, activity_id: uuid.UUID, status: str, values: dict,
+                     event) -> Activity:
+    """Complete or cancel a planned activity (work already attached to an archived client can still be finished)."""
+    require(principal, *WRITERS)
+    with db.unit_of_work() as uow:
+        activity = load_attached(uow.session, principal, Activity, activity_id, for_update=True)
+        _ensure_planned(activity)
+        for name, value in values.items():
+            setattr(activity, name, value)
+        activity.status, activity.updated_at = status, clock.now()
+        uow.emit(event(activity, principal.user_id))
+        uow.commit()
+        return activity
