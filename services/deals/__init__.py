@@ -3,19 +3,23 @@ with their stage history, lost reasons; a projection of clients (crm.clients.eve
 (crm.identity.events) to check whom a deal may name."""
 from __future__ import annotations
 
-from flask import Flask
+from glassbox.registry import ServiceSpec
 
-from glassbox.app import create_service_app
+SPEC = ServiceSpec(
+    name="deals",
+    package="services.deals",
+    port=8002,
+    title="Glassbox deals",
+    topic="crm.deals.events",
+    settings="services.deals.settings:DealsSettings",
+    routes=("deals", "pipelines", "lost-reasons"),
+    consumers="services.deals.consumers",
+    demo="services.deals.demo:seed",
+)
 
-NAME = "deals"
-PORT = 8002
 
-
-def create_app(config: dict | None = None) -> Flask:
+def create_app(config: dict | None = None):
+    from glassbox.app import create_service_app
     from services.deals.api import BLUEPRINTS
-    from services.deals.directory import Unavailable, render_unavailable
-    from services.deals.events import TOPIC
 
-    app = create_service_app(NAME, "Glassbox deals", TOPIC, BLUEPRINTS, config)
-    app.register_error_handler(Unavailable, render_unavailable)  # a 503 with Retry-After, in the error shape
-    return app
+    return create_service_app(SPEC, BLUEPRINTS, config)

@@ -14,9 +14,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from glassbox.events import DomainEvent, utcnow
+from glassbox import clock
+from glassbox.events import DomainEvent
 from glassbox.projection import upsert_newer
-from services.deals.models import ClientRecord, User
+from services.deals.models import Client, User
 
 GROUP = "deals"
 TOPICS = ("crm.clients.events", "crm.identity.events")
@@ -55,7 +56,7 @@ def project_client(session: Session, client_id: uuid.UUID, card: dict, event_tim
             values[name] = _uuid_or_none(values[name])
     if "archived_at" in values:
         values["archived_at"] = _timestamp(values["archived_at"])
-    upsert_newer(session, ClientRecord, {"client_id": client_id}, {**values, "updated_at": utcnow()}, event_time)
+    upsert_newer(session, Client, {"client_id": client_id}, {**values, "updated_at": clock.now()}, event_time)
 
 
 def client_changed(session: Session, event: DomainEvent) -> None:
@@ -66,7 +67,7 @@ def client_changed(session: Session, event: DomainEvent) -> None:
 
 def _project_user(session: Session, event: DomainEvent, values: dict) -> None:
     upsert_newer(session, User, {"user_id": _id(event.data.get("user_id"), event.subject)},
-                 {**values, "updated_at": utcnow()}, event.time)
+                 {**values, "updated_at": clock.now()}, event.time)
 
 
 def user_changed(session: Session, event: DomainEvent) -> None:

@@ -1,7 +1,7 @@
 """Demo data for `make run`, written through the use cases so that their events are published too: deals in every
 state on the clients service's demo cards, for the demo managers, in the default pipeline: open in several
 stages, one stalled, one past due, won and lost ones with their reasons; amounts in RUB. The deals are written
-with the service's clock set back (services/deals/clock.py), so that their history spans the last two months.
+with the clock set back (glassbox.clock), so that their history spans the last two months.
 Added once: a second run (or a database with deals) adds nothing.
 
 The deals need their clients and owners in this service's projections. The seed may run before the consumer has
@@ -17,14 +17,16 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from glassbox import clock
 from glassbox.auth import Principal
 from glassbox.db import Database
 from glassbox.demo import DEMO_USERS, demo_record_id, demo_user_id
-from glassbox.events import DomainEvent, utcnow
+from glassbox.events import DomainEvent
 from glassbox.money import Money
-from services.deals import clock, consumers, service
+from services.deals import consumers
 from services.deals.events import TOPIC
-from services.deals.models import ClientRecord, Deal, LostReason, Pipeline, User
+from services.deals.models import Client, Deal, LostReason, Pipeline, User
+from services.deals.service import deals
 
 ANNA, BORIS = demo_user_id("anna.manager@glassbox.local"), demo_user_id("boris.manager@glassbox.local")
 # Older than any real event (see the module docstring).
@@ -91,7 +93,7 @@ def _demo_users(db: Database) -> str | None:
 def _demo_clients(db: Database) -> str | None:
     """The clients demo's cards the clients projection does not know yet, through the consumer's handler."""
     ids = {demo_record_id("client", name): name for name in CLIENTS}
-    missing = _missing(db, ClientRecord, ClientRecord.client_id, list(ids))
+    missing = _missing(db, Client, Client.client_id, list(ids))
     with db.session() as session:
         for client_id in missing:
             owner, industry, region, status, campaign = CLIENTS[ids[client_id]]
@@ -114,25 +116,25 @@ def _deals(db: Database) -> str | None:
     needed = {arg for *_, plan in DEALS for _, action, arg in plan if action in ("open", "move")}
     if not needed <= stages.keys():
         return None  # the default pipeline was edited: these deals would not fit it
-    now = utcnow()
+    now = clock.now()
     for owner, client, title, amount, close_in, campaign, plan in DEALS:
         manager = Principal(owner, "manager")
         deal_id = uuid.UUID(demo_record_id("deal", title))
         for days_ago, action, arg in plan:
             with clock.at(now - timedelta(days=days_ago)):
                 if action == "open":
-                    service.create_deal(db, manager, {
+                    deals.create_deal(db, manager, {
                         "id": deal_id, "client_id": uuid.UUID(demo_record_id("client", client)), "title": title,
                         "amount": Money(Decimal(amount), "RUB"), "stage_id": stages[arg],
                         "expected_close_on": (now + timedelta(days=close_in)).date() if close_in is not None else None,
                         "campaign_id": uuid.UUID(demo_record_id("campaign", campaign)) if campaign else None})
                 elif action == "move":
-                    service.move_deal(db, manager, deal_id, stages[arg])
+                    deals.move_deal(db, manager, deal_id, stages[arg])
                 elif action == "win":
-                    service.win_deal(db, manager, deal_id)
+                    deals.win_deal(db, manager, deal_id)
                 else:
                     reason, comment = arg
-                    service.lose_deal(db, manager, deal_id, reasons[reason], comment)
+                    deals.lose_deal(db, manager, deal_id, reasons[reason], comment)
     return f"{len(DEALS)} demo deals"
 
 

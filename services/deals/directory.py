@@ -7,63 +7,51 @@ so that it stays callable without Flask (the demo seed passes none)."""
 from __future__ import annotations
 
 import logging
-import os
 import uuid
 from dataclasses import dataclass
+from functools import cache
 
-import requests
 from flask import g, request
 
-from glassbox.config import service_url
-from glassbox.errors import DomainError
-from glassbox.web import REQUEST_ID_HEADER, error_body
+from glassbox.errors import Unavailable
+from glassbox.http import ServiceClient, UpstreamError
+from glassbox.settings import current_settings
+from glassbox.web import REQUEST_ID_HEADER
 
 log = logging.getLogger(__name__)
 
-RETRY_AFTER_SECONDS = 2
 
-
-class Unavailable(DomainError):
-    """A service this request depends on did not answer: 503 with Retry-After (rendered by render_unavailable)."""
-    status = 503
-
-    def __init__(self, message: str, retry_after: int = RETRY_AFTER_SECONDS):
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-def render_unavailable(exc: Unavailable):
-    return error_body(503, exc.message, exc.errors), 503, {"Retry-After": str(exc.retry_after)}
-
-
-def _timeout() -> tuple[float, float]:
-    """(connect, read) seconds: short, a person is waiting for the answer."""
-    return (float(os.environ.get("DEALS_CLIENTS_CONNECT_TIMEOUT", "1")),
-            float(os.environ.get("DEALS_CLIENTS_READ_TIMEOUT", "3")))
+@cache
+def _http(connect_timeout: float, read_timeout: float) -> ServiceClient:
+    """One pooled client per process (and per pair of timeouts the settings name)."""
+    return ServiceClient("glassbox-deals", connect_timeout, read_timeout)
 
 
 @dataclass(frozen=True)
 class ClientLookup:
-    """GET {CLIENTS_URL}/api/v1/clients/{id} on behalf of the caller (their Authorization and request id)."""
+    """GET {clients_url}/api/v1/clients/{id} on behalf of the caller (their Authorization and request id)."""
 
     authorization: str
     request_id: str
-    base_url: str | None = None
+    base_url: str
+    http: ServiceClient
 
     @classmethod
     def from_request(cls) -> "ClientLookup":
-        return cls(request.headers.get("Authorization", ""), g.get("request_id", ""))
+        settings = current_settings()
+        return cls(request.headers.get("Authorization", ""), g.get("request_id", ""), settings.clients_url,
+                   _http(settings.clients_connect_timeout, settings.clients_read_timeout))
 
     def fetch(self, client_id: uuid.UUID) -> dict | None:
         """The card as the caller may see it, or None when the clients service says there is none for them
         (404). Unavailable when it cannot be asked (unreachable, slow, 5xx) or answers something unexpected."""
-        url = f"{(self.base_url or service_url('clients')).rstrip('/')}/api/v1/clients/{client_id}"
+        url = f"{self.base_url.rstrip('/')}/api/v1/clients/{client_id}"
         headers = {"Authorization": self.authorization, REQUEST_ID_HEADER: self.request_id,
                    "Accept": "application/json"}
         try:
-            response = requests.get(url, headers=headers, timeout=_timeout())
-        except requests.RequestException as exc:
-            log.warning("clients service unreachable: %s", exc)
+            response = self.http.get(url, headers=headers, stream=False, service="clients")
+        except UpstreamError as exc:
+            log.warning("clients service unreachable: %s", exc.message)
             raise Unavailable("the clients service cannot be reached to check client_id; try again") from exc
         if response.status_code == 404:
             return None

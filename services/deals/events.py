@@ -7,9 +7,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from glassbox.events import DomainEvent
+from services.deals import SPEC
 from services.deals.models import Deal, Pipeline, Stage
 
-TOPIC = "crm.deals.events"
+TOPIC = SPEC.topic
 SOURCE = "/crm/deals"
 
 DEAL_CREATED = "crm.deal.created.v1"
@@ -41,7 +42,7 @@ def deal_snapshot(deal: Deal) -> dict:
     return {
         "deal_id": deal.id, **{name: getattr(deal, name) for name in DEAL_FIELDS},
         "amount": deal.amount.as_json(),
-        # The client as the projection knew it at the time of the change (it always has a row: see service.py).
+        # The client as the projection knew it at the time of the change (it always has a row: see service/parties.py).
         "client_name": client.name if client else None,
         "client_industry": client.industry if client else None,
         "client_region": client.region if client else None,

@@ -106,7 +106,7 @@ class LostReason(Base):
 
 # -- projections of other services' records ---------------------------------------------------------------
 
-class ClientRecord(Base):
+class Client(Base):
     """This service's copy of the clients service's cards (crm.clients.events), the few fields deals need:
     who owns the client (who may open deals on it), its segment and name for the deal events. Written only by
     services/deals/consumers.py and by the read-through of a card the events have not brought yet."""
@@ -179,10 +179,10 @@ class Deal(Base):
     amount: Mapped[Money] = composite(Money, "amount_amount", "amount_currency")
     stage: Mapped[Stage] = relationship(lazy="selectin")
     lost_reason: Mapped[LostReason | None] = relationship(lazy="selectin")
-    client: Mapped[ClientRecord | None] = relationship(
-        primaryjoin="foreign(Deal.client_id) == ClientRecord.client_id", viewonly=True, lazy="selectin")
+    client: Mapped[Client | None] = relationship(
+        primaryjoin="foreign(Deal.client_id) == Client.client_id", viewonly=True, lazy="selectin")
 
-    # Computed per request against the service's clock (service.py sets them on what it returns).
+    # Computed per request against the service's clock (service/deadlines.py sets them on what it returns).
     stalled: bool = False
     past_due: bool = False
 

@@ -2,39 +2,18 @@
 ids, owners, statuses, stages or timestamps by adding fields: those change only through their own endpoints."""
 from __future__ import annotations
 
-from datetime import timezone
-
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from glassbox.keys import ROLES
 from glassbox.money import Amount, Currency, MoneySchema
 from glassbox.web import PageArgs, page_schema
+from glassbox.web.fields import Sort, name as name_field, timestamp
 from services.deals.models import STATUSES
 
-DEAL_SORTS = ("created_at", "-created_at", "updated_at", "-updated_at", "amount", "-amount", "title", "-title",
-              "stage_entered_at", "-stage_entered_at")
-NAME_SORTS = ("name", "-name", "created_at", "-created_at")
+DEAL_SORTS = ("created_at", "updated_at", "amount", "title", "stage_entered_at")
+NAME_SORTS = ("name", "created_at")
 MAX_STAGES = 30
 MAX_SLA_DAYS = 3650
-
-
-def _not_blank(value: str) -> None:
-    if not value.strip():
-        raise ValidationError("must not be blank")
-
-
-def _name(max_length: int, **kwargs):
-    """A name or title: 1 to max_length characters, at least one of them visible."""
-    return fields.String(validate=[validate.Length(min=1, max=max_length), _not_blank], **kwargs)
-
-
-def _sort(choices: tuple[str, ...], default: str):
-    return fields.String(load_default=default, validate=validate.OneOf(choices))
-
-
-def _timestamp(**kwargs):
-    """An ISO 8601 instant; one without an offset is taken as UTC."""
-    return fields.AwareDateTime(default_timezone=timezone.utc, **kwargs)
 
 
 def _unique(values: list) -> None:
@@ -45,7 +24,7 @@ def _unique(values: list) -> None:
 # -- pipelines and stages ------------------------------------------------------------------------------
 
 class StageFields(Schema):
-    name = _name(100)
+    name = name_field(100)
     probability = fields.Integer(strict=True, validate=validate.Range(0, 100),
                                  metadata={"description": "% chance of winning a deal in this stage (forecast)"})
     sla_days = fields.Integer(strict=True, allow_none=True, validate=validate.Range(1, MAX_SLA_DAYS), metadata={
@@ -55,7 +34,7 @@ class StageFields(Schema):
 
 
 class StageCreateSchema(StageFields):
-    name = _name(100, required=True)
+    name = name_field(100, required=True)
     probability = fields.Integer(required=True, strict=True, validate=validate.Range(0, 100))
 
 
@@ -79,7 +58,7 @@ class StageSchema(StageFields):
 
 
 class PipelineCreateSchema(Schema):
-    name = _name(200, required=True)
+    name = name_field(200, required=True)
     is_default = fields.Boolean(metadata={"description": "true: new deals go here by default (one pipeline is)"})
     stages = fields.List(fields.Nested(StageCreateSchema), required=True,
                          validate=validate.Length(min=1, max=MAX_STAGES), metadata={"description": "in order"})
@@ -92,7 +71,7 @@ class PipelineCreateSchema(Schema):
 
 
 class PipelineUpdateSchema(Schema):
-    name = _name(200)
+    name = name_field(200)
     is_default = fields.Boolean(validate=validate.Equal(True, error="make another pipeline the default instead"),
                                 metadata={"description": "only true: this pipeline becomes the default"})
 
@@ -108,7 +87,7 @@ class PipelineSchema(Schema):
 
 
 class PipelineQueryArgs(PageArgs):
-    sort = _sort(NAME_SORTS, "name")
+    sort = Sort(*NAME_SORTS, default="name")
 
 
 PipelinePageSchema = page_schema(PipelineSchema, "PipelinePage")
@@ -154,12 +133,12 @@ class BoardSchema(Schema):
 # -- lost reasons --------------------------------------------------------------------------------------
 
 class LostReasonFields(Schema):
-    name = _name(100)
+    name = name_field(100)
     is_active = fields.Boolean(metadata={"description": "an inactive reason is refused for new losses"})
 
 
 class LostReasonCreateSchema(LostReasonFields):
-    name = _name(100, required=True)
+    name = name_field(100, required=True)
 
 
 class LostReasonUpdateSchema(LostReasonFields):
@@ -174,7 +153,7 @@ class LostReasonSchema(LostReasonFields):
 
 class LostReasonQueryArgs(PageArgs):
     is_active = fields.Boolean()
-    sort = _sort(NAME_SORTS, "name")
+    sort = Sort(*NAME_SORTS, default="name")
 
 
 LostReasonPageSchema = page_schema(LostReasonSchema, "LostReasonPage")
@@ -185,7 +164,7 @@ LostReasonPageSchema = page_schema(LostReasonSchema, "LostReasonPage")
 class DealFields(Schema):
     """What PATCH may change; status, stage and owner change only through their own endpoints."""
 
-    title = _name(200)
+    title = name_field(200)
     amount = fields.Nested(MoneySchema)
     expected_close_on = fields.Date(allow_none=True)
     campaign_id = fields.UUID(allow_none=True, metadata={"description": "a campaign of the clients service"})
@@ -194,7 +173,7 @@ class DealFields(Schema):
 class DealCreateSchema(DealFields):
     client_id = fields.UUID(required=True, metadata={
         "description": "a live client the caller may see (a manager: one of their own)"})
-    title = _name(200, required=True)
+    title = name_field(200, required=True)
     amount = fields.Nested(MoneySchema, required=True)
     pipeline_id = fields.UUID(metadata={"description": "default: the default pipeline"})
     stage_id = fields.UUID(metadata={"description": "an active stage of the pipeline; default: its first"})
@@ -245,7 +224,7 @@ class DealFilterArgs(Schema):
     closed_from = fields.Date(metadata={"description": "won or lost on or after this day (UTC)"})
     closed_to = fields.Date(metadata={"description": "won or lost on or before this day (UTC)"})
     q = fields.String(validate=validate.Length(min=1, max=200), metadata={"description": "search in titles"})
-    sort = _sort(DEAL_SORTS, "-created_at")
+    sort = Sort(*DEAL_SORTS, default="-created_at")
 
     @validates_schema
     def _ranges(self, data, **_):
@@ -266,13 +245,13 @@ class MoveSchema(Schema):
 
 
 class WinSchema(Schema):
-    closed_at = _timestamp(metadata={
+    closed_at = timestamp(metadata={
         "description": "when it was won (default: now); not in the future, not before it entered its stage"})
 
 
 class LoseSchema(Schema):
     reason_id = fields.UUID(required=True, metadata={"description": "an active lost reason (GET /lost-reasons)"})
-    comment = _name(2000, required=True)
+    comment = name_field(2000, required=True)
 
 
 class AssignSchema(Schema):

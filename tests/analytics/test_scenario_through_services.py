@@ -80,7 +80,7 @@ def world(clients_app, deals_app, analytics_app, gateway_app, clients_db_url, de
     driver = Driver(the_plan, services, clock)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(services_clock, "now", clock.now)  # the plan's moments, then NOW
-        patch.setenv("CLIENTS_URL", "http://127.0.0.1:9")  # the deals service must know the clients from events
+        # the deals app has no clients service to ask (tests.support.deals): it must know the clients from events
         try:
             # the users, announced by the gateway; the clients service learns them (owners, assignees)
             driver.users(gateway_app.extensions["glassbox_db"])

@@ -5,11 +5,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from services.deals import clock as deals_clock
+from glassbox import clock as kit_clock
 from tests.support.clients import client, clients_app, clients_db_url  # noqa: F401
 from tests.support.database import engine_fixture
-from tests.support.deals import (T0, deals, deals_app, deals_db_url, deals_engine, known_client,  # noqa: F401
-                                 known_user, pipeline, project, reasons)
+from tests.support.deals import (T0, clients_at, deals, deals_app, deals_db_url, deals_engine,  # noqa: F401
+                                 known_client, known_user, pipeline, project, reasons)
 from tests.support.http import role_fixture
 
 manager = role_fixture("manager", on="deals")
@@ -22,7 +22,7 @@ clients_engine = engine_fixture("clients_db_url")
 
 @pytest.fixture
 def clock(monkeypatch):
-    """The deals service's clock, set by the test: clock.now = ..., clock.advance(days=..., seconds=...)."""
+    """The clock (glassbox.clock), set by the test: clock.now = ..., clock.advance(days=..., seconds=...)."""
 
     class Clock:
         now = T0
@@ -32,5 +32,5 @@ def clock(monkeypatch):
             return self.now
 
     fixed = Clock()
-    monkeypatch.setattr(deals_clock, "now", lambda: fixed.now)
+    monkeypatch.setattr(kit_clock, "now", lambda: fixed.now)
     return fixed

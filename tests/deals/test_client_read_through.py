@@ -12,7 +12,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Response
 
 from services.deals import consumers
-from services.deals.models import ClientRecord
+from services.deals.models import Client
 from tests.support.clients import CARD
 from tests.support.deals import LONG_AGO, RUB, card, client_event
 from tests.support.http import assert_error
@@ -34,20 +34,21 @@ class Served:
 
 
 @pytest.fixture
-def clients_service(deals, client, clients_app, monkeypatch):
-    """The real clients service (empty database) where the deals service looks for it (CLIENTS_URL)."""
+def clients_service(deals, client, clients_app, clients_at):
+    """The real clients service (empty database) where the deals service looks for it (its clients_url)."""
     served = Served(clients_app)
-    monkeypatch.setenv("CLIENTS_URL", served.url)
+    clients_at(served.url)
     yield served
     served.stop()
 
 
 @pytest.fixture
-def stub(deals, monkeypatch):
-    """stub(status, delay=0) -> a stand-in clients service answering `status`; it records what it was sent."""
+def stub(deals, clients_at):
+    """stub(status, delay=0, **settings) -> a stand-in clients service answering `status`, asked with these
+    DealsSettings fields; it records what it was sent."""
     started = []
 
-    def _stub(status: int, delay: float = 0):
+    def _stub(status: int, delay: float = 0, **settings):
         seen = []
 
         def app(environ, start_response):
@@ -59,7 +60,7 @@ def stub(deals, monkeypatch):
 
         served = Served(app)
         started.append(served)
-        monkeypatch.setenv("CLIENTS_URL", served.url)
+        clients_at(served.url, **settings)
         return seen
 
     yield _stub
@@ -72,9 +73,9 @@ def on_clients(client, as_role, caller):
     return as_role(client, caller.role, user_id=caller.user_id)
 
 
-def projected(deals_engine, client_id: str) -> ClientRecord | None:
+def projected(deals_engine, client_id: str) -> Client | None:
     with Session(deals_engine) as session:
-        return session.get(ClientRecord, uuid.UUID(client_id))
+        return session.get(Client, uuid.UUID(client_id))
 
 
 def test_a_client_created_a_moment_ago_is_usable_at_once(clients_service, client, as_role, manager, deals_engine,
@@ -155,9 +156,8 @@ def test_a_failing_clients_service_is_a_503_with_retry_after(stub, manager, stat
                      "path": f"/api/v1/clients/{client_id}"}]
 
 
-def test_a_slow_clients_service_is_a_503_within_the_timeout(stub, manager, monkeypatch):
-    monkeypatch.setenv("DEALS_CLIENTS_READ_TIMEOUT", "0.3")
-    stub(200, delay=2)
+def test_a_slow_clients_service_is_a_503_within_the_timeout(stub, manager):
+    stub(200, delay=2, clients_read_timeout=0.3)
     started = time.monotonic()
     response = manager.post("/api/v1/deals", json={"client_id": str(uuid.uuid4()), "title": "x", "amount": RUB})
     assert_error(response, 503)

@@ -316,7 +316,7 @@ def test_one_deal_moved_from_two_sessions_at_once_keeps_one_chain_of_stays(deals
     import threading
     import time
 
-    from services.deals import clock as deals_clock
+    from glassbox import clock as kit_clock
 
     stages = [stage["id"] for stage in pipeline["stages"][:3]]
     deal = open_deal(manager, mine, stage_id=stages[0])
@@ -329,7 +329,7 @@ def test_one_deal_moved_from_two_sessions_at_once_keeps_one_chain_of_stays(deals
             time.sleep(0.005)  # a later reading may get ahead of this one: the time must be read under the lock
         return T0 + timedelta(milliseconds=tick)
 
-    monkeypatch.setattr(deals_clock, "now", ticking)
+    monkeypatch.setattr(kit_clock, "now", ticking)
     answers = []
 
     def mover(offset: int):

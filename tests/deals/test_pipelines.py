@@ -280,10 +280,10 @@ def test_lost_reason_changes_are_not_events(head, manager, mine, reasons, deals_
 
 def test_a_duplicate_that_slips_past_the_check_is_still_a_409(head, monkeypatch):
     """Two requests checking at the same moment: the unique index decides, and the loser gets a 409."""
-    from services.deals import service
+    from services.deals.service import lost_reasons, pipelines
 
-    monkeypatch.setattr(service, "_ensure_unique_pipeline_name", lambda *args, **kwargs: None)
-    monkeypatch.setattr(service, "_ensure_unique_reason_name", lambda *args, **kwargs: None)
+    monkeypatch.setattr(pipelines, "ensure_unique_name", lambda *args, **kwargs: None)
+    monkeypatch.setattr(lost_reasons, "ensure_unique_name", lambda *args, **kwargs: None)
     assert head.post("/api/v1/pipelines", json=TENDERS).status_code == 201
     assert_error(head.post("/api/v1/pipelines", json={**TENDERS, "name": "TENDERS"}), 409, "name")
     assert_error(head.post("/api/v1/lost-reasons", json={"name": "timing"}), 409, "name")

@@ -13,7 +13,7 @@ from glassbox.events import DomainEvent
 from glassbox.kafka import make_producer
 from glassbox.outbox import OutboxRelay
 from services.deals import consumers
-from services.deals.models import ClientRecord
+from services.deals.models import Client
 from tests.support.clients import CARD
 from tests.support.deals import RUB
 from tests.support.http import assert_error
@@ -57,7 +57,7 @@ def test_a_client_created_in_the_clients_service_becomes_usable_for_deals(
                             "test-deals-projection")
 
     with Session(deals_engine) as session:
-        row = session.get(ClientRecord, card["id"])
+        row = session.get(Client, card["id"])
         assert (row.name, row.region, str(row.owner_id)) == ("Acme Holding", "Moscow", manager.user_id)
         applied = session.execute(text("select count(*) from processed_events where event_id = :id"),
                                   {"id": duplicate.id}).scalar()

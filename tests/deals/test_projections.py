@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from services.deals import consumers
 from services.deals.consumers import (CLIENT_ARCHIVED, CLIENT_ASSIGNED, CLIENT_CREATED, CLIENT_UPDATED, GROUP,
                                       HANDLERS, TOPICS, USER_CREATED, USER_DEACTIVATED, USER_UPDATED)
-from services.deals.models import ClientRecord, User
+from services.deals.models import Client, User
 from tests.support.deals import RUB, card, client_event
 from tests.support.http import assert_error
 
@@ -40,25 +40,25 @@ def test_the_consumer_reads_clients_and_identity_in_its_own_group():
 def test_a_client_is_created_updated_assigned_and_archived(project, row):
     client_id, owner, campaign = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
     project(client_event(CLIENT_CREATED, client_id, card(owner, campaign_id=campaign), at(0)))
-    created = row(ClientRecord, client_id)
+    created = row(Client, client_id)
     assert (created.name, str(created.owner_id), created.industry, created.region, str(created.campaign_id),
             created.status, created.archived_at, created.last_event_time) == (
         "Volga Steel Works", owner, "manufacturing", "Samara", campaign, "active", None, at(0))
 
     project(client_event(CLIENT_UPDATED, client_id, {**card(owner, region="Kazan", campaign_id=None),
                                                      "changed_fields": ["campaign_id", "region"]}, at(1)))
-    assert (row(ClientRecord, client_id).region, row(ClientRecord, client_id).campaign_id) == ("Kazan", None)
+    assert (row(Client, client_id).region, row(Client, client_id).campaign_id) == ("Kazan", None)
 
     new_owner = str(uuid.uuid4())
     project(client_event(CLIENT_ASSIGNED, client_id, {"name": "Volga Steel Works", "owner_id": new_owner,
                                                       "previous_owner_id": owner,
                                                       "assigned_at": "2026-03-01T09:02:00Z"}, at(2)))
-    assigned = row(ClientRecord, client_id)
+    assigned = row(Client, client_id)
     assert str(assigned.owner_id) == new_owner and assigned.region == "Kazan"  # what it does not carry stays
 
     project(client_event(CLIENT_ARCHIVED, client_id, {"name": "Volga Steel Works", "owner_id": new_owner,
                                                       "archived_at": "2026-03-01T09:03:00Z"}, at(3)))
-    archived = row(ClientRecord, client_id)
+    archived = row(Client, client_id)
     assert archived.archived_at == at(3) and archived.last_event_time == at(3)
 
 
@@ -70,7 +70,7 @@ def test_an_older_event_arriving_late_changes_nothing(project, row):
     project(client_event(CLIENT_UPDATED, client_id, {**card(owner, name="Stale name"), "changed_fields": ["name"]},
                          at(3)))
     project(client_event(CLIENT_CREATED, client_id, card(owner), at(0)))  # a replay
-    late = row(ClientRecord, client_id)
+    late = row(Client, client_id)
     assert late.name == "Volga Steel Works" and late.archived_at == at(5) and late.last_event_time == at(5)
 
 
@@ -78,7 +78,7 @@ def test_a_client_first_seen_through_a_partial_event(project, row):
     client_id, owner = str(uuid.uuid4()), str(uuid.uuid4())
     project(client_event(CLIENT_ASSIGNED, client_id, {"name": "Baltic Foods", "owner_id": owner,
                                                       "previous_owner_id": str(uuid.uuid4())}, at(0)))
-    first = row(ClientRecord, client_id)
+    first = row(Client, client_id)
     assert (first.name, str(first.owner_id), first.industry, first.archived_at) == ("Baltic Foods", owner, None, None)
 
 

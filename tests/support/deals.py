@@ -2,6 +2,7 @@
 consumer's own handlers, and deals opened through the API."""
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import datetime, timezone
 
@@ -44,16 +45,27 @@ def card(owner_id: str, **fields) -> dict:
 # -- fixtures (imported by the conftest.py of each folder that uses them) ---------------------------------
 
 deals_db_url = database_fixture("deals")
-deals_app = app_fixture("services.deals", "deals_db_url")
+# The clients service is nowhere, so a client the projection does not know is a 503 unless a test serves one.
+deals_app = app_fixture("services.deals", "deals_db_url", clients_url="http://127.0.0.1:9")
 
 
 @pytest.fixture
-def deals(deals_app, deals_db_url, monkeypatch):
-    """A test client on a fresh deals database (the seeded pipeline and lost reasons only). The clients service
-    is nowhere, so a client the projection does not know is a 503 unless a test serves one."""
-    monkeypatch.setenv("CLIENTS_URL", "http://127.0.0.1:9")
+def deals(deals_app, deals_db_url):
+    """A test client on a fresh deals database (the seeded pipeline and lost reasons only)."""
     truncate_all(deals_db_url)
     return deals_app.test_client()
+
+
+@pytest.fixture
+def clients_at(deals_app, monkeypatch):
+    """clients_at(url, **settings): for this test, the deals app asks the clients service at `url`, with these
+    other DealsSettings fields (e.g. clients_read_timeout)."""
+
+    def _at(url: str, **fields) -> None:
+        settings = dataclasses.replace(deals_app.config["GLASSBOX_SETTINGS"], clients_url=url, **fields)
+        monkeypatch.setitem(deals_app.config, "GLASSBOX_SETTINGS", settings)
+
+    return _at
 
 
 deals_engine = engine_fixture("deals_db_url")

@@ -10,10 +10,10 @@ from flask.views import MethodView
 from glassbox.app import current_db
 from glassbox.auth import current_principal
 from glassbox.web import Blueprint
-from services.deals import service
 from services.deals.directory import ClientLookup
 from services.deals.schemas import (AssignSchema, DealCreateSchema, DealPageSchema, DealQueryArgs, DealSchema,
                                     DealUpdateSchema, HistorySchema, LoseSchema, MoveSchema, WinSchema)
+from services.deals.service import deals, history
 
 blp = Blueprint("deals", __name__, description="Deals: create, change, move through the stages, win, lose, "
                                                "reopen, assign; the stage history")
@@ -39,7 +39,7 @@ class Deals(MethodView):
     @blp.response(200, DealPageSchema)
     def get(self, args):
         """List deals (a manager sees only their own), filtered in the database: stalled, past_due, ranges, ..."""
-        return service.list_deals(current_db(), current_principal(), args)
+        return deals.list_deals(current_db(), current_principal(), args)
 
     @blp.arguments(DealCreateSchema)
     @blp.response(201, DealSchema)
@@ -47,21 +47,21 @@ class Deals(MethodView):
         """Open a deal on a live client the caller may see, in a stage of a pipeline (default: the first stage
         of the default pipeline). A client the deals service has not heard of yet is checked with the clients
         service (503 with Retry-After when it cannot answer)."""
-        return _tagged(service.create_deal(current_db(), current_principal(), data, ClientLookup.from_request()))
+        return _tagged(deals.create_deal(current_db(), current_principal(), data, ClientLookup.from_request()))
 
 
 @blp.route("/deals/<uuid:deal_id>")
 class DealItem(MethodView):
     @blp.response(200, DealSchema)
     def get(self, deal_id):
-        return _tagged(service.get_deal(current_db(), current_principal(), deal_id))
+        return _tagged(deals.get_deal(current_db(), current_principal(), deal_id))
 
     @blp.arguments(DealUpdateSchema)
     @blp.response(200, DealSchema)
     def patch(self, changes, deal_id):
         """Change the title, amount, expected close date or campaign of an open deal (never its status, stage or
         owner: those have their own endpoints)."""
-        return _tagged(service.update_deal(current_db(), current_principal(), deal_id, changes, _if_match()))
+        return _tagged(deals.update_deal(current_db(), current_principal(), deal_id, changes, _if_match()))
 
 
 @blp.route("/deals/<uuid:deal_id>/move")
@@ -70,7 +70,7 @@ class DealMove(MethodView):
     @blp.response(200, DealSchema)
     def post(self, data, deal_id):
         """Move an open deal to another active stage of its pipeline (its current stage is a 409)."""
-        return _tagged(service.move_deal(current_db(), current_principal(), deal_id, data["stage_id"], _if_match()))
+        return _tagged(deals.move_deal(current_db(), current_principal(), deal_id, data["stage_id"], _if_match()))
 
 
 @blp.route("/deals/<uuid:deal_id>/win")
@@ -79,7 +79,7 @@ class DealWin(MethodView):
     @blp.response(200, DealSchema)
     def post(self, data, deal_id):
         """Mark an open deal won, now or at `closed_at`; it stays in its stage."""
-        return _tagged(service.win_deal(current_db(), current_principal(), deal_id, data.get("closed_at"),
+        return _tagged(deals.win_deal(current_db(), current_principal(), deal_id, data.get("closed_at"),
                                         _if_match()))
 
 
@@ -89,7 +89,7 @@ class DealLose(MethodView):
     @blp.response(200, DealSchema)
     def post(self, data, deal_id):
         """Mark an open deal lost, for an active lost reason, with a comment."""
-        return _tagged(service.lose_deal(current_db(), current_principal(), deal_id, data["reason_id"],
+        return _tagged(deals.lose_deal(current_db(), current_principal(), deal_id, data["reason_id"],
                                          data["comment"], _if_match()))
 
 
@@ -98,7 +98,7 @@ class DealReopen(MethodView):
     @blp.response(200, DealSchema)
     def post(self, deal_id):
         """Open a won or lost deal again, in the stage it was closed in."""
-        return _tagged(service.reopen_deal(current_db(), current_principal(), deal_id, _if_match()))
+        return _tagged(deals.reopen_deal(current_db(), current_principal(), deal_id, _if_match()))
 
 
 @blp.route("/deals/<uuid:deal_id>/assign")
@@ -107,7 +107,7 @@ class DealAssign(MethodView):
     @blp.response(200, DealSchema)
     def post(self, data, deal_id):
         """Give an open deal to another manager (head_of_sales and admin)."""
-        return _tagged(service.assign_deal(current_db(), current_principal(), deal_id, data["owner_id"],
+        return _tagged(deals.assign_deal(current_db(), current_principal(), deal_id, data["owner_id"],
                                            _if_match()))
 
 
@@ -116,4 +116,4 @@ class DealHistory(MethodView):
     @blp.response(200, HistorySchema)
     def get(self, deal_id):
         """Every stay of the deal in a stage, oldest first, with the days it lasted (so far)."""
-        return service.deal_history(current_db(), current_principal(), deal_id)
+        return history.deal_history(current_db(), current_principal(), deal_id)

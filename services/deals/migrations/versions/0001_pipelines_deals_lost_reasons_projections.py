@@ -8,7 +8,8 @@ import uuid
 
 from alembic import op
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
+
+from glassbox.migrations import create_kit_tables, drop_kit_tables
 
 # What every installation starts with: the default pipeline and the lost reasons (admins and heads of sales
 # edit them later). Ids derive from the names, so a seeded record has the same id everywhere.
@@ -195,46 +196,12 @@ def upgrade() -> None:
     op.create_index('ix_deal_stage_entries_deal', 'deal_stage_entries', ['deal_id', 'entered_at'], unique=False)
     op.create_index('ix_deal_stage_entries_stage', 'deal_stage_entries', ['stage_id'], unique=False)
     op.create_index('uq_deal_stage_entries_current', 'deal_stage_entries', ['deal_id'], unique=True, postgresql_where=sa.text('left_at IS NULL'))
-    op.create_table('idempotency_keys',
-    sa.Column('principal', sa.String(length=64), nullable=False),
-    sa.Column('key', sa.String(length=200), nullable=False),
-    sa.Column('request_hash', sa.String(length=64), nullable=False),
-    sa.Column('status_code', sa.Integer(), nullable=True),
-    sa.Column('content_type', sa.Text(), nullable=True),
-    sa.Column('body', sa.LargeBinary(), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('principal', 'key')
-    )
-    op.create_table('outbox_messages',
-    sa.Column('position', sa.BigInteger(), sa.Identity(always=False), nullable=False),
-    sa.Column('id', sa.String(length=36), nullable=False),
-    sa.Column('topic', sa.String(length=200), nullable=False),
-    sa.Column('key', sa.String(length=200), nullable=False),
-    sa.Column('type', sa.String(length=200), nullable=False),
-    sa.Column('source', sa.String(length=200), nullable=False),
-    sa.Column('time', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('payload', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
-    sa.PrimaryKeyConstraint('position'),
-    sa.UniqueConstraint('id')
-    )
-    op.create_index('ix_outbox_unsent', 'outbox_messages', ['position'], unique=False, postgresql_where=sa.text('sent_at IS NULL'))
-    op.create_table('processed_events',
-    sa.Column('consumer', sa.String(length=100), nullable=False),
-    sa.Column('event_id', sa.String(length=64), nullable=False),
-    sa.Column('event_type', sa.String(length=200), nullable=False),
-    sa.Column('processed_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('consumer', 'event_id')
-    )
+    create_kit_tables()
     _seed()
 
 
 def downgrade() -> None:
-    op.drop_table('processed_events')
-    op.drop_index('ix_outbox_unsent', table_name='outbox_messages', postgresql_where=sa.text('sent_at IS NULL'))
-    op.drop_table('outbox_messages')
-    op.drop_table('idempotency_keys')
+    drop_kit_tables()
     op.drop_index('uq_deal_stage_entries_current', table_name='deal_stage_entries', postgresql_where=sa.text('left_at IS NULL'))
     op.drop_index('ix_deal_stage_entries_stage', table_name='deal_stage_entries')
     op.drop_index('ix_deal_stage_entries_deal', table_name='deal_stage_entries')

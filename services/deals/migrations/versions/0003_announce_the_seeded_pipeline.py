@@ -9,13 +9,13 @@ subscribers (analytics) would not know its stages' SLA days or probabilities unt
 puts its crm.pipeline.created.v1 into the outbox, as the use case would have, for the relay to publish.
 The actor is the nil UUID: the system, not a user.
 """
-import json
 import uuid
 
 import sqlalchemy as sa
 from alembic import op
 
-from glassbox.events import to_jsonable
+from glassbox.events import DomainEvent
+from glassbox.outbox import write_events
 
 revision = '0003'
 down_revision = '0002'
@@ -38,12 +38,9 @@ def upgrade() -> None:
     payload = {"pipeline_id": pipeline["id"], "name": pipeline["name"], "is_default": pipeline["is_default"],
                "created_at": pipeline["created_at"], "updated_at": pipeline["updated_at"],
                "stages": [dict(stage) for stage in stages], "actor_id": SYSTEM_ACTOR}
-    bind.execute(sa.text(
-        "INSERT INTO outbox_messages (id, topic, key, type, source, time, payload) "
-        "VALUES (:id, 'crm.deals.events', :key, 'crm.pipeline.created.v1', '/crm/deals', :time, "
-        "CAST(:payload AS jsonb))"),
-        {"id": str(uuid.uuid4()), "key": str(pipeline["id"]), "time": pipeline["created_at"],
-         "payload": json.dumps(to_jsonable(payload))})
+    event = DomainEvent(type="crm.pipeline.created.v1", source="/crm/deals", subject=str(pipeline["id"]),
+                        data=payload, time=pipeline["created_at"])
+    write_events(bind, [event], "crm.deals.events")
 
 
 def downgrade() -> None:

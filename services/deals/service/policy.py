@@ -1,0 +1,15 @@
+"""Who may do what in the deals service (deny by default); the only module that names roles.
+
+Managers work their own deals; the head of sales and admins see and change all of them, assign owners and edit
+the sales technology (pipelines, lost reasons); accountants read every deal (to invoice it) and change none.
+Marketing and after-sales have no business with deals (403)."""
+from glassbox.policy import Visibility
+
+READERS = ("admin", "head_of_sales", "manager", "accountant")
+WRITERS = ("admin", "head_of_sales", "manager")
+ASSIGNERS = ("admin", "head_of_sales")
+EDITORS = ("admin", "head_of_sales")
+# Who may own a deal.
+OWNER_ROLES = ("manager", "head_of_sales")
+# A manager sees their own deals (and clients) only; another's is a 404.
+VISIBILITY = Visibility(own_only=("manager",))
