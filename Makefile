@@ -30,10 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.analytics
 
 openapi: $(STAMP)
-	$(BIN)/glassbox openapi clients
-	$(BIN)/glassbox openapi deals
-	$(BIN)/glassbox openapi analytics
-	$(BIN)/glassbox openapi gateway
+	$(BIN)/glassbox openapi all
 
 infra-down: $(STAMP)
 	$(BIN)/glassbox infra down

@@ -4,7 +4,7 @@ clients service, in the same run.
 Starts its own PostgreSQL (the clients and gateway databases at their head migrations), a key pair in the
 temp dir, and `glassbox serve clients --port P1` and `glassbox serve gateway --port P2` as subprocesses
 with the same gunicorn settings (the gateway's CLIENTS_URL points at P1). A manager is created in the
-gateway's database through the use case (gateway.service.create_user) and logs in through the gateway's
+gateway's database through the use case (gateway.identity.service.users.create_user) and logs in through the gateway's
 HTTP API (POST /api/v1/auth/login), so every request carries a real access token of a real, active user;
 200 clients owned by that manager are created through the clients API. Then wrk (bench/wrk_api.lua, mode
 get) sends byte-identical requests straight to the clients service and to the gateway, alternating
@@ -39,16 +39,16 @@ PATHS = (("direct", "direct to the clients service"), ("gateway", "through the g
 
 def seed_manager(gateway_url: str, email: str, password: str) -> str:
     """A manager in the gateway's database, created through the identity use case; returns the user id."""
-    from gateway import service
-    from gateway.events import TOPIC
+    from gateway import SPEC
+    from gateway.identity.service.users import create_user
     from glassbox.auth import Principal
     from glassbox.db import Database
 
-    db = Database(gateway_url, TOPIC)
+    db = Database(gateway_url, SPEC.topic)
     try:
         admin = Principal(str(uuid.uuid4()), "admin")  # the use case checks the role only
-        user = service.create_user(db, admin, {"email": email, "full_name": "Bench Manager",
-                                               "role": "manager", "password": password})
+        user = create_user(db, admin, {"email": email, "full_name": "Bench Manager",
+                                 "role": "manager", "password": password})
         return str(user.id)
     finally:
         db.dispose()

@@ -18,6 +18,8 @@ SPEC = ServiceSpec(
     cli="gateway.identity.cli:users",
     demo="gateway.identity.demo:seed",
     openapi="gateway:openapi_spec",
+    issues_tokens=True,
+    welcome="gateway.identity.demo:welcome",
 )
 
 # Paths answered without a token: logging in, refreshing, logging out, the keys services verify with,

@@ -5,35 +5,25 @@ from flask import Flask, current_app
 from flask_smorest import Api
 
 from glassbox import auth, metrics, web
-from glassbox.config import Settings as _LegacySettings, package_of
 from glassbox.db import Database
 from glassbox.health import blueprint as health_blueprint
 from glassbox.registry import ServiceSpec
 from glassbox.web import Blueprint
 
 
-def create_service_app(spec: ServiceSpec | str, *args, config: dict | None = None,
+def create_service_app(spec: ServiceSpec, blueprints: list[Blueprint], config: dict | None = None,
                        authenticate: auth.Authenticator | None = None, public_prefixes: tuple[str, ...] = (),
                        flask_config: dict | None = None) -> Flask:
     """The app of the service `spec` with its `blueprints`. `config` overrides fields of the service's settings
-    (tests pass database_url and jwt_public_key_file). The gateway passes its own `authenticate` and the public
+    (tests pass database_url and jwt_public_key_file). The token issuer passes its own `authenticate` and the public
     paths of login and JWKS."""
-    if isinstance(spec, ServiceSpec):
-        blueprints, config = args[0], (args[1] if len(args) > 1 else config)
-        service, title, topic = spec.name, spec.title, spec.topic
-        settings = spec.settings_class().from_env(service, **(config or {}))
-        package = spec.package
-    else:  # the positional form of the services that do not export a spec yet
-        service, (title, topic, blueprints, *rest) = spec, args
-        config = rest[0] if rest else config
-        settings = _LegacySettings.from_env(service, **(config or {}))
-        package = package_of(service)
-    app = Flask(package)
+    settings = spec.settings_class().from_env(spec.name, **(config or {}))
+    app = Flask(spec.package)
     app.config.update(
         GLASSBOX_SETTINGS=settings,
         KAFKA_BOOTSTRAP_SERVERS=settings.kafka_bootstrap_servers,
         MAX_CONTENT_LENGTH=settings.max_content_length,
-        API_TITLE=title,
+        API_TITLE=spec.title,
         API_VERSION="v1",
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/",
@@ -46,7 +36,7 @@ def create_service_app(spec: ServiceSpec | str, *args, config: dict | None = Non
         },
     )
     app.config.update(flask_config or {})
-    app.extensions["glassbox_db"] = Database(settings.database_url, topic)
+    app.extensions["glassbox_db"] = Database(settings.database_url, spec.topic)
 
     # Hook order matters: request id and error shape, then who is calling, then what they send.
     web.init_app(app)
@@ -54,7 +44,7 @@ def create_service_app(spec: ServiceSpec | str, *args, config: dict | None = Non
                   auth.PUBLIC_PREFIXES + tuple(public_prefixes))
     web.init_json_bodies(app)
     web.init_idempotency(app, app.extensions["glassbox_db"].session)
-    metrics.init_app(app, service)
+    metrics.init_app(app, spec.name)
 
     api = Api(app)
     app.extensions["glassbox_api"] = api

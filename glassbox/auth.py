@@ -1,4 +1,4 @@
-"""JWT verification in every service (the gateway is not the only lock), the Principal, and the
+"""JWT verification in every service (the front door is not the only lock), the Principal, and the
 deny-by-default request hook."""
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ class Principal:
 
 
 class TokenVerifier:
-    """Verifies RS256 access tokens by their kid: against fixed public keys, or against the gateway's
+    """Verifies RS256 access tokens by their kid: against fixed public keys, or against the token issuer's
     JWKS (cached; refetched when an unknown kid shows up, so a rotated-in key works at once)."""
 
     def __init__(self, issuer: str, audience: str, public_keys: dict | None = None, jwks_url: str | None = None):
@@ -86,7 +86,7 @@ def init_app(app: Flask, authenticate: Authenticator, public_prefixes: tuple[str
     """Deny by default: every request but the public paths needs a valid bearer token.
 
     `authenticate(token) -> Principal` raises jwt.InvalidTokenError for a token it refuses (services pass
-    TokenVerifier.verify; the gateway adds API tokens and its live check of deactivated users)."""
+    TokenVerifier.verify; the token issuer adds its own checks, such as API tokens)."""
     app.extensions["glassbox_authenticate"] = authenticate
 
     @app.before_request

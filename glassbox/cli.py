@@ -1,8 +1,6 @@
 """`glassbox`: the one entry point for operators and developers."""
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import json
 import os
 import shutil
@@ -17,16 +15,19 @@ from pathlib import Path
 
 import click
 
-from glassbox import config
+from glassbox import config, registry
+from glassbox.keys import JWKS_PATH, ROLES
 
 
-def _service_module(name: str):
-    if name not in config.implemented_services():
-        raise click.BadParameter(f"unknown service {name!r}; one of {', '.join(config.implemented_services())}")
-    return importlib.import_module(config.package_of(name))
+def _spec(name: str) -> registry.ServiceSpec:
+    try:
+        return registry.spec(name)
+    except registry.UnknownService as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
-def _stop_on_signals() -> threading.Event:
+def stop_on_signals() -> threading.Event:
+    """An event set by SIGTERM or Ctrl-C: a long-running command (relay, consumer, worker) ends its loop on it."""
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -34,19 +35,19 @@ def _stop_on_signals() -> threading.Event:
 
 
 class _Commands(click.Group):
-    """The glassbox command, plus groups that a service package contributes, imported only when used
-    (the kit stays free of domain code): name -> "module:attribute"."""
+    """The glassbox command, plus the groups services contribute (their spec's `cli`, named after the group's
+    attribute), imported only when used."""
 
-    CONTRIBUTED = {"users": "gateway.cli:users", "analytics": "services.analytics.cli:analytics"}
+    @staticmethod
+    def contributed() -> dict[str, str]:
+        return {spec.cli.partition(":")[2]: spec.cli for spec in registry.specs().values() if spec.cli}
 
     def list_commands(self, ctx):
-        return sorted([*super().list_commands(ctx), *self.CONTRIBUTED])
+        return sorted([*super().list_commands(ctx), *self.contributed()])
 
     def get_command(self, ctx, name):
-        if name in self.CONTRIBUTED:
-            module, attribute = self.CONTRIBUTED[name].split(":")
-            return getattr(importlib.import_module(module), attribute)
-        return super().get_command(ctx, name)
+        reference = self.contributed().get(name)
+        return registry.load(reference) if reference else super().get_command(ctx, name)
 
 
 @click.group(cls=_Commands)
@@ -99,8 +100,7 @@ def keys():
 
 @main.command()
 @click.option("--user-id", default=None, help="UUID of the user (a new one when omitted)")
-@click.option("--role", required=True, type=click.Choice(["admin", "head_of_sales", "manager", "marketer",
-                                                          "accountant", "service"]))
+@click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--ttl-minutes", default=15, show_default=True, type=click.IntRange(1, 15))
 def token(user_id, role, ttl_minutes):
     """Sign a local access token with the development key (for curl and tests)."""
@@ -127,9 +127,8 @@ def db():
 def db_upgrade(service):
     from glassbox import migrations
 
-    names = config.implemented_services() if service == "all" else [service]
+    names = list(registry.specs()) if service == "all" else [_spec(service).name]
     for name in names:
-        _service_module(name)
         migrations.upgrade(name, config.database_url(name))
         click.echo(f"{name}: at head")
 
@@ -142,17 +141,17 @@ def db_upgrade(service):
 @click.option("--workers", type=int, default=None)
 def serve(service, port, workers):
     """Serve a service with gunicorn (multiprocess Prometheus metrics)."""
-    _service_module(service)
+    spec = _spec(service)
     metrics_dir = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or config.var_dir() / "prometheus" / service)
     shutil.rmtree(metrics_dir, ignore_errors=True)  # stale files of dead workers would skew the metrics
     metrics_dir.mkdir(parents=True)
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir), "GLASSBOX_SERVICE": service,
-           "GUNICORN_BIND": f"127.0.0.1:{port or config.SERVICE_PORTS[service]}"}
+           "GUNICORN_BIND": f"127.0.0.1:{port or spec.port}"}
     if workers:
         env["WEB_CONCURRENCY"] = str(workers)
     gunicorn_conf = Path(__file__).with_name("gunicorn_conf.py")
     os.execvpe(sys.executable, [sys.executable, "-m", "gunicorn", "-c", str(gunicorn_conf),
-                                f"{config.package_of(service)}:create_app()"], env)
+                                f"{spec.package}:create_app()"], env)
 
 
 @main.command()
@@ -165,7 +164,8 @@ def relay(service, metrics_port):
     from glassbox.kafka import make_producer
     from glassbox.outbox import OutboxRelay
 
-    _service_module(service)
+    if _spec(service).topic is None:
+        raise click.ClickException(f"{service} emits no events")
     logs.configure(f"{service}-relay")
     if metrics_port:
         from prometheus_client import start_http_server
@@ -173,24 +173,23 @@ def relay(service, metrics_port):
         start_http_server(metrics_port, addr="127.0.0.1")
     bootstrap = config.kafka_bootstrap_servers()
     engine = make_engine(config.database_url(service), pool_size=2)
-    OutboxRelay(engine, service, lambda: make_producer(bootstrap)).run(_stop_on_signals())
+    OutboxRelay(engine, service, lambda: make_producer(bootstrap)).run(stop_on_signals())
 
 
 @main.command()
 @click.argument("service")
 @click.option("--metrics-port", type=int, default=0, help="serve Prometheus metrics on this port (0: off)")
 def consume(service, metrics_port):
-    """Run the service's event consumers (its consumers.py: GROUP, TOPICS, HANDLERS)."""
+    """Run the service's event consumers (its spec's consumers module: GROUP, TOPICS, HANDLERS)."""
     from glassbox import logs
     from glassbox.db import make_engine
     from glassbox.inbox import ConsumerRunner
     from glassbox.kafka import make_consumer, make_producer
 
-    _service_module(service)
-    try:
-        consumers = importlib.import_module(f"{config.package_of(service)}.consumers")
-    except ModuleNotFoundError:
-        raise click.ClickException(f"{service} consumes no events yet")
+    spec = _spec(service)
+    if spec.consumers is None:
+        raise click.ClickException(f"{service} consumes no events")
+    consumers = registry.load(spec.consumers)
     logs.configure(f"{service}-consumer")
     if metrics_port:
         from prometheus_client import start_http_server
@@ -200,25 +199,20 @@ def consume(service, metrics_port):
     runner = ConsumerRunner(make_engine(config.database_url(service), pool_size=2), consumers.GROUP,
                             consumers.HANDLERS, lambda: make_consumer(bootstrap, consumers.GROUP, consumers.TOPICS),
                             lambda: make_producer(bootstrap))
-    runner.run(_stop_on_signals())
+    runner.run(stop_on_signals())
 
 
 @main.command()
 @click.argument("service")
 def work(service):
-    """Run the service's background worker (its worker.py: run_forever(stop)) until SIGTERM or Ctrl-C."""
+    """Run the service's background worker (its spec's worker: run_forever(stop)) until SIGTERM or Ctrl-C."""
     from glassbox import logs
 
-    _service_module(service)
-    name = f"{config.package_of(service)}.worker"
-    try:
-        worker = importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name != name:
-            raise
+    spec = _spec(service)
+    if spec.worker is None:
         raise click.ClickException(f"{service} has no background worker")
     logs.configure(f"{service}-worker")
-    worker.run_forever(_stop_on_signals())
+    registry.load(spec.worker)(stop_on_signals())
 
 
 # -- events, contracts, demo ---------------------------------------------------------------------------
@@ -264,20 +258,23 @@ def events_tail(topic, from_beginning, max_events, timeout):
 @click.argument("service")
 @click.option("--check", is_flag=True, help="fail if the committed document differs from the code")
 def openapi(service, check):
-    """Write (or --check) contracts/openapi/<service>.json from the code."""
+    """Write (or --check) contracts/openapi/<service>.json from the code; `all` for every service."""
     from glassbox.contracts import openapi_document
 
-    _service_module(service)
-    path = config.PROJECT_ROOT / "contracts" / "openapi" / f"{service}.json"
-    document = openapi_document(service)
-    if check:
-        if not path.exists() or path.read_text() != document:
-            raise click.ClickException(f"{path.name} is out of date: run `glassbox openapi {service}`")
-        click.echo(f"{path.name} is current")
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(document)
-    click.echo(f"wrote {path.relative_to(config.PROJECT_ROOT)}")
+    # A document built from the others' (the gateway's merged one) comes after them.
+    names = ([name for name, spec in sorted(registry.specs().items(), key=lambda item: bool(item[1].openapi))]
+             if service == "all" else [_spec(service).name])
+    for name in names:
+        path = config.PROJECT_ROOT / "contracts" / "openapi" / f"{name}.json"
+        document = openapi_document(name)
+        if check:
+            if not path.exists() or path.read_text() != document:
+                raise click.ClickException(f"{path.name} is out of date: run `glassbox openapi {name}`")
+            click.echo(f"{path.name} is current")
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(document)
+        click.echo(f"wrote {path.relative_to(config.PROJECT_ROOT)}")
 
 
 @main.group()
@@ -288,16 +285,15 @@ def demo():
 @demo.command("seed")
 def demo_seed():
     """Seed each running service with a little demo data (once; a second run adds nothing)."""
-    for name in config.implemented_services():
-        if importlib.util.find_spec(f"{config.package_of(name)}.demo") is not None:
-            seed = importlib.import_module(f"{config.package_of(name)}.demo").seed
-            click.echo(f"{name}: {seed(config.database_url(name))}")
+    for name, spec in registry.specs().items():
+        if spec.demo:
+            click.echo(f"{name}: {registry.load(spec.demo)(config.database_url(name))}")
 
 
 @main.command()
 def run():
-    """Everything for local use: infra, keys, migrations, topics, demo data, then every process of
-    deploy/Procfile until Ctrl-C; the servers this command started are stopped when it ends."""
+    """Everything for local use: infra, keys, migrations, topics, demo data, then every process of every
+    registered service (var/run/Procfile) until Ctrl-C; the servers this command started are stopped when it ends."""
     from glassbox import infra as runtime
     from glassbox.kafka import ensure_topics
 
@@ -311,10 +307,14 @@ def run():
         ctx.invoke(db_upgrade, service="all")
         ctx.invoke(demo_seed)
         _print_welcome()
-        procfile = config.PROJECT_ROOT / "deploy" / "Procfile"
+        procfile = config.var_dir() / "run" / "Procfile"
+        procfile.parent.mkdir(parents=True, exist_ok=True)
+        procfile.write_text(registry.procfile())
         # The Procfile says `glassbox ...`: put this interpreter's scripts first on the PATH.
         env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-        env.setdefault("JWT_JWKS_URL", f"{config.service_url('gateway')}/.well-known/jwks.json")
+        issuer = registry.token_issuer()
+        if issuer is not None:  # the services verify tokens with the issuer's published keys
+            env.setdefault("JWT_JWKS_URL", f"{config.service_url(issuer.name)}{JWKS_PATH}")
         honcho = subprocess.Popen([sys.executable, "-m", "honcho", "-f", str(procfile), "-d",
                                    str(config.PROJECT_ROOT), "start"], env=env)
         try:
@@ -352,19 +352,10 @@ def stop_process_manager(honcho: subprocess.Popen, grace: float = 30) -> None:
 
 
 def _print_welcome() -> None:
-    from glassbox.demo import DEMO_PASSWORD, DEMO_USERS
+    lines = [f"  {name:<14} {config.service_url(name)}" for name in registry.specs()]
+    welcomes = [registry.load(spec.welcome)() for spec in registry.specs().values() if spec.welcome]
+    click.echo("\nGlassbox is starting:\n" + "\n".join(lines) + "\n" + "".join(welcomes) + "Ctrl-C stops everything.\n")
 
-    gateway = config.service_url("gateway")
-    logins = "\n".join(f"    {login:<34} {role}" for login, role in DEMO_USERS.items())
-    click.echo(f"""
-Glassbox is starting. Everything goes through the gateway: {gateway}
-  API docs      {gateway}/docs
-  demo logins   (password: {DEMO_PASSWORD})
-{logins}
-  log in        TOKEN=$(curl -s -X POST -H 'Content-Type: application/json' \\
-                  -d '{{"email": "head@glassbox.local", "password": "{DEMO_PASSWORD}"}}' \\
-                  {gateway}/api/v1/auth/login | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
-  try it        curl -H "Authorization: Bearer $TOKEN" {gateway}/api/v1/clients
-  events        .venv/bin/glassbox events tail crm.clients.events --from-beginning
-Ctrl-C stops everything.
-""")
+
+if __name__ == "__main__":
+    main()

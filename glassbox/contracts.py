@@ -1,24 +1,27 @@
 """Generated contracts: a service's OpenAPI document, byte-stable so that the committed copy can be diffed."""
 from __future__ import annotations
 
-import importlib
+import dataclasses
 import json
 import tempfile
 from pathlib import Path
 
-from glassbox.config import package_of
+from glassbox import registry
 from glassbox.keys import ensure_dev_keypair
 
 
 def openapi_document(service: str) -> str:
-    module = importlib.import_module(package_of(service))
+    spec = registry.spec(service)
     with tempfile.TemporaryDirectory() as keys:
         # The document does not depend on keys or servers; a throwaway key lets the app be built anywhere.
         private, public = ensure_dev_keypair(Path(keys))
-        app = module.create_app({"jwt_public_key_file": public, "jwt_private_key_file": private})
-    # A package may publish more than its own routes (the gateway merges the services' documents).
-    spec = module.openapi_spec(app) if hasattr(module, "openapi_spec") else app.extensions["glassbox_api"].spec.to_dict()
-    return stable_json(spec)
+        config = {"jwt_public_key_file": public}
+        if "jwt_private_key_file" in {field.name for field in dataclasses.fields(spec.settings_class())}:
+            config["jwt_private_key_file"] = private  # the service that signs tokens needs a private key too
+        app = spec.create_app(config)
+    # A service may publish more than its own routes (the gateway merges the services' documents).
+    document = registry.load(spec.openapi)(app) if spec.openapi else app.extensions["glassbox_api"].spec.to_dict()
+    return stable_json(document)
 
 
 def stable_json(document: dict) -> str:

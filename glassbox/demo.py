@@ -1,7 +1,7 @@
 """Demo identities shared by every service's demo data, so that one token sees a consistent world.
 
-Ids are derived from the login (users) or the name (other demo records), so `glassbox token --user-id` can act as any of them; the gateway's
-demo users will carry the same ids.
+Ids are derived from the login (users) or the name (other demo records), so `glassbox token --user-id` can act as
+any of them and every service's demo data agrees on them.
 """
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ def demo_user_id(login: str) -> str:
 
 
 def demo_record_id(kind: str, name: str) -> str:
-    """The id of a demo record (kind "client", "campaign", ...) named `name`, the same in every service's demo
-    data: the deals demo can refer to the clients demo's cards without asking the clients service."""
+    """The id of a demo record of `kind` named `name`, the same in every service's demo data: one service's demo
+    can refer to another's records without asking it."""
     return str(uuid.uuid5(_NAMESPACE, f"{kind}:{name}"))
 
 

@@ -1,17 +1,9 @@
-"""Kafka clients configured the one way the project uses them, and topic administration."""
+"""Kafka producers and consumers configured the one way the project uses them, and topic administration."""
 from __future__ import annotations
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.errors import TopicAlreadyExistsError
 
-# Domain-event topics (ARCHITECTURE.md section 9); each has a `.dlq` beside it.
-DOMAIN_TOPICS = (
-    "crm.identity.events",
-    "crm.clients.events",
-    "crm.deals.events",
-    "crm.billing.events",
-    "crm.notifications.events",
-)
 DEFAULT_PARTITIONS = 3
 
 
@@ -51,37 +43,39 @@ def make_consumer(bootstrap_servers: str, group_id: str, topics: list[str] | tup
     return KafkaConsumer(*topics, **config)
 
 
-def ensure_topics(bootstrap_servers: str, topics=DOMAIN_TOPICS, partitions: int = DEFAULT_PARTITIONS) -> list[str]:
-    """Create the missing topics and their DLQs; returns the names created. Domain events are kept forever
-    (retention.ms=-1) so read models can be rebuilt by replay."""
+def ensure_topics(bootstrap_servers: str, topics=None, partitions: int = DEFAULT_PARTITIONS) -> list[str]:
+    """Create the missing topics (default: every registered service's) and their DLQs; returns the names created.
+    Domain events are kept forever (retention.ms=-1) so read models can be rebuilt by replay."""
+    from glassbox.registry import topics as domain_topics
+
     wanted = {}
-    for topic in topics:
+    for topic in domain_topics() if topics is None else topics:
         wanted[topic] = {"num_partitions": partitions, "replication_factor": 1, "configs": {"retention.ms": "-1"}}
         wanted[dlq_topic(topic)] = {"num_partitions": 1, "replication_factor": 1, "configs": {"retention.ms": "-1"}}
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="glassbox-admin")
+    cluster = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="glassbox-topics")
     try:
-        existing = set(admin.list_topics())
+        existing = set(cluster.list_topics())
         missing = {name: spec for name, spec in wanted.items() if name not in existing}
         if missing:
             try:
-                admin.create_topics(missing, wait_for_metadata=True)
+                cluster.create_topics(missing, wait_for_metadata=True)
             except TopicAlreadyExistsError:
                 pass  # another process won the race; that is the state we want
         return sorted(missing)
     finally:
-        admin.close()
+        cluster.close()
 
 
 def broker_reachable(bootstrap_servers: str, timeout_ms: int = 3000) -> bool:
     try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=timeout_ms,
+        cluster = KafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=timeout_ms,
                                  client_id="glassbox-health")
     except Exception:
         return False
     try:
-        admin.describe_cluster()
+        cluster.describe_cluster()
         return True
     except Exception:
         return False
     finally:
-        admin.close()
+        cluster.close()

@@ -1,6 +1,6 @@
 """Signing keys with ids (kid), the JWKS document, and access tokens.
 
-The gateway signs with its current private key; every key in the ring stays published in the JWKS until
+The token issuer signs with its current private key; every key in the ring stays published in the JWKS until
 it is retired, so a new key can be introduced and an old one dropped without downtime (services refresh
 their JWKS cache when they meet an unknown kid). `glassbox token` signs with the same local key material.
 """
@@ -23,6 +23,7 @@ from glassbox.config import PROJECT_ROOT
 
 # The roles a token may carry are shared meaning, kept as data in contracts/ (the kit names none itself).
 ROLES: tuple[str, ...] = tuple(json.loads((PROJECT_ROOT / "contracts" / "roles.json").read_text())["roles"])
+JWKS_PATH = "/.well-known/jwks.json"  # where the issuer of tokens publishes its public keys
 ACCESS_TOKEN_TYPE = "access"
 ACCESS_TOKEN_TTL = timedelta(minutes=15)
 ALGORITHM = "RS256"

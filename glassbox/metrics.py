@@ -26,18 +26,21 @@ CONSUMER_LAG = Gauge("consumer_lag", "Messages behind the end of the partition",
                      multiprocess_mode="livemax")
 
 
-def registry() -> CollectorRegistry:
-    """Under gunicorn (PROMETHEUS_MULTIPROC_DIR set) every worker writes files; collect them all."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        reg = CollectorRegistry()
-        multiprocess.MultiProcessCollector(reg)
-        return reg
+def registry(multiprocess_dir: str | None) -> CollectorRegistry:
+    """Under gunicorn (a multiprocess directory) every worker writes files; collect them all."""
+    if multiprocess_dir:
+        collected = CollectorRegistry()
+        multiprocess.MultiProcessCollector(collected, path=multiprocess_dir)
+        return collected
     from prometheus_client import REGISTRY
 
     return REGISTRY
 
 
 def init_app(app: Flask, service: str) -> None:
+    # prometheus-client's own setting, read once here: `glassbox serve` sets it for its gunicorn workers.
+    multiprocess_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+
     @app.before_request
     def _start_timer():
         g._metrics_start = time.perf_counter()
@@ -54,4 +57,4 @@ def init_app(app: Flask, service: str) -> None:
 
     @app.get("/metrics")
     def metrics():
-        return Response(generate_latest(registry()), mimetype=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(registry(multiprocess_dir)), mimetype=CONTENT_TYPE_LATEST)

@@ -10,12 +10,12 @@ from alembic.config import Config
 from sqlalchemy import MetaData, create_engine, pool
 from sqlalchemy.dialects import postgresql
 
-from glassbox.config import package_of
+from glassbox import registry
 from glassbox.models import kit_metadata
 
 
 def alembic_config(service: str, url: str) -> Config:
-    package = importlib.import_module(package_of(service))
+    package = importlib.import_module(registry.spec(service).package)
     config = Config()
     config.set_main_option("script_location", str(Path(package.__file__).parent / "migrations"))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))  # configparser interpolation
@@ -44,6 +44,26 @@ def run_env(service_metadata: MetaData, service: str) -> None:
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()
+
+
+def ensure_extension(name: str) -> bool:
+    """Whether the PostgreSQL extension `name` is installed in this database, creating it when allowed. The
+    embedded server (and a DBA) installs it as superuser; `IF NOT EXISTS` then answers with a notice and checks no
+    privilege, and a trusted extension (pg_trgm, PostgreSQL 13+) may be created by a database owner too. Where it
+    is neither installed nor creatable, a revision skips what needs it."""
+    bind = op.get_bind()
+    if bind.scalar(sa.text("SELECT 1 FROM pg_extension WHERE extname = :name"), {"name": name}):
+        return True
+    if not bind.scalar(sa.text("SELECT 1 FROM pg_available_extensions WHERE name = :name"), {"name": name}):
+        return False
+    savepoint = bind.begin_nested()
+    try:
+        bind.execute(sa.text(f'CREATE EXTENSION IF NOT EXISTS "{name}"'))
+        savepoint.commit()
+        return True
+    except sa.exc.DBAPIError:  # insufficient privilege
+        savepoint.rollback()
+        return False
 
 
 def create_kit_tables() -> None:

@@ -3,7 +3,7 @@
 Events of one aggregate share a partition, yet a replay, a DLQ re-drive or a producer's clock can still
 bring an older event after a newer one. So a projected row only moves forward in CloudEvent time: the
 model has a `last_event_time` column, and an event older than the row's is ignored (a late "created"
-never resurrects a deactivated user or an archived client)."""
+never resurrects a record that a later event removed)."""
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,5 +1,5 @@
 """The services, discovered: each package exports a `ServiceSpec` and registers it as an entry point in the group
-`glassbox.services` (pyproject.toml). The CLI, `glassbox run`, the gateway's routing table and the topic list
+`glassbox.services` (pyproject.toml). The CLI, `glassbox run`, the front door's routing table and the topic list
 read them from here, so the kit names no service and adding one means a package and one entry-point line."""
 from __future__ import annotations
 
@@ -24,13 +24,24 @@ class ServiceSpec:
     title: str  # of its OpenAPI document
     topic: str | None = None  # where it publishes its events; None: it emits none
     settings: str = "glassbox.settings:Settings"  # its Settings class
-    routes: tuple[str, ...] = ()  # first path segments under /api/v1 the gateway sends to it
+    routes: tuple[str, ...] = ()  # first path segments under /api/v1 the front door sends to it
     upload_paths: tuple[str, ...] = ()  # paths under /api/v1 whose bodies may reach its upload limit
     consumers: str | None = None  # module with GROUP, TOPICS and HANDLERS (`glassbox consume`)
     worker: str | None = None  # run_forever(stop) of its background worker (`glassbox work`)
     cli: str | None = None  # a click group contributed to the `glassbox` command, under its own name
     demo: str | None = None  # seed(database_url) -> a line saying what it created (`glassbox demo seed`)
     openapi: str | None = None  # openapi(app) -> the document it publishes, when more than its own routes
+    issues_tokens: bool = False  # it signs the access tokens and publishes their keys (JWKS) for the others
+    welcome: str | None = None  # welcome() -> what `glassbox run` prints about it once everything is up
+
+    # The local metrics ports of its relay and consumer processes follow from its port (8001 -> 9101, 9111).
+    @property
+    def relay_metrics_port(self) -> int:
+        return self.port + 1100
+
+    @property
+    def consumer_metrics_port(self) -> int:
+        return self.port + 1110
 
     def create_app(self, config: dict | None = None):
         return load(f"{self.package}:create_app")(config)
@@ -52,7 +63,7 @@ class UnknownService(LookupError):
 
 @cache
 def specs() -> dict[str, ServiceSpec]:
-    """Every registered service by name, in port order (the gateway first)."""
+    """Every registered service by name, in port order."""
     found = {}
     for entry_point in entry_points(group=ENTRY_POINT_GROUP):
         spec = entry_point.load()
@@ -73,3 +84,23 @@ def spec(name: str) -> ServiceSpec:
 def topics() -> tuple[str, ...]:
     """The domain-event topics: one per service that emits events."""
     return tuple(spec.topic for spec in specs().values() if spec.topic)
+
+
+def token_issuer() -> ServiceSpec | None:
+    """The service that signs access tokens (the others verify them with its published keys)."""
+    return next((spec for spec in specs().values() if spec.issues_tokens), None)
+
+
+def procfile() -> str:
+    """The processes of the local system, one line each (honcho's Procfile): every service's server, and its relay,
+    consumer and worker where it has them."""
+    lines = ["# Written by `glassbox run` from the registered services; not edited by hand."]
+    for name, spec in specs().items():
+        lines.append(f"{name}: glassbox serve {name}")
+        if spec.topic:
+            lines.append(f"{name}-relay: glassbox relay {name} --metrics-port {spec.relay_metrics_port}")
+        if spec.consumers:
+            lines.append(f"{name}-consumer: glassbox consume {name} --metrics-port {spec.consumer_metrics_port}")
+        if spec.worker:
+            lines.append(f"{name}-worker: glassbox work {name}")
+    return "\n".join(lines) + "\n"

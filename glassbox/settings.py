@@ -96,7 +96,7 @@ class Settings:
         """Checks across fields, at start-up; a subclass extends it."""
         if not self.jwt_jwks_url and not self.jwt_public_key_file.is_file():
             raise ConfigError(
-                f"JWT public key {self.jwt_public_key_file} not found: set JWT_JWKS_URL (the gateway's "
+                f"JWT public key {self.jwt_public_key_file} not found: set JWT_JWKS_URL (the token issuer's "
                 "/.well-known/jwks.json) or JWT_PUBLIC_KEY_FILE, or run `glassbox keys` (done by `make run`)"
             )
 

@@ -49,3 +49,22 @@ def seed(database_url: str) -> str:
         return f"{len(missing)} demo users created (password {DEMO_PASSWORD!r})"
     finally:
         db.dispose()
+
+
+def welcome() -> str:
+    """What `glassbox run` prints once everything is up: the front door, the demo logins, a first request."""
+    from glassbox.config import service_url
+
+    gateway = service_url("gateway")
+    logins = "\n".join(f"    {login:<34} {role}" for login, role in DEMO_USERS.items())
+    return f"""
+Everything goes through the gateway: {gateway}
+  API docs      {gateway}/docs
+  demo logins   (password: {DEMO_PASSWORD})
+{logins}
+  log in        TOKEN=$(curl -s -X POST -H 'Content-Type: application/json' \\
+                  -d '{{"email": "head@glassbox.local", "password": "{DEMO_PASSWORD}"}}' \\
+                  {gateway}/api/v1/auth/login | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  try it        curl -H "Authorization: Bearer $TOKEN" {gateway}/api/v1/clients
+  events        .venv/bin/glassbox events tail crm.clients.events --from-beginning
+"""

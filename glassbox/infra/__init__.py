@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import os
 
-from glassbox.config import (DATABASES, EMBEDDED_PG_PORT, LOCAL_KAFKA_CONTROLLER_PORT, PROJECT_ROOT,
+from glassbox import registry
+from glassbox.config import (EMBEDDED_PG_PORT, LOCAL_KAFKA_CONTROLLER_PORT, PROJECT_ROOT,
                              local_kafka_port, var_dir)
 from glassbox.infra.kafka import LocalKafka
 from glassbox.infra.postgres import EmbeddedPostgres
@@ -27,7 +28,7 @@ def up() -> None:
     """Start both servers (idempotent), then give every service its database and role."""
     postgres = local_postgres()
     postgres.start()
-    for name in DATABASES:
+    for name in registry.specs():
         postgres.ensure_database(name)
     if not uses_external_kafka():
         local_kafka().start()

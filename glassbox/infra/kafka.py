@@ -159,25 +159,25 @@ class LocalKafka:
     def _answers(self) -> bool:
         # An open port is not enough: the broker must serve metadata (controller elected, broker
         # registered), and right after a restart the group coordinator is still loading
-        # __consumer_offsets (admin offset calls fail with CoordinatorLoadInProgress). Fetching
+        # __consumer_offsets (offset calls fail with CoordinatorLoadInProgress). Fetching
         # offsets of a probe group waits out both (on a fresh cluster it creates __consumer_offsets,
         # which the first consumer would do anyway); offsets.topic.num.partitions=1 means one
         # coordinator serves every group.
         try:
-            admin = KafkaAdminClient(bootstrap_servers=self.bootstrap_servers,
-                                     request_timeout_ms=5000, bootstrap_timeout_ms=3000)
+            admin_client = KafkaAdminClient(bootstrap_servers=self.bootstrap_servers,
+                                            request_timeout_ms=5000, bootstrap_timeout_ms=3000)
         except Exception:
             return False
         try:
-            cluster = admin.describe_cluster()
+            cluster = admin_client.describe_cluster()
             if not cluster.get("brokers") or cluster.get("cluster_id") != self._cluster_id():
                 return False  # not up yet, or someone else's broker on our port
-            admin.list_group_offsets("glassbox-readiness-probe")
+            admin_client.list_group_offsets("glassbox-readiness-probe")
             return True
         except Exception:
             return False
         finally:
-            admin.close()
+            admin_client.close()
 
     def _cluster_id(self) -> str | None:
         for line in (self.data / "meta.properties").read_text().splitlines():

@@ -20,7 +20,7 @@ def _assign_request_id():
 
 
 def passes_through() -> bool:
-    """Requests that this app forwards to another service (the gateway's proxy): the service that does
+    """Requests that this app forwards to another service (a proxy): the service that does
     the work checks their bodies and keeps their Idempotency-Keys."""
     return request.blueprint in current_app.config.get("PASS_THROUGH_BLUEPRINTS", ())
 

@@ -63,7 +63,7 @@ def keyset_page(session: Session, stmt: Select, sort_column, id_column, descendi
     Keyset pagination stays as fast on page 10,000 as on page 1, unlike OFFSET.
     `ids_first`: find the page's ids first, with a statement of the ids alone that an index carrying the filter's
     columns answers without reading the table, then read those rows. For a filter that most rows in sort order
-    fail (the stalled deals newest first), where reading each row only to test it is what costs.
+    fail, where reading each row only to test it is what costs.
     """
     total, is_estimate = count_capped(session, stmt)
     if ids_first:
@@ -79,7 +79,7 @@ def keyset_page_of_union(session: Session, branches: list[Select], entity, sort_
     """keyset_page over the UNION ALL of `branches` (each `select(entity)...`, sort_column and id_column being
     the entity's). Each branch takes its own page first, from its own index, and the union only merges those:
     PostgreSQL does not merge the branches' ordered index scans itself, so ordering the whole union would
-    read every row of every branch (a manager's 27,000 activities for a page of 50)."""
+    read every row of every branch for one page."""
     total, is_estimate = count_capped(session, union_all(*branches))
     pages = [_keyset(branch, sort_column, id_column, descending, limit, cursor) for branch in branches]
     merged = aliased(entity, union_all(*pages).subquery("branch_pages"))

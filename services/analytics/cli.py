@@ -19,7 +19,7 @@ def rebuild(follow, metrics_port):
     the beginning up to their ends at the start; the KPIs are then the same as after the first pass. The
     regular consumer continues from its own offsets (what the replay applied, it skips)."""
     from glassbox import config, logs
-    from glassbox.cli import _stop_on_signals
+    from glassbox.cli import stop_on_signals
     from glassbox.db import make_engine
     from services.analytics import consumers
     from services.analytics.rebuild import RebuildError, rebuild as replay
@@ -27,7 +27,7 @@ def rebuild(follow, metrics_port):
     logs.configure("analytics-rebuild")
     bootstrap = config.kafka_bootstrap_servers()
     engine = make_engine(config.database_url("analytics"), pool_size=2)
-    stop = _stop_on_signals()
+    stop = stop_on_signals()
     try:
         click.echo(json.dumps(replay(engine, bootstrap, stop=stop)))
     except RebuildError as exc:

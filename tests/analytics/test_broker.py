@@ -15,7 +15,8 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType
 
 from glassbox.events import DomainEvent
-from glassbox.kafka import DOMAIN_TOPICS, dlq_topic, ensure_topics
+from glassbox.kafka import dlq_topic, ensure_topics
+from glassbox.registry import topics as domain_topics
 from services.analytics import consumers
 from services.analytics.gauges import consumer_lag
 from services.analytics.rebuild import RebuildError, rebuild
@@ -116,12 +117,12 @@ def test_domain_topics_keep_their_events_forever(kafka_bootstrap):
     admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
     try:
         resources = [ConfigResource(ConfigResourceType.TOPIC, topic, {"retention.ms": None})
-                     for topic in [*DOMAIN_TOPICS, *map(dlq_topic, DOMAIN_TOPICS)]]
+                     for topic in [*domain_topics(), *map(dlq_topic, domain_topics())]]
         described = admin.describe_configs(resources, config_filter="all")
     finally:
         admin.close()
     retention = {topic: configs["retention.ms"]["value"] for topic, configs in described["topic"].items()}
-    assert retention == {topic: "-1" for topic in [*DOMAIN_TOPICS, *map(dlq_topic, DOMAIN_TOPICS)]}
+    assert retention == {topic: "-1" for topic in [*domain_topics(), *map(dlq_topic, domain_topics())]}
 
 
 def test_the_rebuild_command_replays_the_domain_topics(analytics, analytics_db_url, analytics_engine, kafka_bootstrap):

@@ -62,7 +62,7 @@ TOPICS = ("crm.identity.events", "crm.clients.events", "crm.deals.events")
 @pytest.fixture(scope="module")
 def world(clients_app, deals_app, analytics_app, gateway_app, clients_db_url, deals_db_url, analytics_db_url,
           gateway_db_url, analytics_engine, make_token, kafka_bootstrap):
-    from gateway.protection import limiter
+    from gateway.edge.protection import limiter
 
     the_plan = plan(NOW)
     topics = {topic: f"test.scenario.{uuid.uuid4().hex[:8]}.{topic}" for topic in TOPICS}

@@ -2,7 +2,8 @@
 projection fed through the consumer's own handler, and a client card."""
 import pytest
 
-from services.clients import consumers, imports
+from services.clients import consumers
+from services.clients.service import imports
 from tests.support.clients import (client, clients_app, clients_db_url, create, head, identity_event,  # noqa: F401
                                    manager, other_manager, someone, user_profile)
 from tests.support.database import engine_fixture

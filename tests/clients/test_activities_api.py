@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tests.support.clients import create, moment, plan
-from tests.support.http import assert_error
+from tests.support.http import assert_field_error
 from tests.support.outbox import outbox_events
 
 
@@ -73,9 +73,9 @@ def test_a_done_or_cancelled_activity_is_final(manager, activity, clients_db_url
     path = f"/api/v1/activities/{activity['id']}"
     assert manager.post(f"{path}/{finish}", json={"outcome": "Done"} if finish == "complete" else {}).status_code == 200
     before = outbox_events(clients_db_url)
-    assert_error(manager.post(f"{path}/complete", json={"outcome": "Again"}), 409)
-    assert_error(manager.post(f"{path}/cancel", json={}), 409)
-    assert_error(manager.patch(path, json={"subject": "Rewrite history"}), 409)
+    assert_field_error(manager.post(f"{path}/complete", json={"outcome": "Again"}), 409)
+    assert_field_error(manager.post(f"{path}/cancel", json={}), 409)
+    assert_field_error(manager.patch(path, json={"subject": "Rewrite history"}), 409)
     assert outbox_events(clients_db_url) == before
 
 
@@ -84,22 +84,22 @@ def test_a_done_or_cancelled_activity_is_final(manager, activity, clients_db_url
 def test_another_managers_activity_is_a_404_and_their_client_an_unknown_reference(manager, other_manager, card,
                                                                                   activity, clients_db_url):
     path = f"/api/v1/activities/{activity['id']}"
-    assert_error(other_manager.get(path), 404)
-    assert_error(other_manager.patch(path, json={"subject": "Mine now"}), 404)
-    assert_error(other_manager.post(f"{path}/complete", json={"outcome": "x"}), 404)
-    assert_error(other_manager.post(f"{path}/cancel", json={}), 404)
+    assert_field_error(other_manager.get(path), 404)
+    assert_field_error(other_manager.patch(path, json={"subject": "Mine now"}), 404)
+    assert_field_error(other_manager.post(f"{path}/complete", json={"outcome": "x"}), 404)
+    assert_field_error(other_manager.post(f"{path}/cancel", json={}), 404)
     assert other_manager.get("/api/v1/activities").json["total"] == 0
     refused = other_manager.post("/api/v1/activities", json={"type": "call", "client_id": card["id"], "subject": "Hi"})
-    assert_error(refused, 422, "client_id")
+    assert_field_error(refused, 422, "client_id")
     assert manager.get(path).json == activity
     assert event_types(clients_db_url) == ["crm.activity.planned.v1"]
 
 
 def test_a_manager_may_only_assign_work_to_themselves(manager, other_manager, card, activity, clients_db_url):
     body = {"type": "call", "client_id": card["id"], "subject": "Hand over", "assignee_id": other_manager.user_id}
-    assert_error(manager.post("/api/v1/activities", json=body), 422, "assignee_id")
+    assert_field_error(manager.post("/api/v1/activities", json=body), 422, "assignee_id")
     patch = manager.patch(f"/api/v1/activities/{activity['id']}", json={"assignee_id": other_manager.user_id})
-    assert_error(patch, 422, "assignee_id")
+    assert_field_error(patch, 422, "assignee_id")
     assert manager.get("/api/v1/activities").json["total"] == 1
     assert event_types(clients_db_url) == ["crm.activity.planned.v1"]
     assert plan(manager, card["id"], assignee_id=manager.user_id)["assignee_id"] == manager.user_id
@@ -117,7 +117,7 @@ def test_head_and_admin_see_everything_and_assign_anyone(client, as_role, manage
     # The assignee sees work given to them, but not the client card they do not own.
     assert other_manager.get(f"/api/v1/activities/{handed['id']}").status_code == 200
     assert [a["id"] for a in other_manager.get("/api/v1/activities").json["items"]] == [handed["id"]]
-    assert_error(other_manager.get(f"/api/v1/clients/{card['id']}"), 404)
+    assert_field_error(other_manager.get(f"/api/v1/clients/{card['id']}"), 404)
     done = other_manager.post(f"/api/v1/activities/{handed['id']}/complete", json={"outcome": "Done"})
     assert done.status_code == 200
     assert manager.get("/api/v1/activities").json["total"] == 2  # the owner sees all work on the client
@@ -145,8 +145,8 @@ def test_a_boss_gives_work_only_to_active_users(head, card, activity, known_user
     assert plan(head, card["id"], assignee_id=marketer)["assignee_id"] == marketer
     for stranger in (str(uuid.uuid4()), known_user(is_active=False)):
         body = {"type": "call", "client_id": card["id"], "subject": "x", "assignee_id": stranger}
-        assert_error(head.post("/api/v1/activities", json=body), 422, "not an active user")
-        assert_error(head.patch(f"/api/v1/activities/{activity['id']}", json={"assignee_id": stranger}), 422,
+        assert_field_error(head.post("/api/v1/activities", json=body), 422, "not an active user")
+        assert_field_error(head.patch(f"/api/v1/activities/{activity['id']}", json={"assignee_id": stranger}), 422,
                      "assignee_id")
     assert len(event_types(clients_db_url)) == 2
 
@@ -156,17 +156,17 @@ def test_other_roles_read_activities_but_do_not_plan_them(client, as_role, card,
     reader, path = as_role(client, role), f"/api/v1/activities/{activity['id']}"
     assert reader.get(path).json == activity
     assert reader.get("/api/v1/activities").json["total"] == 1
-    assert_error(reader.post("/api/v1/activities", json={"type": "call", "client_id": card["id"], "subject": "x"}), 403)
-    assert_error(reader.patch(path, json={"subject": "x"}), 403)
-    assert_error(reader.post(f"{path}/complete", json={"outcome": "x"}), 403)
-    assert_error(reader.post(f"{path}/cancel", json={}), 403)
+    assert_field_error(reader.post("/api/v1/activities", json={"type": "call", "client_id": card["id"], "subject": "x"}), 403)
+    assert_field_error(reader.patch(path, json={"subject": "x"}), 403)
+    assert_field_error(reader.post(f"{path}/complete", json={"outcome": "x"}), 403)
+    assert_field_error(reader.post(f"{path}/cancel", json={}), 403)
     assert event_types(clients_db_url) == ["crm.activity.planned.v1"]
 
 
 def test_an_archived_client_gets_no_new_activities_but_its_work_can_be_finished(manager, card, activity):
     manager.delete(f"/api/v1/clients/{card['id']}")
     body = {"type": "call", "client_id": card["id"], "subject": "x"}
-    assert_error(manager.post("/api/v1/activities", json=body), 409)
+    assert_field_error(manager.post("/api/v1/activities", json=body), 409)
     done = manager.post(f"/api/v1/activities/{activity['id']}/complete", json={"outcome": "Wrapped up"})
     assert done.status_code == 200 and done.json["status"] == "done"
 
@@ -177,10 +177,10 @@ def test_an_inactive_type_is_refused_for_new_values_only(client, as_role, manage
     letter = next(t for t in admin.get("/api/v1/activity-types").json["items"] if t["code"] == "letter")
     admin.patch(f"/api/v1/activity-types/{letter['id']}", json={"is_active": False})
     body = {"type": "letter", "client_id": card["id"], "subject": "x"}
-    assert_error(manager.post("/api/v1/activities", json=body), 422, "type")
-    assert_error(manager.post("/api/v1/activities", json={**body, "type": "webinar"}), 422, "type")
+    assert_field_error(manager.post("/api/v1/activities", json=body), 422, "type")
+    assert_field_error(manager.post("/api/v1/activities", json={**body, "type": "webinar"}), 422, "type")
     fresh = plan(manager, card["id"])
-    assert_error(manager.patch(f"/api/v1/activities/{fresh['id']}", json={"type": "letter"}), 422, "type")
+    assert_field_error(manager.patch(f"/api/v1/activities/{fresh['id']}", json={"type": "letter"}), 422, "type")
     kept = manager.patch(f"/api/v1/activities/{old['id']}", json={"type": "letter", "subject": "Still a letter"})
     assert kept.status_code == 200 and kept.json["type"] == "letter"
 
@@ -207,7 +207,7 @@ def test_an_inactive_type_is_refused_for_new_values_only(client, as_role, manage
 ])
 def test_invalid_activities_are_422_and_write_nothing(manager, card, clients_db_url, overrides, field):
     body = {"type": "call", "client_id": card["id"], "subject": "Call back", **overrides}
-    assert_error(manager.post("/api/v1/activities", json=body), 422, field)
+    assert_field_error(manager.post("/api/v1/activities", json=body), 422, field)
     assert manager.get("/api/v1/activities").json["total"] == 0
     assert event_types(clients_db_url) == []
 
@@ -216,7 +216,7 @@ def test_invalid_activities_are_422_and_write_nothing(manager, card, clients_db_
 def test_required_activity_fields(manager, card, missing):
     body = {"type": "call", "client_id": card["id"], "subject": "Call back"}
     del body[missing]
-    assert_error(manager.post("/api/v1/activities", json=body), 422, missing)
+    assert_field_error(manager.post("/api/v1/activities", json=body), 422, missing)
 
 
 @pytest.mark.parametrize("body,field", [({}, "outcome"), ({"outcome": ""}, "outcome"),
@@ -224,17 +224,17 @@ def test_required_activity_fields(manager, card, missing):
                                         ({"outcome": "ok", "completed_at": "yesterday"}, "completed_at"),
                                         ({"outcome": "ok", "status": "done"}, "status")])
 def test_invalid_completions_are_422_and_change_nothing(manager, activity, clients_db_url, body, field):
-    assert_error(manager.post(f"/api/v1/activities/{activity['id']}/complete", json=body), 422, field)
+    assert_field_error(manager.post(f"/api/v1/activities/{activity['id']}/complete", json=body), 422, field)
     assert manager.get(f"/api/v1/activities/{activity['id']}").json["status"] == "planned"
     assert event_types(clients_db_url) == ["crm.activity.planned.v1"]
 
 
 def test_invalid_cancellation_and_patch_bodies(manager, activity):
     path = f"/api/v1/activities/{activity['id']}"
-    assert_error(manager.post(f"{path}/cancel", json={"why": "no"}), 422, "why")
-    assert_error(manager.patch(path, json={"client_id": str(uuid.uuid4())}), 422, "client_id")
-    assert_error(manager.patch(path, json={"status": "done"}), 422, "status")
-    assert_error(manager.get(f"/api/v1/activities/{uuid.uuid4()}"), 404)
+    assert_field_error(manager.post(f"{path}/cancel", json={"why": "no"}), 422, "why")
+    assert_field_error(manager.patch(path, json={"client_id": str(uuid.uuid4())}), 422, "client_id")
+    assert_field_error(manager.patch(path, json={"status": "done"}), 422, "status")
+    assert_field_error(manager.get(f"/api/v1/activities/{uuid.uuid4()}"), 404)
 
 
 # -- lists ----------------------------------------------------------------------------------------
@@ -311,4 +311,4 @@ def test_a_managers_pages_merge_their_own_work_and_others_work_on_their_clients(
                                          ("assignee_id=x", "assignee_id"),
                                          ("client_id=1", "client_id"), ("limit=500", "limit"), ("owner=me", "owner")])
 def test_bad_activity_query_parameters_are_422(manager, query, field):
-    assert_error(manager.get(f"/api/v1/activities?{query}"), 422, field)
+    assert_field_error(manager.get(f"/api/v1/activities?{query}"), 422, field)

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 import pytest
 
 from tests.support.clients import create, open_case, survey
-from tests.support.http import assert_error, role_fixture
+from tests.support.http import assert_field_error, role_fixture
 from tests.support.outbox import outbox_events
 
 SURVEY_READERS = ("admin", "head_of_sales", "service", "marketer")  # besides the owning manager
@@ -51,7 +51,7 @@ def test_survey_readers_see_all_surveys(client, as_role, agent, card, role):
 
 def test_surveys_of_another_managers_client_are_hidden(agent, other_manager, card):
     recorded = survey(agent, card["id"])
-    assert_error(other_manager.get(f"/api/v1/surveys/{recorded['id']}"), 404)
+    assert_field_error(other_manager.get(f"/api/v1/surveys/{recorded['id']}"), 404)
     assert other_manager.get("/api/v1/surveys").json["total"] == 0
     assert other_manager.get(f"/api/v1/surveys?client_id={card['id']}").json["total"] == 0
 
@@ -59,14 +59,14 @@ def test_surveys_of_another_managers_client_are_hidden(agent, other_manager, car
 @pytest.mark.parametrize("role", ["manager", "head_of_sales", "marketer", "accountant"])
 def test_only_service_and_admin_record_surveys(client, as_role, card, clients_db_url, role):
     body = {"client_id": card["id"], "kind": "nps", "score": 9, "surveyed_on": date.today().isoformat()}
-    assert_error(as_role(client, role).post("/api/v1/surveys", json=body), 403)
+    assert_field_error(as_role(client, role).post("/api/v1/surveys", json=body), 403)
     assert len(outbox_events(clients_db_url)) == 1  # the client's creation only
 
 
 def test_accountants_do_not_read_surveys(client, as_role, agent, card):
     recorded, accountant = survey(agent, card["id"]), as_role(client, "accountant")
-    assert_error(accountant.get("/api/v1/surveys"), 403)
-    assert_error(accountant.get(f"/api/v1/surveys/{recorded['id']}"), 403)
+    assert_field_error(accountant.get("/api/v1/surveys"), 403)
+    assert_field_error(accountant.get(f"/api/v1/surveys/{recorded['id']}"), 403)
 
 
 @pytest.mark.parametrize("overrides,field", [
@@ -85,7 +85,7 @@ def test_accountants_do_not_read_surveys(client, as_role, agent, card):
 ])
 def test_invalid_surveys_are_422_and_write_nothing(agent, card, clients_db_url, overrides, field):
     body = {"client_id": card["id"], "kind": "nps", "score": 9, "surveyed_on": date.today().isoformat(), **overrides}
-    assert_error(agent.post("/api/v1/surveys", json=body), 422, field)
+    assert_field_error(agent.post("/api/v1/surveys", json=body), 422, field)
     assert agent.get("/api/v1/surveys").json["total"] == 0
     assert len(outbox_events(clients_db_url)) == 1
 
@@ -94,7 +94,7 @@ def test_invalid_surveys_are_422_and_write_nothing(agent, card, clients_db_url, 
 def test_required_survey_fields(agent, card, missing):
     body = {"client_id": card["id"], "kind": "nps", "score": 9, "surveyed_on": date.today().isoformat()}
     del body[missing]
-    assert_error(agent.post("/api/v1/surveys", json=body), 422, missing)
+    assert_field_error(agent.post("/api/v1/surveys", json=body), 422, missing)
 
 
 @pytest.mark.parametrize("kind,low,high", [("nps", 0, 10), ("csat", 1, 5)])
@@ -120,15 +120,15 @@ def test_survey_filters(agent, manager, card):
     assert dates("from=2026-02-01&to=2026-02-28") == ["2026-02-10"]
     assert dates("from=2026-02-10&sort=created_at") == ["2026-02-10", "2026-03-10"]
     for query, field in (("from=Monday", "from"), ("kind=ces", "kind"), ("sort=score", "sort"), ("score=9", "score")):
-        assert_error(agent.get(f"/api/v1/surveys?{query}"), 422, field)
+        assert_field_error(agent.get(f"/api/v1/surveys?{query}"), 422, field)
 
 
 def test_an_archived_client_gets_no_new_surveys_or_cases(agent, manager, card, clients_db_url):
     manager.delete(f"/api/v1/clients/{card['id']}")
     before = outbox_events(clients_db_url)
     body = {"client_id": card["id"], "kind": "nps", "score": 9, "surveyed_on": date.today().isoformat()}
-    assert_error(agent.post("/api/v1/surveys", json=body), 409)
-    assert_error(agent.post("/api/v1/service-cases", json={"client_id": card["id"], "subject": "Leak"}), 409)
+    assert_field_error(agent.post("/api/v1/surveys", json=body), 409)
+    assert_field_error(agent.post("/api/v1/service-cases", json={"client_id": card["id"], "subject": "Leak"}), 409)
     assert outbox_events(clients_db_url) == before
 
 
@@ -157,7 +157,7 @@ def test_every_other_move_is_a_409_and_changes_nothing(agent, card, clients_db_u
     case = move(agent, open_case(agent, card["id"]), *PATH_TO[current])
     before = outbox_events(clients_db_url)
     response = agent.post(f"/api/v1/service-cases/{case['id']}/transition", json={"status": target})
-    assert_error(response, 409, "status")
+    assert_field_error(response, 409, "status")
     assert agent.get(f"/api/v1/service-cases/{case['id']}").json["status"] == current
     assert outbox_events(clients_db_url) == before
 
@@ -169,7 +169,7 @@ def test_editing_a_case_and_a_closed_case_is_frozen(agent, card, clients_db_url)
     assert changed.status_code == 200 and changed.json["priority"] == "urgent"
     assert agent.patch(path, json={"priority": "urgent"}).status_code == 200  # nothing changed: no event
     move(agent, case, "in_progress", "resolved", "closed")
-    assert_error(agent.patch(path, json={"priority": "low"}), 409)
+    assert_field_error(agent.patch(path, json={"priority": "low"}), 409)
     types = [e["type"] for e in outbox_events(clients_db_url)]
     assert types.count("crm.service_case.updated.v1") == 1
     updated = next(e for e in outbox_events(clients_db_url) if e["type"] == "crm.service_case.updated.v1")
@@ -185,14 +185,14 @@ def test_the_owner_and_head_read_cases_but_only_service_and_admin_work_them(clie
         assert reader.get(path).status_code == 200 and reader.get("/api/v1/service-cases").json["total"] == 1
     assert manager.get(path).status_code == 200 and manager.get("/api/v1/service-cases").json["total"] == 1
     for caller in (manager, as_role(client, "head_of_sales")):
-        assert_error(caller.patch(path, json={"priority": "low"}), 403)
-        assert_error(caller.post(f"{path}/transition", json={"status": "in_progress"}), 403)
-        assert_error(caller.post("/api/v1/service-cases", json={"client_id": card["id"], "subject": "x"}), 403)
-    assert_error(other_manager.get(path), 404)
+        assert_field_error(caller.patch(path, json={"priority": "low"}), 403)
+        assert_field_error(caller.post(f"{path}/transition", json={"status": "in_progress"}), 403)
+        assert_field_error(caller.post("/api/v1/service-cases", json={"client_id": card["id"], "subject": "x"}), 403)
+    assert_field_error(other_manager.get(path), 404)
     assert other_manager.get("/api/v1/service-cases").json["total"] == 0
     for role in ("marketer", "accountant"):
-        assert_error(as_role(client, role).get(path), 403)
-        assert_error(as_role(client, role).get("/api/v1/service-cases"), 403)
+        assert_field_error(as_role(client, role).get(path), 403)
+        assert_field_error(as_role(client, role).get("/api/v1/service-cases"), 403)
     admin = as_role(client, "admin")
     assert move(admin, case, "in_progress")["status"] == "in_progress"
     assert len([e for e in outbox_events(clients_db_url) if e["type"].startswith("crm.service_case.")]) == 2
@@ -206,7 +206,7 @@ def test_the_owner_and_head_read_cases_but_only_service_and_admin_work_them(clie
 ])
 def test_invalid_cases_are_422_and_write_nothing(agent, card, clients_db_url, overrides, field):
     body = {"client_id": card["id"], "subject": "Broken pump", **overrides}
-    assert_error(agent.post("/api/v1/service-cases", json=body), 422, field)
+    assert_field_error(agent.post("/api/v1/service-cases", json=body), 422, field)
     assert agent.get("/api/v1/service-cases").json["total"] == 0
     assert len(outbox_events(clients_db_url)) == 1
 
@@ -214,13 +214,13 @@ def test_invalid_cases_are_422_and_write_nothing(agent, card, clients_db_url, ov
 def test_invalid_case_changes_and_moves_are_422(agent, card):
     case = open_case(agent, card["id"])
     path = f"/api/v1/service-cases/{case['id']}"
-    assert_error(agent.post("/api/v1/service-cases", json={"client_id": card["id"]}), 422, "subject")
-    assert_error(agent.post("/api/v1/service-cases", json={"subject": "x"}), 422, "client_id")
-    assert_error(agent.patch(path, json={"status": "closed"}), 422, "status")
-    assert_error(agent.patch(path, json={"client_id": str(uuid.uuid4())}), 422, "client_id")
-    assert_error(agent.post(f"{path}/transition", json={"status": "reopened"}), 422, "status")
-    assert_error(agent.post(f"{path}/transition", json={}), 422, "status")
-    assert_error(agent.post(f"/api/v1/service-cases/{uuid.uuid4()}/transition", json={"status": "in_progress"}), 404)
+    assert_field_error(agent.post("/api/v1/service-cases", json={"client_id": card["id"]}), 422, "subject")
+    assert_field_error(agent.post("/api/v1/service-cases", json={"subject": "x"}), 422, "client_id")
+    assert_field_error(agent.patch(path, json={"status": "closed"}), 422, "status")
+    assert_field_error(agent.patch(path, json={"client_id": str(uuid.uuid4())}), 422, "client_id")
+    assert_field_error(agent.post(f"{path}/transition", json={"status": "reopened"}), 422, "status")
+    assert_field_error(agent.post(f"{path}/transition", json={}), 422, "status")
+    assert_field_error(agent.post(f"/api/v1/service-cases/{uuid.uuid4()}/transition", json={"status": "in_progress"}), 404)
     assert agent.get(path).json == case
 
 
@@ -240,7 +240,7 @@ def test_case_filters_and_sorting(agent, manager, card):
     assert subjects("status=in_progress") == ["first"] and subjects("priority=normal") == ["second"]
     assert subjects(f"client_id={other['id']}") == ["second"]
     for query, field in (("status=done", "status"), ("priority=p1", "priority"), ("client_id=x", "client_id")):
-        assert_error(agent.get(f"/api/v1/service-cases?{query}"), 422, field)
+        assert_field_error(agent.get(f"/api/v1/service-cases?{query}"), 422, field)
 
 
 def test_surveys_page_by_their_date(agent, card):

@@ -4,7 +4,7 @@ import uuid
 import pytest
 
 from tests.support.clients import CARD, create
-from tests.support.http import assert_error
+from tests.support.http import assert_field_error
 from tests.support.outbox import outbox_events
 
 # -- happy paths ----------------------------------------------------------------------------------
@@ -44,7 +44,7 @@ def test_archive_hides_from_lists_frees_the_tax_id_and_freezes_the_card(manager,
     assert manager.get("/api/v1/clients").json["total"] == 0
     listed = manager.get("/api/v1/clients?include_archived=true").json
     assert listed["total"] == 1 and listed["items"][0]["archived_at"]
-    assert_error(manager.patch(f"/api/v1/clients/{card['id']}", json={"rating": "C"}), 409)
+    assert_field_error(manager.patch(f"/api/v1/clients/{card['id']}", json={"rating": "C"}), 409)
     create(manager)  # the same tax id and e-mail are free again
     assert [e["type"] for e in outbox_events(clients_db_url)].count("crm.client.archived.v1") == 1
 
@@ -60,19 +60,19 @@ def test_person_with_minimal_card(manager):
 def test_another_managers_client_is_a_404_everywhere(manager, other_manager):
     card = create(manager)
     path = f"/api/v1/clients/{card['id']}"
-    assert_error(other_manager.get(path), 404)
-    assert_error(other_manager.patch(path, json={"rating": "D"}), 404)
-    assert_error(other_manager.delete(path), 404)
-    assert_error(other_manager.get(f"{path}/contacts"), 404)
-    assert_error(other_manager.post(f"{path}/contacts", json={"full_name": "Spy"}), 404)
+    assert_field_error(other_manager.get(path), 404)
+    assert_field_error(other_manager.patch(path, json={"rating": "D"}), 404)
+    assert_field_error(other_manager.delete(path), 404)
+    assert_field_error(other_manager.get(f"{path}/contacts"), 404)
+    assert_field_error(other_manager.post(f"{path}/contacts", json={"full_name": "Spy"}), 404)
     assert other_manager.get("/api/v1/clients").json["total"] == 0
     assert manager.get(path).json["rating"] == "A"  # nothing changed
 
 
 def test_manager_cannot_set_the_owner(manager, other_manager, clients_db_url):
     response = manager.post("/api/v1/clients", json={**CARD, "owner_id": other_manager.user_id})
-    assert_error(response, 422, "owner_id")
-    assert_error(manager.patch(f"/api/v1/clients/{create(manager)['id']}",
+    assert_field_error(response, 422, "owner_id")
+    assert_field_error(manager.patch(f"/api/v1/clients/{create(manager)['id']}",
                                json={"owner_id": other_manager.user_id}), 422, "owner_id")
     assert len(outbox_events(clients_db_url)) == 1
 
@@ -80,7 +80,7 @@ def test_manager_cannot_set_the_owner(manager, other_manager, clients_db_url):
 @pytest.mark.parametrize("field,value", [("id", str(uuid.uuid4())), ("created_at", "2020-01-01T00:00:00Z"),
                                          ("archived_at", None), ("updated_at", "2020-01-01T00:00:00Z")])
 def test_ids_and_computed_fields_are_rejected(manager, field, value):
-    assert_error(manager.post("/api/v1/clients", json={**CARD, field: value}), 422, field)
+    assert_field_error(manager.post("/api/v1/clients", json={**CARD, field: value}), 422, field)
 
 
 def test_head_of_sales_sees_all_creates_for_a_manager_and_assigns(head, manager, other_manager, known_user,
@@ -93,7 +93,7 @@ def test_head_of_sales_sees_all_creates_for_a_manager_and_assigns(head, manager,
 
     assigned = head.post(f"/api/v1/clients/{card['id']}/assign", json={"owner_id": other_manager.user_id})
     assert assigned.status_code == 200 and assigned.json["owner_id"] == other_manager.user_id
-    assert_error(manager.get(f"/api/v1/clients/{card['id']}"), 404)
+    assert_field_error(manager.get(f"/api/v1/clients/{card['id']}"), 404)
     assert other_manager.get(f"/api/v1/clients/{card['id']}").status_code == 200
     event = outbox_events(clients_db_url)[-1]
     assert event["type"] == "crm.client.assigned.v1"
@@ -107,9 +107,9 @@ def test_the_owner_must_be_an_active_manager_or_head_of_sales(client, as_role, h
     owner = known_user(role=role, is_active=is_active) if role else str(uuid.uuid4())  # None: never announced
     known_user(manager)
     card = create(head, owner_id=manager.user_id)
-    assert_error(head.post("/api/v1/clients", json={**CARD, "tax_id": "4000000001", "email": "n@n.example",
+    assert_field_error(head.post("/api/v1/clients", json={**CARD, "tax_id": "4000000001", "email": "n@n.example",
                                                     "owner_id": owner}), 422, "not an active manager")
-    assert_error(head.post(f"/api/v1/clients/{card['id']}/assign", json={"owner_id": owner}), 422, "owner_id")
+    assert_field_error(head.post(f"/api/v1/clients/{card['id']}/assign", json={"owner_id": owner}), 422, "owner_id")
     assert head.get(f"/api/v1/clients/{card['id']}").json["owner_id"] == manager.user_id
     assert len(outbox_events(clients_db_url)) == 1
 
@@ -119,19 +119,19 @@ def test_a_deactivated_manager_is_no_owner_any_more_and_a_head_needs_no_projecti
     known_user(manager)
     card = create(head, owner_id=manager.user_id)
     known_user(manager, is_active=False)
-    assert_error(head.post(f"/api/v1/clients/{card['id']}/assign", json={"owner_id": manager.user_id}), 422,
+    assert_field_error(head.post(f"/api/v1/clients/{card['id']}/assign", json={"owner_id": manager.user_id}), 422,
                  "owner_id")
     # The caller's token proves who they are: a head of sales may take a client without being projected yet,
     # an admin may not own clients at all.
     assert head.post(f"/api/v1/clients/{card['id']}/assign", json={"owner_id": head.user_id}).status_code == 200
     admin = as_role(client, "admin")
-    assert_error(admin.post(f"/api/v1/clients/{card['id']}/assign", json={"owner_id": admin.user_id}), 422,
+    assert_field_error(admin.post(f"/api/v1/clients/{card['id']}/assign", json={"owner_id": admin.user_id}), 422,
                  "owner_id")
 
 
 def test_manager_cannot_assign_even_own_client(manager, other_manager):
     card = create(manager)
-    assert_error(manager.post(f"/api/v1/clients/{card['id']}/assign", json={"owner_id": other_manager.user_id}), 403)
+    assert_field_error(manager.post(f"/api/v1/clients/{card['id']}/assign", json={"owner_id": other_manager.user_id}), 403)
 
 
 @pytest.mark.parametrize("role", ["marketer", "accountant", "service"])
@@ -140,10 +140,10 @@ def test_read_only_roles_read_but_do_not_write(client, as_role, head, role):
     reader = as_role(client, role)
     assert reader.get(f"/api/v1/clients/{card['id']}").status_code == 200
     assert reader.get("/api/v1/clients").json["total"] == 1
-    assert_error(reader.post("/api/v1/clients", json={**CARD, "tax_id": "1234567890", "email": "x@y.example"}), 403)
-    assert_error(reader.patch(f"/api/v1/clients/{card['id']}", json={"rating": "D"}), 403)
-    assert_error(reader.delete(f"/api/v1/clients/{card['id']}"), 403)
-    assert_error(reader.post(f"/api/v1/clients/{card['id']}/assign", json={"owner_id": str(uuid.uuid4())}), 403)
+    assert_field_error(reader.post("/api/v1/clients", json={**CARD, "tax_id": "1234567890", "email": "x@y.example"}), 403)
+    assert_field_error(reader.patch(f"/api/v1/clients/{card['id']}", json={"rating": "D"}), 403)
+    assert_field_error(reader.delete(f"/api/v1/clients/{card['id']}"), 403)
+    assert_field_error(reader.post(f"/api/v1/clients/{card['id']}/assign", json={"owner_id": str(uuid.uuid4())}), 403)
 
 
 # -- duplicates -----------------------------------------------------------------------------------
@@ -151,12 +151,12 @@ def test_read_only_roles_read_but_do_not_write(client, as_role, head, role):
 def test_duplicate_tax_id_or_email_is_a_409_naming_the_existing_client(manager, other_manager):
     card = create(manager)
     response = other_manager.post("/api/v1/clients", json={**CARD, "email": "other@acme.example"})
-    assert_error(response, 409, "tax_id")
+    assert_field_error(response, 409, "tax_id")
     assert response.json["errors"]["existing_client_id"] == card["id"]
     response = manager.post("/api/v1/clients", json={**CARD, "tax_id": "7700000001", "email": "INFO@Acme.Example"})
-    assert_error(response, 409, "email")
+    assert_field_error(response, 409, "email")
     other = create(manager, tax_id="7700000002", email="x@acme.example")
-    assert_error(manager.patch(f"/api/v1/clients/{other['id']}", json={"tax_id": CARD["tax_id"]}), 409, "tax_id")
+    assert_field_error(manager.patch(f"/api/v1/clients/{other['id']}", json={"tax_id": CARD["tax_id"]}), 409, "tax_id")
 
 
 # -- bad input ------------------------------------------------------------------------------------
@@ -177,53 +177,53 @@ def test_duplicate_tax_id_or_email_is_a_409_naming_the_existing_client(manager, 
     ({**CARD, "tax_id": "12"}, "tax_id"),
 ])
 def test_invalid_bodies_are_422_and_write_nothing(manager, clients_db_url, body, field):
-    assert_error(manager.post("/api/v1/clients", json=body), 422, field)
+    assert_field_error(manager.post("/api/v1/clients", json=body), 422, field)
     assert manager.get("/api/v1/clients").json["total"] == 0
     assert outbox_events(clients_db_url) == []
 
 
 def test_a_json_array_or_scalar_body_is_422(manager):
-    assert_error(manager.post("/api/v1/clients", json=[CARD]), 422)
-    assert_error(manager.post("/api/v1/clients", json="Acme"), 422)
+    assert_field_error(manager.post("/api/v1/clients", json=[CARD]), 422)
+    assert_field_error(manager.post("/api/v1/clients", json="Acme"), 422)
 
 
 def test_malformed_json_is_400(manager):
     response = manager.post("/api/v1/clients", data='{"name": "Acme",', content_type="application/json")
-    assert_error(response, 400)
+    assert_field_error(response, 400)
 
 
 def test_non_json_body_is_415(manager):
-    assert_error(manager.post("/api/v1/clients", data="name=Acme", content_type="application/x-www-form-urlencoded"), 415)
+    assert_field_error(manager.post("/api/v1/clients", data="name=Acme", content_type="application/x-www-form-urlencoded"), 415)
 
 
 def test_oversized_body_is_413(manager, clients_db_url):
     response = manager.post("/api/v1/clients", json={**CARD, "notes": "x" * (2 * 1024 * 1024)})
-    assert_error(response, 413)
+    assert_field_error(response, 413)
     assert outbox_events(clients_db_url) == []
 
 
 def test_unknown_route_wrong_method_and_bad_ids(manager):
-    assert_error(manager.get("/api/v1/nothing-here"), 404)
-    assert_error(manager.put("/api/v1/clients", json=CARD), 405)
-    assert_error(manager.get("/api/v1/clients/not-a-uuid"), 404)
-    assert_error(manager.get(f"/api/v1/clients/{uuid.uuid4()}"), 404)
+    assert_field_error(manager.get("/api/v1/nothing-here"), 404)
+    assert_field_error(manager.put("/api/v1/clients", json=CARD), 405)
+    assert_field_error(manager.get("/api/v1/clients/not-a-uuid"), 404)
+    assert_field_error(manager.get(f"/api/v1/clients/{uuid.uuid4()}"), 404)
 
 
 def test_no_token_or_a_bad_token_is_401(client):
-    assert_error(client.get("/api/v1/clients"), 401)
-    assert_error(client.get("/api/v1/clients", headers={"Authorization": "Bearer abc.def.ghi"}), 401)
-    assert_error(client.get("/api/v1/clients", headers={"Authorization": "Basic dXNlcjpwYXNz"}), 401)
+    assert_field_error(client.get("/api/v1/clients"), 401)
+    assert_field_error(client.get("/api/v1/clients", headers={"Authorization": "Bearer abc.def.ghi"}), 401)
+    assert_field_error(client.get("/api/v1/clients", headers={"Authorization": "Basic dXNlcjpwYXNz"}), 401)
 
 
 @pytest.mark.parametrize("query,field", [("limit=0", "limit"), ("limit=201", "limit"), ("sort=owner", "sort"),
                                          ("rating=Q", "rating"), ("owner_id=x", "owner_id"),
                                          ("created_from=yesterday", "created_from"), ("unknown=1", "unknown")])
 def test_bad_query_parameters_are_422(manager, query, field):
-    assert_error(manager.get(f"/api/v1/clients?{query}"), 422, field)
+    assert_field_error(manager.get(f"/api/v1/clients?{query}"), 422, field)
 
 
 def test_a_forged_cursor_is_400(manager):
-    assert_error(manager.get("/api/v1/clients?cursor=bm90LWEtY3Vyc29y"), 400, "cursor")
+    assert_field_error(manager.get("/api/v1/clients?cursor=bm90LWEtY3Vyc29y"), 400, "cursor")
 
 
 # -- lists ----------------------------------------------------------------------------------------
@@ -290,7 +290,7 @@ def test_idempotency_key_replays_the_first_response(manager, clients_db_url):
     assert again.json == first.json and again.headers["Idempotent-Replayed"] == "true"
     assert manager.get("/api/v1/clients").json["total"] == 1
     assert len(outbox_events(clients_db_url)) == 1
-    assert_error(manager.post("/api/v1/clients", json={**CARD, "name": "Other"}, headers=headers), 422)
+    assert_field_error(manager.post("/api/v1/clients", json={**CARD, "name": "Other"}, headers=headers), 422)
 
 
 def test_idempotency_keys_belong_to_their_caller(manager, other_manager):

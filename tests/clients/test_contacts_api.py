@@ -1,7 +1,7 @@
 """Contacts of a client: CRUD, ownership through the client, events."""
 import pytest
 
-from tests.support.http import assert_error
+from tests.support.http import assert_field_error
 from tests.support.outbox import outbox_events
 
 
@@ -15,7 +15,7 @@ def test_contact_lifecycle_with_events(manager, card, clients_db_url):
     updated = manager.patch(contact_path, json={"phone": "+7 900 000-00-00"})
     assert updated.status_code == 200 and updated.json["phone"] == "+7 900 000-00-00"
     assert manager.delete(contact_path).status_code == 204
-    assert_error(manager.get(contact_path), 404)
+    assert_field_error(manager.get(contact_path), 404)
     events = outbox_events(clients_db_url)
     assert [e["type"] for e in events] == ["crm.client.created.v1", "crm.contact.created.v1",
                                            "crm.contact.updated.v1", "crm.contact.deleted.v1"]
@@ -26,8 +26,8 @@ def test_contact_lifecycle_with_events(manager, card, clients_db_url):
 def test_another_managers_contact_is_a_404(manager, other_manager, card):
     contact = manager.post(f"/api/v1/clients/{card['id']}/contacts", json={"full_name": "Anna"}).json
     for call in (other_manager.get, other_manager.delete):
-        assert_error(call(f"/api/v1/contacts/{contact['id']}"), 404)
-    assert_error(other_manager.patch(f"/api/v1/contacts/{contact['id']}", json={"full_name": "X"}), 404)
+        assert_field_error(call(f"/api/v1/contacts/{contact['id']}"), 404)
+    assert_field_error(other_manager.patch(f"/api/v1/contacts/{contact['id']}", json={"full_name": "X"}), 404)
 
 
 @pytest.mark.parametrize("body,field", [({}, "full_name"), ({"full_name": ""}, "full_name"),
@@ -35,12 +35,12 @@ def test_another_managers_contact_is_a_404(manager, other_manager, card):
                                         ({"full_name": "A", "email": "nope"}, "email"),
                                         ({"full_name": "A", "is_primary": "maybe"}, "is_primary")])
 def test_bad_contact_input_is_422(manager, card, body, field):
-    assert_error(manager.post(f"/api/v1/clients/{card['id']}/contacts", json=body), 422, field)
+    assert_field_error(manager.post(f"/api/v1/clients/{card['id']}/contacts", json=body), 422, field)
 
 
 def test_contacts_of_an_archived_client_are_frozen(manager, card):
     contact = manager.post(f"/api/v1/clients/{card['id']}/contacts", json={"full_name": "Anna"}).json
     manager.delete(f"/api/v1/clients/{card['id']}")
-    assert_error(manager.post(f"/api/v1/clients/{card['id']}/contacts", json={"full_name": "Bob"}), 409)
-    assert_error(manager.patch(f"/api/v1/contacts/{contact['id']}", json={"full_name": "Bob"}), 409)
+    assert_field_error(manager.post(f"/api/v1/clients/{card['id']}/contacts", json={"full_name": "Bob"}), 409)
+    assert_field_error(manager.patch(f"/api/v1/contacts/{contact['id']}", json={"full_name": "Bob"}), 409)
     assert manager.get(f"/api/v1/contacts/{contact['id']}").status_code == 200

@@ -5,9 +5,9 @@ from collections import Counter
 
 import pytest
 
-from services.clients import distribution
+from services.clients.service import distribution
 from tests.support.clients import create
-from tests.support.http import assert_error
+from tests.support.http import assert_field_error
 from tests.support.outbox import outbox_events
 
 PATH = "/api/v1/clients/distribute"
@@ -134,7 +134,7 @@ def test_a_filter_picks_the_live_unassigned_clients(head, managers, known_user):
 def test_a_filter_matching_more_than_the_limit_is_refused(head, managers, monkeypatch, clients_db_url):
     monkeypatch.setattr(distribution, "MAX_CLIENTS", 2)
     prospects(head, 3, status="prospect")
-    assert_error(head.post(PATH, json={"filter": {"status": "prospect"}, "strategy": "round_robin"}), 422, "filter")
+    assert_field_error(head.post(PATH, json={"filter": {"status": "prospect"}, "strategy": "round_robin"}), 422, "filter")
     assert assigned_events(clients_db_url) == []
     assert distribute(head, filter={"status": "active"}, strategy="round_robin") == {"assignments": [],
                                                                                       "unchanged": 0}
@@ -163,7 +163,7 @@ TWO = [str(uuid.uuid4()), str(uuid.uuid4())]
     ({"client_ids": TWO, "strategy": "round_robin", "owner_id": TWO[0]}, "owner_id"),
 ])
 def test_malformed_requests_are_422(head, body, field):
-    assert_error(head.post(PATH, json=body), 422, field)
+    assert_field_error(head.post(PATH, json=body), 422, field)
 
 
 def test_unknown_or_archived_clients_move_nothing(head, managers, clients_db_url):
@@ -173,7 +173,7 @@ def test_unknown_or_archived_clients_move_nothing(head, managers, clients_db_url
     unknown = str(uuid.uuid4())
     before = outbox_events(clients_db_url)
     response = head.post(PATH, json={"client_ids": good + [unknown, archived], "strategy": "round_robin"})
-    assert_error(response, 422, "client_ids")
+    assert_field_error(response, 422, "client_ids")
     assert response.json["errors"]["json"]["client_ids"] == {unknown: ["no such client"], archived: ["archived"]}
     assert owners(head, good) == {head.user_id: 3}
     assert outbox_events(clients_db_url) == before
@@ -186,21 +186,21 @@ def test_only_active_managers_receive_clients(head, managers, known_user, client
     clients = prospects(head, 2)
     for rule in ({"manager_ids": [managers[0], stranger]}, {"by_region": {"Moscow": [stranger]}}):
         response = head.post(PATH, json={"client_ids": clients, "strategy": "round_robin", **rule})
-        assert_error(response, 422, "not an active manager")
+        assert_field_error(response, 422, "not an active manager")
         assert stranger in str(response.json["errors"])
     assert assigned_events(clients_db_url) == []
 
 
 def test_no_active_manager_at_all_is_a_422(head, known_user):
     known_user(role="manager", is_active=False)
-    assert_error(head.post(PATH, json={"client_ids": prospects(head, 1), "strategy": "least_loaded"}), 422,
+    assert_field_error(head.post(PATH, json={"client_ids": prospects(head, 1), "strategy": "least_loaded"}), 422,
                  "manager_ids")
 
 
 @pytest.mark.parametrize("role", ["manager", "marketer", "accountant", "service"])
 def test_only_head_of_sales_and_admin_distribute(client, as_role, head, managers, role, clients_db_url):
     clients = prospects(head, 2)
-    assert_error(as_role(client, role).post(PATH, json={"client_ids": clients, "strategy": "round_robin"}), 403)
+    assert_field_error(as_role(client, role).post(PATH, json={"client_ids": clients, "strategy": "round_robin"}), 403)
     admin = as_role(client, "admin")
     assert len(distribute(admin, client_ids=clients, strategy="round_robin")["assignments"]) == 2
 

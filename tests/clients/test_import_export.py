@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from services.clients import imports
+from services.clients.service import csv_files
 from tests.support.http import assert_error
 from tests.support.imports import csv_body, job_of, queued, upload
 
@@ -36,7 +36,7 @@ def big_csv(size: int) -> bytes:
 
 
 def test_the_import_limit_defaults_to_50_mib_and_comes_from_the_environment(monkeypatch, key_files):
-    from glassbox.config import Settings
+    from services.clients.settings import ClientsSettings as Settings
 
     monkeypatch.delenv("IMPORT_MAX_BYTES", raising=False)
     settings = Settings.from_env("clients", jwt_public_key_file=key_files[1])
@@ -121,7 +121,7 @@ def test_export_streams_the_filtered_list_as_csv(head, manager, known_user, as_r
     head.post("/api/v1/clients", json={"name": "Beta", "kind": "person", "region": "Kazan"})
     rows = read_export(head.get("/api/v1/clients/export?sort=name"))
     assert [r["name"] for r in rows] == ["Acme", "Beta"]
-    assert list(rows[0]) == list(imports.EXPORT_COLUMNS)
+    assert list(rows[0]) == list(csv_files.EXPORT_COLUMNS)
     assert rows[0]["id"] == first["id"] and rows[0]["owner_id"] == manager.user_id
     assert rows[0]["phone"] == "+7 495 000-00-00" and rows[0]["notes"] == "'=HYPERLINK(\"x\")"
     assert rows[0]["created_at"] == first["created_at"].replace("Z", "+00:00")
@@ -139,7 +139,7 @@ def test_an_export_imports_back(head, run_imports, clients_db_url):
     rows = list(csv.DictReader(io.StringIO(exported, newline="")))
     head.delete(f"/api/v1/clients/{rows[0]['id']}")
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=[c for c in imports.COLUMNS if c != "owner_id"], extrasaction="ignore")
+    writer = csv.DictWriter(out, fieldnames=[c for c in csv_files.COLUMNS if c != "owner_id"], extrasaction="ignore")
     writer.writeheader()
     writer.writerows(rows)
     job = queued(head, out.getvalue().encode())

@@ -8,7 +8,8 @@ import uuid
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from services.clients import imports, worker
+from services.clients import worker
+from services.clients.service import import_rows, imports
 from tests.support.http import assert_error
 from tests.support.imports import HEADER, created_events, csv_body, instant, job_of, queued, upload
 
@@ -21,7 +22,7 @@ def import_path(request, monkeypatch):
         def failing_insert(uow, principal, cards):
             raise IntegrityError("COPY clients", None, Exception("forced by the test"))
 
-        monkeypatch.setattr(imports, "_insert_cards", failing_insert)
+        monkeypatch.setattr(import_rows, "_insert_cards", failing_insert)
     return request.param
 
 
@@ -200,7 +201,7 @@ def test_a_card_created_meanwhile_sends_the_chunk_row_by_row(head, monkeypatch, 
     the bulk insert fails on the unique index, nothing of it stays, and the chunk is done again row by row."""
     job = queued(head, csv_body("name,kind,tax_id", "First,company,4444444441", "Clash,company,4444444442",
                                 "Third,company,4444444443"))
-    look_up = imports._references
+    look_up = import_rows._references
     existing = {}
 
     def look_up_then_race(session, principal, rows):
@@ -211,7 +212,7 @@ def test_a_card_created_meanwhile_sends_the_chunk_row_by_row(head, monkeypatch, 
             existing["id"] = response.json["id"]
         return known
 
-    monkeypatch.setattr(imports, "_references", look_up_then_race)
+    monkeypatch.setattr(import_rows, "_references", look_up_then_race)
     run_imports()
     job = job_of(head, job["id"])
     assert (job["status"], job["created"], job["skipped_duplicates"], job["failed_rows"]) == ("done", 2, 1, 0)

@@ -8,7 +8,7 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from services.clients.consumers import GROUP, HANDLERS, TOPICS, USER_CREATED, USER_DEACTIVATED, USER_UPDATED
-from services.clients.models import Manager
+from services.clients.models import User
 from tests.support.clients import identity_event
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
@@ -20,9 +20,9 @@ PROFILE = {"email": "ivan@glassbox.example", "full_name": "Ivan Orlov", "role": 
 def row(clients_db_url):
     engine = create_engine(clients_db_url)
 
-    def _row(user_id: str) -> Manager | None:
+    def _row(user_id: str) -> User | None:
         with Session(engine) as session:
-            return session.scalar(select(Manager).where(Manager.user_id == uuid.UUID(user_id)))
+            return session.scalar(select(User).where(User.user_id == uuid.UUID(user_id)))
 
     yield _row
     engine.dispose()

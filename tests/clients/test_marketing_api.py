@@ -5,7 +5,7 @@ import uuid
 import pytest
 
 from tests.support.clients import CARD, create
-from tests.support.http import assert_error, role_fixture
+from tests.support.http import assert_field_error, role_fixture
 from tests.support.outbox import outbox_events
 
 ROLES = ("admin", "head_of_sales", "manager", "marketer", "accountant", "service")
@@ -66,8 +66,8 @@ def test_only_editors_change_code_lists(client, as_role, clients_db_url, path):
     seeded = entry(as_role(client, "admin"), path, SEEDED[path][0])
     for role in set(ROLES) - set(EDITORS[path]):
         caller = as_role(client, role)
-        assert_error(caller.post(f"/api/v1/{path}", json={"code": "webinar", "name": "Webinar"}), 403)
-        assert_error(caller.patch(f"/api/v1/{path}/{seeded['id']}", json={"name": "Mine"}), 403)
+        assert_field_error(caller.post(f"/api/v1/{path}", json={"code": "webinar", "name": "Webinar"}), 403)
+        assert_field_error(caller.patch(f"/api/v1/{path}/{seeded['id']}", json={"name": "Mine"}), 403)
     assert outbox_events(clients_db_url) == []
 
 
@@ -80,7 +80,7 @@ def test_only_editors_change_code_lists(client, as_role, clients_db_url, path):
                                         ({"code": "webinar", "name": "x", "is_active": "maybe"}, "is_active")])
 def test_invalid_code_list_entries_are_422(client, as_role, clients_db_url, path, body, field):
     admin = as_role(client, "admin")
-    assert_error(admin.post(f"/api/v1/{path}", json=body), 422, field)
+    assert_field_error(admin.post(f"/api/v1/{path}", json=body), 422, field)
     assert admin.get(f"/api/v1/{path}").json["total"] == len(SEEDED[path])
     assert outbox_events(clients_db_url) == []
 
@@ -88,11 +88,11 @@ def test_invalid_code_list_entries_are_422(client, as_role, clients_db_url, path
 @pytest.mark.parametrize("path", SEEDED)
 def test_codes_are_unique_and_never_change(admin, clients_db_url, path):
     taken = SEEDED[path][0]
-    assert_error(admin.post(f"/api/v1/{path}", json={"code": taken, "name": "Again"}), 409, "code")
+    assert_field_error(admin.post(f"/api/v1/{path}", json={"code": taken, "name": "Again"}), 409, "code")
     item = entry(admin, path, taken)
-    assert_error(admin.patch(f"/api/v1/{path}/{item['id']}", json={"code": "renamed"}), 422, "code")
-    assert_error(admin.get(f"/api/v1/{path}/{uuid.uuid4()}"), 404)
-    assert_error(admin.patch(f"/api/v1/{path}/{uuid.uuid4()}", json={"name": "x"}), 404)
+    assert_field_error(admin.patch(f"/api/v1/{path}/{item['id']}", json={"code": "renamed"}), 422, "code")
+    assert_field_error(admin.get(f"/api/v1/{path}/{uuid.uuid4()}"), 404)
+    assert_field_error(admin.patch(f"/api/v1/{path}/{uuid.uuid4()}", json={"name": "x"}), 404)
     assert outbox_events(clients_db_url) == []
 
 
@@ -127,8 +127,8 @@ def test_everyone_reads_campaigns_only_marketers_and_admins_write(client, as_rol
     if role in ("admin", "marketer"):
         assert created.status_code == 201 and changed.status_code == 200
     else:
-        assert_error(created, 403)
-        assert_error(changed, 403)
+        assert_field_error(created, 403)
+        assert_field_error(changed, 403)
         assert len(outbox_events(clients_db_url)) == 1
 
 
@@ -154,33 +154,33 @@ def test_everyone_reads_campaigns_only_marketers_and_admins_write(client, as_rol
     ({"budget": 1}, "budget"),
 ])
 def test_invalid_campaigns_are_422_and_write_nothing(marketer, clients_db_url, overrides, field):
-    assert_error(marketer.post("/api/v1/campaigns", json={**EXPO, **overrides}), 422, field)
+    assert_field_error(marketer.post("/api/v1/campaigns", json={**EXPO, **overrides}), 422, field)
     assert marketer.get("/api/v1/campaigns").json["total"] == 0
     assert outbox_events(clients_db_url) == []
 
 
 @pytest.mark.parametrize("missing", ["name", "channel", "starts_on", "ends_on", "cost"])
 def test_required_campaign_fields(marketer, missing):
-    assert_error(marketer.post("/api/v1/campaigns", json={k: v for k, v in EXPO.items() if k != missing}), 422, missing)
+    assert_field_error(marketer.post("/api/v1/campaigns", json={k: v for k, v in EXPO.items() if k != missing}), 422, missing)
 
 
 def test_a_patch_keeps_the_period_valid_against_the_stored_dates(marketer, clients_db_url):
     campaign = launch(marketer)
     path = f"/api/v1/campaigns/{campaign['id']}"
-    assert_error(marketer.patch(path, json={"starts_on": "2026-03-10"}), 422, "ends_on")
-    assert_error(marketer.patch(path, json={"ends_on": "2026-02-01"}), 422, "ends_on")
+    assert_field_error(marketer.patch(path, json={"starts_on": "2026-03-10"}), 422, "ends_on")
+    assert_field_error(marketer.patch(path, json={"ends_on": "2026-02-01"}), 422, "ends_on")
     assert marketer.patch(path, json={"starts_on": "2026-03-10", "ends_on": "2026-03-12"}).status_code == 200
-    assert_error(marketer.patch(f"/api/v1/campaigns/{uuid.uuid4()}", json={"name": "x"}), 404)
+    assert_field_error(marketer.patch(f"/api/v1/campaigns/{uuid.uuid4()}", json={"name": "x"}), 404)
 
 
 def test_an_inactive_channel_is_refused_for_new_campaigns_but_kept_by_old_ones(admin, marketer):
     old = launch(marketer)
     admin.patch(f"/api/v1/channels/{entry(admin, 'channels', 'exhibition')['id']}", json={"is_active": False})
-    assert_error(marketer.post("/api/v1/campaigns", json=EXPO), 422, "channel")
+    assert_field_error(marketer.post("/api/v1/campaigns", json=EXPO), 422, "channel")
     kept = marketer.patch(f"/api/v1/campaigns/{old['id']}", json={"channel": "exhibition", "name": "Renamed"})
     assert kept.status_code == 200 and kept.json["channel"] == "exhibition"
     other = launch(marketer, channel="website")
-    assert_error(marketer.patch(f"/api/v1/campaigns/{other['id']}", json={"channel": "exhibition"}), 422, "channel")
+    assert_field_error(marketer.patch(f"/api/v1/campaigns/{other['id']}", json={"channel": "exhibition"}), 422, "channel")
 
 
 def test_campaign_filters_and_sorting(marketer):
@@ -197,7 +197,7 @@ def test_campaign_filters_and_sorting(marketer):
     assert names("channel=advertising") == ["Ads"]
     assert names("active_on=2026-03-05") == ["Expo"] and names("active_on=2026-03-06") == []
     for query, field in (("active_on=soon", "active_on"), ("sort=cost", "sort"), ("channel=TV!", "channel")):
-        assert_error(marketer.get(f"/api/v1/campaigns?{query}"), 422, field)
+        assert_field_error(marketer.get(f"/api/v1/campaigns?{query}"), 422, field)
 
 
 # -- the lead source of a client card ------------------------------------------------------------
@@ -209,10 +209,10 @@ def test_a_cards_channel_and_campaign_must_exist(manager, marketer, clients_db_u
     assert manager.get(f"/api/v1/clients?campaign_id={campaign['id']}").json["total"] == 1
     assert manager.get("/api/v1/clients?source_channel=exhibition").json["total"] == 1
     other = {**CARD, "tax_id": "7700000009", "email": "other@acme.example"}
-    assert_error(manager.post("/api/v1/clients", json={**other, "source_channel": "tv"}), 422, "source_channel")
-    assert_error(manager.post("/api/v1/clients", json={**other, "campaign_id": str(uuid.uuid4())}), 422, "campaign_id")
-    assert_error(manager.patch(f"/api/v1/clients/{card['id']}", json={"source_channel": "tv"}), 422, "source_channel")
-    assert_error(manager.patch(f"/api/v1/clients/{card['id']}", json={"campaign_id": str(uuid.uuid4())}), 422,
+    assert_field_error(manager.post("/api/v1/clients", json={**other, "source_channel": "tv"}), 422, "source_channel")
+    assert_field_error(manager.post("/api/v1/clients", json={**other, "campaign_id": str(uuid.uuid4())}), 422, "campaign_id")
+    assert_field_error(manager.patch(f"/api/v1/clients/{card['id']}", json={"source_channel": "tv"}), 422, "source_channel")
+    assert_field_error(manager.patch(f"/api/v1/clients/{card['id']}", json={"campaign_id": str(uuid.uuid4())}), 422,
                  "campaign_id")
     assert manager.get("/api/v1/clients").json["total"] == 1
     assert [e["type"] for e in outbox_events(clients_db_url)] == ["crm.campaign.created.v1", "crm.client.created.v1"]
@@ -226,4 +226,4 @@ def test_an_inactive_channel_stays_valid_on_old_cards(admin, manager):
     kept = manager.patch(f"/api/v1/clients/{card['id']}", json={"source_channel": "cold_call", "rating": "B"})
     assert kept.status_code == 200 and kept.json["source_channel"] == "cold_call"
     other = {**CARD, "tax_id": "7700000008", "email": "new@acme.example", "source_channel": "cold_call"}
-    assert_error(manager.post("/api/v1/clients", json=other), 422, "source_channel")
+    assert_field_error(manager.post("/api/v1/clients", json=other), 422, "source_channel")

@@ -4,7 +4,7 @@ import uuid
 import pytest
 
 from tests.support.clients import create, moment, open_case, plan, survey
-from tests.support.http import assert_error
+from tests.support.http import assert_field_error
 
 
 @pytest.fixture
@@ -70,8 +70,8 @@ def test_each_role_sees_the_kinds_it_may_read(client, as_role, history, role, ki
 
 
 def test_another_managers_client_or_an_unknown_one_is_a_404(other_manager, manager, history):
-    assert_error(other_manager.get(f"/api/v1/clients/{history['card']['id']}/timeline"), 404)
-    assert_error(manager.get(f"/api/v1/clients/{uuid.uuid4()}/timeline"), 404)
+    assert_field_error(other_manager.get(f"/api/v1/clients/{history['card']['id']}/timeline"), 404)
+    assert_field_error(manager.get(f"/api/v1/clients/{uuid.uuid4()}/timeline"), 404)
 
 
 def test_an_archived_clients_history_stays_readable(manager, history):
@@ -82,6 +82,6 @@ def test_an_archived_clients_history_stays_readable(manager, history):
 def test_a_new_client_has_an_empty_timeline_and_bad_paging_is_refused(manager):
     card = create(manager, name="Fresh", tax_id="1000000019", email="fresh@x.example")
     assert timeline(manager, card["id"]) == {"items": [], "next_cursor": None, "total": 0, "total_is_estimate": False}
-    assert_error(manager.get(f"/api/v1/clients/{card['id']}/timeline?limit=0"), 422, "limit")
-    assert_error(manager.get(f"/api/v1/clients/{card['id']}/timeline?kind=survey"), 422, "kind")
-    assert_error(manager.get(f"/api/v1/clients/{card['id']}/timeline?cursor=bm9wZQ"), 400, "cursor")
+    assert_field_error(manager.get(f"/api/v1/clients/{card['id']}/timeline?limit=0"), 422, "limit")
+    assert_field_error(manager.get(f"/api/v1/clients/{card['id']}/timeline?kind=survey"), 422, "kind")
+    assert_field_error(manager.get(f"/api/v1/clients/{card['id']}/timeline?cursor=bm9wZQ"), 400, "cursor")

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from glassbox.config import PROJECT_ROOT
-from gateway import events as identity_events
+from gateway.identity import events as identity_events
 from services.clients import events as client_events
 from services.deals import events as deal_events
 from tests.support.clients import CARD

@@ -3,6 +3,7 @@ database, callers of any role who exist in that database (the gateway checks eve
 token for a made-up user id is refused), and the real clients service behind the gateway."""
 from __future__ import annotations
 
+import dataclasses
 import uuid
 
 import pytest
@@ -17,7 +18,7 @@ from tests.support.http import Caller
 @pytest.fixture
 def gw(gateway_app, gateway_db_url):
     """A test client of the gateway on an empty database, with fresh rate-limit budgets."""
-    from gateway.protection import limiter
+    from gateway.edge.protection import limiter
 
     truncate_all(gateway_db_url)
     limiter.reset()
@@ -28,7 +29,7 @@ def gw(gateway_app, gateway_db_url):
 def gw_user(gw, gateway_app, make_token):
     """gw_user("manager", email=None, password=PASSWORD, **profile) -> a Caller (with .email and .password)
     for a user created through the use case, holding an access token signed with the suite's key."""
-    from gateway import service
+    from gateway.identity.service import users as service
 
     def _make(role: str, email: str | None = None, password: str = PASSWORD, **profile) -> Caller:
         user_id = uuid.uuid4()
@@ -46,3 +47,16 @@ def gw_user(gw, gateway_app, make_token):
 @pytest.fixture
 def gw_admin(gw_user):
     return gw_user("admin")
+
+
+@pytest.fixture
+def gateway_settings(gateway_app, monkeypatch):
+    """gateway_settings(read_timeout=0.3, clients_url=...) changes the gateway's settings for one test (a
+    process reads them once, at start-up); `<service>_url` says where that service is reached."""
+    def change(**changes):
+        settings = gateway_app.config["GLASSBOX_SETTINGS"]
+        urls = {name.removesuffix("_url"): changes.pop(name) for name in list(changes) if name.endswith("_url")}
+        monkeypatch.setitem(gateway_app.config, "GLASSBOX_SETTINGS", dataclasses.replace(
+            settings, service_urls={**settings.service_urls, **urls}, **changes))
+
+    return change

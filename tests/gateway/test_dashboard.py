@@ -31,11 +31,11 @@ def analytics_service(database_url, key_files):
 
 
 @pytest.fixture
-def analytics_url(analytics_service, monkeypatch):
+def analytics_url(analytics_service, monkeypatch, gateway_settings):
     base, url = analytics_service
     truncate_all(url)
     monkeypatch.setattr(clock, "now", lambda: NOW)
-    monkeypatch.setenv("ANALYTICS_URL", base)
+    gateway_settings(analytics_url=base)
     return url
 
 
@@ -86,10 +86,10 @@ def test_the_head_of_sales_gets_the_teams_kpis_with_a_row_per_manager(sales):
         anna.user_id: 1, boris.user_id: 1}
 
 
-def test_the_dashboard_asks_analytics_with_the_callers_token_and_period(gw_user, monkeypatch):
+def test_the_dashboard_asks_analytics_with_the_callers_token_and_period(gw_user, gateway_settings):
     caller = gw_user("head_of_sales")
     with StubUpstream("json", body=b'{"ok": true}') as analytics:
-        monkeypatch.setenv("ANALYTICS_URL", analytics.url)
+        gateway_settings(analytics_url=analytics.url)
         board = caller.get("/api/v1/dashboard", query_string={"from": "2026-01-01", "to": "2026-01-31"},
                            headers={"X-Request-ID": "dash-1"}).get_json()
     assert board["summary"] == {"data": {"ok": True}, "partial": False}
@@ -101,24 +101,24 @@ def test_the_dashboard_asks_analytics_with_the_callers_token_and_period(gw_user,
                and request["headers"]["X-Request-ID"] == "dash-1" for request in analytics.requests)
 
 
-def test_with_analytics_down_every_part_is_partial(gw_user, monkeypatch):
-    monkeypatch.setenv("ANALYTICS_URL", closed_port_url())
+def test_with_analytics_down_every_part_is_partial(gw_user, gateway_settings):
+    gateway_settings(analytics_url=closed_port_url())
     board = gw_user("manager").get("/api/v1/dashboard").get_json()
     assert board["summary"] == {"data": None, "partial": True, "error": "analytics unavailable"}
     assert board["stalled_deals"]["partial"] is True
 
 
-def test_a_slow_analytics_service_is_cut_at_the_budget(gw_user, monkeypatch):
-    monkeypatch.setenv("GATEWAY_DASHBOARD_BUDGET", "0.5")
+def test_a_slow_analytics_service_is_cut_at_the_budget(gw_user, gateway_settings):
+    gateway_settings(dashboard_budget=0.5)
     with StubUpstream("slow", delay=10) as analytics:
-        monkeypatch.setenv("ANALYTICS_URL", analytics.url)
+        gateway_settings(analytics_url=analytics.url)
         response = gw_user("manager").get("/api/v1/dashboard")
     assert response.status_code == 200 and response.get_json()["summary"]["partial"] is True
 
 
-def test_an_analytics_error_is_named_in_the_part(gw_user, monkeypatch):
+def test_an_analytics_error_is_named_in_the_part(gw_user, gateway_settings):
     with StubUpstream("json", body=json.dumps(["not", "an", "object"]).encode()) as analytics:
-        monkeypatch.setenv("ANALYTICS_URL", analytics.url)
+        gateway_settings(analytics_url=analytics.url)
         board = gw_user("manager").get("/api/v1/dashboard").get_json()
     assert board["summary"]["error"] == "analytics gave no valid answer"
 

@@ -23,11 +23,11 @@ def clients_url(clients_app):
 
 
 @pytest.fixture
-def clients_service(clients_url, clients_db_url, monkeypatch):
+def clients_service(clients_url, clients_db_url, gateway_settings):
     """The real clients service on an empty database behind the gateway; the deals service is not there."""
     truncate_all(clients_db_url)
-    monkeypatch.setenv("CLIENTS_URL", clients_url)
-    monkeypatch.setenv("DEALS_URL", closed_port_url())
+    gateway_settings(clients_url=clients_url)
+    gateway_settings(deals_url=closed_port_url())
     return clients_url
 
 
@@ -94,9 +94,9 @@ def test_query_strings_reach_the_service(manager):
     assert_error(manager.get("/api/v1/clients?no_such_filter=1"), 422)
 
 
-def test_a_request_the_gateway_refuses_never_reaches_a_service(gw, monkeypatch):
+def test_a_request_the_gateway_refuses_never_reaches_a_service(gw, gateway_settings):
     with StubUpstream("json") as stub:
-        monkeypatch.setenv("CLIENTS_URL", stub.url)
+        gateway_settings(clients_url=stub.url)
         assert_error(gw.get("/api/v1/clients"), 401)
         assert_error(gw.get("/api/v1/clients", headers={"Authorization": "Bearer not-a-jwt"}), 401)
     assert stub.requests == []
@@ -110,10 +110,10 @@ def test_an_unknown_resource_is_a_404_in_the_error_shape(gw_user):
 
 # -- what is forwarded -------------------------------------------------------------------------------
 
-def test_token_request_id_and_headers_are_forwarded_and_the_request_id_echoed(gw_user, monkeypatch):
+def test_token_request_id_and_headers_are_forwarded_and_the_request_id_echoed(gw_user, gateway_settings):
     caller = gw_user("manager")
     with StubUpstream("json", body=b'{"id": 1}') as stub:
-        monkeypatch.setenv("CLIENTS_URL", stub.url)
+        gateway_settings(clients_url=stub.url)
         response = caller.post("/api/v1/clients?dry_run=1", json={"name": "X"},
                                headers={"X-Request-ID": "edge-test-42", "Idempotency-Key": "k-1",
                                         "Cookie": "session=secret", "X-Internal": "no"})
@@ -131,11 +131,11 @@ def test_token_request_id_and_headers_are_forwarded_and_the_request_id_echoed(gw
     assert "Cookie" not in headers and "X-Internal" not in headers
 
 
-def test_a_large_answer_is_streamed_through_whole(gw_user, monkeypatch):
+def test_a_large_answer_is_streamed_through_whole(gw_user, gateway_settings):
     caller = gw_user("manager")
     big = json.dumps({"items": ["x" * 1000] * 1000}).encode()  # ~1 MB: above the buffering limit
     with StubUpstream("json", body=big) as stub:
-        monkeypatch.setenv("CLIENTS_URL", stub.url)
+        gateway_settings(clients_url=stub.url)
         response = caller.get("/api/v1/clients/export")
         assert response.status_code == 200
         assert response.data == big
@@ -143,28 +143,28 @@ def test_a_large_answer_is_streamed_through_whole(gw_user, monkeypatch):
 
 # -- upstream faults ---------------------------------------------------------------------------------
 
-def test_a_service_that_refuses_connections_is_a_503(gw_user, monkeypatch):
+def test_a_service_that_refuses_connections_is_a_503(gw_user, gateway_settings):
     caller = gw_user("manager")
-    monkeypatch.setenv("CLIENTS_URL", closed_port_url())
+    gateway_settings(clients_url=closed_port_url())
     body = assert_error(caller.get("/api/v1/clients"), 503)
     assert body["message"] == "the clients service is unavailable"
     assert_error(caller.post("/api/v1/clients", json=CARD), 503)
 
 
-def test_a_slow_service_is_a_504_within_the_read_timeout(gw_user, monkeypatch):
+def test_a_slow_service_is_a_504_within_the_read_timeout(gw_user, gateway_settings):
     caller = gw_user("manager")
-    monkeypatch.setenv("GATEWAY_READ_TIMEOUT", "0.3")
+    gateway_settings(read_timeout=0.3)
     with StubUpstream("slow", delay=10) as stub:
-        monkeypatch.setenv("CLIENTS_URL", stub.url)
+        gateway_settings(clients_url=stub.url)
         assert_error(caller.get("/api/v1/clients"), 504)
         assert_error(caller.post("/api/v1/clients", json=CARD), 504)
     assert len(stub.requests) == 2  # a timed-out read is not retried either
 
 
-def test_a_get_is_retried_once_on_a_connection_error_and_a_write_never(gw_user, monkeypatch):
+def test_a_get_is_retried_once_on_a_connection_error_and_a_write_never(gw_user, gateway_settings):
     caller = gw_user("manager")
     with StubUpstream("drop") as stub:
-        monkeypatch.setenv("CLIENTS_URL", stub.url)
+        gateway_settings(clients_url=stub.url)
         assert_error(caller.get("/api/v1/clients"), 503)
         assert [r["method"] for r in stub.requests] == ["GET", "GET"]
 
@@ -174,16 +174,16 @@ def test_a_get_is_retried_once_on_a_connection_error_and_a_write_never(gw_user, 
         assert [r["method"] for r in stub.requests] == ["POST", "DELETE"]
 
 
-def test_an_oversized_body_is_a_413_and_is_not_forwarded(gw_user, gateway_app, monkeypatch):
+def test_an_oversized_body_is_a_413_and_is_not_forwarded(gw_user, gateway_app, gateway_settings):
     caller = gw_user("manager")
     limit = gateway_app.config["MAX_CONTENT_LENGTH"]
     with StubUpstream("json") as stub:
-        monkeypatch.setenv("CLIENTS_URL", stub.url)
+        gateway_settings(clients_url=stub.url)
         assert_error(caller.post("/api/v1/clients", json={"notes": "x" * limit}), 413)
     assert stub.requests == []
 
 
-def test_a_csv_upload_may_exceed_the_body_limit_up_to_the_import_limit(gw_user, gateway_app, monkeypatch):
+def test_a_csv_upload_may_exceed_the_body_limit_up_to_the_import_limit(gw_user, gateway_app, monkeypatch, gateway_settings):
     caller = gw_user("head_of_sales")
     limit = gateway_app.config["MAX_CONTENT_LENGTH"]
     settings = gateway_app.config["GLASSBOX_SETTINGS"]
@@ -191,7 +191,7 @@ def test_a_csv_upload_may_exceed_the_body_limit_up_to_the_import_limit(gw_user, 
                         dataclasses.replace(settings, import_max_bytes=3 * limit))
     csv = b"name;email\n" + b"Volga Steel Works;buy@volgasteel.example\n" * (2 * limit // 40)  # ~2 MiB
     with StubUpstream("json", body=b'{"id": "job"}') as stub:
-        monkeypatch.setenv("CLIENTS_URL", stub.url)
+        gateway_settings(clients_url=stub.url)
         accepted = caller.post("/api/v1/clients/import", data=csv, content_type="text/csv")
         assert accepted.status_code == 200 and len(stub.requests) == 1
         assert stub.requests[0]["body"] == csv
@@ -215,10 +215,10 @@ def test_overview_with_the_deals_service_down_marks_open_deals_partial(manager):
     assert overview["open_deals"] == {"items": None, "partial": True, "error": "deals unavailable"}
 
 
-def test_overview_asks_the_deals_service_for_the_clients_open_deals(manager, monkeypatch):
+def test_overview_asks_the_deals_service_for_the_clients_open_deals(manager, gateway_settings):
     card = create_client(manager)
     with StubUpstream("json", body=b'{"items": [{"title": "Big deal"}], "next_cursor": null}') as deals:
-        monkeypatch.setenv("DEALS_URL", deals.url)
+        gateway_settings(deals_url=deals.url)
         overview = manager.get(f"/api/v1/clients/{card['id']}/overview", headers={"X-Request-ID": "ov-1"}).get_json()
     assert overview["open_deals"] == {"items": [{"title": "Big deal"}], "partial": False}
     [seen] = deals.requests
@@ -227,11 +227,11 @@ def test_overview_asks_the_deals_service_for_the_clients_open_deals(manager, mon
     assert seen["headers"]["X-Request-ID"] == "ov-1"
 
 
-def test_overview_with_a_slow_deals_service_answers_within_the_budget(manager, monkeypatch):
+def test_overview_with_a_slow_deals_service_answers_within_the_budget(manager, gateway_settings):
     card = create_client(manager)
-    monkeypatch.setenv("GATEWAY_OVERVIEW_BUDGET", "0.5")
+    gateway_settings(overview_budget=0.5)
     with StubUpstream("slow", delay=10) as deals:
-        monkeypatch.setenv("DEALS_URL", deals.url)
+        gateway_settings(deals_url=deals.url)
         response = manager.get(f"/api/v1/clients/{card['id']}/overview")
     assert response.status_code == 200
     assert response.get_json()["open_deals"]["partial"] is True
@@ -243,15 +243,15 @@ def test_overview_of_another_managers_client_is_a_404(manager, other_manager):
     assert_error(manager.get(f"/api/v1/clients/{uuid.uuid4()}/overview"), 404)
 
 
-def test_overview_with_the_clients_service_down_or_slow_is_a_503_or_504(gw_user, monkeypatch):
+def test_overview_with_the_clients_service_down_or_slow_is_a_503_or_504(gw_user, gateway_settings):
     caller = gw_user("manager")
-    monkeypatch.setenv("CLIENTS_URL", closed_port_url())
-    monkeypatch.setenv("DEALS_URL", closed_port_url())
+    gateway_settings(clients_url=closed_port_url())
+    gateway_settings(deals_url=closed_port_url())
     assert_error(caller.get(f"/api/v1/clients/{uuid.uuid4()}/overview"), 503)
 
-    monkeypatch.setenv("GATEWAY_OVERVIEW_BUDGET", "0.5")
+    gateway_settings(overview_budget=0.5)
     with StubUpstream("slow", delay=10) as clients:
-        monkeypatch.setenv("CLIENTS_URL", clients.url)
+        gateway_settings(clients_url=clients.url)
         assert_error(caller.get(f"/api/v1/clients/{uuid.uuid4()}/overview"), 504)
 
 
@@ -279,10 +279,10 @@ def test_without_a_token_the_rate_limit_is_per_ip(gw, gateway_app, monkeypatch):
     assert gw.get("/api/v1/openapi.json", environ_base={"REMOTE_ADDR": "10.0.0.2"}).status_code == 200
 
 
-def test_a_rate_limited_post_is_not_replayed_for_its_idempotency_key(gw_user, gateway_app, monkeypatch):
+def test_a_rate_limited_post_is_not_replayed_for_its_idempotency_key(gw_user, gateway_app, monkeypatch, gateway_settings):
     caller = gw_user("manager")
     with StubUpstream("json", body=b'{"id": 1}') as stub:
-        monkeypatch.setenv("CLIENTS_URL", stub.url)
+        gateway_settings(clients_url=stub.url)
         monkeypatch.setitem(gateway_app.config, "GATEWAY_RATE_LIMIT", "1 per minute")
         assert caller.post("/api/v1/clients", json={}, headers={"Idempotency-Key": "first"}).status_code == 200
         assert_error(caller.post("/api/v1/clients", json={}, headers={"Idempotency-Key": "second"}), 429)
@@ -351,7 +351,7 @@ def test_security_headers_on_every_answer(gw, gw_user):
 # -- one OpenAPI document ----------------------------------------------------------------------------
 
 def test_the_served_openapi_document_is_the_merged_one(gw, gateway_app):
-    from gateway.openapi import merged_document
+    from gateway.edge.openapi import merged_document
     from glassbox.contracts import stable_json
 
     response = gw.get("/api/v1/openapi.json")
@@ -367,7 +367,7 @@ def test_the_served_openapi_document_is_the_merged_one(gw, gateway_app):
 
 
 def test_merging_prefixes_a_service_schema_that_differs_and_shares_one_that_is_equal():
-    from gateway.openapi import _merge
+    from gateway.edge.openapi import _merge
 
     error = {"type": "object", "properties": {"code": {"type": "integer"}}}
     merged = {"paths": {}, "tags": [], "components": {"schemas": {"Error": error, "Item": {"type": "string"}}}}

@@ -11,16 +11,16 @@ from click.testing import CliRunner
 from flask import g
 from sqlalchemy import create_engine, text
 
-from gateway import passwords
-from gateway.auth import authenticate
-from gateway.cli import users as users_cli
-from gateway.demo import seed
+from gateway.identity import passwords
+from gateway.identity.auth import authenticate
+from gateway.identity.cli import users as users_cli
+from gateway.identity.demo import seed
 from glassbox.config import JWT_AUDIENCE, JWT_ISSUER
 from glassbox.demo import DEMO_PASSWORD, DEMO_USERS, demo_user_id
 from glassbox.keys import ROLES
 from tests.support.contracts import validator
 from tests.support.gateway import PASSWORD
-from tests.support.http import assert_error
+from tests.support.http import assert_field_error
 from tests.support.outbox import outbox_events
 
 
@@ -86,7 +86,7 @@ def test_wrong_password_and_unknown_email_get_the_same_answer(gw, gw_user):
     user = gw_user("manager")
     wrong_password = login(gw, user.email, "not the password")
     unknown_email = login(gw, "nobody@test.example", user.password)
-    assert_error(wrong_password, 401)
+    assert_field_error(wrong_password, 401)
     assert wrong_password.json == unknown_email.json
 
 
@@ -108,12 +108,12 @@ def test_an_unknown_email_still_spends_a_password_verification(gw, gw_user, monk
 def test_five_failures_lock_the_account_for_fifteen_minutes(gw, gw_user, gateway_db_url):
     user = gw_user("manager")
     for _ in range(5):
-        assert_error(login(gw, user.email, "wrong password"), 401)
+        assert_field_error(login(gw, user.email, "wrong password"), 401)
     locked = login(gw, user.email, "wrong password")
-    assert_error(locked, 429)
+    assert_field_error(locked, 429)
     assert 14 * 60 < int(locked.headers["Retry-After"]) <= 15 * 60
     still_locked = login(gw, user.email, user.password)  # even the right password waits
-    assert_error(still_locked, 429)
+    assert_field_error(still_locked, 429)
     assert int(still_locked.headers["Retry-After"]) <= 15 * 60
 
     run_sql(gateway_db_url, "update users set locked_until = now() - interval '1 second' where id = :id",
@@ -127,7 +127,7 @@ def test_a_good_login_resets_the_failure_count(gw, gw_user):
         login(gw, user.email, "wrong password")
     assert login(gw, user.email, user.password).status_code == 200
     for _ in range(4):
-        assert_error(login(gw, user.email, "wrong password"), 401)
+        assert_field_error(login(gw, user.email, "wrong password"), 401)
 
 
 # -- refresh tokens ------------------------------------------------------------------------------------
@@ -139,7 +139,7 @@ def test_refresh_rotates_and_the_spent_token_is_refused(gw, gw_user):
     assert second.status_code == 200
     assert second.json["refresh_token"] != first["refresh_token"]
     assert gw.get("/api/v1/me", headers=bearer(second.json["access_token"])).status_code == 200
-    assert_error(refresh(gw, first["refresh_token"]), 401)
+    assert_field_error(refresh(gw, first["refresh_token"]), 401)
 
 
 def test_reuse_of_a_spent_token_revokes_its_whole_family_only(gw, gw_user):
@@ -147,8 +147,8 @@ def test_reuse_of_a_spent_token_revokes_its_whole_family_only(gw, gw_user):
     stolen = tokens_of(user)["refresh_token"]
     other_device = tokens_of(user)["refresh_token"]  # another login: another family
     newest = refresh(gw, stolen).json["refresh_token"]
-    assert_error(refresh(gw, stolen), 401)  # the thief (or the owner) replays the spent token
-    assert_error(refresh(gw, newest), 401)  # so the newest token of that family dies too
+    assert_field_error(refresh(gw, stolen), 401)  # the thief (or the owner) replays the spent token
+    assert_field_error(refresh(gw, newest), 401)  # so the newest token of that family dies too
     assert refresh(gw, other_device).status_code == 200
 
 
@@ -156,8 +156,8 @@ def test_expired_and_unknown_refresh_tokens_are_refused(gw, gw_user, gateway_db_
     user = gw_user("manager")
     token = tokens_of(user)["refresh_token"]
     run_sql(gateway_db_url, "update refresh_tokens set expires_at = now() - interval '1 second'")
-    assert_error(refresh(gw, token), 401)
-    assert_error(refresh(gw, "no-such-token"), 401)
+    assert_field_error(refresh(gw, token), 401)
+    assert_field_error(refresh(gw, "no-such-token"), 401)
 
 
 def test_refresh_tokens_are_stored_hashed(gw, gw_user, gateway_db_url):
@@ -173,7 +173,7 @@ def test_logout_revokes_the_family_and_always_answers_204(gw, gw_user):
     for refresh_token in (rotated["refresh_token"], rotated["refresh_token"], "never-issued"):
         response = user.post("/api/v1/auth/logout", json={"refresh_token": refresh_token})
         assert response.status_code == 204
-    assert_error(refresh(gw, rotated["refresh_token"]), 401)
+    assert_field_error(refresh(gw, rotated["refresh_token"]), 401)
 
 
 # -- deactivation --------------------------------------------------------------------------------------
@@ -188,10 +188,10 @@ def test_a_deactivated_user_is_refused_at_once_everywhere(gw, gw_user, gw_admin,
     assert response.json["deactivated_at"]
     assert gw_admin.post(f"/api/v1/users/{user.user_id}/deactivate").status_code == 200  # idempotent
 
-    assert_error(gw.get("/api/v1/me", headers=bearer(tokens["access_token"])), 401)  # not in 15 minutes: now
-    assert_error(refresh(gw, tokens["refresh_token"]), 401)
+    assert_field_error(gw.get("/api/v1/me", headers=bearer(tokens["access_token"])), 401)  # not in 15 minutes: now
+    assert_field_error(refresh(gw, tokens["refresh_token"]), 401)
     refused = login(gw, user.email, user.password)
-    assert_error(refused, 401)
+    assert_field_error(refused, 401)
     assert refused.json == login(gw, user.email, "wrong password").json  # nothing tells it apart
     types = [e["type"] for e in outbox_events(gateway_db_url)]
     assert types.count("crm.user.deactivated.v1") == 1
@@ -210,20 +210,20 @@ def test_a_role_change_retires_the_old_token_but_not_the_session(gw, gw_user, gw
     user = gw_user("manager")
     tokens = tokens_of(user)
     assert gw_admin.patch(f"/api/v1/users/{user.user_id}", json={"role": "marketer"}).status_code == 200
-    assert_error(gw.get("/api/v1/me", headers=bearer(tokens["access_token"])), 401)
+    assert_field_error(gw.get("/api/v1/me", headers=bearer(tokens["access_token"])), 401)
     renewed = refresh(gw, tokens["refresh_token"]).json
     me = gw.get("/api/v1/me", headers=bearer(renewed["access_token"]))
     assert me.status_code == 200 and me.json["role"] == "marketer"
 
 
 def test_an_admin_cannot_lock_themselves_out(gw_admin):
-    assert_error(gw_admin.post(f"/api/v1/users/{gw_admin.user_id}/deactivate"), 409)
-    assert_error(gw_admin.patch(f"/api/v1/users/{gw_admin.user_id}", json={"role": "manager"}), 409)
+    assert_field_error(gw_admin.post(f"/api/v1/users/{gw_admin.user_id}/deactivate"), 409)
+    assert_field_error(gw_admin.patch(f"/api/v1/users/{gw_admin.user_id}", json={"role": "manager"}), 409)
     assert gw_admin.get("/api/v1/me").status_code == 200
 
 
 def test_a_token_for_a_user_the_gateway_does_not_know_is_refused(gw, make_token):
-    assert_error(gw.get("/api/v1/me", headers=bearer(make_token("admin"))), 401)
+    assert_field_error(gw.get("/api/v1/me", headers=bearer(make_token("admin"))), 401)
 
 
 # -- function-level authorization ----------------------------------------------------------------------
@@ -265,13 +265,13 @@ def test_every_role_against_every_identity_endpoint(gw, gw_user, gw_admin, role)
         if role in allowed:
             assert response.status_code < 300, (method, path, response.json)
         else:
-            assert_error(response, 403)
+            assert_field_error(response, 403)
 
 
 @pytest.mark.parametrize("method,path", [("get", "/api/v1/me"), ("get", "/api/v1/users"), ("post", "/api/v1/users"),
                                          ("get", "/api/v1/teams"), ("post", "/api/v1/api-tokens")])
 def test_identity_endpoints_need_a_token(gw, method, path):
-    assert_error(getattr(gw, method)(path, json={}), 401)
+    assert_field_error(getattr(gw, method)(path, json={}), 401)
 
 
 def test_head_of_sales_reads_users_with_filters_and_pages(gw, gw_user, gw_admin):
@@ -311,13 +311,13 @@ def test_api_token_is_shown_once_works_as_a_bearer_and_dies_when_revoked(gw, gw_
     me = gw.get("/api/v1/me", headers=bearer(secret))
     assert me.status_code == 200
     assert me.json == {"kind": "api_token", "id": token_id, "role": "accountant", "name": "ERP export"}
-    assert_error(gw.get("/api/v1/users", headers=bearer(secret)), 403)  # scoped to its role
+    assert_field_error(gw.get("/api/v1/users", headers=bearer(secret)), 403)  # scoped to its role
     assert gw_admin.get("/api/v1/api-tokens").json["items"][0]["last_used_at"]
 
     assert gw_admin.delete(f"/api/v1/api-tokens/{token_id}").status_code == 204
     assert gw_admin.delete(f"/api/v1/api-tokens/{token_id}").status_code == 204  # idempotent
-    assert_error(gw.get("/api/v1/me", headers=bearer(secret)), 401)
-    assert_error(gw_admin.delete(f"/api/v1/api-tokens/{uuid.uuid4()}"), 404)
+    assert_field_error(gw.get("/api/v1/me", headers=bearer(secret)), 401)
+    assert_field_error(gw_admin.delete(f"/api/v1/api-tokens/{uuid.uuid4()}"), 404)
 
 
 def test_an_api_token_secret_is_not_kept_for_idempotent_replays(gw_admin, gateway_db_url):
@@ -354,7 +354,7 @@ USER = {"email": "new.user@test.example", "full_name": "New User", "role": "mana
                                          ("failed_logins", 0), ("locked_until", None), ("created_at", "2020-01-01"),
                                          ("deactivated_at", None), ("is_admin", True)])
 def test_create_user_refuses_fields_it_does_not_own(gw_admin, gateway_db_url, field, value):
-    assert_error(gw_admin.post("/api/v1/users", json={**USER, field: value}), 422, field)
+    assert_field_error(gw_admin.post("/api/v1/users", json={**USER, field: value}), 422, field)
     assert [e["type"] for e in outbox_events(gateway_db_url)] == ["crm.user.created.v1"]  # the admin only
 
 
@@ -362,31 +362,31 @@ def test_create_user_refuses_fields_it_does_not_own(gw_admin, gateway_db_url, fi
                                   {"id": str(uuid.uuid4())}])
 def test_patch_user_refuses_what_it_does_not_change(gw_admin, gw_user, body):
     user = gw_user("manager")
-    assert_error(gw_admin.patch(f"/api/v1/users/{user.user_id}", json=body), 422, next(iter(body)))
+    assert_field_error(gw_admin.patch(f"/api/v1/users/{user.user_id}", json=body), 422, next(iter(body)))
 
 
 @pytest.mark.parametrize("overrides,field", [({"password": "short-pw1"}, "password"), ({"role": "root"}, "role"),
                                              ({"email": "not-an-email"}, "email"), ({"full_name": "   "}, "full_name"),
                                              ({"team_id": str(uuid.uuid4())}, "team_id")])
 def test_create_user_validates_its_input(gw_admin, overrides, field):
-    assert_error(gw_admin.post("/api/v1/users", json={**USER, **overrides}), 422, field)
+    assert_field_error(gw_admin.post("/api/v1/users", json={**USER, **overrides}), 422, field)
 
 
 def test_other_bodies_refuse_unknown_fields(gw, gw_admin):
-    assert_error(gw.post("/api/v1/auth/login", json={"email": "a@b.c", "password": "x", "role": "admin"}), 422)
-    assert_error(gw_admin.post("/api/v1/api-tokens", json={"name": "x", "role": "admin", "token": "gbx_mine"}), 422,
+    assert_field_error(gw.post("/api/v1/auth/login", json={"email": "a@b.c", "password": "x", "role": "admin"}), 422)
+    assert_field_error(gw_admin.post("/api/v1/api-tokens", json={"name": "x", "role": "admin", "token": "gbx_mine"}), 422,
                  "token")
-    assert_error(gw_admin.post("/api/v1/teams", json={"name": "x", "id": str(uuid.uuid4())}), 422, "id")
+    assert_field_error(gw_admin.post("/api/v1/teams", json={"name": "x", "id": str(uuid.uuid4())}), 422, "id")
 
 
 def test_duplicate_email_in_any_case_is_a_409(gw_admin):
     assert gw_admin.post("/api/v1/users", json={**USER, "email": "Dup@Test.example"}).status_code == 201
-    assert_error(gw_admin.post("/api/v1/users", json={**USER, "email": "dup@test.EXAMPLE"}), 409, "email")
+    assert_field_error(gw_admin.post("/api/v1/users", json={**USER, "email": "dup@test.EXAMPLE"}), 409, "email")
 
 
 def test_teams_are_unique_by_name_and_users_join_them(gw_admin, gw_user):
     team = gw_admin.post("/api/v1/teams", json={"name": "South"}).json
-    assert_error(gw_admin.post("/api/v1/teams", json={"name": "South"}), 409, "name")
+    assert_field_error(gw_admin.post("/api/v1/teams", json={"name": "South"}), 409, "name")
     assert gw_admin.patch(f"/api/v1/teams/{team['id']}", json={"name": "South-West"}).json["name"] == "South-West"
     user = gw_user("manager")
     moved = gw_admin.patch(f"/api/v1/users/{user.user_id}", json={"team_id": team["id"]})

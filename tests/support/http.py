@@ -60,6 +60,15 @@ def assert_error(response, code: int, *mentions: str) -> dict:
     return body
 
 
+def assert_field_error(response, code: int, field: str | None = None) -> dict:
+    """The one error shape with this status code, and `field` (a field's name, or a reason given for a field)
+    among its errors, not merely in its message. Returns the body."""
+    body = assert_error(response, code)
+    if field:
+        assert field in str(body["errors"]), body
+    return body
+
+
 @contextmanager
 def serving(app):
     """A WSGI app on a real port in a thread: the caller reaches it over HTTP, as in production."""

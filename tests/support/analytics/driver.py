@@ -157,7 +157,7 @@ class Driver:
 
     # identity, at the gateway: the first admin by the use case (as `glassbox` bootstraps one), the rest over HTTP
     def users(self, gateway_db) -> None:
-        from gateway import service as gateway_service
+        from gateway.identity.service import users as gateway_service
 
         admin = self.plan.admin
         gateway_service.create_user(gateway_db, Principal(admin, "admin"), {
