@@ -96,6 +96,14 @@ class DomainEvent:
                    time=_parse_time(attributes["time"]) if attributes.get("time") else clock.now())
 
 
+def event_source(source: str):
+    """The event builder of one source: `build(type, subject, data, actor_id)`. Every payload names who caused
+    the change (`actor_id`); the subject is the aggregate's id (the Kafka key)."""
+    def build(type_: str, subject, data: dict, actor_id: str) -> DomainEvent:
+        return DomainEvent(type=type_, source=source, subject=str(subject), data={**data, "actor_id": actor_id})
+    return build
+
+
 def _parse_time(text: str) -> datetime:
     """An RFC 3339 time (as `ce_time` carries it) to an aware datetime; ValueError if it is not one."""
     parsed = datetime.fromisoformat(text)  # Python 3.11 reads the Z suffix and any fraction of a second

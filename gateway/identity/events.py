@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gateway import SPEC
 from gateway.identity.models import User
-from glassbox.events import DomainEvent
+from glassbox.events import DomainEvent, event_source
 
 TOPIC = SPEC.topic  # crm.identity.events
 SOURCE = "/crm/gateway"
@@ -23,18 +23,17 @@ def user_snapshot(user: User) -> dict:
     return {"user_id": user.id, **{name: getattr(user, name) for name in USER_FIELDS}}
 
 
-def _event(type_: str, user: User, data: dict, actor_id: str) -> DomainEvent:
-    return DomainEvent(type=type_, source=SOURCE, subject=str(user.id), data={**data, "actor_id": actor_id})
+_event = event_source(SOURCE)
 
 
 def user_created(user: User, actor_id: str) -> DomainEvent:
-    return _event(USER_CREATED, user, user_snapshot(user), actor_id)
+    return _event(USER_CREATED, user.id, user_snapshot(user), actor_id)
 
 
 def user_updated(user: User, changed: list[str], actor_id: str) -> DomainEvent:
-    return _event(USER_UPDATED, user, {**user_snapshot(user), "changed_fields": changed}, actor_id)
+    return _event(USER_UPDATED, user.id, {**user_snapshot(user), "changed_fields": changed}, actor_id)
 
 
 def user_deactivated(user: User, actor_id: str) -> DomainEvent:
-    return _event(USER_DEACTIVATED, user, {"user_id": user.id, "email": user.email, "role": user.role,
+    return _event(USER_DEACTIVATED, user.id, {"user_id": user.id, "email": user.email, "role": user.role,
                                            "deactivated_at": user.deactivated_at}, actor_id)

@@ -1,7 +1,7 @@
 """The events the clients service emits on crm.clients.events (schemas in contracts/events/)."""
 from __future__ import annotations
 
-from glassbox.events import DomainEvent
+from glassbox.events import DomainEvent, event_source
 from services.clients import SPEC
 from services.clients.models import Activity, Campaign, Client, CodeListEntry, Contact, ServiceCase, Survey
 
@@ -89,8 +89,7 @@ def service_case_snapshot(case: ServiceCase) -> dict:
             **{name: getattr(case, name) for name in SERVICE_CASE_FIELDS}}
 
 
-def _event(type_: str, subject, data: dict, actor_id: str) -> DomainEvent:
-    return DomainEvent(type=type_, source=SOURCE, subject=str(subject), data={**data, "actor_id": actor_id})
+_event = event_source(SOURCE)
 
 
 def client_created(client: Client, actor_id: str) -> DomainEvent:

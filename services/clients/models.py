@@ -17,6 +17,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, composite, mapped_column, re
 from glassbox import clock
 from glassbox.models import NAMING_CONVENTION, one_of
 from glassbox.money import Money
+from glassbox.users import UserProjection
 
 KINDS = ("company", "person")
 RATINGS = ("A", "B", "C", "D")
@@ -290,22 +291,12 @@ class ServiceCase(Base):
 
 # -- the users, as the identity events describe them ---------------------------------------------------
 
-class User(Base):
+class User(UserProjection, Base):
     """This service's projection of the gateway's users (crm.identity.events), used to check who may own a
     client or be given an activity. Every user is kept, not only managers: the checks filter by role.
     Never written by a request, only by services/clients/consumers.py (and the demo seed through it)."""
 
     __tablename__ = "users"
-
-    user_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
-    full_name: Mapped[str | None] = mapped_column(String(200))  # a deactivation event does not carry it
-    email: Mapped[str | None] = mapped_column(String(254))
-    role: Mapped[str] = mapped_column(String(30))
-    team_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
-    is_active: Mapped[bool] = mapped_column(Boolean)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    # The CloudEvent time of the event the row reflects: an older event arriving late is not applied.
-    last_event_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 # -- the client timeline (a read model over the tables above, not a table) -------------------------------

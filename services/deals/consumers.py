@@ -17,22 +17,19 @@ from sqlalchemy.orm import Session
 from glassbox import clock
 from glassbox.events import DomainEvent
 from glassbox.projection import upsert_newer
+from glassbox.users import IDENTITY_TOPIC, USER_CREATED, USER_DEACTIVATED, USER_UPDATED, user_handlers  # noqa: F401
 from services.deals.models import Client, User
 
 GROUP = "deals"
-TOPICS = ("crm.clients.events", "crm.identity.events")
+TOPICS = ("crm.clients.events", IDENTITY_TOPIC)
 
 CLIENT_CREATED = "crm.client.created.v1"
 CLIENT_UPDATED = "crm.client.updated.v1"
 CLIENT_ASSIGNED = "crm.client.assigned.v1"
 CLIENT_ARCHIVED = "crm.client.archived.v1"
-USER_CREATED = "crm.user.created.v1"
-USER_UPDATED = "crm.user.updated.v1"
-USER_DEACTIVATED = "crm.user.deactivated.v1"
 
 # The card fields the projection keeps; an event sets those it carries and leaves the others as they are.
 CLIENT_FIELDS = ("name", "owner_id", "industry", "region", "campaign_id", "status", "archived_at")
-PROFILE_FIELDS = ("full_name", "email", "role", "team_id", "is_active")
 
 
 def _id(value, fallback) -> uuid.UUID:
@@ -65,28 +62,11 @@ def client_changed(session: Session, event: DomainEvent) -> None:
     project_client(session, _id(event.data.get("client_id"), event.subject), event.data, event.time)
 
 
-def _project_user(session: Session, event: DomainEvent, values: dict) -> None:
-    upsert_newer(session, User, {"user_id": _id(event.data.get("user_id"), event.subject)},
-                 {**values, "updated_at": clock.now()}, event.time)
-
-
-def user_changed(session: Session, event: DomainEvent) -> None:
-    """crm.user.created.v1 and crm.user.updated.v1 carry the whole profile after the change."""
-    _project_user(session, event, {name: event.data.get(name) for name in PROFILE_FIELDS if name in event.data})
-
-
-def user_deactivated(session: Session, event: DomainEvent) -> None:
-    """The payload has no full name: keep the one the row has."""
-    known = {name: event.data[name] for name in ("email", "role") if name in event.data}
-    _project_user(session, event, {**known, "is_active": False})
-
-
 HANDLERS = {
     CLIENT_CREATED: client_changed,
     CLIENT_UPDATED: client_changed,
     CLIENT_ASSIGNED: client_changed,
     CLIENT_ARCHIVED: client_changed,
-    USER_CREATED: user_changed,
-    USER_UPDATED: user_changed,
-    USER_DEACTIVATED: user_deactivated,
+    **user_handlers(User),
 }
+user_changed, user_deactivated = HANDLERS[USER_CREATED], HANDLERS[USER_DEACTIVATED]

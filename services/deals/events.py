@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from glassbox.events import DomainEvent
+from glassbox.events import DomainEvent, event_source
 from services.deals import SPEC
 from services.deals.models import Deal, Pipeline, Stage
 
@@ -62,8 +62,7 @@ def pipeline_snapshot(pipeline: Pipeline) -> dict:
             "stages": [stage_snapshot(stage) for stage in sorted(pipeline.stages, key=lambda s: s.position)]}
 
 
-def _event(type_: str, subject, data: dict, actor_id: str) -> DomainEvent:
-    return DomainEvent(type=type_, source=SOURCE, subject=str(subject), data={**data, "actor_id": actor_id})
+_event = event_source(SOURCE)
 
 
 # Deal events are keyed by the deal id: the events of one deal stay in order.

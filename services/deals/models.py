@@ -15,6 +15,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, composite, mapped_column, re
 
 from glassbox.models import NAMING_CONVENTION, one_of
 from glassbox.money import Money
+from glassbox.users import UserProjection
 
 STATUSES = ("open", "won", "lost")
 CLOSED = ("won", "lost")
@@ -130,20 +131,11 @@ class Client(Base):
     )
 
 
-class User(Base):
+class User(UserProjection, Base):
     """This service's projection of the gateway's users (crm.identity.events), to check who may own a deal.
     Every user is kept; the checks filter by role."""
 
     __tablename__ = "users"
-
-    user_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
-    full_name: Mapped[str | None] = mapped_column(String(200))  # a deactivation event does not carry it
-    email: Mapped[str | None] = mapped_column(String(254))
-    role: Mapped[str] = mapped_column(String(30))
-    team_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
-    is_active: Mapped[bool] = mapped_column(Boolean)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    last_event_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 # -- deals ---------------------------------------------------------------------------------------------
