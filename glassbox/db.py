@@ -36,13 +36,6 @@ class UnitOfWork:
 
     def emit(self, event: DomainEvent) -> None:
         self.session.add(OutboxMessage.from_event(event, self.topic))
-
-    def emit_many(self, events) -> int:
-        """The bulk path for thousands of events (an import): one COPY instead of an INSERT per event."""
-        from glassbox.outbox import write_events
-
-        return write_events(self.session, events, self.topic)
-
     def commit(self) -> None:
         self.session.commit()
 

@@ -38,19 +38,18 @@ class Invalid(DomainError):
     status = 422
 
 
-class TooManyRequests(DomainError):
-    """Refused for now; the caller may try again after `retry_after` seconds."""
-    status = 429
+class RetryLater(DomainError):
+    """Refused for now: the caller may try again after `retry_after` seconds (sent as Retry-After)."""
 
-    def __init__(self, message: str, retry_after: int, errors: dict | None = None):
+    def __init__(self, message: str, retry_after: int = 2, errors: dict | None = None):
         super().__init__(message, errors, {"Retry-After": str(max(int(retry_after), 1))})
         self.retry_after = retry_after
 
 
-class Unavailable(DomainError):
-    """Something this request depends on did not answer: a 503 the caller may retry after `retry_after` seconds."""
-    status = 503
+class TooManyRequests(RetryLater):
+    status = 429
 
-    def __init__(self, message: str, retry_after: int = 2, errors: dict | None = None):
-        super().__init__(message, errors, {"Retry-After": str(retry_after)})
-        self.retry_after = retry_after
+
+class Unavailable(RetryLater):
+    """Something this request depends on did not answer."""
+    status = 503

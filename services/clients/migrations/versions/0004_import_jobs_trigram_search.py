@@ -8,32 +8,14 @@ from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from glassbox.migrations import ensure_extension
+
 revision = '0004'
 down_revision = '0003'
 branch_labels = None
 depends_on = None
 
 TRIGRAM_SEARCHED = ("name", "email", "tax_id", "phone")
-
-
-def _has_pg_trgm() -> bool:
-    """pg_trgm installed in this database, creating it when allowed. The embedded server (and a DBA) installs it
-    as superuser; `IF NOT EXISTS` then answers with a notice and checks no privilege, and pg_trgm is a trusted
-    extension (PostgreSQL 13+), so a database owner may create it too. Where it is neither installed nor
-    creatable, the search still works (ILIKE), just without these indexes."""
-    bind = op.get_bind()
-    if bind.scalar(sa.text("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")):
-        return True
-    if not bind.scalar(sa.text("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'")):
-        return False
-    savepoint = bind.begin_nested()
-    try:
-        bind.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
-        savepoint.commit()
-        return True
-    except sa.exc.DBAPIError:  # insufficient privilege
-        savepoint.rollback()
-        return False
 
 
 def upgrade() -> None:
@@ -61,7 +43,7 @@ def upgrade() -> None:
     op.create_index(op.f('ix_import_jobs_created_by'), 'import_jobs', ['created_by'], unique=False)
     op.create_index('ix_import_jobs_pending', 'import_jobs', ['created_at'], unique=False,
                     postgresql_where=sa.text("status IN ('queued', 'running')"))
-    if _has_pg_trgm():
+    if ensure_extension("pg_trgm"):
         for column in TRIGRAM_SEARCHED:
             op.create_index(f'ix_clients_{column}_trgm', 'clients', [column], unique=False,
                             postgresql_using='gin', postgresql_ops={column: 'gin_trgm_ops'})

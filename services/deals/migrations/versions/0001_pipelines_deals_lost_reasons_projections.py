@@ -9,7 +9,7 @@ import uuid
 from alembic import op
 import sqlalchemy as sa
 
-from glassbox.migrations import create_kit_tables, drop_kit_tables
+from glassbox.migrations import create_kit_tables, drop_kit_tables, ensure_extension
 
 # What every installation starts with: the default pipeline and the lost reasons (admins and heads of sales
 # edit them later). Ids derive from the names, so a seeded record has the same id everywhere.
@@ -28,24 +28,6 @@ DEFAULT_LOST_REASONS = ["Price too high", "Chose a competitor", "No budget", "No
 
 def seed_id(kind: str, name: str) -> uuid.UUID:
     return uuid.uuid5(SEED_NAMESPACE, f"{kind}:{name}")
-
-
-def _has_pg_trgm() -> bool:
-    """pg_trgm installed in this database, creating it when allowed (see the clients service's 0004): where it
-    is neither installed nor creatable, the title search still works (ILIKE), just without its index."""
-    bind = op.get_bind()
-    if bind.scalar(sa.text("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")):
-        return True
-    if not bind.scalar(sa.text("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'")):
-        return False
-    savepoint = bind.begin_nested()
-    try:
-        bind.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
-        savepoint.commit()
-        return True
-    except sa.exc.DBAPIError:  # insufficient privilege
-        savepoint.rollback()
-        return False
 
 
 def _seed() -> None:
@@ -178,7 +160,7 @@ def upgrade() -> None:
     op.create_index('ix_deals_stage_entered', 'deals', ['stage_entered_at', 'id'], unique=False)
     op.create_index('ix_deals_status_created', 'deals', ['status', 'created_at', 'id'], unique=False)
     op.create_index('ix_deals_title', 'deals', ['title', 'id'], unique=False)
-    if _has_pg_trgm():
+    if ensure_extension("pg_trgm"):
         op.create_index('ix_deals_title_trgm', 'deals', ['title'], unique=False, postgresql_using='gin',
                         postgresql_ops={'title': 'gin_trgm_ops'})
     op.create_index('ix_deals_updated', 'deals', ['updated_at', 'id'], unique=False)
