@@ -17,7 +17,7 @@ between rounds, so every round starts from the same state.
     .venv/bin/python -m bench.clients_import_bench [--rows 100000] [--rounds 3] [--managers 200]
     .venv/bin/python -m bench.clients_import_bench --rows 5000 --rounds 1 --no-docs   # a quick smoke run
 
-Goal (issue 4): 100,000 rows from upload to the last event on Kafka in under 30 s.
+Goal: 100,000 rows from upload to the last event on Kafka in under 30 s.
 """
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ rotating through several values of its parameters, service and bare alternating 
     .venv/bin/python -m bench.clients_scale_bench --clients 20000 --activities 100000 --requests 20 --no-docs
         (a quick smoke run: about a minute)
 
-Goal (issue 4): p95 under 100 ms for every list, filter and search query at 1M clients and 5M activities.
+Goal: p95 under 100 ms for every list, filter and search query at 1M clients and 5M activities.
 """
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ direct, gateway, direct, gateway, each run after a warm-up. No Kafka: requests n
 
     .venv/bin/python -m bench.gateway_bench [--rounds 2] [--connections 8] [--duration 15] [--workers N]
 
-Goal (issue 3): the gateway keeps >= 0.6 of the direct throughput (requests/s).
+Goal: the gateway keeps >= 0.6 of the direct throughput (requests/s).
 """
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ at the end. Rounds alternate bare and relay runs; each relay batch size is measu
 
     .venv/bin/python -m bench.relay_bench [--events 50000] [--batch-sizes 1000,5000] [--rounds 3]
 
-Goals (issue): relay >= 5,000 events/s and relay/bare >= 0.5.
+Goals: relay >= 5,000 events/s and relay/bare >= 0.5.
 """
 from __future__ import annotations
 

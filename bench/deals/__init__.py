@@ -31,5 +31,5 @@ under the same gunicorn settings; runs alternate service, bare, service, bare. L
     .venv/bin/python -m bench.deals --deals 20000 --managers 20 --requests 10 --duration 3 --warmup 1 \\
         --rounds 1 --no-docs      (a quick smoke run: about a minute)
 
-Goal (issue 5): p95 under 100 ms for the board and the filtered lists at 2,000,000 deals.
+Goal: p95 under 100 ms for the board and the filtered lists at 2,000,000 deals.
 """
