@@ -118,6 +118,6 @@ def sorted_page(session: Session, stmt: Select, model, args: dict, columns: dict
     """A keyset page of `stmt` ordered by args["sort"] (see `sort_order`), ties broken by `model.id`; `columns`
     maps a sort name to a column other than the model's attribute of that name."""
     name, descending = sort_order(args["sort"])
-    column = (columns or {}).get(name, getattr(model, name, None))
+    column = columns[name] if columns and name in columns else getattr(model, name)
     return keyset_page(session, stmt, column, model.id, descending=descending, limit=args["limit"],
                        cursor=args.get("cursor"), **keyset_options)
