@@ -85,7 +85,7 @@ def generation_sql(clients: int, activities: int, managers: int) -> dict[str, li
     mailbox = f"CASE WHEN g.person THEN lower({sql_pick(LAST_NAMES, 'g.b')}) ELSE 'office' END"
     return {
         "managers and campaigns": [
-            f"""INSERT INTO managers (user_id, full_name, email, role, team_id, is_active, updated_at, last_event_time)
+            f"""INSERT INTO users (user_id, full_name, email, role, team_id, is_active, updated_at, last_event_time)
                 SELECT md5('bench-manager-' || k)::uuid, 'Manager ' || k, 'manager' || k || '@glassbox.example',
                        'manager', NULL, true, now(), now()
                 FROM generate_series(1, {managers}) k""",
