@@ -84,7 +84,7 @@ def generation_sql(clients: int, activities: int, managers: int) -> dict[str, li
             f"|| ' ' || {sql_pick(SUFFIXES, 'g.c')} END")
     mailbox = f"CASE WHEN g.person THEN lower({sql_pick(LAST_NAMES, 'g.b')}) ELSE 'office' END"
     return {
-        "managers and campaigns": [
+        "users and campaigns": [
             f"""INSERT INTO users (user_id, full_name, email, role, team_id, is_active, updated_at, last_event_time)
                 SELECT md5('bench-manager-' || k)::uuid, 'Manager ' || k, 'manager' || k || '@glassbox.example',
                        'manager', NULL, true, now(), now()
@@ -165,7 +165,7 @@ def generate(url: str, clients: int, activities: int, managers: int) -> dict[str
     engine = create_engine(url)
     try:
         phases = load_without_indexes(engine, TABLES, generation_sql(clients, activities, managers))
-        phases["VACUUM ANALYZE"] = vacuum_analyze(engine, "managers, campaigns, clients, activities")
+        phases["VACUUM ANALYZE"] = vacuum_analyze(engine, "users, campaigns, clients, activities")
     finally:
         engine.dispose()
     return phases
