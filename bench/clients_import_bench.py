@@ -1,7 +1,7 @@
 """CSV import of client cards end to end, next to a bare COPY plus a bare producer of the same rows and events.
 
-Starts its own PostgreSQL and Kafka (bench/common.py), and the clients service's three processes as
-deploy/Procfile runs them: `glassbox serve clients --port P` (gunicorn), `glassbox work clients` (the import
+Starts its own PostgreSQL and Kafka (bench/common/), and the clients service's three processes as
+`glassbox run` runs them: `glassbox serve clients --port P` (gunicorn), `glassbox work clients` (the import
 worker) and `glassbox relay clients` (the outbox relay). A head of sales (a token signed with a key pair made
 in the temp dir) uploads a generated CSV of `--rows` cards (default 100,000; owners spread over `--managers`
 managers known to the service's projection of users) to POST /api/v1/clients/import. Timed from the start of
@@ -306,7 +306,7 @@ def report(args, results: dict, facts: dict, file_bytes: int) -> str:
         f"A generated file of {args.rows:,} valid cards ({file_bytes / 1024 / 1024:.1f} MiB, `;`-separated, all 14 "
         f"columns, owners spread over {args.managers} managers known to the service) uploaded by a head of sales to "
         "`POST /api/v1/clients/import` of `glassbox serve clients` (gunicorn), worked off by `glassbox work clients` "
-        "and published by `glassbox relay clients`, the three processes of deploy/Procfile, on one PostgreSQL and "
+        "and published by `glassbox relay clients`, the three processes `glassbox run` starts for it, on one PostgreSQL and "
         "one Kafka broker. **Service** time: from the start of the upload until every `crm.client.created.v1` "
         "event is on `crm.clients.events` (its end offsets grew by N); the job is checked done with N cards "
         "created, N cards in the table and no unsent outbox row. **Bare**: the same file parsed with the csv "
