@@ -1,7 +1,6 @@
 """Generated contracts: a service's OpenAPI document, byte-stable so that the committed copy can be diffed."""
 from __future__ import annotations
 
-import dataclasses
 import json
 import tempfile
 from pathlib import Path
@@ -16,8 +15,8 @@ def openapi_document(service: str) -> str:
         # The document does not depend on keys or servers; a throwaway key lets the app be built anywhere.
         private, public = ensure_dev_keypair(Path(keys))
         config = {"jwt_public_key_file": public}
-        if "jwt_private_key_file" in {field.name for field in dataclasses.fields(spec.settings_class())}:
-            config["jwt_private_key_file"] = private  # the service that signs tokens needs a private key too
+        if spec.issues_tokens:
+            config["jwt_private_key_file"] = private
         app = spec.create_app(config)
     # A service may publish more than its own routes (the gateway merges the services' documents).
     document = registry.load(spec.openapi)(app) if spec.openapi else app.extensions["glassbox_api"].spec.to_dict()

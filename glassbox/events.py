@@ -22,10 +22,6 @@ CONTENT_TYPE = "application/json"
 _FORMAT = JSONFormat()
 
 
-def utcnow() -> datetime:
-    return clock.now()
-
-
 def to_jsonable(value: Any) -> Any:
     """Payload values in their wire form: UUIDs and Decimals as strings, times as UTC ISO 8601."""
     if isinstance(value, dict):

@@ -1,4 +1,4 @@
-"""Fixtures of the clients suite: the clients app on an empty database, callers of each role, the managers
+"""Fixtures of the clients suite: the clients app on an empty database, callers of each role, the users
 projection fed through the consumer's own handler, and a client card."""
 import pytest
 
@@ -21,7 +21,7 @@ def project(client, clients_engine):
 
 @pytest.fixture
 def known_user(project):
-    """known_user(caller or user id, role=..., is_active=...) -> the user id, now in the managers projection
+    """known_user(caller or user id, role=..., is_active=...) -> the user id, now in the users projection
     (the owner and assignee checks read it). The role defaults to the caller's, else manager."""
 
     def _known(who=None, role: str | None = None, is_active: bool = True) -> str:

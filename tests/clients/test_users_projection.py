@@ -1,4 +1,4 @@
-"""The managers projection, fed by the identity handlers directly (the real broker and the consumer runner
+"""The users projection, fed by the identity handlers directly (the real broker and the consumer runner
 are covered in tests/integration/test_identity_projection.py)."""
 import uuid
 from datetime import datetime, timedelta, timezone
