@@ -38,6 +38,11 @@ class Invalid(DomainError):
     status = 422
 
 
+def invalid(field: str, message: str, detail: str | None = None) -> Invalid:
+    """A 422 about one field of the JSON body: `message` for the caller, `detail` (or the message) under the field."""
+    return Invalid(message, {"json": {field: [detail or message]}})
+
+
 class RetryLater(DomainError):
     """Refused for now: the caller may try again after `retry_after` seconds (sent as Retry-After)."""
 

@@ -35,9 +35,9 @@ class Amount(fields.Decimal):
     """A money amount: a decimal string such as "1250.00" (a JSON number is taken too)."""
 
     def __init__(self, **kwargs):
-        super().__init__(as_string=True, validate=_fits_the_column, **kwargs, metadata={
-            "type": "string", "pattern": AMOUNT_PATTERN, "example": "1250.00",
-            "description": ">= 0, at most 2 decimal places"})
+        metadata = {"type": "string", "pattern": AMOUNT_PATTERN, "example": "1250.00",
+                    "description": ">= 0, at most 2 decimal places", **kwargs.pop("metadata", {})}
+        super().__init__(as_string=True, validate=_fits_the_column, **kwargs, metadata=metadata)
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, str) and not re.fullmatch(AMOUNT_PATTERN, value):

@@ -7,13 +7,9 @@ from sqlalchemy.orm import Session
 
 from glassbox.auth import Principal
 from glassbox.db import Database, unique_violations
-from glassbox.errors import Conflict, Invalid, NotFound
+from glassbox.errors import Conflict, NotFound
 from glassbox.policy import require
 from services.deals.service.policy import READERS
-
-
-def invalid(field: str, message: str, detail: str | None = None) -> Invalid:
-    return Invalid(message, {"json": {field: [detail or message]}})
 
 
 def load(session: Session, model, noun: str, record_id, for_update: bool = False):

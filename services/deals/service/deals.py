@@ -12,13 +12,12 @@ from sqlalchemy.orm import Session, lazyload
 from glassbox import clock
 from glassbox.auth import Principal
 from glassbox.db import Database, apply_changes, contains_pattern, on_days
-from glassbox.errors import Conflict, DomainError, NotFound
+from glassbox.errors import Conflict, DomainError, NotFound, invalid
 from glassbox.policy import require
 from glassbox.web import sort_order, sorted_page
 from services.deals import events
 from services.deals.directory import ClientLookup
 from services.deals.models import Client, Deal, LostReason, Pipeline, Stage, StageEntry
-from services.deals.service.checks import invalid
 from services.deals.service.deadlines import mark, past_due_clause, stalled_clause, stalls_after
 from services.deals.service.parties import NO_SUCH_CLIENT, check_client, ensure_live, ensure_owner
 from services.deals.service.policy import ASSIGNERS, READERS, VISIBILITY, WRITERS

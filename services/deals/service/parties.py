@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 
 from glassbox.auth import Principal
 from glassbox.db import Database
+from glassbox.errors import invalid
 from services.deals import consumers
 from services.deals.directory import ClientLookup
 from services.deals.models import Client, User
-from services.deals.service.checks import invalid
 from services.deals.service.policy import OWNER_ROLES, VISIBILITY
 
 NO_SUCH_CLIENT = "no such client, or not yours"

@@ -1,0 +1,4 @@
+from glassbox.migrations import run_env
+from services.billing.models import Base
+
+run_env(Base.metadata, "billing")
