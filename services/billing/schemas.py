@@ -135,7 +135,7 @@ class LineInSchema(Schema):
     kind = fields.String(validate=validate.OneOf(PRODUCT_KINDS), metadata={"description": "default: goods"})
     quantity = Quantity(required=True)
     unit_name = name_field(20, metadata={"description": "default: the product's, or шт"})
-    unit_code = fields.String(validate=UNIT_CODE)
+    unit_code = fields.String(allow_none=True, validate=UNIT_CODE, metadata={"description": "OKEI; null: none"})
     unit_price = _money("with VAT included; required without a product")
     discount_percent = Percent(load_default=Decimal("0"))
     vat_rate = fields.String(validate=vat_rate, metadata={"description": "required without a product"})

@@ -14,6 +14,7 @@ from glassbox.auth import Principal
 from glassbox.db import Database
 from glassbox.policy import require
 from services.billing.models import OPEN_STATUSES, Client, Invoice, Payment, PlannedPayment, User
+from services.billing.service.amounts import kopecks
 from services.billing.service.policy import READERS, VISIBILITY
 
 BUCKETS = (("days_1_30", 1, 30), ("days_31_60", 31, 60), ("days_61_90", 61, 90), ("over_90", 91, None))
@@ -33,9 +34,9 @@ def _figures(on: date):
 
 
 def _row(row, on_key: dict) -> dict:
-    aging = {"not_due": row.not_due, **{name: getattr(row, name) for name, _, _ in BUCKETS}}
-    return {**on_key, "currency": row.currency, "invoices": row.invoices, "outstanding": row.outstanding,
-            "overdue": row.overdue, "aging": aging}
+    aging = {name: kopecks(getattr(row, name)) for name in ("not_due", *(name for name, _, _ in BUCKETS))}
+    return {**on_key, "currency": row.currency, "invoices": row.invoices, "outstanding": kopecks(row.outstanding),
+            "overdue": kopecks(row.overdue), "aging": aging}
 
 
 def receivables(db: Database, principal: Principal, args: dict) -> dict:
