@@ -70,7 +70,7 @@ class Product(Base):
     name: Mapped[str] = mapped_column(String(300))
     kind: Mapped[str] = mapped_column(String(7))
     unit_name: Mapped[str] = mapped_column(String(20))
-    unit_code: Mapped[str] = mapped_column(String(3))  # OKEI, e.g. 796 шт, 168 т, 356 ч
+    unit_code: Mapped[str | None] = mapped_column(String(3))  # OKEI, e.g. 796 шт, 168 т, 356 ч
     price_amount: Mapped[Decimal] = mapped_column(MONEY)
     price_currency: Mapped[str] = mapped_column(String(3))
     vat_rate: Mapped[str] = mapped_column(String(4))

@@ -61,7 +61,7 @@ class ProductFields(Schema):
     name = name_field(300)
     kind = fields.String(validate=validate.OneOf(PRODUCT_KINDS))
     unit_name = name_field(20, metadata={"description": "as printed, e.g. шт, т, ч"})
-    unit_code = fields.String(validate=UNIT_CODE)
+    unit_code = fields.String(allow_none=True, validate=UNIT_CODE, metadata={"description": "OKEI; null: none"})
     price = _money("with VAT included")
     currency = fields.String(validate=Currency)
     vat_rate = fields.String(validate=vat_rate)
@@ -73,7 +73,6 @@ class ProductCreateSchema(ProductFields):
     name = name_field(300, required=True)
     kind = fields.String(required=True, validate=validate.OneOf(PRODUCT_KINDS))
     unit_name = name_field(20, required=True)
-    unit_code = fields.String(required=True, validate=UNIT_CODE)
     price = _money("with VAT included", required=True)
     vat_rate = fields.String(required=True, validate=vat_rate)
 

@@ -40,25 +40,25 @@ CAMPAIGNS = [
 DEMO_USERS_ANNOUNCED_AT = datetime(2000, 1, 1, tzinfo=timezone.utc)
 
 CARDS = [
-    (ANNA, {"name": "Volga Steel Works", "kind": "company", "tax_id": "6312000101", "industry": "manufacturing",
+    (ANNA, {"name": "Volga Steel Works", "kind": "company", "tax_id": "6312000102", "industry": "manufacturing",
             "region": "Samara", "email": "buy@volgasteel.example", "phone": "+7 846 200-10-01",
             "source_channel": "exhibition", "rating": "A", "status": "active"},
      [{"full_name": "Olga Ivanova", "position": "Procurement head", "email": "o.ivanova@volgasteel.example",
        "is_primary": True}]),
-    (ANNA, {"name": "Northern Logistics", "kind": "company", "tax_id": "7801000202", "industry": "logistics",
+    (ANNA, {"name": "Northern Logistics", "kind": "company", "tax_id": "7801000206", "industry": "logistics",
             "region": "St Petersburg", "email": "info@nlog.example", "source_channel": "website", "rating": "B"},
      [{"full_name": "Pavel Smirnov", "position": "COO", "phone": "+7 812 300-20-02"}]),
     (ANNA, {"name": "Elena Kuznetsova", "kind": "person", "region": "Moscow", "email": "elena.k@mail.example",
             "source_channel": "referral", "rating": "C"}, []),
-    (BORIS, {"name": "Ural Agro Holding", "kind": "company", "tax_id": "6658000303", "industry": "agriculture",
+    (BORIS, {"name": "Ural Agro Holding", "kind": "company", "tax_id": "6658000307", "industry": "agriculture",
              "region": "Yekaterinburg", "email": "office@uralagro.example", "source_channel": "article",
              "rating": "A", "status": "active"},
      [{"full_name": "Igor Petrov", "position": "CEO", "is_primary": True},
       {"full_name": "Nina Sokolova", "position": "Chief accountant", "email": "n.sokolova@uralagro.example"}]),
-    (BORIS, {"name": "Baltic Foods", "kind": "company", "tax_id": "3906000404", "industry": "food",
+    (BORIS, {"name": "Baltic Foods", "kind": "company", "tax_id": "3906000407", "industry": "food",
              "region": "Kaliningrad", "email": "sales@balticfoods.example", "source_channel": "cold_call",
              "rating": "D", "status": "former"}, []),
-    (BORIS, {"name": "Siberian IT Solutions", "kind": "company", "tax_id": "5406000505", "industry": "it",
+    (BORIS, {"name": "Siberian IT Solutions", "kind": "company", "tax_id": "5406000508", "industry": "it",
              "region": "Novosibirsk", "website": "https://sibit.example", "source_channel": "website"}, []),
 ]
 CAMPAIGN_OF = {"Volga Steel Works": "Metal Expo", "Northern Logistics": "Website relaunch"}

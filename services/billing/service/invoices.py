@@ -122,14 +122,18 @@ def _set_lines(session: Session, invoice: Invoice, lines: list[dict], expected_t
 
 def create_invoice(db: Database, principal: Principal, data: dict) -> Invoice:
     require(principal, *DRAFTERS)
-    now, settings = clock.now(), current_settings()
+    now = clock.now()
+    currency, due_on = data.get("currency"), data.get("due_on")
+    if currency is None or due_on is None:  # the service's defaults (callers outside a request give both)
+        settings = current_settings()
+        currency = currency or settings.default_currency
+        due_on = due_on or clock.today() + timedelta(days=settings.payment_term_days)
     with db.unit_of_work() as uow:
         client = known_client(uow.session, principal, data["client_id"])
         deal_of(uow.session, data.get("deal_id"), client)
         invoice = Invoice(
             id=uuid.uuid4(), status="draft", client_id=client.client_id, deal_id=data.get("deal_id"),
-            owner_id=client.owner_id, currency=data.get("currency") or settings.default_currency,
-            due_on=data.get("due_on") or clock.today() + timedelta(days=settings.payment_term_days),
+            owner_id=client.owner_id, currency=currency, due_on=due_on,
             comment=data.get("comment"), paid_amount=Decimal("0"), created_by=principal.id, created_at=now,
             updated_at=now, lines=[], plan=[])
         uow.session.add(invoice)

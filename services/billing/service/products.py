@@ -52,7 +52,8 @@ def create_product(db: Database, principal: Principal, data: dict) -> Product:
     require(principal, *PRICE_LIST_EDITORS)
     now = clock.now()
     values = {RENAMED.get(name, name): value for name, value in data.items()}
-    values.setdefault("price_currency", current_settings().default_currency)
+    if "price_currency" not in values:
+        values["price_currency"] = current_settings().default_currency
     with db.unit_of_work() as uow, races("product"):
         _sku_is_free(uow.session, data["sku"])
         product = Product(id=uuid.uuid4(), is_active=True, created_at=now, updated_at=now, **values)

@@ -115,7 +115,7 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=300), nullable=False),
     sa.Column('kind', sa.String(length=7), nullable=False),
     sa.Column('unit_name', sa.String(length=20), nullable=False),
-    sa.Column('unit_code', sa.String(length=3), nullable=False),
+    sa.Column('unit_code', sa.String(length=3), nullable=True),
     sa.Column('price_amount', sa.Numeric(precision=14, scale=2), nullable=False),
     sa.Column('price_currency', sa.String(length=3), nullable=False),
     sa.Column('vat_rate', sa.String(length=4), nullable=False),
