@@ -12,7 +12,7 @@ from flask_smorest import abort
 from marshmallow import Schema, ValidationError, fields, validates_schema
 
 from gateway.edge.fanout import Gathering, part_answer, part_schema
-from gateway.identity.policy import OWN_KPIS, TEAM_KPIS
+from gateway.identity.policy import OWN_KPIS, RECEIVABLES_READERS, TEAM_KPIS
 from glassbox.settings import current_settings
 from glassbox.web import Blueprint
 
@@ -27,6 +27,8 @@ class Part:
     params: dict
     scopes: tuple[str, ...]
     period: bool = True  # takes the dashboard's from/to
+    service: str = "analytics"
+    roles: tuple[str, ...] | None = None  # only for these roles (None: every role with KPIs)
 
 
 # Adding a part to the dashboard is one line here.
@@ -35,6 +37,9 @@ PARTS = [
     Part("funnel", "/api/v1/kpi/funnel", {}, (OWN, TEAM)),
     Part("managers", "/api/v1/kpi/managers", {}, (TEAM,)),
     Part("stalled_deals", "/api/v1/kpi/stalled-deals", {"limit": 10}, (OWN, TEAM), period=False),
+    # What clients owe now, per manager (a manager: their own), from the billing service.
+    Part("receivables", "/api/v1/receivables", {"by": "manager"}, (OWN, TEAM), period=False, service="billing",
+         roles=RECEIVABLES_READERS),
 ]
 
 blp = Blueprint("dashboard", __name__, description="The caller's sales KPIs, from the analytics service")
@@ -53,8 +58,9 @@ class DashboardArgs(Schema):
 DashboardPartSchema = part_schema(
     "DashboardPartSchema", "data",
     fields.Dict(required=True, allow_none=True,
-                metadata={"description": "the analytics answer (GET /kpi/...); null when it could not be had"}),
-    failing="the analytics service", example="analytics")
+                metadata={"description": "the service's answer (GET /kpi/..., /receivables); null when it could not "
+                                         "be had"}),
+    failing="the answering service", example="analytics")
 
 
 DashboardSchema = Schema.from_dict(
@@ -77,8 +83,9 @@ class Dashboard(MethodView):
         gathering = Gathering("dashboard", current_settings().dashboard_budget)
         period = {key: value.isoformat() for key, value in (("from", args.get("date_from")),
                                                             ("to", args.get("date_to"))) if value}
-        parts = [part for part in PARTS if scope in part.scopes]
-        futures = [gathering.submit("analytics", part.path, {**part.params, **(period if part.period else {})})
+        parts = [part for part in PARTS if scope in part.scopes and
+                 (part.roles is None or g.principal.role in part.roles)]
+        futures = [gathering.submit(part.service, part.path, {**part.params, **(period if part.period else {})})
                    for part in parts]
-        return {"scope": scope, **{part.name: part_answer("data", *gathering.outcome(future, "analytics"))
+        return {"scope": scope, **{part.name: part_answer("data", *gathering.outcome(future, part.service))
                                    for part, future in zip(parts, futures)}}

@@ -21,12 +21,16 @@ class Part:
     service: str
     path: str  # with {client_id}
     params: dict
+    items: str = "items"  # the list in the service's answer that the part shows
 
 
 # Adding a part to the overview is one line here.
 PARTS = [
     Part("contacts", "clients", "/api/v1/clients/{client_id}/contacts", {"limit": 50}),
     Part("open_deals", "deals", "/api/v1/deals", {"client_id": "{client_id}", "status": "open"}),
+    Part("invoices", "billing", "/api/v1/invoices", {"client_id": "{client_id}", "limit": 20}),
+    # What the client owes, per currency, with aging (and its credit): one row each.
+    Part("receivables", "billing", "/api/v1/receivables", {"client_id": "{client_id}", "by": "client"}, "rows"),
 ]
 CARD = Part("client", "clients", "/api/v1/clients/{client_id}", {})
 
@@ -51,7 +55,8 @@ OverviewSchema = Schema.from_dict(
 class ClientOverview(MethodView):
     @blp.response(200, OverviewSchema)
     def get(self, client_id):
-        """The card, contacts and open deals of a client; a part whose service is down is marked partial."""
+        """The card, contacts, open deals, latest invoices and receivables of a client; a part whose service is
+        down (or refuses the caller's role, as billing does marketers) is marked partial."""
         gathering = Gathering("overview", current_settings().overview_budget)
         # The parts go to the pool and the card is fetched here: a slow service can fill the pool, but it
         # can never hold up the cards.
@@ -85,6 +90,6 @@ def _card(gathering: Gathering, client_id: str) -> dict:
 
 def _part(gathering: Gathering, part: Part, future) -> dict:
     data, error = gathering.outcome(future, part.service)
-    if error is None and not isinstance(data.get("items"), list):
+    if error is None and not isinstance(data.get(part.items), list):
         error = f"{part.service} gave no valid answer"
-    return part_answer("items", None if error else data["items"], error)
+    return part_answer("items", None if error else data[part.items], error)

@@ -11,3 +11,5 @@ SALES_ROLES = ("head_of_sales", "manager")
 # The dashboard: a manager sees their own KPIs, these roles the whole team's; others have none.
 OWN_KPIS = ("manager",)
 TEAM_KPIS = ("head_of_sales", "admin", "marketer")
+# Of those, who may read receivables (the billing service decides; the dashboard only asks for them).
+RECEIVABLES_READERS = ("manager", "head_of_sales", "admin")

@@ -101,6 +101,20 @@ def test_the_dashboard_asks_analytics_with_the_callers_token_and_period(gw_user,
                and request["headers"]["X-Request-ID"] == "dash-1" for request in analytics.requests)
 
 
+def test_receivables_come_from_billing_for_those_who_may_read_them(gw_user, gateway_settings):
+    with StubUpstream("json", body=b'{"rows": [], "totals": []}') as billing, \
+            StubUpstream("json", body=b'{"ok": true}') as analytics:
+        gateway_settings(billing_url=billing.url, analytics_url=analytics.url)
+        manager = gw_user("manager")
+        own = manager.get("/api/v1/dashboard").get_json()
+        marketing = gw_user("marketer").get("/api/v1/dashboard").get_json()
+    assert own["receivables"] == {"data": {"rows": [], "totals": []}, "partial": False}
+    assert "receivables" not in marketing and marketing["summary"]["partial"] is False
+    [seen] = billing.requests
+    assert seen["path"] == "/api/v1/receivables?by=manager"
+    assert seen["headers"]["Authorization"] == manager.headers["Authorization"]
+
+
 def test_with_analytics_down_every_part_is_partial(gw_user, gateway_settings):
     gateway_settings(analytics_url=closed_port_url())
     board = gw_user("manager").get("/api/v1/dashboard").get_json()

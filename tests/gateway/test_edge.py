@@ -227,6 +227,28 @@ def test_overview_asks_the_deals_service_for_the_clients_open_deals(manager, gat
     assert seen["headers"]["X-Request-ID"] == "ov-1"
 
 
+def test_overview_asks_billing_for_the_clients_invoices_and_receivables(manager, gateway_settings):
+    card = create_client(manager)
+    body = b'{"items": [{"number": "\xd0\xa1\xd0\xa7-2026-000001"}], "rows": [{"currency": "RUB", "outstanding": "10.00"}]}'
+    with StubUpstream("json", body=body) as billing:
+        gateway_settings(billing_url=billing.url)
+        overview = manager.get(f"/api/v1/clients/{card['id']}/overview").get_json()
+    assert overview["invoices"] == {"items": [{"number": "СЧ-2026-000001"}], "partial": False}
+    assert overview["receivables"] == {"items": [{"currency": "RUB", "outstanding": "10.00"}], "partial": False}
+    assert sorted(seen["path"] for seen in billing.requests) == [
+        f"/api/v1/invoices?client_id={card['id']}&limit=20",
+        f"/api/v1/receivables?client_id={card['id']}&by=client"]
+
+
+def test_overview_with_billing_refusing_the_role_marks_its_parts_partial(manager, gateway_settings):
+    card = create_client(manager)
+    with StubUpstream("json", status=403, body=b'{"code": 403}') as billing:
+        gateway_settings(billing_url=billing.url)
+        overview = manager.get(f"/api/v1/clients/{card['id']}/overview").get_json()
+    assert overview["invoices"] == {"items": None, "partial": True, "error": "billing answered 403"}
+    assert overview["client"] == card
+
+
 def test_overview_with_a_slow_deals_service_answers_within_the_budget(manager, gateway_settings):
     card = create_client(manager)
     gateway_settings(overview_budget=0.5)

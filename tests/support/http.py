@@ -83,11 +83,11 @@ def serving(app):
 
 
 class StubUpstream:
-    """A stand-in service that records each request and answers as told: "json" (200 with `body`),
-    "slow" (the same, after `delay` seconds) or "drop" (closes the connection without answering)."""
+    """A stand-in service that records each request and answers as told: "json" (`status`, 200 by default, with
+    `body`), "slow" (the same, after `delay` seconds) or "drop" (closes the connection without answering)."""
 
-    def __init__(self, behaviour: str, body: bytes = b'{"items": []}', delay: float = 5.0):
-        self.behaviour, self.body, self.delay = behaviour, body, delay
+    def __init__(self, behaviour: str, body: bytes = b'{"items": []}', delay: float = 5.0, status: int = 200):
+        self.behaviour, self.body, self.delay, self.status = behaviour, body, delay, status
         self.requests: list[dict] = []
         self.released = threading.Event()  # ends a slow answer early at teardown
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -106,7 +106,7 @@ class StubUpstream:
                     return
                 if stub.behaviour == "slow" and stub.released.wait(stub.delay):
                     return
-                self.send_response(200)
+                self.send_response(stub.status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(stub.body)))
                 self.send_header("Connection", "close")
