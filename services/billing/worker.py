@@ -7,8 +7,8 @@ import threading
 
 from glassbox import config
 from glassbox.db import Database
-from glassbox.settings import positive_float, setting
 from services.billing.events import TOPIC
+from services.billing.settings import BillingSettings
 from services.billing.service.deadlines import check_deadlines
 
 log = logging.getLogger(__name__)
@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 def run_forever(stop: threading.Event, db: Database | None = None, interval: float | None = None) -> None:
     """Check the deadlines until `stop` is set (SIGTERM). A check cut short is finished by the next one: what was
     announced is recorded with its event, in one transaction per batch."""
-    interval = interval or setting("BILLING_DEADLINE_CHECK_SECONDS", 300.0, positive_float)
+    interval = interval or BillingSettings.environment("billing")["deadline_check_seconds"]
     own = db is None
     db = db or Database(config.database_url("billing"), TOPIC, pool_size=2)
     try:
