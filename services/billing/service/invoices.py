@@ -21,6 +21,7 @@ from services.billing import events, requisites as checks
 from services.billing.models import (OPEN_STATUSES, Allocation, Delivery, Invoice, InvoiceLine, Payment,
                                      PlannedPayment, Product, SellerRequisites)
 from services.billing.service.amounts import line_figures, totals
+from services.billing.service.deliveries import covered_quantities
 from services.billing.service.numbering import next_number
 from services.billing.service.policy import ACCOUNTANTS, DRAFTERS, READERS, VISIBILITY
 from services.billing.service.records import deal_of, known_client, load, load_visible
@@ -69,8 +70,6 @@ def get_invoice(db: Database, principal: Principal, invoice_id: uuid.UUID) -> In
 
 def _with_shipped(session: Session, invoices: list[Invoice]) -> None:
     """Each line's quantity covered by shipments or acts that are not cancelled."""
-    from services.billing.service.deliveries import covered_quantities
-
     for invoice in invoices:
         covered = covered_quantities(session, invoice.id)
         for line in invoice.lines:
