@@ -1,12 +1,14 @@
 """Bank statements through the billing API: incoming payments matched to invoices by the payer's INN, the invoice
 numbers in the purpose and the amount, recorded and allocated; the rest listed and matched by hand; nothing ever
 recorded twice; a file that cannot be read changes nothing; who may do what."""
+import gc
 from datetime import date
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import text
 
+from services.billing.service import bulk
 from tests.support.bank_statements import (CUSTOMER_INN, CUSTOMER_NAME, OUR_ACCOUNT, from_lines, lines_of,
                                            statement_with, upload)
 from tests.support.billing import draft, issue, line, pay
@@ -235,6 +237,23 @@ def test_a_file_that_cannot_be_taken_is_a_422_naming_the_problem_and_writes_noth
     for mention in mentions:
         assert mention in body["message"] and mention in str(body["errors"]["file"])
     assert counts(billing_engine) == before
+
+
+def test_an_import_that_fails_half_way_leaves_nothing_behind(accountant, invoice, billing_engine, monkeypatch):
+    """The payments and the invoices are written before the lines: a failure at the lines undoes them all."""
+    first = invoice("1200.00")
+    before = counts(billing_engine)
+
+    def fail(*_args):
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(bulk, "write_lines", fail)
+    response = upload(accountant, statement_with([incoming(amount=Decimal("1200.00"),
+                                                           purpose=f"Оплата по счету {first['number']}")]))
+    assert_error(response, 500)
+    assert counts(billing_engine) == before
+    assert get_invoice(accountant, first["id"])["status"] == "issued"
+    assert gc.isenabled()  # the import pauses the cyclic collector, and resumes it whatever happens
 
 
 @pytest.mark.parametrize("encoding", ["cp1251", "utf-8", "utf-8-sig"])

@@ -10,12 +10,16 @@ from decimal import Decimal
 
 from sqlalchemy import any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer, lazyload
 
 from services.billing.bank_exchange import StatementDocument, invoice_numbers
 from services.billing.models import OPEN_STATUSES, Client, Invoice
 
 FULL_NUMBER_PREFIX = "СЧ-"
+# What paying an invoice and its events do not read, not loaded for thousands of them; the client comes from the
+# identity map (loaded just before), the lines are in the events.
+NOT_NEEDED = (lazyload(Invoice.plan), lazyload(Invoice.client), defer(Invoice.buyer), defer(Invoice.seller),
+              defer(Invoice.comment))
 
 
 def any_of(column, values, name: str):
@@ -50,7 +54,7 @@ class Matcher:
         invoices = session.scalars(
             select(Invoice).where(any_of(Invoice.client_id, payers, "payers"), Invoice.status.in_(OPEN_STATUSES),
                                   Invoice.currency == currency)
-            .order_by(Invoice.id).with_for_update(of=Invoice)).all()
+            .options(*NOT_NEEDED).order_by(Invoice.id).with_for_update(of=Invoice)).all()
         self.locked: dict[uuid.UUID, Invoice] = {invoice.id: invoice for invoice in invoices}
         self.open: dict[uuid.UUID, list[Invoice]] = defaultdict(list)
         self.by_number: dict[str, Invoice] = {}

@@ -21,7 +21,8 @@ Matching an incoming document (service/matching.py):
 Anything else is unmatched, with a note saying why. A matched document records a payment (bank_transfer, paid on
 the day received, the payer's name and INN, the reference "п/п № N от dd.mm.yyyy: purpose"), allocated as decided
 (payments.allocate), and its events. Documents are matched in file order, each seeing what the earlier ones
-paid. The statement, its lines, payments, allocations and events are one transaction.
+paid. The statement, its lines, payments, allocations and events are one transaction, the new rows written with
+COPY (service/bulk.py): a statement of 10,000 payments takes seconds.
 
 An unmatched line is matched by hand: an accountant names the client and, optionally, allocations; the rest of
 the amount stays as the client's credit. It records the payment with the document's key, so a document is never
@@ -52,6 +53,7 @@ from glassbox.web import sorted_page
 from services.billing import bank_exchange, events
 from services.billing.bank_exchange import Statement, StatementDocument
 from services.billing.models import BankStatement, Client, Payment, SellerRequisites, StatementLine
+from services.billing.service import bulk
 from services.billing.service.matching import Matcher, any_of
 from services.billing.service.payments import allocate, announce_invoices, new_payment
 from services.billing.service.policy import ACCOUNTANTS, STATEMENT_READERS
@@ -89,6 +91,11 @@ def _lines(session: Session, statement_id: uuid.UUID, status: str | None = None)
 
 def import_statement(db: Database, principal: Principal, raw: bytes) -> BankStatement:
     require(principal, *ACCOUNTANTS)
+    with bulk.cyclic_gc_paused():
+        return _import(db, principal, raw)
+
+
+def _import(db: Database, principal: Principal, raw: bytes) -> BankStatement:
     parsed = _read(raw)
     digest = hashlib.sha256(raw).hexdigest()
     with db.unit_of_work() as uow:
@@ -132,7 +139,8 @@ def _check_account(session: Session, parsed: Statement) -> None:
 
 
 class _Events(list):
-    """The events of an import, gathered to go into the outbox in one COPY (uow.emit adds ORM rows one by one)."""
+    """The events of an import, gathered to go into the outbox with one COPY (glassbox.outbox.write_events): for
+    thousands of them several times faster than uow.emit's ORM rows."""
 
     def emit(self, event: DomainEvent) -> None:
         self.append(event)
@@ -148,32 +156,31 @@ def _record(session: Session, statement: BankStatement, parsed: Statement, princ
                "keys"))))
     fresh = [doc for doc in parsed.documents if id(doc) in incoming and keys[id(doc)] not in recorded]
     matcher = Matcher(session, fresh, current_settings().default_currency)
-    emitted, lines = _Events(), []
-    with session.no_autoflush:
-        for doc in parsed.documents:
-            line = _line(statement, doc, keys[id(doc)])
-            lines.append(line)
-            if id(doc) not in incoming:
-                line.status = "outgoing"
-                continue
-            if line.bank_document_key in recorded:  # before, or earlier in this same file
-                line.status = "known"
-                continue
-            recorded.add(line.bank_document_key)
-            match = matcher.match(doc)
-            if match.client is None:
-                line.status, line.note = "unmatched", match.note
-                continue
-            payment = _payment(line, match.client, principal, statement.id)
-            session.add(payment)
-            changed = allocate(session, payment, match.allocations, matcher.locked)
-            line.status, line.payment_id = "matched", payment.id
-            emitted.emit(events.payment_event(events.PAYMENT_RECORDED, payment, match.client.name,
-                                              principal.user_id))
-            announce_invoices(emitted, changed, principal.user_id)
-    session.flush()  # the payments before the lines that name them
-    session.add_all(lines)
-    session.flush()
+    emitted, lines, payments, paid = _Events(), [], [], {}
+    for doc in parsed.documents:
+        line = _line(statement, doc, keys[id(doc)])
+        lines.append(line)
+        if id(doc) not in incoming:
+            line.status = "outgoing"
+            continue
+        if line.bank_document_key in recorded:  # before, or earlier in this same file
+            line.status = "known"
+            continue
+        recorded.add(line.bank_document_key)
+        match = matcher.match(doc)
+        if match.client is None:
+            line.status, line.note = "unmatched", match.note
+            continue
+        payment = _payment(line, match.client, principal, statement.id)
+        payments.append(payment)
+        changed = allocate(session, payment, match.allocations, matcher.locked)
+        paid.update((invoice.id, invoice) for invoice in changed)
+        line.status, line.payment_id = "matched", payment.id
+        emitted.emit(events.payment_event(events.PAYMENT_RECORDED, payment, match.client.name, principal.user_id))
+        announce_invoices(emitted, changed, principal.user_id)
+    bulk.write_paid_invoices(session, list(paid.values()))
+    bulk.write_payments(session, payments)  # before the lines that name them
+    bulk.write_lines(session, lines)
     statement.matched = sum(line.status == "matched" for line in lines)
     statement.unmatched = sum(line.status == "unmatched" for line in lines)
     statement.lines = lines
