@@ -53,7 +53,7 @@ def get_invoice(caller, invoice_id: str) -> dict:
     return caller.get(f"/api/v1/invoices/{invoice_id}").get_json()
 
 
-# -- matching on import ---------------------------------------------------------------------------------------------
+# -- matching on import ------------------------------------------------------------------------------------------------
 
 def test_a_payment_naming_its_invoice_pays_it_partly_and_the_receivables_go_down(accountant, invoice):
     first = invoice("1200.00")
@@ -174,7 +174,7 @@ def test_outgoing_payments_are_listed_and_record_nothing(accountant, invoice, bi
     assert counts(billing_engine)["payments"] == 0
 
 
-# -- nothing twice ----------------------------------------------------------------------------------------------------
+# -- nothing twice -----------------------------------------------------------------------------------------------------
 
 def test_the_same_file_twice_records_nothing_twice(accountant, invoice, billing_engine):
     first = invoice("1200.00")
@@ -278,7 +278,7 @@ def test_a_form_without_the_file_part_is_a_422(accountant, seller):
                                        content_type="multipart/form-data"), 422, "file")
 
 
-# -- matching by hand ---------------------------------------------------------------------------------------------------
+# -- matching by hand --------------------------------------------------------------------------------------------------
 
 def _unmatched(accountant, amount: str = "1000.00") -> tuple[dict, dict]:
     statement = imported(accountant, statement_with([incoming(payer_inn=OTHER_INN, amount=Decimal(amount),
@@ -353,7 +353,7 @@ def test_matching_by_hand_checks_the_client_and_the_allocations(accountant, invo
     assert accountant.get(f"/api/v1/bank-statements/{statement['id']}").get_json()["unmatched"] == 1
 
 
-# -- reading ------------------------------------------------------------------------------------------------------------
+# -- reading -----------------------------------------------------------------------------------------------------------
 
 def test_statements_are_listed_newest_first_and_lines_filtered_by_status(accountant, head, invoice, clock):
     first = invoice("1200.00")
@@ -370,7 +370,7 @@ def test_statements_are_listed_newest_first_and_lines_filtered_by_status(account
     assert_error(head.get(f"/api/v1/bank-statements/{first['id']}"), 404)
 
 
-# -- who may do what, and what others hear --------------------------------------------------------------------------------
+# -- who may do what, and what others hear -----------------------------------------------------------------------------
 
 def test_managers_and_marketers_have_no_access_and_the_head_of_sales_only_reads(accountant, manager, marketer, head,
                                                                                invoice):
