@@ -418,10 +418,15 @@ class BankStatement(Base):
     date_from: Mapped[date | None] = mapped_column(Date)
     date_to: Mapped[date | None] = mapped_column(Date)
     documents: Mapped[int] = mapped_column(Integer)
-    matched: Mapped[int] = mapped_column(Integer)
-    unmatched: Mapped[int] = mapped_column(Integer)
+    matched: Mapped[int] = mapped_column(Integer)  # lines recorded as payments: matched on import, or by hand
+    unmatched: Mapped[int] = mapped_column(Integer)  # lines still waiting for an accountant
     created_by: Mapped[uuid.UUID] = mapped_column(UUID)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    # Computed per request: its lines (when the answer shows them), and whether this request sent a file
+    # imported before.
+    lines: tuple = ()
+    duplicate: bool = False
 
     __table_args__ = (
         UniqueConstraint("sha256", name="uq_bank_statements_sha256"),

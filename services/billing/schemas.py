@@ -408,16 +408,16 @@ PaymentPageSchema = page_schema(PaymentSchema, "PaymentPage")
 class StatementLineSchema(Schema):
     id = fields.Integer()
     line = fields.Integer(metadata={"description": "where its section starts in the file"})
-    number = fields.String(allow_none=True)
-    paid_on = fields.Date()
+    number = fields.String(allow_none=True, metadata={"description": "the payment order's number"})
+    paid_on = fields.Date(metadata={"description": "the day received (ДатаПоступило), else the document's date"})
     amount = fields.Decimal(as_string=True)
     payer_name = fields.String(allow_none=True)
     payer_inn = fields.String(allow_none=True)
     payer_account = fields.String(allow_none=True)
     purpose = fields.String(allow_none=True)
     status = fields.String(metadata={"enum": list(STATEMENT_LINE_STATUSES)})
-    payment_id = fields.UUID(allow_none=True)
-    note = fields.String(allow_none=True)
+    payment_id = fields.UUID(allow_none=True, metadata={"description": "the payment it recorded"})
+    note = fields.String(allow_none=True, metadata={"description": "why it was not matched"})
 
 
 class StatementSchema(Schema):
@@ -425,9 +425,9 @@ class StatementSchema(Schema):
     account = fields.String(allow_none=True)
     date_from = fields.Date(allow_none=True)
     date_to = fields.Date(allow_none=True)
-    documents = fields.Integer()
-    matched = fields.Integer()
-    unmatched = fields.Integer()
+    documents = fields.Integer(metadata={"description": "incoming and outgoing"})
+    matched = fields.Integer(metadata={"description": "lines recorded as payments, on import or by hand"})
+    unmatched = fields.Integer(metadata={"description": "lines waiting to be matched by hand"})
     duplicate = fields.Boolean(metadata={"description": "true: this file was imported before; nothing recorded"})
     created_by = fields.UUID()
     created_at = fields.DateTime()
@@ -441,6 +441,11 @@ class StatementListItemSchema(StatementSchema):
 
 class StatementQueryArgs(PageArgs):
     sort = Sort("created_at", default="-created_at")
+
+
+class StatementLinesArgs(Schema):
+    status = fields.String(validate=validate.OneOf(STATEMENT_LINE_STATUSES),
+                           metadata={"description": "only the lines of this status, e.g. unmatched"})
 
 
 StatementPageSchema = page_schema(StatementListItemSchema, "StatementPage")

@@ -1,6 +1,8 @@
-"""Bank statements (1CClientBankExchange) in tests: built from a few payments, as bytes or as lines to edit."""
+"""Bank statements (1CClientBankExchange) in tests: built from a few payments, as bytes or as lines to edit, and
+uploaded to the billing API."""
 from __future__ import annotations
 
+import io
 from datetime import date
 from decimal import Decimal
 
@@ -52,3 +54,11 @@ def lines_of(raw: bytes, encoding: str = "cp1251") -> list[str]:
 
 def from_lines(lines: list[str], encoding: str = "cp1251", ending: str = "\r\n") -> bytes:
     return "".join(line + ending for line in lines).encode(encoding)
+
+
+def upload(caller, raw: bytes, content_type: str = "text/plain"):
+    """POST /bank-statements with the file as the body (or, for multipart/form-data, as its `file` part)."""
+    if content_type == "multipart/form-data":
+        return caller.post("/api/v1/bank-statements", data={"file": (io.BytesIO(raw), "statement.txt")},
+                           content_type=content_type)
+    return caller.post("/api/v1/bank-statements", data=raw, content_type=content_type)

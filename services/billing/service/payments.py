@@ -4,6 +4,7 @@ that credit later, reverse a payment (never delete one). Over-allocation, of a p
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from decimal import Decimal
 
 from sqlalchemy import exists, select
@@ -48,16 +49,19 @@ def get_payment(db: Database, principal: Principal, payment_id: uuid.UUID) -> Pa
         return load_visible(session, principal, Payment, NOUN, payment_id)
 
 
-def allocate(session: Session, payment: Payment, allocations: list[dict]) -> list[Invoice]:
+def allocate(session: Session, payment: Payment, allocations: list[dict],
+             locked: Mapping[uuid.UUID, Invoice] | None = None) -> list[Invoice]:
     """Apply `allocations` [{invoice_id, amount}] of the payment's unallocated amount to the client's open invoices
-    (locked in id order, so two payments to the same invoices never deadlock). The invoices it changed."""
+    (locked in id order, so two payments to the same invoices never deadlock). The invoices it changed. `locked`:
+    invoices the caller has already locked in this transaction (a statement's, in one query), used as they are."""
     wanted = sum((a["amount"] for a in allocations), Decimal("0"))
     if wanted > payment.unallocated_amount:
         raise Conflict(f"the allocations add up to {wanted}, the payment has {payment.unallocated_amount} left",
                        {"allocations": ["more than the payment has left"]})
     changed = []
     for item in sorted(allocations, key=lambda a: str(a["invoice_id"])):
-        invoice = session.get(Invoice, item["invoice_id"], with_for_update=True)
+        invoice = (locked or {}).get(item["invoice_id"]) or session.get(Invoice, item["invoice_id"],
+                                                                        with_for_update=True)
         if invoice is None or invoice.client_id != payment.client_id:
             raise invalid("allocations", f"invoice {item['invoice_id']} is not an invoice of the payer",
                           "not an invoice of the payer")

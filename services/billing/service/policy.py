@@ -8,6 +8,9 @@ from glassbox.policy import Visibility
 
 READERS = ("admin", "accountant", "head_of_sales", "manager")
 ACCOUNTANTS = ("admin", "accountant")
+# Bank statements hold every client's payments at once, whoever owns the client: not for managers (403), who
+# see the payments of their own clients under /payments.
+STATEMENT_READERS = ("admin", "accountant", "head_of_sales")
 DRAFTERS = ("admin", "accountant", "manager")  # may create and edit draft invoices
 PRICE_LIST_READERS = ("admin", "accountant", "head_of_sales", "manager", "marketer", "service")
 PRICE_LIST_EDITORS = ("admin", "accountant")
