@@ -53,10 +53,11 @@ def _with_amounts(values: dict, data: dict, columns: dict) -> dict:
 # -- derived columns ---------------------------------------------------------------------------------------
 
 # An invoice's: the latest paid_on of the recorded payments allocated to it; the amount of its documents and whether
-# they cover every line's quantity; the client's current owner (the snapshot's while the client is unknown).
+# they cover every line's quantity; whether it has a plan; the client's current owner (the snapshot's while the
+# client is unknown).
 _DERIVE_INVOICES = """
 UPDATE invoices SET last_paid_on = d.last_paid_on, shipped_amount = d.shipped_amount,
-                    fully_shipped = d.fully_shipped, owner_id = d.owner_id
+                    fully_shipped = d.fully_shipped, has_plan = d.has_plan, owner_id = d.owner_id
 FROM (SELECT i.invoice_id,
              (SELECT max(a.paid_on) FROM payment_allocations a
               WHERE a.invoice_id = i.invoice_id AND NOT a.reversed) AS last_paid_on,
@@ -65,11 +66,12 @@ FROM (SELECT i.invoice_id,
              NOT EXISTS (SELECT FROM invoice_lines l WHERE l.invoice_id = i.invoice_id AND l.quantity >
                          COALESCE((SELECT sum(dl.quantity) FROM delivery_lines dl
                                    WHERE dl.invoice_line_id = l.line_id), 0)) AS fully_shipped,
+             EXISTS (SELECT FROM planned_payments p WHERE p.invoice_id = i.invoice_id) AS has_plan,
              COALESCE((SELECT c.owner_id FROM clients c WHERE c.client_id = i.client_id), i.owner_id) AS owner_id
       FROM invoices i WHERE i.invoice_id = ANY(%(ids)s)) AS d
 WHERE invoices.invoice_id = d.invoice_id
-  AND (invoices.last_paid_on, invoices.shipped_amount, invoices.fully_shipped, invoices.owner_id)
-      IS DISTINCT FROM (d.last_paid_on, d.shipped_amount, d.fully_shipped, d.owner_id)"""
+  AND (invoices.last_paid_on, invoices.shipped_amount, invoices.fully_shipped, invoices.has_plan, invoices.owner_id)
+      IS DISTINCT FROM (d.last_paid_on, d.shipped_amount, d.fully_shipped, d.has_plan, d.owner_id)"""
 
 _OWNED = {"invoices": "invoice_id", "payments": "payment_id", "deliveries": "document_id"}
 
@@ -138,6 +140,7 @@ def plans_changed(session: Session, events: list[DomainEvent]) -> None:
             for item in event.data.get("items") or []]))
     projection.upsert_newer(session, "payment_plans", ("invoice_id",), plans)
     projection.replace_children(session, "payment_plans", "invoice_id", "planned_payments", items)
+    derive_invoices(session, [key[0] for key, _, _ in plans])
 
 
 @batched

@@ -90,7 +90,8 @@ class PaymentsKpiSchema(ReportSchema, PlannedReceivedSchema):
     on_time = fields.Nested(OnTimeSchema, required=True)
     receivables = fields.Nested(ReceivablesKpiSchema, required=True)
     invoiced = fields.Nested(InvoicedSchema, required=True)
-    dso = figure_field("receivables.total / invoiced x days in the period; null when nothing was invoiced")
+    dso = figure_field("receivables.total / invoiced.amount x days in the period (base currency amounts); null "
+                       "when nothing was invoiced")
 
 
 # -- /kpi/fulfilment -------------------------------------------------------------------------------------

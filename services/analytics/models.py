@@ -269,7 +269,8 @@ MONEY = Numeric(14, 2)
 QUANTITY = Numeric(14, 3)
 PAID_INVOICE_COVER = ("owner_id", "client_id", "currency", "total_amount", "due_on")
 INVOICE_COVER = ("status", "owner_id", "currency", "total_amount")
-OPEN_INVOICE_COVER = ("owner_id", "currency", "due_on", "total_amount", "paid_amount", "shipped_amount")
+OPEN_INVOICE_COVER = ("owner_id", "currency", "due_on", "total_amount", "paid_amount")
+UNSHIPPED_COVER = ("owner_id", "currency", "total_amount", "shipped_amount")
 ISSUED_STATUSES = "status IN ('issued', 'partially_paid', 'paid')"  # issued and not cancelled
 OPEN_STATUSES = "status IN ('issued', 'partially_paid')"  # owes something now
 
@@ -305,21 +306,27 @@ class Invoice(Base):
     paid_amount: Mapped[Decimal] = mapped_column(MONEY)
     last_event_time: Mapped[datetime] = _time(nullable=False)
     # derived: the latest paid_on of the recorded payments allocated to it (the day a paid invoice was paid in
-    # full), the amount of its delivered shipments and signed acts, and whether they cover every line
+    # full), the amount of its delivered shipments and signed acts, whether they cover every line, whether it has
+    # a payment plan
     last_paid_on: Mapped[date | None] = mapped_column(Date)
     shipped_amount: Mapped[Decimal] = mapped_column(MONEY, server_default=text("0"))
     fully_shipped: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    has_plan: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
 
     __table_args__ = (
         Index("ix_invoices_issued", "issued_on", postgresql_include=list(INVOICE_COVER),
               postgresql_where=text("issued_on IS NOT NULL")),
-        Index("ix_invoices_due", "due_on", postgresql_include=list(INVOICE_COVER),
-              postgresql_where=text(ISSUED_STATUSES)),
+        # the invoices without a plan due in a period (those with one: their instalments)
+        Index("ix_invoices_due_unplanned", "due_on", postgresql_include=list(INVOICE_COVER),
+              postgresql_where=text(f"{ISSUED_STATUSES} AND NOT has_plan")),
         Index("ix_invoices_open", "issued_on", postgresql_include=list(OPEN_INVOICE_COVER),
               postgresql_where=text(OPEN_STATUSES)),
         Index("ix_invoices_paid", "last_paid_on", postgresql_include=list(PAID_INVOICE_COVER),
               postgresql_where=text("status = 'paid'")),
-        Index("ix_invoices_paid_unshipped", "invoice_id", postgresql_where=text("status = 'paid' AND NOT fully_shipped")),
+        Index("ix_invoices_shipped_unpaid", "invoice_id", postgresql_include=list(OPEN_INVOICE_COVER),
+              postgresql_where=text(f"{OPEN_STATUSES} AND shipped_amount > 0")),
+        Index("ix_invoices_paid_unshipped", "invoice_id", postgresql_include=list(UNSHIPPED_COVER),
+              postgresql_where=text("status = 'paid' AND NOT fully_shipped")),
         Index("ix_invoices_client", "client_id"),
         Index("ix_invoices_deal", "deal_id", postgresql_where=text("deal_id IS NOT NULL")),
     )

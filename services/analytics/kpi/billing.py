@@ -39,14 +39,15 @@ def paid_in_full_in(scope: Scope):
 
 
 def allocated(until=None, on_time: bool = False):
-    """What the recorded payments allocated to the invoice row paid of it (those with paid_on up to `until`, or
-    up to its due date)."""
+    """A select of one row, `paid`: what the recorded payments allocated to the invoice row paid of it (those with
+    paid_on up to `until`, or up to its due date). As a scalar subquery, or joined LATERAL when several figures use
+    it (a scalar subquery would run once per use)."""
     conditions = [PaymentAllocation.invoice_id == Invoice.invoice_id, PaymentAllocation.reversed.is_(False)]
     if until is not None:
         conditions.append(PaymentAllocation.paid_on <= sql_date(until))
     if on_time:
         conditions.append(PaymentAllocation.paid_on <= Invoice.due_on)
-    return select(func.coalesce(func.sum(PaymentAllocation.amount), 0)).where(*conditions).scalar_subquery()
+    return select(func.coalesce(func.sum(PaymentAllocation.amount), 0).label("paid")).where(*conditions)
 
 
 def received(session: Session, scope: Scope, keys: dict) -> list[dict]:

@@ -44,6 +44,6 @@ def fulfilment(session: Session, scope: Scope) -> dict:
         "shipped_unpaid": _now(session, scope, [OPEN, Invoice.shipped_amount > 0], "outstanding",
                                Invoice.total_amount - Invoice.paid_amount),
         # invoices paid in full whose lines the delivered and signed documents do not all cover: the rest of them
-        "paid_not_shipped": _now(session, scope, [Invoice.status == "paid", Invoice.fully_shipped.is_(False)],
+        "paid_not_shipped": _now(session, scope, [Invoice.status == "paid", ~Invoice.fully_shipped],
                                  "unshipped", Invoice.total_amount - Invoice.shipped_amount),
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import and_, exists, or_, select, true, union_all
+from sqlalchemy import and_, or_, select, true, union_all
 from sqlalchemy.orm import Session
 
 from services.analytics.kpi.billing import (ISSUED, OPEN, allocated, invoiced, month_of, months, paid_in_full_in,
@@ -28,8 +28,7 @@ def _planned_rows(scope: Scope):
                                                               Invoice.invoice_id == PlannedPayment.invoice_id))
                    .where(within(PlannedPayment.due_on, scope), *filters))
     unplanned = (select(Invoice.owner_id, Invoice.due_on, Invoice.currency, Invoice.total_amount)
-                 .where(within(Invoice.due_on, scope), *filters,
-                        ~exists().where(PlannedPayment.invoice_id == Invoice.invoice_id)))
+                 .where(within(Invoice.due_on, scope), *filters, ~Invoice.has_plan))
     return union_all(instalments, unplanned).subquery("planned")
 
 
@@ -56,7 +55,8 @@ def _on_time(session: Session, scope: Scope) -> dict:
     their amount was paid on or before it (at the rate of the day they were paid in full)."""
     [row] = aggregate(session, Invoice.__table__, {}, Invoice.currency, Invoice.last_paid_on, Measures(
         counts={"invoices": true(), "on_time_invoices": Invoice.last_paid_on <= Invoice.due_on},
-        money={"amount": (Invoice.total_amount, true()), "paid_on_time": (allocated(on_time=True), true())}),
+        money={"amount": (Invoice.total_amount, true()),
+               "paid_on_time": (allocated(on_time=True).scalar_subquery(), true())}),
         [paid_in_full_in(scope), *people(scope, Invoice.owner_id)], scope.base_currency, unit="invoices")
     return {**row, "share": ratio(row["paid_on_time"]["amount"], row["amount"]["amount"])}
 
@@ -65,9 +65,10 @@ def _receivables(session: Session, scope: Scope) -> dict:
     """What the invoices issued by `to` still owed at the end of that day (their total less the recorded payments
     with paid_on up to it), by days past the due date, at the rate of `to`."""
     end = scope.date_to
-    owed = (Invoice.total_amount - allocated(until=end)).label("owed")
+    paid = allocated(until=end).lateral("paid_by_then")
     # only invoices open now or paid in full after `to` can have owed something then (two partial indexes)
-    source = (select(Invoice.currency, Invoice.due_on, owed)
+    source = (select(Invoice.currency, Invoice.due_on, (Invoice.total_amount - paid.c.paid).label("owed"))
+              .select_from(Invoice.__table__.join(paid, true()))
               .where(Invoice.issued_on <= sql_date(end),
                      or_(OPEN, and_(Invoice.status == "paid", Invoice.last_paid_on > sql_date(end))),
                      *people(scope, Invoice.owner_id)).subquery("owing"))
@@ -84,12 +85,12 @@ def _receivables(session: Session, scope: Scope) -> dict:
 
 
 def _dso(receivables: dict, issued: dict, scope: Scope) -> Decimal | None:
-    """receivables at the end / invoiced in the period x days in the period; null when nothing was invoiced or
-    either amount has unconverted parts."""
-    total, base = receivables["total"], issued["amount"]
-    if not base["amount"] or total["unconverted"] or base["unconverted"]:
+    """receivables at the end / invoiced in the period x days in the period, over the amounts in the base currency
+    (their unconverted parts are listed beside them); null when nothing (convertible) was invoiced."""
+    base = issued["amount"]["amount"]
+    if not base:
         return None
-    return cents(total["amount"] / base["amount"] * ((scope.date_to - scope.date_from).days + 1))
+    return cents(receivables["total"]["amount"] / base * ((scope.date_to - scope.date_from).days + 1))
 
 
 def payments(session: Session, scope: Scope) -> dict:

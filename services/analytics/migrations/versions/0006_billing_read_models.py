@@ -19,7 +19,8 @@ branch_labels = None
 depends_on = None
 
 INVOICE_COVER = ['status', 'owner_id', 'currency', 'total_amount']
-OPEN_INVOICE_COVER = ['owner_id', 'currency', 'due_on', 'total_amount', 'paid_amount', 'shipped_amount']
+OPEN_INVOICE_COVER = ['owner_id', 'currency', 'due_on', 'total_amount', 'paid_amount']
+UNSHIPPED_COVER = ['owner_id', 'currency', 'total_amount', 'shipped_amount']
 PAID_INVOICE_COVER = ['owner_id', 'client_id', 'currency', 'total_amount', 'due_on']
 ISSUED_STATUSES = "status IN ('issued', 'partially_paid', 'paid')"
 OPEN_STATUSES = "status IN ('issued', 'partially_paid')"
@@ -54,17 +55,21 @@ def upgrade() -> None:
                     sa.Column('shipped_amount', sa.Numeric(precision=14, scale=2), server_default=sa.text('0'),
                               nullable=False),
                     sa.Column('fully_shipped', sa.Boolean(), server_default=sa.text('false'), nullable=False),
+                    sa.Column('has_plan', sa.Boolean(), server_default=sa.text('false'), nullable=False),
                     sa.PrimaryKeyConstraint('invoice_id', name=op.f('pk_invoices')))
     op.create_index('ix_invoices_issued', 'invoices', ['issued_on'], unique=False, postgresql_include=INVOICE_COVER,
                     postgresql_where=sa.text('issued_on IS NOT NULL'))
-    op.create_index('ix_invoices_due', 'invoices', ['due_on'], unique=False, postgresql_include=INVOICE_COVER,
-                    postgresql_where=sa.text(ISSUED_STATUSES))
+    op.create_index('ix_invoices_due_unplanned', 'invoices', ['due_on'], unique=False, postgresql_include=INVOICE_COVER,
+                    postgresql_where=sa.text(f'{ISSUED_STATUSES} AND NOT has_plan'))
     op.create_index('ix_invoices_open', 'invoices', ['issued_on'], unique=False, postgresql_include=OPEN_INVOICE_COVER,
                     postgresql_where=sa.text(OPEN_STATUSES))
     op.create_index('ix_invoices_paid', 'invoices', ['last_paid_on'], unique=False,
                     postgresql_include=PAID_INVOICE_COVER, postgresql_where=sa.text("status = 'paid'"))
+    op.create_index('ix_invoices_shipped_unpaid', 'invoices', ['invoice_id'], unique=False,
+                    postgresql_include=OPEN_INVOICE_COVER,
+                    postgresql_where=sa.text(f'{OPEN_STATUSES} AND shipped_amount > 0'))
     op.create_index('ix_invoices_paid_unshipped', 'invoices', ['invoice_id'], unique=False,
-                    postgresql_where=sa.text("status = 'paid' AND NOT fully_shipped"))
+                    postgresql_include=UNSHIPPED_COVER, postgresql_where=sa.text("status = 'paid' AND NOT fully_shipped"))
     op.create_index('ix_invoices_client', 'invoices', ['client_id'], unique=False)
     op.create_index('ix_invoices_deal', 'invoices', ['deal_id'], unique=False,
                     postgresql_where=sa.text('deal_id IS NOT NULL'))
