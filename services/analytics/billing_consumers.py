@@ -77,8 +77,9 @@ _OWNED = {"invoices": "invoice_id", "payments": "payment_id", "deliveries": "doc
 
 
 def _owner_from_clients(table: str, where: str) -> str:
-    return (f"UPDATE {table} SET owner_id = c.owner_id FROM clients c WHERE {where} AND c.client_id = {table}.client_id "
-            f"AND c.owner_id IS NOT NULL AND {table}.owner_id IS DISTINCT FROM c.owner_id")
+    return (f"UPDATE {table} SET owner_id = c.owner_id FROM clients c WHERE {where} "
+            f"AND c.client_id = {table}.client_id AND c.owner_id IS NOT NULL "
+            f"AND {table}.owner_id IS DISTINCT FROM c.owner_id")
 
 
 def derive_invoices(session: Session, invoice_ids) -> None:
@@ -109,8 +110,9 @@ def products_changed(session: Session, events: list[DomainEvent]) -> None:
 
 
 def _line(invoice_id, line: dict) -> dict:
-    return {"line_id": as_uuid(line["line_id"]), "invoice_id": invoice_id, "product_id": as_uuid(line.get("product_id")),
-            "quantity": Decimal(str(line["quantity"])), "amount": Decimal(str(line["amount"]))}
+    return {"line_id": as_uuid(line["line_id"]), "invoice_id": invoice_id,
+            "product_id": as_uuid(line.get("product_id")), "quantity": Decimal(str(line["quantity"])),
+            "amount": Decimal(str(line["amount"]))}
 
 
 @batched
@@ -119,7 +121,8 @@ def invoices_changed(session: Session, events: list[DomainEvent]) -> None:
     rows, lines = [], []
     for event in events:
         invoice_id = aggregate_id(event, "invoice_id")
-        values = _with_amounts(carried(event.data, INVOICE), event.data, {"total": "total_amount", "paid": "paid_amount"})
+        values = _with_amounts(carried(event.data, INVOICE), event.data,
+                               {"total": "total_amount", "paid": "paid_amount"})
         rows.append(((invoice_id,), event.time, values))
         if "lines" in event.data:
             lines.append((invoice_id, event.time, [_line(invoice_id, line) for line in event.data["lines"] or []]))

@@ -19,7 +19,8 @@ class ClientsKpiArgs(BillingKpiArgs):
 def _money_of(unit: str, what: str) -> type[Schema]:
     """A money figure in the base currency whose unconverted parts count `unit` (invoices, payments...)."""
     unconverted = type(f"Unconverted{what}Schema", (Schema,), {
-        "currency": fields.String(required=True), "amount": amount_field(required=True), unit: fields.Integer(required=True)})
+        "currency": fields.String(required=True), "amount": amount_field(required=True),
+        unit: fields.Integer(required=True)})
     return type(f"{what}MoneySchema", (Schema,), {
         "amount": amount_field(required=True, metadata={"description": "in the base currency, rounded to cents"}),
         "currency": fields.String(required=True, metadata={"description": "the base currency"}),

@@ -1,5 +1,6 @@
 """What analytics consumes: the identity, clients, deals and billing events (the last in billing_consumers.py),
-projected into the read models of services/analytics/models.py. Run by `glassbox consume analytics`; the kit's inbox applies each event once.
+projected into the read models of services/analytics/models.py. Run by `glassbox consume analytics`; the kit's
+inbox applies each event once.
 
 Tolerant reader: every handler takes the fields it needs with .get and ignores the rest; a field a payload
 does not carry leaves the column as it is. Event types that analytics has no use for (contacts, code lists,
@@ -162,7 +163,8 @@ DEAL_REASSIGNED = "crm.deal.reassigned.v1"
 DEAL_TYPES = (DEAL_CREATED, DEAL_UPDATED, DEAL_STAGE_CHANGED, DEAL_WON, DEAL_LOST, DEAL_REOPENED, DEAL_REASSIGNED)
 DEAL = {"title": ("title", as_text), "status": ("status", as_text), "client_id": ("client_id", as_uuid),
         "client_industry": ("client_industry", as_text), "client_region": ("client_region", as_text),
-        "campaign_id": ("campaign_id", as_uuid), "pipeline_id": ("pipeline_id", as_uuid), "stage_id": ("stage_id", as_uuid),
+        "campaign_id": ("campaign_id", as_uuid), "pipeline_id": ("pipeline_id", as_uuid),
+        "stage_id": ("stage_id", as_uuid),
         "stage_name": ("stage_name", as_text), "stage_position": ("stage_position", as_int),
         "stage_probability": ("stage_probability", as_int), "owner_id": ("owner_id", as_uuid),
         "expected_close_on": ("expected_close_on", as_date), "created_at": ("created_at", as_time),

@@ -3,9 +3,10 @@ deals and their stage entries, pipelines and stages, campaigns, activities, surv
 lines, payment plans, payments and their allocations, delivered shipments and signed acts), plus the exchange
 rates an admin records (the one table written through the API, and therefore never rebuilt).
 
-Every read model is written only by services/analytics/consumers.py (and billing_consumers.py). A row moves forward in CloudEvent
-time: a table whose events carry the whole record keeps one `last_event_time` (glassbox.projection); a
-table fed by events that carry only part of the record keeps one time per group of columns (see
+Every read model is written only by services/analytics/consumers.py (and billing_consumers.py). A row moves
+forward in CloudEvent time: a table whose events carry the whole record keeps one `last_event_time`
+(glassbox.projection); a table fed by events that carry only part of the record keeps one time per group of
+columns (see
 services/analytics/projection.py), so a late older event can still fill in what a newer one did not carry."""
 from __future__ import annotations
 

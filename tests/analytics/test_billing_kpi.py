@@ -70,7 +70,8 @@ class Month:
                                   covered)
         self.events += [
             self.i4.create(FEB), self.i4.issue(FEB, 1),
-            pipeline.event(FEB), self.deal.create(FEB), self.i5.create(at(2)), self.deal.lose(at(9), (new_id(), "Дорого")),
+            pipeline.event(FEB), self.deal.create(FEB), self.i5.create(at(2)),
+            self.deal.lose(at(9), (new_id(), "Дорого")),
             self.i3.create(at(1)), self.i3.issue(at(1), 2), self.i1.create(at(1)), self.i1.issue(at(2), 3),
             self.i1.set_plan(at(2), [(date(2026, 3, 5), Decimal("500.00")), (date(2026, 3, 25), Decimal("1500.00"))]),
             self.i2.create(at(3)), self.i2.issue(at(3), 4), self.i6.create(at(3)), self.i6.issue(at(3), 5),

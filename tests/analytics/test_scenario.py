@@ -1,7 +1,7 @@
 """The generated scenario (hundreds of clients and deals, campaigns in three currencies, activities, surveys; invoices,
-payments, shipments and acts) fed through the consumer runner; every KPI endpoint must answer exactly what the independent reference
-(tests/support/analytics/reference) computes from the scenario itself, for several periods, filters and callers;
-and the same after the events arrive duplicated and in another order."""
+payments, shipments and acts) fed through the consumer runner; every KPI endpoint must answer exactly what the
+independent reference (tests/support/analytics/reference) computes from the scenario itself, for several periods,
+filters and callers; and the same after the events arrive duplicated and in another order."""
 from __future__ import annotations
 
 import random

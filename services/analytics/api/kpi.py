@@ -1,4 +1,5 @@
-"""/kpi/*: the sales and billing KPIs, read only, computed from the read models when asked (definitions: docs/kpi.md)."""
+"""/kpi/*: the sales and billing KPIs, read only, computed from the read models when asked (definitions:
+docs/kpi.md)."""
 from flask.views import MethodView
 
 from glassbox.app import current_db

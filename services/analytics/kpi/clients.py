@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import and_, func, select, true
 from sqlalchemy.orm import Session
 
-from services.analytics.kpi.billing import RECORDED
+from services.analytics.kpi.billing import RECORDED, within
 from services.analytics.kpi.measures import Measures, add_money, aggregate, money
 from services.analytics.kpi.scope import Scope, people, ratio, sql_date
 from services.analytics.models import Client, Payment
@@ -20,8 +20,8 @@ CLASSES = (("A", Decimal("0.80")), ("B", Decimal("0.95")), ("C", None))
 def _revenue_per_client(session: Session, scope: Scope) -> list[dict]:
     return aggregate(session, Payment.__table__, {"client_id": Payment.client_id}, Payment.currency, Payment.paid_on,
                      Measures(counts={"payments": true()}, money={"revenue": (Payment.amount, true())}),
-                     [RECORDED, Payment.paid_on >= sql_date(scope.date_from), Payment.paid_on <= sql_date(scope.date_to),
-                      *people(scope, Payment.owner_id)], scope.base_currency, unit="payments")
+                     [RECORDED, within(Payment.paid_on, scope), *people(scope, Payment.owner_id)],
+                     scope.base_currency, unit="payments")
 
 
 def _classified(rows: list[dict]) -> tuple[Decimal, list[dict]]:

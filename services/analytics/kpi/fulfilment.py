@@ -20,7 +20,8 @@ def _shipped(session: Session, scope: Scope) -> dict:
         Measures(counts={"documents": true()}, money={"amount": (Delivery.total_amount, true())}),
         [within(Delivery.done_on, scope), *people(scope, Delivery.owner_id)], scope.base_currency, unit="documents")}
     nothing = {"documents": 0, "amount": money(None, scope.base_currency, None, "documents")}
-    kinds = {name: {key: rows.get(kind, nothing)[key] for key in ("documents", "amount")} for kind, name in KINDS.items()}
+    kinds = {name: {key: rows.get(kind, nothing)[key] for key in ("documents", "amount")}
+             for kind, name in KINDS.items()}
     return {"documents": sum(kind["documents"] for kind in kinds.values()),
             "amount": add_money(*(kind["amount"] for kind in kinds.values())), **kinds}
 

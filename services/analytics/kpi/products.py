@@ -21,7 +21,8 @@ def _revenue(session: Session, scope: Scope) -> list[dict]:
     """Per product (None: free-text lines): the paid invoices with such lines, their quantity, and their amount
     (VAT included) at the rate of the day the invoice was paid in full."""
     per_invoice = (select(InvoiceLine.product_id, Invoice.currency, Invoice.last_paid_on.label("day"),
-                          func.sum(InvoiceLine.quantity).label("quantity"), func.sum(InvoiceLine.amount).label("amount"))
+                          func.sum(InvoiceLine.quantity).label("quantity"),
+                          func.sum(InvoiceLine.amount).label("amount"))
                    .select_from(Invoice.__table__.join(InvoiceLine.__table__,
                                                        InvoiceLine.invoice_id == Invoice.invoice_id))
                    .where(paid_in_full_in(scope), *people(scope, Invoice.owner_id))

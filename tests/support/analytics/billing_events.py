@@ -228,7 +228,8 @@ def delivered(invoice: InvoiceLife, kind: str, quantities: list[tuple[dict, Deci
     vat = sum((vat_in(amount, item["vat_rate"]) for item, _, amount in covered), Decimal("0.00"))
     prefix = "ТН" if kind == "shipment" else "АКТ"
     data = {"document_id": document.document_id, "kind": kind, "number": f"{prefix}-{done_on.year}-{number:06d}",
-            "invoice_id": invoice.invoice_id, "invoice_number": invoice.number, "client_id": invoice.client["client_id"],
+            "invoice_id": invoice.invoice_id, "invoice_number": invoice.number,
+            "client_id": invoice.client["client_id"],
             "owner_id": invoice.owner_id, "status": "done", "issued_on": done_on, "done_on": done_on,
             "net": money(document.total - vat, currency), "vat": money(vat, currency),
             "total": money(document.total, currency),

@@ -35,5 +35,6 @@ def canonical(path: str, answer: dict) -> dict:
         answer["by_manager"] = by("manager_id", answer["by_manager"])
     elif path == "products":
         answer["items"] = by("product_id", answer["items"])
-        answer["lost"] = [{**item, "reasons": by("reason_id", item["reasons"])} for item in by("product_id", answer["lost"])]
+        answer["lost"] = [{**item, "reasons": by("reason_id", item["reasons"])}
+                          for item in by("product_id", answer["lost"])]
     return answer

@@ -69,7 +69,8 @@ def upgrade() -> None:
                     postgresql_include=OPEN_INVOICE_COVER,
                     postgresql_where=sa.text(f'{OPEN_STATUSES} AND shipped_amount > 0'))
     op.create_index('ix_invoices_paid_unshipped', 'invoices', ['invoice_id'], unique=False,
-                    postgresql_include=UNSHIPPED_COVER, postgresql_where=sa.text("status = 'paid' AND NOT fully_shipped"))
+                    postgresql_include=UNSHIPPED_COVER,
+                    postgresql_where=sa.text("status = 'paid' AND NOT fully_shipped"))
     op.create_index('ix_invoices_client', 'invoices', ['client_id'], unique=False)
     op.create_index('ix_invoices_deal', 'invoices', ['deal_id'], unique=False,
                     postgresql_where=sa.text('deal_id IS NOT NULL'))
