@@ -1,5 +1,6 @@
-"""What analytics consumes: the identity, clients and deals events, projected into the read models of
-services/analytics/models.py. Run by `glassbox consume analytics`; the kit's inbox applies each event once.
+"""What analytics consumes: the identity, clients, deals and billing events (the last in billing_consumers.py),
+projected into the read models of services/analytics/models.py. Run by `glassbox consume analytics`; the kit's
+inbox applies each event once.
 
 Tolerant reader: every handler takes the fields it needs with .get and ignores the rest; a field a payload
 does not carry leaves the column as it is. Event types that analytics has no use for (contacts, code lists,
@@ -17,68 +18,23 @@ bulk statement per shape (services/analytics/projection.py), since the consumer'
 per event, and a statement per event costs more than the database's work for it."""
 from __future__ import annotations
 
-import uuid
-from datetime import date, datetime, timezone
-from decimal import Decimal
+from datetime import datetime, timezone
 
 from prometheus_client import Counter
 from sqlalchemy.orm import Session
 
 from glassbox.events import DomainEvent
 from glassbox.inbox import ANY_TYPE, batched
-from services.analytics import projection
+from services.analytics import billing_consumers, projection
+from services.analytics.payloads import (aggregate_id, as_date, as_int, as_text, as_time, as_uuid, carried,
+                                         money_columns)
 
 GROUP = "analytics"
 # The event type names below repeat the producers' on purpose (a consumer keeps its own reader of another
 # service's events instead of importing its classes); the contracts in contracts/events/ keep them in step.
-TOPICS = ("crm.identity.events", "crm.clients.events", "crm.deals.events")
+TOPICS = ("crm.identity.events", "crm.clients.events", "crm.deals.events", "crm.billing.events")
 
 SKIPPED = Counter("analytics_events_skipped_total", "Events of a type analytics does not know, skipped", ["type"])
-
-
-# -- reading payloads ------------------------------------------------------------------------------------
-
-def _uuid(value) -> str | None:
-    """Passed on as text: PostgreSQL casts it to uuid and refuses a malformed one (the batch then goes one event
-    at a time, and that event to the DLQ), which costs less than parsing it here."""
-    return None if value in (None, "") else str(value)
-
-
-def _time(value) -> datetime | None:
-    if value in (None, ""):
-        return None
-    parsed = datetime.fromisoformat(str(value))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-
-
-def _date(value) -> date | None:
-    return None if value in (None, "") else date.fromisoformat(str(value))
-
-
-def _id(event: DomainEvent, name: str) -> uuid.UUID:
-    """The aggregate's id: the payload's, else the CloudEvent subject. None of either raises (-> DLQ)."""
-    return uuid.UUID(str(event.data.get(name) or event.subject))
-
-
-def _carried(data: dict, fields: dict) -> dict:
-    """{column: parsed value} for each `payload field -> (column, parser)` the payload carries."""
-    return {column: parse(data[name]) for name, (column, parse) in fields.items() if name in data}
-
-
-def _text(value):
-    return value
-
-
-def _int(value) -> int | None:
-    return None if value is None else int(value)
-
-
-def _money(data: dict, name: str) -> dict:
-    """{"amount", "currency"} columns from a money object {"amount": "1250.00", "currency": "RUB"}."""
-    if name not in data:
-        return {}
-    money = data[name]
-    return {"amount": Decimal(str(money["amount"])), "currency": str(money["currency"])}
 
 
 # -- identity --------------------------------------------------------------------------------------------
@@ -86,22 +42,22 @@ def _money(data: dict, name: str) -> dict:
 USER_CREATED = "crm.user.created.v1"
 USER_UPDATED = "crm.user.updated.v1"
 USER_DEACTIVATED = "crm.user.deactivated.v1"
-PROFILE = {"full_name": ("full_name", _text), "team_id": ("team_id", _uuid)}
-USER_STATE = {"email": ("email", _text), "role": ("role", _text), "is_active": ("is_active", bool)}
+PROFILE = {"full_name": ("full_name", as_text), "team_id": ("team_id", as_uuid)}
+USER_STATE = {"email": ("email", as_text), "role": ("role", as_text), "is_active": ("is_active", bool)}
 
 
 def _user_groups(event: DomainEvent) -> dict:
     """created and updated carry the whole profile after the change; deactivated carries no full name or
     team: those stay as the row (or a later-arriving profile) has them."""
     if event.type == USER_DEACTIVATED:
-        return {"state_time": {**_carried(event.data, USER_STATE), "is_active": False}}
-    return {"profile_time": _carried(event.data, PROFILE), "state_time": _carried(event.data, USER_STATE)}
+        return {"state_time": {**carried(event.data, USER_STATE), "is_active": False}}
+    return {"profile_time": carried(event.data, PROFILE), "state_time": carried(event.data, USER_STATE)}
 
 
 @batched
 def users_changed(session: Session, events: list[DomainEvent]) -> None:
     projection.upsert_groups(session, "users", ("user_id",), [
-        ((_id(event, "user_id"),), event.time, _user_groups(event)) for event in events])
+        ((aggregate_id(event, "user_id"),), event.time, _user_groups(event)) for event in events])
 
 
 # -- clients ---------------------------------------------------------------------------------------------
@@ -110,11 +66,11 @@ CLIENT_CREATED = "crm.client.created.v1"
 CLIENT_UPDATED = "crm.client.updated.v1"
 CLIENT_ASSIGNED = "crm.client.assigned.v1"
 CLIENT_ARCHIVED = "crm.client.archived.v1"
-CARD = {"name": ("name", _text), "industry": ("industry", _text), "region": ("region", _text),
-        "source_channel": ("source_channel", _text), "campaign_id": ("campaign_id", _uuid),
-        "status": ("status", _text), "created_at": ("created_at", _time)}
-OWNER = {"owner_id": ("owner_id", _uuid)}
-ARCHIVED = {"archived_at": ("archived_at", _time)}
+CARD = {"name": ("name", as_text), "industry": ("industry", as_text), "region": ("region", as_text),
+        "source_channel": ("source_channel", as_text), "campaign_id": ("campaign_id", as_uuid),
+        "status": ("status", as_text), "created_at": ("created_at", as_time)}
+OWNER = {"owner_id": ("owner_id", as_uuid)}
+ARCHIVED = {"archived_at": ("archived_at", as_time)}
 # created and updated carry the whole card; assigned the owner; archived the owner and the archive time.
 CLIENT_GROUPS = {
     CLIENT_CREATED: {"card_time": CARD, "owner_time": OWNER, "archived_time": ARCHIVED},
@@ -134,24 +90,26 @@ _CLIENTS_CAMPAIGN_TO_DEALS = (
 
 @batched
 def clients_changed(session: Session, events: list[DomainEvent]) -> None:
-    rows = [((_id(event, "client_id"),), event.time,
-             {time_column: _carried(event.data, fields) for time_column, fields in CLIENT_GROUPS[event.type].items()})
+    rows = [((aggregate_id(event, "client_id"),), event.time,
+             {time_column: carried(event.data, fields) for time_column, fields in CLIENT_GROUPS[event.type].items()})
             for event in events]
     projection.upsert_groups(session, "clients", ("client_id",), rows)
     carded = {key[0] for key, _, groups in rows if "card_time" in groups}  # assigned/archived: no campaign
     if carded:
         session.connection().exec_driver_sql(_CLIENTS_CAMPAIGN_TO_DEALS, {"ids": list(carded)})
+    # a client's invoices, payments and documents follow its owner, as the billing service's do
+    billing_consumers.clients_owners_changed(session, {key[0] for key, _, groups in rows if "owner_time" in groups})
 
 
 CAMPAIGN_CREATED = "crm.campaign.created.v1"
 CAMPAIGN_UPDATED = "crm.campaign.updated.v1"
-CAMPAIGN = {"name": ("name", _text), "channel": ("channel", _text), "channel_name": ("channel_name", _text),
-            "starts_on": ("starts_on", _date), "ends_on": ("ends_on", _date)}
+CAMPAIGN = {"name": ("name", as_text), "channel": ("channel", as_text), "channel_name": ("channel_name", as_text),
+            "starts_on": ("starts_on", as_date), "ends_on": ("ends_on", as_date)}
 
 
 def _campaign(data: dict) -> dict:
-    values = _carried(data, CAMPAIGN)
-    cost = _money(data, "cost")
+    values = carried(data, CAMPAIGN)
+    cost = money_columns(data, "cost")
     if cost:
         values.update(cost_amount=cost["amount"], cost_currency=cost["currency"])
     return values
@@ -160,24 +118,24 @@ def _campaign(data: dict) -> dict:
 @batched
 def campaigns_changed(session: Session, events: list[DomainEvent]) -> None:
     projection.upsert_newer(session, "campaigns", ("campaign_id",), [
-        ((_id(event, "campaign_id"),), event.time, _campaign(event.data)) for event in events])
+        ((aggregate_id(event, "campaign_id"),), event.time, _campaign(event.data)) for event in events])
 
 
 ACTIVITY_PLANNED = "crm.activity.planned.v1"
 ACTIVITY_UPDATED = "crm.activity.updated.v1"
 ACTIVITY_COMPLETED = "crm.activity.completed.v1"
 ACTIVITY_CANCELLED = "crm.activity.cancelled.v1"
-ACTIVITY = {"client_id": ("client_id", _uuid), "deal_id": ("deal_id", _uuid), "owner_id": ("owner_id", _uuid),
-            "assignee_id": ("assignee_id", _uuid), "type": ("type", _text), "type_name": ("type_name", _text),
-            "status": ("status", _text), "due_at": ("due_at", _time), "completed_at": ("completed_at", _time),
-            "cancelled_at": ("cancelled_at", _time), "created_at": ("created_at", _time)}
+ACTIVITY = {"client_id": ("client_id", as_uuid), "deal_id": ("deal_id", as_uuid), "owner_id": ("owner_id", as_uuid),
+            "assignee_id": ("assignee_id", as_uuid), "type": ("type", as_text), "type_name": ("type_name", as_text),
+            "status": ("status", as_text), "due_at": ("due_at", as_time), "completed_at": ("completed_at", as_time),
+            "cancelled_at": ("cancelled_at", as_time), "created_at": ("created_at", as_time)}
 
 
 @batched
 def activities_changed(session: Session, events: list[DomainEvent]) -> None:
     """Every activity event carries the whole activity after the change."""
     projection.upsert_newer(session, "activities", ("activity_id",), [
-        ((_id(event, "activity_id"),), event.time, _carried(event.data, ACTIVITY)) for event in events])
+        ((aggregate_id(event, "activity_id"),), event.time, carried(event.data, ACTIVITY)) for event in events])
 
 
 SURVEY_RECORDED = "crm.survey.recorded.v1"
@@ -187,9 +145,9 @@ SURVEY_RECORDED = "crm.survey.recorded.v1"
 def surveys_recorded(session: Session, events: list[DomainEvent]) -> None:
     """A survey answer never changes: the first copy stays."""
     projection.insert_new(session, "surveys", ("survey_id",), [{
-        "survey_id": _id(event, "survey_id"), "client_id": _uuid(event.data.get("client_id")),
-        "owner_id": _uuid(event.data.get("owner_id")), "kind": event.data["kind"], "score": int(event.data["score"]),
-        "surveyed_on": _date(event.data["surveyed_on"]), "created_at": _time(event.data.get("created_at"))}
+        "survey_id": aggregate_id(event, "survey_id"), "client_id": as_uuid(event.data.get("client_id")),
+        "owner_id": as_uuid(event.data.get("owner_id")), "kind": event.data["kind"], "score": int(event.data["score"]),
+        "surveyed_on": as_date(event.data["surveyed_on"]), "created_at": as_time(event.data.get("created_at"))}
         for event in events])
 
 
@@ -203,15 +161,16 @@ DEAL_LOST = "crm.deal.lost.v1"
 DEAL_REOPENED = "crm.deal.reopened.v1"
 DEAL_REASSIGNED = "crm.deal.reassigned.v1"
 DEAL_TYPES = (DEAL_CREATED, DEAL_UPDATED, DEAL_STAGE_CHANGED, DEAL_WON, DEAL_LOST, DEAL_REOPENED, DEAL_REASSIGNED)
-DEAL = {"title": ("title", _text), "status": ("status", _text), "client_id": ("client_id", _uuid),
-        "client_industry": ("client_industry", _text), "client_region": ("client_region", _text),
-        "campaign_id": ("campaign_id", _uuid), "pipeline_id": ("pipeline_id", _uuid), "stage_id": ("stage_id", _uuid),
-        "stage_name": ("stage_name", _text), "stage_position": ("stage_position", _int),
-        "stage_probability": ("stage_probability", _int), "owner_id": ("owner_id", _uuid),
-        "expected_close_on": ("expected_close_on", _date), "created_at": ("created_at", _time),
-        "updated_at": ("updated_at", _time), "stage_entered_at": ("stage_entered_at", _time),
-        "closed_at": ("closed_at", _time), "lost_reason_id": ("lost_reason_id", _uuid),
-        "lost_reason_name": ("lost_reason_name", _text)}
+DEAL = {"title": ("title", as_text), "status": ("status", as_text), "client_id": ("client_id", as_uuid),
+        "client_industry": ("client_industry", as_text), "client_region": ("client_region", as_text),
+        "campaign_id": ("campaign_id", as_uuid), "pipeline_id": ("pipeline_id", as_uuid),
+        "stage_id": ("stage_id", as_uuid),
+        "stage_name": ("stage_name", as_text), "stage_position": ("stage_position", as_int),
+        "stage_probability": ("stage_probability", as_int), "owner_id": ("owner_id", as_uuid),
+        "expected_close_on": ("expected_close_on", as_date), "created_at": ("created_at", as_time),
+        "updated_at": ("updated_at", as_time), "stage_entered_at": ("stage_entered_at", as_time),
+        "closed_at": ("closed_at", as_time), "lost_reason_id": ("lost_reason_id", as_uuid),
+        "lost_reason_name": ("lost_reason_name", as_text)}
 
 
 DEAL_CLIENT_CAMPAIGN = ("client_campaign_id", "client_id",
@@ -255,8 +214,8 @@ def deals_changed(session: Session, events: list[DomainEvent]) -> None:
     deals, stays, pipelines, stages = [], [], [], []
     for event in events:
         data = event.data
-        deal_id = _id(event, "deal_id")
-        values = {**_carried(data, DEAL), **_money(data, "amount")}
+        deal_id = aggregate_id(event, "deal_id")
+        values = {**carried(data, DEAL), **money_columns(data, "amount")}
         deals.append(((deal_id,), event.time, values))
         pipeline_id, stage_id = values.get("pipeline_id"), values.get("stage_id")
         entered = values.get("stage_entered_at") or (values.get("created_at") if event.type == DEAL_CREATED else None)
@@ -265,9 +224,9 @@ def deals_changed(session: Session, events: list[DomainEvent]) -> None:
                            values.get("stage_probability"))]
         stays.append(_stay(deal_id, pipeline_id, entered, stage_id, values.get("stage_position"), left))
         if event.type == DEAL_STAGE_CHANGED:
-            previous, position = _uuid(data.get("previous_stage_id")), _int(data.get("previous_stage_position"))
+            previous, position = as_uuid(data.get("previous_stage_id")), as_int(data.get("previous_stage_position"))
             named.append(_inferred(pipeline_id, previous, data.get("previous_stage_name"), position, None))
-            stays.append(_stay(deal_id, pipeline_id, _time(data.get("previous_stage_entered_at")), previous, position,
+            stays.append(_stay(deal_id, pipeline_id, as_time(data.get("previous_stage_entered_at")), previous, position,
                                entered))
         named = [stage for stage in named if stage]
         if named:
@@ -291,13 +250,13 @@ def pipelines_changed(session: Session, events: list[DomainEvent]) -> None:
     pipelines, stages = [], []
     for event in events:
         data = event.data
-        pipeline_id = _id(event, "pipeline_id")
-        pipelines.append(((pipeline_id,), event.time, _carried(data, {
-            "name": ("name", _text), "is_default": ("is_default", bool), "created_at": ("created_at", _time)})))
-        stages += [((_uuid(stage["stage_id"]),), event.time, {
+        pipeline_id = aggregate_id(event, "pipeline_id")
+        pipelines.append(((pipeline_id,), event.time, carried(data, {
+            "name": ("name", as_text), "is_default": ("is_default", bool), "created_at": ("created_at", as_time)})))
+        stages += [((as_uuid(stage["stage_id"]),), event.time, {
             "pipeline_id": pipeline_id, "position": int(stage["position"]),
-            **_carried(stage, {"name": ("name", _text), "probability": ("probability", _int),
-                               "sla_days": ("sla_days", _int), "is_active": ("is_active", bool)})})
+            **carried(stage, {"name": ("name", as_text), "probability": ("probability", as_int),
+                               "sla_days": ("sla_days", as_int), "is_active": ("is_active", bool)})})
             for stage in data.get("stages") or []]
     projection.upsert_newer(session, "pipelines", ("pipeline_id",), pipelines)
     projection.upsert_newer(session, "stages", ("stage_id",), stages)
@@ -332,6 +291,7 @@ HANDLERS = {
     SURVEY_RECORDED: surveys_recorded,
     **dict.fromkeys(DEAL_TYPES, deals_changed),
     **dict.fromkeys((PIPELINE_CREATED, PIPELINE_UPDATED), pipelines_changed),
-    **dict.fromkeys(NOT_NEEDED, not_needed),
+    **billing_consumers.HANDLERS,
+    **dict.fromkeys((*NOT_NEEDED, *billing_consumers.NOT_NEEDED), not_needed),
     ANY_TYPE: unknown_types,
 }

@@ -1,10 +1,12 @@
 """The analytics service's own tables: read models built only from other services' events (users, clients,
-deals and their stage entries, pipelines and stages, campaigns, activities, surveys), plus the exchange
+deals and their stage entries, pipelines and stages, campaigns, activities, surveys; products, invoices and their
+lines, payment plans, payments and their allocations, delivered shipments and signed acts), plus the exchange
 rates an admin records (the one table written through the API, and therefore never rebuilt).
 
-Every read model is written only by services/analytics/consumers.py. A row moves forward in CloudEvent
-time: a table whose events carry the whole record keeps one `last_event_time` (glassbox.projection); a
-table fed by events that carry only part of the record keeps one time per group of columns (see
+Every read model is written only by services/analytics/consumers.py (and billing_consumers.py). A row moves
+forward in CloudEvent time: a table whose events carry the whole record keeps one `last_event_time`
+(glassbox.projection); a table fed by events that carry only part of the record keeps one time per group of
+columns (see
 services/analytics/projection.py), so a late older event can still fill in what a newer one did not carry."""
 from __future__ import annotations
 
@@ -258,6 +260,191 @@ class Survey(Base):
     __table_args__ = (Index("ix_surveys_surveyed_on", "surveyed_on"),)
 
 
+# -- billing (crm.billing.events) ------------------------------------------------------------------------
+# The owner of an invoice, a payment or a document is whose receivable it is: the client's current owner (the
+# clients read model) when analytics knows the client, else the one its latest event named (the billing service
+# moves them with the client without an event of theirs). The consumer keeps it so from both sides, and keeps the
+# columns an invoice derives from other read models (its payments, its documents) whenever it writes those.
+
+MONEY = Numeric(14, 2)
+QUANTITY = Numeric(14, 3)
+PAID_INVOICE_COVER = ("owner_id", "client_id", "currency", "total_amount", "due_on")
+INVOICE_COVER = ("status", "owner_id", "currency", "total_amount")
+OPEN_INVOICE_COVER = ("owner_id", "currency", "due_on", "total_amount", "paid_amount")
+UNSHIPPED_COVER = ("owner_id", "currency", "total_amount", "shipped_amount")
+ISSUED_STATUSES = "status IN ('issued', 'partially_paid', 'paid')"  # issued and not cancelled
+OPEN_STATUSES = "status IN ('issued', 'partially_paid')"  # owes something now
+
+
+class Product(Base):
+    """A price-list entry (crm.product.*): its name for /kpi/products."""
+
+    __tablename__ = "products"
+
+    product_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    sku: Mapped[str | None] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(String(300))
+    kind: Mapped[str | None] = mapped_column(String(7))
+    last_event_time: Mapped[datetime] = _time(nullable=False)
+
+
+class Invoice(Base):
+    """An invoice: the latest snapshot (every crm.invoice.* event carries the whole invoice), and what it derives
+    from its payments and documents."""
+
+    __tablename__ = "invoices"
+
+    invoice_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    number: Mapped[str | None] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(14))
+    client_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    deal_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    currency: Mapped[str] = mapped_column(String(3))
+    issued_on: Mapped[date | None] = mapped_column(Date)
+    due_on: Mapped[date | None] = mapped_column(Date)
+    total_amount: Mapped[Decimal] = mapped_column(MONEY)
+    paid_amount: Mapped[Decimal] = mapped_column(MONEY)
+    last_event_time: Mapped[datetime] = _time(nullable=False)
+    # derived: the latest paid_on of the recorded payments allocated to it (the day a paid invoice was paid in
+    # full), the amount of its delivered shipments and signed acts, whether they cover every line, whether it has
+    # a payment plan
+    last_paid_on: Mapped[date | None] = mapped_column(Date)
+    shipped_amount: Mapped[Decimal] = mapped_column(MONEY, server_default=text("0"))
+    fully_shipped: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    has_plan: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+
+    __table_args__ = (
+        Index("ix_invoices_issued", "issued_on", postgresql_include=list(INVOICE_COVER),
+              postgresql_where=text("issued_on IS NOT NULL")),
+        # the invoices without a plan due in a period (those with one: their instalments)
+        Index("ix_invoices_due_unplanned", "due_on", postgresql_include=list(INVOICE_COVER),
+              postgresql_where=text(f"{ISSUED_STATUSES} AND NOT has_plan")),
+        Index("ix_invoices_open", "issued_on", postgresql_include=list(OPEN_INVOICE_COVER),
+              postgresql_where=text(OPEN_STATUSES)),
+        Index("ix_invoices_paid", "last_paid_on", postgresql_include=list(PAID_INVOICE_COVER),
+              postgresql_where=text("status = 'paid'")),
+        Index("ix_invoices_shipped_unpaid", "invoice_id", postgresql_include=list(OPEN_INVOICE_COVER),
+              postgresql_where=text(f"{OPEN_STATUSES} AND shipped_amount > 0")),
+        Index("ix_invoices_paid_unshipped", "invoice_id", postgresql_include=list(UNSHIPPED_COVER),
+              postgresql_where=text("status = 'paid' AND NOT fully_shipped")),
+        Index("ix_invoices_client", "client_id"),
+        Index("ix_invoices_deal", "deal_id", postgresql_where=text("deal_id IS NOT NULL")),
+    )
+
+
+class InvoiceLine(Base):
+    """A line of an invoice as its latest snapshot has it (a draft's lines may be replaced)."""
+
+    __tablename__ = "invoice_lines"
+
+    line_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    invoice_id: Mapped[uuid.UUID] = mapped_column(UUID)
+    product_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    quantity: Mapped[Decimal] = mapped_column(QUANTITY)
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+
+    __table_args__ = (Index("ix_invoice_lines_invoice", "invoice_id", postgresql_include=["product_id", "quantity",
+                                                                                         "amount"]),)
+
+
+class PaymentPlan(Base):
+    """That an invoice's plan is known as of its latest crm.payment_plan.updated.v1 (its items below)."""
+
+    __tablename__ = "payment_plans"
+
+    invoice_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    last_event_time: Mapped[datetime] = _time(nullable=False)
+
+
+class PlannedPayment(Base):
+    """An instalment of an invoice's latest payment plan."""
+
+    __tablename__ = "planned_payments"
+
+    invoice_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    due_on: Mapped[date] = mapped_column(Date, primary_key=True)
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+
+    __table_args__ = (Index("ix_planned_payments_due", "due_on", postgresql_include=["invoice_id", "amount"]),)
+
+
+class Payment(Base):
+    """A payment: the latest snapshot (crm.payment.recorded|reversed carry the whole payment)."""
+
+    __tablename__ = "payments"
+
+    payment_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    client_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    currency: Mapped[str] = mapped_column(String(3))
+    paid_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(8))
+    last_event_time: Mapped[datetime] = _time(nullable=False)
+
+    __table_args__ = (
+        Index("ix_payments_paid_on", "paid_on", postgresql_include=["status", "client_id", "owner_id", "currency",
+                                                                     "amount"]),
+        Index("ix_payments_client", "client_id"),
+    )
+
+
+class PaymentAllocation(Base):
+    """What a payment pays of an invoice, with the payment's day and whether it was reversed (then it pays nothing)."""
+
+    __tablename__ = "payment_allocations"
+
+    payment_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    invoice_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    paid_on: Mapped[date] = mapped_column(Date)
+    reversed: Mapped[bool] = mapped_column(Boolean)
+
+    __table_args__ = (Index("ix_payment_allocations_invoice", "invoice_id",
+                            postgresql_include=["paid_on", "amount", "reversed"]),)
+
+
+class Delivery(Base):
+    """A shipment delivered or a service act signed (crm.shipment.delivered.v1, crm.service_act.signed.v1)."""
+
+    __tablename__ = "deliveries"
+
+    document_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(11))
+    invoice_id: Mapped[uuid.UUID] = mapped_column(UUID)
+    client_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    done_on: Mapped[date] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(3))
+    total_amount: Mapped[Decimal] = mapped_column(MONEY)
+    last_event_time: Mapped[datetime] = _time(nullable=False)
+
+    __table_args__ = (
+        Index("ix_deliveries_done", "done_on", postgresql_include=["kind", "owner_id", "currency", "total_amount"]),
+        Index("ix_deliveries_invoice", "invoice_id", postgresql_include=["total_amount"]),
+        Index("ix_deliveries_client", "client_id"),
+    )
+
+
+class DeliveryLine(Base):
+    """What a delivered shipment or signed act covers of an invoice line (its n-th line)."""
+
+    __tablename__ = "delivery_lines"
+
+    document_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    n: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    invoice_line_id: Mapped[uuid.UUID] = mapped_column(UUID)
+    quantity: Mapped[Decimal] = mapped_column(QUANTITY)
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+
+    __table_args__ = (Index("ix_delivery_lines_invoice_line", "invoice_line_id", postgresql_include=["quantity"]),)
+
+
+BILLING_READ_MODELS = (Product, Invoice, InvoiceLine, PaymentPlan, PlannedPayment, Payment, PaymentAllocation, Delivery,
+                       DeliveryLine)
+
+
 # -- totals kept by PostgreSQL ---------------------------------------------------------------------------
 # Each table below sums rows of a read model per group, kept up to date by statement-level triggers on that read
 # model (migration 0003: one upsert of the changed groups per INSERT/UPDATE/DELETE statement, from its
@@ -365,7 +552,8 @@ TOTALS = (OpenDealsByOwner, OpenDealsBySegment, ClientsByOwner, ClientsBySegment
 
 # The tables `glassbox analytics rebuild` empties and fills again from the topics (fx_rates is not one); the totals
 # are emptied with them (their triggers fire on the rows written again, not on TRUNCATE).
-READ_MODELS = (User, Client, Pipeline, Stage, Deal, StageEntry, Campaign, Activity, Survey, *TOTALS)
+READ_MODELS = (User, Client, Pipeline, Stage, Deal, StageEntry, Campaign, Activity, Survey, *BILLING_READ_MODELS,
+               *TOTALS)
 
 
 class FxRate(Base):

@@ -150,3 +150,30 @@ def insert_or_merge(session: Session, table_name: str, key: tuple[str, ...], row
     for columns, shaped in _by_shape(folded.values()).items():
         _execute(session, f"{_insert_from_arrays(table_name, columns)} ON CONFLICT ({', '.join(key)}) "
                           f"DO UPDATE SET {sets}", columns, shaped)
+
+
+def replace_children(session: Session, parent_table: str, key: str, child_table: str,
+                     children: Iterable[tuple[object, datetime, list[dict]]], returning: str | None = None) -> set:
+    """The rows of `child_table` that belong to a parent (an invoice's lines, a payment's allocations) as the
+    parent's newest event lists them: for each (parent key, event time, child rows), after the parent rows were
+    upserted, the children are replaced when that event is the one the parent row now reflects (its
+    `last_event_time`; on a tie the later arrival, as upsert_newer has it), and left alone when a newer event
+    already gave them. Returns the values of `returning` in the child rows taken away (whom they named)."""
+    newest: dict = {}
+    for parent, time, rows in sorted(children, key=lambda item: item[1]):  # stable: a tie keeps arrival order
+        newest[parent] = (time, rows)
+    if not newest:
+        return set()
+    stored = dict(session.connection().exec_driver_sql(
+        f"SELECT {key}, last_event_time FROM {parent_table} WHERE {key} = ANY(%(keys)s)",
+        {"keys": list(newest)}).all())
+    current = [parent for parent, (time, _) in newest.items() if stored.get(parent) == time]
+    if not current:
+        return set()
+    taken = session.connection().exec_driver_sql(
+        f"DELETE FROM {child_table} WHERE {key} = ANY(%(keys)s)" + (f" RETURNING {returning}" if returning else ""),
+        {"keys": current})
+    gone = {row[0] for row in taken} if returning else set()
+    for columns, shaped in _by_shape(row for parent in current for row in newest[parent][1]).items():
+        _execute(session, _insert_from_arrays(child_table, columns), columns, shaped)
+    return gone

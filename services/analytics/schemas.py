@@ -75,30 +75,30 @@ class StalledArgs(PeopleArgs, SegmentArgs, PipelineArgs):
 
 # -- responses -------------------------------------------------------------------------------------------
 
-def _amount(metadata: dict | None = None, **kwargs):
+def amount_field(metadata: dict | None = None, **kwargs):
     return fields.Decimal(as_string=True, places=2,
                           metadata={"type": "string", "example": "1250.00", **(metadata or {})}, **kwargs)
 
 
-def _figure(description: str):
+def figure_field(description: str):
     """A ratio or a number of days: null when there is nothing to compute it from."""
     return fields.Float(allow_none=True, required=True, metadata={"description": description})
 
 
 class UnconvertedSchema(Schema):
     currency = fields.String(required=True)
-    amount = _amount(required=True)
+    amount = amount_field(required=True)
     deals = fields.Integer(required=True)
 
 
 class UnconvertedCostSchema(Schema):
     currency = fields.String(required=True)
-    amount = _amount(required=True)
+    amount = amount_field(required=True)
     campaigns = fields.Integer(required=True)
 
 
 class BaseMoneySchema(Schema):
-    amount = _amount(required=True, metadata={"description": "in the base currency, rounded to cents"})
+    amount = amount_field(required=True, metadata={"description": "in the base currency, rounded to cents"})
     currency = fields.String(required=True, metadata={"description": "the base currency"})
     unconverted = fields.List(fields.Nested(UnconvertedSchema), required=True, metadata={
         "description": "amounts left out of `amount` because no exchange rate was valid on their day"})
@@ -109,7 +109,7 @@ class CostSchema(BaseMoneySchema):
 
 
 class DealMoneySchema(Schema):
-    amount = _amount(required=True)
+    amount = amount_field(required=True)
     currency = fields.String(required=True)
 
 
@@ -129,10 +129,10 @@ class OutcomesSchema(Schema):
     deals_created = fields.Integer(required=True)
     won = fields.Integer(required=True)
     lost = fields.Integer(required=True)
-    win_rate = _figure("won / (won + lost); null when none closed")
+    win_rate = figure_field("won / (won + lost); null when none closed")
     revenue_won = fields.Nested(BaseMoneySchema, required=True)
     lost_amount = fields.Nested(BaseMoneySchema, required=True)
-    avg_cycle_days = _figure("average days from creation to won of the deals won in the period")
+    avg_cycle_days = figure_field("average days from creation to won of the deals won in the period")
     open_deals = fields.Integer(required=True)
     open_amount = fields.Nested(BaseMoneySchema, required=True)
     forecast = fields.Nested(BaseMoneySchema, required=True, metadata={
@@ -199,7 +199,7 @@ class FunnelStageSchema(Schema):
     sla_days = fields.Integer(allow_none=True, required=True)
     entered = fields.Integer(required=True)
     current = fields.Nested(CurrentSchema, required=True)
-    conversion_to_next = _figure("entered(next) / entered(this); the last stage's next step is won")
+    conversion_to_next = figure_field("entered(next) / entered(this); the last stage's next step is won")
 
 
 class FunnelPipelineSchema(Schema):
@@ -223,16 +223,16 @@ class CycleStageSchema(Schema):
     pipeline_id = fields.UUID(allow_none=True, required=True)
     position = fields.Integer(allow_none=True, required=True)
     stays = fields.Integer(required=True)
-    avg_days = _figure("average length of those stays")
+    avg_days = figure_field("average length of those stays")
 
 
 class DealCycleSchema(Schema):
     period = fields.Nested(PeriodSchema, required=True)
     won_deals = fields.Integer(required=True)
-    avg_days = _figure("average of (won_at - created_at) in days")
-    median_days = _figure("median of the same")
-    min_days = _figure("shortest")
-    max_days = _figure("longest")
+    avg_days = figure_field("average of (won_at - created_at) in days")
+    median_days = figure_field("median of the same")
+    min_days = figure_field("shortest")
+    max_days = figure_field("longest")
     stages = fields.List(fields.Nested(CycleStageSchema), required=True)
 
 
@@ -245,7 +245,7 @@ class StalledDealSchema(Schema):
     stage_id = fields.UUID(allow_none=True, required=True)
     stage_name = fields.String(allow_none=True, required=True)
     stage_entered_at = fields.DateTime(allow_none=True, required=True)
-    days_in_stage = _figure("days since the deal entered its current stage")
+    days_in_stage = figure_field("days since the deal entered its current stage")
     sla_days = fields.Integer(allow_none=True, required=True)
     expected_close_on = fields.Date(allow_none=True, required=True)
     stalled = fields.Boolean(required=True)
@@ -280,9 +280,9 @@ class CampaignFiguresSchema(Schema):
     won = fields.Integer(required=True)
     won_revenue = fields.Nested(BaseMoneySchema, required=True)
     cost = fields.Nested(CostSchema, required=True)
-    roi = _figure("(won_revenue - cost) / cost")
-    cost_per_lead = _amount(allow_none=True, required=True)
-    cost_per_won_deal = _amount(allow_none=True, required=True)
+    roi = figure_field("(won_revenue - cost) / cost")
+    cost_per_lead = amount_field(allow_none=True, required=True)
+    cost_per_won_deal = amount_field(allow_none=True, required=True)
 
 
 class CampaignKpiSchema(CampaignFiguresSchema):
@@ -312,7 +312,7 @@ class LostReasonSchema(Schema):
     reason_id = fields.UUID(allow_none=True, required=True)
     name = fields.String(allow_none=True, required=True)
     deals = fields.Integer(required=True)
-    share = _figure("deals / all deals lost in the period")
+    share = figure_field("deals / all deals lost in the period")
     amount = fields.Nested(BaseMoneySchema, required=True)
 
 
@@ -345,12 +345,12 @@ class NpsSchema(Schema):
     promoters = fields.Integer(required=True)
     passives = fields.Integer(required=True)
     detractors = fields.Integer(required=True)
-    score = _figure("% promoters (9-10) - % detractors (0-6); null without responses")
+    score = figure_field("% promoters (9-10) - % detractors (0-6); null without responses")
 
 
 class CsatSchema(Schema):
     responses = fields.Integer(required=True)
-    average = _figure("average score (1-5); null without responses")
+    average = figure_field("average score (1-5); null without responses")
 
 
 class SatisfactionSchema(Schema):

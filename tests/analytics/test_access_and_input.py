@@ -13,7 +13,8 @@ from tests.support.analytics.kpis import kpi
 from tests.support.http import assert_error
 
 ENDPOINTS = ("summary", "managers", "funnel", "deal-cycle", "stalled-deals", "segments?by=industry", "campaigns",
-             "campaigns/by-channel", "lost-reasons", "activities", "satisfaction", "forecast")
+             "campaigns/by-channel", "lost-reasons", "activities", "satisfaction", "forecast", "payments", "fulfilment",
+             "products", "clients")
 
 
 @pytest.mark.parametrize("role", ["accountant", "service"])
@@ -75,6 +76,11 @@ def test_the_period_defaults_to_the_current_month_and_from_after_to_is_a_422(hea
     ("activities", {"pipeline_id": str(uuid.uuid4())}),
     ("stalled-deals", {"from": "2026-03-01"}),
     ("stalled-deals", {"limit": "500"}),
+    ("payments", {"industry": "it"}),  # the billing KPIs take a period and whose figures, nothing else
+    ("fulfilment", {"pipeline_id": str(uuid.uuid4())}),
+    ("products", {"to": "2026-02-30"}),
+    ("clients", {"limit": "0"}),
+    ("clients", {"limit": "501"}),
 ])
 def test_bad_parameters_are_a_422(head, now, path, query):
     assert_error(head.get(f"/api/v1/kpi/{path}", query_string=query), 422)

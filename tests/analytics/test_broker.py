@@ -31,7 +31,7 @@ GLASSBOX = str(Path(sys.executable).with_name("glassbox"))
 
 @pytest.fixture
 def topics(kafka_bootstrap):
-    """Fresh topics standing for the three the analytics consumer reads: {real name: test name}."""
+    """Fresh topics standing for those the analytics consumer reads: {real name: test name}."""
     suffix = uuid.uuid4().hex[:8]
     names = {topic: f"test.analytics.{suffix}.{topic}" for topic in consumers.TOPICS}
     ensure_topics(kafka_bootstrap, topics=list(names.values()))
@@ -87,7 +87,7 @@ def test_the_scenario_through_kafka_equals_the_reference_before_and_after_a_rebu
     assert len(first_pass["deals"]) == len(SCENARIO.deals)
 
     replayed = rebuild(analytics_engine, kafka_bootstrap, topics=list(topics.values()))
-    assert replayed["events"] == len(records) and replayed["partitions"] == 9
+    assert replayed["events"] == len(records) and replayed["partitions"] == 3 * len(consumers.TOPICS)
     assert dump(analytics_engine) == first_pass
     compare_everything(head_with_rates, QUESTIONS[:4])
     # The regular consumer goes on from its offsets; what the replay applied, its inbox skips.
@@ -110,7 +110,7 @@ def test_the_consumer_lag_gauge_counts_what_the_group_has_not_committed(analytic
     assert sum(consumer_lag(kafka_bootstrap, group, topics.values()).values()) == 60
     consume(analytics_engine, kafka_bootstrap, topics, group)
     lag = consumer_lag(kafka_bootstrap, group, topics.values())
-    assert len(lag) == 9 and set(lag.values()) == {0}
+    assert len(lag) == 3 * len(consumers.TOPICS) and set(lag.values()) == {0}
 
 
 def test_domain_topics_keep_their_events_forever(kafka_bootstrap):

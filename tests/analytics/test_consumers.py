@@ -25,13 +25,16 @@ def at(minutes: float):
     return T0 + timedelta(minutes=minutes)
 
 
-def test_the_consumer_reads_three_topics_in_its_group_and_knows_every_type_it_needs():
+def test_the_consumer_reads_four_topics_in_its_group_and_knows_every_type_it_needs():
     assert consumers.GROUP == "analytics"
-    assert consumers.TOPICS == ("crm.identity.events", "crm.clients.events", "crm.deals.events")
+    assert consumers.TOPICS == ("crm.identity.events", "crm.clients.events", "crm.deals.events", "crm.billing.events")
     for needed in ("crm.user.created.v1", "crm.client.created.v1", "crm.client.assigned.v1", "crm.deal.created.v1",
                    "crm.deal.stage_changed.v1", "crm.deal.won.v1", "crm.deal.lost.v1", "crm.deal.reopened.v1",
                    "crm.pipeline.updated.v1", "crm.campaign.created.v1", "crm.activity.completed.v1",
-                   "crm.survey.recorded.v1"):
+                   "crm.survey.recorded.v1", "crm.product.created.v1", "crm.invoice.created.v1",
+                   "crm.invoice.updated.v1", "crm.invoice.issued.v1", "crm.invoice.cancelled.v1", "crm.invoice.paid.v1",
+                   "crm.payment.recorded.v1", "crm.payment.reversed.v1", "crm.payment_plan.updated.v1",
+                   "crm.shipment.delivered.v1", "crm.service_act.signed.v1"):
         assert needed in consumers.HANDLERS
     assert ANY_TYPE in consumers.HANDLERS
 

@@ -32,8 +32,9 @@ def test_each_contract_example_applies(feed, path):
     event_type = path.name.removesuffix(".example.json")
     data = json.loads(path.read_text())
     subject = next((str(value) for key, value in data.items() if key.endswith("_id") and value), new_id())
-    source = {"user": "/crm/gateway", "deal": "/crm/deals", "pipeline": "/crm/deals"}.get(event_type.split(".")[1],
-                                                                                          "/crm/clients")
+    source = {"user": "/crm/gateway", "deal": "/crm/deals", "pipeline": "/crm/deals",
+              **dict.fromkeys(("product", "invoice", "payment", "payment_plan", "shipment", "service_act"),
+                              "/crm/billing")}.get(event_type.split(".")[1], "/crm/clients")
     feed([DomainEvent(type=event_type, source=source, subject=subject, data=data)])  # fails on a dead letter
 
 

@@ -1,7 +1,7 @@
-"""The generated scenario (hundreds of clients and deals, campaigns in three currencies, activities, surveys)
-fed through the consumer runner; every KPI endpoint must answer exactly what the independent reference
-(tests/support/analytics/reference) computes from the scenario itself, for several periods, filters and callers;
-and the same after the events arrive duplicated and in another order."""
+"""The generated scenario (hundreds of clients and deals, campaigns in three currencies, activities, surveys; invoices,
+payments, shipments and acts) fed through the consumer runner; every KPI endpoint must answer exactly what the
+independent reference (tests/support/analytics/reference) computes from the scenario itself, for several periods,
+filters and callers; and the same after the events arrive duplicated and in another order."""
 from __future__ import annotations
 
 import random
@@ -11,6 +11,7 @@ import pytest
 from tests.support.analytics import reference
 from tests.support.analytics.comparison import MANAGER, QUARTER, QUESTIONS, REFERENCE, SCENARIO, compare_everything
 from tests.support.analytics.kpis import canonical, kpi
+from tests.support.contracts import validator
 
 
 @pytest.fixture
@@ -35,6 +36,32 @@ def test_the_scenario_is_big_and_varied_enough_to_mean_something():
     assert sum(1 for d in deals if reference.is_stalled(SCENARIO, d)) > 5
 
 
+def test_the_billing_history_has_every_case_the_billing_kpis_tell_apart():
+    invoices, payments = SCENARIO.invoices, SCENARIO.payments
+    assert {invoice.status for invoice in invoices} == {"draft", "issued", "partially_paid", "paid", "cancelled"}
+    assert {invoice.currency for invoice in invoices} == {"RUB", "USD", "EUR"}
+    paid = [invoice for invoice in invoices if invoice.status == "paid"]
+    on_time = [invoice for invoice in paid if reference.billing.paid_in_full_on(SCENARIO, invoice) <= invoice.due_on]
+    assert len(on_time) > 10 and len(paid) - len(on_time) > 10  # paid on time and late
+    assert sum(1 for payment in payments if payment.status == "reversed") > 5
+    assert sum(1 for payment in payments if not payment.allocations) > 5  # credit
+    assert sum(1 for payment in payments if payment.amount > payment.allocated > 0) > 2  # overpaid
+    assert sum(1 for invoice in invoices if invoice.plan) > 10
+    assert {document.kind for document in SCENARIO.deliveries} == {"shipment", "service_act"}
+    assert any(reference.billing.covered_quantity(SCENARIO, item) not in (0, item["quantity"])
+               for invoice in invoices for item in invoice.lines)  # shipped in part
+    lost = {deal.deal_id for deal in SCENARIO.deals if deal.status == "lost"}
+    assert sum(1 for invoice in invoices if invoice.deal_id in lost) > 5
+    assert any(invoice.owner_id != SCENARIO.clients[invoice.client["client_id"]]["owner_id"] for invoice in invoices)
+
+
+def test_the_billing_events_of_the_scenario_keep_the_contracts():
+    billing = [evt for evt in SCENARIO.events if evt.source == "/crm/billing"]
+    assert len(billing) > 500
+    for evt in billing:
+        assert not list(validator(evt.type).iter_errors(evt.data)), evt.type
+
+
 def test_every_kpi_equals_the_reference(world):
     compare_everything(world)
 
@@ -43,7 +70,8 @@ def test_a_manager_gets_their_own_numbers(world, analytics, as_role):
     manager = as_role(analytics, "manager", user_id=MANAGER)
     own = [("own numbers", {**QUARTER, "manager_id": MANAGER})]
     for name, question in own:
-        for path in ("summary", "managers", "lost-reasons", "deal-cycle"):
+        for path in ("summary", "managers", "lost-reasons", "deal-cycle", "payments", "fulfilment", "products",
+                     "clients"):
             mine = kpi(manager, path, **({k: v for k, v in question.items() if k != "manager_id"}))
             assert canonical(path, mine) == canonical(path, REFERENCE[path](SCENARIO, question)), path
 

@@ -1,11 +1,14 @@
-"""/kpi/*: the sales KPIs, read only, computed from the read models when asked (definitions: docs/kpi.md)."""
+"""/kpi/*: the sales and billing KPIs, read only, computed from the read models when asked (definitions:
+docs/kpi.md)."""
 from flask.views import MethodView
 
 from glassbox.app import current_db
 from glassbox.auth import current_principal
 from glassbox.settings import current_settings
 from glassbox.web import Blueprint
-from services.analytics.kpi import funnel, open_deals, segments, summary, work
+from services.analytics.billing_schemas import (BillingKpiArgs, ClientsKpiArgs, ClientsKpiSchema, FulfilmentSchema,
+                                                PaymentsKpiSchema, ProductsKpiSchema)
+from services.analytics.kpi import clients, fulfilment, funnel, open_deals, payments, products, segments, summary, work
 from services.analytics.service import kpi as service
 from services.analytics.schemas import (ActivitiesSchema, CampaignsSchema, ChannelsSchema, DealCycleSchema,
                                         DealKpiArgs, ForecastArgs, ForecastSchema, FunnelArgs, FunnelSchema,
@@ -131,3 +134,46 @@ class Forecast(MethodView):
         """Open deals by the month of their expected close date: amount, and amount x stage probability.
         Default period: the current month and the next two."""
         return _answer(open_deals.forecast, args, months=3)
+
+
+# -- billing (crm.billing.events) ------------------------------------------------------------------------
+
+@blp.route("/kpi/payments")
+class Payments(MethodView):
+    @blp.arguments(BillingKpiArgs, location="query")
+    @blp.response(200, PaymentsKpiSchema)
+    def get(self, args):
+        """Money planned (payment-plan instalments, else due dates) against money received, in total, per month
+        and per manager; the share paid on time of the invoices paid in full; what was owed at the end of the
+        period by how late it was; DSO."""
+        return _answer(payments.payments, args)
+
+
+@blp.route("/kpi/fulfilment")
+class Fulfilment(MethodView):
+    @blp.arguments(BillingKpiArgs, location="query")
+    @blp.response(200, FulfilmentSchema)
+    def get(self, args):
+        """Invoiced against shipped (shipments delivered, acts signed) against paid in the period; and now, the
+        invoices shipped but not paid and those paid but not fully shipped."""
+        return _answer(fulfilment.fulfilment, args)
+
+
+@blp.route("/kpi/products")
+class Products(MethodView):
+    @blp.arguments(BillingKpiArgs, location="query")
+    @blp.response(200, ProductsKpiSchema)
+    def get(self, args):
+        """Revenue per product from the invoices paid in full in the period, and the reasons of the deals lost in
+        the period per product of their invoices."""
+        return _answer(products.products, args)
+
+
+@blp.route("/kpi/clients")
+class Clients(MethodView):
+    @blp.arguments(ClientsKpiArgs, location="query")
+    @blp.response(200, ClientsKpiSchema)
+    def get(self, args):
+        """The clients who paid in the period in ABC classes by what they paid, and how many of those who paid in
+        the previous period of the same length paid again (retention)."""
+        return _answer(clients.clients, args, args["limit"])

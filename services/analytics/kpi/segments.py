@@ -106,7 +106,7 @@ def campaigns_by_channel(session: Session, scope: Scope) -> dict:
     return {"period": scope.period(), "base_currency": scope.base_currency, "items": items}
 
 
-def _reason_names(session: Session, ids: list) -> dict:
+def reason_names(session: Session, ids: list) -> dict:
     """The name the latest snapshot gave each reason: one lookup per reason down ix_deals_lost_reason (not a
     pass over every lost deal)."""
     reasons = values(column("reason_id", UUID), name="reasons").data([(reason_id,) for reason_id in ids])
@@ -122,7 +122,7 @@ def lost_reasons(session: Session, scope: Scope) -> dict:
                           [DealConditions.lost_in(scope)])
     total = sum(row["deals"] for row in rows)
     ids = [row["reason_id"] for row in rows if row["reason_id"] is not None]
-    names = _reason_names(session, ids) if ids else {}
+    names = reason_names(session, ids) if ids else {}
     items = [{"reason_id": row["reason_id"], "name": names.get(row["reason_id"]), "deals": row["deals"],
               "share": ratio(row["deals"], total), "amount": row["amount"]} for row in rows]
     items.sort(key=lambda item: (-item["deals"], item["name"] is None, item["name"] or "", str(item["reason_id"])))

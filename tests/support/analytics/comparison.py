@@ -35,7 +35,10 @@ REFERENCE = {
     "deal-cycle": reference.deal_cycle, "campaigns": reference.campaigns,
     "campaigns/by-channel": reference.channels, "lost-reasons": reference.lost_reasons,
     "activities": reference.activities, "satisfaction": reference.satisfaction,
+    "payments": reference.payments, "fulfilment": reference.fulfilment, "products": reference.products,
+    "clients": reference.clients,
 }
+BILLING = ("payments", "fulfilment", "products", "clients")  # they take a period and whose figures, nothing else
 
 
 def compare_everything(caller, questions=QUESTIONS) -> None:
@@ -45,7 +48,9 @@ def compare_everything(caller, questions=QUESTIONS) -> None:
             q = dict(question)
             if path in ("activities", "satisfaction"):  # no pipeline there (an unknown parameter is a 422)
                 q.pop("pipeline_id", None)
-            assert canonical(path, kpi(caller, path, **q)) == canonical(path, compute(SCENARIO, full(question))), \
+            if path in BILLING:
+                q = {key: value for key, value in q.items() if key in ("from", "to", "manager_id", "team_id")}
+            assert canonical(path, kpi(caller, path, **q)) == canonical(path, compute(SCENARIO, full(q))), \
                 f"{path} for {name}"
         for segment in ("industry", "region"):
             assert kpi(caller, "segments", by=segment, **question) == reference.segments(

@@ -14,8 +14,9 @@ from decimal import Decimal
 from glassbox.events import DomainEvent, to_jsonable
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
-TOPICS = {"identity": "crm.identity.events", "clients": "crm.clients.events", "deals": "crm.deals.events"}
-SOURCES = {"identity": "/crm/gateway", "clients": "/crm/clients", "deals": "/crm/deals"}
+TOPICS = {"identity": "crm.identity.events", "clients": "crm.clients.events", "deals": "crm.deals.events",
+          "billing": "crm.billing.events"}
+SOURCES = {"identity": "/crm/gateway", "clients": "/crm/clients", "deals": "/crm/deals", "billing": "/crm/billing"}
 
 
 def new_id() -> str:

@@ -31,4 +31,10 @@ def canonical(path: str, answer: dict) -> dict:
         answer["items"] = by("channel", answer["items"])
     elif path == "deal-cycle":
         answer["stages"] = by("stage_id", answer["stages"])
+    elif path == "payments":
+        answer["by_manager"] = by("manager_id", answer["by_manager"])
+    elif path == "products":
+        answer["items"] = by("product_id", answer["items"])
+        answer["lost"] = [{**item, "reasons": by("reason_id", item["reasons"])}
+                          for item in by("product_id", answer["lost"])]
     return answer

@@ -1,6 +1,7 @@
 """A generated sales scenario: teams of managers, campaigns with costs (in roubles, dollars and euros), hundreds of
 clients, deals moving through the stages of two pipelines, won, lost (with reasons), reopened, reassigned;
-activities planned, done, cancelled and overdue; satisfaction surveys. Everything happens before `now`.
+activities planned, done, cancelled and overdue; satisfaction surveys; invoices, payment plans, payments, shipments
+and acts (tests/support/analytics/billing_scenario.py). Everything happens before `now`.
 
 The scenario is both the events (in the order the producers would publish them) and the truth the
 reference calculator (tests/support/analytics/reference) reads: the final state of every record and each deal's
@@ -13,6 +14,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from glassbox.events import DomainEvent
+from tests.support.analytics.billing_scenario import add_billing
 from tests.support.analytics.events import (DealLife, PipelineDef, activity, activity_event, campaign_created,
                                     client_archived, client_assigned, client_card, client_created, client_updated,
                                     new_id, survey_recorded, user_created, user_deactivated)
@@ -38,6 +40,10 @@ class Scenario:
     rates: list = field(default_factory=list)  # (currency, valid_from, rate_to_base)
     events: list = field(default_factory=list)  # DomainEvent, in publication order
     type_names: dict = field(default_factory=dict)  # activity type code -> name (default: the code, title-cased)
+    products: dict = field(default_factory=dict)  # id -> {sku, name, kind, price}
+    invoices: list = field(default_factory=list)  # InvoiceLife (tests/support/analytics/billing_events.py)
+    payments: list = field(default_factory=list)  # PaymentLife
+    deliveries: list = field(default_factory=list)  # Delivery: shipments delivered and acts signed
 
     @property
     def managers(self) -> list[str]:
@@ -201,6 +207,9 @@ def generate(now: datetime, seed: int = 7, clients: int = 300, deals: int = 400,
         publish(survey_recorded(survey["survey_id"], survey["client_id"], survey["owner_id"], kind, survey["score"],
                                 survey["surveyed_on"], recorded))
         scn.surveys.append(survey)
+
+    # billing: invoices, plans, payments, shipments and acts of those clients
+    add_billing(scn, rng, publish, start)
 
     # the manager who left, near the end
     publish(user_deactivated(leaver, now - timedelta(days=3)))
