@@ -7,6 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from glassbox.events import DomainEvent, event_source
+from glassbox.money import CENT
 from services.billing import SPEC
 from services.billing.models import Delivery, Invoice, Payment, PlannedPayment, Product
 
@@ -41,7 +42,8 @@ LINE_FIELDS = ("position", "product_id", "kind", "description", "unit_name", "un
 
 
 def money(amount: Decimal, currency: str) -> dict:
-    return {"amount": amount, "currency": currency}
+    """The wire form of money: exactly two decimals ("12.50"), whatever the amount was given as ("12.5")."""
+    return {"amount": amount.quantize(CENT), "currency": currency}
 
 
 def product_snapshot(product: Product) -> dict:

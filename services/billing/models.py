@@ -201,7 +201,7 @@ class Invoice(Base):
 
     __table_args__ = (
         CheckConstraint(one_of("status", INVOICE_STATUSES), name="status"),
-        CheckConstraint("(status = 'draft') = (number IS NULL)", name="numbered_when_issued"),
+        CheckConstraint("status = 'cancelled' OR (status = 'draft') = (number IS NULL)", name="numbered_when_issued"),
         CheckConstraint("paid_amount >= 0 AND paid_amount <= total_amount", name="paid_amount"),
         CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency"),
         UniqueConstraint("number", name="uq_invoices_number"),

@@ -211,3 +211,18 @@ def test_issue_and_draft_write_their_events_to_the_outbox(accountant, client_id,
     assert issued["number"] == invoice["number"] and issued["total"] == {"amount": "1200.00", "currency": "RUB"}
     assert issued["client_name"] and issued["lines"][0]["description"] == "Болт М12"
     assert Decimal(issued["vat"]["amount"]) == Decimal("200.00")
+
+
+def test_a_draft_is_cancelled_without_a_number_and_announced_as_the_contract_says(accountant, client_id,
+                                                                                 billing_engine):
+    from tests.support.contracts import validator
+
+    drafted = draft(accountant, client_id)
+    cancelled = accountant.post(f"/api/v1/invoices/{drafted['id']}/cancel", json={"reason": "не нужен"})
+    assert cancelled.status_code == 200
+    assert (cancelled.get_json()["status"], cancelled.get_json()["number"]) == ("cancelled", None)
+    assert_error(accountant.post(f"/api/v1/invoices/{drafted['id']}/issue"), 409, "cancelled")
+    with billing_engine.connect() as conn:
+        payload = conn.execute(text("select payload from outbox_messages "
+                                    "where type = 'crm.invoice.cancelled.v1'")).scalar_one()
+    assert not list(validator("crm.invoice.cancelled.v1").iter_errors(payload))

@@ -217,13 +217,7 @@ def test_every_billing_event_emitted_through_the_api_matches_its_schema(billing,
             emitted.append({"type": event.type, "payload": to_jsonable(event.data)})
     errors = [(event["type"], "/".join(map(str, error.absolute_path)), error.message)
               for event in emitted for error in validator(event["type"]).iter_errors(event["payload"])]
-    unquantized = [error for error in errors if error[1].endswith("amount") and "does not match" in error[2]]
-    assert not [error for error in errors if error not in unquantized], errors
-    if unquantized:
-        # A known defect of the producer, not of the contract: money() in services/billing/events.py passes amounts
-        # on as they were given or computed ("12.5", "1000", "0") instead of quantizing them to cents ("12.50").
-        # Once it quantizes, this test passes as it is; then drop this branch.
-        pytest.xfail(f"billing emits money amounts not in the wire form (two decimals): {sorted(set(unquantized))}")
+    assert not errors, errors
 
 
 @pytest.mark.parametrize("event_type,broken", [

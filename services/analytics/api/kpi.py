@@ -10,6 +10,7 @@ from services.analytics.billing_schemas import (BillingKpiArgs, ClientsKpiArgs, 
                                                 PaymentsKpiSchema, ProductsKpiSchema)
 from services.analytics.kpi import clients, fulfilment, funnel, open_deals, payments, products, segments, summary, work
 from services.analytics.service import kpi as service
+from services.analytics.service.policy import BILLING_KPI_READERS, KPI_READERS
 from services.analytics.schemas import (ActivitiesSchema, CampaignsSchema, ChannelsSchema, DealCycleSchema,
                                         DealKpiArgs, ForecastArgs, ForecastSchema, FunnelArgs, FunnelSchema,
                                         LostReasonsSchema, ManagersSchema, SatisfactionSchema, SegmentsArgs,
@@ -18,9 +19,10 @@ from services.analytics.schemas import (ActivitiesSchema, CampaignsSchema, Chann
 blp = Blueprint("kpi", __name__, description="Sales KPIs from the event stream: managers see their own numbers")
 
 
-def _answer(question, args: dict, *extra, months: int = 1) -> dict:
+def _answer(question, args: dict, *extra, months: int = 1, readers: tuple[str, ...] = KPI_READERS) -> dict:
     base = current_settings().base_currency
-    return service.ask(current_db(), question, service.scope(current_principal(), args, base, months), *extra)
+    return service.ask(current_db(), question, service.scope(current_principal(), args, base, months, readers),
+                       *extra)
 
 
 @blp.route("/kpi/summary")
@@ -146,7 +148,7 @@ class Payments(MethodView):
         """Money planned (payment-plan instalments, else due dates) against money received, in total, per month
         and per manager; the share paid on time of the invoices paid in full; what was owed at the end of the
         period by how late it was; DSO."""
-        return _answer(payments.payments, args)
+        return _answer(payments.payments, args, readers=BILLING_KPI_READERS)
 
 
 @blp.route("/kpi/fulfilment")
@@ -156,7 +158,7 @@ class Fulfilment(MethodView):
     def get(self, args):
         """Invoiced against shipped (shipments delivered, acts signed) against paid in the period; and now, the
         invoices shipped but not paid and those paid but not fully shipped."""
-        return _answer(fulfilment.fulfilment, args)
+        return _answer(fulfilment.fulfilment, args, readers=BILLING_KPI_READERS)
 
 
 @blp.route("/kpi/products")
@@ -166,7 +168,7 @@ class Products(MethodView):
     def get(self, args):
         """Revenue per product from the invoices paid in full in the period, and the reasons of the deals lost in
         the period per product of their invoices."""
-        return _answer(products.products, args)
+        return _answer(products.products, args, readers=BILLING_KPI_READERS)
 
 
 @blp.route("/kpi/clients")
@@ -176,4 +178,4 @@ class Clients(MethodView):
     def get(self, args):
         """The clients who paid in the period in ABC classes by what they paid, and how many of those who paid in
         the previous period of the same length paid again (retention)."""
-        return _answer(clients.clients, args, args["limit"])
+        return _answer(clients.clients, args, args["limit"], readers=BILLING_KPI_READERS)

@@ -22,10 +22,12 @@ def _months_later(day: date, months: int) -> date:
     return day.replace(year=day.year + month // 12, month=month % 12 + 1, day=1)
 
 
-def scope(principal: Principal, args: dict, base: str, months: int = 1) -> Scope:
-    """The question's scope: the caller's rights applied to the filters, the period defaulted to `months`
-    calendar months from the first of the current one (UTC), and the time of the question from the clock."""
-    require(principal, *KPI_READERS)
+def scope(principal: Principal, args: dict, base: str, months: int = 1, readers: tuple[str, ...] = KPI_READERS
+          ) -> Scope:
+    """The question's scope: the caller's rights (`readers` may ask) applied to the filters, the period defaulted
+    to `months` calendar months from the first of the current one (UTC), and the time of the question from the
+    clock."""
+    require(principal, *readers)
     now = clock.now()
     today = Scope(now=now, base_currency=base).today
     manager_id = args.get("manager_id")

@@ -88,7 +88,7 @@ def upgrade() -> None:
     sa.Column('paid_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('cancelled_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('overdue_announced_at', sa.DateTime(timezone=True), nullable=True),
-    sa.CheckConstraint("(status = 'draft') = (number IS NULL)", name=op.f('ck_invoices_numbered_when_issued')),
+    sa.CheckConstraint("status = 'cancelled' OR (status = 'draft') = (number IS NULL)", name=op.f('ck_invoices_numbered_when_issued')),
     sa.CheckConstraint("currency ~ '^[A-Z]{3}$'", name=op.f('ck_invoices_currency')),
     sa.CheckConstraint("status IN ('draft', 'issued', 'partially_paid', 'paid', 'cancelled')", name=op.f('ck_invoices_status')),
     sa.CheckConstraint('paid_amount >= 0 AND paid_amount <= total_amount', name=op.f('ck_invoices_paid_amount')),
