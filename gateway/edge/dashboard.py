@@ -12,7 +12,7 @@ from flask_smorest import abort
 from marshmallow import Schema, ValidationError, fields, validates_schema
 
 from gateway.edge.fanout import Gathering, part_answer, part_schema
-from gateway.identity.policy import OWN_KPIS, RECEIVABLES_READERS, TEAM_KPIS
+from gateway.identity.policy import OWN_KPIS, BILLING_FIGURE_READERS, TEAM_KPIS
 from glassbox.settings import current_settings
 from glassbox.web import Blueprint
 
@@ -37,9 +37,11 @@ PARTS = [
     Part("funnel", "/api/v1/kpi/funnel", {}, (OWN, TEAM)),
     Part("managers", "/api/v1/kpi/managers", {}, (TEAM,)),
     Part("stalled_deals", "/api/v1/kpi/stalled-deals", {"limit": 10}, (OWN, TEAM), period=False),
+    # Planned vs received, on time, aging, DSO, from billing's events.
+    Part("payments", "/api/v1/kpi/payments", {}, (OWN, TEAM), roles=BILLING_FIGURE_READERS),
     # What clients owe now, per manager (a manager: their own), from the billing service.
     Part("receivables", "/api/v1/receivables", {"by": "manager"}, (OWN, TEAM), period=False, service="billing",
-         roles=RECEIVABLES_READERS),
+         roles=BILLING_FIGURE_READERS),
 ]
 
 blp = Blueprint("dashboard", __name__, description="The caller's sales KPIs, from the analytics service")

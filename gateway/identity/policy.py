@@ -11,5 +11,6 @@ SALES_ROLES = ("head_of_sales", "manager")
 # The dashboard: a manager sees their own KPIs, these roles the whole team's; others have none.
 OWN_KPIS = ("manager",)
 TEAM_KPIS = ("head_of_sales", "admin", "marketer")
-# Of those, who may read receivables (the billing service decides; the dashboard only asks for them).
-RECEIVABLES_READERS = ("manager", "head_of_sales", "admin")
+# Of those, who may read billing's figures (receivables, /kpi/payments: the services decide; the dashboard only
+# leaves out what would be refused).
+BILLING_FIGURE_READERS = ("manager", "head_of_sales", "admin")

@@ -96,7 +96,8 @@ def test_the_dashboard_asks_analytics_with_the_callers_token_and_period(gw_user,
     seen = {request["path"] for request in analytics.requests}
     assert seen == {"/api/v1/kpi/summary?from=2026-01-01&to=2026-01-31",
                     "/api/v1/kpi/funnel?from=2026-01-01&to=2026-01-31",
-                    "/api/v1/kpi/managers?from=2026-01-01&to=2026-01-31", "/api/v1/kpi/stalled-deals?limit=10"}
+                    "/api/v1/kpi/managers?from=2026-01-01&to=2026-01-31", "/api/v1/kpi/stalled-deals?limit=10",
+                    "/api/v1/kpi/payments?from=2026-01-01&to=2026-01-31"}
     assert all(request["headers"]["Authorization"] == caller.headers["Authorization"]
                and request["headers"]["X-Request-ID"] == "dash-1" for request in analytics.requests)
 
@@ -109,7 +110,8 @@ def test_receivables_come_from_billing_for_those_who_may_read_them(gw_user, gate
         own = manager.get("/api/v1/dashboard").get_json()
         marketing = gw_user("marketer").get("/api/v1/dashboard").get_json()
     assert own["receivables"] == {"data": {"rows": [], "totals": []}, "partial": False}
-    assert "receivables" not in marketing and marketing["summary"]["partial"] is False
+    assert "receivables" not in marketing and "payments" not in marketing
+    assert marketing["summary"]["partial"] is False and own["payments"] == {"data": {"ok": True}, "partial": False}
     [seen] = billing.requests
     assert seen["path"] == "/api/v1/receivables?by=manager"
     assert seen["headers"]["Authorization"] == manager.headers["Authorization"]
