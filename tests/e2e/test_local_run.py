@@ -1,9 +1,11 @@
-"""The acceptance of the foundation, the gateway and the deals service, through the real CLI and processes:
-infra up (idempotent), migrations, demo data, the gateway, the clients and the deals services under gunicorn
-with their relays and the deals consumer; a demo manager logs in at the gateway and works only through it:
-creates a client, at once a deal for it, takes one deal from the first stage to won and another to lost, and
-sees them on the board; the services verify the same token with the gateway's JWKS; the events show in
-`glassbox events tail` and match their schemas in contracts/; then everything is stopped."""
+"""The acceptance of the foundation, the gateway, the deals and the billing services, through the real CLI and
+processes: infra up (idempotent), migrations, demo data, the gateway, the clients, deals, billing and analytics
+services under gunicorn with their relays and consumers; a demo manager logs in at the gateway and works only
+through it: creates a client, at once a deal for it, takes one deal from the first stage to won and another to
+lost, and sees them on the board; the services verify the same token with the gateway's JWKS; the events show in
+`glassbox events tail` and match their schemas in contracts/. Then the demo accountant invoices the won deal,
+opens its PDF, imports a bank statement that pays half of it, and sees the receivables and /kpi/payments change.
+Then everything is stopped."""
 import json
 import os
 import signal
@@ -12,10 +14,15 @@ import sys
 import time
 from pathlib import Path
 
+from datetime import date
+from decimal import Decimal
+
 import pytest
 import requests
 
 from glassbox.demo import DEMO_PASSWORD
+from services.billing import bank_exchange
+from services.billing.demo import SELLER
 from tests.support.http import free_port
 from tests.support.contracts import validator
 
@@ -28,11 +35,12 @@ def env(workdir):
     var.mkdir()
     environment = {k: v for k, v in os.environ.items()
                    if not k.endswith("_URL") and k != "KAFKA_BOOTSTRAP_SERVERS"}
-    gateway_port, clients_port, deals_port, analytics_port = free_port(), free_port(), free_port(), free_port()
+    gateway_port, clients_port, deals_port, analytics_port, billing_port = (free_port() for _ in range(5))
     environment.update(GLASSBOX_VAR_DIR=str(var), GLASSBOX_PG_PORT=str(free_port()),
                        GLASSBOX_KAFKA_PORT=str(free_port()), GLASSBOX_KAFKA_CONTROLLER_PORT=str(free_port()),
                        GATEWAY_URL=f"http://127.0.0.1:{gateway_port}", CLIENTS_URL=f"http://127.0.0.1:{clients_port}",
                        DEALS_URL=f"http://127.0.0.1:{deals_port}", ANALYTICS_URL=f"http://127.0.0.1:{analytics_port}",
+                       BILLING_URL=f"http://127.0.0.1:{billing_port}",
                        JWT_JWKS_URL=f"http://127.0.0.1:{gateway_port}/.well-known/jwks.json")
     return environment
 
@@ -111,6 +119,56 @@ def work_a_deal_to_won_and_another_to_lost(gateway: str, headers: dict, client_i
     return [won["id"], lost["id"]]
 
 
+def login(gateway: str, email: str) -> dict:
+    response = requests.post(f"{gateway}/api/v1/auth/login", timeout=10, json={"email": email, "password": DEMO_PASSWORD})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def invoice_the_won_deal_and_collect_half(gateway: str, client_id: str, deal_id: str, manager: dict) -> None:
+    """As the demo accountant, through the gateway: an invoice for the deal won a moment ago (its events may not
+    have reached billing yet), issued, its PDF; a bank statement paying half of it, matched by the client's INN and
+    the number; the receivables and the manager's /kpi/payments show it."""
+    accountant = login(gateway, "alex.accountant@glassbox.local")
+
+    def call(method, path, expect=(200, 201), headers=accountant, **kwargs):
+        response = requests.request(method, f"{gateway}/api/v1{path}", headers=headers, timeout=30, **kwargs)
+        assert response.status_code in expect, (method, path, response.status_code, response.text)
+        return response
+
+    draft = {"client_id": client_id, "deal_id": deal_id,
+             "lines": [{"description": "Пилотная партия", "quantity": "1", "unit_price": "250000.00", "vat_rate": "20"}]}
+    deadline = time.monotonic() + 60
+    while (created := call("POST", "/invoices", expect=(201, 422), json=draft)).status_code == 422:
+        assert time.monotonic() < deadline, created.text  # the client's and the deal's events not there yet
+        time.sleep(0.5)
+    invoice = call("POST", f"/invoices/{created.json()['id']}/issue").json()
+    assert invoice["status"] == "issued" and invoice["number"].startswith("СЧ-")
+    pdf = call("GET", f"/invoices/{invoice['id']}/document")
+    assert pdf.headers["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+
+    def received() -> Decimal:
+        return Decimal(call("GET", "/kpi/payments", headers=manager).json()["received"]["amount"])
+
+    before, today = received(), date.today()
+    statement = bank_exchange.Statement(account=SELLER["settlement_account"], date_from=today, date_to=today,
+                                        created_on=today, documents=[bank_exchange.StatementDocument(
+        line=0, kind="Платежное поручение", number="901", date=today, amount=Decimal("125000.00"),
+        payer_name="End To End Ltd", payer_inn="7799999997", payer_account="40702810400000009999",
+        payee_name=SELLER["legal_name"], payee_inn=SELLER["inn"], payee_account=SELLER["settlement_account"],
+        received_on=today, purpose=f"Оплата по счету № {invoice['number']} от {today:%d.%m.%Y}, 50%")])
+    imported = call("POST", "/bank-statements", data=bank_exchange.write(statement),
+                    headers={**accountant, "Content-Type": "text/plain"}).json()
+    assert (imported["matched"], imported["unmatched"]) == (1, 0), imported
+    assert call("GET", f"/invoices/{invoice['id']}").json()["status"] == "partially_paid"
+    [owed] = call("GET", f"/receivables?client_id={client_id}").json()["rows"]
+    assert owed["outstanding"] == "125000.00"
+    deadline = time.monotonic() + 60
+    while received() != before + Decimal("125000.00"):  # analytics follows billing's events
+        assert time.monotonic() < deadline, (before, received())
+        time.sleep(0.5)
+
+
 def test_the_local_system_end_to_end(env):
     gateway, clients, deals, analytics = env["GATEWAY_URL"], env["CLIENTS_URL"], env["DEALS_URL"], env["ANALYTICS_URL"]
     processes = []
@@ -130,8 +188,10 @@ def test_the_local_system_end_to_end(env):
                       start(env, "relay", "clients"), start(env, "relay", "gateway"), start(env, "relay", "deals"),
                       start(env, "consume", "deals"),
                       start(env, "serve", "analytics", "--port", port_of(analytics), "--workers", "1"),
-                      start(env, "consume", "analytics")]
-        for service in (gateway, clients, deals, analytics):
+                      start(env, "consume", "analytics"),
+                      start(env, "serve", "billing", "--port", port_of(env["BILLING_URL"]), "--workers", "1"),
+                      start(env, "relay", "billing"), start(env, "consume", "billing")]
+        for service in (gateway, clients, deals, analytics, env["BILLING_URL"]):
             wait_http(f"{service}/health/ready")
 
         login = requests.post(f"{gateway}/api/v1/auth/login", timeout=10,
@@ -139,7 +199,7 @@ def test_the_local_system_end_to_end(env):
         assert login.status_code == 200, login.text
         headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
         created = requests.post(f"{gateway}/api/v1/clients", headers=headers, timeout=10,
-                                json={"name": "End To End Ltd", "kind": "company", "tax_id": "7799999999"})
+                                json={"name": "End To End Ltd", "kind": "company", "tax_id": "7799999997"})
         assert created.status_code == 201, created.text
         client_id = created.json()["id"]
         # The service checks the gateway's token itself, with the keys from the gateway's JWKS.
@@ -182,6 +242,8 @@ def test_the_local_system_end_to_end(env):
                 break
             time.sleep(0.5)
         assert summary["data"]["won"] == won_before + 1, summary
+
+        invoice_the_won_deal_and_collect_half(gateway, client_id, deal_ids[0], headers)
 
         metrics = requests.get(f"{clients}/metrics", timeout=5).text
         assert 'http_requests_total{endpoint="/api/v1/clients",method="POST",service="clients",status="201"}' in metrics
