@@ -95,15 +95,18 @@ def _project(db: Database) -> None:
         session.commit()
 
 
-def _price_list(db: Database) -> dict[str, uuid.UUID]:
+def _price_list(db: Database) -> tuple[dict[str, uuid.UUID], int]:
+    """The demo products by SKU, and how many of them were added now."""
     with db.session() as session:
         known = dict(session.execute(select(Product.sku, Product.id)).all())
+    added = 0
     for sku, (name, kind, unit, code, price, vat) in PRODUCTS.items():
         if sku not in known:
             known[sku] = products.create_product(db, ACCOUNTANT, {
                 "sku": sku, "name": name, "kind": kind, "unit_name": unit, "unit_code": code,
                 "price": Decimal(price), "currency": "RUB", "vat_rate": vat}).id
-    return known
+            added += 1
+    return known, added
 
 
 def _step(db: Database, invoice: Invoice, action: str, argument) -> Invoice:
@@ -166,10 +169,11 @@ def seed(database_url: str) -> str:
             if session.get(SellerRequisites, 1) is None:
                 requisites.put_requisites(db, ADMIN, SELLER)
                 made.append("the seller's requisites")
-        skus = _price_list(db)
-        made.append(f"{len(skus)} products")
+        skus, added = _price_list(db)
+        if added:
+            made.append(f"{added} products")
         if (invoiced := _invoices(db, skus)):
             made.append(invoiced)
-        return f"billing: {', '.join(made)}"
+        return f"created {', '.join(made)}" if made else "demo data already present"
     finally:
         db.dispose()
