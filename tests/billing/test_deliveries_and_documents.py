@@ -2,6 +2,7 @@
 served through the API: the text a reader sees, stored once issued and identical on every request."""
 import io
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import quote
 
 import pytest
 from pypdf import PdfReader
@@ -125,6 +126,17 @@ def test_an_issued_document_is_stored_and_served_identically(accountant, invoice
         conn.execute(text("update printed_forms set content = 'stored'::bytea"))
         conn.commit()
     assert accountant.get(url).get_data() == b"stored"  # served from the store, not rendered again
+
+
+def test_the_file_name_is_in_a_header_a_wsgi_server_accepts(accountant, invoice, client_id):
+    disposition = accountant.get(f"/api/v1/invoices/{invoice['id']}/document").headers["Content-Disposition"]
+    disposition.encode("latin-1")  # gunicorn answers 500 to a header that is not Latin-1
+    number = invoice["number"]  # СЧ-2026-000001
+    assert disposition == (f"inline; filename=\"SCH{number[2:]}.pdf\"; "
+                           f"filename*=UTF-8''{quote(number + '.pdf', safe='')}")
+    drafted = draft(accountant, client_id)
+    assert accountant.get(f"/api/v1/invoices/{drafted['id']}/document").headers["Content-Disposition"] == \
+        f'inline; filename="draft-{drafted["id"][:8]}.pdf"'
 
 
 def test_a_draft_prints_as_a_draft_and_is_never_stored(accountant, client_id, seller, billing_engine):
