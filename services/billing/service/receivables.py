@@ -1,7 +1,11 @@
 """Receivables: what clients owe on issued, not fully paid invoices, per client or per manager and currency, with
 aging buckets counted from the due date on a given day, the clients' credit (payments not allocated yet), and,
-for a period, what the payment plans expected against what was received. Read from the open invoices only (a
-partial index), however many paid ones there are."""
+for a period, what the payment plans expected against what was received.
+
+However many invoices there are, a question reads only what PostgreSQL keeps summed (models.py, "receivables kept by
+PostgreSQL"): the clients ranked by what they owe, and the totals and managers' rows from the amounts per owner,
+currency and due day. The figures of the clients on the page, and everything about one client, come from their own
+open invoices."""
 from __future__ import annotations
 
 from datetime import date
@@ -13,7 +17,8 @@ from glassbox import clock
 from glassbox.auth import Principal
 from glassbox.db import Database
 from glassbox.policy import require
-from services.billing.models import OPEN_STATUSES, Client, Invoice, Payment, PlannedPayment, User
+from services.billing.models import (OPEN_STATUSES, Client, Invoice, OpenReceivablesByClient, OpenReceivablesByDay,
+                                     Payment, PlannedPayment, User)
 from services.billing.service.amounts import kopecks
 from services.billing.service.policy import READERS, VISIBILITY
 
@@ -21,16 +26,25 @@ BUCKETS = (("days_1_30", 1, 30), ("days_31_60", 31, 60), ("days_61_90", 61, 90),
 ZERO = Decimal("0.00")
 
 
-def _figures(on: date):
-    outstanding = Invoice.total_amount - Invoice.paid_amount
-    late = literal(on) - Invoice.due_on  # days past due (a date minus a date is an integer in PostgreSQL)
-    columns = [func.count().label("invoices"), func.sum(outstanding).label("outstanding"),
-               func.sum(case((late > 0, outstanding), else_=0)).label("overdue"),
-               func.sum(case((late <= 0, outstanding), else_=0)).label("not_due")]
+def _figures(on: date, invoices, owed, due_on):
+    """The count, outstanding, overdue, not yet due and aging columns of rows that owe `owed` by `due_on`."""
+    late = literal(on) - due_on  # days past due (a date minus a date is an integer in PostgreSQL)
+    columns = [invoices.label("invoices"), func.sum(owed).label("outstanding"),
+               func.sum(case((late > 0, owed), else_=0)).label("overdue"),
+               func.sum(case((late <= 0, owed), else_=0)).label("not_due")]
     for name, first, last in BUCKETS:
         within = late >= first if last is None else and_(late >= first, late <= last)
-        columns.append(func.sum(case((within, outstanding), else_=0)).label(name))
+        columns.append(func.sum(case((within, owed), else_=0)).label(name))
     return columns
+
+
+def _of_invoices(on: date):
+    return _figures(on, func.count(), Invoice.total_amount - Invoice.paid_amount, Invoice.due_on)
+
+
+def _of_days(on: date):
+    return _figures(on, func.sum(OpenReceivablesByDay.invoices), OpenReceivablesByDay.outstanding,
+                    OpenReceivablesByDay.due_on)
 
 
 def _row(row, on_key: dict) -> dict:
@@ -39,22 +53,40 @@ def _row(row, on_key: dict) -> dict:
             "overdue": kopecks(row.overdue), "aging": aging}
 
 
+def _narrowed(stmt, principal: Principal, model, args: dict, names=("owner_id", "client_id")):
+    """The caller's own rows (a manager), and those of the owner or client asked for."""
+    stmt = VISIBILITY.narrow(stmt, principal, model.owner_id)
+    for name in names:
+        if args.get(name) is not None:
+            stmt = stmt.where(getattr(model, name) == args[name])
+    return stmt
+
+
 def receivables(db: Database, principal: Principal, args: dict) -> dict:
     require(principal, *READERS)
     on = args.get("on") or clock.today()
     by_client = args["by"] == "client"
-    key = Invoice.client_id if by_client else Invoice.owner_id
-    scope = VISIBILITY.narrow(select(), principal, Invoice.owner_id).where(Invoice.status.in_(OPEN_STATUSES))
-    for name in ("owner_id", "client_id"):
-        if args.get(name) is not None:
-            scope = scope.where(getattr(Invoice, name) == args[name])
     with db.session() as session:
-        grouped = session.execute(scope.add_columns(key.label("key"), Invoice.currency, *_figures(on))
-                                  .group_by(key, Invoice.currency)
-                                  .order_by(func.sum(Invoice.total_amount - Invoice.paid_amount).desc(), key)
-                                  .limit(args["limit"])).all()
-        totals = session.execute(scope.add_columns(Invoice.currency, *_figures(on)).group_by(Invoice.currency)
-                                 .order_by(Invoice.currency)).all()
+        if args.get("client_id") is not None:  # one client's few open invoices, summed as they are
+            open_invoices = _narrowed(select(), principal, Invoice, args).where(Invoice.status.in_(OPEN_STATUSES))
+            key = Invoice.client_id if by_client else Invoice.owner_id
+            grouped = session.execute(open_invoices.add_columns(key.label("key"), Invoice.currency, *_of_invoices(on))
+                                      .group_by(key, Invoice.currency)
+                                      .order_by(func.sum(Invoice.total_amount - Invoice.paid_amount).desc(), key)
+                                      .limit(args["limit"])).all()
+            totals = session.execute(open_invoices.add_columns(Invoice.currency, *_of_invoices(on))
+                                     .group_by(Invoice.currency).order_by(Invoice.currency)).all()
+        else:
+            days = _narrowed(select(), principal, OpenReceivablesByDay, args, ("owner_id",))
+            grouped = _clients_page(session, principal, args, on) if by_client else session.execute(
+                days.add_columns(OpenReceivablesByDay.owner_id.label("key"), OpenReceivablesByDay.currency,
+                                 *_of_days(on))
+                .group_by(OpenReceivablesByDay.owner_id, OpenReceivablesByDay.currency)
+                .order_by(func.sum(OpenReceivablesByDay.outstanding).desc(), OpenReceivablesByDay.owner_id)
+                .limit(args["limit"])).all()
+            totals = session.execute(days.add_columns(OpenReceivablesByDay.currency, *_of_days(on))
+                                     .group_by(OpenReceivablesByDay.currency)
+                                     .order_by(OpenReceivablesByDay.currency)).all()
         keys = {row.key for row in grouped if row.key is not None}
         rows = [_row(row, {"client_id" if by_client else "owner_id": row.key}) for row in grouped]
         if by_client:
@@ -71,6 +103,27 @@ def receivables(db: Database, principal: Principal, args: dict) -> dict:
         if args.get("date_from"):
             answer["period"] = _planned_vs_received(session, principal, args)
         return answer
+
+
+def _clients_page(session, principal: Principal, args: dict, on: date) -> list:
+    """The clients (and currencies) that owe the most, ranked by their kept totals, with their figures summed from
+    their own open invoices, largest first. A client's open invoices all have its owner (a reassignment moves them
+    together); should two owners' be open at once, the client ranks by the larger part and shows the whole."""
+    ranked = session.execute(
+        _narrowed(select(OpenReceivablesByClient.client_id, OpenReceivablesByClient.currency), principal,
+                  OpenReceivablesByClient, args, ("owner_id",))
+        .order_by(OpenReceivablesByClient.outstanding.desc(), OpenReceivablesByClient.client_id)
+        .limit(args["limit"])).all()
+    if not ranked:
+        return []
+    pairs = {tuple(pair) for pair in ranked}
+    figures = session.execute(
+        _narrowed(select(Invoice.client_id.label("key"), Invoice.currency, *_of_invoices(on)), principal, Invoice,
+                  args, ("owner_id",))
+        .where(Invoice.status.in_(OPEN_STATUSES), Invoice.client_id.in_({client for client, _ in pairs}))
+        .group_by(Invoice.client_id, Invoice.currency)).all()
+    page = [row for row in figures if (row.key, row.currency) in pairs]
+    return sorted(page, key=lambda row: (-row.outstanding, row.key))
 
 
 def _credits(session, principal: Principal, client_ids: set) -> dict:
