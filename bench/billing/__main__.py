@@ -8,7 +8,8 @@ import sys
 
 from bench import common
 from bench.billing import __doc__ as DESCRIPTION
-from bench.billing.data import ACCOUNTANT, ADMIN, HEAD_OF_SALES, SELLER, data_facts, generate, manager_id
+from bench.billing.data import (ACCOUNTANT, ADMIN, HEAD_OF_SALES, SELLER, data_facts, generate, manager_id,
+                                totals_mismatched)
 from bench.billing.documents import api_get_document, buyer_client, first_renders, issue_invoices, repeat_gets, \
     stored_forms
 from bench.billing.receivables import GOAL_MS, MIN_REQUESTS, answer_facts, explain, queries
@@ -84,6 +85,7 @@ def main(argv=None) -> int:
         capture = bare_conn = None
         documents: dict = {}
         reads: list = []
+        mismatched = None
         load: dict[str, str] = {}
         try:
             port = common.free_port()
@@ -117,6 +119,9 @@ def main(argv=None) -> int:
                         for plan in explain(bare_conn, r["statements"][variant]):
                             print("    " + plan.replace("\n", "\n    "), flush=True)
                 load["receivables, end"] = common.load_average()
+                mismatched = totals_mismatched(url)
+                print(f"receivables totals differing from a fresh GROUP BY of the open invoices: {mismatched}",
+                      flush=True)
             common.ensure_all_running(servers)
         finally:
             if bare_conn is not None:
@@ -129,13 +134,13 @@ def main(argv=None) -> int:
             postgres_server=common.server_version(url), **db_facts, **data,
             gunicorn_settings=gunicorn_settings(env), managers=str(args.managers), font_subsetting=font_subsetter(),
             load_average_1_5_15_min="; ".join(f"{when}: {value}" for when, value in load.items()))
-    section = report(args, documents, reads, phases, facts)
+    section = report(args, documents, reads, phases, facts, mismatched)
     write = not args.no_docs and args.only is None
     common.publish("billing", section, write_docs=write)
     if write:
         rows, placeholders = summary_rows(args, documents, reads)
         common.write_summary_rows(rows, placeholders)
-    failed = any(r["errors"] for _, r in reads) or (documents and not documents["ok"])
+    failed = any(r["errors"] for _, r in reads) or (documents and not documents["ok"]) or bool(mismatched)
     return 1 if failed else 0
 
 
