@@ -208,35 +208,46 @@ def generation_sql(invoices: int, clients: int, managers: int) -> dict[str, list
     }
 
 
-# The receivables' totals of the invoices there are, as migration 0002 fills them.
+# The totals PostgreSQL keeps for the receivables (migration 0002): table -> (its columns, the statement that sums
+# them afresh, as the migration fills them).
 OPEN = "status IN ('issued', 'partially_paid')"
 TOTALS = {
-    "open_receivables_by_client": ("client_id, owner_id, currency", "client_id, owner_id, currency, count(*), "
-                                   f"sum(total_amount - paid_amount) FROM invoices WHERE {OPEN}"),
-    "open_receivables_by_day": ("owner_id, currency, due_on", "owner_id, currency, due_on, count(*), "
-                                f"sum(total_amount - paid_amount) FROM invoices WHERE {OPEN}"),
+    "open_receivables_by_client": (
+        "client_id, owner_id, currency, invoices, outstanding",
+        "SELECT client_id, owner_id, currency, count(*), sum(total_amount - paid_amount) FROM invoices "
+        f"WHERE {OPEN} GROUP BY client_id, owner_id, currency"),
+    "open_receivables_by_day": (
+        "owner_id, currency, due_on, invoices, outstanding",
+        "SELECT owner_id, currency, due_on, count(*), sum(total_amount - paid_amount) FROM invoices "
+        f"WHERE {OPEN} GROUP BY owner_id, currency, due_on"),
+    "planned_by_day": (
+        "owner_id, currency, due_on, instalments, amount",
+        "SELECT i.owner_id, i.currency, p.due_on, count(*), sum(p.amount) FROM planned_payments p "
+        "JOIN invoices i ON i.id = p.invoice_id WHERE i.status <> 'cancelled' GROUP BY i.owner_id, i.currency, p.due_on"),
 }
 
 
 def generate(url: str, invoices: int, clients: int, managers: int) -> dict[str, float]:
-    """Load the data with the secondary indexes and foreign keys of its tables off, and the trigger that keeps the
+    """Load the data with the secondary indexes and foreign keys of its tables off, and the triggers that keep the
     receivables' totals off (they are recomputed after the load instead); returns seconds per phase."""
     engine = create_engine(url)
     try:
         with engine.begin() as conn:
-            conn.execute(text("ALTER TABLE invoices DISABLE TRIGGER open_receivables_track"))
+            for table in ("invoices", "planned_payments"):
+                conn.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
         phases = load_without_indexes(engine, TABLES, generation_sql(invoices, clients, managers), work_mem="256MB")
         started = time.perf_counter()
         with engine.begin() as conn:
-            for table, (key, select_) in TOTALS.items():
+            for table, (columns, fresh) in TOTALS.items():
                 conn.execute(text(f"DELETE FROM {table}"))
-                conn.execute(text(f"INSERT INTO {table} ({key}, invoices, outstanding) SELECT {select_} GROUP BY {key}"))
-            conn.execute(text("ALTER TABLE invoices ENABLE TRIGGER open_receivables_track"))
-        phases["receivables totals recomputed (migration 0002's statements), trigger on again"] = \
+                conn.execute(text(f"INSERT INTO {table} ({columns}) {fresh}"))
+            for table in ("invoices", "planned_payments"):
+                conn.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
+        phases["receivables totals recomputed (migration 0002's statements), triggers on again"] = \
             time.perf_counter() - started
         phases["VACUUM ANALYZE"] = vacuum_analyze(
             engine, "users, clients, invoices, payments, payment_allocations, planned_payments, document_numbers, "
-                    "open_receivables_by_client, open_receivables_by_day")
+                    "open_receivables_by_client, open_receivables_by_day, planned_by_day")
     finally:
         engine.dispose()
     return phases
@@ -249,10 +260,9 @@ def totals_mismatched(url: str) -> int:
     try:
         with engine.connect() as conn:
             return sum(conn.scalar(text(
-                f"SELECT count(*) FROM ((SELECT {key}, invoices, outstanding FROM {table} "
-                f"EXCEPT ALL SELECT {select_} GROUP BY {key}) UNION ALL (SELECT {select_} GROUP BY {key} "
-                f"EXCEPT ALL SELECT {key}, invoices, outstanding FROM {table})) AS differing"))
-                for table, (key, select_) in TOTALS.items())
+                f"SELECT count(*) FROM ((SELECT {columns} FROM {table} EXCEPT ALL {fresh}) "
+                f"UNION ALL ({fresh} EXCEPT ALL SELECT {columns} FROM {table})) AS differing"))
+                for table, (columns, fresh) in TOTALS.items())
     finally:
         engine.dispose()
 

@@ -272,16 +272,15 @@ class PlannedPayment(Base):
         CheckConstraint("amount > 0", name="amount"),
         UniqueConstraint("invoice_id", "due_on", name="uq_planned_payments_due_on"),
         Index("ix_planned_payments_due", "due_on", postgresql_where=text("missed_announced_at IS NULL")),
-        # Planned vs received: the instalments due in a period.
-        Index("ix_planned_payments_period", "due_on", postgresql_include=["invoice_id", "amount"]),
     )
 
 
 # -- receivables kept by PostgreSQL ------------------------------------------------------------------------------
-# The open invoices' outstanding amounts (total - paid of those issued or partially paid) summed per group, kept by a
-# trigger on invoices in the transaction that changes them (migration 0002), so that the receivables sum a few
-# thousand groups instead of every open invoice. A group whose invoices are all paid or gone is deleted. The aging
-# depends on the day it is counted on, so the totals keep the due day and the question sums the days into buckets.
+# The open invoices' outstanding amounts (total - paid of those issued or partially paid), and the payment plans'
+# instalments, summed per group by triggers in the transaction that changes them (migration 0002), so that the
+# receivables sum a few thousand groups instead of every open invoice or instalment. A group left with nothing is
+# deleted. The aging depends on the day it is counted on, so the totals keep the due day and the question sums the
+# days into buckets.
 
 class OpenReceivablesByClient(Base):
     """Per client, owner and currency: how many invoices are open and what they still owe. Ranks the clients of
@@ -320,6 +319,27 @@ class OpenReceivablesByDay(Base):
     __table_args__ = (
         UniqueConstraint("owner_id", "currency", "due_on", name="uq_open_receivables_by_day_owner_id",
                          postgresql_nulls_not_distinct=True),
+    )
+    __mapper_args__ = {"primary_key": [owner_id, currency, due_on]}
+
+
+class PlannedByDay(Base):
+    """Per owner, currency and due day: the payment plans' instalments of invoices that are not cancelled (under
+    their invoice's owner and currency), for what the plans expected in a period. Kept by triggers on
+    planned_payments, and on invoices for a cancellation, a reassignment or a change of currency."""
+
+    __tablename__ = "planned_by_day"
+
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    currency: Mapped[str] = mapped_column(String(3))
+    due_on: Mapped[date] = mapped_column(Date)
+    instalments: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+
+    __table_args__ = (
+        UniqueConstraint("owner_id", "currency", "due_on", name="uq_planned_by_day_owner_id",
+                         postgresql_nulls_not_distinct=True),
+        Index("ix_planned_by_day_due_on", "due_on", postgresql_include=["owner_id", "currency", "amount"]),
     )
     __mapper_args__ = {"primary_key": [owner_id, currency, due_on]}
 

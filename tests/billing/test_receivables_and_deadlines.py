@@ -107,27 +107,36 @@ def test_a_client_nobody_owns_has_its_own_row_until_paid(accountant, known_clien
         assert conn.scalar(text("select count(*) from open_receivables_by_day")) == 0
 
 
-KEPT_TOTALS = {
-    "open_receivables_by_client": "client_id, owner_id, currency",
-    "open_receivables_by_day": "owner_id, currency, due_on",
+OPEN = "status IN ('issued', 'partially_paid')"
+KEPT_TOTALS = {  # table -> (its columns, the same sums made afresh)
+    "open_receivables_by_client": ("client_id, owner_id, currency, invoices, outstanding",
+                                   "SELECT client_id, owner_id, currency, count(*), sum(total_amount - paid_amount) "
+                                   f"FROM invoices WHERE {OPEN} GROUP BY client_id, owner_id, currency"),
+    "open_receivables_by_day": ("owner_id, currency, due_on, invoices, outstanding",
+                                "SELECT owner_id, currency, due_on, count(*), sum(total_amount - paid_amount) "
+                                f"FROM invoices WHERE {OPEN} GROUP BY owner_id, currency, due_on"),
+    "planned_by_day": ("owner_id, currency, due_on, instalments, amount",
+                       "SELECT i.owner_id, i.currency, p.due_on, count(*), sum(p.amount) FROM planned_payments p "
+                       "JOIN invoices i ON i.id = p.invoice_id WHERE i.status <> 'cancelled' "
+                       "GROUP BY i.owner_id, i.currency, p.due_on"),
 }
 
 
 def _kept_totals_differ(engine) -> int:
-    """Rows of the totals kept by PostgreSQL that differ from a fresh sum of the open invoices."""
+    """Rows of the totals kept by PostgreSQL that differ from the same sums made afresh."""
     differing = 0
     with engine.connect() as conn:
-        for table, key in KEPT_TOTALS.items():
-            fresh = (f"SELECT {key}, count(*), sum(total_amount - paid_amount) FROM invoices "
-                     f"WHERE status IN ('issued', 'partially_paid') GROUP BY {key}")
-            kept = f"SELECT {key}, invoices, outstanding FROM {table}"
+        for table, (columns, fresh) in KEPT_TOTALS.items():
+            kept = f"SELECT {columns} FROM {table}"
             differing += conn.scalar(text(f"SELECT count(*) FROM (({kept} EXCEPT ALL {fresh}) "
                                           f"UNION ALL ({fresh} EXCEPT ALL {kept})) AS d"))
     return differing
 
 
-def test_the_kept_totals_follow_every_change_of_the_open_invoices(accountant, manager, other_manager, owed, project,
-                                                                  billing_engine):
+def test_the_kept_totals_follow_every_change_of_the_open_invoices_and_plans(accountant, manager, owed, project,
+                                                                            billing_engine):
+    accountant.put(f"/api/v1/invoices/{owed['late_45']['id']}/payment-plan", json={"items": [
+        {"due_on": "2026-03-03", "amount": "150.00"}, {"due_on": "2026-03-04", "amount": "250.00"}]})
     assert _kept_totals_differ(billing_engine) == 0
     partly = pay(accountant, owed["volga"], "50.00", [(owed["current"]["id"], "50.00")])
     pay(accountant, owed["neva"], "800.00", [(owed["late_100"]["id"], "800.00")])  # paid: out of the totals
@@ -135,13 +144,34 @@ def test_the_kept_totals_follow_every_change_of_the_open_invoices(accountant, ma
     accountant.post(f"/api/v1/payments/{partly['id']}/reverse", json={"reason": "ошибочная выписка"})
     fresh = issue(accountant, draft(accountant, owed["volga"], [line(quantity="3", unit_price="70.00")],
                                     due_on="2026-03-05")["id"])  # the same owner and due day as late_10
+    accountant.put(f"/api/v1/invoices/{fresh['id']}/payment-plan", json={"items": [
+        {"due_on": "2026-03-04", "amount": "210.00"}]})
+    assert _kept_totals_differ(billing_engine) == 0
     assert accountant.post(f"/api/v1/invoices/{fresh['id']}/cancel", json={"reason": "повторно"}).status_code == 200
     project(client_event("crm.client.assigned.v1", owed["neva"], {"owner_id": manager.user_id},
                          time=datetime(2026, 3, 2, 12, tzinfo=timezone.utc)))
+    accountant.put(f"/api/v1/invoices/{owed['late_45']['id']}/payment-plan", json={"items": [
+        {"due_on": "2026-03-04", "amount": "400.00"}]})  # replaced
     assert _kept_totals_differ(billing_engine) == 0
     with billing_engine.connect() as conn:
         assert conn.scalar(text("select count(*) from open_receivables_by_client where invoices <= 0")) == 0
         assert conn.scalar(text("select count(*) from open_receivables_by_client")) == 2  # volga and neva, one owner
+        assert conn.execute(text("select owner_id::text, due_on::text, instalments, amount::text from planned_by_day")
+                            ).all() == [(manager.user_id, "2026-03-04", 1, "400.00")]
+
+
+def test_planned_versus_received_for_a_manager_and_for_one_client(accountant, manager, other_manager, owed):
+    accountant.put(f"/api/v1/invoices/{owed['late_100']['id']}/payment-plan", json={"items": [
+        {"due_on": "2026-03-10", "amount": "300.00"}, {"due_on": "2026-04-10", "amount": "500.00"}]})
+    accountant.put(f"/api/v1/invoices/{owed['current']['id']}/payment-plan", json={"items": [
+        {"due_on": "2026-03-15", "amount": "100.00"}]})
+    march = "from=2026-03-01&to=2026-03-31"
+    assert manager.get(f"/api/v1/receivables?{march}").get_json()["period"] == [
+        {"from": "2026-03-01", "to": "2026-03-31", "currency": "RUB", "planned": "100.00", "received": "0.00"}]
+    theirs = other_manager.get(f"/api/v1/receivables?{march}").get_json()["period"]
+    assert (theirs[0]["planned"], theirs[0]["received"]) == ("300.00", "100.00")
+    one = accountant.get(f"/api/v1/receivables?{march}&client_id={owed['neva']}").get_json()["period"]
+    assert (one[0]["planned"], one[0]["received"]) == ("300.00", "100.00")
 
 
 @pytest.mark.parametrize("query, field", [("by=region", "by"), ("from=2026-03-01", "from"),
