@@ -120,8 +120,7 @@ def main(argv=None) -> int:
                             print("    " + plan.replace("\n", "\n    "), flush=True)
                 load["receivables, end"] = common.load_average()
                 mismatched = totals_mismatched(url)
-                print(f"receivables totals differing from a fresh GROUP BY of the open invoices: {mismatched}",
-                      flush=True)
+                print(f"receivables totals differing from the same sums made afresh: {mismatched}", flush=True)
             common.ensure_all_running(servers)
         finally:
             if bare_conn is not None:

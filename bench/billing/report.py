@@ -122,11 +122,10 @@ def _receivables_lines(args, reads: list, phases: dict[str, float], mismatched: 
         + "".join(f"Measured {len(r['service_ms'])} requests only (its {args.budget:g} s budget was spent): "
                   f"{q.label} ({q.role}). " for q, r in reads if len(r["service_ms"]) < args.requests)
         + f"Checked after the runs (the invoices issued through the API included): rows of the receivables' totals "
-          f"(kept by the trigger of migration 0002) that differ from a fresh GROUP BY of the open invoices: "
-          f"{mismatched}.",
+          f"(kept by the triggers of migration 0002) that differ from the same sums made afresh: {mismatched}.",
         "",
         "Data generation (in SQL; the secondary indexes and foreign keys of the tables dropped for the load and "
-        "rebuilt after it):",
+        "rebuilt after it, the triggers that keep the receivables' totals off during it):",
         "",
         *common.phases_table(phases),
     ]
