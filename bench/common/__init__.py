@@ -4,7 +4,8 @@ from bench.common.infra import (clients_database, dev_token_signer, exit_cleanly
                                 scalar, server_version, service_databases, workdir)
 from bench.common.kafka import BARE_TOPIC, crc32c_implementation, ensure_bare_topic
 from bench.common.report import (DOCS_FILE, command_line, facts_block, facts_lines, load_average, machine_facts, median,
-                                 now_utc, percentile, phases_table, publish, write_section)
+                                 now_utc, percentile, phases_table, publish, write_section,
+                                 write_summary_rows)
 from bench.common.servers import (GLASSBOX, Server, ensure_all_running, glassbox_process, gunicorn_env,
                                   gunicorn_settings, serve, start_bare)
 from bench.common.http import (SEED_CLIENTS, http_get, post_json, run_wrk, seed_clients, service_get, wrk_figures,
@@ -16,5 +17,5 @@ __all__ = ["BARE_TOPIC", "Cpu", "DOCS_FILE", "GLASSBOX", "SEED_CLIENTS", "Server
            "group_cpu_seconds", "gunicorn_env", "gunicorn_settings", "http_get", "kafka_broker", "load_average",
            "machine_busy_seconds", "machine_facts", "median", "now_utc", "percentile", "pg_cpu_seconds",
            "phases_table", "post_json", "publish", "run_wrk", "scalar", "seed_clients", "serve", "server_version",
-           "service_databases", "service_get", "start_bare", "workdir", "write_section", "wrk_figures", "wrk_json",
-           "wrk_version"]
+           "service_databases", "service_get", "start_bare", "workdir", "write_section", "write_summary_rows",
+           "wrk_figures", "wrk_json", "wrk_version"]

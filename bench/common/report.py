@@ -8,6 +8,7 @@ import platform
 import statistics
 import sys
 import tempfile
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -101,15 +102,21 @@ def command_line(module: str) -> str:
 GOALS_HEADING = "## What the figures mean for the goals"
 
 
+@contextmanager
+def _docs_locked():
+    # The lock lives in /tmp, not beside the file: docs/ keeps only the document.
+    with open(Path(tempfile.gettempdir()) / "glassbox-benchmarks-md.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two benchmarks finishing together must not lose a section
+        yield
+
+
 def write_section(name: str, body: str, path: Path = DOCS_FILE) -> None:
     """Replace this benchmark's section (between its marker comments) or add it before the goals summary;
     the header is written when the file is new."""
     start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
     block = f"{start}\n{body.strip()}\n{end}"
     path.parent.mkdir(parents=True, exist_ok=True)
-    # The lock lives in /tmp, not beside the file: docs/ keeps only the document.
-    with open(Path(tempfile.gettempdir()) / "glassbox-benchmarks-md.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # two benchmarks finishing together must not lose a section
+    with _docs_locked():
         text = path.read_text() if path.exists() else DOCS_HEADER
         if start in text and end in text and text.index(start) < text.index(end):
             text = text[:text.index(start)] + block + text[text.index(end) + len(end):]
@@ -118,6 +125,34 @@ def write_section(name: str, body: str, path: Path = DOCS_FILE) -> None:
         else:
             text = text.rstrip("\n") + "\n\n" + block + "\n"
         path.write_text(text)
+
+
+SUMMARY_TABLE_HEADER = "| measure | goal | now | met | run |"
+
+
+def write_summary_rows(rows: list[list[str]], placeholders: list[list[str]] = (), path: Path = DOCS_FILE) -> None:
+    """Put a benchmark's lines into the summary table at the top of the file (measure, goal, now, met, run): a line
+    whose measure is already there replaces it, a new one goes at the end of the table. A placeholder is added only
+    when its measure has no line yet (someone else's benchmark fills it). Nothing else in the file changes."""
+    with _docs_locked():
+        lines = path.read_text().split("\n")
+        if SUMMARY_TABLE_HEADER not in lines:
+            raise RuntimeError(f"no summary table ({SUMMARY_TABLE_HEADER}) in {path}")
+        first = lines.index(SUMMARY_TABLE_HEADER) + 2  # after the header and its |---| line
+        end = first
+        while end < len(lines) and lines[end].startswith("|"):
+            end += 1
+        table = lines[first:end]
+        measures = [line.split("|")[1].strip() for line in table]
+        for cells, replace in [(row, True) for row in rows] + [(row, False) for row in placeholders]:
+            line = "| " + " | ".join(cells) + " |"
+            if cells[0] in measures:
+                if replace:
+                    table[measures.index(cells[0])] = line
+            else:
+                table.append(line)
+                measures.append(cells[0])
+        path.write_text("\n".join(lines[:first] + table + lines[end:]))
 
 
 def publish(name: str, section: str, write_docs: bool) -> None:

@@ -216,4 +216,4 @@ def measure(query: Query, port: int, capture: Capture, bare: psycopg.Connection,
     slowest = max(bare_by_variant, key=lambda v: median(bare_by_variant[v])) if bare_by_variant else 0
     return {"service_ms": service_ms, "bare_ms": bare_ms, "errors": errors, "statements": statements,
             "slowest_variant": slowest, "total": first.get("total"), "estimate": first.get("total_is_estimate"),
-            "count": sum(c["count"] for c in first["columns"]) if "columns" in first else None}
+            "count": sum(c["count"] for c in first["columns"]) if "columns" in first else None, "first": first}

@@ -1,7 +1,7 @@
 """The billing service's own tables: the seller's requisites, the price list, invoices and their lines, the gapless
 document numbers, shipments and service acts against invoice lines, payment plans, payments and their allocations,
-imported bank statements, the stored printed forms; and the projections of clients, deals and users that it keeps
-from other services' events (never written by a request)."""
+imported bank statements, the stored printed forms, the receivables' totals that PostgreSQL keeps; and the projections
+of clients, deals and users that it keeps from other services' events (never written by a request)."""
 from __future__ import annotations
 
 import uuid
@@ -213,6 +213,9 @@ class Invoice(Base):
         # Receivables and the overdue job read only the open invoices, however many paid ones there are.
         Index("ix_invoices_open_due", "due_on", postgresql_where=text("status IN ('issued', 'partially_paid')"),
               postgresql_include=["client_id", "owner_id", "currency", "total_amount", "paid_amount"]),
+        # The aging of the clients on a page of receivables, and of one client.
+        Index("ix_invoices_open_client", "client_id", postgresql_where=text("status IN ('issued', 'partially_paid')"),
+              postgresql_include=["owner_id", "currency", "due_on", "total_amount", "paid_amount"]),
     )
 
 
@@ -270,6 +273,75 @@ class PlannedPayment(Base):
         UniqueConstraint("invoice_id", "due_on", name="uq_planned_payments_due_on"),
         Index("ix_planned_payments_due", "due_on", postgresql_where=text("missed_announced_at IS NULL")),
     )
+
+
+# -- receivables kept by PostgreSQL ------------------------------------------------------------------------------
+# The open invoices' outstanding amounts (total - paid of those issued or partially paid), and the payment plans'
+# instalments, summed per group by triggers in the transaction that changes them (migration 0002), so that the
+# receivables sum a few thousand groups instead of every open invoice or instalment. A group left with nothing is
+# deleted. The aging depends on the day it is counted on, so the totals keep the due day and the question sums the
+# days into buckets.
+
+class OpenReceivablesByClient(Base):
+    """Per client, owner and currency: how many invoices are open and what they still owe. Ranks the clients of
+    GET /receivables?by=client (largest first) without summing their invoices."""
+
+    __tablename__ = "open_receivables_by_client"
+
+    client_id: Mapped[uuid.UUID] = mapped_column(UUID)
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    currency: Mapped[str] = mapped_column(String(3))
+    invoices: Mapped[int] = mapped_column(Integer)
+    outstanding: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+
+    __table_args__ = (
+        UniqueConstraint("client_id", "owner_id", "currency", name="uq_open_receivables_by_client_client_id",
+                         postgresql_nulls_not_distinct=True),
+        # Largest first: read backwards.
+        Index("ix_open_receivables_by_client_outstanding", "outstanding"),
+        Index("ix_open_receivables_by_client_owner", "owner_id", "outstanding"),
+    )
+    __mapper_args__ = {"primary_key": [client_id, owner_id, currency]}
+
+
+class OpenReceivablesByDay(Base):
+    """Per owner, currency and due day: how many invoices are open and what they still owe. The totals and the
+    per-manager rows of GET /receivables, aged on any day, from at most owners x currencies x due days rows."""
+
+    __tablename__ = "open_receivables_by_day"
+
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    currency: Mapped[str] = mapped_column(String(3))
+    due_on: Mapped[date] = mapped_column(Date)
+    invoices: Mapped[int] = mapped_column(Integer)
+    outstanding: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+
+    __table_args__ = (
+        UniqueConstraint("owner_id", "currency", "due_on", name="uq_open_receivables_by_day_owner_id",
+                         postgresql_nulls_not_distinct=True),
+    )
+    __mapper_args__ = {"primary_key": [owner_id, currency, due_on]}
+
+
+class PlannedByDay(Base):
+    """Per owner, currency and due day: the payment plans' instalments of invoices that are not cancelled (under
+    their invoice's owner and currency), for what the plans expected in a period. Kept by triggers on
+    planned_payments, and on invoices for a cancellation, a reassignment or a change of currency."""
+
+    __tablename__ = "planned_by_day"
+
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    currency: Mapped[str] = mapped_column(String(3))
+    due_on: Mapped[date] = mapped_column(Date)
+    instalments: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+
+    __table_args__ = (
+        UniqueConstraint("owner_id", "currency", "due_on", name="uq_planned_by_day_owner_id",
+                         postgresql_nulls_not_distinct=True),
+        Index("ix_planned_by_day_due_on", "due_on", postgresql_include=["owner_id", "currency", "amount"]),
+    )
+    __mapper_args__ = {"primary_key": [owner_id, currency, due_on]}
 
 
 # -- shipments and service acts -----------------------------------------------------------------------------
@@ -381,6 +453,9 @@ class Payment(Base):
         Index("ix_payments_owner_created", "owner_id", "created_at", "id"),
         Index("ix_payments_client_created", "client_id", "created_at", "id"),
         Index("ix_payments_paid_on", "paid_on"),
+        # Planned vs received: what was received in a period, from the index alone.
+        Index("ix_payments_received", "paid_on", postgresql_where=text("status = 'recorded'"),
+              postgresql_include=["owner_id", "client_id", "currency", "amount"]),
         # The clients' credit: recorded payments with something left to allocate.
         Index("ix_payments_credit", "client_id", postgresql_where=text("status = 'recorded' AND allocated_amount < amount")),
     )

@@ -2,13 +2,14 @@
 announces overdue invoices and missed instalments exactly once."""
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import text
 
 from glassbox.db import Database
 from services.billing.service.deadlines import check_deadlines
-from tests.support.billing import draft, issue, line, pay
+from tests.support.billing import client_event, draft, issue, line, pay
 from tests.support.http import assert_error, assert_field_error
 
 
@@ -70,6 +71,107 @@ def test_planned_versus_received_in_a_period(accountant, owed):
     march = accountant.get("/api/v1/receivables?from=2026-03-01&to=2026-03-31").get_json()["period"]
     assert march == [{"from": "2026-03-01", "to": "2026-03-31", "currency": "RUB", "planned": "300.00",
                       "received": "100.00"}]
+
+
+def test_the_largest_debtors_come_first_and_the_limit_cuts_the_page(accountant, manager, owed):
+    page = accountant.get("/api/v1/receivables?by=client&limit=1&on=2026-04-19").get_json()
+    assert [(row["client_id"], row["outstanding"], row["invoices"]) for row in page["rows"]] == [
+        (owed["neva"], "1100.00", 2)]
+    assert page["rows"][0]["aging"]["days_31_60"] == "1100.00"
+    assert page["totals"][0]["outstanding"] == "1400.00"  # the totals are of every client, not of the page
+    assert manager.get("/api/v1/receivables?by=client&limit=1").get_json()["rows"][0]["client_id"] == owed["volga"]
+
+
+def test_a_reassigned_client_takes_its_receivables_to_the_new_owner(accountant, manager, other_manager, owed,
+                                                                    project):
+    project(client_event("crm.client.assigned.v1", owed["volga"], {"owner_id": other_manager.user_id},
+                         time=datetime(2026, 3, 2, 12, tzinfo=timezone.utc)))
+    rows = accountant.get("/api/v1/receivables?by=manager").get_json()["rows"]
+    assert {row["owner_id"]: row["outstanding"] for row in rows} == {other_manager.user_id: "1400.00"}
+    assert manager.get("/api/v1/receivables?by=client").get_json() == {
+        "on": "2026-03-02", "by": "client", "rows": [], "totals": []}
+    theirs = other_manager.get("/api/v1/receivables?by=client").get_json()["rows"]
+    assert {row["client_id"] for row in theirs} == {owed["volga"], owed["neva"]}
+
+
+def test_a_client_nobody_owns_has_its_own_row_until_paid(accountant, known_client, seller, clock, billing_engine):
+    nobodys = known_client(None, name="ООО «Ничья»")
+    invoice = issue(accountant, draft(accountant, nobodys, [line(quantity="1", unit_price="500.00")],
+                                      due_on="2026-03-10")["id"])
+    rows = accountant.get("/api/v1/receivables?by=manager").get_json()["rows"]
+    assert [(row["owner_id"], row["outstanding"]) for row in rows] == [(None, "500.00")]
+    pay(accountant, nobodys, "500.00", [(invoice["id"], "500.00")])
+    assert accountant.get("/api/v1/receivables?by=manager").get_json()["rows"] == []
+    with billing_engine.connect() as conn:  # the emptied groups are gone, not left at zero
+        assert conn.scalar(text("select count(*) from open_receivables_by_client")) == 0
+        assert conn.scalar(text("select count(*) from open_receivables_by_day")) == 0
+
+
+OPEN = "status IN ('issued', 'partially_paid')"
+KEPT_TOTALS = {  # table -> (its columns, the same sums made afresh)
+    "open_receivables_by_client": ("client_id, owner_id, currency, invoices, outstanding",
+                                   "SELECT client_id, owner_id, currency, count(*), sum(total_amount - paid_amount) "
+                                   f"FROM invoices WHERE {OPEN} GROUP BY client_id, owner_id, currency"),
+    "open_receivables_by_day": ("owner_id, currency, due_on, invoices, outstanding",
+                                "SELECT owner_id, currency, due_on, count(*), sum(total_amount - paid_amount) "
+                                f"FROM invoices WHERE {OPEN} GROUP BY owner_id, currency, due_on"),
+    "planned_by_day": ("owner_id, currency, due_on, instalments, amount",
+                       "SELECT i.owner_id, i.currency, p.due_on, count(*), sum(p.amount) FROM planned_payments p "
+                       "JOIN invoices i ON i.id = p.invoice_id WHERE i.status <> 'cancelled' "
+                       "GROUP BY i.owner_id, i.currency, p.due_on"),
+}
+
+
+def _kept_totals_differ(engine) -> int:
+    """Rows of the totals kept by PostgreSQL that differ from the same sums made afresh."""
+    differing = 0
+    with engine.connect() as conn:
+        for table, (columns, fresh) in KEPT_TOTALS.items():
+            kept = f"SELECT {columns} FROM {table}"
+            differing += conn.scalar(text(f"SELECT count(*) FROM (({kept} EXCEPT ALL {fresh}) "
+                                          f"UNION ALL ({fresh} EXCEPT ALL {kept})) AS d"))
+    return differing
+
+
+def test_the_kept_totals_follow_every_change_of_the_open_invoices_and_plans(accountant, manager, owed, project,
+                                                                            billing_engine):
+    accountant.put(f"/api/v1/invoices/{owed['late_45']['id']}/payment-plan", json={"items": [
+        {"due_on": "2026-03-03", "amount": "150.00"}, {"due_on": "2026-03-04", "amount": "250.00"}]})
+    assert _kept_totals_differ(billing_engine) == 0
+    partly = pay(accountant, owed["volga"], "50.00", [(owed["current"]["id"], "50.00")])
+    pay(accountant, owed["neva"], "800.00", [(owed["late_100"]["id"], "800.00")])  # paid: out of the totals
+    assert _kept_totals_differ(billing_engine) == 0
+    accountant.post(f"/api/v1/payments/{partly['id']}/reverse", json={"reason": "ошибочная выписка"})
+    fresh = issue(accountant, draft(accountant, owed["volga"], [line(quantity="3", unit_price="70.00")],
+                                    due_on="2026-03-05")["id"])  # the same owner and due day as late_10
+    accountant.put(f"/api/v1/invoices/{fresh['id']}/payment-plan", json={"items": [
+        {"due_on": "2026-03-04", "amount": "210.00"}]})
+    assert _kept_totals_differ(billing_engine) == 0
+    assert accountant.post(f"/api/v1/invoices/{fresh['id']}/cancel", json={"reason": "повторно"}).status_code == 200
+    project(client_event("crm.client.assigned.v1", owed["neva"], {"owner_id": manager.user_id},
+                         time=datetime(2026, 3, 2, 12, tzinfo=timezone.utc)))
+    accountant.put(f"/api/v1/invoices/{owed['late_45']['id']}/payment-plan", json={"items": [
+        {"due_on": "2026-03-04", "amount": "400.00"}]})  # replaced
+    assert _kept_totals_differ(billing_engine) == 0
+    with billing_engine.connect() as conn:
+        assert conn.scalar(text("select count(*) from open_receivables_by_client where invoices <= 0")) == 0
+        assert conn.scalar(text("select count(*) from open_receivables_by_client")) == 2  # volga and neva, one owner
+        assert conn.execute(text("select owner_id::text, due_on::text, instalments, amount::text from planned_by_day")
+                            ).all() == [(manager.user_id, "2026-03-04", 1, "400.00")]
+
+
+def test_planned_versus_received_for_a_manager_and_for_one_client(accountant, manager, other_manager, owed):
+    accountant.put(f"/api/v1/invoices/{owed['late_100']['id']}/payment-plan", json={"items": [
+        {"due_on": "2026-03-10", "amount": "300.00"}, {"due_on": "2026-04-10", "amount": "500.00"}]})
+    accountant.put(f"/api/v1/invoices/{owed['current']['id']}/payment-plan", json={"items": [
+        {"due_on": "2026-03-15", "amount": "100.00"}]})
+    march = "from=2026-03-01&to=2026-03-31"
+    assert manager.get(f"/api/v1/receivables?{march}").get_json()["period"] == [
+        {"from": "2026-03-01", "to": "2026-03-31", "currency": "RUB", "planned": "100.00", "received": "0.00"}]
+    theirs = other_manager.get(f"/api/v1/receivables?{march}").get_json()["period"]
+    assert (theirs[0]["planned"], theirs[0]["received"]) == ("300.00", "100.00")
+    one = accountant.get(f"/api/v1/receivables?{march}&client_id={owed['neva']}").get_json()["period"]
+    assert (one[0]["planned"], one[0]["received"]) == ("300.00", "100.00")
 
 
 @pytest.mark.parametrize("query, field", [("by=region", "by"), ("from=2026-03-01", "from"),

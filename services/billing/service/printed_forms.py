@@ -11,7 +11,9 @@ import json
 import uuid
 from decimal import Decimal
 
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import lazyload
 
 from glassbox import clock
 from glassbox.auth import Principal
@@ -110,10 +112,16 @@ def invoice_pdf(db: Database, principal: Principal, invoice_id: uuid.UUID) -> tu
     """The PDF and a file name."""
     require(principal, *READERS)
     with db.session() as session:
-        invoice = load_visible(session, principal, Invoice, "invoice", invoice_id)
+        # The lines, plan and client are loaded only if the form is to be rendered.
+        invoice = load_visible(session, principal, Invoice, "invoice", invoice_id, options=[lazyload("*")])
+        filename = f"{invoice.number or 'draft-' + str(invoice.id)[:8]}.pdf"
+        if invoice.status != "draft":
+            stored = session.scalar(select(PrintedForm.content).where(PrintedForm.kind == "invoice",
+                                                                      PrintedForm.record_id == invoice.id))
+            if stored is not None:
+                return stored, filename
         data = invoice_data(session, invoice)
-    content = _stored_or_rendered(db, "invoice", invoice.id, data, store=invoice.status != "draft")
-    return content, f"{invoice.number or 'draft-' + str(invoice.id)[:8]}.pdf"
+    return _stored_or_rendered(db, "invoice", invoice.id, data, store=invoice.status != "draft"), filename
 
 
 def delivery_pdf(db: Database, principal: Principal, kind: str, delivery_id: uuid.UUID) -> tuple[bytes, str]:

@@ -13,17 +13,19 @@ from services.billing.models import Client, Deal
 from services.billing.service.policy import VISIBILITY
 
 
-def load(session: Session, model, noun: str, record_id, for_update: bool = False):
-    """The row with this id (locked for update when asked); a 404 naming the noun when there is none."""
-    record = session.get(model, record_id, with_for_update=for_update)
+def load(session: Session, model, noun: str, record_id, for_update: bool = False, options=()):
+    """The row with this id (locked for update when asked; loaded with the given loader options); a 404 naming the
+    noun when there is none."""
+    record = session.get(model, record_id, with_for_update=for_update, options=options)
     if record is None:
         raise NotFound(f"{noun} {record_id} not found")
     return record
 
 
-def load_visible(session: Session, principal: Principal, model, noun: str, record_id, for_update: bool = False):
+def load_visible(session: Session, principal: Principal, model, noun: str, record_id, for_update: bool = False,
+                 options=()):
     """A record with an owner_id (the client's owner): another manager's is a 404 like a missing one."""
-    record = load(session, model, noun, record_id, for_update)
+    record = load(session, model, noun, record_id, for_update, options)
     VISIBILITY.ensure(principal, record.owner_id, message=f"{noun} {record_id} not found")
     return record
 
