@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.deals
 	$(BIN)/python -m bench.analytics
 	$(BIN)/python -m bench.billing
+	$(BIN)/python -m bench.billing.statements
 
 openapi: $(STAMP)
 	$(BIN)/glassbox openapi all

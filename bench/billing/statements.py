@@ -37,6 +37,7 @@ from sqlalchemy import create_engine
 
 from bench import common
 from bench.billing.statement_data import bare_import, bare_payloads, generate, outcome, reset, statement_file
+from bench.common.report import write_summary_rows
 from bench.common.scale import md5_uuid
 
 GOAL_SECONDS = 10.0
@@ -134,7 +135,18 @@ def main(argv=None) -> int:
                                      load_average_1_5_15_min=f"start: {load[0]}; end: {load[-1]}")
     section = report(args, runs, problems, facts)
     common.publish("billing_statements", section, write_docs=not args.no_docs)
+    if not args.no_docs:
+        write_summary_rows([summary_row(args, runs, problems)])
     return 1 if problems else 0
+
+
+def summary_row(args, runs: dict[str, list[float]], problems: list[str]) -> list[str]:
+    """This benchmark's line in the summary table at the top of docs/benchmarks.md."""
+    service, bare = common.median(runs["service"]), common.median(runs["bare"])
+    met = "yes" if service < 10 and not problems else "**no**"
+    return [f"statement import, {args.payments:,} payments", "< 10 s",
+            f"{service:.2f} s median, {args.payments / service:,.0f} payments/s (service / bare {service / bare:.1f})",
+            met, common.now_utc()[:10]]
 
 
 def report(args, runs: dict[str, list[float]], problems: list[str], facts: dict) -> str:
