@@ -4,17 +4,14 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-12-02 16:00:00
 
-bench/billing (1,000,000 invoices, 120,000 of them open, on 50,000 clients): GET /receivables summed every open
-invoice on every request, twice (the rows, then the totals). A head of sales' rows per client took 368 ms at p50 and
-859 ms at p95 (a hash aggregate of 54,000 client groups, spilling to disk, then the totals), per manager 178 / 291
-ms; a manager's own rows 40 / 53 ms (every open invoice's index entry, filtered by owner). Now 27 / 33, 32 / 42 and
-23 / 31 ms (the same machine, a quieter hour). The open
-invoices' outstanding amounts are now kept summed per client (to rank the clients) and per owner and due day (the
-totals and the managers' rows, aged on any day), by a trigger on invoices; the figures of the clients on a page
-come from their own open invoices (ix_invoices_open_client). Planned vs received joined each instalment due in the
-period to its invoice (12,000 lookups for the current month, 35-70 ms): the instalments are now kept summed per
-owner, currency and due day too (triggers on planned_payments, and on invoices for a cancellation, reassignment or
-change of currency), and the payments received are read from an index alone.
+GET /receivables summed every open invoice on every request, twice (the rows, then the totals): at a million
+invoices a head of sales' page of clients was a hash aggregate over every client that owes, spilling to disk
+(docs/benchmarks.md, billing). The open invoices' outstanding amounts are now kept summed per client (to rank the
+clients) and per owner and due day (the totals and the managers' rows, aged on any day), by a trigger on invoices;
+the figures of the clients on a page come from their own open invoices (ix_invoices_open_client). Planned vs
+received joined each instalment due in the period to its invoice: the instalments are now kept summed per owner,
+currency and due day too (triggers on planned_payments, and on invoices for a cancellation, reassignment or change
+of currency), and the payments received are read from an index alone.
 """
 from alembic import op
 import sqlalchemy as sa
