@@ -193,6 +193,7 @@ class Notification(Base):
     title: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
     data: Mapped[dict] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    in_app: Mapped[bool] = mapped_column(Boolean, default=True)  # false: e-mail only (the user's choice)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The inbox's order, unread first and newest first within each: an unread one sorts a thousand years later
@@ -203,7 +204,7 @@ class Notification(Base):
     __table_args__ = (
         Index("uq_notifications_occurrence", "user_id", "rule", "subject_id", "occurrence", unique=True),
         Index("ix_notifications_inbox", "user_id", "inbox_order", "id"),
-        Index("ix_notifications_unread", "user_id", postgresql_where=text("read_at IS NULL")),
+        Index("ix_notifications_unread", "user_id", postgresql_where=text("read_at IS NULL AND in_app")),
     )
 
 
@@ -290,6 +291,7 @@ class MailingRecipient(Base):
     client_id: Mapped[uuid.UUID] = mapped_column(UUID)
     email: Mapped[str] = mapped_column(String(254))
     state: Mapped[str] = mapped_column(String(12), default="pending")
+    claim_id: Mapped[uuid.UUID | None] = mapped_column(UUID)  # the chunk a worker claimed it in
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     error: Mapped[str | None] = mapped_column(Text)

@@ -154,12 +154,13 @@ def upgrade() -> None:
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('data', postgresql.JSONB(astext_type=sa.Text()), server_default=sa.text("'{}'::jsonb"), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('in_app', sa.Boolean(), nullable=False),
     sa.Column('read_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('inbox_order', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notifications'))
     )
     op.create_index('ix_notifications_inbox', 'notifications', ['user_id', 'inbox_order', 'id'], unique=False)
-    op.create_index('ix_notifications_unread', 'notifications', ['user_id'], unique=False, postgresql_where=sa.text('read_at IS NULL'))
+    op.create_index('ix_notifications_unread', 'notifications', ['user_id'], unique=False, postgresql_where=sa.text('read_at IS NULL AND in_app'))
     op.create_index('uq_notifications_occurrence', 'notifications', ['user_id', 'rule', 'subject_id', 'occurrence'], unique=True)
     op.create_table('stages',
     sa.Column('stage_id', sa.UUID(), nullable=False),
@@ -280,6 +281,7 @@ def upgrade() -> None:
     sa.Column('client_id', sa.UUID(), nullable=False),
     sa.Column('email', sa.String(length=254), nullable=False),
     sa.Column('state', sa.String(length=12), nullable=False),
+    sa.Column('claim_id', sa.UUID(), nullable=True),
     sa.Column('claimed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('error', sa.Text(), nullable=True),
@@ -335,7 +337,7 @@ def downgrade() -> None:
     op.drop_table('suppressions')
     op.drop_table('stages')
     op.drop_index('uq_notifications_occurrence', table_name='notifications')
-    op.drop_index('ix_notifications_unread', table_name='notifications', postgresql_where=sa.text('read_at IS NULL'))
+    op.drop_index('ix_notifications_unread', table_name='notifications', postgresql_where=sa.text('read_at IS NULL AND in_app'))
     op.drop_index('ix_notifications_inbox', table_name='notifications')
     op.drop_table('notifications')
     op.drop_table('notification_rules')
