@@ -43,11 +43,12 @@ def client_card(client_id: str, owner_id: str, **fields) -> dict:
             **fields}
 
 
-def activity(activity_id: str, assignee_id: str, due_at: datetime | None, **fields) -> dict:
+def activity(activity_id: str, owner_id: str, due_at: datetime | None, **fields) -> dict:
+    """A crm.activity.*.v1 payload: the owner's own work (assigned to them) unless told."""
     return {"activity_id": activity_id, "client_id": str(uuid.uuid4()), "client_name": "Volga Steel Works",
-            "owner_id": assignee_id, "type": "call", "type_name": "Call", "subject": "Discuss the contract",
-            "deal_id": None, "status": "planned", "assignee_id": assignee_id,
-            "due_at": due_at.isoformat() if due_at else None, "actor_id": assignee_id, **fields}
+            "owner_id": owner_id, "type": "call", "type_name": "Call", "subject": "Discuss the contract",
+            "deal_id": None, "status": "planned", "assignee_id": owner_id,
+            "due_at": due_at.isoformat() if due_at else None, "actor_id": owner_id, **fields}
 
 
 # -- fixtures (imported by tests/notifications/conftest.py) ------------------------------------------------
