@@ -19,7 +19,7 @@ import uuid
 from datetime import timedelta
 
 from sqlalchemy import func, literal, select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 
 from glassbox import clock
 from glassbox.db import Database
@@ -128,7 +128,7 @@ def start_due_mailings(db: Database) -> int:
             audience = audience_query(mailing.audience).order_by(func.lower(Client.email), Client.client_id)
             recipients = (audience.with_only_columns(literal(mailing.id), Client.client_id, func.lower(Client.email),
                                                      literal("pending"))
-                          .distinct(func.lower(Client.email)))
+                          .ext(distinct_on(func.lower(Client.email))))
             session.execute(insert(MailingRecipient).from_select(["mailing_id", "client_id", "email", "state"],
                                                                  recipients).on_conflict_do_nothing())
             mailing.state, mailing.started_at = "sending", now
@@ -219,7 +219,7 @@ class MailingSender:
                 User.user_id.in_({c.owner_id for c in clients.values() if c.owner_id})))}
             deals = {d.client_id: d for d in session.scalars(
                 select(Deal).where(Deal.client_id.in_(clients), Deal.status == "open")
-                .order_by(Deal.client_id, Deal.last_event_time.desc()).distinct(Deal.client_id))}
+                .order_by(Deal.client_id, Deal.last_event_time.desc()).ext(distinct_on(Deal.client_id)))}
             for mailing in mailings.values():
                 if mailing.template_id not in self._templates:
                     template = session.get(Template, mailing.template_id)
