@@ -181,10 +181,10 @@ def rows(notifications_engine):
 
 class Receiver:
     """A webhook receiver on 127.0.0.1: records each request, answers with `status` (and `location`), or the
-    answers queued in `script` first."""
+    answers queued in `script` first, or what `decide(body)` says when set."""
 
     def __init__(self, status: int = 200, location: str | None = None):
-        self.status, self.location, self.script = status, location, []
+        self.status, self.location, self.script, self.decide = status, location, [], None
         self.requests: list[dict] = []
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -199,7 +199,8 @@ class Receiver:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 receiver.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
-                status = receiver.script.pop(0) if receiver.script else receiver.status
+                status = (receiver.decide(body) if receiver.decide else
+                          receiver.script.pop(0) if receiver.script else receiver.status)
                 answer = json.dumps({"received": True}).encode()
                 self.send_response(status)
                 if receiver.location:
