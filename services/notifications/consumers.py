@@ -9,8 +9,9 @@ only by an event that moved its projection forward (a late, older event changes 
 notify() keys it by its occurrence, so a duplicate or a replay tells nobody twice.
 
 Billing (crm.billing.events): crm.invoice.overdue.v1 and crm.payment_plan.missed.v1, reading invoice_id (else the
-subject), number, client_id, client_name, owner_id, amount {amount, currency}, due_on; and for a missed
-payment also payment_plan_id / installment_id when present."""
+subject), number, client_id, client_name, owner_id, due_on and a money object {amount, currency}: for an overdue
+invoice the first of outstanding, total, amount; for a missed payment the first of shortfall, planned, amount
+(and installment_id / payment_plan_id when present, else due_on, to tell one missed payment from another)."""
 from __future__ import annotations
 
 import uuid
@@ -180,11 +181,15 @@ def survey_recorded(session: Session, event: DomainEvent) -> None:
 
 # -- billing -------------------------------------------------------------------------------------------------
 
-def _invoice(session: Session, event: DomainEvent) -> tuple[uuid.UUID, dict, bool]:
+def _first(data: dict, *names):
+    return next((data[name] for name in names if isinstance(data.get(name), dict)), None)
+
+
+def _invoice(session: Session, event: DomainEvent, *money_fields: str) -> tuple[uuid.UUID, dict, bool]:
     data = event.data
     invoice_id = _uuid(data.get("invoice_id") or event.subject)
     row = _current(session, Invoice, invoice_id)
-    amount, currency = _money(data.get("amount"))
+    amount, currency = _money(_first(data, *money_fields, "amount"))
     due_on = data.get("due_on")
     values = {"number": data.get("number") or data.get("invoice_number"), "client_id": _uuid(data.get("client_id")),
               "client_name": data.get("client_name"), "owner_id": _uuid(data.get("owner_id")),
@@ -201,7 +206,7 @@ def _money_text(values: dict) -> str:
 
 
 def invoice_overdue(session: Session, event: DomainEvent) -> None:
-    invoice_id, values, _ = _invoice(session, event)
+    invoice_id, values, _ = _invoice(session, event, "outstanding", "total")
     number, client = values.get("number") or str(invoice_id)[:8], values.get("client_name") or "a client"
     notify(session, Alert(rules.INVOICE_OVERDUE, "invoice", str(invoice_id), f"due {values.get('due_on')}",
                           f"Invoice {number} of {client} is overdue",
@@ -211,7 +216,7 @@ def invoice_overdue(session: Session, event: DomainEvent) -> None:
 
 
 def payment_missed(session: Session, event: DomainEvent) -> None:
-    invoice_id, values, _ = _invoice(session, event)
+    invoice_id, values, _ = _invoice(session, event, "shortfall", "planned")
     data = event.data
     installment = data.get("installment_id") or data.get("payment_plan_id") or data.get("due_on") or event.id
     number, client = values.get("number") or str(invoice_id)[:8], values.get("client_name") or "a client"

@@ -83,16 +83,21 @@ def test_billing_alerts_reach_the_owner_and_the_accountants(project, manager, ac
     invoice_id = str(uuid.uuid4())
     overdue = {"invoice_id": invoice_id, "number": "2026-0042", "client_id": str(uuid.uuid4()),
                "client_name": "Volga Steel Works", "owner_id": manager.user_id,
-               "amount": {"amount": "120000.00", "currency": "RUB"}, "due_on": "2026-02-20", "status": "issued",
+               "total": {"amount": "150000.00", "currency": "RUB"},
+               "outstanding": {"amount": "120000.00", "currency": "RUB"}, "due_on": "2026-02-20", "status": "issued",
                "something_new": {"nested": True}}
     project(event("crm.invoice.overdue.v1", invoice_id, overdue, source="/crm/billing"))
     project(event("crm.invoice.overdue.v1", invoice_id, overdue, T0 + timedelta(days=1), source="/crm/billing"))
-    project(event("crm.payment_plan.missed.v1", invoice_id, {**overdue, "due_on": "2026-02-25"},
+    missed = {key: overdue[key] for key in ("invoice_id", "number", "client_id", "client_name", "owner_id")}
+    project(event("crm.payment_plan.missed.v1", invoice_id, {**missed, "due_on": "2026-02-25",
+                                                             "shortfall": {"amount": "50000.00", "currency": "RUB"}},
                   source="/crm/billing"))
     mine = inbox(manager)
     assert sorted(n["rule"] for n in mine) == ["invoice_overdue", "payment_missed"]  # the repeat told nobody
     overdue_note = next(n for n in mine if n["rule"] == "invoice_overdue")
-    assert "2026-0042" in overdue_note["title"] and "120000.00 RUB" in overdue_note["body"]
+    assert "2026-0042" in overdue_note["title"] and "120000.00 RUB" in overdue_note["body"]  # what is outstanding
+    missed_note = next(n for n in mine if n["rule"] == "payment_missed")
+    assert "50000.00 RUB" in missed_note["body"] and "2026-02-25" in missed_note["body"]
     assert sorted(n["rule"] for n in inbox(accountant)) == ["invoice_overdue", "payment_missed"]
 
 
