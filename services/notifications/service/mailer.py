@@ -5,18 +5,23 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from email.message import EmailMessage as MimeMessage
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import formatdate, make_msgid
 
 from services.notifications.service.rendering import text_to_html
 
 
 def compose(settings, to: str, subject: str, text: str, html: str | None = None,
-            unsubscribe_url: str | None = None, headers: dict | None = None) -> MimeMessage:
-    message = MimeMessage()
+            unsubscribe_url: str | None = None, headers: dict | None = None) -> MIMEMultipart:
+    """multipart/alternative of the text and the HTML (made from the text when not given). Built with the classic
+    email.mime classes: the modern EmailMessage parses every header through its registry, several times slower
+    for a mailing of thousands."""
+    message = MIMEMultipart("alternative")
     message["From"] = settings.mail_from
     message["To"] = to
-    message["Subject"] = subject
+    message["Subject"] = Header(subject, "utf-8").encode() if not subject.isascii() else subject
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=settings.mail_from.rpartition("@")[2].strip("> ") or None)
     if unsubscribe_url:
@@ -24,8 +29,8 @@ def compose(settings, to: str, subject: str, text: str, html: str | None = None,
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     for name, value in (headers or {}).items():
         message[name] = value
-    message.set_content(text)
-    message.add_alternative(html or text_to_html(text), subtype="html")
+    message.attach(MIMEText(text, "plain", "utf-8"))
+    message.attach(MIMEText(html or text_to_html(text), "html", "utf-8"))
     return message
 
 
@@ -49,7 +54,7 @@ class Mailer:
             smtp.login(s.smtp_username, s.smtp_password)
         return smtp
 
-    def send(self, message: MimeMessage) -> None:
+    def send(self, message: MIMEMultipart) -> None:
         """Raises smtplib.SMTPException or OSError when the server refuses or cannot be reached; a recipient
         refused by the server is an SMTPRecipientsRefused."""
         if self._smtp is None:

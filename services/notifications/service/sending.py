@@ -42,6 +42,8 @@ CONNECTION_ERRORS = (OSError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnec
 
 _ASYNC_COMMIT = text("SET LOCAL synchronous_commit = off")  # a state mark need not wait for the disk; a lost
 # mark after a database crash only re-queues
+_MARK = text("UPDATE mailing_recipients SET state = :state, error = :error, sent_at = :sent_at, claim_id = NULL "
+             "WHERE id = :id")
 
 
 class Pacer:
@@ -155,13 +157,10 @@ class MailingSender:
         self.pacer = pacer or Pacer(settings.mailing_rate)
         self._templates: dict[uuid.UUID, object] = {}
 
-    def _mark(self, recipient_id: int, state: str, error: str | None = None) -> None:
-        with self.db.unit_of_work() as uow:
-            uow.session.execute(_ASYNC_COMMIT)
-            uow.session.execute(update(MailingRecipient).where(MailingRecipient.id == recipient_id).values(
-                state=state, error=error, sent_at=clock.now() if state == "sent" else None,
-                claim_id=None if state != "sending" else MailingRecipient.claim_id))
-            uow.commit()
+    def _mark(self, conn, recipient_id: int, state: str, error: str | None = None) -> None:
+        """One recipient's outcome, committed at once (autocommit, not waiting for the disk: see _ASYNC_COMMIT)."""
+        conn.execute(_MARK, {"id": recipient_id, "state": state, "error": error,
+                             "sent_at": clock.now() if state == "sent" else None})
 
     def _give_back(self, claim: uuid.UUID) -> None:
         with self.db.unit_of_work() as uow:
@@ -180,31 +179,38 @@ class MailingSender:
             return 0
         rows = sorted(rows, key=lambda row: row.id)
         letters = self._letters(rows)
-        try:
-            for row in rows:
-                if stop.is_set():
-                    break
-                letter = letters[row.id]
-                if isinstance(letter, str):  # suppressed, cancelled or not renderable: decided without sending
-                    state, _, error = letter.partition(":")
-                    self._mark(row.id, state, error or None)
-                    continue
-                self.pacer.wait(stop)
-                try:
-                    self.mailer.send(letter)
-                except CONNECTION_ERRORS as exc:  # the server, not the recipient: try them all again later
-                    log.warning("SMTP unavailable while sending a mailing: %s", exc)
-                    stop.wait(2.0)
-                    break
-                except Exception as exc:
-                    self._mark(row.id, "failed", f"{type(exc).__name__}: {exc}"[:1000])
-                    continue
-                self._mark(row.id, "sent")
-        finally:
-            self._give_back(claim)  # whatever of the chunk was not written to
+        # One connection for the chunk's marks, each its own autocommitted statement: one round trip per recipient.
+        with self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("SET synchronous_commit = off"))
+            try:
+                self._send_all(conn, rows, letters, stop)
+            finally:
+                conn.execute(text("RESET synchronous_commit"))
+                self._give_back(claim)  # whatever of the chunk was not written to
         for mailing_id in {row.mailing_id for row in rows}:
             complete_if_done(self.db, mailing_id)
         return len(rows)
+
+    def _send_all(self, conn, rows, letters: dict, stop: threading.Event) -> None:
+        for row in rows:
+            if stop.is_set():
+                return
+            letter = letters[row.id]
+            if isinstance(letter, str):  # suppressed, cancelled or not renderable: decided without sending
+                state, _, error = letter.partition(":")
+                self._mark(conn, row.id, state, error or None)
+                continue
+            self.pacer.wait(stop)
+            try:
+                self.mailer.send(letter)
+            except CONNECTION_ERRORS as exc:  # the server, not the recipient: try them all again later
+                log.warning("SMTP unavailable while sending a mailing: %s", exc)
+                stop.wait(2.0)
+                return
+            except Exception as exc:
+                self._mark(conn, row.id, "failed", f"{type(exc).__name__}: {exc}"[:1000])
+                continue
+            self._mark(conn, row.id, "sent")
 
     def _letters(self, rows) -> dict:
         """For each claimed recipient, its message, or the state it gets without one ("unsubscribed", ...)."""
