@@ -20,6 +20,7 @@ SPEC = ServiceSpec(
     openapi="gateway:openapi_spec",
     issues_tokens=True,
     welcome="gateway.identity.demo:welcome",
+    worker_class="gevent",  # a relayed live stream (Server-Sent Events) waits in a greenlet, not a thread
 )
 
 # Paths answered without a token: logging in, refreshing, logging out, the keys services verify with,
