@@ -217,7 +217,7 @@ def test_a_worker_stopped_mid_mailing_and_another_resuming_write_to_everyone_onc
 
     def send_then_stop(message):
         real_send(message)
-        sent.append(message["To"])
+        sent.append(message.to)
         if len(sent) == 10:
             stop.set()  # SIGTERM in the middle of a chunk
 
@@ -251,7 +251,7 @@ def test_a_worker_that_died_mid_chunk_leaves_one_recipient_unknown_and_the_rest_
     real_send, calls = mailer.send, []
 
     def dies_on_the_third(message):
-        calls.append(message["To"])
+        calls.append(message.to)
         if len(calls) == 3:
             real_send(message)  # the server took it, then the process died before recording it
             raise SystemExit("killed")
@@ -284,3 +284,25 @@ def test_sending_is_paced(monkeypatch):
         pacer.wait(stop)
         slots.append(now[0])
     assert [round(b - a, 6) for a, b in zip(slots, slots[1:])] == [0.02] * 4
+
+
+def test_a_name_cannot_smuggle_a_header_into_an_email(project, manager, head, known_user, db, settings, mailer,
+                                                     mailbox):
+    known_user(manager, email="anna@glassbox.test")
+    client_id = str(uuid.uuid4())
+    project(event("crm.client.assigned.v1", client_id, {"client_id": client_id, "name": "Acme\r\nBcc: evil@x.example",
+                                                        "owner_id": manager.user_id, "actor_id": head.user_id}))
+    send_all(db, settings, mailer)
+    [letter] = mailbox.letters()
+    assert "Bcc" not in letter.message and letter.message["Subject"] == "Client assigned to you: Acme Bcc: evil@x.example"
+    assert letter.to == "anna@glassbox.test"
+
+
+def test_a_subject_in_another_script_arrives_intact(project, manager, head, known_user, db, settings, mailer, mailbox):
+    known_user(manager, email="anna@glassbox.test")
+    client_id = str(uuid.uuid4())
+    project(event("crm.client.assigned.v1", client_id, {"client_id": client_id, "name": "ООО «Волга»",
+                                                        "owner_id": manager.user_id, "actor_id": head.user_id}))
+    send_all(db, settings, mailer)
+    [letter] = mailbox.letters()
+    assert letter.subject == "Client assigned to you: ООО «Волга»" and "ООО «Волга»" in letter.text()

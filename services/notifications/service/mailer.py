@@ -3,35 +3,55 @@ and one-click unsubscribe (RFC 8058). One connection is kept and reused while me
 (STARTTLS or implicit) and authentication come from the settings."""
 from __future__ import annotations
 
+import base64
 import smtplib
 import ssl
+import uuid
+from dataclasses import dataclass
 from email.header import Header
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate, make_msgid, parseaddr
 
 from services.notifications.service.rendering import text_to_html
 
 
+@dataclass(frozen=True)
+class Letter:
+    """A message ready for the wire: the envelope's sender and recipient, and the bytes (RFC 5322, CRLF)."""
+
+    sender: str
+    to: str
+    subject: str
+    data: bytes
+
+
+def _header(value: str) -> str:
+    """A header value on one line (no CR/LF can smuggle in another header), RFC 2047-encoded when not ASCII."""
+    value = " ".join(str(value).split())
+    return value if value.isascii() else Header(value, "utf-8").encode()
+
+
+def _part(boundary: str, subtype: str, body: str) -> str:
+    encoded = base64.encodebytes(body.encode()).decode().replace("\n", "\r\n")
+    return (f"--{boundary}\r\nContent-Type: text/{subtype}; charset=\"utf-8\"\r\n"
+            f"Content-Transfer-Encoding: base64\r\n\r\n{encoded}")
+
+
 def compose(settings, to: str, subject: str, text: str, html: str | None = None,
-            unsubscribe_url: str | None = None, headers: dict | None = None) -> MIMEMultipart:
-    """multipart/alternative of the text and the HTML (made from the text when not given). Built with the classic
-    email.mime classes: the modern EmailMessage parses every header through its registry, several times slower
-    for a mailing of thousands."""
-    message = MIMEMultipart("alternative")
-    message["From"] = settings.mail_from
-    message["To"] = to
-    message["Subject"] = Header(subject, "utf-8").encode() if not subject.isascii() else subject
-    message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain=settings.mail_from.rpartition("@")[2].strip("> ") or None)
+            unsubscribe_url: str | None = None, headers: dict | None = None) -> Letter:
+    """multipart/alternative of the text and the HTML (made from the text when not given), written out directly:
+    the email package's generator costs more than the rest of sending one letter of a mailing."""
+    boundary = f"=_{uuid.uuid4().hex}"
+    fields = {"From": settings.mail_from, "To": to, "Subject": subject, "Date": formatdate(localtime=False),
+              "Message-ID": make_msgid(domain=parseaddr(settings.mail_from)[1].rpartition("@")[2] or "localhost"),
+              "MIME-Version": "1.0"}
     if unsubscribe_url:
-        message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
-        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    for name, value in (headers or {}).items():
-        message[name] = value
-    message.attach(MIMEText(text, "plain", "utf-8"))
-    message.attach(MIMEText(html or text_to_html(text), "html", "utf-8"))
-    return message
+        fields["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        fields["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    fields.update(headers or {})
+    head = "".join(f"{name}: {_header(value)}\r\n" for name, value in fields.items())
+    body = (f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n'
+            f"{_part(boundary, 'plain', text)}{_part(boundary, 'html', html or text_to_html(text))}--{boundary}--\r\n")
+    return Letter(parseaddr(settings.mail_from)[1], to, _header(subject), (head + body).encode())
 
 
 class Mailer:
@@ -54,17 +74,17 @@ class Mailer:
             smtp.login(s.smtp_username, s.smtp_password)
         return smtp
 
-    def send(self, message: MIMEMultipart) -> None:
+    def send(self, letter: Letter) -> None:
         """Raises smtplib.SMTPException or OSError when the server refuses or cannot be reached; a recipient
         refused by the server is an SMTPRecipientsRefused."""
         if self._smtp is None:
             self._smtp = self._connect()
         try:
-            refused = self._smtp.send_message(message)
+            refused = self._smtp.sendmail(letter.sender, [letter.to], letter.data)
         except (smtplib.SMTPServerDisconnected, ConnectionError):
             self.close()
             self._smtp = self._connect()  # an idle connection the server dropped: once more on a fresh one
-            refused = self._smtp.send_message(message)
+            refused = self._smtp.sendmail(letter.sender, [letter.to], letter.data)
         except Exception:
             self.close()
             raise
