@@ -17,10 +17,10 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import urllib3
-from sqlalchemy import insert as core_insert, select, text, update
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook as Signer
@@ -29,7 +29,7 @@ from glassbox import clock
 from glassbox.db import Database
 from glassbox.events import DomainEvent, to_jsonable
 from services.notifications import events
-from services.notifications.models import WebhookAttempt, WebhookDelivery, Webhook
+from services.notifications.models import Webhook, WebhookDelivery
 from services.notifications.service import rules
 from services.notifications.service.notify import Alert, notify
 from services.notifications.service.ssrf import Refused, Target, resolve
@@ -145,7 +145,7 @@ class Dispatcher:
         attempted_at = clock.now()
         if isinstance(target, Refused):
             return Outcome(row.id, attempted_at, None, 0, None, f"refused: {target}"[:500])
-        sent_at = datetime.now().astimezone()
+        sent_at = datetime.now(timezone.utc)  # UTC: the signer reads the wall time as UTC whatever its zone
         headers = {"Host": target.host_header, "Content-Type": CONTENT_TYPE, "User-Agent": USER_AGENT,
                    "webhook-id": row.event_id, "webhook-timestamp": str(int(sent_at.timestamp())),
                    "webhook-signature": self._signer(row.secret).sign(row.event_id, sent_at, row.body)}
@@ -194,26 +194,44 @@ class Dispatcher:
 
     # -- what the round leaves behind ----------------------------------------------------------------
     def _record(self, uow, rows, outcomes: list[Outcome]) -> None:
+        """Every attempt and every delivery's new state, a statement each for the whole round (arrays unnested)."""
         session = uow.session
-        session.execute(core_insert(WebhookAttempt), [
-            {"delivery_id": o.delivery_id, "attempted_at": o.attempted_at, "status_code": o.status,
-             "latency_ms": o.latency_ms, "response_excerpt": o.excerpt, "error": o.error} for o in outcomes])
-        changes, given_up = [], []
+        session.execute(_RECORD_ATTEMPTS, {
+            "ids": [o.delivery_id for o in outcomes], "at": [o.attempted_at for o in outcomes],
+            "status": [o.status for o in outcomes], "latency": [o.latency_ms for o in outcomes],
+            "excerpt": [o.excerpt for o in outcomes], "error": [o.error for o in outcomes]})
+        states, completed, next_at, given_up = [], [], [], []
         for row, outcome in zip(rows, outcomes):
             attempts = row.attempts + 1
-            change = {"id": row.id, "attempts": attempts, "last_status": outcome.status}
-            if outcome.succeeded:
-                change.update(state="succeeded", completed_at=outcome.attempted_at)
-            elif attempts >= MAX_ATTEMPTS:
-                change.update(state="failed", completed_at=outcome.attempted_at)
-                given_up.append(row)
+            if outcome.succeeded or attempts >= MAX_ATTEMPTS:
+                states.append("succeeded" if outcome.succeeded else "failed")
+                completed.append(outcome.attempted_at)
+                next_at.append(None)
+                if not outcome.succeeded:
+                    given_up.append(row)
             else:
-                change.update(next_attempt_at=outcome.attempted_at + timedelta(seconds=retry_delay(attempts)))
-            changes.append(change)
-        for keys in {tuple(sorted(change)) for change in changes}:  # one executemany per shape
-            session.execute(update(WebhookDelivery), [c for c in changes if tuple(sorted(c)) == keys])
+                states.append("pending")
+                completed.append(None)
+                next_at.append(outcome.attempted_at + timedelta(seconds=retry_delay(attempts)))
+        session.execute(_RECORD_DELIVERIES, {
+            "ids": [row.id for row in rows], "attempts": [row.attempts + 1 for row in rows],
+            "status": [o.status for o in outcomes], "state": states, "completed": completed, "next": next_at})
         for row in given_up:
             disable(uow, row.webhook_id, row.event_id)
+
+
+_RECORD_ATTEMPTS = text("""
+    INSERT INTO webhook_attempts (delivery_id, attempted_at, status_code, latency_ms, response_excerpt, error)
+    SELECT * FROM unnest(CAST(:ids AS bigint[]), CAST(:at AS timestamptz[]), CAST(:status AS int[]),
+                         CAST(:latency AS int[]), CAST(:excerpt AS text[]), CAST(:error AS text[]))""")
+_RECORD_DELIVERIES = text("""
+    UPDATE webhook_deliveries d
+    SET attempts = v.attempts, last_status = v.status, state = v.state, completed_at = v.completed_at,
+        next_attempt_at = coalesce(v.next_at, d.next_attempt_at)
+    FROM unnest(CAST(:ids AS bigint[]), CAST(:attempts AS int[]), CAST(:status AS int[]), CAST(:state AS text[]),
+                CAST(:completed AS timestamptz[]), CAST(:next AS timestamptz[]))
+         AS v (id, attempts, status, state, completed_at, next_at)
+    WHERE d.id = v.id""")
 
 
 def disable(uow, webhook_id, failed_event_id: str) -> None:
