@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.clients_scale_bench
 	$(BIN)/python -m bench.deals
 	$(BIN)/python -m bench.analytics
+	$(BIN)/python -m bench.notifications
 
 openapi: $(STAMP)
 	$(BIN)/glassbox openapi all

@@ -42,7 +42,8 @@ def report(results: dict) -> str:
                   "worker's `MailingSender` into the development mailbox (`glassbox mail sink`, aiosmtpd in its own "
                   "process, one file per message), `NOTIFICATIONS_MAILING_RATE` set out of the way (the pace is a "
                   "setting, 20/s by default). Timed from starting the due mailing (fixing its recipients) to its "
-                  "completion. **Bare**: smtplib sending as many plain multipart messages over one connection.", "",
+                  "completion. **Bare**: smtplib sending as many plain multipart messages (`email.message.EmailMessage`, "
+                  "text and HTML) over one connection.", "",
                   "| run | seconds | messages/s | goal: < 60 s |", "|---|---:|---:|---|",
                   f"| mailing (render, compose, send, record each) | {service['seconds']:.1f} | {service['rate']:,.0f} | {met} |",
                   f"| bare smtplib loop | {bare['seconds']:.1f} | {bare['rate']:,.0f} | |", "",
@@ -67,7 +68,7 @@ def report(results: dict) -> str:
                   f"`glassbox serve notifications` with one gevent worker; {held['requested']:,} users each open "
                   "`GET /api/v1/notifications/stream` (asyncio sockets of the benchmark), then one transaction "
                   "notifies each of them once.", "",
-                  "| streams asked | greeted | got their notification | worker RSS | worker threads | fan-out of all |",
+                  "| streams asked | greeted | got their notification | worker RSS | worker threads | notify all, then fan-out |",
                   "|---:|---:|---:|---:|---:|---:|",
                   f"| {held['requested']:,} | {held['greeted']:,} | {held['delivered']:,} | {held['rss_mb']:.0f} MiB | "
                   f"{held['threads']} | {held['fanout_seconds']:.1f} s |", "",
