@@ -184,10 +184,10 @@ def _first(data: dict, *names):
     return next((data[name] for name in names if isinstance(data.get(name), dict)), None)
 
 
-def _invoice(session: Session, event: DomainEvent, *money_fields: str) -> tuple[uuid.UUID, dict, bool]:
+def _invoice(session: Session, event: DomainEvent, *money_fields: str) -> tuple[uuid.UUID, dict]:
+    """The invoice projected from a billing event (what it carries), and its fields for the alert's text."""
     data = event.data
     invoice_id = _uuid(data.get("invoice_id") or event.subject)
-    row = _current(session, Invoice, invoice_id)
     amount, currency = _money(_first(data, *money_fields, "amount"))
     due_on = data.get("due_on")
     values = {"number": data.get("number") or data.get("invoice_number"), "client_id": _uuid(data.get("client_id")),
@@ -196,7 +196,7 @@ def _invoice(session: Session, event: DomainEvent, *money_fields: str) -> tuple[
               "due_on": datetime.fromisoformat(due_on).date() if due_on else None}
     values = {name: value for name, value in values.items() if value is not None}
     _upsert(session, Invoice, {"invoice_id": invoice_id}, values, event)
-    return invoice_id, {**data, **values}, _newer(row, event)
+    return invoice_id, {**data, **values}
 
 
 def _money_text(values: dict) -> str:
@@ -205,7 +205,7 @@ def _money_text(values: dict) -> str:
 
 
 def invoice_overdue(session: Session, event: DomainEvent) -> None:
-    invoice_id, values, _ = _invoice(session, event, "outstanding", "total")
+    invoice_id, values = _invoice(session, event, "outstanding", "total")
     number, client = values.get("number") or str(invoice_id)[:8], values.get("client_name") or "a client"
     notify(session, Alert(rules.INVOICE_OVERDUE, "invoice", str(invoice_id), f"due {values.get('due_on')}",
                           f"Invoice {number} of {client} is overdue",
@@ -215,7 +215,7 @@ def invoice_overdue(session: Session, event: DomainEvent) -> None:
 
 
 def payment_missed(session: Session, event: DomainEvent) -> None:
-    invoice_id, values, _ = _invoice(session, event, "shortfall", "planned")
+    invoice_id, values = _invoice(session, event, "shortfall", "planned")
     data = event.data
     installment = data.get("installment_id") or data.get("payment_plan_id") or data.get("due_on") or event.id
     number, client = values.get("number") or str(invoice_id)[:8], values.get("client_name") or "a client"

@@ -33,7 +33,8 @@ def audience_query(audience: dict):
     return stmt
 
 
-def _with_counts(session, mailings: list[Mailing]) -> list[Mailing]:
+def with_counts(session, mailings: list[Mailing]) -> list[Mailing]:
+    """The mailings, each with its counts (from its recipients' states)."""
     ids = [mailing.id for mailing in mailings]
     counts = {mailing_id: dict.fromkeys(COUNTED_STATES, 0) for mailing_id in ids}
     if ids:
@@ -59,7 +60,7 @@ def create_mailing(db: Database, principal: Principal, data: dict) -> Mailing:
                           send_at=max(data.get("send_at") or now, now), created_by=principal.id, created_at=now)
         uow.session.add(mailing)
         uow.commit()
-        return _with_counts(uow.session, [mailing])[0]
+        return with_counts(uow.session, [mailing])[0]
 
 
 def list_mailings(db: Database, principal: Principal, args: dict) -> dict:
@@ -69,7 +70,7 @@ def list_mailings(db: Database, principal: Principal, args: dict) -> dict:
         stmt = stmt.where(Mailing.state == args["state"])
     with db.session() as session:
         page = sorted_page(session, stmt, Mailing, args)
-        _with_counts(session, page["items"])
+        with_counts(session, page["items"])
         return page
 
 
@@ -79,7 +80,7 @@ def get_mailing(db: Database, principal: Principal, mailing_id: uuid.UUID) -> Ma
         mailing = session.get(Mailing, mailing_id)
         if mailing is None:
             raise NotFound(f"mailing {mailing_id} not found")
-        return _with_counts(session, [mailing])[0]
+        return with_counts(session, [mailing])[0]
 
 
 def cancel_mailing(db: Database, principal: Principal, mailing_id: uuid.UUID) -> Mailing:
@@ -93,4 +94,4 @@ def cancel_mailing(db: Database, principal: Principal, mailing_id: uuid.UUID) ->
             raise Conflict(f"a {mailing.state} mailing cannot be cancelled", {"state": mailing.state})
         mailing.state, mailing.completed_at = "cancelled", clock.now()
         uow.commit()
-        return _with_counts(uow.session, [mailing])[0]
+        return with_counts(uow.session, [mailing])[0]

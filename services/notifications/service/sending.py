@@ -24,10 +24,11 @@ from sqlalchemy.dialects.postgresql import distinct_on, insert
 from glassbox import clock
 from glassbox.db import Database
 from services.notifications import events
-from services.notifications.models import Client, Deal, Mailing, MailingRecipient, Suppression, Template, User
+from services.notifications.models import (Client, Deal, EmailMessage, Mailing, MailingRecipient, Suppression,
+                                           Template, User)
 from services.notifications.service import rules, unsubscribe
 from services.notifications.service.mailer import Mailer, compose
-from services.notifications.service.mailings import _with_counts, audience_query
+from services.notifications.service.mailings import audience_query, with_counts
 from services.notifications.service.notify import Alert, notify
 from services.notifications.service.rendering import compile_template, context
 from services.notifications.service.templates import client_view, deal_view
@@ -111,8 +112,7 @@ def send_emails(db: Database, settings, mailer: Mailer, stop: threading.Event, l
                       "not_before": clock.now() + timedelta(minutes=2 ** row.attempts)}
         with db.unit_of_work() as uow:
             uow.session.execute(_ASYNC_COMMIT)
-            uow.session.execute(text(f"UPDATE email_messages SET {', '.join(f'{k} = :{k}' for k in change)} "
-                                     "WHERE id = :id"), {**change, "id": row.id})
+            uow.session.execute(update(EmailMessage).where(EmailMessage.id == row.id).values(**change))
             uow.commit()
     return tried
 
@@ -268,7 +268,7 @@ def complete_if_done(db: Database, mailing_id: uuid.UUID) -> bool:
         if left:
             return False
         mailing.state, mailing.completed_at = "completed", now
-        counts = dict(_with_counts(session, [mailing])[0].counts)
+        counts = dict(with_counts(session, [mailing])[0].counts)
         counts.pop("pending", None)
         uow.emit(events.mailing_completed(mailing, counts))
         notify(session, Alert(rules.MAILING_COMPLETED, "mailing", str(mailing.id), "completed",

@@ -14,7 +14,7 @@ from glassbox.db import Database, apply_changes, unique_violations
 from glassbox.errors import Conflict, Invalid, NotFound
 from glassbox.policy import require
 from glassbox.web import sorted_page
-from services.notifications.models import Client, Deal, Template, User
+from services.notifications.models import Client, Deal, Mailing, Template, User
 from services.notifications.service.policy import MAILERS
 from services.notifications.service.rendering import (SAMPLE_CLIENT, SAMPLE_OWNER, compile_template, context)
 
@@ -86,8 +86,6 @@ def update_template(db: Database, principal: Principal, template_id: uuid.UUID, 
 def delete_template(db: Database, principal: Principal, template_id: uuid.UUID) -> None:
     """Only one no mailing used (a mailing keeps its template)."""
     require(principal, *MAILERS)
-    from services.notifications.models import Mailing
-
     with db.unit_of_work() as uow:
         template = _load(uow.session, template_id, for_update=True)
         if uow.session.scalar(select(Mailing.id).where(Mailing.template_id == template.id).limit(1)):
