@@ -2,14 +2,42 @@
 owners, states, secrets or timestamps by adding fields; those change only through their own endpoints."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema as BaseSchema, ValidationError, fields, pre_load, validate, validates_schema
 
-from glassbox.web import PageArgs, page_schema
+from glassbox.web import PageArgs as KitPageArgs, page_schema
 from glassbox.web.fields import Sort, name as name_field, timestamp
 from services.notifications.models import DELIVERY_STATES, MAILING_STATES
 from services.notifications.service.notify import CHANNELS
+
+def _nul_at(value, path: str) -> str | None:
+    """Where a NUL character hides in loaded data (PostgreSQL text cannot hold one), or None."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, Mapping):
+        return next((found for key, item in value.items() if (found := _nul_at(key, path) or _nul_at(item, key))),
+                    None)
+    if isinstance(value, (list, tuple)):
+        return next((found for item in value if (found := _nul_at(item, path))), None)
+    return None
+
+
+class Schema(BaseSchema):
+    """Every schema here: a NUL character anywhere in the input is a 422 naming the field, not a database error."""
+
+    @pre_load
+    def _no_nul(self, data, **kwargs):
+        where = _nul_at(data if isinstance(data, Mapping) else {}, "_schema")  # query arguments: a Mapping proxy
+        if where:
+            raise ValidationError({where: ["must not contain NUL characters"]})
+        return data
+
+
+class PageArgs(Schema, KitPageArgs):
+    pass
+
 
 RATINGS = ("A", "B", "C", "D")
 CLIENT_STATUSES = ("prospect", "active", "former")

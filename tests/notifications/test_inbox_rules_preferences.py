@@ -115,3 +115,14 @@ def test_preferences_are_each_users_own(manager, other_manager):
     ({"user_id": "someone-else"}, "user_id")])
 def test_bad_preferences_are_422(manager, body, field):
     assert_field_error(manager.patch("/api/v1/notification-preferences", json=body), 422, field)
+
+
+def test_a_nul_character_is_a_422_naming_the_field_not_a_500(manager, marketer, admin):
+    assert_field_error(manager.get("/api/v1/notifications?rule=low%00nps"), 422, "rule")
+    assert_field_error(marketer.post("/api/v1/templates", json={"name": "x\u0000", "subject": "s", "body": "b"}), 422,
+                       "name")
+    assert_field_error(marketer.post("/api/v1/mailings", json={"name": "m", "template_id": str(uuid.uuid4()),
+                                                               "audience": {"segment": "steel\u0000"}}), 422, "segment")
+    assert_field_error(manager.patch("/api/v1/notification-preferences",
+                                     json={"rules": {"low\u0000nps": {"enabled": False}}}), 422, "rules")
+    assert_error(admin.get(f"/api/v1/webhooks/{uuid.uuid4()}/deliveries/99999999999999999999"), 404)

@@ -133,6 +133,8 @@ def list_deliveries(db: Database, principal: Principal, webhook_id: uuid.UUID, a
 
 
 def _delivery(session: Session, webhook_id: uuid.UUID, delivery_id: int, for_update: bool = False):
+    if not 0 < delivery_id < 2 ** 63:  # beyond the column's range: no such delivery (not a database error)
+        raise NotFound(f"delivery {delivery_id} of webhook {webhook_id} not found")
     stmt = select(WebhookDelivery).where(WebhookDelivery.id == delivery_id, WebhookDelivery.webhook_id == webhook_id)
     delivery = session.scalars(stmt.with_for_update() if for_update else stmt).first()
     if delivery is None:
