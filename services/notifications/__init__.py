@@ -24,6 +24,7 @@ SPEC = ServiceSpec(
     worker="services.notifications.worker:run_forever",
     cli="services.notifications.cli:mail",
     demo="services.notifications.demo:seed",
+    welcome="services.notifications.demo:welcome",
     worker_class="gevent",  # an open stream (GET /notifications/stream) waits in a greenlet, not a thread
     local_processes=(("mailbox", "glassbox mail sink"),),  # the development mailbox (SMTP on 127.0.0.1)
 )

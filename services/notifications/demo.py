@@ -35,3 +35,15 @@ def seed(database_url: str) -> str:
         return f"{len(added)} e-mail templates added" if added else "demo templates present"
     finally:
         db.dispose()
+
+
+def welcome() -> str:
+    """What `glassbox run` prints about the notifications: where the e-mail goes and the live stream."""
+    from glassbox.config import service_url
+    from services.notifications.settings import NotificationsSettings
+
+    environment = NotificationsSettings.environment("notifications")
+    return (f"  mailbox       smtp://127.0.0.1:{environment['mail_sink_port']} keeps every e-mail in "
+            f"{environment['mail_dir']}: .venv/bin/glassbox mail list, .venv/bin/glassbox mail show ID\n"
+            f"  live inbox    curl -N -H \"Authorization: Bearer $TOKEN\" "
+            f"{service_url('gateway')}/api/v1/notifications/stream\n")
