@@ -10,11 +10,12 @@ from glassbox.config import PROJECT_ROOT
 from gateway.identity import events as identity_events
 from services.clients import events as client_events
 from services.deals import events as deal_events
+from services.notifications import events as notification_events
 from tests.support.clients import CARD
 from tests.support.contracts import EVENTS_DIR, validator
 from tests.support.outbox import outbox_events
 
-PRODUCERS = (client_events, identity_events, deal_events)  # each: TOPIC and ALL_TYPES
+PRODUCERS = (client_events, identity_events, deal_events, notification_events)  # each: TOPIC and ALL_TYPES
 EMITTED_TYPES = tuple(t for producer in PRODUCERS for t in producer.ALL_TYPES)
 
 
