@@ -87,9 +87,9 @@ class StreamHub:
                                 self._deliver(json.loads(notice.payload))
                             except ValueError:
                                 log.warning("an unreadable stream message was ignored")
-            except Exception:
+            except Exception as exc:  # the database away (a restart): open streams keep their keep-alives meanwhile
                 self.listening.clear()
-                log.exception("the stream listener lost its connection; again in %.1fs", backoff)
+                log.warning("the stream listener lost its connection (%s); again in %.1fs", exc, backoff)
                 time.sleep(backoff)
                 backoff = min(backoff * 2, 30.0)
 
