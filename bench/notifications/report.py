@@ -26,7 +26,8 @@ def report(results: dict) -> str:
                   "Standard Webhooks, POST to the checked address over pooled connections, record every attempt and "
                   "state in the same transaction). **Bare**: the same bodies POSTed from as many threads over a "
                   "urllib3 pool of the same size, nothing else.", "",
-                  "| run | deliveries/s (median) | dispatcher / bare | goal: >= 1,000/s and >= 0.5 |", "|---|---:|---:|---|",
+                  "| run | deliveries/s (median) | dispatcher / bare | goal: >= 1,000/s and >= 0.5 |",
+                  "|---|---:|---:|---|",
                   f"| bare pooled POST loop | {bare:,.0f} | 1.00 | |",
                   f"| dispatcher (signed, recorded) | {dispatcher:,.0f} | {ratio:.2f} | {met} |", "",
                   "Per run: " + "; ".join(f"{side} " + ", ".join(f"{run['rate']:,.0f}/s" for run in runs)
@@ -42,13 +43,16 @@ def report(results: dict) -> str:
                   "worker's `MailingSender` into the development mailbox (`glassbox mail sink`, aiosmtpd in its own "
                   "process, one file per message), `NOTIFICATIONS_MAILING_RATE` set out of the way (the pace is a "
                   "setting, 20/s by default). Timed from starting the due mailing (fixing its recipients) to its "
-                  "completion. **Bare**: smtplib sending as many plain multipart messages (`email.message.EmailMessage`, "
+                  "completion. **Bare**: smtplib sending as many plain multipart messages "
+                  "(`email.message.EmailMessage`, "
                   "text and HTML) over one connection.", "",
                   "| run | seconds | messages/s | goal: < 60 s |", "|---|---:|---:|---|",
-                  f"| mailing (render, compose, send, record each) | {service['seconds']:.1f} | {service['rate']:,.0f} | {met} |",
+                  f"| mailing (render, compose, send, record each) | {service['seconds']:.1f} | "
+                  f"{service['rate']:,.0f} | {met} |",
                   f"| bare smtplib loop | {bare['seconds']:.1f} | {bare['rate']:,.0f} | |", "",
                   f"Checked: mailing {service['state']}, {service['sent']:,} sent, {service['kept']:,} messages in "
-                  f"the mailbox; bare {bare['kept']:,}. Service / bare time: {service['seconds'] / bare['seconds']:.1f}.",
+                  f"the mailbox; bare {bare['kept']:,}. "
+                  f"Service / bare time: {service['seconds'] / bare['seconds']:.1f}.",
                   ""]
     lat = results.get("latency")
     if lat:
@@ -68,7 +72,8 @@ def report(results: dict) -> str:
                   f"`glassbox serve notifications` with one gevent worker; {held['requested']:,} users each open "
                   "`GET /api/v1/notifications/stream` (asyncio sockets of the benchmark), then one transaction "
                   "notifies each of them once.", "",
-                  "| streams asked | greeted | got their notification | worker RSS | worker threads | notify all, then fan-out |",
+                  "| streams asked | greeted | got their notification | worker RSS | worker threads "
+                  "| notify all, then fan-out |",
                   "|---:|---:|---:|---:|---:|---:|",
                   f"| {held['requested']:,} | {held['greeted']:,} | {held['delivered']:,} | {held['rss_mb']:.0f} MiB | "
                   f"{held['threads']} | {held['fanout_seconds']:.1f} s |", "",

@@ -38,7 +38,8 @@ def worker_facts(master_pid: int) -> dict:
     children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
     facts = {}
     for pid in children:
-        status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+        status = dict(line.split(":", 1) for line in lines if ":" in line)
         facts = {"pid": pid, "rss_mb": int(status["VmRSS"].split()[0]) / 1024, "threads": int(status["Threads"])}
     return facts
 

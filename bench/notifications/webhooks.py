@@ -40,7 +40,8 @@ def load_deliveries(url: str, receiver_url: str, payloads: list[str]) -> None:
         conn.execute(text("""INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, subject, body, state,
                                                              attempts, next_attempt_at, created_at)
                              SELECT :webhook, gen_random_uuid()::text, 'crm.deal.won.v1', gen_random_uuid()::text, b,
-                                    'pending', 0, now() - interval '1 second', now() FROM unnest(CAST(:bodies AS text[])) b"""),
+                                    'pending', 0, now() - interval '1 second', now()
+                             FROM unnest(CAST(:bodies AS text[])) b"""),
                      {"webhook": webhook_id, "bodies": payloads})
         conn.execute(text("ANALYZE webhook_deliveries"))
     engine.dispose()

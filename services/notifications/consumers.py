@@ -222,7 +222,8 @@ def payment_missed(session: Session, event: DomainEvent) -> None:
     notify(session, Alert(rules.PAYMENT_MISSED, "invoice", str(invoice_id), f"missed {installment}",
                           f"A planned payment of {client} was missed (invoice {number})",
                           f"The payment of {_money_text(values)} planned for {data.get('due_on')} on invoice {number} "
-                          f"of {client} did not come.", {"invoice_id": invoice_id, "client_id": values.get("client_id")}),
+                          f"of {client} did not come.",
+                          {"invoice_id": invoice_id, "client_id": values.get("client_id")}),
            [values.get("owner_id"), *users_with_role(session, ACCOUNTANT)], clock.now())
 
 

@@ -72,8 +72,8 @@ def _read(path: Path) -> Letter:
     message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
     stamp = path.stem.split("-")[0]
     received = datetime.strptime(stamp, "%Y%m%dT%H%M%S%f").replace(tzinfo=timezone.utc).isoformat()
-    return Letter(path.stem, received, str(message["From"] or ""), str(message["X-Mailbox-Envelope-To"] or message["To"] or ""),
-                  str(message["Subject"] or ""), message)
+    to = message["X-Mailbox-Envelope-To"] or message["To"] or ""
+    return Letter(path.stem, received, str(message["From"] or ""), str(to), str(message["Subject"] or ""), message)
 
 
 def letters(folder: Path) -> list[Letter]:

@@ -89,7 +89,9 @@ class StreamHub:
                                 log.warning("an unreadable stream message was ignored")
             except Exception as exc:  # the database away (a restart): open streams keep their keep-alives meanwhile
                 self.listening.clear()
-                log.warning("the stream listener lost its connection (%s); again in %.1fs", exc, backoff)
+                # Said once per outage: the retries that follow until it is back say nothing new.
+                (log.warning if backoff == 0.5 else log.debug)(
+                    "the stream listener lost its connection (%s); trying again", exc)
                 time.sleep(backoff)
                 backoff = min(backoff * 2, 30.0)
 

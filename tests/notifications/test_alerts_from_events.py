@@ -39,10 +39,11 @@ def test_a_client_given_to_a_manager_by_the_head_of_sales_notifies_the_manager_o
 
 def test_an_older_assignment_arriving_late_notifies_nobody(project, manager, other_manager, head):
     client_id = str(uuid.uuid4())
-    newer = event("crm.client.assigned.v1", client_id, {"client_id": client_id, "name": "Acme", "actor_id": head.user_id,
-                                                         "owner_id": other_manager.user_id}, T0 + timedelta(hours=2))
-    older = event("crm.client.assigned.v1", client_id, {"client_id": client_id, "name": "Acme", "actor_id": head.user_id,
-                                                         "owner_id": manager.user_id}, T0 + timedelta(hours=1))
+    def assigned(owner, at):
+        return event("crm.client.assigned.v1", client_id, {"client_id": client_id, "name": "Acme",
+                                                           "actor_id": head.user_id, "owner_id": owner.user_id}, at)
+
+    newer, older = assigned(other_manager, T0 + timedelta(hours=2)), assigned(manager, T0 + timedelta(hours=1))
     project(newer)
     project(older)  # out of order: the client is other_manager's, telling manager would be wrong
     assert len(inbox(other_manager)) == 1 and inbox(manager) == []

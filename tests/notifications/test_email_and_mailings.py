@@ -294,7 +294,8 @@ def test_a_name_cannot_smuggle_a_header_into_an_email(project, manager, head, kn
                                                         "owner_id": manager.user_id, "actor_id": head.user_id}))
     send_all(db, settings, mailer)
     [letter] = mailbox.letters()
-    assert "Bcc" not in letter.message and letter.message["Subject"] == "Client assigned to you: Acme Bcc: evil@x.example"
+    assert "Bcc" not in letter.message
+    assert letter.message["Subject"] == "Client assigned to you: Acme Bcc: evil@x.example"
     assert letter.to == "anna@glassbox.test"
 
 
@@ -305,4 +306,5 @@ def test_a_subject_in_another_script_arrives_intact(project, manager, head, know
                                                         "owner_id": manager.user_id, "actor_id": head.user_id}))
     send_all(db, settings, mailer)
     [letter] = mailbox.letters()
-    assert letter.subject == "Client assigned to you: ООО «Волга»" and "ООО «Волга»" in letter.text()
+    assert letter.subject == "Client assigned to you: ООО «Волга»"
+    assert "ООО «Волга»" in letter.text()

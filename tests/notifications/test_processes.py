@@ -68,7 +68,8 @@ def test_mail_list_and_show_read_the_mailbox(project, manager, head, known_user,
     mailer.close()
     monkeypatch.setenv("NOTIFICATIONS_MAIL_DIR", str(mail_dir))
     listed = CliRunner().invoke(main, ["mail", "list"])
-    assert listed.exit_code == 0 and "anna@glassbox.test" in listed.output and "Client assigned to you: Acme" in listed.output
+    assert listed.exit_code == 0
+    assert "anna@glassbox.test" in listed.output and "Client assigned to you: Acme" in listed.output
     letter_id = listed.output.split()[0]
     shown = CliRunner().invoke(main, ["mail", "show", letter_id])
     assert shown.exit_code == 0 and "Subject: Client assigned to you: Acme" in shown.output

@@ -130,8 +130,8 @@ def test_the_gateway_passes_the_unsubscribe_link_without_a_token_and_the_stream_
                       {"email": f"m-{user_id.hex[:6]}@test.example", "full_name": "M", "role": "manager",
                        "password": "correct horse battery staple"}, user_id=user_id)
     deliver(db, str(user_id), "through the door")
-    response = gw.get("/api/v1/notifications/stream", headers={"Authorization": f"Bearer {make_token('manager', str(user_id))}"},
-                      buffered=False)
+    token = make_token("manager", str(user_id))
+    response = gw.get("/api/v1/notifications/stream", headers={"Authorization": f"Bearer {token}"}, buffered=False)
     try:
         assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/event-stream")
         received = b""

@@ -40,7 +40,8 @@ def with_counts(session, mailings: list[Mailing]) -> list[Mailing]:
     if ids:
         for mailing_id, state, count in session.execute(
                 select(MailingRecipient.mailing_id, MailingRecipient.state, func.count())
-                .where(MailingRecipient.mailing_id.in_(ids)).group_by(MailingRecipient.mailing_id, MailingRecipient.state)):
+                .where(MailingRecipient.mailing_id.in_(ids))
+                .group_by(MailingRecipient.mailing_id, MailingRecipient.state)):
             counts[mailing_id][state] = count
     for mailing in mailings:
         c = counts[mailing.id]

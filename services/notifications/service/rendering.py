@@ -21,7 +21,8 @@ _HTML = SandboxedEnvironment(undefined=StrictUndefined, autoescape=True, keep_tr
 SAMPLE_CLIENT = {"client_id": "00000000-0000-0000-0000-000000000001", "name": "Volga Steel Works",
                  "kind": "company", "tax_id": "6312000101", "industry": "manufacturing", "region": "Samara",
                  "address": "12 Zavodskaya St, Samara", "phone": "+7 846 200-10-01", "email": "buy@volgasteel.example",
-                 "website": "https://volgasteel.example", "rating": "A", "status": "active", "source_channel": "exhibition",
+                 "website": "https://volgasteel.example", "rating": "A", "status": "active",
+                 "source_channel": "exhibition",
                  "campaign_id": None, "owner_id": None, "notes": None}
 SAMPLE_OWNER = {"full_name": "Anna Petrova", "email": "anna.manager@glassbox.local", "role": "manager"}
 

@@ -111,7 +111,8 @@ def escalations(session: Session, now: datetime) -> list[tuple[Alert, list]]:
     occurrence = _stall_occurrence()
     already = select(Notification.subject_id).where(Notification.rule == rules.DEAL_STALLED_ESCALATION,
                                                     Notification.occurrence == occurrence,
-                                                    Notification.subject_id == Deal.deal_id.cast(Notification.subject_id.type))
+                                                    Notification.subject_id
+                                                    == Deal.deal_id.cast(Notification.subject_id.type))
     rows = session.execute(_stalled(session, now, timedelta(hours=int(params.get("after_hours", 24))),
                                     int(params.get("lookback_days", 30)))
                            .where(~already.exists()).limit(CHUNK)).all()

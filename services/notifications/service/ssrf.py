@@ -60,7 +60,8 @@ def refusal(address: ipaddress.IPv4Address | ipaddress.IPv6Address, allowed: tup
         return "a cloud metadata address"
     if any(address.version == network.version and address in network for network in allowed):
         return None
-    for reason, test in (("an unspecified address", address.is_unspecified), ("a loopback address", address.is_loopback),
+    for reason, test in (("an unspecified address", address.is_unspecified),
+                         ("a loopback address", address.is_loopback),
                          ("a multicast address", address.is_multicast), ("a link-local address", address.is_link_local),
                          ("a private address", address.is_private), ("a reserved address", address.is_reserved)):
         if test:

@@ -22,11 +22,14 @@ SAMPLE_UNSUBSCRIBE_URL = "https://crm.example/api/v1/unsubscribe/sample"
 
 
 def _name_taken(name: str | None):
-    return Conflict("a template of this name exists", {"name": ["already used"]}) if name == "uq_templates_name" else None
+    if name == "uq_templates_name":
+        return Conflict("a template of this name exists", {"name": ["already used"]})
+    return None
 
 
 def _check(subject: str, body: str, html_body: str | None) -> None:
-    compile_template(subject, body, html_body).render(context(SAMPLE_CLIENT, SAMPLE_OWNER, None, SAMPLE_UNSUBSCRIBE_URL))
+    sample = context(SAMPLE_CLIENT, SAMPLE_OWNER, None, SAMPLE_UNSUBSCRIBE_URL)
+    compile_template(subject, body, html_body).render(sample)
 
 
 def _ensure_free_name(session: Session, name: str, exclude_id=None) -> None:
@@ -124,7 +127,8 @@ def preview(db: Database, principal: Principal, template_id: uuid.UUID, args: di
         if args.get("client_id"):
             row = session.get(Client, args["client_id"])
             if row is None:
-                raise Invalid(f"client {args['client_id']} is not known here", {"json": {"client_id": ["no such client"]}})
+                raise Invalid(f"client {args['client_id']} is not known here",
+                              {"json": {"client_id": ["no such client"]}})
             client, owner = client_view(row), owner_of(session, row.owner_id)
         deal = None
         if args.get("deal_id"):

@@ -39,7 +39,8 @@ def make_token(secret: bytes, email: str, client_id, mailing_id) -> str:
 
 
 def link(settings, email: str, client_id, mailing_id) -> str:
-    return settings.public_url.rstrip("/") + PATH + make_token(settings.unsubscribe_secret, email, client_id, mailing_id)
+    token = make_token(settings.unsubscribe_secret, email, client_id, mailing_id)
+    return settings.public_url.rstrip("/") + PATH + token
 
 
 def read_token(secret: bytes, token: str) -> dict:
