@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.analytics
 	$(BIN)/python -m bench.billing
 	$(BIN)/python -m bench.billing.statements
+	$(BIN)/python -m bench.notifications
 
 openapi: $(STAMP)
 	$(BIN)/glassbox openapi all

@@ -20,6 +20,7 @@ SPEC = ServiceSpec(
     openapi="gateway:openapi_spec",
     issues_tokens=True,
     welcome="gateway.identity.demo:welcome",
+    worker_class="gevent",  # a relayed live stream (Server-Sent Events) waits in a greenlet, not a thread
 )
 
 # Paths answered without a token: logging in, refreshing, logging out, the keys services verify with,
@@ -35,8 +36,11 @@ def create_app(config: dict | None = None) -> Flask:
     from gateway.identity.api import BLUEPRINTS
     from gateway.identity.auth import authenticate
 
+    from glassbox.registry import public_paths
+
+    # The services' own public paths (an unsubscribe link) pass the door without a token too.
     app = create_service_app(SPEC, [*BLUEPRINTS, overview_blp, dashboard_blp], config,
-                             authenticate=authenticate, public_prefixes=PUBLIC_PREFIXES,
+                             authenticate=authenticate, public_prefixes=PUBLIC_PREFIXES + public_paths(),
                              flask_config={"OPENAPI_SWAGGER_UI_PATH": None,  # /docs shows the merged document
                                            "PASS_THROUGH_BLUEPRINTS": {"proxy"}})
     identity.init_app(app)

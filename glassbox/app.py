@@ -41,7 +41,7 @@ def create_service_app(spec: ServiceSpec, blueprints: list[Blueprint], config: d
     # Hook order matters: request id and error shape, then who is calling, then what they send.
     web.init_app(app)
     auth.init_app(app, authenticate or auth.TokenVerifier.from_settings(settings).verify,
-                  auth.PUBLIC_PREFIXES + tuple(public_prefixes))
+                  auth.PUBLIC_PREFIXES + tuple(public_prefixes) + tuple(f"/api/v1/{path}" for path in spec.public_paths))
     web.init_json_bodies(app)
     web.init_idempotency(app, app.extensions["glassbox_db"].session)
     metrics.init_app(app, spec.name)

@@ -146,7 +146,7 @@ def serve(service, port, workers):
     shutil.rmtree(metrics_dir, ignore_errors=True)  # stale files of dead workers would skew the metrics
     metrics_dir.mkdir(parents=True)
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir), "GLASSBOX_SERVICE": service,
-           "GUNICORN_BIND": f"127.0.0.1:{port or spec.port}"}
+           "GUNICORN_BIND": f"127.0.0.1:{port or spec.port}", "GUNICORN_WORKER_CLASS": spec.worker_class}
     if workers:
         env["WEB_CONCURRENCY"] = str(workers)
     gunicorn_conf = Path(__file__).with_name("gunicorn_conf.py")

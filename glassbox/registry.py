@@ -26,6 +26,7 @@ class ServiceSpec:
     settings: str = "glassbox.settings:Settings"  # its Settings class
     routes: tuple[str, ...] = ()  # first path segments under /api/v1 the front door sends to it
     upload_paths: tuple[str, ...] = ()  # paths under /api/v1 whose bodies may reach its upload limit
+    public_paths: tuple[str, ...] = ()  # paths under /api/v1 (prefixes) answered without a token, here and at the door
     consumers: str | None = None  # module with GROUP, TOPICS and HANDLERS (`glassbox consume`)
     worker: str | None = None  # run_forever(stop) of its background worker (`glassbox work`)
     cli: str | None = None  # a click group contributed to the `glassbox` command, under its own name
@@ -33,6 +34,10 @@ class ServiceSpec:
     openapi: str | None = None  # openapi(app) -> the document it publishes, when more than its own routes
     issues_tokens: bool = False  # it signs the access tokens and publishes their keys (JWKS) for the others
     welcome: str | None = None  # welcome() -> what `glassbox run` prints about it once everything is up
+    # gunicorn's worker class for `glassbox serve`: "gevent" where open streams must not each hold a thread
+    worker_class: str = "gthread"
+    # More processes of the local run only, (name, command) each: a development stand-in such as a mail sink
+    local_processes: tuple[tuple[str, str], ...] = ()
 
     # The local metrics ports of its relay and consumer processes follow from its port (8001 -> 9101, 9111).
     @property
@@ -86,6 +91,11 @@ def topics() -> tuple[str, ...]:
     return tuple(spec.topic for spec in specs().values() if spec.topic)
 
 
+def public_paths() -> tuple[str, ...]:
+    """The paths (prefixes, under /api/v1) that every registered service answers without a token."""
+    return tuple(f"/api/v1/{path}" for spec in specs().values() for path in spec.public_paths)
+
+
 def token_issuer() -> ServiceSpec | None:
     """The service that signs access tokens (the others verify them with its published keys)."""
     return next((spec for spec in specs().values() if spec.issues_tokens), None)
@@ -93,7 +103,7 @@ def token_issuer() -> ServiceSpec | None:
 
 def procfile() -> str:
     """The processes of the local system, one line each (honcho's Procfile): every service's server, and its relay,
-    consumer and worker where it has them."""
+    consumer, worker and local stand-ins where it has them."""
     lines = ["# Written by `glassbox run` from the registered services; not edited by hand."]
     for name, spec in specs().items():
         lines.append(f"{name}: glassbox serve {name}")
@@ -103,4 +113,6 @@ def procfile() -> str:
             lines.append(f"{name}-consumer: glassbox consume {name} --metrics-port {spec.consumer_metrics_port}")
         if spec.worker:
             lines.append(f"{name}-worker: glassbox work {name}")
+        for process, command in spec.local_processes:
+            lines.append(f"{name}-{process}: {command}")
     return "\n".join(lines) + "\n"

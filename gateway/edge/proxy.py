@@ -12,7 +12,7 @@ from gateway.edge.upstreams import upstreams
 from glassbox.http import UpstreamError
 from glassbox.settings import current_settings
 
-FORWARDED_REQUEST_HEADERS = ("Content-Type", "Accept", "Idempotency-Key", "If-Match", "If-None-Match")
+FORWARDED_REQUEST_HEADERS = ("Content-Type", "Accept", "Idempotency-Key", "If-Match", "If-None-Match", "Last-Event-ID")
 # An allow-list: hop-by-hop headers (Connection, Transfer-Encoding, ...) and anything internal stay behind.
 PASSED_RESPONSE_HEADERS = ("Content-Type", "Content-Disposition", "Location", "ETag", "Retry-After",
                            "Idempotent-Replayed", "Cache-Control")
@@ -51,7 +51,8 @@ def forward(path: str):
 
 def _upstream_headers() -> dict[str, str]:
     headers = {name: request.headers[name] for name in FORWARDED_REQUEST_HEADERS if name in request.headers}
-    headers["Authorization"] = g.upstream_authorization
+    if "upstream_authorization" in g:  # absent on a service's public path, which is called without a token
+        headers["Authorization"] = g.upstream_authorization
     headers["X-Request-ID"] = g.request_id
     headers["X-Forwarded-For"] = ", ".join(filter(None, [request.headers.get("X-Forwarded-For"), request.remote_addr]))
     headers["X-Forwarded-Proto"] = request.scheme

@@ -20,12 +20,13 @@ from services.deals import events as deal_events
 from tests.support.billing import card as billing_card, client_event as billing_client_event
 from tests.support.billing import deal_event as billing_deal_event, draft as billing_draft, issue as billing_issue
 from tests.support.billing import line as billing_line, pay as billing_pay
+from services.notifications import events as notification_events
 from tests.support.clients import CARD
 from tests.support.contracts import EVENTS_DIR, validator
 from tests.support.inbox import apply
 from tests.support.outbox import outbox_events
 
-PRODUCERS = (client_events, identity_events, deal_events, billing_events)  # each: TOPIC and ALL_TYPES
+PRODUCERS = (client_events, identity_events, deal_events, billing_events, notification_events)  # each: TOPIC and ALL_TYPES
 EMITTED_TYPES = tuple(t for producer in PRODUCERS for t in producer.ALL_TYPES)
 BILLING_T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 

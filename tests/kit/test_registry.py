@@ -20,7 +20,8 @@ from glassbox.web import Blueprint
 
 SPEC = ServiceSpec(name="tiny", package="tinyservice", port=8099, title="Tiny", topic="crm.tiny.events",
                    routes=("tiny-things",), consumers="tinyservice", worker="tinyservice:run_forever",
-                   cli="tinyservice:tiny", demo="tinyservice:seed")
+                   cli="tinyservice:tiny", demo="tinyservice:seed", public_paths=("tiny-things/public",),
+                   worker_class="gevent", local_processes=(("sink", "glassbox tiny hello"),))
 GROUP, TOPICS, HANDLERS = "tiny", ["crm.clients.events"], {}
 blp = Blueprint("tiny_things", __name__)
 
@@ -82,6 +83,24 @@ def test_its_processes_are_part_of_the_local_run(tiny_service):
     assert "tiny-relay: glassbox relay tiny --metrics-port 9199\n" in procfile
     assert "tiny-consumer: glassbox consume tiny --metrics-port 9209\n" in procfile
     assert "tiny-worker: glassbox work tiny\n" in procfile
+    assert "tiny-sink: glassbox tiny hello\n" in procfile  # a local stand-in the spec asks for
+
+
+def test_its_public_paths_need_no_token_there_and_at_the_gateway(tiny_service, key_files):
+    from tests.support.apps import service_app
+
+    assert "/api/v1/tiny-things/public" in registry.public_paths()
+    with service_app(tiny_service.create_app, "postgresql+psycopg://nobody@127.0.0.1:9/none", key_files) as app:
+        client = app.test_client()
+        assert client.get("/api/v1/tiny-things/public").status_code == 404  # past authentication: no such route
+        assert client.get("/api/v1/tiny-things").status_code == 401
+
+
+def test_serve_runs_its_gunicorn_worker_class(tiny_service, monkeypatch):
+    calls = []
+    monkeypatch.setattr("os.execvpe", lambda path, argv, env: calls.append(env))
+    CliRunner().invoke(main, ["serve", "tiny", "--port", "8099"])
+    assert calls and calls[0]["GUNICORN_WORKER_CLASS"] == "gevent"
 
 
 def test_the_command_line_knows_it(tiny_service):
