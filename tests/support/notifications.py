@@ -8,19 +8,19 @@ import json
 import shutil
 import threading
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import text
 
-from glassbox import clock as kit_clock
 from glassbox.events import DomainEvent
 from glassbox.inbox import ANY_TYPE
 from services.notifications import consumers
 from services.notifications.mailbox import Mailbox, letters
 from tests.support.apps import service_app
 from tests.support.clients import identity_event, user_profile
+from tests.support.clock import clock_fixture
 from tests.support.database import engine_fixture, truncate_all
 from tests.support.http import free_port
 from tests.support.inbox import apply
@@ -154,20 +154,7 @@ def known_user(project):
     return _known
 
 
-@pytest.fixture
-def clock(monkeypatch):
-    """The clock (glassbox.clock), set by the test: clock.now = ..., clock.advance(minutes=...)."""
-
-    class Clock:
-        now = T0
-
-        def advance(self, **delta) -> datetime:
-            self.now = self.now + timedelta(**delta)
-            return self.now
-
-    fixed = Clock()
-    monkeypatch.setattr(kit_clock, "now", lambda: fixed.now)
-    return fixed
+clock = clock_fixture(T0)
 
 
 @pytest.fixture
