@@ -1,6 +1,7 @@
 """Data -> HTML (Jinja2) -> PDF (WeasyPrint), with everything that can be built once built once."""
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 
@@ -13,6 +14,9 @@ from services.billing.documents.formatting import (format_date, format_money, fo
                                                    short_currency)
 from services.billing.documents.reproducible import fix_font_timestamps
 from services.billing.documents.words import amount_in_words
+
+# fontTools, which subsets the fonts of every PDF, logs each step at INFO: a dozen lines per document in the logs.
+logging.getLogger("fontTools").setLevel(logging.WARNING)
 
 TEMPLATES = Path(__file__).parent / "templates"
 STYLESHEET = (TEMPLATES / "style.css").read_text(encoding="utf-8")
