@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Engine, Select, create_engine, func, select, 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from glassbox.errors import DomainError
+from glassbox.errors import Conflict, DomainError, NotFound
 from glassbox.events import DomainEvent
 from glassbox.models import OutboxMessage
 
@@ -132,6 +132,28 @@ def unique_violations(conflict: Callable[[str], DomainError | None]) -> Iterator
         if error is None:
             raise
         raise error from exc
+
+
+def load(session: Session, model, noun: str, record_id, for_update: bool = False, options=()):
+    """The row of `model` with this id (locked for update when asked, loaded with the given loader options); a 404
+    naming the noun when there is none."""
+    record = session.get(model, record_id, with_for_update=for_update, options=options)
+    if record is None:
+        raise NotFound(f"{noun} {record_id} not found")
+    return record
+
+
+def unique_races(noun: str, races: dict[str, tuple[str, str]]):
+    """`unique_violations` for a service's table of the unique indexes a concurrent request can hit after its own
+    check passed, index name -> (field, problem): a 409 about the `noun`'s field."""
+
+    def conflict(index: str) -> Conflict | None:
+        if index not in races:
+            return None
+        field, problem = races[index]
+        return Conflict(f"{noun}: {field} {problem}; try again", {field: [problem]})
+
+    return unique_violations(conflict)
 
 
 def copy_rows(target: Session | Connection, table: str, columns: tuple[str, ...], rows) -> int:

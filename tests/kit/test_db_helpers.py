@@ -1,14 +1,15 @@
 """The kit's write helpers on a real PostgreSQL: a unique violation maps to its error by the constraint's name,
-changes are applied field by field, and LIKE patterns take wildcards literally."""
+changes are applied field by field, LIKE patterns take wildcards literally, and a missing row is a 404."""
 import uuid
 from datetime import datetime, timezone
 from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from glassbox.db import apply_changes, contains_pattern, unique_violations
-from glassbox.errors import Conflict
+from glassbox.db import apply_changes, contains_pattern, load, unique_races, unique_violations
+from glassbox.errors import Conflict, NotFound
 
 
 @pytest.fixture
@@ -56,6 +57,35 @@ def test_a_message_that_names_the_constraint_is_not_enough(connection):
     with pytest.raises(IntegrityError):
         with unique_violations({"probes_pkey": Conflict("wrong constraint")}.get):
             insert(connection, "probes_pkey")
+
+
+def test_a_table_of_races_names_the_field_and_the_noun(connection):
+    insert(connection, "A-1")
+    with pytest.raises(Conflict) as raised:
+        with unique_races("probe", {"uq_probes_code": ("code", "already used")}):
+            insert(connection, "A-1")
+    assert raised.value.message == "probe: code already used; try again"
+    assert raised.value.errors == {"code": ["already used"]}
+
+
+class ProbeBase(DeclarativeBase):
+    pass
+
+
+class Probe(ProbeBase):
+    __tablename__ = "probes"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    code: Mapped[str]
+
+
+def test_load_gives_the_row_or_a_404_naming_the_noun(connection):
+    insert(connection, "A-1")
+    session = Session(bind=connection)
+    known = connection.execute(text("SELECT id FROM probes")).scalar_one()
+    assert load(session, Probe, "probe", known).code == "A-1"
+    missing = uuid.uuid4()
+    with pytest.raises(NotFound, match=f"probe {missing} not found"):
+        load(session, Probe, "probe", missing)
 
 
 def test_like_patterns_take_wildcards_literally(connection):

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from glassbox import clock
 from glassbox.auth import Principal
-from glassbox.db import Database
+from glassbox.db import Database, load
 from glassbox.errors import Conflict, NotFound, invalid
 from glassbox.policy import require
 from glassbox.web import sorted_page
@@ -21,7 +21,6 @@ from services.billing.models import Delivery, DeliveryLine, Invoice
 from services.billing.service.amounts import Share, share_of_line, totals
 from services.billing.service.numbering import next_number
 from services.billing.service.policy import ACCOUNTANTS, READERS, VISIBILITY
-from services.billing.service.records import load
 
 LINE_KIND = {"shipment": "goods", "service_act": "service"}
 NOUNS = {"shipment": "shipment", "service_act": "service act"}

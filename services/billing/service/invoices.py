@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from glassbox import clock
 from glassbox.auth import Principal
-from glassbox.db import Database
+from glassbox.db import Database, load
 from glassbox.errors import Conflict, invalid
 from glassbox.policy import require
 from glassbox.settings import current_settings
@@ -24,7 +24,7 @@ from services.billing.service.amounts import line_figures, totals
 from services.billing.service.deliveries import covered_quantities
 from services.billing.service.numbering import next_number
 from services.billing.service.policy import ACCOUNTANTS, DRAFTERS, READERS, VISIBILITY
-from services.billing.service.records import deal_of, known_client, load, load_visible
+from services.billing.service.records import deal_of, known_client, load_visible
 from services.billing.service.requisites import printed
 
 NOUN = "invoice"

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from glassbox import clock
 from glassbox.auth import Principal
-from glassbox.db import Database
+from glassbox.db import Database, load
 from glassbox.errors import Conflict, invalid
 from glassbox.policy import require
 from glassbox.settings import current_settings
@@ -20,7 +20,7 @@ from glassbox.web import sorted_page
 from services.billing import events
 from services.billing.models import Allocation, Client, Invoice, Payment
 from services.billing.service.policy import ACCOUNTANTS, READERS, VISIBILITY
-from services.billing.service.records import known_client, load, load_visible
+from services.billing.service.records import known_client, load_visible
 
 NOUN = "payment"
 UNPAYABLE = {"draft": "is a draft: issue it first", "paid": "is already paid",
@@ -108,6 +108,11 @@ def announce_invoices(uow, invoices: list[Invoice], actor_id: str) -> None:
                                           changed=["paid_amount", "status"]))
 
 
+def _client_name(session: Session, client_id: uuid.UUID) -> str | None:
+    """The payer's name for the payment events, as the clients projection knows it."""
+    return session.scalar(select(Client.name).where(Client.client_id == client_id))
+
+
 def new_payment(client: Client, data: dict, principal: Principal, **extra) -> Payment:
     return Payment(
         id=uuid.uuid4(), client_id=client.client_id, owner_id=client.owner_id, amount=data["amount"],
@@ -142,7 +147,7 @@ def allocate_payment(db: Database, principal: Principal, payment_id: uuid.UUID, 
             raise Conflict("the payment is reversed")
         changed = allocate(uow.session, payment, allocations)
         uow.session.flush()
-        client_name = uow.session.scalar(select(Client.name).where(Client.client_id == payment.client_id))
+        client_name = _client_name(uow.session, payment.client_id)
         uow.emit(events.payment_event(events.PAYMENT_RECORDED, payment, client_name, principal.user_id))
         announce_invoices(uow, changed, principal.user_id)
         uow.commit()
@@ -166,7 +171,7 @@ def reverse_payment(db: Database, principal: Principal, payment_id: uuid.UUID, r
         now = clock.now()
         payment.status, payment.reversed_at, payment.reversal_reason = "reversed", now, reason
         uow.session.flush()
-        client_name = uow.session.scalar(select(Client.name).where(Client.client_id == payment.client_id))
+        client_name = _client_name(uow.session, payment.client_id)
         uow.emit(events.payment_event(events.PAYMENT_REVERSED, payment, client_name, principal.user_id))
         announce_invoices(uow, changed, principal.user_id)
         uow.commit()

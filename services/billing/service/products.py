@@ -8,7 +8,7 @@ from sqlalchemy import func, or_, select
 
 from glassbox import clock
 from glassbox.auth import Principal
-from glassbox.db import Database, apply_changes, contains_pattern
+from glassbox.db import Database, apply_changes, contains_pattern, load
 from glassbox.errors import Conflict
 from glassbox.policy import require
 from glassbox.settings import current_settings
@@ -16,7 +16,7 @@ from glassbox.web import sorted_page
 from services.billing import events
 from services.billing.models import Product
 from services.billing.service.policy import PRICE_LIST_EDITORS, PRICE_LIST_READERS
-from services.billing.service.records import load, races
+from services.billing.service.records import races
 
 RENAMED = {"price": "price_amount", "currency": "price_currency"}
 

@@ -1,5 +1,5 @@
-"""What the billing use cases share: a record that must exist (and that the caller may see), the client and deal an
-invoice or payment names, and the unique indexes a concurrent request can hit after a check passed (a 409)."""
+"""What the billing use cases share: a record that the caller may see, the client and deal an invoice or payment names, and the unique indexes a concurrent request can
+hit after a check passed (a 409)."""
 from __future__ import annotations
 
 import uuid
@@ -7,19 +7,10 @@ import uuid
 from sqlalchemy.orm import Session
 
 from glassbox.auth import Principal
-from glassbox.db import unique_violations
-from glassbox.errors import Conflict, NotFound, invalid
+from glassbox.db import load, unique_races
+from glassbox.errors import invalid
 from services.billing.models import Client, Deal
 from services.billing.service.policy import VISIBILITY
-
-
-def load(session: Session, model, noun: str, record_id, for_update: bool = False, options=()):
-    """The row with this id (locked for update when asked; loaded with the given loader options); a 404 naming the
-    noun when there is none."""
-    record = session.get(model, record_id, with_for_update=for_update, options=options)
-    if record is None:
-        raise NotFound(f"{noun} {record_id} not found")
-    return record
 
 
 def load_visible(session: Session, principal: Principal, model, noun: str, record_id, for_update: bool = False,
@@ -61,11 +52,4 @@ RACES = {"uq_products_sku": ("sku", "already used"),
 
 def races(noun: str):
     """Wrap a unit of work: a duplicate that slipped past the checks is a 409 about the `noun`'s field."""
-
-    def conflict(index: str) -> Conflict | None:
-        if index not in RACES:
-            return None
-        field, problem = RACES[index]
-        return Conflict(f"{noun}: {field} {problem}; try again", {field: [problem]})
-
-    return unique_violations(conflict)
+    return unique_races(noun, RACES)

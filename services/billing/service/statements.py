@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session
 
 from glassbox import clock
 from glassbox.auth import Principal
-from glassbox.db import Database
+from glassbox.db import Database, load
 from glassbox.errors import Conflict, Invalid, NotFound
 from glassbox.events import DomainEvent
 from glassbox.outbox import write_events
@@ -57,7 +57,7 @@ from services.billing.service import bulk
 from services.billing.service.matching import Matcher, any_of
 from services.billing.service.payments import allocate, announce_invoices, new_payment
 from services.billing.service.policy import ACCOUNTANTS, STATEMENT_READERS
-from services.billing.service.records import known_client, load
+from services.billing.service.records import known_client
 
 NOUN = "bank statement"
 TAKE_TURNS = text("SELECT pg_advisory_xact_lock(hashtext('glassbox-billing-bank-statements'))")

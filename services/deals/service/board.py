@@ -9,11 +9,10 @@ from sqlalchemy import and_, func, select
 
 from glassbox import clock
 from glassbox.auth import Principal
-from glassbox.db import Database, midnight
+from glassbox.db import Database, load, midnight
 from glassbox.money import Money
 from glassbox.policy import require
 from services.deals.models import Deal, OpenDealTotal, Pipeline, Stage
-from services.deals.service.checks import load
 from services.deals.service.deadlines import stalled_in
 from services.deals.service.policy import READERS, VISIBILITY
 

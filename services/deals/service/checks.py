@@ -6,18 +6,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from glassbox.auth import Principal
-from glassbox.db import Database, unique_violations
-from glassbox.errors import Conflict, NotFound
+from glassbox.db import Database, load, unique_races
+from glassbox.errors import Conflict
 from glassbox.policy import require
 from services.deals.service.policy import READERS
-
-
-def load(session: Session, model, noun: str, record_id, for_update: bool = False):
-    """The row with this id (locked for update when asked); a 404 naming the noun when there is none."""
-    record = session.get(model, record_id, with_for_update=for_update)
-    if record is None:
-        raise NotFound(f"{noun} {record_id} not found")
-    return record
 
 
 def read(db: Database, principal: Principal, model, noun: str, record_id):
@@ -44,11 +36,4 @@ RACES = {"uq_pipelines_name": ("name", "already used"), "uq_stages_active_name":
 
 def races(noun: str):
     """Wrap a unit of work: a duplicate that slipped past the checks is a 409 about the `noun`'s field."""
-
-    def conflict(index: str) -> Conflict | None:
-        if index not in RACES:
-            return None
-        field, problem = RACES[index]
-        return Conflict(f"{noun}: {field} {problem}; try again", {field: [problem]})
-
-    return unique_violations(conflict)
+    return unique_races(noun, RACES)

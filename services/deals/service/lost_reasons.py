@@ -8,11 +8,11 @@ from sqlalchemy import select
 
 from glassbox import clock
 from glassbox.auth import Principal
-from glassbox.db import Database, apply_changes
+from glassbox.db import Database, apply_changes, load
 from glassbox.policy import require
 from glassbox.web import sorted_page
 from services.deals.models import LostReason
-from services.deals.service.checks import ensure_unique_name, load, races, read
+from services.deals.service.checks import ensure_unique_name, races, read
 from services.deals.service.policy import EDITORS, READERS
 
 

@@ -11,13 +11,13 @@ from sqlalchemy.orm import Session
 
 from glassbox import clock
 from glassbox.auth import Principal
-from glassbox.db import Database, apply_changes
+from glassbox.db import Database, apply_changes, load
 from glassbox.errors import Conflict, Invalid, NotFound
 from glassbox.policy import require
 from glassbox.web import sorted_page
 from services.deals import events
 from services.deals.models import Deal, Pipeline, Stage, StageEntry
-from services.deals.service.checks import ensure_unique_name, load, races, read
+from services.deals.service.checks import ensure_unique_name, races, read
 from services.deals.service.policy import EDITORS, READERS
 
 
