@@ -406,3 +406,12 @@ def test_a_paid_invoice_named_again_is_not_paid_twice(accountant, invoice, clien
     statement = imported(accountant, statement_with([incoming(amount=Decimal("1200.00"),
                                                               purpose=f"Оплата по счету {first['number']}")]))
     assert f"invoice {first['number']} is paid" in statement["lines"][0]["note"]
+
+
+def test_a_statement_over_the_body_limit_is_a_413_and_writes_nothing(accountant, invoice, billing_app, billing_engine,
+                                                                     monkeypatch):
+    raw = statement_with([incoming(amount=Decimal("10.00"))])
+    monkeypatch.setitem(billing_app.config, "MAX_CONTENT_LENGTH", len(raw) - 1)
+    before = counts(billing_engine)
+    assert_error(accountant.post("/api/v1/bank-statements", data=raw, content_type="text/plain"), 413)
+    assert counts(billing_engine) == before
