@@ -118,7 +118,8 @@ def test_export_streams_the_filtered_list_as_csv(head, manager, known_user, as_r
     first = head.post("/api/v1/clients", json={"name": "Acme", "kind": "company", "region": "Moscow",
                                                "phone": "+7 495 000-00-00", "notes": "=HYPERLINK(\"x\")",
                                                "owner_id": manager.user_id}).json
-    head.post("/api/v1/clients", json={"name": "Beta", "kind": "person", "region": "Kazan"})
+    head.post("/api/v1/clients", json={"name": "Beta", "kind": "person", "region": "Kazan",
+                                       "notes": "-1+cmd|' /C calc'!A0"})
     rows = read_export(head.get("/api/v1/clients/export?sort=name"))
     assert [r["name"] for r in rows] == ["Acme", "Beta"]
     assert list(rows[0]) == list(csv_files.EXPORT_COLUMNS)
@@ -126,6 +127,7 @@ def test_export_streams_the_filtered_list_as_csv(head, manager, known_user, as_r
     assert rows[0]["phone"] == "+7 495 000-00-00" and rows[0]["notes"] == "'=HYPERLINK(\"x\")"
     assert rows[0]["created_at"] == first["created_at"].replace("Z", "+00:00")
     assert rows[1]["tax_id"] == "" and rows[1]["kind"] == "person"
+    assert rows[1]["notes"] == "'-1+cmd|' /C calc'!A0"  # a DDE call behind a number is neutralised too
     assert [r["name"] for r in read_export(head.get("/api/v1/clients/export?region=Kazan"))] == ["Beta"]
     assert [r["name"] for r in read_export(head.get("/api/v1/clients/export?q=acm"))] == ["Acme"]
     assert read_export(as_role(client, "admin").get(f"/api/v1/clients/export?owner_id={uuid.uuid4()}")) == []

@@ -10,6 +10,7 @@ from glassbox.auth import Principal
 from glassbox.db import Database
 from glassbox.errors import Invalid
 from glassbox.policy import require
+from glassbox.spreadsheet import safe_cell
 from glassbox.web import sort_order
 from services.clients.models import Client
 from services.clients.service.clients import clients_query
@@ -108,21 +109,9 @@ def export_clients(db: Database, principal: Principal, args: dict) -> Iterator[s
             result = session.execute(stmt, execution_options={"yield_per": EXPORT_BATCH})
             for batch in result.partitions():
                 for row in batch:
-                    writer.writerow([_cell(value) for value in row])
+                    writer.writerow([safe_cell(value) for value in row])
                 yield buffer.getvalue()
                 buffer.seek(0), buffer.truncate()
 
     return generate()
 
-
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    text = str(value)
-    # A cell a spreadsheet would run as a formula gets a leading apostrophe (CSV injection); a phone number's
-    # leading + or - stays.
-    if text[:1] in ("=", "@", "\t", "\r") or (text[:1] in ("+", "-") and not text[1:2].isdigit() and text[1:2] != " "):
-        return "'" + text
-    return text
