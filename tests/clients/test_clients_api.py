@@ -148,11 +148,15 @@ def test_read_only_roles_read_but_do_not_write(client, as_role, head, role):
 
 # -- duplicates -----------------------------------------------------------------------------------
 
-def test_duplicate_tax_id_or_email_is_a_409_naming_the_existing_client(manager, other_manager):
+def test_duplicate_tax_id_or_email_is_a_409_naming_the_existing_client(manager, other_manager, head):
     card = create(manager)
-    response = other_manager.post("/api/v1/clients", json={**CARD, "email": "other@acme.example"})
+    response = head.post("/api/v1/clients", json={**CARD, "email": "other@acme.example"})
     assert_field_error(response, 409, "tax_id")
     assert response.json["errors"]["existing_client_id"] == card["id"]
+    # Another manager learns that the tax id is taken, not which card (nor whose) has it.
+    response = other_manager.post("/api/v1/clients", json={**CARD, "email": "other@acme.example"})
+    assert_field_error(response, 409, "tax_id")
+    assert "existing_client_id" not in response.json["errors"] and card["id"] not in response.json["message"]
     response = manager.post("/api/v1/clients", json={**CARD, "tax_id": "7700000001", "email": "INFO@Acme.Example"})
     assert_field_error(response, 409, "email")
     other = create(manager, tax_id="7700000002", email="x@acme.example")

@@ -13,7 +13,7 @@ from glassbox.policy import require
 from glassbox.web import sorted_page
 from services.clients import events
 from services.clients.models import Activity, Campaign, Channel, Client
-from services.clients.service.policy import ASSIGNERS, OWNER_ROLES, READERS, WRITERS
+from services.clients.service.policy import ASSIGNERS, OWNER_ROLES, READERS, VISIBILITY, WRITERS
 from services.clients.service.records import (add_new, ensure_active_code, ensure_active_user, ensure_live, load_client,
                                               new_values, record_changes, visible, where_equal)
 
@@ -39,7 +39,7 @@ def add_client(uow, principal: Principal, owner_id: uuid.UUID | None, data: dict
     row): the owner must be an active manager, no live duplicate, a known lead source. Not committed."""
     if owner_id is not None:
         ensure_active_user(uow.session, principal, "owner_id", owner_id, OWNER_ROLES)
-    _ensure_no_duplicate(uow.session, data.get("tax_id"), data.get("email"))
+    _ensure_no_duplicate(uow.session, principal, data.get("tax_id"), data.get("email"))
     _check_attribution(uow.session, None, data)
     now = clock.now()
     data = dict(data)
@@ -60,7 +60,7 @@ def update_client(db: Database, principal: Principal, client_id: uuid.UUID, chan
     with db.unit_of_work() as uow:
         client = load_client(uow.session, principal, client_id, for_update=True)
         ensure_live(client)
-        _ensure_no_duplicate(uow.session, changes.get("tax_id"), changes.get("email"), exclude_id=client.id)
+        _ensure_no_duplicate(uow.session, principal, changes.get("tax_id"), changes.get("email"), exclude_id=client.id)
         _check_attribution(uow.session, client, changes)
         if record_changes(uow, client, changes, events.client_updated, principal):
             with unique_violations(_duplicate_card):
@@ -129,20 +129,30 @@ def _duplicate_card(constraint: str) -> Conflict | None:
     return Conflict(f"a client with this {field} already exists", {field: ["already used"]}) if field else None
 
 
-def _ensure_no_duplicate(session, tax_id: str | None, email: str | None, exclude_id=None) -> None:
-    """409 naming the live card that already has this tax id or e-mail (e-mails compare case-blind)."""
+def _ensure_no_duplicate(session, principal: Principal, tax_id: str | None, email: str | None,
+                         exclude_id=None) -> None:
+    """409 when a live card already has this tax id or e-mail (e-mails compare case-blind)."""
     checks = (("tax_id", tax_id, Client.tax_id == tax_id),
               ("email", email, func.lower(Client.email) == (email or "").lower()))
     for field, value, match in checks:
         if not value:
             continue
-        stmt = select(Client.id).where(match, Client.archived_at.is_(None))
+        stmt = select(Client.id, Client.owner_id).where(match, Client.archived_at.is_(None))
         if exclude_id is not None:
             stmt = stmt.where(Client.id != exclude_id)
-        existing = session.scalar(stmt)
+        existing = session.execute(stmt).first()
         if existing is not None:
-            raise Conflict(f"a client with this {field} already exists: {existing}",
-                           {field: ["already used"], "existing_client_id": str(existing)})
+            raise Conflict(f"a client with this {field} already exists",
+                           duplicate_errors(principal, field, *existing))
+
+
+def duplicate_errors(principal: Principal, field: str, client_id, owner_id) -> dict:
+    """The errors of a duplicate card: `existing_client_id` only for a caller who may see that card (telling
+    another manager its id would confirm whose client it is)."""
+    errors = {field: ["already used"]}
+    if VISIBILITY.can_see(principal, owner_id):
+        errors["existing_client_id"] = str(client_id)
+    return errors
 
 
 def _check_attribution(session, client: Client | None, changes: dict) -> None:

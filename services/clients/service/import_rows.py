@@ -23,7 +23,7 @@ from glassbox.outbox import write_events
 from services.clients import events
 from services.clients.models import Campaign, Channel, Client
 from services.clients.schemas import ClientCreateSchema
-from services.clients.service.clients import add_client
+from services.clients.service.clients import add_client, duplicate_errors
 from services.clients.service.policy import OWNER_ROLES
 from services.clients.service.records import active_users
 
@@ -118,14 +118,18 @@ def _references(session, principal: Principal, rows: list[dict]) -> dict:
     def pairs(stmt, values) -> dict:
         return dict(session.execute(stmt).all()) if values else {}
 
+    def holders(stmt, values) -> dict:
+        """value -> (id, owner_id) of the live card holding it."""
+        return {value: (card, owner) for value, card, owner in session.execute(stmt)} if values else {}
+
     return {
         "owners": active_users(session, owners, OWNER_ROLES) if owners else set(),
         "channels": pairs(select(Channel.code, Channel.is_active).where(Channel.code.in_(codes)), codes),
         "campaigns": set(session.scalars(select(Campaign.id).where(Campaign.id.in_(campaigns))))
         if campaigns else set(),
-        "tax_id": pairs(select(Client.tax_id, Client.id).where(
+        "tax_id": holders(select(Client.tax_id, Client.id, Client.owner_id).where(
             Client.tax_id.in_(tax_ids), Client.tax_id.is_not(None), live), tax_ids),
-        "email": pairs(select(func.lower(Client.email), Client.id).where(
+        "email": holders(select(func.lower(Client.email), Client.id, Client.owner_id).where(
             func.lower(Client.email).in_(emails), Client.email.is_not(None), live), emails),
     }
 
@@ -144,7 +148,7 @@ def _check_row(principal: Principal, data: dict, known: dict, seen: dict, new_ke
     for field, value in keys:
         existing = known[field].get(value)
         if existing is not None:
-            return "duplicate", {field: ["already used"], "existing_client_id": str(existing)}
+            return "duplicate", duplicate_errors(principal, field, *existing)
     code = data.get("source_channel")
     if code is not None and not known["channels"].get(code):
         problem = "unknown" if code not in known["channels"] else "inactive"
