@@ -15,6 +15,7 @@ from gateway.edge.fanout import Gathering, part_answer, part_schema
 from gateway.identity.policy import OWN_KPIS, BILLING_FIGURE_READERS, TEAM_KPIS
 from glassbox.settings import current_settings
 from glassbox.web import Blueprint
+from glassbox.web.fields import day
 
 OWN, TEAM = "own", "team"
 SCOPES = {**dict.fromkeys(OWN_KPIS, OWN), **dict.fromkeys(TEAM_KPIS, TEAM)}
@@ -48,8 +49,8 @@ blp = Blueprint("dashboard", __name__, description="The caller's sales KPIs, fro
 
 
 class DashboardArgs(Schema):
-    date_from = fields.Date(data_key="from", metadata={"description": "first day (UTC); default: this month's first"})
-    date_to = fields.Date(data_key="to", metadata={"description": "last day (UTC); default: this month's last"})
+    date_from = day(data_key="from", metadata={"description": "first day (UTC); default: this month's first"})
+    date_to = day(data_key="to", metadata={"description": "last day (UTC); default: this month's last"})
 
     @validates_schema
     def _ordered(self, data, **_):

@@ -1,7 +1,7 @@
 """Schema fields every service's request schemas share."""
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import date, datetime, timezone
 
 from marshmallow import ValidationError, fields, validate
 
@@ -24,6 +24,24 @@ def name(max_length: int, **kwargs) -> fields.String:
     return fields.String(validate=[validate.Length(min=1, max=max_length), not_blank], **kwargs)
 
 
+# The days and instants an API takes: a year from 1900 to 9998, so that "the day after", a period's end or a
+# previous period never overflow (9999-12-31 + 1 day is no date) and PostgreSQL's range is never reached.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
+_IN_RANGE = "must be a day from 1900-01-01 to 9998-12-31"
+
+
+def _with(validator, kwargs: dict) -> list:
+    given = kwargs.pop("validate", None)
+    return [validator, *(given if isinstance(given, (list, tuple)) else [given] if given else [])]
+
+
+def day(**kwargs) -> fields.Date:
+    """An ISO 8601 day within FIRST_DAY..LAST_DAY."""
+    return fields.Date(validate=_with(validate.Range(FIRST_DAY, LAST_DAY, error=_IN_RANGE), kwargs), **kwargs)
+
+
 def timestamp(**kwargs) -> fields.AwareDateTime:
-    """An ISO 8601 instant; one without an offset is taken as UTC."""
-    return fields.AwareDateTime(default_timezone=timezone.utc, **kwargs)
+    """An ISO 8601 instant within FIRST_DAY..LAST_DAY; one without an offset is taken as UTC."""
+    bounds = validate.Range(datetime.combine(FIRST_DAY, datetime.min.time(), timezone.utc),
+                            datetime.combine(LAST_DAY, datetime.max.time(), timezone.utc), error=_IN_RANGE)
+    return fields.AwareDateTime(default_timezone=timezone.utc, validate=_with(bounds, kwargs), **kwargs)

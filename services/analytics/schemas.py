@@ -9,6 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from glassbox.money import Currency
 from glassbox.web import PageArgs, page_schema
+from glassbox.web.fields import day
 
 SEGMENTS = ("industry", "region")
 RATE_PATTERN = r"^[0-9]{1,10}(\.[0-9]{1,10})?$"
@@ -17,9 +18,9 @@ RATE_PATTERN = r"^[0-9]{1,10}(\.[0-9]{1,10})?$"
 # -- query arguments -------------------------------------------------------------------------------------
 
 class PeriodArgs(Schema):
-    date_from = fields.Date(data_key="from", metadata={
+    date_from = day(data_key="from", metadata={
         "description": "first day of the period (UTC), inclusive; default: the first day of the current month"})
-    date_to = fields.Date(data_key="to", metadata={
+    date_to = day(data_key="to", metadata={
         "description": "last day of the period (UTC), inclusive; default: the last day of the current month (or "
                        "of `from`'s month, if later)"})
 
@@ -54,9 +55,9 @@ class FunnelArgs(PeriodArgs, PeopleArgs, SegmentArgs):
 
 
 class ForecastArgs(DealKpiArgs):
-    date_from = fields.Date(data_key="from", metadata={
+    date_from = day(data_key="from", metadata={
         "description": "expected close dates from this day; default: the first day of the current month"})
-    date_to = fields.Date(data_key="to", metadata={
+    date_to = day(data_key="to", metadata={
         "description": "expected close dates up to this day; default: the last day of the month two months on"})
 
 
@@ -114,8 +115,8 @@ class DealMoneySchema(Schema):
 
 
 class PeriodSchema(Schema):
-    from_ = fields.Date(data_key="from", attribute="from", required=True)
-    to = fields.Date(required=True)
+    from_ = day(data_key="from", attribute="from", required=True)
+    to = day(required=True)
 
 
 class ReportSchema(Schema):
@@ -247,7 +248,7 @@ class StalledDealSchema(Schema):
     stage_entered_at = fields.DateTime(allow_none=True, required=True)
     days_in_stage = figure_field("days since the deal entered its current stage")
     sla_days = fields.Integer(allow_none=True, required=True)
-    expected_close_on = fields.Date(allow_none=True, required=True)
+    expected_close_on = day(allow_none=True, required=True)
     stalled = fields.Boolean(required=True)
     past_due = fields.Boolean(required=True)
     amount = fields.Nested(DealMoneySchema, required=True, metadata={"description": "in the deal's own currency"})
@@ -290,8 +291,8 @@ class CampaignKpiSchema(CampaignFiguresSchema):
     name = fields.String(allow_none=True, required=True)
     channel = fields.String(allow_none=True, required=True)
     channel_name = fields.String(allow_none=True, required=True)
-    starts_on = fields.Date(allow_none=True, required=True)
-    ends_on = fields.Date(allow_none=True, required=True)
+    starts_on = day(allow_none=True, required=True)
+    ends_on = day(allow_none=True, required=True)
 
 
 class CampaignsSchema(ReportSchema):
@@ -399,7 +400,7 @@ class Rate(fields.Decimal):
 class FxRateCreateSchema(Schema):
     currency = fields.String(required=True, validate=Currency)
     rate_to_base = Rate(required=True, metadata={"description": "units of the base currency for one unit"})
-    valid_from = fields.Date(required=True, metadata={"description": "valid from this day (UTC) until the next rate"})
+    valid_from = day(required=True, metadata={"description": "valid from this day (UTC) until the next rate"})
 
 
 class FxRateSchema(FxRateCreateSchema):

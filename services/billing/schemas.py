@@ -8,7 +8,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from glassbox.money import Amount, Currency
 from glassbox.web import PageArgs, page_schema
-from glassbox.web.fields import Sort, name as name_field
+from glassbox.web.fields import Sort, day, name as name_field
 from services.billing import requisites
 from services.billing.models import (DELIVERY_STATUSES, INVOICE_STATUSES, PAYMENT_METHODS, PAYMENT_STATUSES,
                                      PRODUCT_KINDS, STATEMENT_LINE_STATUSES, VAT_RATES)
@@ -151,7 +151,7 @@ class LineInSchema(Schema):
 class InvoiceFields(Schema):
     deal_id = fields.UUID(allow_none=True, metadata={"description": "a deal of the same client"})
     currency = fields.String(validate=Currency)
-    due_on = fields.Date(metadata={"description": "default: today + the payment term"})
+    due_on = day(metadata={"description": "default: today + the payment term"})
     comment = fields.String(allow_none=True, validate=validate.Length(max=2000))
     lines = fields.List(fields.Nested(LineInSchema), validate=validate.Length(min=1, max=MAX_LINES))
     total = _money("optional: what the caller expects the invoice to come to; a 422 when it does not",
@@ -192,14 +192,14 @@ class LineSchema(Schema):
 
 
 class PlannedPaymentSchema(Schema):
-    due_on = fields.Date(required=True)
+    due_on = day(required=True)
     amount = _money(required=True)
 
 
 class InvoicePaymentSchema(Schema):
     payment_id = fields.UUID()
     amount = fields.Decimal(as_string=True)
-    paid_on = fields.Date()
+    paid_on = day()
     status = fields.String()
 
 
@@ -213,8 +213,8 @@ class InvoiceSchema(Schema):
     deal_id = fields.UUID(allow_none=True)
     owner_id = fields.UUID(allow_none=True, metadata={"description": "the client's owner"})
     currency = fields.String()
-    issued_on = fields.Date(allow_none=True)
-    due_on = fields.Date()
+    issued_on = day(allow_none=True)
+    due_on = day()
     comment = fields.String(allow_none=True)
     net_amount = fields.Decimal(as_string=True)
     vat_amount = fields.Decimal(as_string=True)
@@ -268,11 +268,11 @@ class DeliveryCreateSchema(Schema):
     invoice_id = fields.UUID(required=True)
     lines = fields.List(fields.Nested(DeliveryLineInSchema), validate=validate.Length(min=1, max=MAX_LINES),
                         metadata={"description": "default: everything of the kind not yet covered"})
-    issued_on = fields.Date(metadata={"description": "default: today"})
+    issued_on = day(metadata={"description": "default: today"})
 
 
 class DoneSchema(Schema):
-    done_on = fields.Date(metadata={"description": "delivered (a shipment) or signed (an act); default: today"})
+    done_on = day(metadata={"description": "delivered (a shipment) or signed (an act); default: today"})
 
 
 class DeliveryLineSchema(Schema):
@@ -295,8 +295,8 @@ class DeliverySchema(Schema):
     client_id = fields.UUID()
     owner_id = fields.UUID(allow_none=True)
     status = fields.String(metadata={"enum": list(DELIVERY_STATUSES)})
-    issued_on = fields.Date()
-    done_on = fields.Date(allow_none=True)
+    issued_on = day()
+    done_on = day(allow_none=True)
     currency = fields.String()
     net_amount = fields.Decimal(as_string=True)
     vat_amount = fields.Decimal(as_string=True)
@@ -333,7 +333,7 @@ class PaymentCreateSchema(Schema):
     client_id = fields.UUID(required=True, metadata={"description": "the payer"})
     amount = _money(required=True)
     currency = fields.String(validate=Currency, metadata={"description": "default: the service's currency"})
-    paid_on = fields.Date(required=True)
+    paid_on = day(required=True)
     method = fields.String(load_default="bank_transfer", validate=validate.OneOf(PAYMENT_METHODS))
     payer_name = fields.String(validate=validate.Length(max=300))
     payer_inn = fields.String(validate=requisites.inn_validator)
@@ -376,7 +376,7 @@ class PaymentSchema(Schema):
     owner_id = fields.UUID(allow_none=True)
     amount = fields.Decimal(as_string=True)
     currency = fields.String()
-    paid_on = fields.Date()
+    paid_on = day()
     method = fields.String()
     payer_name = fields.String(allow_none=True)
     payer_inn = fields.String(allow_none=True)
@@ -409,7 +409,7 @@ class StatementLineSchema(Schema):
     id = fields.Integer()
     line = fields.Integer(metadata={"description": "where its section starts in the file"})
     number = fields.String(allow_none=True, metadata={"description": "the payment order's number"})
-    paid_on = fields.Date(metadata={"description": "the day received (ДатаПоступило), else the document's date"})
+    paid_on = day(metadata={"description": "the day received (ДатаПоступило), else the document's date"})
     amount = fields.Decimal(as_string=True)
     payer_name = fields.String(allow_none=True)
     payer_inn = fields.String(allow_none=True)
@@ -423,8 +423,8 @@ class StatementLineSchema(Schema):
 class StatementSchema(Schema):
     id = fields.UUID()
     account = fields.String(allow_none=True)
-    date_from = fields.Date(allow_none=True)
-    date_to = fields.Date(allow_none=True)
+    date_from = day(allow_none=True)
+    date_to = day(allow_none=True)
     documents = fields.Integer(metadata={"description": "incoming and outgoing"})
     matched = fields.Integer(metadata={"description": "lines recorded as payments, on import or by hand"})
     unmatched = fields.Integer(metadata={"description": "lines waiting to be matched by hand"})
@@ -461,9 +461,9 @@ class ManualMatchSchema(Schema):
 
 class ReceivablesArgs(Schema):
     by = fields.String(load_default="client", validate=validate.OneOf(("client", "manager")))
-    on = fields.Date(metadata={"description": "the day the aging is counted on (default: today)"})
-    date_from = fields.Date(data_key="from", metadata={"description": "planned vs received: first day"})
-    date_to = fields.Date(data_key="to", metadata={"description": "planned vs received: last day"})
+    on = day(metadata={"description": "the day the aging is counted on (default: today)"})
+    date_from = day(data_key="from", metadata={"description": "planned vs received: first day"})
+    date_to = day(data_key="to", metadata={"description": "planned vs received: last day"})
     owner_id = fields.UUID()
     client_id = fields.UUID()
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
@@ -498,15 +498,15 @@ class ReceivableRowSchema(Schema):
 
 
 class PeriodSchema(Schema):
-    date_from = fields.Date(data_key="from")
-    date_to = fields.Date(data_key="to")
+    date_from = day(data_key="from")
+    date_to = day(data_key="to")
     currency = fields.String()
     planned = fields.Decimal(as_string=True)
     received = fields.Decimal(as_string=True)
 
 
 class ReceivablesSchema(Schema):
-    on = fields.Date()
+    on = day()
     by = fields.String()
     rows = fields.List(fields.Nested(ReceivableRowSchema))
     totals = fields.List(fields.Nested(ReceivableRowSchema), metadata={"description": "per currency"})

@@ -9,7 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from glassbox import clock
 from glassbox.money import MoneySchema
 from glassbox.web import PageArgs, page_schema
-from glassbox.web.fields import Sort, name, timestamp
+from glassbox.web.fields import Sort, day, name, timestamp
 from services.clients.models import (ACTIVITY_STATUSES, CASE_STATUSES, IMPORT_STATUSES, KINDS, PRIORITIES, RATINGS,
                                      SCORE_RANGES, STATUSES, TIMELINE_KINDS)
 from services.clients.service.distribution import MAX_CLIENTS, STRATEGIES
@@ -101,8 +101,8 @@ class ClientFilterArgs(Schema):
     status = fields.String(validate=validate.OneOf(STATUSES))
     source_channel = _text(50)
     campaign_id = fields.UUID()
-    created_from = fields.Date()
-    created_to = fields.Date()
+    created_from = day()
+    created_to = day()
     include_archived = fields.Boolean(load_default=False)
     sort = Sort("name", "created_at", "updated_at", default="-created_at")
 
@@ -287,8 +287,8 @@ class ActivityQueryArgs(PageArgs):
     deal_id = fields.UUID()
     type = _code()
     status = fields.String(validate=validate.OneOf(ACTIVITY_STATUSES))
-    due_from = fields.Date(metadata={"description": "due on or after this day (UTC)"})
-    due_to = fields.Date(metadata={"description": "due on or before this day (UTC)"})
+    due_from = day(metadata={"description": "due on or after this day (UTC)"})
+    due_to = day(metadata={"description": "due on or before this day (UTC)"})
     overdue = fields.Boolean(metadata={"description": "true: planned and due before now; false: all others"})
     sort = Sort("due_at", "created_at", default="due_at")
 
@@ -301,8 +301,8 @@ ActivityPageSchema = page_schema(ActivitySchema, "ActivityPage")
 class CampaignFields(Schema):
     name = name(200)
     channel = _code(metadata={"description": "the code of an active channel (GET /channels)"})
-    starts_on = fields.Date()
-    ends_on = fields.Date(metadata={"description": "on or after starts_on"})
+    starts_on = day()
+    ends_on = day(metadata={"description": "on or after starts_on"})
     cost = fields.Nested(MoneySchema)
     description = _optional_text(5000)
 
@@ -310,8 +310,8 @@ class CampaignFields(Schema):
 class CampaignCreateSchema(CampaignFields):
     name = name(200, required=True)
     channel = _code(required=True)
-    starts_on = fields.Date(required=True)
-    ends_on = fields.Date(required=True)
+    starts_on = day(required=True)
+    ends_on = day(required=True)
     cost = fields.Nested(MoneySchema, required=True)
 
 
@@ -327,7 +327,7 @@ class CampaignSchema(CampaignFields):
 
 class CampaignQueryArgs(PageArgs):
     channel = _code()
-    active_on = fields.Date(metadata={"description": "campaigns running on this day"})
+    active_on = day(metadata={"description": "campaigns running on this day"})
     sort = Sort("created_at", "name", "starts_on", default="-created_at")
 
 
@@ -341,7 +341,7 @@ class SurveyCreateSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(tuple(SCORE_RANGES)))
     score = fields.Integer(required=True, strict=True, metadata={"description": "nps: 0 to 10, csat: 1 to 5"})
     comment = _optional_text(5000)
-    surveyed_on = fields.Date(required=True, validate=_not_a_future_day)
+    surveyed_on = day(required=True, validate=_not_a_future_day)
 
     @validates_schema
     def _score_fits_the_kind(self, data, **_):
@@ -360,8 +360,8 @@ class SurveySchema(SurveyCreateSchema):
 class SurveyQueryArgs(PageArgs):
     client_id = fields.UUID()
     kind = fields.String(validate=validate.OneOf(tuple(SCORE_RANGES)))
-    surveyed_from = fields.Date(data_key="from", metadata={"description": "surveyed on or after this day"})
-    surveyed_to = fields.Date(data_key="to", metadata={"description": "surveyed on or before this day"})
+    surveyed_from = day(data_key="from", metadata={"description": "surveyed on or after this day"})
+    surveyed_to = day(data_key="to", metadata={"description": "surveyed on or before this day"})
     sort = Sort("created_at", "surveyed_on", default="-created_at")
 
 

@@ -7,7 +7,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from glassbox.keys import ROLES
 from glassbox.money import Amount, Currency, MoneySchema
 from glassbox.web import PageArgs, page_schema
-from glassbox.web.fields import Sort, name as name_field, timestamp
+from glassbox.web.fields import Sort, day, name as name_field, timestamp
 from services.deals.models import STATUSES
 
 DEAL_SORTS = ("created_at", "updated_at", "amount", "title", "stage_entered_at")
@@ -102,7 +102,7 @@ class StageOrderSchema(Schema):
 
 class BoardQueryArgs(Schema):
     owner_id = fields.UUID(metadata={"description": "one owner's deals (a manager always sees only their own)"})
-    closed_from = fields.Date(metadata={"description": "won/lost totals of deals closed on or after this day "
+    closed_from = day(metadata={"description": "won/lost totals of deals closed on or after this day "
                                                        "(UTC; default: 30 days ago)"})
 
 
@@ -125,7 +125,7 @@ class BoardSchema(Schema):
     owner_id = fields.UUID(allow_none=True, required=True, metadata={"description": "whose deals; null: everyone's"})
     columns = fields.List(fields.Nested(BoardColumnSchema), required=True,
                           metadata={"description": "the active stages in order"})
-    closed_from = fields.Date(required=True)
+    closed_from = day(required=True)
     won = fields.Nested(BoardTotalSchema, required=True, metadata={"description": "closed since closed_from"})
     lost = fields.Nested(BoardTotalSchema, required=True, metadata={"description": "closed since closed_from"})
 
@@ -166,7 +166,7 @@ class DealFields(Schema):
 
     title = name_field(200)
     amount = fields.Nested(MoneySchema)
-    expected_close_on = fields.Date(allow_none=True)
+    expected_close_on = day(allow_none=True)
     campaign_id = fields.UUID(allow_none=True, metadata={"description": "a campaign of the clients service"})
 
 
@@ -219,10 +219,10 @@ class DealFilterArgs(Schema):
     amount_min = Amount()  # amount >= this, in the deal's own currency (see `currency`)
     amount_max = Amount()
     currency = fields.String(validate=Currency)
-    created_from = fields.Date(metadata={"description": "created on or after this day (UTC)"})
-    created_to = fields.Date(metadata={"description": "created on or before this day (UTC)"})
-    closed_from = fields.Date(metadata={"description": "won or lost on or after this day (UTC)"})
-    closed_to = fields.Date(metadata={"description": "won or lost on or before this day (UTC)"})
+    created_from = day(metadata={"description": "created on or after this day (UTC)"})
+    created_to = day(metadata={"description": "created on or before this day (UTC)"})
+    closed_from = day(metadata={"description": "won or lost on or after this day (UTC)"})
+    closed_to = day(metadata={"description": "won or lost on or before this day (UTC)"})
     q = fields.String(validate=validate.Length(min=1, max=200), metadata={"description": "search in titles"})
     sort = Sort(*DEAL_SORTS, default="-created_at")
 

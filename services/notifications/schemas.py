@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from marshmallow import Schema as BaseSchema, ValidationError, fields, pre_load, validate, validates_schema
 
 from glassbox.web import PageArgs as KitPageArgs, page_schema
-from glassbox.web.fields import Sort, name as name_field, timestamp
+from glassbox.web.fields import Sort, day, name as name_field, timestamp
 from services.notifications.models import DELIVERY_STATES, MAILING_STATES
 from services.notifications.service.notify import CHANNELS
 
@@ -75,8 +75,8 @@ class NotificationQueryArgs(PageArgs):
     rule = fields.String(validate=validate.Length(max=50))
     subject_type = fields.String(validate=validate.Length(max=30))
     subject_id = fields.String(validate=validate.Length(max=64))
-    created_from = fields.Date()
-    created_to = fields.Date()
+    created_from = day()
+    created_to = day()
     sort = Sort("unread_first", "created_at", default="-unread_first", metadata={
         "description": "-unread_first (default): unread first, newest first within each; or by created_at"})
 

@@ -87,9 +87,23 @@ def test_the_period_defaults_to_the_current_month_and_from_after_to_is_a_422(hea
     ("products", {"to": "2026-02-30"}),
     ("clients", {"limit": "0"}),
     ("clients", {"limit": "501"}),
+    ("summary", {"from": "9999-12-31"}),  # dates stay within 1900-9998: no overflow past the year 9999
+    ("summary", {"to": "9999-12-31"}),
+    ("forecast", {"from": "9998-12-01"}),  # its default end is months later
+    ("clients", {"from": "1899-12-31", "to": "1900-01-31"}),
+    ("managers", {"from": "2020-01-01", "to": "2025-01-01"}),  # more than 5 years
+    ("payments", {"from": "1900-01-01", "to": "9998-12-31"}),
 ])
 def test_bad_parameters_are_a_422(head, now, path, query):
     assert_error(head.get(f"/api/v1/kpi/{path}", query_string=query), 422)
+
+
+def test_a_period_is_shorter_than_five_years(head, now):
+    longest = {"from": "2021-03-01", "to": "2026-02-28"}
+    assert kpi(head, "summary", **longest)["period"] == longest
+    body = assert_error(head.get("/api/v1/kpi/summary", query_string={"from": "2021-03-01", "to": "2026-03-01"}),
+                        422)
+    assert "to" in body["errors"]["query"]
 
 
 # -- exchange rates --------------------------------------------------------------------------------------

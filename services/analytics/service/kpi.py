@@ -9,12 +9,21 @@ from glassbox.auth import Principal
 from glassbox.db import Database
 from glassbox.errors import Invalid
 from glassbox.policy import require
+from glassbox.web.fields import LAST_DAY
 from services.analytics.kpi.scope import Scope, month_end
 from services.analytics.service.policy import FIGURES, KPI_READERS
+
+# A longer period is a question nobody asks of a live dashboard, and one expensive query would hold a worker.
+MAX_PERIOD_YEARS = 5
 
 
 def _month_start(day: date) -> date:
     return day.replace(day=1)
+
+
+def _whole_years(first: date, last: date) -> int:
+    """Whole years from `first` to `last` (a birthday count: 2021-03-01 -> 2026-02-28 is 4)."""
+    return last.year - first.year - ((last.month, last.day) < (first.month, first.day))
 
 
 def _months_later(day: date, months: int) -> date:
@@ -45,6 +54,11 @@ def scope(principal: Principal, args: dict, base: str, months: int = 1, readers:
         date_to = month_end(_months_later(_month_start(max(today, date_from)), months - 1))
     if date_from > date_to:
         raise Invalid("the period is empty", {"query": {"from": ["must not be after `to`"]}})
+    if _whole_years(date_from, date_to) >= MAX_PERIOD_YEARS:
+        raise Invalid(f"a period is at most {MAX_PERIOD_YEARS} years",
+                      {"query": {"to": [f"must be less than {MAX_PERIOD_YEARS} years after `from`"]}})
+    if date_to > LAST_DAY:  # a default end past the last day an API takes
+        raise Invalid("the period ends too late", {"query": {"from": ["too late: the period would end after 9998"]}})
     return Scope(now=now, base_currency=base, date_from=date_from, date_to=date_to, manager_id=manager_id,
                  team_id=args.get("team_id"), pipeline_id=args.get("pipeline_id"), industry=args.get("industry"),
                  region=args.get("region"))
