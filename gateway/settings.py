@@ -20,15 +20,10 @@ def rate_limit(raw: str) -> str:
     return raw
 
 
-def paths(raw: str) -> tuple[Path, ...]:
-    return tuple(Path(item) for item in comma_list(raw))
-
-
 @dataclass(frozen=True)
 class GatewaySettings(Settings):
-    # Only the gateway signs: its current key, plus public keys still accepted during a rotation.
+    # Only the gateway signs (the kit's JWT_EXTRA_PUBLIC_KEY_FILES are the keys it still publishes in a rotation).
     jwt_private_key_file: Path | None = None
-    jwt_extra_public_key_files: tuple[Path, ...] = ()
     # Bodies of the services' upload paths (a CSV import) may be this large; others MAX_CONTENT_LENGTH.
     import_max_bytes: int = 50 * 1024 * 1024
     # Calls to the services: the read timeout bounds every wait for bytes, streamed bodies included.
@@ -51,7 +46,6 @@ class GatewaySettings(Settings):
         return {
             **super().environment(service),
             "jwt_private_key_file": setting("JWT_PRIVATE_KEY_FILE", var_dir() / "keys" / "jwt-private.pem", path),
-            "jwt_extra_public_key_files": setting("JWT_EXTRA_PUBLIC_KEY_FILES", (), paths),
             "import_max_bytes": setting("IMPORT_MAX_BYTES", cls.import_max_bytes, positive_int),
             "connect_timeout": setting("GATEWAY_CONNECT_TIMEOUT", cls.connect_timeout, positive_float),
             "read_timeout": setting("GATEWAY_READ_TIMEOUT", cls.read_timeout, positive_float),

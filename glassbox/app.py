@@ -4,10 +4,10 @@ from __future__ import annotations
 from flask import Flask, current_app
 from flask_smorest import Api
 
-from glassbox import auth, metrics, web
+from glassbox import auth, metrics, users, web
 from glassbox.db import Database
 from glassbox.health import blueprint as health_blueprint
-from glassbox.registry import ServiceSpec
+from glassbox.registry import ServiceSpec, load
 from glassbox.web import Blueprint
 
 
@@ -40,7 +40,12 @@ def create_service_app(spec: ServiceSpec, blueprints: list[Blueprint], config: d
 
     # Hook order matters: request id and error shape, then who is calling, then what they send.
     web.init_app(app)
-    auth.init_app(app, authenticate or auth.TokenVerifier.from_settings(settings).verify,
+    if authenticate is None:
+        authenticate = auth.TokenVerifier.from_settings(settings).verify
+        if spec.users:
+            authenticate = users.refusing_outdated_tokens(authenticate, app.extensions["glassbox_db"],
+                                                          load(spec.users))
+    auth.init_app(app, authenticate,
                   auth.PUBLIC_PREFIXES + tuple(public_prefixes) + tuple(f"/api/v1/{path}" for path in spec.public_paths))
     web.init_json_bodies(app)
     web.init_idempotency(app, app.extensions["glassbox_db"].session)

@@ -45,8 +45,9 @@ class TokenVerifier:
     def from_settings(cls, settings) -> "TokenVerifier":
         if settings.jwt_jwks_url:
             return cls(settings.jwt_issuer, settings.jwt_audience, jwks_url=settings.jwt_jwks_url)
-        return cls(settings.jwt_issuer, settings.jwt_audience,
-                   public_keys=load_public_keys([settings.jwt_public_key_file]))
+        # In file mode every key of a rotation is accepted, as the JWKS would publish them.
+        return cls(settings.jwt_issuer, settings.jwt_audience, public_keys=load_public_keys(
+            [settings.jwt_public_key_file, *settings.jwt_extra_public_key_files]))
 
     def _key(self, token: str):
         kid = jwt.get_unverified_header(token).get("kid")

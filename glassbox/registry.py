@@ -34,6 +34,9 @@ class ServiceSpec:
     openapi: str | None = None  # openapi(app) -> the document it publishes, when more than its own routes
     issues_tokens: bool = False  # it signs the access tokens and publishes their keys (JWKS) for the others
     welcome: str | None = None  # welcome() -> what `glassbox run` prints about it once everything is up
+    # "module:Model" of its users projection (glassbox.users): tokens of deactivated users or of a role the user
+    # no longer has are refused as soon as the identity event arrives
+    users: str | None = None
     # gunicorn's worker class for `glassbox serve`: "gevent" where open streams must not each hold a thread
     worker_class: str = "gthread"
     # More processes of the local run only, (name, command) each: a development stand-in such as a mail sink

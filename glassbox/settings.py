@@ -58,6 +58,10 @@ def path(raw: str) -> Path:
     return Path(raw)
 
 
+def paths(raw: str) -> tuple[Path, ...]:
+    return tuple(Path(item) for item in comma_list(raw))
+
+
 @dataclass(frozen=True)
 class Settings:
     """What every service reads: its database, the broker, how tokens are verified, the body limit."""
@@ -66,6 +70,8 @@ class Settings:
     database_url: str
     kafka_bootstrap_servers: str
     jwt_public_key_file: Path
+    # Public keys still accepted during a rotation (the gateway also publishes them in its JWKS).
+    jwt_extra_public_key_files: tuple[Path, ...] = ()
     jwt_jwks_url: str | None = None
     jwt_issuer: str = JWT_ISSUER
     jwt_audience: str = JWT_AUDIENCE
@@ -79,6 +85,7 @@ class Settings:
             database_url=database_url(service),
             kafka_bootstrap_servers=kafka_bootstrap_servers(),
             jwt_public_key_file=setting("JWT_PUBLIC_KEY_FILE", var_dir() / "keys" / "jwt-public.pem", path),
+            jwt_extra_public_key_files=setting("JWT_EXTRA_PUBLIC_KEY_FILES", (), paths),
             jwt_jwks_url=setting("JWT_JWKS_URL", None),
             jwt_issuer=setting("JWT_ISSUER", JWT_ISSUER),
             jwt_audience=setting("JWT_AUDIENCE", JWT_AUDIENCE),

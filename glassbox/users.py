@@ -9,10 +9,13 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import UUID, Boolean, DateTime, String, func
+import jwt
+from sqlalchemy import UUID, Boolean, DateTime, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from glassbox import clock
+from glassbox.auth import Authenticator, Principal
+from glassbox.db import Database
 from glassbox.events import DomainEvent
 from glassbox.projection import upsert_newer
 
@@ -62,3 +65,23 @@ def user_handlers(model) -> dict:
         project(session, event, {**known, "is_active": False})
 
     return {USER_CREATED: user_changed, USER_UPDATED: user_changed, USER_DEACTIVATED: user_deactivated}
+
+
+def refusing_outdated_tokens(verify: Authenticator, db: Database, model) -> Authenticator:
+    """`verify`, then the caller as `model` (the service's projection, with `user_id`, `is_active` and `role`)
+    knows them: a token of a deactivated user,
+    or one carrying a role the user no longer has, is refused as soon as the identity event is projected, not
+    only when it expires. A user the projection has not seen yet passes (the token issuer vouched for them)."""
+
+    def authenticate(token: str) -> Principal:
+        principal = verify(token)
+        with db.session() as session:
+            known = session.execute(select(model.is_active, model.role)
+                                    .where(model.user_id == principal.id)).first()
+        if known is not None and known.is_active is False:  # None: the projection has not seen the state yet
+            raise jwt.InvalidTokenError("the user is deactivated")
+        if known is not None and known.role not in (None, principal.role):
+            raise jwt.InvalidTokenError("the user's role has changed: log in again")
+        return principal
+
+    return authenticate

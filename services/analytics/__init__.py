@@ -17,6 +17,7 @@ SPEC = ServiceSpec(
     routes=("kpi", "fx-rates"),
     consumers="services.analytics.consumers",
     cli="services.analytics.cli:analytics",
+    users="services.analytics.models:User",
 )
 
 

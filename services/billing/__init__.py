@@ -21,6 +21,7 @@ SPEC = ServiceSpec(
     consumers="services.billing.consumers",
     worker="services.billing.worker:run_forever",
     demo="services.billing.demo:seed",
+    users="services.billing.models:User",
 )
 
 

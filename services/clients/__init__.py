@@ -20,6 +20,7 @@ SPEC = ServiceSpec(
     consumers="services.clients.consumers",
     worker="services.clients.worker:run_forever",
     demo="services.clients.demo:seed",
+    users="services.clients.models:User",
 )
 
 

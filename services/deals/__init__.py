@@ -15,6 +15,7 @@ SPEC = ServiceSpec(
     routes=("deals", "pipelines", "lost-reasons"),
     consumers="services.deals.consumers",
     demo="services.deals.demo:seed",
+    users="services.deals.models:User",
 )
 
 

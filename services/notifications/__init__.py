@@ -27,6 +27,7 @@ SPEC = ServiceSpec(
     welcome="services.notifications.demo:welcome",
     worker_class="gevent",  # an open stream (GET /notifications/stream) waits in a greenlet, not a thread
     local_processes=(("mailbox", "glassbox mail sink"),),  # the development mailbox (SMTP on 127.0.0.1)
+    users="services.notifications.models:User",
 )
 
 

@@ -129,3 +129,20 @@ def test_the_kit_names_no_service_and_no_role():
     for path in (PROJECT_ROOT / "glassbox").rglob("*.py"):
         code = "\n".join(line for line in path.read_text().splitlines() if not line.lstrip().startswith("#"))
         assert not any(f'"{name}' in code or f"'{name}" in code for name in names), path
+
+
+def test_every_service_keeping_a_users_projection_checks_tokens_against_it():
+    """A service with a glassbox.users projection must name it in its spec, or a deactivated user's token would
+    keep working there until it expires."""
+    import importlib
+
+    from glassbox.users import UserProjection
+
+    for name, spec in registry.specs().items():
+        try:
+            models = importlib.import_module(f"{spec.package}.models")
+        except ModuleNotFoundError:
+            continue
+        projections = [f"{spec.package}.models:{attribute}" for attribute, value in vars(models).items()
+                       if isinstance(value, type) and issubclass(value, UserProjection) and value is not UserProjection]
+        assert not projections or spec.users in projections, name

@@ -132,12 +132,14 @@ def test_preferences_and_switches_decide_who_is_told_by_which_channel(
     assert inbox(head) == []
 
 
-def test_a_deactivated_user_is_not_notified(project, manager, head, known_user):
+def test_a_deactivated_user_is_not_notified(project, manager, head, known_user, rows):
     known_user(manager, is_active=False)
     client_id = str(uuid.uuid4())
     project(event("crm.client.assigned.v1", client_id, {"client_id": client_id, "owner_id": manager.user_id,
                                                         "actor_id": head.user_id}))
-    assert inbox(manager) == []
+    # (their token no longer reads the inbox either: the service refuses a deactivated user's token)
+    assert manager.get("/api/v1/notifications").status_code == 401
+    assert rows("select id from notifications where user_id = :user", user=manager.user_id) == []
 
 
 def test_quiet_hours_hold_the_email_until_they_end(project, manager, head, known_user, clock, rows):
