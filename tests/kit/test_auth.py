@@ -125,3 +125,20 @@ def test_a_key_rotated_in_through_the_jwks_is_accepted_at_once():
             verifier.verify(new_ring().access_token(str(uuid.uuid4()), "manager", JWT_ISSUER, JWT_AUDIENCE))
     finally:
         server.shutdown()
+
+
+def test_in_file_mode_every_key_of_a_rotation_is_accepted(tmp_path):
+    from glassbox.keys import ensure_dev_keypair
+    from glassbox.settings import Settings
+
+    old_private, old_public = ensure_dev_keypair(tmp_path / "old")
+    new_private, new_public = ensure_dev_keypair(tmp_path / "new")
+    old, new = KeyRing.from_files(old_private), KeyRing.from_files(new_private)
+    both = TokenVerifier.from_settings(Settings(service="clients", database_url="", kafka_bootstrap_servers="",
+                                                jwt_public_key_file=new_public, jwt_extra_public_key_files=(old_public,)))
+    only_new = TokenVerifier.from_settings(Settings(service="clients", database_url="", kafka_bootstrap_servers="",
+                                                    jwt_public_key_file=new_public))
+    for ring in (old, new):
+        assert both.verify(ring.sign(claims(sub=str(uuid.uuid4())))).role == "manager"
+    with pytest.raises(jwt.InvalidTokenError, match="unknown signing key"):
+        only_new.verify(old.sign(claims()))
