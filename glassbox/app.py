@@ -36,7 +36,8 @@ def create_service_app(spec: ServiceSpec, blueprints: list[Blueprint], config: d
         },
     )
     app.config.update(flask_config or {})
-    app.extensions["glassbox_db"] = Database(settings.database_url, spec.topic)
+    app.extensions["glassbox_db"] = Database(settings.database_url, spec.topic,
+                                             statement_timeout=settings.statement_timeout)
 
     # Hook order matters: request id and error shape, then who is calling, then what they send.
     web.init_app(app)

@@ -17,10 +17,14 @@ from glassbox.models import OutboxMessage
 UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE for a duplicate key
 
 
-def make_engine(url: str, **kwargs) -> Engine:
+def make_engine(url: str, statement_timeout: float = 0, **kwargs) -> Engine:
+    """A pooled engine; `statement_timeout` (seconds, 0: none) bounds every statement of its connections, so one
+    expensive query cannot hold a worker (PostgreSQL cancels it: SQLSTATE 57014)."""
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 5)
     kwargs.setdefault("max_overflow", 10)
+    if statement_timeout:
+        kwargs.setdefault("connect_args", {})["options"] = f"-c statement_timeout={round(statement_timeout * 1000)}"
     return create_engine(url, **kwargs)
 
 

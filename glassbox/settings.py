@@ -37,6 +37,13 @@ def positive_float(raw: str) -> float:
     return value
 
 
+def non_negative_float(raw: str) -> float:
+    value = float(raw)
+    if not value >= 0:
+        raise ValueError("must be a number, 0 or above")
+    return value
+
+
 def positive_int(raw: str) -> int:
     value = int(raw)
     if value < 1:
@@ -76,6 +83,8 @@ class Settings:
     jwt_issuer: str = JWT_ISSUER
     jwt_audience: str = JWT_AUDIENCE
     max_content_length: int = 1024 * 1024
+    # Seconds any one statement of a request may run (0: no limit); the workers and relays are not bounded.
+    statement_timeout: float = 15.0
 
     @classmethod
     def environment(cls, service: str) -> dict:
@@ -90,6 +99,7 @@ class Settings:
             jwt_issuer=setting("JWT_ISSUER", JWT_ISSUER),
             jwt_audience=setting("JWT_AUDIENCE", JWT_AUDIENCE),
             max_content_length=setting("MAX_CONTENT_LENGTH", 1024 * 1024, positive_int),
+            statement_timeout=setting("DATABASE_STATEMENT_TIMEOUT", cls.statement_timeout, non_negative_float),
         )
 
     @classmethod

@@ -6,7 +6,9 @@ import logging
 from http import HTTPStatus
 
 from flask import Flask
-from werkzeug.exceptions import HTTPException, InternalServerError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from glassbox.errors import DomainError
 
@@ -39,9 +41,35 @@ def _handle_domain_error(exc: DomainError):
     return error_body(exc.status, exc.message, exc.errors), exc.status, exc.headers
 
 
+# When the database cannot answer, the request was not carried out (its transaction rolled back): a 503 with
+# Retry-After, never a 500. SQLSTATE class 08 is a lost or refused connection, 57P0x an administrator shutting
+# the server down, 57014 a statement cancelled by the statement_timeout.
+DATABASE_RETRY_AFTER = "5"
+
+
+def _database_unavailable(exc: Exception) -> ServiceUnavailable | None:
+    if isinstance(exc, PoolTimeout):
+        return ServiceUnavailable("every database connection is busy; try again shortly")
+    if not isinstance(exc, DBAPIError):
+        return None
+    sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+    if sqlstate == "57014":
+        return ServiceUnavailable("the query took longer than the service allows; narrow it down or try later")
+    if exc.connection_invalidated or sqlstate.startswith(("08", "57P0")) or (
+            not sqlstate and type(exc.orig).__name__ == "OperationalError"):  # no answer from the server at all
+        return ServiceUnavailable("the database is unavailable; try again shortly")
+    return None
+
+
 def _handle_unexpected(exc: Exception):
     if isinstance(exc, HTTPException):
         return _handle_http_exception(exc)
+    unavailable = _database_unavailable(exc)
+    if unavailable is not None:
+        log.warning("database unavailable: %s", exc.__class__.__name__, exc_info=exc)
+        response = _handle_http_exception(unavailable)
+        response.headers["Retry-After"] = DATABASE_RETRY_AFTER
+        return response
     log.exception("unhandled error")
     return _handle_http_exception(InternalServerError("an unexpected error occurred; it has been logged"))
 
