@@ -46,6 +46,7 @@ def create_service_app(spec: ServiceSpec, blueprints: list[Blueprint], config: d
     web.init_json_bodies(app)
     web.init_idempotency(app, app.extensions["glassbox_db"].session)
     metrics.init_app(app, spec.name)
+    web.init_conditional_get(app)
 
     api = Api(app)
     app.extensions["glassbox_api"] = api
