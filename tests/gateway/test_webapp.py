@@ -75,7 +75,8 @@ def test_api_and_operator_paths_never_get_the_app(gw, web_dir, path):
 
 
 @pytest.mark.parametrize("path", ["/../secret.txt", "/assets/../../secret.txt", "/%2e%2e/secret.txt",
-                                  "/assets/%2e%2e/%2e%2e/secret.txt", "/..%2fsecret.txt", "/assets/..%2F..%2Fsecret.txt"])
+                                  "/assets/%2e%2e/%2e%2e/secret.txt", "/..%2fsecret.txt",
+                                  "/assets/..%2F..%2Fsecret.txt"])
 def test_no_path_leads_out_of_the_build_folder(gw, web_dir, path):
     response = gw.get(path, headers={"Accept": "*/*"})
     assert b"database password" not in response.data

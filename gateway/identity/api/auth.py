@@ -58,7 +58,8 @@ class Refresh(MethodView):
         if token is None:
             raise Unauthorized(NO_REFRESH_TOKEN)
         ring, settings = _signing()
-        tokens = sessions.refresh(current_db(), ring, settings, token, timedelta(seconds=settings.refresh_grace_seconds))
+        grace = timedelta(seconds=settings.refresh_grace_seconds)
+        tokens = sessions.refresh(current_db(), ring, settings, token, grace)
         return browser.cookie_session(tokens) if from_cookie else tokens
 
 
