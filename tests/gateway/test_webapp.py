@@ -56,6 +56,9 @@ def test_other_files_of_the_build_are_revalidated(gw, web_dir, path):
     response = gw.get(path)
     assert response.status_code == 200 and response.data == (web_dir / path.lstrip("/")).read_bytes()
     assert response.headers["Cache-Control"] == "no-cache"
+    types = {"/sw.js": ("text/javascript", "application/javascript"),
+             "/manifest.webmanifest": ("application/manifest+json",)}
+    assert response.mimetype in types[path]
 
 
 def test_a_missing_asset_is_a_404_not_the_page(gw, web_dir):

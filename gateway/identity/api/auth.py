@@ -59,7 +59,12 @@ class Refresh(MethodView):
             raise Unauthorized(NO_REFRESH_TOKEN)
         ring, settings = _signing()
         grace = timedelta(seconds=settings.refresh_grace_seconds)
-        tokens = sessions.refresh(current_db(), ring, settings, token, grace)
+        try:
+            tokens = sessions.refresh(current_db(), ring, settings, token, grace)
+        except Unauthorized:
+            if from_cookie:  # a dead session's cookies go, so the app shows its login at once next time
+                browser.clear_cookies()
+            raise
         return browser.cookie_session(tokens) if from_cookie else tokens
 
 
