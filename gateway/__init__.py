@@ -23,15 +23,15 @@ SPEC = ServiceSpec(
     worker_class="gevent",  # a relayed live stream (Server-Sent Events) waits in a greenlet, not a thread
 )
 
-# Paths answered without a token: logging in, refreshing, logging out, the keys services verify with,
-# the API docs. Logout too: the refresh token is the credential, and an expired access token must not prevent it.
-PUBLIC_PREFIXES = ("/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/auth/logout", "/.well-known/",
-                   "/api/v1/openapi.json")
+# Paths answered without a token: the keys services verify with, the API docs. Logging in, refreshing and logging
+# out are marked public in their views (glassbox.auth.public): a prefix would open /auth/logout-all as well.
+PUBLIC_PREFIXES = ("/.well-known/", "/api/v1/openapi.json")
 
 
 def create_app(config: dict | None = None) -> Flask:
     from gateway import edge, identity
     from gateway.edge.dashboard import blp as dashboard_blp
+    from gateway.edge.my_day import blp as my_day_blp
     from gateway.edge.overview import blp as overview_blp
     from gateway.identity.api import BLUEPRINTS
     from gateway.identity.auth import authenticate
@@ -39,7 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
     from glassbox.registry import public_paths
 
     # The services' own public paths (an unsubscribe link) pass the door without a token too.
-    app = create_service_app(SPEC, [*BLUEPRINTS, overview_blp, dashboard_blp], config,
+    app = create_service_app(SPEC, [*BLUEPRINTS, overview_blp, dashboard_blp, my_day_blp], config,
                              authenticate=authenticate, public_prefixes=PUBLIC_PREFIXES + public_paths(),
                              flask_config={"OPENAPI_SWAGGER_UI_PATH": None,  # /docs shows the merged document
                                            "PASS_THROUGH_BLUEPRINTS": {"proxy"}})

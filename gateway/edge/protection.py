@@ -40,7 +40,8 @@ login_rate_limit = limiter.limit(_login_limit, key_func=get_remote_address)
 
 @limiter.request_filter
 def _unlimited() -> bool:
-    return request.path.startswith(UNLIMITED_PREFIXES)
+    # The web app's files too: a page load is a dozen static files, which cost nothing to serve.
+    return request.path.startswith(UNLIMITED_PREFIXES) or request.blueprint == "webapp"
 
 
 def _too_many_requests(exc: RateLimitExceeded):
@@ -73,6 +74,7 @@ def init_app(app: Flask) -> None:
 
     if settings.cors_origins:
         CORS(app, origins=list(settings.cors_origins),
-             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID", "X-CSRF-Token",
+                            "If-None-Match", "If-Match"],
              expose_headers=["X-Request-ID", "Retry-After", "Location", "ETag"], max_age=600)
     app.after_request(_security_headers)
