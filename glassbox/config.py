@@ -49,6 +49,12 @@ def kafka_bootstrap_servers() -> str:
     return os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or f"127.0.0.1:{local_kafka_port()}"
 
 
+def bind_host() -> str:
+    """The address servers and metrics endpoints listen on: loopback locally; `0.0.0.0` in a container, where the
+    other processes and Prometheus reach them over the container network (GLASSBOX_BIND_HOST)."""
+    return os.environ.get("GLASSBOX_BIND_HOST") or "127.0.0.1"
+
+
 def service_url(service: str) -> str:
     """Where another process reaches a service (`<SERVICE>_URL`, default its local port)."""
     from glassbox import registry
