@@ -1,0 +1,69 @@
+"""What the deployment files say, read without the tools that run them: the compose file's services, the
+environment variables the code reads, the metric names the code exports."""
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import yaml
+
+from glassbox import registry
+from glassbox.config import PROJECT_ROOT
+
+CODE_ROOTS = ("glassbox", "services", "gateway")
+# A variable read by name: setting("X"), env("X"), os.environ.get("X"), os.environ["X"]
+_READ_BY_NAME = re.compile(r"""(?:setting|env|environ\.get|getenv|environ\.setdefault)\(\s*["']([A-Z][A-Z0-9_]+)["']"""
+                           r"""|environ\[\s*["']([A-Z][A-Z0-9_]+)["']\s*\]""")
+
+
+def compose() -> dict:
+    return yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
+
+
+def procfile_processes() -> dict[str, str]:
+    """{process name: its command} of the local run, from the registry."""
+    lines = [line for line in registry.procfile().splitlines() if line and not line.startswith("#")]
+    return dict(line.split(": ", 1) for line in lines)
+
+
+def compose_command(service: dict) -> str:
+    command = service.get("command", [])
+    return " ".join(["glassbox", *(command if isinstance(command, list) else shlex.split(command))])
+
+
+def python_sources():
+    for root in CODE_ROOTS:
+        yield from (PROJECT_ROOT / root).rglob("*.py")
+
+
+def variables_read() -> set[str]:
+    """Every environment variable the code reads: those read by name anywhere in the packages, and the ones
+    formed from a service's name (`<SERVICE>_DATABASE_URL`, `<SERVICE>_URL`) for every registered service."""
+    names = set()
+    for source in python_sources():
+        for match in _READ_BY_NAME.finditer(source.read_text()):
+            names.add(match.group(1) or match.group(2))
+    for name in registry.specs():
+        names |= {f"{name.upper()}_DATABASE_URL", f"{name.upper()}_URL"}
+    return names
+
+
+def exported_metric_names() -> set[str]:
+    """The names the code gives Prometheus metrics (Counter/Gauge/Histogram/Summary and collector families), with
+    the sample names a scrape shows for them (_total, _bucket, _sum, _count, _created)."""
+    pattern = re.compile(r"""(Counter|Gauge|Histogram|Summary|GaugeMetricFamily|CounterMetricFamily)\(\s*["']"""
+                         r"""([a-zA-Z_:][a-zA-Z0-9_:]*)["']""")
+    names = set()
+    for source in python_sources():
+        for kind, name in pattern.findall(source.read_text()):
+            names.add(name)
+            if kind in ("Counter", "CounterMetricFamily"):
+                names |= {name if name.endswith("_total") else f"{name}_total", name.removesuffix("_total") + "_created"}
+            if kind in ("Histogram", "Summary"):
+                names |= {f"{name}_bucket", f"{name}_sum", f"{name}_count", f"{name}_created"}
+    return names
+
+
+def deploy_file(*parts: str) -> Path:
+    return PROJECT_ROOT.joinpath("deploy", *parts)
