@@ -67,3 +67,36 @@ def exported_metric_names() -> set[str]:
 
 def deploy_file(*parts: str) -> Path:
     return PROJECT_ROOT.joinpath("deploy", *parts)
+
+
+_PROMQL_WORDS = {"by", "on", "and", "or", "unless", "without", "offset", "bool", "ignoring", "group_left",
+                 "group_right", "inf", "nan", "le"}
+
+
+def promql_metric_names(expression: str) -> set[str]:
+    """The metric names an expression selects: identifiers that are not functions, keywords, label names (in
+    braces or grouping clauses), strings, durations or numbers."""
+    text = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expression)  # strings
+    text = re.sub(r"\{[^}]*\}", "", text)  # label matchers
+    text = re.sub(r"\b(?:by|on|without|ignoring|group_left|group_right)\s*\([^)]*\)", "", text)  # label lists
+    text = re.sub(r"\[[^\]]*\]", "", text)  # ranges and subqueries
+    text = re.sub(r"\$\{?\w+\}?", "", text)  # Grafana's variables ($__rate_interval, ${service})
+    names = set()
+    for match in re.finditer(r"(?<![\w.])([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(\()?", text):
+        name, is_call = match.group(1), match.group(2)
+        if is_call or name.lower() in _PROMQL_WORDS or re.fullmatch(r"\d+[smhdwy]", name):
+            continue
+        names.add(name)
+    return names
+
+
+def prometheus_rules() -> list[dict]:
+    rules = []
+    for path in sorted(deploy_file("prometheus", "rules").glob("*.yml")):
+        for group in yaml.safe_load(path.read_text())["groups"]:
+            rules.extend(group["rules"])
+    return rules
+
+
+def recorded_names() -> set[str]:
+    return {rule["record"] for rule in prometheus_rules() if "record" in rule}
