@@ -38,7 +38,11 @@ def embedded_database_url(service: str) -> str:
 
 
 def database_url(service: str) -> str:
-    return os.environ.get(f"{service.upper()}_DATABASE_URL") or embedded_database_url(service)
+    """`<SERVICE>_DATABASE_URL`, else the embedded server's. A plain `postgresql://` (or `postgres://`) URL, as
+    database operators hand them out (a CloudNativePG app Secret's `uri`), gets the driver this project uses."""
+    url = os.environ.get(f"{service.upper()}_DATABASE_URL") or embedded_database_url(service)
+    scheme, separator, rest = url.partition("://")
+    return f"postgresql+psycopg://{rest}" if separator and scheme in ("postgresql", "postgres") else url
 
 
 def local_kafka_port() -> int:
