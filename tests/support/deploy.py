@@ -100,3 +100,15 @@ def prometheus_rules() -> list[dict]:
 
 def recorded_names() -> set[str]:
     return {rule["record"] for rule in prometheus_rules() if "record" in rule}
+
+
+def tool(name: str) -> str | None:
+    """A deployment tool: the one `make check-deploy` builds into var/tools, else one on the PATH."""
+    import shutil
+
+    built = PROJECT_ROOT / "var" / "tools" / name
+    return str(built) if built.is_file() else shutil.which(name)
+
+
+def helm_values() -> dict:
+    return yaml.safe_load(deploy_file("helm", "glassbox", "values.yaml").read_text())
