@@ -63,7 +63,7 @@ check-deploy: $(STAMP) $(TOOLS)/promtool $(TOOLS)/helm
 	command -v docker-compose > /dev/null || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose)
 	docker-compose -f docker-compose.yml config --quiet
-	$(TOOLS)/promtool check config deploy/prometheus/prometheus.yml
+	$(TOOLS)/promtool check config deploy/prometheus/prometheus.yml deploy/prometheus/kubernetes.yml
 	$(TOOLS)/promtool check rules deploy/prometheus/rules/*.yml
 	cd deploy/prometheus && ../../$(TOOLS)/promtool test rules tests/*.yml
 	$(TOOLS)/helm lint --strict deploy/helm/glassbox

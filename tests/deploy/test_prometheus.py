@@ -47,3 +47,17 @@ def test_the_expression_reader_finds_metric_names_and_nothing_else():
     assert promql_metric_names(expression) == {"http_request_duration_seconds_bucket", "up", "x:y:z"}
     assert "outbox_backlog" in exported_metric_names() and "http_requests_total" in exported_metric_names()
     assert "analytics_receivables_overdue_amount" in exported_metric_names()
+
+
+def test_the_kubernetes_configuration_has_the_same_jobs_keeping_the_chart_s_processes():
+    compose_jobs = set(scrape_targets())
+    config = yaml.safe_load(deploy_file("prometheus", "kubernetes.yml").read_text())
+    kept = {}
+    for job in config["scrape_configs"]:
+        [keep] = [step for step in job["relabel_configs"] if step.get("action") == "keep"]
+        kept[job["job_name"]] = keep["regex"]
+    assert set(kept) == compose_jobs - {"prometheus"}
+    # the process label values of deploy/helm/glassbox/templates/deployments.yaml
+    assert kept == {"glassbox-service": "glassbox;serve", "glassbox-relay": "glassbox;relay",
+                    "glassbox-consumer": "glassbox;consume"}
+    assert config["rule_files"] == yaml.safe_load(deploy_file("prometheus", "prometheus.yml").read_text())["rule_files"]
