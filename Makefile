@@ -40,3 +40,32 @@ infra-down: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var
+
+# The deployment files checked by the real tools that run here (no Docker engine is needed): docker-compose
+# (Debian's, installed with apt-get when missing) reads docker-compose.yml; promtool and helm are built from their
+# Go modules into var/tools once (Go's module and build caches stay in their usual places, so a fresh clone on the
+# same machine only links them again); then the pytest checks of tests/deploy, helm-rendering ones included.
+TOOLS            := var/tools
+PROMTOOL_VERSION := v0.316.0
+HELM_VERSION     := v3.22.0
+
+.PHONY: check-deploy
+
+$(TOOLS)/promtool:
+	mkdir -p $(TOOLS)
+	GOBIN=$(abspath $(TOOLS)) GOFLAGS=-buildvcs=false go install github.com/prometheus/prometheus/cmd/promtool@$(PROMTOOL_VERSION)
+
+$(TOOLS)/helm:
+	mkdir -p $(TOOLS)
+	GOBIN=$(abspath $(TOOLS)) GOFLAGS=-buildvcs=false go install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+
+check-deploy: $(STAMP) $(TOOLS)/promtool $(TOOLS)/helm
+	command -v docker-compose > /dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose)
+	docker-compose -f docker-compose.yml config --quiet
+	$(TOOLS)/promtool check config deploy/prometheus/prometheus.yml deploy/prometheus/kubernetes.yml
+	$(TOOLS)/promtool check rules deploy/prometheus/rules/*.yml
+	cd deploy/prometheus && ../../$(TOOLS)/promtool test rules tests/*.yml
+	$(TOOLS)/helm lint --strict deploy/helm/glassbox
+	$(TOOLS)/helm template glassbox deploy/helm/glassbox > /dev/null
+	$(BIN)/pytest tests/deploy

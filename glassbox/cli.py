@@ -87,6 +87,19 @@ def infra_status():
     click.echo(json.dumps(runtime.status(), indent=2))
 
 
+@main.command()
+@click.option("--partitions", type=click.IntRange(1), default=None, help="of each domain topic (default 3)")
+@click.option("--replication-factor", type=click.IntRange(1), default=1, show_default=True)
+def topics(partitions, replication_factor):
+    """Create the missing domain topics and their dead-letter topics on KAFKA_BOOTSTRAP_SERVERS (a broker run
+    elsewhere: a container, a cluster); existing topics are left as they are."""
+    from glassbox.kafka import DEFAULT_PARTITIONS, ensure_topics
+
+    created = ensure_topics(config.kafka_bootstrap_servers(), partitions=partitions or DEFAULT_PARTITIONS,
+                            replication_factor=replication_factor)
+    click.echo(json.dumps({"topics_created": created}))
+
+
 # -- keys and tokens -----------------------------------------------------------------------------------
 
 @main.command()
@@ -146,7 +159,7 @@ def serve(service, port, workers):
     shutil.rmtree(metrics_dir, ignore_errors=True)  # stale files of dead workers would skew the metrics
     metrics_dir.mkdir(parents=True)
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir), "GLASSBOX_SERVICE": service,
-           "GUNICORN_BIND": f"127.0.0.1:{port or spec.port}", "GUNICORN_WORKER_CLASS": spec.worker_class}
+           "GUNICORN_BIND": f"{config.bind_host()}:{port or spec.port}", "GUNICORN_WORKER_CLASS": spec.worker_class}
     if workers:
         env["WEB_CONCURRENCY"] = str(workers)
     gunicorn_conf = Path(__file__).with_name("gunicorn_conf.py")
@@ -170,7 +183,7 @@ def relay(service, metrics_port):
     if metrics_port:
         from prometheus_client import start_http_server
 
-        start_http_server(metrics_port, addr="127.0.0.1")
+        start_http_server(metrics_port, addr=config.bind_host())
     bootstrap = config.kafka_bootstrap_servers()
     engine = make_engine(config.database_url(service), pool_size=2)
     OutboxRelay(engine, service, lambda: make_producer(bootstrap)).run(stop_on_signals())
@@ -194,7 +207,7 @@ def consume(service, metrics_port):
     if metrics_port:
         from prometheus_client import start_http_server
 
-        start_http_server(metrics_port, addr="127.0.0.1")
+        start_http_server(metrics_port, addr=config.bind_host())
     bootstrap = config.kafka_bootstrap_servers()
     runner = ConsumerRunner(make_engine(config.database_url(service), pool_size=2), consumers.GROUP,
                             consumers.HANDLERS, lambda: make_consumer(bootstrap, consumers.GROUP, consumers.TOPICS),

@@ -38,7 +38,11 @@ def embedded_database_url(service: str) -> str:
 
 
 def database_url(service: str) -> str:
-    return os.environ.get(f"{service.upper()}_DATABASE_URL") or embedded_database_url(service)
+    """`<SERVICE>_DATABASE_URL`, else the embedded server's. A plain `postgresql://` (or `postgres://`) URL, as
+    database operators hand them out (a CloudNativePG app Secret's `uri`), gets the driver this project uses."""
+    url = os.environ.get(f"{service.upper()}_DATABASE_URL") or embedded_database_url(service)
+    scheme, separator, rest = url.partition("://")
+    return f"postgresql+psycopg://{rest}" if separator and scheme in ("postgresql", "postgres") else url
 
 
 def local_kafka_port() -> int:
@@ -47,6 +51,12 @@ def local_kafka_port() -> int:
 
 def kafka_bootstrap_servers() -> str:
     return os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or f"127.0.0.1:{local_kafka_port()}"
+
+
+def bind_host() -> str:
+    """The address servers and metrics endpoints listen on: loopback locally; `0.0.0.0` in a container, where the
+    other processes and Prometheus reach them over the container network (GLASSBOX_BIND_HOST)."""
+    return os.environ.get("GLASSBOX_BIND_HOST") or "127.0.0.1"
 
 
 def service_url(service: str) -> str:

@@ -6,10 +6,11 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Callable, Iterator
 
 import psycopg
-from sqlalchemy import Connection, Engine, Select, create_engine, func, select, text
+from sqlalchemy import Connection, Engine, Select, create_engine, event, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from glassbox import metrics
 from glassbox.errors import Conflict, DomainError, NotFound
 from glassbox.events import DomainEvent
 from glassbox.models import OutboxMessage
@@ -25,7 +26,19 @@ def make_engine(url: str, statement_timeout: float = 0, **kwargs) -> Engine:
     kwargs.setdefault("max_overflow", 10)
     if statement_timeout:
         kwargs.setdefault("connect_args", {})["options"] = f"-c statement_timeout={round(statement_timeout * 1000)}"
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    observe_pool(engine, kwargs["pool_size"] + kwargs["max_overflow"])
+    return engine
+
+
+def observe_pool(engine: Engine, capacity: int) -> None:
+    """Count the engine's connections in use and its pool's capacity per database (metrics.DB_POOL_*); several
+    engines of one process on the same database add up."""
+    database = engine.url.database or "unknown"
+    in_use = metrics.DB_POOL_IN_USE.labels(database)
+    metrics.DB_POOL_MAX.labels(database).inc(capacity)
+    event.listen(engine, "checkout", lambda *_: in_use.inc())
+    event.listen(engine, "checkin", lambda *_: in_use.dec())
 
 
 class UnitOfWork:

@@ -16,9 +16,11 @@ accesslog = None  # request metrics and JSON app logs cover it
 
 
 def post_worker_init(worker):
-    from glassbox import logs
+    from glassbox import logs, metrics
 
-    logs.configure(os.environ.get("GLASSBOX_SERVICE", "service"))
+    service = os.environ.get("GLASSBOX_SERVICE", "service")
+    logs.configure(service)
+    metrics.GUNICORN_WORKERS.labels(service).set(1)
 
 
 def child_exit(server, worker):

@@ -43,15 +43,18 @@ def make_consumer(bootstrap_servers: str, group_id: str, topics: list[str] | tup
     return KafkaConsumer(*topics, **config)
 
 
-def ensure_topics(bootstrap_servers: str, topics=None, partitions: int = DEFAULT_PARTITIONS) -> list[str]:
+def ensure_topics(bootstrap_servers: str, topics=None, partitions: int = DEFAULT_PARTITIONS,
+                  replication_factor: int = 1) -> list[str]:
     """Create the missing topics (default: every registered service's) and their DLQs; returns the names created.
     Domain events are kept forever (retention.ms=-1) so read models can be rebuilt by replay."""
     from glassbox.registry import topics as domain_topics
 
     wanted = {}
     for topic in domain_topics() if topics is None else topics:
-        wanted[topic] = {"num_partitions": partitions, "replication_factor": 1, "configs": {"retention.ms": "-1"}}
-        wanted[dlq_topic(topic)] = {"num_partitions": 1, "replication_factor": 1, "configs": {"retention.ms": "-1"}}
+        wanted[topic] = {"num_partitions": partitions, "replication_factor": replication_factor,
+                         "configs": {"retention.ms": "-1"}}
+        wanted[dlq_topic(topic)] = {"num_partitions": 1, "replication_factor": replication_factor,
+                                    "configs": {"retention.ms": "-1"}}
     cluster = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="glassbox-topics")
     try:
         existing = set(cluster.list_topics())

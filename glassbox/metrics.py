@@ -10,6 +10,8 @@ from prometheus_client import multiprocess
 
 HTTP_REQUESTS = Counter("http_requests_total", "HTTP requests", ["service", "method", "endpoint", "status"])
 HTTP_LATENCY = Histogram("http_request_duration_seconds", "HTTP request latency", ["service", "method", "endpoint"])
+# Each gunicorn worker sets 1 when it starts; summed over the live processes: the workers serving.
+GUNICORN_WORKERS = Gauge("gunicorn_workers", "Live gunicorn workers", ["service"], multiprocess_mode="livesum")
 
 OUTBOX_PUBLISHED = Counter("outbox_published_total", "Outbox events published to Kafka", ["service"])
 OUTBOX_BACKLOG = Gauge("outbox_backlog", "Outbox events not yet published", ["service"], multiprocess_mode="livemax")
@@ -18,12 +20,25 @@ OUTBOX_OLDEST_AGE = Gauge("outbox_oldest_unsent_age_seconds", "Age of the oldest
 OUTBOX_PUBLISH_LATENCY = Histogram("outbox_publish_duration_seconds", "Time to publish one batch and get its acks",
                                    ["service"])
 OUTBOX_ERRORS = Counter("outbox_publish_errors_total", "Failed publish attempts (retried with backoff)", ["service"])
+# A relay that still answers scrapes but no longer goes round its loop (stuck) shows here, not in `up`.
+OUTBOX_RELAY_HEARTBEAT = Gauge("outbox_relay_heartbeat_timestamp_seconds",
+                               "When the relay last went round its loop, active or standing by (Unix time)",
+                               ["service"], multiprocess_mode="livemax")
+OUTBOX_RELAY_ACTIVE = Gauge("outbox_relay_active", "1 while this relay holds its service's lock and publishes",
+                            ["service"], multiprocess_mode="livesum")
 
 CONSUMER_PROCESSED = Counter("consumer_events_processed_total", "Events applied", ["consumer", "type"])
 CONSUMER_DUPLICATES = Counter("consumer_events_duplicate_total", "Events skipped as already processed", ["consumer"])
 CONSUMER_DLQ = Counter("consumer_events_dlq_total", "Events sent to the dead-letter topic", ["consumer", "topic"])
 CONSUMER_LAG = Gauge("consumer_lag", "Messages behind the end of the partition", ["consumer", "topic", "partition"],
                      multiprocess_mode="livemax")
+
+# Per database (its name in the URL): connections handed out by the SQLAlchemy pools and what the pools may hold
+# (pool_size + max_overflow); summed over the processes, their ratio is the pool saturation.
+DB_POOL_IN_USE = Gauge("db_pool_connections_in_use", "Connections checked out of the pool", ["database"],
+                       multiprocess_mode="livesum")
+DB_POOL_MAX = Gauge("db_pool_connections_max", "Connections the pool may hold (size + overflow)", ["database"],
+                    multiprocess_mode="livesum")
 
 
 def registry(multiprocess_dir: str | None) -> CollectorRegistry:

@@ -117,6 +117,9 @@ class OutboxRelay:
         age = (datetime.now(timezone.utc) - oldest).total_seconds() if oldest else 0
         metrics.OUTBOX_OLDEST_AGE.labels(self.service).set(age)
 
+    def _heartbeat(self) -> None:
+        metrics.OUTBOX_RELAY_HEARTBEAT.labels(self.service).set(time.time())
+
     def purge_sent(self) -> int:
         with self.engine.begin() as conn:
             return conn.execute(_PURGE_SENT, {"seconds": SENT_RETENTION.total_seconds()}).rowcount
@@ -124,7 +127,9 @@ class OutboxRelay:
     # -- the loop ----------------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
         lock_name = f"glassbox-outbox-relay:{self.service}"
+        active = metrics.OUTBOX_RELAY_ACTIVE.labels(self.service)
         while not stop.is_set():
+            self._heartbeat()
             try:
                 with self.engine.connect() as lock_conn:
                     if not lock_conn.scalar(text("select pg_try_advisory_lock(hashtext(:n))"), {"n": lock_name}):
@@ -134,9 +139,11 @@ class OutboxRelay:
                         continue
                     lock_conn.commit()
                     log.info("relay for %s is active", self.service)
+                    active.set(1)
                     try:
                         self._run_locked(stop, lock_conn)
                     finally:
+                        active.set(0)
                         lock_conn.invalidate()  # closing the session releases the lock, whatever happened
             except Exception:
                 metrics.OUTBOX_ERRORS.labels(self.service).inc()
@@ -156,6 +163,7 @@ class OutboxRelay:
                 lock_conn.execute(text("select 1"))  # lost connection = lost lock: stop and re-acquire
                 lock_conn.commit()
                 self.observe_backlog()
+                self._heartbeat()
                 last_observed = now
             if now - last_purged > 60.0:
                 self.purge_sent()

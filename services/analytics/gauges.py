@@ -1,7 +1,7 @@
 """Business gauges on the analytics service's /metrics, computed when Prometheus scrapes (a custom collector:
 a few cheap queries over the read models and their totals, never a stored copy that could go stale): open
-deals and their amount per stage, stalled and past-due deals per stage, the consumer's lag per partition and
-the time of the last event it applied. For the Grafana sales dashboard.
+deals and their amount per stage, stalled and past-due deals per stage, the deals won and lost in the last 30 days,
+the receivables by aging bucket, the consumer's lag per partition and the time of the last event it applied. For the Grafana sales dashboard.
 
 The kit's /metrics serves the process (or multiprocess) registry; the analytics app appends this
 collector's samples to that answer (the metric names differ, so the exposition stays valid)."""
@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import timedelta
 
 from flask import Flask
 from prometheus_client import CollectorRegistry, generate_latest
@@ -20,10 +21,13 @@ from glassbox.models import ProcessedEvent
 from glassbox import clock
 from services.analytics import consumers
 from services.analytics.kpi.open_deals import open_deals_per_stage
+from services.analytics.kpi.payments import receivables_owed
 from services.analytics.kpi.scope import Scope
+from services.analytics.models import Deal
 
 log = logging.getLogger(__name__)
 LAG_TTL = 15.0  # seconds: asking the broker on every scrape of every worker is not needed
+CLOSED_WINDOW = timedelta(days=30)
 
 
 class BusinessCollector:
@@ -35,7 +39,7 @@ class BusinessCollector:
     def collect(self):
         up = GaugeMetricFamily("analytics_gauges_up", "1 when the business gauges could be computed")
         try:
-            families = self._deals() + [self._last_event()]
+            families = self._deals() + [self._closed(), *self._receivables(), self._last_event()]
             up.add_metric([], 1)
         except Exception:
             log.exception("business gauges not computed")
@@ -71,6 +75,39 @@ class BusinessCollector:
             for item in row["amount"]["unconverted"]:
                 unconverted.add_metric([*values, item["currency"]], item["deals"])
         return [deals, amount, unconverted, stalled, past_due]
+
+    def _closed(self):
+        """Deals won and lost in the last CLOSED_WINDOW days (the closed-deals index): the win rate is a ratio of
+        these two in Prometheus."""
+        gauge = GaugeMetricFamily("analytics_deals_closed_30d", f"Deals won or lost in the last {CLOSED_WINDOW.days} "
+                                  "days", labels=["status"])
+        db = self.app.extensions["glassbox_db"]
+        with db.session() as session:
+            counts = dict(session.execute(select(Deal.status, func.count())
+                                          .where(Deal.closed_at >= clock.now() - CLOSED_WINDOW)
+                                          .group_by(Deal.status)).all())
+        for status in ("won", "lost"):
+            gauge.add_metric([status], counts.get(status, 0))
+        return gauge
+
+    def _receivables(self):
+        """What the issued invoices owe today in the base currency, by aging bucket, and the overdue part."""
+        db = self.app.extensions["glassbox_db"]
+        base = self.app.config["GLASSBOX_SETTINGS"].base_currency
+        now = clock.now()
+        today = now.date()
+        with db.session() as session:
+            owed = receivables_owed(session, Scope(now=now, base_currency=base, date_from=today, date_to=today))
+        by_bucket = GaugeMetricFamily("analytics_receivables_amount", f"Owed on issued invoices today in {base}, by "
+                                      "days past due", labels=["bucket"])
+        for bucket, figure in owed["aging"].items():
+            by_bucket.add_metric([bucket], float(figure["amount"]))
+        overdue = GaugeMetricFamily("analytics_receivables_overdue_amount", f"Owed past the due date today in {base}")
+        overdue.add_metric([], float(owed["overdue"]["amount"]))
+        invoices = GaugeMetricFamily("analytics_receivables_overdue_invoices", "Issued invoices past their due date "
+                                     "that still owe something")
+        invoices.add_metric([], owed["overdue_invoices"])
+        return [by_bucket, overdue, invoices]
 
     def _last_event(self):
         gauge = GaugeMetricFamily("analytics_last_event_processed_timestamp_seconds",

@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 from kafka import KafkaProducer
+from prometheus_client import REGISTRY
 from sqlalchemy import text
 
 from glassbox.events import DomainEvent
@@ -140,15 +141,25 @@ def test_only_one_relay_per_service_publishes(manager, relay, engine):
     manager.post("/api/v1/clients", json=CARD)
     with engine.connect() as holder:  # another relay's session holding the lock
         assert holder.scalar(text("select pg_try_advisory_lock(hashtext('glassbox-outbox-relay:clients'))"))
+        started = time.time()
         thread, stop = run_in_thread(relay.run)
         try:
             time.sleep(1.5)
             assert unsent(engine) == 1  # the standby does not publish
+            # ...but says it is alive, and not active
+            assert relay_gauge("outbox_relay_heartbeat_timestamp_seconds") >= started
+            assert relay_gauge("outbox_relay_active") == 0
             holder.execute(text("select pg_advisory_unlock(hashtext('glassbox-outbox-relay:clients'))"))
             wait_for(lambda: unsent(engine) == 0, timeout=30, what="the standby to take over")
+            assert relay_gauge("outbox_relay_active") == 1
         finally:
             stop.set()
             thread.join(timeout=30)
+    assert relay_gauge("outbox_relay_active") == 0  # stopped: it no longer publishes
+
+
+def relay_gauge(name: str) -> float | None:
+    return REGISTRY.get_sample_value(name, {"service": "clients"})
 
 
 # -- poison events --------------------------------------------------------------------------------

@@ -42,3 +42,17 @@ def test_without_a_key_to_verify_tokens_a_service_does_not_start(tmp_path, monke
     monkeypatch.delenv("JWT_JWKS_URL", raising=False)
     with pytest.raises(ConfigError, match="JWT public key"):
         Settings.from_env("probe", jwt_public_key_file=tmp_path / "missing.pem")
+
+
+@pytest.mark.parametrize("given, used", [
+    ("postgresql://app:secret@db.example:5432/clients", "postgresql+psycopg://app:secret@db.example:5432/clients"),
+    ("postgres://app:secret@db.example/clients?sslmode=require",
+     "postgresql+psycopg://app:secret@db.example/clients?sslmode=require"),
+    ("postgresql+psycopg://app:secret@db.example/clients", "postgresql+psycopg://app:secret@db.example/clients"),
+    ("sqlite:///postgresql://not-a-scheme", "sqlite:///postgresql://not-a-scheme"),
+])
+def test_a_database_url_without_a_driver_gets_the_project_s_driver(monkeypatch, given, used):
+    from glassbox.config import database_url
+
+    monkeypatch.setenv("CLIENTS_DATABASE_URL", given)
+    assert database_url("clients") == used

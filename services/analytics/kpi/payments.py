@@ -61,7 +61,7 @@ def _on_time(session: Session, scope: Scope) -> dict:
     return {**row, "share": ratio(row["paid_on_time"]["amount"], row["amount"]["amount"])}
 
 
-def _receivables(session: Session, scope: Scope) -> dict:
+def receivables_owed(session: Session, scope: Scope) -> dict:
     """What the invoices issued by `to` still owed at the end of that day (their total less the recorded payments
     with paid_on up to it), by days past the due date, at the rate of `to`."""
     end = scope.date_to
@@ -102,7 +102,7 @@ def payments(session: Session, scope: Scope) -> dict:
                                  .where(User.user_id.in_([key for key in per_manager if key is not None]))).all())
     nothing = {"planned": money(None, scope.base_currency, None, "instalments"),
                "received": money(None, scope.base_currency, None, "payments")}
-    receivables, issued = _receivables(session, scope), invoiced(session, scope)
+    receivables, issued = receivables_owed(session, scope), invoiced(session, scope)
     return {
         "period": scope.period(), "base_currency": scope.base_currency,
         "planned": total_planned["planned"], "received": total_received["received"],
