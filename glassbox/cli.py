@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from glassbox import config, registry
+from glassbox import config, registry, tracing
 from glassbox.keys import JWKS_PATH, ROLES
 
 
@@ -173,6 +173,7 @@ def relay(service, metrics_port):
         start_http_server(metrics_port, addr="127.0.0.1")
     bootstrap = config.kafka_bootstrap_servers()
     engine = make_engine(config.database_url(service), pool_size=2)
+    tracing.setup(f"{service}-relay", engine=engine)
     OutboxRelay(engine, service, lambda: make_producer(bootstrap)).run(stop_on_signals())
 
 
@@ -196,7 +197,9 @@ def consume(service, metrics_port):
 
         start_http_server(metrics_port, addr="127.0.0.1")
     bootstrap = config.kafka_bootstrap_servers()
-    runner = ConsumerRunner(make_engine(config.database_url(service), pool_size=2), consumers.GROUP,
+    engine = make_engine(config.database_url(service), pool_size=2)
+    tracing.setup(f"{service}-consumer", engine=engine)
+    runner = ConsumerRunner(engine, consumers.GROUP,
                             consumers.HANDLERS, lambda: make_consumer(bootstrap, consumers.GROUP, consumers.TOPICS),
                             lambda: make_producer(bootstrap))
     runner.run(stop_on_signals())

@@ -26,7 +26,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
-from glassbox import logs, metrics
+from glassbox import logs, metrics, tracing
 from glassbox.events import DomainEvent
 from glassbox.kafka import dlq_topic
 from glassbox.models import ProcessedEvent
@@ -207,7 +207,8 @@ class ConsumerRunner:
                     polled = consumer.poll(timeout_ms=poll_timeout_ms)
                     records = [record for batch in polled.values() for record in batch]
                     if records:
-                        self.process_batch(records)
+                        with tracing.batch_span(f"{self.name} process", (record.headers for record in records)):
+                            self.process_batch(records)
                         consumer.commit()
                         self._observe_lag(consumer, polled)
                     backoff = 0.5
