@@ -210,6 +210,12 @@ class EmbeddedPostgres:
                 log.warning("pg_trgm is not shipped with this PostgreSQL; trigram search is unavailable")
         return self._url(name, password, name)
 
+    def databases(self) -> list[str]:
+        """The databases of the running server, but PostgreSQL's own."""
+        with self._connect() as conn:
+            return [row[0] for row in conn.execute(
+                "SELECT datname FROM pg_database WHERE NOT datistemplate AND datname <> 'postgres' ORDER BY 1")]
+
     def drop_database(self, name: str) -> None:
         with self._locked(), self._connect() as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
