@@ -128,6 +128,10 @@ class ConsumerRunner:
             session.commit()
         for event_type, count in Counter(event.type for event in fresh).items():
             metrics.CONSUMER_PROCESSED.labels(self.name, event_type).inc(count)
+        if log.isEnabledFor(logging.DEBUG):  # LOG_LEVEL=DEBUG follows each request's events into the consumers
+            for event in fresh:
+                with logs.request_id_bound(event.request_id):
+                    log.debug("%s: applied %s %s", self.name, event.type, event.id)
 
     def _first_seen(self, session: Session, events: Iterable[DomainEvent]) -> list[DomainEvent]:
         """Records the events' ids in the inbox; returns those not recorded before (the first of a repeated id)."""
@@ -173,6 +177,7 @@ class ConsumerRunner:
                         return
                     handler(session, [event]) if _is_batched(handler) else handler(session, event)
                 metrics.CONSUMER_PROCESSED.labels(self.name, event.type).inc()
+                log.debug("%s: applied %s %s", self.name, event.type, event.id)
                 return
             except INFRASTRUCTURE_ERRORS:
                 raise

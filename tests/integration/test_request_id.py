@@ -1,6 +1,7 @@
 """One request followed end to end: the id the gateway answers is the one the service logs, the one its event
 carries on Kafka (CloudEvents extension `requestid`), and the one a consumer handles that event under."""
 import dataclasses
+import logging
 import re
 import threading
 import uuid
@@ -103,8 +104,11 @@ def test_a_consumer_handles_an_event_under_its_request_id_and_carries_it_on(engi
         DomainEvent(type=probe, source="/test", subject="a", data={}, request_id="from-http-1"),
         DomainEvent(type=probe, source="/test", subject="a", data={}),  # no request: none is invented
     ])
-    consume_until_caught_up(engine, kafka_bootstrap, [TOPIC], {probe: handler}, "test-request-id")
+    with json_lines("glassbox.inbox", logging.DEBUG) as lines:
+        consume_until_caught_up(engine, kafka_bootstrap, [TOPIC], {probe: handler}, "test-request-id")
     assert seen == [("from-http-1",) * 3, (None, None, None)]
+    applied = [line for _thread, line in lines if probe in line["message"]]
+    assert [line["request_id"] for line in applied] == ["from-http-1", None]
     assert logs.current_request_id() is None  # bound only while handling
 
 
