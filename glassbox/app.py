@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Flask, current_app
 from flask_smorest import Api
 
-from glassbox import auth, metrics, users, web
+from glassbox import auth, metrics, tracing, users, web
 from glassbox.db import Database
 from glassbox.health import blueprint as health_blueprint
 from glassbox.registry import ServiceSpec, load
@@ -62,6 +62,7 @@ def create_service_app(spec: ServiceSpec, blueprints: list[Blueprint], config: d
         api.register_blueprint(blueprint, url_prefix="/api/v1")  # every service serves the public paths
     # smorest registers its own HTTPException handler; ours keeps the one error shape everywhere.
     web.init_app_error_handlers(app)
+    tracing.setup(spec.name, app=app, engine=app.extensions["glassbox_db"].engine)  # only when OTEL_* ask for it
     return app
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from glassbox import config, registry
+from glassbox import config, registry, tracing
 from glassbox.keys import JWKS_PATH, ROLES
 
 
@@ -81,10 +81,35 @@ def infra_down():
 
 
 @infra.command("status")
-def infra_status():
+@click.option("--json", "as_json", is_flag=True, help="the report as JSON instead of a table")
+def infra_status(as_json):
+    """PostgreSQL and Kafka: up or down, port, data, databases and topics."""
     from glassbox import infra as runtime
+    from glassbox import status
 
-    click.echo(json.dumps(runtime.status(), indent=2))
+    report = runtime.status()
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    else:
+        status.print_table(status.infra_table(report))
+
+
+@main.command("status")
+@click.option("--json", "as_json", is_flag=True, help="the report as JSON lines instead of a table")
+def status_command(as_json):
+    """Every process of the local run (glassbox run): servers by /health, relays by their metrics (outbox backlog),
+    consumers by theirs (lag per topic). Exits 1 when any is down."""
+    from glassbox import status
+
+    reports = status.check_all()
+    if as_json:
+        for report in reports:
+            click.echo(json.dumps(report.as_dict()))
+    else:
+        status.print_table(status.process_table(reports))
+    down = [report.process.name for report in reports if report.state == status.DOWN]
+    if down:
+        raise click.ClickException(f"{len(down)} of {len(reports)} processes down: {', '.join(down)}")
 
 
 @main.command()
@@ -138,11 +163,12 @@ def db():
 @db.command("upgrade")
 @click.argument("service")
 def db_upgrade(service):
-    from glassbox import migrations
+    from glassbox import migrations, progress
 
     names = list(registry.specs()) if service == "all" else [_spec(service).name]
     for name in names:
-        migrations.upgrade(name, config.database_url(name))
+        with progress.status(f"migrating {name}"):
+            migrations.upgrade(name, config.database_url(name))
         click.echo(f"{name}: at head")
 
 
@@ -186,6 +212,7 @@ def relay(service, metrics_port):
         start_http_server(metrics_port, addr=config.bind_host())
     bootstrap = config.kafka_bootstrap_servers()
     engine = make_engine(config.database_url(service), pool_size=2)
+    tracing.setup(f"{service}-relay", engine=engine)
     OutboxRelay(engine, service, lambda: make_producer(bootstrap)).run(stop_on_signals())
 
 
@@ -209,7 +236,9 @@ def consume(service, metrics_port):
 
         start_http_server(metrics_port, addr=config.bind_host())
     bootstrap = config.kafka_bootstrap_servers()
-    runner = ConsumerRunner(make_engine(config.database_url(service), pool_size=2), consumers.GROUP,
+    engine = make_engine(config.database_url(service), pool_size=2)
+    tracing.setup(f"{service}-consumer", engine=engine)
+    runner = ConsumerRunner(engine, consumers.GROUP,
                             consumers.HANDLERS, lambda: make_consumer(bootstrap, consumers.GROUP, consumers.TOPICS),
                             lambda: make_producer(bootstrap))
     runner.run(stop_on_signals())
@@ -298,9 +327,14 @@ def demo():
 @demo.command("seed")
 def demo_seed():
     """Seed each running service with a little demo data (once; a second run adds nothing)."""
-    for name, spec in registry.specs().items():
-        if spec.demo:
+    from glassbox import progress
+
+    seeded = {name: spec for name, spec in registry.specs().items() if spec.demo}
+    with progress.counting("demo seed", len(seeded), "services") as counter:
+        for name, spec in seeded.items():
+            counter.advance(0, description=f"demo seed: {name}")
             click.echo(f"{name}: {registry.load(spec.demo)(config.database_url(name))}")
+            counter.advance()
 
 
 @main.command()

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 _OUTBOX = OutboxMessage.__table__
 # Core, not ORM objects: the relay only reads columns and marks positions, thousands at a time.
 _UNSENT = (select(_OUTBOX.c.position, _OUTBOX.c.id, _OUTBOX.c.topic, _OUTBOX.c.key, _OUTBOX.c.type,
-                  _OUTBOX.c.source, _OUTBOX.c.time, _OUTBOX.c.payload)
+                  _OUTBOX.c.source, _OUTBOX.c.time, _OUTBOX.c.payload, _OUTBOX.c.request_id)
            .where(_OUTBOX.c.sent_at.is_(None)).order_by(_OUTBOX.c.position))
 _MARK_SENT = (update(_OUTBOX).where(_OUTBOX.c.position == any_(bindparam("positions", type_=ARRAY(BigInteger))))
               .values(sent_at=func.now()))
@@ -47,9 +47,13 @@ _WRITTEN_COLUMNS = ("id", "topic", "key", "type", "source", "time", "payload")
 def write_events(target: Session | Connection, events: Iterable[DomainEvent], topic: str) -> int:
     """The bulk path into the outbox: the rows `OutboxMessage.from_event` would add, written with one COPY in the
     transaction of `target`, in the order given. For thousands of events in one change (an import)."""
-    rows = ([event.id, topic, event.subject, event.type, event.source, event.time, Jsonb(to_jsonable(event.data))]
-            for event in events)
-    return copy_rows(target, OutboxMessage.__tablename__, _WRITTEN_COLUMNS, rows)
+    events = list(events)
+    # The request id column only when there is one: a revision older than that column writes events too.
+    with_request_id = any(event.request_id for event in events)
+    columns = _WRITTEN_COLUMNS + (("request_id",) if with_request_id else ())
+    rows = ([event.id, topic, event.subject, event.type, event.source, event.time, Jsonb(to_jsonable(event.data)),
+             *((event.request_id,) if with_request_id else ())] for event in events)
+    return copy_rows(target, OutboxMessage.__tablename__, columns, rows)
 
 
 class OutboxRelay:
@@ -84,7 +88,7 @@ class OutboxRelay:
         futures = []
         for row in rows:
             # The payload came out of JSONB: it is in wire form already.
-            message = envelope(row.id, row.type, row.source, row.key, row.time, row.payload)
+            message = envelope(row.id, row.type, row.source, row.key, row.time, row.payload, row.request_id)
             futures.append(producer.send(row.topic, key=message.key, value=message.value,
                                          headers=list(message.headers.items())))
         producer.flush()

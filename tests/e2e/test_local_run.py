@@ -257,5 +257,5 @@ def test_the_local_system_end_to_end(env):
                 os.killpg(process.pid, signal.SIGKILL)
         glassbox(env, "infra", "down")
         glassbox(env, "infra", "down")  # idempotent
-    status = json.loads(glassbox(env, "infra", "status"))
+    status = json.loads(glassbox(env, "infra", "status", "--json"))
     assert not status["postgres"]["running"] and not status["kafka"]["running"]

@@ -115,7 +115,7 @@ def test_relay_crash_between_publish_and_mark_is_absorbed_by_the_consumer(
 def test_writes_succeed_while_the_broker_is_down_and_are_published_when_it_returns(
         manager, relay, engine, kafka_broker, kafka_bootstrap):
     if kafka_broker is None:
-        pytest.skip("an external broker (KAFKA_BOOTSTRAP_SERVERS) cannot be stopped by the test")
+        pytest.skip("an external or containerised broker cannot be stopped by the test")
     thread, stop = run_in_thread(relay.run)
     try:
         kafka_broker.stop()
