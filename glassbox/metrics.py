@@ -19,6 +19,11 @@ OUTBOX_OLDEST_AGE = Gauge("outbox_oldest_unsent_age_seconds", "Age of the oldest
                           ["service"], multiprocess_mode="livemax")
 OUTBOX_PUBLISH_LATENCY = Histogram("outbox_publish_duration_seconds", "Time to publish one batch and get its acks",
                                    ["service"])
+# Rows the broker refused for good (too large, invalid, not serializable): set aside so the rows behind them go on.
+OUTBOX_PARKED = Counter("outbox_parked_total", "Outbox events parked: refused by the broker for good, never sent",
+                        ["service"])
+OUTBOX_PARKED_ROWS = Gauge("outbox_parked_rows", "Parked outbox events in the table (until an operator deals with them)",
+                           ["service"], multiprocess_mode="livemax")
 OUTBOX_ERRORS = Counter("outbox_publish_errors_total", "Failed publish attempts (retried with backoff)", ["service"])
 # A relay that still answers scrapes but no longer goes round its loop (stuck) shows here, not in `up`.
 OUTBOX_RELAY_HEARTBEAT = Gauge("outbox_relay_heartbeat_timestamp_seconds",

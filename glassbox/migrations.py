@@ -113,6 +113,18 @@ def drop_outbox_request_id() -> None:
     op.drop_column('outbox_messages', 'request_id')
 
 
+def add_outbox_parking() -> None:
+    """A row the broker refuses for good is parked (when, and the error) instead of blocking the rows behind it;
+    the relay's scan skips parked rows: one revision per service."""
+    op.add_column('outbox_messages', sa.Column('parked_at', sa.DateTime(timezone=True), nullable=True))
+    op.add_column('outbox_messages', sa.Column('parked_error', sa.Text(), nullable=True))
+
+
+def drop_outbox_parking() -> None:
+    op.drop_column('outbox_messages', 'parked_error')
+    op.drop_column('outbox_messages', 'parked_at')
+
+
 def drop_kit_tables() -> None:
     op.drop_table('processed_events')
     op.drop_index('ix_outbox_unsent', table_name='outbox_messages', postgresql_where=sa.text('sent_at IS NULL'))

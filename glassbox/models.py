@@ -46,6 +46,9 @@ class OutboxMessage(KitBase):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The CloudEvents extension `requestid`: the request whose work wrote the event (None: no request).
     request_id: Mapped[str | None] = mapped_column(String(128))
+    # A row the broker refused for good (too large, invalid): set aside with the error, never sent.
+    parked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    parked_error: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         # The relay only ever scans unsent rows; keep that index tiny.

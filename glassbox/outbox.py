@@ -3,6 +3,9 @@
 At-least-once by design: a crash after the broker's ack and before the mark re-sends those rows, and
 consumers absorb the duplicate by event id. One relay per service is active at a time (a PostgreSQL
 advisory lock); a second one waits as a hot standby.
+
+A row the broker (or the producer, before sending) refuses for good is parked: marked with its error and time,
+counted, logged, and never sent; the rows behind it go on. Every other error is retried with backoff.
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable
 
 from kafka import KafkaProducer
+from kafka import errors as kafka_errors
 from sqlalchemy import BigInteger, Engine, any_, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
@@ -32,9 +36,34 @@ _OUTBOX = OutboxMessage.__table__
 # Core, not ORM objects: the relay only reads columns and marks positions, thousands at a time.
 _UNSENT = (select(_OUTBOX.c.position, _OUTBOX.c.id, _OUTBOX.c.topic, _OUTBOX.c.key, _OUTBOX.c.type,
                   _OUTBOX.c.source, _OUTBOX.c.time, _OUTBOX.c.payload, _OUTBOX.c.request_id)
-           .where(_OUTBOX.c.sent_at.is_(None)).order_by(_OUTBOX.c.position))
+           .where(_OUTBOX.c.sent_at.is_(None), _OUTBOX.c.parked_at.is_(None)).order_by(_OUTBOX.c.position))
 _MARK_SENT = (update(_OUTBOX).where(_OUTBOX.c.position == any_(bindparam("positions", type_=ARRAY(BigInteger))))
               .values(sent_at=func.now()))
+_PARK = (update(_OUTBOX).where(_OUTBOX.c.position == bindparam("row_position"))
+         .values(parked_at=func.now(), parked_error=bindparam("error")))
+
+# The record's own fault: it would be refused again however often it is sent (too large for max_request_size or
+# the broker's message.max.bytes, an invalid topic, a record the broker cannot store), and what fails to become a
+# record at all (TypeError, ValueError: serialization, kafka-python's check of the topic's name). Every other error
+# is retried: the retriable ones (broker down, leader moving, timeouts) and the non-retriable ones that concern the
+# producer or the cluster, not the row (authorization, an unsupported version, the idempotent sequence): fixing
+# the broker or the configuration resumes publication, and no row is set aside for what is not its fault.
+REFUSED_FOR_GOOD = (kafka_errors.MessageSizeTooLargeError, kafka_errors.RecordListTooLargeError,
+                    kafka_errors.InvalidTopicError, kafka_errors.CorruptRecordError, kafka_errors.InvalidRecordError,
+                    kafka_errors.InvalidTimestampError, kafka_errors.UnsupportedForMessageFormatError,
+                    TypeError, ValueError)
+
+
+# Longer than the producer's delivery timeout (glassbox.kafka), which settles every future before it.
+DELIVERY_WAIT = 40.0
+
+
+def refused_for_good(error: BaseException) -> bool:
+    return isinstance(error, REFUSED_FOR_GOOD)
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"[:2000]
 # Sent rows are kept a while for investigations, then purged in small batches (the table must not grow forever).
 SENT_RETENTION = timedelta(days=7)
 _PURGE_SENT = text("delete from outbox_messages where position in (select position from outbox_messages "
@@ -77,26 +106,81 @@ class OutboxRelay:
             if not rows:
                 return 0
             started = time.perf_counter()
-            self._publish(rows)
+            refused = self._publish(rows)
             metrics.OUTBOX_PUBLISH_LATENCY.labels(self.service).observe(time.perf_counter() - started)
-            self._mark_sent(conn, [row.position for row in rows])
-            metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
+            if refused:
+                self._park(conn, rows, refused)
+            sent = [row.position for row in rows if row.position not in refused]
+            self._mark_sent(conn, sent)
+            metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(sent))
             return len(rows)
 
-    def _publish(self, rows) -> None:
+    def _publish(self, rows) -> dict[int, str]:
+        """Sends the rows and waits for every ack; returns the errors of the rows refused for good, by position.
+        Raises any other error (nothing is marked then)."""
         producer = self.producer()
-        futures = []
+        futures, refused = [], {}
         for row in rows:
-            # The payload came out of JSONB: it is in wire form already.
-            message = envelope(row.id, row.type, row.source, row.key, row.time, row.payload, row.request_id)
-            futures.append(producer.send(row.topic, key=message.key, value=message.value,
-                                         headers=list(message.headers.items())))
-        producer.flush()
-        for future in futures:
-            future.get(timeout=0)  # re-raises the broker's error for any message not acknowledged
+            try:
+                futures.append((row, self._send(producer, row)))
+            except Exception as exc:  # refused before sending: too large for the producer, not serializable
+                if not refused_for_good(exc):
+                    raise
+                refused[row.position] = _describe(exc)
+        try:
+            producer.flush()
+        except kafka_errors.KafkaError:
+            # kafka-python's flush gives up on a batch it split after a too-large refusal; the records' own
+            # futures below still say what became of each.
+            log.debug("flush of %d records failed; waiting on each", len(futures), exc_info=True)
+        turned_away = [row for row, future in futures if self._refusal(future) is not None]
+        if turned_away:
+            refused.update(self._send_alone(turned_away))
+        return refused
+
+    @staticmethod
+    def _send(producer: KafkaProducer, row):
+        # The payload came out of JSONB: it is in wire form already.
+        message = envelope(row.id, row.type, row.source, row.key, row.time, row.payload, row.request_id)
+        return producer.send(row.topic, key=message.key, value=message.value, headers=list(message.headers.items()))
+
+    @staticmethod
+    def _refusal(future) -> str | None:
+        """None once the broker has acknowledged the record, its error when refused for good; raises any other."""
+        try:
+            # Re-raises the broker's error for a record not acknowledged; waits (up to the producer's delivery
+            # timeout) only for what flush did not.
+            future.get(timeout=DELIVERY_WAIT)
+            return None
+        except Exception as exc:
+            if not refused_for_good(exc):
+                raise
+            return _describe(exc)
+
+    def _send_alone(self, rows) -> dict[int, str]:
+        """A refusal by the broker takes its neighbours with it (the idempotent producer aborts every batch in
+        flight with the same error): each such row goes again on its own, in order, with a fresh producer after
+        a refusal; only those refused again are refused for good."""
+        refused = {}
+        self._drop_producer()  # after a refusal the producer's sequence for that partition is spoiled
+        for row in rows:
+            error = self._refusal(self._send(self.producer(), row))
+            if error is not None:
+                refused[row.position] = error
+                self._drop_producer()
+        return refused
+
+    def _park(self, conn, rows, refused: dict[int, str]) -> None:
+        conn.execute(_PARK, [{"row_position": position, "error": error} for position, error in refused.items()])
+        for row in rows:
+            if row.position in refused:
+                log.error("relay for %s parked event %s (%s, %s): %s", self.service, row.id, row.type, row.topic,
+                          refused[row.position])
+        metrics.OUTBOX_PARKED.labels(self.service).inc(len(refused))
 
     def _mark_sent(self, conn, positions: list[int]) -> None:
-        conn.execute(_MARK_SENT, {"positions": positions})
+        if positions:
+            conn.execute(_MARK_SENT, {"positions": positions})
         conn.commit()
 
     def producer(self) -> KafkaProducer:
@@ -114,10 +198,13 @@ class OutboxRelay:
 
     def observe_backlog(self) -> None:
         with self.engine.connect() as conn:
-            count, oldest = conn.execute(
-                select(func.count(), func.min(_OUTBOX.c.created_at)).where(_OUTBOX.c.sent_at.is_(None))
+            count, oldest, parked = conn.execute(
+                select(func.count().filter(_OUTBOX.c.parked_at.is_(None)),
+                       func.min(_OUTBOX.c.created_at).filter(_OUTBOX.c.parked_at.is_(None)),
+                       func.count(_OUTBOX.c.parked_at)).where(_OUTBOX.c.sent_at.is_(None))
             ).one()
         metrics.OUTBOX_BACKLOG.labels(self.service).set(count)
+        metrics.OUTBOX_PARKED_ROWS.labels(self.service).set(parked)
         age = (datetime.now(timezone.utc) - oldest).total_seconds() if oldest else 0
         metrics.OUTBOX_OLDEST_AGE.labels(self.service).set(age)
 
