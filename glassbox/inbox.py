@@ -7,9 +7,9 @@ call, so it can write them with a few bulk statements; any other gets them one a
 
 If anything in that transaction fails but the database itself (a poison event), it is rolled back and the batch
 is applied again one event at a time, each in a savepoint with its inbox row, retried, and sent to `<topic>.dlq`
-with the error in its headers when it keeps failing, so only the poison event is set aside. An infrastructure
-failure (database gone) aborts the batch instead, so nothing is dead-lettered for a reason that is not the
-event's fault. The database commits first, the Kafka offsets after, so a crash in between only redelivers events
+with the error in its headers when it keeps failing, so only the poison event is set aside. A database outage
+(told apart by its SQLSTATE, `database_outage`) aborts the batch instead and the runner retries it for as long
+as it lasts, without moving the offsets, so nothing is dead-lettered for a reason that is not the event's fault. The database commits first, the Kafka offsets after, so a crash in between only redelivers events
 that the inbox then skips.
 """
 from __future__ import annotations
@@ -23,7 +23,8 @@ from kafka import KafkaConsumer, KafkaProducer
 from kafka.consumer.fetcher import ConsumerRecord
 from sqlalchemy import Engine
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 from glassbox import logs, metrics, tracing
@@ -38,7 +39,30 @@ BatchHandler = Callable[[Session, list[DomainEvent]], None]
 # A consumer's handlers may include one under this key: it gets the events of every type that has no handler
 # of its own (to count or log them), through the inbox like any other. Without it such events are ignored.
 ANY_TYPE = "*"
-INFRASTRUCTURE_ERRORS = (OperationalError, InterfaceError)
+# SQLSTATE classes that waiting cures, whatever the event: 08 a lost or refused connection, 53 insufficient
+# resources (too many connections, disk full), 57P0x the server shutting down or not yet accepting connections,
+# 58 an I/O or system error, 40 a serialization failure or a deadlock (the transaction is to be retried). Any
+# other SQLSTATE (22 data exception, 23 integrity constraint violation, 42 a statement the schema refuses, 57014 a
+# cancelled statement, P0001 a raised exception...) is about what this event makes the handler do: bounded
+# retries, then the DLQ.
+OUTAGE_SQLSTATE_PREFIXES = ("08", "53", "57P0", "58", "40")
+
+
+def database_outage(error: BaseException) -> bool:
+    """Whether `error` says the database cannot serve anyone now (retry until it can), not that this event fails."""
+    if isinstance(error, PoolTimeout):  # every connection of the pool busy or unobtainable
+        return True
+    if not isinstance(error, DBAPIError):
+        return False
+    sqlstate = getattr(error.orig, "sqlstate", None) or ""
+    if sqlstate:
+        return sqlstate.startswith(OUTAGE_SQLSTATE_PREFIXES)
+    # No SQLSTATE: the server never answered (connection refused, closed under us, network gone).
+    return error.connection_invalidated or isinstance(error, (OperationalError, InterfaceError))
+
+
+class DatabaseOutage(Exception):
+    """Raised out of a batch when the database is unavailable: the runner retries the batch, offsets unmoved."""
 
 
 def batched(handler: BatchHandler) -> BatchHandler:
@@ -88,15 +112,22 @@ class ConsumerRunner:
         try:
             self._apply_together(records)
             return
-        except INFRASTRUCTURE_ERRORS:
-            raise
         except Exception as exc:
+            if database_outage(exc):
+                raise DatabaseOutage(f"{type(exc).__name__}: {exc}") from exc
             log.warning("%s: a batch of %d events failed as a whole (%s: %s); applying them one at a time",
                         self.name, len(records), type(exc).__name__, exc)
-        with Session(self.engine) as session:
-            for record in records:
-                self._apply(session, record)
-            session.commit()
+        try:
+            with Session(self.engine) as session:
+                for record in records:
+                    self._apply(session, record)
+                session.commit()
+        except DatabaseOutage:
+            raise
+        except Exception as exc:
+            if database_outage(exc):
+                raise DatabaseOutage(f"{type(exc).__name__}: {exc}") from exc
+            raise
 
     def _apply_together(self, records: list[ConsumerRecord]) -> None:
         """The whole batch in one transaction; raises (having written nothing) if any part of it fails."""
@@ -179,9 +210,9 @@ class ConsumerRunner:
                 metrics.CONSUMER_PROCESSED.labels(self.name, event.type).inc()
                 log.debug("%s: applied %s %s", self.name, event.type, event.id)
                 return
-            except INFRASTRUCTURE_ERRORS:
-                raise
             except Exception as exc:
+                if database_outage(exc):
+                    raise DatabaseOutage(f"{type(exc).__name__}: {exc}") from exc
                 error = exc
                 log.warning("%s: event %s (%s) failed, attempt %d/%d: %s", self.name, event.id, event.type,
                             attempt, self.max_attempts, exc)
@@ -217,6 +248,13 @@ class ConsumerRunner:
                         consumer.commit()
                         self._observe_lag(consumer, polled)
                     backoff = 0.5
+            except DatabaseOutage as exc:
+                # Not the events' fault: the same batch again from the last committed offsets, for as long as it
+                # takes (the partition waits; nothing goes to the DLQ).
+                metrics.CONSUMER_DATABASE_OUTAGES.labels(self.name).inc()
+                log.warning("%s: the database is unavailable (%s); retrying in %.1fs", self.name, exc, backoff)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
             except Exception:
                 # Uncommitted offsets are re-read from the last commit by a fresh consumer.
                 log.exception("%s: consumer loop failed; restarting in %.1fs", self.name, backoff)

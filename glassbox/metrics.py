@@ -35,6 +35,9 @@ OUTBOX_RELAY_ACTIVE = Gauge("outbox_relay_active", "1 while this relay holds its
 CONSUMER_PROCESSED = Counter("consumer_events_processed_total", "Events applied", ["consumer", "type"])
 CONSUMER_DUPLICATES = Counter("consumer_events_duplicate_total", "Events skipped as already processed", ["consumer"])
 CONSUMER_DLQ = Counter("consumer_events_dlq_total", "Events sent to the dead-letter topic", ["consumer", "topic"])
+CONSUMER_DATABASE_OUTAGES = Counter("consumer_database_outages_total",
+                                    "Batches aborted because the database was unavailable (retried, offsets unmoved)",
+                                    ["consumer"])
 CONSUMER_LAG = Gauge("consumer_lag", "Messages behind the end of the partition", ["consumer", "topic", "partition"],
                      multiprocess_mode="livemax")
 
