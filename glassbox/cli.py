@@ -296,6 +296,67 @@ def events_tail(topic, from_beginning, max_events, timeout):
         consumer.close()
 
 
+@main.group()
+def dlq():
+    """The dead letters of a service's consumer: list them, re-drive them."""
+
+
+def _dead_letters(service: str):
+    from glassbox import dlq as dead_letters
+
+    spec = _spec(service)
+    if spec.consumers is None:
+        raise click.ClickException(f"{service} consumes no events")
+    consumers = registry.load(spec.consumers)
+    return consumers, dead_letters.read(config.kafka_bootstrap_servers(), consumers.GROUP, consumers.TOPICS)
+
+
+@dlq.command("list")
+@click.argument("service")
+def dlq_list(service):
+    """One JSON line per dead letter of SERVICE's consumer group: id, type, error, time, its original topic,
+    partition and offset, and whether the inbox holds it now (re-driven)."""
+    from glassbox import dlq as dead_letters
+    from glassbox.db import make_engine
+
+    consumers, letters = _dead_letters(service)
+    engine = make_engine(config.database_url(service), pool_size=1)
+    try:
+        applied = dead_letters.already_applied(engine, consumers.GROUP, letters)
+    finally:
+        engine.dispose()
+    for letter in letters:
+        click.echo(json.dumps({**letter.as_dict(), "applied": letter.event_id in applied}, ensure_ascii=False))
+
+
+@dlq.command("replay")
+@click.argument("service")
+def dlq_replay(service):
+    """Apply SERVICE's dead letters again through its consumer's handlers and inbox (each once: a second replay
+    finds them applied). One JSON line per letter with its outcome, then the counts; exits 1 if any still fails."""
+    from collections import Counter
+
+    from glassbox import dlq as dead_letters
+    from glassbox import logs
+    from glassbox.db import make_engine
+
+    logs.configure(f"{service}-dlq")
+    consumers, letters = _dead_letters(service)
+    engine = make_engine(config.database_url(service), pool_size=1)
+    outcomes = Counter()
+    try:
+        for letter in letters:
+            outcome, error = dead_letters.replay(engine, consumers.GROUP, consumers.HANDLERS, letter)
+            outcomes[outcome] += 1
+            click.echo(json.dumps({"id": letter.event_id, "type": letter.header("ce_type"), "outcome": outcome,
+                                   **({"error": error} if error else {})}, ensure_ascii=False))
+    finally:
+        engine.dispose()
+    click.echo(json.dumps({"letters": len(letters), **outcomes}))
+    if outcomes[dead_letters.FAILED]:
+        raise click.ClickException(f"{outcomes[dead_letters.FAILED]} dead letters still fail")
+
+
 @main.command()
 @click.argument("service")
 @click.option("--check", is_flag=True, help="fail if the committed document differs from the code")
