@@ -216,6 +216,12 @@ def relay(service, metrics_port):
     OutboxRelay(engine, service, lambda: make_producer(bootstrap)).run(stop_on_signals())
 
 
+# A consumer that crashes (kill -9, OOM) leaves its partitions to nobody until the broker gives up on its session:
+# kafka-python's default of 45 s stalls them that long. Heartbeats come from a background thread every 3 s, so
+# 10 s is still far from a false alarm. (A clean stop leaves the group at once either way.)
+CONSUMER_SESSION_TIMEOUT_MS = 10_000
+
+
 @main.command()
 @click.argument("service")
 @click.option("--metrics-port", type=int, default=0, help="serve Prometheus metrics on this port (0: off)")
@@ -238,8 +244,9 @@ def consume(service, metrics_port):
     bootstrap = config.kafka_bootstrap_servers()
     engine = make_engine(config.database_url(service), pool_size=2)
     tracing.setup(f"{service}-consumer", engine=engine)
-    runner = ConsumerRunner(engine, consumers.GROUP,
-                            consumers.HANDLERS, lambda: make_consumer(bootstrap, consumers.GROUP, consumers.TOPICS),
+    runner = ConsumerRunner(engine, consumers.GROUP, consumers.HANDLERS,
+                            lambda: make_consumer(bootstrap, consumers.GROUP, consumers.TOPICS,
+                                                  session_timeout_ms=CONSUMER_SESSION_TIMEOUT_MS),
                             lambda: make_producer(bootstrap))
     runner.run(stop_on_signals())
 
