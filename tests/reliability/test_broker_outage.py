@@ -28,21 +28,24 @@ def test_the_broker_stopped_and_restarted_under_write_load(system, head, load, f
         try:
             time.sleep(BROKER_DOWN)
             acknowledged_while_down = load.acknowledged.writes - before
+            positions = {service: scalar(system.database_url(service),
+                                         "select coalesce(max(position), 0) from outbox_messages")[0][0]
+                         for service in OUTBOX_SERVICES}
+            backlog_at_return = unsent_up_to(system, positions)
+            returned = time.monotonic()
         finally:
             system.kafka.start()
-        positions = {service: scalar(system.database_url(service),
-                                     "select coalesce(max(position), 0) from outbox_messages")[0][0]
-                     for service in OUTBOX_SERVICES}
-        backlog_at_return = unsent_up_to(system, positions)
-        _, drained = poll(lambda: unsent_up_to(system, positions) == 0, 60,
-                          "the backlog written while the broker was down to be published")
+        # From the moment it is started again (its own start-up included) to the backlog's last row published.
+        poll(lambda: unsent_up_to(system, positions) == 0, 60 - (time.monotonic() - returned),
+             "the backlog written while the broker was down to be published")
+        drained = time.monotonic() - returned
         time.sleep(2)  # the same load, with the broker back
     assert acknowledged_while_down > 0, "no write succeeded while the broker was down"
     result = settle(system, head, load.acknowledged)
     figures["broker down"] = {
         "seconds down": BROKER_DOWN, "writes acknowledged while down": acknowledged_while_down,
         "backlog when it returned": backlog_at_return, "max outbox backlog": backlog.max,
-        "backlog published after its return (s)": round(drained, 1),
+        "backlog published after the broker was started (s)": round(drained, 1),
         "writes acknowledged (2xx)": load.acknowledged.writes,
         "events on the topics": result["events"], "duplicates on the topics": result["duplicates"],
         "KPIs agreed after (s)": result["agreed_s"]}

@@ -268,6 +268,7 @@ def settle(system, head: dict, acknowledged: Acknowledged) -> dict:
 
     def agree():
         seen["kpis"] = kpis(system.urls["gateway"], head)
+        print(f"{time.strftime('%H:%M:%S')} kpis {seen['kpis']} counted {counted}", flush=True)
         return seen["kpis"] == counted
 
     try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -46,7 +47,7 @@ class System:
         env = {k: v for k, v in os.environ.items() if not k.endswith("_URL") and k != "KAFKA_BOOTSTRAP_SERVERS"}
         env.update(GLASSBOX_VAR_DIR=str(var), GLASSBOX_PG_PORT=str(self.pg_port),
                    GLASSBOX_KAFKA_PORT=str(self.kafka_port), GLASSBOX_KAFKA_CONTROLLER_PORT=str(self.controller_port),
-                   JWT_JWKS_URL=f"{self.urls['gateway']}/.well-known/jwks.json", LOG_LEVEL="WARNING",
+                   JWT_JWKS_URL=f"{self.urls['gateway']}/.well-known/jwks.json", LOG_LEVEL=os.environ.get("GLASSBOX_RELIABILITY_LOG_LEVEL", "WARNING"),
                    GATEWAY_RATE_LIMIT="100000 per minute", GATEWAY_LOGIN_RATE_LIMIT="1000 per minute",
                    DATABASE_STATEMENT_TIMEOUT="5")
         env.update({f"{name.upper()}_URL": url for name, url in self.urls.items()})
@@ -105,6 +106,9 @@ class System:
                     pass
                 process.popen.wait(timeout=10)
         subprocess.run([GLASSBOX, "infra", "down"], env=self.env, capture_output=True, timeout=120)
+        keep = os.environ.get("GLASSBOX_RELIABILITY_KEEP_LOGS")
+        if keep:  # the processes' logs, to read after a failure (the var directory goes with the test's)
+            shutil.copytree(self.logs, keep, dirs_exist_ok=True)
 
     # -- the processes -----------------------------------------------------------------------------------
     def start(self, name: str) -> None:
