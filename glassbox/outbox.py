@@ -99,8 +99,9 @@ class OutboxRelay:
 
     # -- one batch ---------------------------------------------------------------------------------
     def publish_batch(self) -> int:
-        """Publish up to batch_size unsent rows and mark them sent; returns how many. Raises on broker errors
-        (nothing is marked then, so the same rows go again on the next try)."""
+        """Publish up to batch_size unsent rows and mark them sent, parking those refused for good; returns how
+        many were handled. Raises on any other broker error (nothing is marked then, so the same rows go again on
+        the next try)."""
         with self.engine.connect() as conn:
             rows = conn.execute(_UNSENT.limit(self.batch_size)).all()
             if not rows:
