@@ -65,7 +65,8 @@ def check(process: Process) -> Report:
     samples = _samples(answer.text)
     if process.kind == "relay":
         backlog = sum(value for labels, value in samples.get("outbox_backlog", []))
-        return Report(process, UP, f"outbox backlog {backlog:.0f}")
+        parked = sum(value for labels, value in samples.get("outbox_parked_rows", []))
+        return Report(process, UP, f"outbox backlog {backlog:.0f}" + (f", {parked:.0f} parked" if parked else ""))
     lag: dict[str, float] = defaultdict(float)
     for labels, value in samples.get("consumer_lag", []):
         lag[labels.get("topic", "?")] += value

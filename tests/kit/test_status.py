@@ -105,3 +105,14 @@ def test_infra_status_is_a_table_and_json_on_request(tmp_path, monkeypatch):
     report = json.loads(CliRunner().invoke(main, ["infra", "status", "--json"]).stdout)
     assert report["postgres"]["running"] is False and report["kafka"]["running"] is False
     assert report["postgres"]["databases"] == [] and report["kafka"]["topics"] == []
+
+
+def test_a_relay_with_parked_rows_says_how_many(clients_only):
+    relay = metrics_endpoint(clients_only.relay_metrics_port, "outbox_parked_rows", {"service": "clients"}, [2])
+    try:
+        rows = status_rows(CliRunner().invoke(main, ["status", "--json"]))
+    finally:
+        relay.shutdown()
+        relay.server_close()
+    assert rows["clients-relay"]["state"] == "up"
+    assert rows["clients-relay"]["detail"] == "outbox backlog 0, 2 parked"
