@@ -95,7 +95,7 @@ def _shared_request_id(events: list[DomainEvent]) -> str | None:
 class ConsumerRunner:
     def __init__(self, engine: Engine, name: str, handlers: dict[str, Handler],
                  consumer_factory: Callable[[], KafkaConsumer], producer_factory: Callable[[], KafkaProducer],
-                 max_attempts: int = 3, max_backoff: float = 30.0):
+                 max_attempts: int = 3, max_backoff: float = 10.0):
         self.engine = engine
         self.name = name  # the consumer group, and the inbox namespace
         self.handlers = handlers

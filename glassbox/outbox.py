@@ -87,7 +87,7 @@ def write_events(target: Session | Connection, events: Iterable[DomainEvent], to
 
 class OutboxRelay:
     def __init__(self, engine: Engine, service: str, producer_factory: Callable[[], KafkaProducer],
-                 batch_size: int = 5000, idle_sleep: float = 0.1, max_backoff: float = 30.0):
+                 batch_size: int = 5000, idle_sleep: float = 0.1, max_backoff: float = 10.0):
         self.engine = engine
         self.service = service
         self.producer_factory = producer_factory
