@@ -54,7 +54,8 @@ REFUSED_FOR_GOOD = (kafka_errors.MessageSizeTooLargeError, kafka_errors.RecordLi
                     TypeError, ValueError)
 
 
-# Longer than the producer's delivery timeout (glassbox.kafka), which settles every future before it.
+# How long a batch's records may take to be settled (acknowledged or failed): longer than the producer's delivery
+# timeout (glassbox.kafka), which should settle every one of them before.
 DELIVERY_WAIT = 40.0
 
 
@@ -128,13 +129,18 @@ class OutboxRelay:
                 if not refused_for_good(exc):
                     raise
                 refused[row.position] = _describe(exc)
+        deadline = time.monotonic() + DELIVERY_WAIT
         try:
-            producer.flush()
+            producer.flush(timeout=DELIVERY_WAIT)
+        except kafka_errors.KafkaTimeoutError:
+            # A batch neither acknowledged nor expired in time: kafka-python can leave one retrying forever after
+            # the broker went away mid-send. Raise, so the producer is rebuilt and the rows go again.
+            raise
         except kafka_errors.KafkaError:
             # kafka-python's flush gives up on a batch it split after a too-large refusal; the records' own
             # futures below still say what became of each.
             log.debug("flush of %d records failed; waiting on each", len(futures), exc_info=True)
-        turned_away = [row for row, future in futures if self._refusal(future) is not None]
+        turned_away = [row for row, future in futures if self._refusal(future, deadline) is not None]
         if turned_away:
             refused.update(self._send_alone(turned_away))
         return refused
@@ -146,12 +152,12 @@ class OutboxRelay:
         return producer.send(row.topic, key=message.key, value=message.value, headers=list(message.headers.items()))
 
     @staticmethod
-    def _refusal(future) -> str | None:
-        """None once the broker has acknowledged the record, its error when refused for good; raises any other."""
+    def _refusal(future, deadline: float) -> str | None:
+        """None once the broker has acknowledged the record, its error when refused for good; raises any other
+        (KafkaTimeoutError for a record still unsettled at the deadline)."""
         try:
-            # Re-raises the broker's error for a record not acknowledged; waits (up to the producer's delivery
-            # timeout) only for what flush did not.
-            future.get(timeout=DELIVERY_WAIT)
+            # Re-raises the broker's error for a record not acknowledged; waits only for what flush did not settle.
+            future.get(timeout=max(deadline - time.monotonic(), 0))
             return None
         except Exception as exc:
             if not refused_for_good(exc):
@@ -165,7 +171,7 @@ class OutboxRelay:
         refused = {}
         self._drop_producer()  # after a refusal the producer's sequence for that partition is spoiled
         for row in rows:
-            error = self._refusal(self._send(self.producer(), row))
+            error = self._refusal(self._send(self.producer(), row), time.monotonic() + DELIVERY_WAIT)
             if error is not None:
                 refused[row.position] = error
                 self._drop_producer()
