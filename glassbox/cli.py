@@ -223,6 +223,7 @@ def consume(service, metrics_port):
     """Run the service's event consumers (its spec's consumers module: GROUP, TOPICS, HANDLERS)."""
     from glassbox import logs
     from glassbox.db import make_engine
+    from glassbox import retention
     from glassbox.inbox import ConsumerRunner
     from glassbox.kafka import make_consumer, make_producer
 
@@ -238,9 +239,11 @@ def consume(service, metrics_port):
     bootstrap = config.kafka_bootstrap_servers()
     engine = make_engine(config.database_url(service), pool_size=2)
     tracing.setup(f"{service}-consumer", engine=engine)
+    # A service without events has no relay: its consumer does the housekeeping of its database.
+    housekeeping = None if spec.topic else (lambda: retention.purge(engine, service))
     runner = ConsumerRunner(engine, consumers.GROUP,
                             consumers.HANDLERS, lambda: make_consumer(bootstrap, consumers.GROUP, consumers.TOPICS),
-                            lambda: make_producer(bootstrap))
+                            lambda: make_producer(bootstrap), housekeeping=housekeeping)
     runner.run(stop_on_signals())
 
 

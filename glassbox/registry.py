@@ -37,6 +37,8 @@ class ServiceSpec:
     # "module:Model" of its users projection (glassbox.users): tokens of deactivated users or of a role the user
     # no longer has are refused as soon as the identity event arrives
     users: str | None = None
+    # purge(engine) -> {table: rows deleted} of its own tables kept only for a while (glassbox.retention runs it)
+    purge: str | None = None
     # gunicorn's worker class for `glassbox serve`: "gevent" where open streams must not each hold a thread
     worker_class: str = "gthread"
     # More processes of the local run only, (name, command) each: a development stand-in such as a mail sink
