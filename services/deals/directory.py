@@ -1,5 +1,5 @@
-"""Asking the clients service about a card, for the moment its events have not reached the projection yet
-(a client created a second ago, or just assigned to the caller). The clients service is the authority: its
+"""Asking the clients service about a card (or a campaign), for the moment its events have not reached the projection
+yet (a client created a second ago, or just assigned to the caller). The clients service is the authority: its
 answer, with the caller's own token, decides whether the caller may name the client.
 
 The HTTP call is made outside any database transaction; the use case gets a `ClientLookup` from the view,
@@ -45,23 +45,34 @@ class ClientLookup:
     def fetch(self, client_id: uuid.UUID) -> dict | None:
         """The card as the caller may see it, or None when the clients service says there is none for them
         (404). Unavailable when it cannot be asked (unreachable, slow, 5xx) or answers something unexpected."""
-        url = f"{self.base_url.rstrip('/')}/api/v1/clients/{client_id}"
+        card = self._get("clients", client_id, "client_id")
+        return card if card is None or card.get("updated_at") else self._unexpected("client_id", 200, card)
+
+    def fetch_campaign(self, campaign_id: uuid.UUID) -> dict | None:
+        """The campaign, or None when the clients service has none (404); Unavailable as `fetch`."""
+        return self._get("campaigns", campaign_id, "campaign_id")
+
+    def _get(self, resource: str, record_id: uuid.UUID, field: str) -> dict | None:
+        url = f"{self.base_url.rstrip('/')}/api/v1/{resource}/{record_id}"
         headers = {"Authorization": self.authorization, REQUEST_ID_HEADER: self.request_id,
                    "Accept": "application/json"}
         try:
             response = self.http.get(url, headers=headers, stream=False, service="clients")
         except UpstreamError as exc:
             log.warning("clients service unreachable: %s", exc.message)
-            raise Unavailable("the clients service cannot be reached to check client_id; try again") from exc
+            raise Unavailable(f"the clients service cannot be reached to check {field}; try again") from exc
         if response.status_code == 404:
             return None
         if response.status_code == 200:
             try:
-                card = response.json()
+                record = response.json()
             except ValueError:
-                card = None
-            if isinstance(card, dict) and card.get("id") == str(client_id) and card.get("updated_at"):
-                return card
-        log.warning("unexpected answer of the clients service: %s %s", response.status_code, response.text[:200])
-        raise Unavailable(f"the clients service answered {response.status_code} when asked about client_id; "
-                          "try again")
+                record = None
+            if isinstance(record, dict) and record.get("id") == str(record_id):
+                return record
+        return self._unexpected(field, response.status_code, response.text[:200])
+
+    @staticmethod
+    def _unexpected(field: str, status: int, body) -> dict:
+        log.warning("unexpected answer of the clients service: %s %s", status, body)
+        raise Unavailable(f"the clients service answered {status} when asked about {field}; try again")
