@@ -59,6 +59,7 @@ def welcome() -> str:
     logins = "\n".join(f"    {login:<34} {role}" for login, role in DEMO_USERS.items())
     return f"""
 Everything goes through the gateway: {gateway}
+  web app       {gateway}/
   API docs      {gateway}/docs
   demo logins   (password: {DEMO_PASSWORD})
 {logins}
