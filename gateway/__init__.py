@@ -23,10 +23,9 @@ SPEC = ServiceSpec(
     worker_class="gevent",  # a relayed live stream (Server-Sent Events) waits in a greenlet, not a thread
 )
 
-# Paths answered without a token: logging in, refreshing, logging out, the keys services verify with,
-# the API docs. Logout too: the refresh token is the credential, and an expired access token must not prevent it.
-PUBLIC_PREFIXES = ("/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/auth/logout", "/.well-known/",
-                   "/api/v1/openapi.json")
+# Paths answered without a token: the keys services verify with, the API docs. Logging in, refreshing and logging
+# out are marked public in their views (glassbox.auth.public): a prefix would open /auth/logout-all as well.
+PUBLIC_PREFIXES = ("/.well-known/", "/api/v1/openapi.json")
 
 
 def create_app(config: dict | None = None) -> Flask:

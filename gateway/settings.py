@@ -1,5 +1,5 @@
 """The gateway's settings: the kit's, plus signing keys, the upload limit, how long the edge waits for the
-services and where they are, rate limits and CORS. Read and validated once at start-up."""
+services and where they are, rate limits, CORS, the refresh grace window and the web app's folder. Read and validated once at start-up."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -10,7 +10,7 @@ from typing import Mapping
 from limits import parse_many
 
 from glassbox import registry
-from glassbox.config import service_url, var_dir
+from glassbox.config import PROJECT_ROOT, service_url, var_dir
 from glassbox.settings import Settings, comma_list, path, positive_float, positive_int, setting
 
 
@@ -22,6 +22,13 @@ def rate_limit(raw: str) -> str:
 
 def paths(raw: str) -> tuple[Path, ...]:
     return tuple(Path(item) for item in comma_list(raw))
+
+
+def non_negative_int(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError("must not be negative")
+    return value
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,9 @@ class GatewaySettings(Settings):
     login_rate_limit: str = "10 per minute"  # per IP, on logging in and refreshing
     ratelimit_storage_uri: str = "memory://"
     cors_origins: tuple[str, ...] = ()  # none: no cross-origin access
+    # A refresh token spent this recently may be presented again (two browser tabs refreshing at once).
+    refresh_grace_seconds: int = 30
+    web_dir: Path = PROJECT_ROOT / "web" / "dist"  # the built web app, served at /
     # Every registered service but the gateway -> its base URL (`<SERVICE>_URL`).
     service_urls: Mapping[str, str] = field(default_factory=dict)
 
@@ -63,6 +73,9 @@ class GatewaySettings(Settings):
             "login_rate_limit": setting("GATEWAY_LOGIN_RATE_LIMIT", cls.login_rate_limit, rate_limit),
             "ratelimit_storage_uri": setting("RATELIMIT_STORAGE_URI", cls.ratelimit_storage_uri),
             "cors_origins": setting("GATEWAY_CORS_ORIGINS", (), comma_list),
+            "refresh_grace_seconds": setting("GATEWAY_REFRESH_GRACE_SECONDS", cls.refresh_grace_seconds,
+                                             non_negative_int),
+            "web_dir": setting("GATEWAY_WEB_DIR", cls.web_dir, path),
             "service_urls": MappingProxyType({name: service_url(name) for name in registry.specs() if name != service}),
         }
 

@@ -11,6 +11,7 @@ from flask import Flask, current_app, g, request
 from flask_smorest import abort
 
 from glassbox.keys import ACCESS_TOKEN_TYPE, ALGORITHM, ROLES, load_public_keys
+from glassbox.web.hooks import current_view
 
 # Paths that answer without a token (probes, metrics, the API docs).
 PUBLIC_PREFIXES = ("/health/", "/metrics", "/docs", "/openapi.json")
@@ -82,6 +83,13 @@ class TokenVerifier:
 Authenticator = Callable[[str], Principal]
 
 
+def public(view):
+    """Marks a view (a function or a MethodView method) that answers without a token: logging in, the files of
+    a web app. Exactly that view: unlike a public prefix, it opens no other path that begins the same way."""
+    view.public = True
+    return view
+
+
 def init_app(app: Flask, authenticate: Authenticator, public_prefixes: tuple[str, ...] = PUBLIC_PREFIXES) -> None:
     """Deny by default: every request but the public paths needs a valid bearer token.
 
@@ -91,7 +99,8 @@ def init_app(app: Flask, authenticate: Authenticator, public_prefixes: tuple[str
 
     @app.before_request
     def _authenticate():
-        if request.path.startswith(public_prefixes) or request.method == "OPTIONS":
+        if (request.path.startswith(public_prefixes) or request.method == "OPTIONS"
+                or getattr(current_view(), "public", False)):
             return None
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():

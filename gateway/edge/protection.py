@@ -73,6 +73,7 @@ def init_app(app: Flask) -> None:
 
     if settings.cors_origins:
         CORS(app, origins=list(settings.cors_origins),
-             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID", "X-CSRF-Token",
+                            "If-None-Match", "If-Match"],
              expose_headers=["X-Request-ID", "Retry-After", "Location", "ETag"], max_age=600)
     app.after_request(_security_headers)

@@ -18,21 +18,33 @@ def _role(**kwargs):
 
 # -- tokens --------------------------------------------------------------------------------------------
 
+SESSION_MODES = ("token", "cookie")
+
+
 class LoginSchema(Schema):
     # Any string: a malformed e-mail is answered like an unknown one.
     email = fields.String(required=True, validate=validate.Length(min=1, max=254))
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=PASSWORD_MAX_LENGTH))
+    session = fields.String(load_default="token", validate=validate.OneOf(SESSION_MODES), metadata={
+        "description": "token: the refresh token in the answer; cookie (a browser): in the HttpOnly cookie "
+                       "glassbox_refresh (Path=/api/v1/auth), with a CSRF token in the answer and in the cookie "
+                       "glassbox_csrf, to be repeated in the X-CSRF-Token header of refresh and logout"})
 
 
 class RefreshTokenSchema(Schema):
-    refresh_token = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=200))
+    refresh_token = fields.String(load_only=True, validate=validate.Length(min=1, max=200), metadata={
+        "description": "absent (an empty body or {}): the glassbox_refresh cookie of a browser session, with the "
+                       "X-CSRF-Token header equal to the glassbox_csrf cookie (else 403)"})
 
 
 class TokenPairSchema(Schema):
     access_token = fields.String(required=True, metadata={"description": "RS256 JWT for the Authorization header"})
-    refresh_token = fields.String(required=True, metadata={"description": "opaque; for one POST /auth/refresh"})
+    refresh_token = fields.String(metadata={"description": "opaque; for one POST /auth/refresh. Token mode only: "
+                                                           "a browser session gets it in the glassbox_refresh cookie"})
     token_type = fields.String(required=True, metadata={"description": "always Bearer"})
     expires_in = fields.Integer(required=True, metadata={"description": "seconds until the access token expires"})
+    csrf_token = fields.String(metadata={"description": "cookie mode only: the value of the glassbox_csrf cookie, "
+                                                        "for the X-CSRF-Token header"})
 
 
 class MeSchema(Schema):

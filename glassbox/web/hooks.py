@@ -33,11 +33,17 @@ def accepts_bodies(*mimetypes: str):
     return mark
 
 
-def _accepted_mimetypes() -> tuple[str, ...]:
+def current_view():
+    """The function answering this request: a view function, or the MethodView's method for this request's
+    method (where markers such as accepts_bodies and glassbox.auth.public are set); None when no route matched."""
     view = current_app.view_functions.get(request.endpoint)
     if getattr(view, "view_class", None) is not None:
         view = getattr(view.view_class, request.method.lower(), None)
-    return getattr(view, "accepted_mimetypes", ())
+    return view
+
+
+def _accepted_mimetypes() -> tuple[str, ...]:
+    return getattr(current_view(), "accepted_mimetypes", ())
 
 
 def _require_json_body():

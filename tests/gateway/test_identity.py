@@ -132,7 +132,8 @@ def test_a_good_login_resets_the_failure_count(gw, gw_user):
 
 # -- refresh tokens ------------------------------------------------------------------------------------
 
-def test_refresh_rotates_and_the_spent_token_is_refused(gw, gw_user):
+def test_refresh_rotates_and_the_spent_token_is_refused(gw, gw_user, gateway_settings):
+    gateway_settings(refresh_grace_seconds=0)  # the grace window for two tabs: tests/gateway/test_browser_sessions.py
     user = gw_user("manager")
     first = tokens_of(user)
     second = refresh(gw, first["refresh_token"])
@@ -142,7 +143,8 @@ def test_refresh_rotates_and_the_spent_token_is_refused(gw, gw_user):
     assert_field_error(refresh(gw, first["refresh_token"]), 401)
 
 
-def test_reuse_of_a_spent_token_revokes_its_whole_family_only(gw, gw_user):
+def test_reuse_of_a_spent_token_revokes_its_whole_family_only(gw, gw_user, gateway_settings):
+    gateway_settings(refresh_grace_seconds=0)
     user = gw_user("manager")
     stolen = tokens_of(user)["refresh_token"]
     other_device = tokens_of(user)["refresh_token"]  # another login: another family

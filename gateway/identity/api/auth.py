@@ -1,15 +1,22 @@
-"""/auth and /me: logging in, rotating and revoking refresh tokens, and who the caller is."""
+"""/auth and /me: logging in, rotating and revoking refresh tokens (in the body, or for a browser in a cookie),
+and who the caller is."""
+from datetime import timedelta
+
 from flask import current_app
 from flask.views import MethodView
 
 from gateway.edge.protection import login_rate_limit
+from gateway.identity import browser
 from gateway.identity.schemas import LoginSchema, MeSchema, RefreshTokenSchema, TokenPairSchema
 from gateway.identity.service import sessions
 from glassbox.app import current_db
-from glassbox.auth import current_principal
+from glassbox.auth import current_principal, public
+from glassbox.errors import Unauthorized
 from glassbox.web import Blueprint
 
 blp = Blueprint("auth", __name__, description="Logging in: access and refresh tokens")
+
+NO_REFRESH_TOKEN = "no refresh token: send it in the body, or log in with \"session\": \"cookie\" first"
 
 
 def _signing():
@@ -19,6 +26,7 @@ def _signing():
 
 @blp.route("/auth/login")
 class Login(MethodView):
+    @public
     @login_rate_limit  # outermost: every attempt counts, valid or not
     @blp.arguments(LoginSchema)
     @blp.doc(security=[])  # public: no bearer token needed
@@ -26,29 +34,61 @@ class Login(MethodView):
     @blp.alt_response(401, description="wrong e-mail or password, or a deactivated account (one answer for all)")
     @blp.alt_response(429, description="locked after repeated failures; see Retry-After")
     def post(self, data):
-        """Exchange e-mail and password for an access token (15 minutes) and a refresh token (14 days)."""
-        return sessions.login(current_db(), *_signing(), data["email"], data["password"])
+        """Exchange e-mail and password for an access token (15 minutes) and a refresh token (14 days): in the
+        answer, or with `"session": "cookie"` in the glassbox_refresh cookie (HttpOnly, SameSite=Strict)."""
+        tokens = sessions.login(current_db(), *_signing(), data["email"], data["password"])
+        return browser.cookie_session(tokens) if data["session"] == "cookie" else tokens
 
 
 @blp.route("/auth/refresh")
 class Refresh(MethodView):
+    @public
     @login_rate_limit
     @blp.arguments(RefreshTokenSchema)
     @blp.doc(security=[])
     @blp.response(200, TokenPairSchema)
-    @blp.alt_response(401, description="unknown, expired, revoked or reused refresh token")
+    @blp.alt_response(401, description="unknown, expired, revoked or reused refresh token, or none")
+    @blp.alt_response(403, description="cookie mode: X-CSRF-Token does not repeat the glassbox_csrf cookie")
     def post(self, data):
-        """Rotate: spend the refresh token for a new pair. Reusing a spent one revokes its whole family."""
-        return sessions.refresh(current_db(), *_signing(), data["refresh_token"])
+        """Rotate: spend the refresh token for a new pair. Reusing a spent one revokes its whole family, except
+        within GATEWAY_REFRESH_GRACE_SECONDS of its rotation (two tabs at once), which gets a new pair. Without
+        a token in the body, the browser session's cookie is rotated and both cookies are set again."""
+        from_cookie = "refresh_token" not in data
+        token = browser.cookie_refresh_token() if from_cookie else data["refresh_token"]
+        if token is None:
+            raise Unauthorized(NO_REFRESH_TOKEN)
+        ring, settings = _signing()
+        tokens = sessions.refresh(current_db(), ring, settings, token, timedelta(seconds=settings.refresh_grace_seconds))
+        return browser.cookie_session(tokens) if from_cookie else tokens
 
 
 @blp.route("/auth/logout")
 class Logout(MethodView):
+    @public  # the refresh token is the credential: an expired access token must not prevent logging out
     @blp.arguments(RefreshTokenSchema)
+    @blp.doc(security=[])
     @blp.response(204)
+    @blp.alt_response(403, description="cookie mode: X-CSRF-Token does not repeat the glassbox_csrf cookie")
     def post(self, data):
-        """Revoke the refresh token and every token rotated from the same login (always 204)."""
-        sessions.logout(current_db(), data["refresh_token"])
+        """Revoke the refresh token and every token rotated from the same login (always 204). Without a token in
+        the body, the browser session's: both cookies are cleared."""
+        if "refresh_token" in data:
+            sessions.logout(current_db(), data["refresh_token"])
+            return
+        token = browser.cookie_refresh_token()
+        if token is not None:
+            sessions.logout(current_db(), token)
+        browser.clear_cookies()
+
+
+@blp.route("/auth/logout-all")
+class LogoutEverywhere(MethodView):
+    @blp.response(204)
+    def post(self):
+        """Log out everywhere: revoke every refresh token of the caller (each session ends when its access token
+        expires, within 15 minutes). A browser session's cookies are cleared too."""
+        sessions.logout_everywhere(current_db(), current_principal())
+        browser.clear_cookies()
 
 
 @blp.route("/me")

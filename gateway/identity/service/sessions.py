@@ -68,23 +68,26 @@ def _issue_tokens(session: Session, ring: KeyRing, settings: Settings, user: Use
             "expires_in": int(ACCESS_TOKEN_TTL.total_seconds())}
 
 
-def refresh(db: Database, ring: KeyRing, settings: Settings, refresh_token: str) -> dict:
+def refresh(db: Database, ring: KeyRing, settings: Settings, refresh_token: str, grace: timedelta = timedelta(0)) -> dict:
     """Rotation: the presented token is spent and a new one of the same family comes back. A spent or
-    revoked token presented again means a copy is in other hands: the whole family is revoked."""
+    revoked token presented again means a copy is in other hands: the whole family is revoked. Except that
+    a token spent less than `grace` ago by a rotation (two browser tabs refreshing at once) gets another
+    pair of its family."""
     now = clock.now()
     with db.unit_of_work() as uow:
+        # Locked: concurrent refreshes of one token queue here, and the second one sees the first's spend.
         stored = uow.session.scalars(select(RefreshToken).where(RefreshToken.token_hash == secret_digest(refresh_token))
                                      .with_for_update()).first()
         if stored is None:
             raise Unauthorized(BAD_REFRESH_TOKEN)
-        if stored.used_at is not None or stored.revoked_at is not None:
+        if stored.revoked_at is not None or (stored.used_at is not None and now - stored.used_at >= grace):
             revoke_refresh_tokens(uow.session, now, RefreshToken.family_id == stored.family_id)
             uow.commit()
             raise Unauthorized(BAD_REFRESH_TOKEN)
         user = uow.session.get(User, stored.user_id)
         if stored.expires_at <= now or not user.is_active:
             raise Unauthorized(BAD_REFRESH_TOKEN)
-        stored.used_at = now
+        stored.used_at = stored.used_at or now  # a second use within the grace does not move the window
         tokens = _issue_tokens(uow.session, ring, settings, user, stored.family_id, now)
         uow.commit()
         return tokens
@@ -98,6 +101,14 @@ def logout(db: Database, refresh_token: str) -> None:
         if family_id is None:
             return
         revoke_refresh_tokens(uow.session, clock.now(), RefreshToken.family_id == family_id)
+        uow.commit()
+
+
+def logout_everywhere(db: Database, principal: Principal) -> None:
+    """Revokes every refresh token of the caller: each of their sessions ends at its access token's expiry.
+    An API token has no sessions: nothing to do."""
+    with db.unit_of_work() as uow:
+        revoke_refresh_tokens(uow.session, clock.now(), RefreshToken.user_id == uuid.UUID(principal.user_id))
         uow.commit()
 
 
