@@ -24,5 +24,6 @@ export const en = {
   slaDays: 'SLA days', responsibleRole: 'Responsible role', up: 'Up', down: 'Down', add: 'Add', role: 'Role',
   notFound: 'Not found', error: 'Something went wrong: {message}', value: 'Value', markRead: 'Mark all read',
   skipToContent: 'Skip to content', dealsOnBoard: '{count} deals', moveTo: 'Move to', summary: 'Summary',
+  dragDeal: 'Drag {title} to another stage',
   scopeOwn: 'Your numbers', scopeTeam: 'Team numbers', title: 'Title', close: 'Close',
 } as const

@@ -27,5 +27,6 @@ export const ru: Record<keyof typeof en, string> = {
   responsibleRole: 'Ответственная роль', up: 'Выше', down: 'Ниже', add: 'Добавить', role: 'Роль',
   notFound: 'Не найдено', error: 'Ошибка: {message}', value: 'Значение', markRead: 'Прочитать все',
   skipToContent: 'К содержимому', dealsOnBoard: '{count} сделок', moveTo: 'Перенести в', summary: 'Итоги',
+  dragDeal: 'Перетащить «{title}» на другой этап',
   scopeOwn: 'Ваши показатели', scopeTeam: 'Показатели команды', title: 'Название', close: 'Закрыть',
 }

@@ -3,8 +3,8 @@
 // message, when the server refuses it (409: not allowed now, 412: the deal changed meanwhile).
 import { useMemo, useState } from 'react'
 import { Link } from 'react-router-dom'
-import { DndContext, KeyboardSensor, PointerSensor, useDraggable, useDroppable, useSensor, useSensors,
-  type DragEndEvent } from '@dnd-kit/core'
+import { DndContext, KeyboardSensor, PointerSensor, pointerWithin, rectIntersection, useDraggable, useDroppable, useSensor,
+  useSensors, type CollisionDetection, type DragEndEvent } from '@dnd-kit/core'
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { dealsApi } from '../api/deals'
 import { api } from '../api/http'
@@ -16,6 +16,12 @@ import { useI18n } from '../i18n'
 import { seesTeam } from '../roles'
 
 const POLL_MS = 5000
+
+// The column under the pointer; the keyboard (no pointer) falls back to the column the card overlaps most.
+const dropTarget: CollisionDetection = (args) => {
+  const hits = pointerWithin(args)
+  return hits.length ? hits : rectIntersection(args)
+}
 
 export function moveLocally(deals: Deal[], dealId: string, stage: Stage): Deal[] {
   return deals.map((deal) => deal.id === dealId
@@ -105,7 +111,7 @@ export function BoardScreen() {
       <div aria-live="polite" className={notice?.bad ? 'notice bad' : 'notice'}>{notice?.text}</div>
       <ErrorNote error={pipelines.error ?? board.error ?? deals.error} />
       {(board.isLoading || deals.isLoading) && <Loading />}
-      <DndContext sensors={sensors} onDragEnd={onDragEnd}>
+      <DndContext sensors={sensors} collisionDetection={dropTarget} onDragEnd={onDragEnd}>
         <div className="board" data-testid="board">
           {columns.map((column) => (
             <Column key={column.stage.id} column={column} deals={byStage.get(column.stage.id) ?? []}
@@ -152,7 +158,9 @@ function Card({ deal, stages, onMove, onClosed }: {
   return (
     <li ref={setNodeRef} style={style} className={`card${deal.stalled ? ' stalled' : ''}${isDragging ? ' dragging' : ''}`}
       data-deal={deal.title}>
-      <div className="card-grip" {...listeners} {...attributes} aria-label={`${deal.title}: ${t('moveTo')}`}>
+      <div className="card-body">
+        <button type="button" className="card-grip" {...listeners} {...attributes}
+          aria-label={t('dragDeal', { title: deal.title })}><span aria-hidden="true">⠿</span></button>
         <Link to={`/deals/${deal.id}`} className="card-title">{deal.title}</Link>
         <span className="card-client">{deal.client_name}</span>
         <span className="card-amount">{money(deal.amount.amount, deal.amount.currency)}</span>
