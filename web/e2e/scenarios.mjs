@@ -125,7 +125,7 @@ const scenarios = {
       await signIn(page, base, args.email)
       await page.getByRole('link', { name: 'Import' }).click()
       await page.getByLabel('Upload a CSV file').setInputFiles(args.file)
-      await page.getByRole('button', { name: 'Upload' }).click()
+      await page.getByRole('button', { name: 'Upload', exact: true }).click()
       await page.locator('progress').waitFor()
       await page.getByText('Progress: done').waitFor({ timeout: 60000 })
       const counts = await page.getByTestId('import-counts').textContent()
