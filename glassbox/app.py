@@ -9,6 +9,7 @@ from glassbox.db import Database
 from glassbox.health import blueprint as health_blueprint
 from glassbox.registry import ServiceSpec
 from glassbox.web import Blueprint
+from glassbox.web import swagger
 
 
 def create_service_app(spec: ServiceSpec, blueprints: list[Blueprint], config: dict | None = None,
@@ -29,7 +30,7 @@ def create_service_app(spec: ServiceSpec, blueprints: list[Blueprint], config: d
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="/docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        OPENAPI_SWAGGER_UI_URL=swagger.ASSETS_URL,  # served here, from a pinned package: no CDN
         API_SPEC_OPTIONS={
             "security": [{"bearerAuth": []}],
             "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
@@ -45,10 +46,12 @@ def create_service_app(spec: ServiceSpec, blueprints: list[Blueprint], config: d
     web.init_json_bodies(app)
     web.init_idempotency(app, app.extensions["glassbox_db"].session)
     metrics.init_app(app, spec.name)
+    web.init_conditional_get(app)
 
     api = Api(app)
     app.extensions["glassbox_api"] = api
     app.register_blueprint(health_blueprint)
+    app.register_blueprint(swagger.blueprint)
     for blueprint in blueprints:
         api.register_blueprint(blueprint, url_prefix="/api/v1")  # every service serves the public paths
     # smorest registers its own HTTPException handler; ours keeps the one error shape everywhere.

@@ -1,5 +1,5 @@
 """The edge: the one front door of the API. Routing to the services (proxy), views gathered from several
-services (client overview, dashboard), protection (rate limits, CORS, security headers) and the merged
+services (client overview, dashboard), the web app's files, protection (rate limits, CORS, security headers) and the merged
 OpenAPI document. It has no tables and never imports a service: the registry says which services exist."""
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Registered after the API blueprints: the proxy is the catch-all for the services' resources, and
     protection's hooks must run after authentication."""
-    from gateway.edge import openapi, protection, proxy
+    from gateway.edge import openapi, protection, proxy, webapp
     from gateway.edge.upstreams import Upstreams
 
     app.extensions["gateway_upstreams"] = Upstreams.discover(app.config["GLASSBOX_SETTINGS"])
     app.register_blueprint(openapi.blueprint)
     app.register_blueprint(proxy.blueprint)
+    app.register_blueprint(webapp.blueprint)  # the web app at / (routes more specific than its catch-all win)
     protection.init_app(app)

@@ -1,19 +1,18 @@
 """One OpenAPI document for the whole API at /api/v1/openapi.json, merged from the gateway's own and the
 committed contracts/openapi/<service>.json of every service (read as data: the gateway never imports a
-service), and Swagger UI on it at /docs."""
+service), and Swagger UI on it at /docs (its files from the kit's /docs/assets/, no CDN)."""
 from __future__ import annotations
 
 import base64
 import copy
 import hashlib
 import json
-from urllib.parse import urlsplit
-
 from flask import Blueprint, Response, current_app
 
 from glassbox import registry
 from glassbox.config import PROJECT_ROOT
 from glassbox.contracts import stable_json
+from glassbox.web import swagger
 
 CONTRACTS = PROJECT_ROOT / "contracts" / "openapi"
 DOCUMENT_PATH = "/api/v1/openapi.json"
@@ -98,24 +97,18 @@ _SWAGGER_INIT = f'SwaggerUIBundle({{url: "{DOCUMENT_PATH}", dom_id: "#swagger-ui
 _SWAGGER_INIT_HASH = base64.b64encode(hashlib.sha256(_SWAGGER_INIT.encode()).digest()).decode()
 _DOCS_PAGE = """<!doctype html>
 <html lang="en">
-<head><meta charset="utf-8"><title>Glassbox API</title><link rel="stylesheet" href="{cdn}swagger-ui.css"></head>
-<body><div id="swagger-ui"></div><script src="{cdn}swagger-ui-bundle.js"></script><script>{init}</script></body>
+<head><meta charset="utf-8"><title>Glassbox API</title><link rel="stylesheet" href="{assets}swagger-ui.css"></head>
+<body><div id="swagger-ui"></div><script src="{assets}swagger-ui-bundle.js"></script><script>{init}</script></body>
 </html>
 """
-
-
-def docs_csp(cdn_url: str) -> str:
-    """What the docs page needs and no more: the CDN's script and styles (Swagger UI sets inline styles),
-    our one inline script by its hash, and fetching the document from here."""
-    cdn = "{0.scheme}://{0.netloc}".format(urlsplit(cdn_url))
-    return (f"default-src 'none'; script-src {cdn} 'sha256-{_SWAGGER_INIT_HASH}'; "
-            f"style-src {cdn} 'unsafe-inline'; img-src 'self' data: {cdn}; connect-src 'self'; "
-            "frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+# What the docs page needs and no more: Swagger UI's files from here (it sets inline styles), our one inline
+# script by its hash, and fetching the document from here.
+DOCS_CSP = (f"default-src 'none'; script-src 'self' 'sha256-{_SWAGGER_INIT_HASH}'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
 
 
 @blueprint.get("/docs")
 def docs():
-    cdn = current_app.config["OPENAPI_SWAGGER_UI_URL"]
-    response = Response(_DOCS_PAGE.format(cdn=cdn, init=_SWAGGER_INIT), mimetype="text/html")
-    response.headers["Content-Security-Policy"] = docs_csp(cdn)
+    response = Response(_DOCS_PAGE.format(assets=swagger.ASSETS_URL, init=_SWAGGER_INIT), mimetype="text/html")
+    response.headers["Content-Security-Policy"] = DOCS_CSP
     return response

@@ -40,7 +40,8 @@ login_rate_limit = limiter.limit(_login_limit, key_func=get_remote_address)
 
 @limiter.request_filter
 def _unlimited() -> bool:
-    return request.path.startswith(UNLIMITED_PREFIXES)
+    # The web app's files too: a page load is a dozen static files, which cost nothing to serve.
+    return request.path.startswith(UNLIMITED_PREFIXES) or request.blueprint == "webapp"
 
 
 def _too_many_requests(exc: RateLimitExceeded):

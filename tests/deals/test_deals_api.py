@@ -402,7 +402,7 @@ def test_bad_ids_in_paths_are_404_and_a_bad_cursor_is_400(manager):
 def test_etags_and_if_match_prevent_lost_updates(manager, deal, deals_db_url):
     path = f"/api/v1/deals/{deal['id']}"
     fetched = manager.get(path)
-    assert fetched.headers["ETag"] == '"1"'
+    assert fetched.headers["ETag"].startswith('"1-')  # the version, and on a GET the body's hash
     first = manager.patch(path, json={"title": "First"}, headers={"If-Match": fetched.headers["ETag"]})
     assert first.status_code == 200 and first.headers["ETag"] == '"2"'
     assert_error(manager.patch(path, json={"title": "Second"}, headers={"If-Match": '"1"'}), 412)
@@ -412,6 +412,18 @@ def test_etags_and_if_match_prevent_lost_updates(manager, deal, deals_db_url):
     assert manager.get(path).json["title"] == "First"
     assert [e["type"] for e in events_of(deals_db_url)] == [
         "crm.deal.created.v1", "crm.deal.updated.v1", "crm.deal.won.v1", "crm.deal.reopened.v1"]
+
+
+def test_a_deal_polled_with_if_none_match_is_a_304_until_it_changes(manager, deal):
+    path = f"/api/v1/deals/{deal['id']}"
+    tag = manager.get(path).headers["ETag"]
+    unchanged = manager.get(path, headers={"If-None-Match": tag})
+    assert unchanged.status_code == 304 and unchanged.data == b"" and unchanged.headers["ETag"] == tag
+    assert manager.patch(path, json={"title": "Renamed"}, headers={"If-Match": tag}).status_code == 200
+    changed = manager.get(path, headers={"If-None-Match": tag})
+    assert changed.status_code == 200 and changed.json["title"] == "Renamed" and changed.headers["ETag"] != tag
+    listed = manager.get("/api/v1/deals")
+    assert manager.get("/api/v1/deals", headers={"If-None-Match": listed.headers["ETag"]}).status_code == 304
 
 
 def test_a_retried_create_with_an_idempotency_key_opens_one_deal(manager, mine, deals_db_url):

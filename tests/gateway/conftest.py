@@ -12,7 +12,7 @@ from glassbox.auth import Principal
 from tests.support.clients import clients_app, clients_db_url  # noqa: F401
 from tests.support.database import truncate_all
 from tests.support.gateway import PASSWORD, gateway_app, gateway_db_url  # noqa: F401
-from tests.support.http import Caller
+from tests.support.http import Caller, closed_port_url, serving
 
 
 @pytest.fixture
@@ -60,3 +60,18 @@ def gateway_settings(gateway_app, monkeypatch):
             settings, service_urls={**settings.service_urls, **urls}, **changes))
 
     return change
+
+
+@pytest.fixture(scope="session")
+def clients_url(clients_app):
+    with serving(clients_app) as url:
+        yield url
+
+
+@pytest.fixture
+def clients_service(clients_url, clients_db_url, gateway_settings):
+    """The real clients service on an empty database behind the gateway; the deals service is not there."""
+    truncate_all(clients_db_url)
+    gateway_settings(clients_url=clients_url)
+    gateway_settings(deals_url=closed_port_url())
+    return clients_url

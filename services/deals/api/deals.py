@@ -1,15 +1,13 @@
 """/deals: deals and their moves through the pipeline. Views only translate HTTP to use-case calls.
 
-Every answer that carries one deal has an ETag (its version); PATCH and the transitions take an optional
-If-Match, and a deal changed meanwhile is a 412 instead of a lost update."""
-import re
-
-from flask import request
+Every answer that carries one deal has an ETag (its version; If-None-Match on GET is a 304 through the kit's
+glassbox.web.conditional); PATCH and the transitions take an optional If-Match, and a deal changed meanwhile is
+a 412 instead of a lost update."""
 from flask.views import MethodView
 
 from glassbox.app import current_db
 from glassbox.auth import current_principal
-from glassbox.web import Blueprint
+from glassbox.web import Blueprint, if_match_versions, version_etag
 from services.deals.directory import ClientLookup
 from services.deals.schemas import (AssignSchema, DealCreateSchema, DealPageSchema, DealQueryArgs, DealSchema,
                                     DealUpdateSchema, HistorySchema, LoseSchema, MoveSchema, WinSchema)
@@ -18,19 +16,9 @@ from services.deals.service import deals, history
 blp = Blueprint("deals", __name__, description="Deals: create, change, move through the stages, win, lose, "
                                                "reopen, assign; the stage history")
 
-_ETAG = re.compile(r'^"([0-9]{1,9})"$')
-
 
 def _tagged(deal):
-    return deal, {"ETag": f'"{deal.version}"'}
-
-
-def _if_match() -> frozenset[int] | None:
-    """The versions If-Match accepts; None when absent or `*`. A tag that is not one of ours matches nothing."""
-    header = request.headers.get("If-Match")
-    if header is None or header.strip() == "*":
-        return None
-    return frozenset(int(m.group(1)) for tag in header.split(",") if (m := _ETAG.match(tag.strip())))
+    return deal, version_etag(deal.version)
 
 
 @blp.route("/deals")
@@ -61,7 +49,7 @@ class DealItem(MethodView):
     def patch(self, changes, deal_id):
         """Change the title, amount, expected close date or campaign of an open deal (never its status, stage or
         owner: those have their own endpoints)."""
-        return _tagged(deals.update_deal(current_db(), current_principal(), deal_id, changes, _if_match()))
+        return _tagged(deals.update_deal(current_db(), current_principal(), deal_id, changes, if_match_versions()))
 
 
 @blp.route("/deals/<uuid:deal_id>/move")
@@ -70,7 +58,7 @@ class DealMove(MethodView):
     @blp.response(200, DealSchema)
     def post(self, data, deal_id):
         """Move an open deal to another active stage of its pipeline (its current stage is a 409)."""
-        return _tagged(deals.move_deal(current_db(), current_principal(), deal_id, data["stage_id"], _if_match()))
+        return _tagged(deals.move_deal(current_db(), current_principal(), deal_id, data["stage_id"], if_match_versions()))
 
 
 @blp.route("/deals/<uuid:deal_id>/win")
@@ -80,7 +68,7 @@ class DealWin(MethodView):
     def post(self, data, deal_id):
         """Mark an open deal won, now or at `closed_at`; it stays in its stage."""
         return _tagged(deals.win_deal(current_db(), current_principal(), deal_id, data.get("closed_at"),
-                                        _if_match()))
+                                        if_match_versions()))
 
 
 @blp.route("/deals/<uuid:deal_id>/lose")
@@ -90,7 +78,7 @@ class DealLose(MethodView):
     def post(self, data, deal_id):
         """Mark an open deal lost, for an active lost reason, with a comment."""
         return _tagged(deals.lose_deal(current_db(), current_principal(), deal_id, data["reason_id"],
-                                         data["comment"], _if_match()))
+                                         data["comment"], if_match_versions()))
 
 
 @blp.route("/deals/<uuid:deal_id>/reopen")
@@ -98,7 +86,7 @@ class DealReopen(MethodView):
     @blp.response(200, DealSchema)
     def post(self, deal_id):
         """Open a won or lost deal again, in the stage it was closed in."""
-        return _tagged(deals.reopen_deal(current_db(), current_principal(), deal_id, _if_match()))
+        return _tagged(deals.reopen_deal(current_db(), current_principal(), deal_id, if_match_versions()))
 
 
 @blp.route("/deals/<uuid:deal_id>/assign")
@@ -108,7 +96,7 @@ class DealAssign(MethodView):
     def post(self, data, deal_id):
         """Give an open deal to another manager (head_of_sales and admin)."""
         return _tagged(deals.assign_deal(current_db(), current_principal(), deal_id, data["owner_id"],
-                                           _if_match()))
+                                           if_match_versions()))
 
 
 @blp.route("/deals/<uuid:deal_id>/history")
