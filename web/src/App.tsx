@@ -11,9 +11,10 @@ import { ClientCard } from './screens/ClientCard'
 import { DealCard } from './screens/DealCard'
 import { ImportScreen } from './screens/Import'
 import { Notifications } from './screens/Notifications'
+import { prefetchDashboard } from './screens/dashboardData'
 
 // The charts and the admin screens are their own chunks: most sessions never load them.
-const Dashboard = lazy(() => import('./screens/Dashboard'))
+const Dashboard = lazy(() => { prefetchDashboard(); return import('./screens/Dashboard') })
 const Admin = lazy(() => import('./screens/Admin'))
 
 const NAV: { screen: Screen; path: string }[] = [

@@ -2,8 +2,14 @@
 import { createContext, useContext, useEffect, useState, type ReactNode } from 'react'
 import { useQueryClient } from '@tanstack/react-query'
 import { api, clearEtagCache } from './api/http'
-import { login as sessionLogin, logout as sessionLogout, onSessionChange, refresh } from './api/session'
-import type { Me } from './api/types'
+import { login as sessionLogin, logout as sessionLogout, onSessionChange, refresh, tokenClaims } from './api/session'
+import type { Me, Role } from './api/types'
+
+/** Who the token says the caller is, until GET /me fills in the rest (one round trip less before a screen). */
+function provisionalMe(): Me | null {
+  const claims = tokenClaims()
+  return claims ? { id: claims.sub, role: claims.role as Role, email: '', full_name: '', name: '', team_id: null } : null
+}
 
 interface Auth {
   me: Me | null; ready: boolean
@@ -22,7 +28,10 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       if (!signedIn) { setMe(null); clearEtagCache(); queryClient.clear() }
     })
     void (async () => {
-      if (await refresh()) setMe(await api.get<Me>('/me').catch(() => null))
+      if (await refresh()) {
+        setMe(provisionalMe())
+        void api.get<Me>('/me').then(setMe, () => undefined)
+      }
       setReady(true)
     })()
     return () => { stop() }
@@ -30,7 +39,11 @@ export function AuthProvider({ children }: { children: ReactNode }) {
 
   const value: Auth = {
     me, ready,
-    login: async (email, password) => { await sessionLogin(email, password); setMe(await api.get<Me>('/me')) },
+    login: async (email, password) => {
+      await sessionLogin(email, password)
+      setMe(provisionalMe())
+      void api.get<Me>('/me').then(setMe, () => undefined)
+    },
     logout: async (everywhere) => { await sessionLogout(everywhere) },
   }
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>

@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest'
 import { formatMoney, preferredLocale, translate } from './i18n'
-import { presetPeriod } from './screens/Dashboard'
+import { presetPeriod } from './screens/dashboardData'
 
 it('speaks Russian to a browser that prefers it, English otherwise', () => {
   expect(preferredLocale(['ru-RU', 'en'])).toBe('ru')

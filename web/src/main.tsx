@@ -1,12 +1,12 @@
 import { StrictMode } from 'react'
 import { createRoot } from 'react-dom/client'
-import { QueryClient, QueryClientProvider } from '@tanstack/react-query'
+import { QueryClientProvider } from '@tanstack/react-query'
 import { App } from './App'
 import { AuthProvider } from './auth'
 import { I18nProvider } from './i18n'
+import { queryClient } from './queryClient'
 import './styles.css'
 
-const queryClient = new QueryClient({ defaultOptions: { queries: { retry: 1, staleTime: 2000 } } })
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

@@ -21,6 +21,17 @@ export function currentToken(): string | null {
   return accessToken
 }
 
+/** The claims of the access token (sub, role): enough to draw the screens before GET /me answers. */
+export function tokenClaims(): { sub: string; role: string } | null {
+  if (!accessToken) return null
+  try {
+    const payload = accessToken.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')
+    return JSON.parse(atob(payload.padEnd(payload.length + ((4 - (payload.length % 4)) % 4), '=')))
+  } catch {
+    return null
+  }
+}
+
 export function onSessionChange(listener: Listener): () => void {
   listeners.add(listener)
   return () => listeners.delete(listener)

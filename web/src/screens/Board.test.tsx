@@ -21,7 +21,7 @@ function gateway(moveAnswer: { status: number; body: unknown }) {
     'GET /api/v1/pipelines': () => ({ body: { items: [{ id: 'p1', name: 'Sales', is_default: true, stages: STAGES }], next_cursor: null } }),
     'GET /api/v1/pipelines/p1/board': () => ({ body: { pipeline_id: 'p1', name: 'Sales', columns: STAGES.map((s, i) => (
       { stage: s, count: i === 0 ? 1 : 0, amounts: i === 0 ? [deal.amount] : [], stalled: i === 0 ? 1 : 0 })) } }),
-    'GET /api/v1/deals': () => ({ body: { items: [deal], next_cursor: null } }),
+    'GET /api/v1/deals': ({ path }) => ({ body: { items: path.includes(`stage_id=${deal.stage_id}`) ? [deal] : [], next_cursor: null } }),
     'POST /api/v1/deals/d1/move': () => moveAnswer,
   })
 }
@@ -44,6 +44,7 @@ describe('the pipeline board', () => {
     const { seen } = gateway({ status: 200, body: { ...deal, stage_id: 's2', stage_name: 'Proposal', version: 5 } })
     renderScreen(<BoardScreen />)
     await screen.findByText('Big order')
+    fireEvent.click(screen.getByRole('button', { name: 'Move to…' }))
     fireEvent.change(screen.getByLabelText('Move to'), { target: { value: 's2' } })
     await waitFor(() => expect(within(screen.getByRole('region', { name: 'Proposal' })).getByText('Big order')).toBeInTheDocument())
     const move = seen.find((s) => s.path === '/api/v1/deals/d1/move')!
@@ -56,6 +57,7 @@ describe('the pipeline board', () => {
     gateway({ status: 412, body: { message: 'the deal changed meanwhile' } })
     renderScreen(<BoardScreen />)
     await screen.findByText('Big order')
+    fireEvent.click(screen.getByRole('button', { name: 'Move to…' }))
     fireEvent.change(screen.getByLabelText('Move to'), { target: { value: 's2' } })
     expect(await screen.findByText(/the move was undone \(the deal changed meanwhile\)/)).toBeInTheDocument()
     expect(within(screen.getByRole('region', { name: 'Lead' })).getByText('Big order')).toBeInTheDocument()

@@ -1,7 +1,7 @@
 // The pipeline board: a column per active stage (count and sums from /board), the open deals as cards;
 // drag a card (or pick a stage from its menu) to move it. The move shows at once and is undone, with a
 // message, when the server refuses it (409: not allowed now, 412: the deal changed meanwhile).
-import { useMemo, useState } from 'react'
+import { memo, useCallback, useMemo, useRef, useState } from 'react'
 import { Link } from 'react-router-dom'
 import { DndContext, KeyboardSensor, PointerSensor, pointerWithin, rectIntersection, useDraggable, useDroppable, useSensor,
   useSensors, type CollisionDetection, type DragEndEvent } from '@dnd-kit/core'
@@ -44,8 +44,9 @@ export function BoardScreen() {
   const board = useQuery({ queryKey: ['board', pipeline?.id, owner], enabled: !!pipeline,
     queryFn: () => dealsApi.board(pipeline!.id, owner), refetchInterval: POLL_MS })
   const dealsKey = ['board-deals', pipeline?.id, owner, search]
+  const stageIds = (pipeline?.stages ?? []).filter((s) => s.is_active).map((s) => s.id)
   const deals = useQuery({ queryKey: dealsKey, enabled: !!pipeline,
-    queryFn: () => dealsApi.openDeals(pipeline!.id, owner, search), refetchInterval: POLL_MS })
+    queryFn: () => dealsApi.openDeals(pipeline!.id, stageIds, owner, search), refetchInterval: POLL_MS })
   const queryClient = useQueryClient()
   const sensors = useSensors(useSensor(PointerSensor, { activationConstraint: { distance: 6 } }), useSensor(KeyboardSensor))
 
@@ -89,6 +90,13 @@ export function BoardScreen() {
     void queryClient.invalidateQueries({ queryKey: ['board'] })
   }
 
+  // Stable handlers and stage list, so the memoised cards are not all redrawn on every poll.
+  const latest = useRef({ requestMove, closed })
+  latest.current = { requestMove, closed }
+  const onMove = useCallback((deal: Deal, stageId: string) => latest.current.requestMove(deal, stageId), [])
+  const onClosed = useCallback((deal: Deal) => latest.current.closed(deal), [])
+  const stages = useMemo(() => columns.map((c) => c.stage), [columns])
+
   return (
     <div className="board-screen">
       <h1>{t('board')}</h1>
@@ -115,7 +123,7 @@ export function BoardScreen() {
         <div className="board" data-testid="board">
           {columns.map((column) => (
             <Column key={column.stage.id} column={column} deals={byStage.get(column.stage.id) ?? []}
-              stages={columns.map((c) => c.stage)} onMove={requestMove} onClosed={closed} />
+              stages={stages} onMove={onMove} onClosed={onClosed} />
           ))}
         </div>
       </DndContext>
@@ -147,11 +155,13 @@ function Column({ column, deals, stages, onMove, onClosed }: {
   )
 }
 
-function Card({ deal, stages, onMove, onClosed }: {
+// Memoised: a poll or a move redraws only the cards whose deal changed.
+const Card = memo(function Card({ deal, stages, onMove, onClosed }: {
   deal: Deal; stages: Stage[]; onMove: (deal: Deal, stageId: string) => void; onClosed: (deal: Deal) => void
 }) {
   const { t, money } = useI18n()
   const [open, setOpen] = useState(false)
+  const [moving, setMoving] = useState(false)
   const { attributes, listeners, setNodeRef, transform, isDragging } = useDraggable({ id: deal.id })
   // CSSOM style properties (not a style attribute in markup): allowed by the gateway's CSP.
   const style = transform ? { transform: `translate(${transform.x}px, ${transform.y}px)` } : undefined
@@ -168,13 +178,21 @@ function Card({ deal, stages, onMove, onClosed }: {
           {deal.stalled && <strong className="badge"> {t('stalled')}</strong>}</span>
       </div>
       <div className="card-actions">
-        <label className="visually-hidden" htmlFor={`move-${deal.id}`}>{t('moveTo')}</label>
-        <select id={`move-${deal.id}`} value={deal.stage_id} onChange={(e) => onMove(deal, e.target.value)}>
-          {stages.map((s) => <option key={s.id} value={s.id}>{s.name}</option>)}
-        </select>
+        {/* The stage list only when asked for: 500 cards need not each carry a <select>. */}
+        {moving ? (
+          <>
+            <label className="visually-hidden" htmlFor={`move-${deal.id}`}>{t('moveTo')}</label>
+            <select id={`move-${deal.id}`} value={deal.stage_id} autoFocus onBlur={() => setMoving(false)}
+              onChange={(e) => { setMoving(false); onMove(deal, e.target.value) }}>
+              {stages.map((s) => <option key={s.id} value={s.id}>{s.name}</option>)}
+            </select>
+          </>
+        ) : (
+          <button type="button" onClick={() => setMoving(true)}>{t('moveTo')}…</button>
+        )}
         <button type="button" aria-expanded={open} onClick={() => setOpen(!open)}>{t('win')} / {t('lose')}</button>
       </div>
       {open && <CloseDeal deal={deal} onDone={onClosed} />}
     </li>
   )
-}
+})

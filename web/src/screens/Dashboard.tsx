@@ -2,29 +2,18 @@
 // each as a chart with numbers on hover and as a table. A manager gets their own numbers (the API decides).
 import { useMemo, useState } from 'react'
 import { useQuery } from '@tanstack/react-query'
-import { api, query } from '../api/http'
 import { Chart } from '../components/Chart'
 import { ErrorNote, Loading, Section } from '../components/ui'
 import { useI18n, type Key } from '../i18n'
+import { dashboardQuery, kpiQuery, presetPeriod, type Period } from './dashboardData'
+
+export { presetPeriod }
 
 type Money = { amount: string; currency: string }
 type Row = Record<string, unknown>
 interface Part { data: Row | null; partial: boolean; error?: string }
 interface DashboardAnswer { scope: string; funnel: Part; managers: Part; stalled_deals: Part; summary: Part }
 
-export interface Period { from: string; to: string }
-const iso = (d: Date) => d.toISOString().slice(0, 10)
-
-export function presetPeriod(preset: string, today: Date = new Date()): Period {
-  const y = today.getUTCFullYear(), m = today.getUTCMonth()
-  const utc = (year: number, month: number, day: number) => new Date(Date.UTC(year, month, day))
-  switch (preset) {
-    case 'lastMonth': return { from: iso(utc(y, m - 1, 1)), to: iso(utc(y, m, 0)) }
-    case 'thisQuarter': { const q = Math.floor(m / 3) * 3; return { from: iso(utc(y, q, 1)), to: iso(utc(y, q + 3, 0)) } }
-    case 'thisYear': return { from: iso(utc(y, 0, 1)), to: iso(utc(y, 11, 31)) }
-    default: return { from: iso(utc(y, m, 1)), to: iso(utc(y, m + 1, 0)) }
-  }
-}
 const PRESETS: Key[] = ['thisMonth', 'lastMonth', 'thisQuarter', 'thisYear']
 
 const items = (part: Row | null | undefined): Row[] => ((part?.items ?? part?.stages ?? []) as Row[])
@@ -34,9 +23,8 @@ export default function Dashboard() {
   const { t, money } = useI18n()
   const [preset, setPreset] = useState('thisMonth')
   const [period, setPeriod] = useState<Period>(presetPeriod('thisMonth'))
-  const params = query({ from: period.from, to: period.to })
-  const main = useQuery({ queryKey: ['dashboard', period], queryFn: () => api.get<DashboardAnswer>('/dashboard' + params) })
-  const kpi = (name: string) => ({ queryKey: ['kpi', name, period], queryFn: () => api.get<Row>(`/kpi/${name}${params}`) })
+  const main = useQuery(dashboardQuery<DashboardAnswer>(period))
+  const kpi = (name: string) => kpiQuery<Row>(name, period)
   const cycle = useQuery(kpi('deal-cycle'))
   const campaigns = useQuery(kpi('campaigns'))
   const channels = useQuery(kpi('campaigns/by-channel'))
@@ -52,7 +40,7 @@ export default function Dashboard() {
   const managers = items(main.data?.managers.data)
   const stalled = items(main.data?.stalled_deals.data)
   const charts = useMemo(() => ({
-    funnel: { series: [{ type: 'funnel', sort: 'none', data: funnel.map((s) => ({ name: String(s.name), value: Number(s.entered) })) }] },
+    funnel: { series: [{ type: 'funnel', sort: 'none', left: '5%', width: '55%', data: funnel.map((s) => ({ name: String(s.name), value: Number(s.entered) })) }] },
     managers: { tooltip: { trigger: 'axis' }, legend: {}, grid: { containLabel: true }, xAxis: { type: 'category', data: managers.map((m) => m.name) },
       yAxis: [{ type: 'value' }, { type: 'value', max: 100 }],
       series: [{ name: t('revenue'), type: 'bar', data: managers.map((m) => amount(m.revenue_won)) },

@@ -1,62 +1,66 @@
-// My day: the caller's activities due today or overdue, stalled and past-due deals, newly assigned clients.
-// Built from /activities, /deals and /clients (a manager sees only their own); polled with ETags.
+// My day: GET /my-day, the caller's activities due today or overdue, stalled and past-due deals, newly assigned
+// clients, in one answer the gateway gathers; polled every few seconds with its ETag (a 304 when nothing changed).
 import { useState } from 'react'
 import { Link } from 'react-router-dom'
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
-import { api, query } from '../api/http'
-import type { Activity, Client, Deal, Page } from '../api/types'
-import { useAuth } from '../auth'
+import { api } from '../api/http'
+import type { Activity, Client, Deal } from '../api/types'
 import { ErrorNote, Loading, Section } from '../components/ui'
 import { useI18n } from '../i18n'
 
 const POLL_MS = 5000
 
-function endOfToday(): string {
-  const end = new Date(); end.setHours(23, 59, 59, 999); return end.toISOString()
+interface Part<T> { items: T[]; total: number; partial: boolean; error?: string }
+export interface MyDayAnswer {
+  date: string; activities: Part<Activity>
+  stalled_deals?: Part<Deal>; past_due_deals?: Part<Deal>; new_clients?: Part<Client & { assigned_at?: string }>
+}
+
+function Missing({ part }: { part?: Part<unknown> }) {
+  const { t } = useI18n()
+  return part?.partial ? <p className="muted" role="status">{t('unavailable')}: {part.error ?? ''}</p> : null
 }
 
 export function MyDay() {
   const { t, date, money } = useI18n()
-  const { me } = useAuth()
-  const mine = me?.role === 'manager' ? undefined : me?.id
-  const activities = useQuery({ queryKey: ['my-day', 'activities'], refetchInterval: POLL_MS,
-    queryFn: () => api.get<Page<Activity>>('/activities' + query({ status: 'planned', due_to: endOfToday(),
-      assignee_id: me?.id, sort: 'due_at', limit: 100 })) })
-  const stalled = useQuery({ queryKey: ['my-day', 'stalled'], refetchInterval: POLL_MS,
-    queryFn: () => api.get<Page<Deal>>('/deals' + query({ status: 'open', stalled: true, owner_id: mine, limit: 50 })) })
-  const pastDue = useQuery({ queryKey: ['my-day', 'past-due'], refetchInterval: POLL_MS,
-    queryFn: () => api.get<Page<Deal>>('/deals' + query({ status: 'open', past_due: true, owner_id: mine, limit: 50 })) })
-  const weekAgo = new Date(Date.now() - 7 * 86_400_000).toISOString().slice(0, 10)
-  const clients = useQuery({ queryKey: ['my-day', 'clients'], refetchInterval: POLL_MS,
-    queryFn: () => api.get<Page<Client>>('/clients' + query({ owner_id: mine, created_from: weekAgo, sort: '-created_at', limit: 20 })) })
-  const deals = [...(stalled.data?.items ?? []), ...(pastDue.data?.items ?? [])]
+  const day = useQuery({ queryKey: ['my-day'], refetchInterval: POLL_MS, queryFn: () => api.get<MyDayAnswer>('/my-day') })
+  const data = day.data
+  const deals = [...(data?.stalled_deals?.items ?? []), ...(data?.past_due_deals?.items ?? [])]
     .filter((deal, index, all) => all.findIndex((d) => d.id === deal.id) === index)
+  if (day.isLoading) return <Loading />
   return (
     <div>
       <h1>{t('myDay')}</h1>
+      <ErrorNote error={day.error} />
       <Section title={t('today')}>
-        {activities.isLoading && <Loading />}<ErrorNote error={activities.error} />
+        <Missing part={data?.activities} />
         <ul className="rows">
-          {activities.data?.items.map((a) => <ActivityRow key={a.id} activity={a} />)}
-          {activities.data?.items.length === 0 && <li>{t('nothing')}</li>}
+          {data?.activities.items.map((a) => <ActivityRow key={a.id} activity={a} />)}
+          {data?.activities.items.length === 0 && <li>{t('nothing')}</li>}
         </ul>
       </Section>
-      <Section title={t('stalledDeals')}>
-        <ul className="rows">
-          {deals.map((d) => (
-            <li key={d.id}><Link to={`/deals/${d.id}`}>{d.title}</Link> — {d.client_name} · {money(d.amount.amount, d.amount.currency)}
-              {d.stalled && <strong className="badge"> {t('stalled')}</strong>}
-              {d.past_due && <strong className="badge"> {t('overdue')}</strong>}</li>
-          ))}
-          {deals.length === 0 && <li>{t('nothing')}</li>}
-        </ul>
-      </Section>
-      <Section title={t('newClients')}>
-        <ul className="rows">
-          {clients.data?.items.map((c) => <li key={c.id}><Link to={`/clients/${c.id}`}>{c.name}</Link> · {date(c.created_at)}</li>)}
-          {clients.data?.items.length === 0 && <li>{t('nothing')}</li>}
-        </ul>
-      </Section>
+      {data?.stalled_deals && (
+        <Section title={t('stalledDeals')}>
+          <Missing part={data.stalled_deals} /><Missing part={data.past_due_deals} />
+          <ul className="rows">
+            {deals.map((d) => (
+              <li key={d.id}><Link to={`/deals/${d.id}`}>{d.title}</Link> — {d.client_name} · {money(d.amount.amount, d.amount.currency)}
+                {d.stalled && <strong className="badge"> {t('stalled')}</strong>}
+                {d.past_due && <strong className="badge"> {t('overdue')}</strong>}</li>
+            ))}
+            {deals.length === 0 && <li>{t('nothing')}</li>}
+          </ul>
+        </Section>
+      )}
+      {data?.new_clients && (
+        <Section title={t('newClients')}>
+          <Missing part={data.new_clients} />
+          <ul className="rows">
+            {data.new_clients.items.map((c) => <li key={c.id}><Link to={`/clients/${c.id}`}>{c.name}</Link> · {date(c.assigned_at ?? c.created_at)}</li>)}
+            {data.new_clients.items.length === 0 && <li>{t('nothing')}</li>}
+          </ul>
+        </Section>
+      )}
     </div>
   )
 }
