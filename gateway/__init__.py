@@ -31,6 +31,7 @@ PUBLIC_PREFIXES = ("/.well-known/", "/api/v1/openapi.json")
 def create_app(config: dict | None = None) -> Flask:
     from gateway import edge, identity
     from gateway.edge.dashboard import blp as dashboard_blp
+    from gateway.edge.my_day import blp as my_day_blp
     from gateway.edge.overview import blp as overview_blp
     from gateway.identity.api import BLUEPRINTS
     from gateway.identity.auth import authenticate
@@ -38,7 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
     from glassbox.registry import public_paths
 
     # The services' own public paths (an unsubscribe link) pass the door without a token too.
-    app = create_service_app(SPEC, [*BLUEPRINTS, overview_blp, dashboard_blp], config,
+    app = create_service_app(SPEC, [*BLUEPRINTS, overview_blp, dashboard_blp, my_day_blp], config,
                              authenticate=authenticate, public_prefixes=PUBLIC_PREFIXES + public_paths(),
                              flask_config={"OPENAPI_SWAGGER_UI_PATH": None,  # /docs shows the merged document
                                            "PASS_THROUGH_BLUEPRINTS": {"proxy"}})

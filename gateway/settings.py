@@ -46,6 +46,8 @@ class GatewaySettings(Settings):
     dashboard_budget: float = 3.0
     overview_workers: int = 16
     dashboard_workers: int = 8
+    my_day_budget: float = 2.0
+    my_day_workers: int = 8
     rate_limit: str = "600 per minute"  # per user (per IP before login), across every route
     login_rate_limit: str = "10 per minute"  # per IP, on logging in and refreshing
     ratelimit_storage_uri: str = "memory://"
@@ -69,6 +71,8 @@ class GatewaySettings(Settings):
             "dashboard_budget": setting("GATEWAY_DASHBOARD_BUDGET", cls.dashboard_budget, positive_float),
             "overview_workers": setting("GATEWAY_OVERVIEW_WORKERS", cls.overview_workers, positive_int),
             "dashboard_workers": setting("GATEWAY_DASHBOARD_WORKERS", cls.dashboard_workers, positive_int),
+            "my_day_budget": setting("GATEWAY_MY_DAY_BUDGET", cls.my_day_budget, positive_float),
+            "my_day_workers": setting("GATEWAY_MY_DAY_WORKERS", cls.my_day_workers, positive_int),
             "rate_limit": setting("GATEWAY_RATE_LIMIT", cls.rate_limit, rate_limit),
             "login_rate_limit": setting("GATEWAY_LOGIN_RATE_LIMIT", cls.login_rate_limit, rate_limit),
             "ratelimit_storage_uri": setting("RATELIMIT_STORAGE_URI", cls.ratelimit_storage_uri),

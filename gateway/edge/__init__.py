@@ -1,6 +1,6 @@
 """The edge: the one front door of the API. Routing to the services (proxy), views gathered from several
-services (client overview, dashboard), the web app's files, protection (rate limits, CORS, security headers) and the merged
-OpenAPI document. It has no tables and never imports a service: the registry says which services exist."""
+services (client overview, dashboard, my day), the web app's files, protection (rate limits, CORS, security
+headers) and the merged OpenAPI document. It has no tables and never imports a service: the registry says which services exist."""
 from __future__ import annotations
 
 from flask import Flask

@@ -36,7 +36,8 @@ class Upstreams:
         # Shared by all requests; a slow service holds a worker for at most its connect timeout plus the budget.
         pools = {view: ThreadPoolExecutor(max_workers=workers, thread_name_prefix=view)
                  for view, workers in (("overview", settings.overview_workers),
-                                       ("dashboard", settings.dashboard_workers))}
+                                       ("dashboard", settings.dashboard_workers),
+                                       ("my_day", settings.my_day_workers))}
         return cls(owners=MappingProxyType(owners),
                    upload_paths=frozenset(path for spec in registry.specs().values() for path in spec.upload_paths),
                    client=ServiceClient(USER_AGENT, *settings.timeouts, pool_maxsize=POOL_SIZE),

@@ -4,6 +4,7 @@ page the browser asks for gets index.html, whose script routes it. All of it und
 Content-Security-Policy: the app loads nothing from anywhere else and runs no inline script."""
 from __future__ import annotations
 
+import mimetypes
 from pathlib import Path
 
 from flask import Blueprint, Response, request, send_from_directory
@@ -23,6 +24,10 @@ REVALIDATE = "no-cache"  # index.html, the service worker, the manifest: a new b
 RESERVED = frozenset({"api", "docs", "openapi.json", ".well-known", "health", "metrics"})
 NOT_BUILT = ("the web app is not built: run `npm ci && npm run build` in web/, or point GATEWAY_WEB_DIR at a "
              "built one")
+
+# Not in every system's table; with nosniff the type must be right.
+mimetypes.add_type("application/manifest+json", ".webmanifest")
+mimetypes.add_type("text/javascript", ".mjs")
 
 blueprint = Blueprint("webapp", __name__)
 

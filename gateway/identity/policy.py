@@ -14,3 +14,5 @@ TEAM_KPIS = ("head_of_sales", "admin", "marketer")
 # Of those, who may read billing's figures (receivables, /kpi/payments: the services decide; the dashboard only
 # leaves out what would be refused).
 BILLING_FIGURE_READERS = ("manager", "head_of_sales", "admin")
+# My day: everyone gets the activities assigned to them; the roles that own deals and clients get theirs too.
+MY_DAY_OWNERS = ("manager", "head_of_sales")

@@ -59,6 +59,8 @@ class Client(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When the current owner got the card (created, assigned, distributed): "new clients of mine" lists.
+    assigned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     contacts: Mapped[list["Contact"]] = relationship(back_populates="client", order_by="Contact.created_at")
 
@@ -75,6 +77,7 @@ class Client(Base):
         Index("ix_clients_owner_created", "owner_id", "created_at", "id"),
         Index("ix_clients_owner_name", "owner_id", "name", "id"),
         Index("ix_clients_created", "created_at", "id"),
+        Index("ix_clients_owner_assigned", "owner_id", "assigned_at", "id"),
         Index("ix_clients_name", "name", "id"),
         Index("ix_clients_updated", "updated_at", "id"),
         Index("ix_clients_industry", "industry"),

@@ -88,6 +88,8 @@ class ClientSchema(ClientFields):
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
     archived_at = fields.DateTime(dump_only=True, allow_none=True)
+    assigned_at = fields.DateTime(dump_only=True, metadata={
+        "description": "when the current owner got the card (created, assigned or distributed to them)"})
 
 
 class ClientFilterArgs(Schema):
@@ -103,8 +105,10 @@ class ClientFilterArgs(Schema):
     campaign_id = fields.UUID()
     created_from = fields.Date()
     created_to = fields.Date()
+    assigned_from = fields.Date(metadata={"description": "the owner got it on or after this day (UTC)"})
+    assigned_to = fields.Date(metadata={"description": "the owner got it on or before this day (UTC)"})
     include_archived = fields.Boolean(load_default=False)
-    sort = Sort("name", "created_at", "updated_at", default="-created_at")
+    sort = Sort("name", "created_at", "updated_at", "assigned_at", default="-created_at")
 
 
 class ClientQueryArgs(PageArgs, ClientFilterArgs):

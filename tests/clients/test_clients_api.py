@@ -1,11 +1,15 @@
 """The client card through the HTTP API, on real PostgreSQL: happy paths, ownership, bad input."""
 import uuid
+from datetime import datetime, timezone
 
 import pytest
 
 from tests.support.clients import CARD, create
+from tests.support.clock import clock_fixture
 from tests.support.http import assert_field_error
 from tests.support.outbox import outbox_events
+
+clock = clock_fixture(datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc))
 
 # -- happy paths ----------------------------------------------------------------------------------
 
@@ -278,6 +282,23 @@ def test_head_filters_by_owner(head, manager, other_manager):
     create(other_manager, tax_id="3000000001", email="o@o.example")
     page = head.get(f"/api/v1/clients?owner_id={manager.user_id}").json
     assert page["total"] == 1 and page["items"][0]["owner_id"] == manager.user_id
+
+
+def test_assigned_at_follows_the_owner_and_lists_the_newly_assigned(head, manager, other_manager, known_user, clock):
+    known_user(manager), known_user(other_manager)
+    long_owned = create(head, owner_id=manager.user_id)
+    assert long_owned["assigned_at"] == long_owned["created_at"]
+    clock.advance(days=20)
+    moved = create(head, owner_id=other_manager.user_id, tax_id="3000000002", email="m@m.example")
+    clock.advance(days=5)
+    assigned = head.post(f"/api/v1/clients/{moved['id']}/assign", json={"owner_id": manager.user_id}).json
+    assert datetime.fromisoformat(assigned["assigned_at"]) == clock.now
+    assert assigned["created_at"] == moved["created_at"]
+    new_to_manager = manager.get("/api/v1/clients?assigned_from=2026-11-20&sort=-assigned_at").json
+    assert [card["id"] for card in new_to_manager["items"]] == [moved["id"]]
+    assert manager.get("/api/v1/clients?assigned_to=2026-11-20").json["items"][0]["id"] == long_owned["id"]
+    assert other_manager.get("/api/v1/clients?assigned_from=2026-11-20").json["total"] == 0
+    assert_field_error(manager.get("/api/v1/clients?assigned_from=last-week"), 422, "assigned_from")
 
 
 # -- idempotency and conventions ------------------------------------------------------------------

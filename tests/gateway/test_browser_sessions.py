@@ -113,6 +113,16 @@ def test_refresh_without_the_csrf_cookie_is_a_403_even_with_a_header(gw, gw_user
     assert_error(gw.post(REFRESH, headers=csrf(login)), 403)
 
 
+def test_a_refused_cookie_is_cleared(gw, gw_user):
+    login = browser_login(gw, gw_user("manager"))
+    assert gw.post(LOGOUT_ALL, headers=bearer(login)).status_code == 204
+    gw.set_cookie("glassbox_refresh", cookies_set(login)["glassbox_refresh"]["value"], path="/api/v1/auth")
+    gw.set_cookie("glassbox_csrf", login.get_json()["csrf_token"])
+    refused = gw.post(REFRESH, headers=csrf(login))
+    assert_error(refused, 401)
+    assert cookies_set(refused)["glassbox_refresh"]["max-age"] == "0"
+
+
 def test_refresh_with_neither_a_body_token_nor_a_cookie_is_a_401(gw):
     assert_error(gw.post(REFRESH), 401, "refresh token")
     assert_error(gw.post(REFRESH, json={}), 401)

@@ -56,6 +56,9 @@ def test_other_files_of_the_build_are_revalidated(gw, web_dir, path):
     response = gw.get(path)
     assert response.status_code == 200 and response.data == (web_dir / path.lstrip("/")).read_bytes()
     assert response.headers["Cache-Control"] == "no-cache"
+    types = {"/sw.js": ("text/javascript", "application/javascript"),
+             "/manifest.webmanifest": ("application/manifest+json",)}
+    assert response.mimetype in types[path]
 
 
 def test_a_missing_asset_is_a_404_not_the_page(gw, web_dir):
@@ -75,7 +78,8 @@ def test_api_and_operator_paths_never_get_the_app(gw, web_dir, path):
 
 
 @pytest.mark.parametrize("path", ["/../secret.txt", "/assets/../../secret.txt", "/%2e%2e/secret.txt",
-                                  "/assets/%2e%2e/%2e%2e/secret.txt", "/..%2fsecret.txt", "/assets/..%2F..%2Fsecret.txt"])
+                                  "/assets/%2e%2e/%2e%2e/secret.txt", "/..%2fsecret.txt",
+                                  "/assets/..%2F..%2Fsecret.txt"])
 def test_no_path_leads_out_of_the_build_folder(gw, web_dir, path):
     response = gw.get(path, headers={"Accept": "*/*"})
     assert b"database password" not in response.data

@@ -58,7 +58,13 @@ class Refresh(MethodView):
         if token is None:
             raise Unauthorized(NO_REFRESH_TOKEN)
         ring, settings = _signing()
-        tokens = sessions.refresh(current_db(), ring, settings, token, timedelta(seconds=settings.refresh_grace_seconds))
+        grace = timedelta(seconds=settings.refresh_grace_seconds)
+        try:
+            tokens = sessions.refresh(current_db(), ring, settings, token, grace)
+        except Unauthorized:
+            if from_cookie:  # a dead session's cookies go, so the app shows its login at once next time
+                browser.clear_cookies()
+            raise
         return browser.cookie_session(tokens) if from_cookie else tokens
 
 

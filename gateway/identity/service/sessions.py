@@ -68,7 +68,8 @@ def _issue_tokens(session: Session, ring: KeyRing, settings: Settings, user: Use
             "expires_in": int(ACCESS_TOKEN_TTL.total_seconds())}
 
 
-def refresh(db: Database, ring: KeyRing, settings: Settings, refresh_token: str, grace: timedelta = timedelta(0)) -> dict:
+def refresh(db: Database, ring: KeyRing, settings: Settings, refresh_token: str,
+            grace: timedelta = timedelta(0)) -> dict:
     """Rotation: the presented token is spent and a new one of the same family comes back. A spent or
     revoked token presented again means a copy is in other hands: the whole family is revoked. Except that
     a token spent less than `grace` ago by a rotation (two browser tabs refreshing at once) gets another

@@ -45,7 +45,7 @@ def add_client(uow, principal: Principal, owner_id: uuid.UUID | None, data: dict
     data = dict(data)
     # Only internal callers (the demo seed) choose the id; the API schemas have no `id` field.
     client = Client(id=data.pop("id", None) or uuid.uuid4(), owner_id=owner_id or uuid.UUID(principal.user_id),
-                    status=data.pop("status", "prospect"), created_at=now, updated_at=now, **data)
+                    status=data.pop("status", "prospect"), created_at=now, updated_at=now, assigned_at=now, **data)
     return add_new(uow, client, events.client_created, principal)
 
 
@@ -86,6 +86,7 @@ def reassign(uow, client: Client, owner_id: uuid.UUID, actor_id: str) -> uuid.UU
         return None
     previous = client.owner_id
     client.owner_id, client.updated_at = owner_id, clock.now()
+    client.assigned_at = client.updated_at
     uow.session.execute(update(Activity).where(Activity.client_id == client.id).values(client_owner_id=owner_id))
     uow.emit(events.client_assigned(client, previous, actor_id))
     return previous
@@ -110,6 +111,7 @@ def clients_query(principal: Principal, args: dict):
     stmt = where_equal(stmt, Client, args, ("owner_id", "industry", "region", "rating", "status", "source_channel",
                                             "campaign_id"))
     stmt = on_days(stmt, Client.created_at, args.get("created_from"), args.get("created_to"))
+    stmt = on_days(stmt, Client.assigned_at, args.get("assigned_from"), args.get("assigned_to"))
     if args.get("q"):
         pattern = contains_pattern(args["q"])
         stmt = stmt.where(or_(Client.name.ilike(pattern), Client.tax_id.ilike(pattern),

@@ -160,7 +160,7 @@ def _new_card(principal: Principal, owner_id: uuid.UUID | None, data: dict) -> d
     now = clock.now()
     card = dict.fromkeys(_CARD_COLUMNS)
     card.update(data, id=uuid.uuid4(), owner_id=owner_id or uuid.UUID(principal.user_id),
-                status=data.get("status", "prospect"), created_at=now, updated_at=now)
+                status=data.get("status", "prospect"), created_at=now, updated_at=now, assigned_at=now)
     return card
 
 
