@@ -80,6 +80,13 @@ def test_the_head_of_sales_sees_that_win_on_the_dashboard(gateway, annas_deal):
     assert "Anna" in seen["managerRow"]
 
 
+def test_the_client_card_leads_to_the_deal_card_on_a_phone(gateway, annas_deal):
+    client, deal = annas_deal["client"], annas_deal["deal"]
+    seen = scenario("cards", base=gateway, email=ANNA, clientName=client["name"], dealTitle=deal["title"])
+    assert seen["width"] <= 360 and seen["axe"] == []
+    assert seen["history"][0].startswith(annas_deal["stages"][0])
+
+
 def test_another_manager_does_not_see_the_first_ones_client(gateway, annas_deal):
     client = annas_deal["client"]
     ApiUser(gateway, BORIS).call("GET", f"/clients/{client['id']}", expect=(404,))

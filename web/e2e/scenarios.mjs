@@ -117,6 +117,30 @@ const scenarios = {
     } finally { await browser.close() }
   },
 
+  /** From the clients list to a client's card, and on to its deal's card with the stage history. */
+  async cards() {
+    const browser = await openBrowser({ width: 360, height: 740 })
+    try {
+      const { page } = browser
+      await signIn(page, base, args.email)
+      await page.goto(`${base}/clients`)
+      await page.getByLabel('Search').fill(args.clientName)
+      await page.locator('.client-list a', { hasText: args.clientName }).click()
+      await page.getByRole('heading', { name: args.clientName }).waitFor()
+      await page.getByRole('heading', { name: 'Timeline' }).waitFor()
+      const clientAxe = await seriousViolations(page)
+      const width = await page.evaluate(() => document.documentElement.scrollWidth)
+      await page.getByRole('link', { name: args.dealTitle }).click()
+      await page.getByRole('heading', { name: args.dealTitle }).waitFor()
+      await page.locator('ol.rows li').first().waitFor()
+      const history = await page.locator('ol.rows li').allTextContents()
+      const status = await page.locator('.status-won, .status-open, .status-lost').textContent()
+      const dealAxe = await seriousViolations(page)
+      check(browser.cspViolations.length === 0, `CSP violations: ${browser.cspViolations}`)
+      return { width, history, status, axe: [...clientAxe, ...dealAxe] }
+    } finally { await browser.close() }
+  },
+
   /** A CSV with a bad row: the progress bar runs, the job ends, the bad row is listed by its line. */
   async importCsv() {
     const browser = await openBrowser()
