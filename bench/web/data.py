@@ -49,9 +49,27 @@ def open_deals_for(gateway: str, email: str, count: int, clients: int = 25) -> i
 
 
 def analytics_at_scale(database_urls: dict[str, str], deals: int, managers: int) -> dict[str, float]:
-    """The analytics read models filled with `deals` deals of `managers` managers (bench/analytics' generator)."""
-    from bench.analytics.generate import deals_facts, generate
+    """The analytics read models filled with `deals` deals of `managers` managers: bench/analytics' generation SQL,
+    without its raw event log (that benchmark's bare baseline, which the dashboard never reads)."""
+    from sqlalchemy import create_engine, text
+
+    from bench.analytics.generate import deals_facts
+    from bench.analytics.sql import generation_sql
+    from bench.common.scale import load_without_indexes, vacuum_analyze
+    from services.analytics.models import READ_MODELS
+    from services.analytics.rebuild import truncate
 
     pipeline, reasons = deals_facts(database_urls["deals"])
-    return generate(database_urls["analytics"], deals, managers, pipeline, reasons,
-                    datetime.now(timezone.utc).replace(microsecond=0))
+    engine = create_engine(database_urls["analytics"])
+    try:
+        truncate(engine)
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM fx_rates"))
+        tables = [m.__tablename__ for m in READ_MODELS]
+        phases = load_without_indexes(engine, tables, generation_sql(deals, managers, pipeline, reasons),
+                                      foreign_keys=False, work_mem="256MB",
+                                      params={"now": datetime.now(timezone.utc).replace(microsecond=0)})
+        phases["VACUUM ANALYZE"] = vacuum_analyze(engine, ", ".join(tables))
+        return phases
+    finally:
+        engine.dispose()

@@ -20,8 +20,10 @@ def report(out: dict) -> str:
              "serving the build under its CSP), headless Debian chromium through playwright-core; each round a new "
              "navigation of a signed-in page (the app's files cached, as on a returning visit), timed by the page's "
              "clock from the navigation's start: *drawn* when every card (the dashboard's figures, two charts and "
-             "their tables) is in the DOM, *interactive* when a click on it has been answered; *API done* when the "
-             "last of its API answers arrived.", ""]
+             "their tables) is in the DOM, *interactive* when a click on it (a card's Win / Lose; a period preset), "
+             "dispatched and timed inside the page, has been drawn; *API done* when the last of its API answers "
+             "arrived. The dashboard opens on this month; its KPIs are read from the analytics read models loaded "
+             "with the deals below (bench/analytics' generation SQL, without that benchmark's raw event log).", ""]
     if "bundle" in out:
         b = out["bundle"]
         lines += [f"- initial JS: **{b['initial_gzip'] / 1024:.1f} KiB gzipped** ({b['initial_raw'] / 1024:.0f} KiB raw; "
@@ -40,7 +42,7 @@ def report(out: dict) -> str:
                   f"", f"Goal: interactive < {budget} ms: **{'met' if interactive[0] < budget else 'missed'}** (median)."]
     if "generation" in out:
         lines += ["", f"Analytics read models loaded with {out['args']['analytics_deals']:,} deals of "
-                  f"{out['args']['managers']} managers (bench/analytics' generator):", "", *common.phases_table(out["generation"])]
+                  f"{out['args']['managers']} managers:", "", *common.phases_table(out["generation"])]
     lines += common.facts_block(common.machine_facts(chromium="/usr/bin/chromium", load=common.load_average()))
     return "\n".join(lines)
 

@@ -34,13 +34,17 @@ export function ClientCard() {
     queryFn: () => api.get<Page<Activity>>('/activities' + query({ client_id: clientId, limit: 50, sort: '-due_at' })) })
   const surveys = useQuery({ queryKey: ['client', clientId, 'surveys'],
     queryFn: () => api.get<Page<{ id: string; kind: string; score: number; surveyed_on: string; comment: string | null }>>(`/surveys?client_id=${clientId}`) })
+  // Every deal of the client, closed ones too (the overview has the open ones: the fallback for a role that
+  // may not list deals).
+  const allDeals = useQuery({ queryKey: ['client', clientId, 'deals'], retry: false,
+    queryFn: () => api.get<Page<Deal>>('/deals' + query({ client_id: clientId, limit: 100, sort: '-updated_at' })) })
   const cases = useQuery({ queryKey: ['client', clientId, 'cases'],
     queryFn: () => api.get<Page<{ id: string; subject: string; status: string; priority: string }>>(`/service-cases?client_id=${clientId}`) })
   if (overview.isLoading) return <Loading />
   if (overview.error) return <ErrorNote error={overview.error} />
   const client = unwrap(overview.data?.client)
   const contacts = unwrap(overview.data?.contacts)?.items ?? []
-  const deals = unwrap(overview.data?.open_deals)?.items ?? []
+  const deals = allDeals.data?.items ?? unwrap(overview.data?.open_deals)?.items ?? []
   const invoices = unwrap(overview.data?.invoices)?.items ?? []
   if (!client) return <p>{t('notFound')}</p>
   return (
@@ -55,7 +59,7 @@ export function ClientCard() {
             {contacts.length === 0 && <li>{t('nothing')}</li>}</ul>
         </Section>
         <Section title={t('deals')}>
-          <ul className="rows">{deals.map((d) => <li key={d.id}><Link to={`/deals/${d.id}`}>{d.title}</Link> · {d.stage_name} · {money(d.amount.amount, d.amount.currency)}</li>)}
+          <ul className="rows">{deals.map((d) => <li key={d.id}><Link to={`/deals/${d.id}`}>{d.title}</Link> · {d.status === 'open' ? d.stage_name : t(d.status)} · {money(d.amount.amount, d.amount.currency)}</li>)}
             {deals.length === 0 && <li>{t('nothing')}</li>}</ul>
         </Section>
         <Section title={t('activities')}>
