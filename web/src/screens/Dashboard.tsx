@@ -24,7 +24,9 @@ export default function Dashboard() {
   const [preset, setPreset] = useState('thisMonth')
   const [period, setPeriod] = useState<Period>(presetPeriod('thisMonth'))
   const main = useQuery(dashboardQuery<DashboardAnswer>(period))
-  const kpi = (name: string) => kpiQuery<Row>(name, period)
+  // The KPIs below the first screen are asked for once the main figures have arrived.
+  const mainDone = main.isSuccess || main.isError
+  const kpi = (name: string) => ({ ...kpiQuery<Row>(name, period), enabled: mainDone })
   const cycle = useQuery(kpi('deal-cycle'))
   const campaigns = useQuery(kpi('campaigns'))
   const channels = useQuery(kpi('campaigns/by-channel'))

@@ -16,7 +16,6 @@ export function presetPeriod(preset: string, today: Date = new Date()): Period {
   }
 }
 
-export const KPI_PARTS = ['deal-cycle', 'campaigns', 'campaigns/by-channel', 'lost-reasons', 'segments', 'forecast']
 
 export function dashboardQuery<T>(period: Period) {
   return { queryKey: ['dashboard', period], queryFn: () => api.get<T>('/dashboard' + query({ from: period.from, to: period.to })) }
@@ -26,9 +25,8 @@ export function kpiQuery<T>(name: string, period: Period) {
   return { queryKey: ['kpi', name, period], queryFn: () => api.get<T>(`/kpi/${name}` + query({ from: period.from, to: period.to })) }
 }
 
-/** Ask for this month's figures at once (the screen opens on this month). */
+/** Ask for this month's main figures at once (the screen opens on this month); the other KPIs wait for them
+ * (see the dashboard), so they do not compete with the first screen for the analytics service. */
 export function prefetchDashboard() {
-  const period = presetPeriod('thisMonth')
-  void queryClient.prefetchQuery(dashboardQuery(period))
-  for (const name of KPI_PARTS) void queryClient.prefetchQuery(kpiQuery(name, period))
+  void queryClient.prefetchQuery(dashboardQuery(presetPeriod('thisMonth')))
 }
