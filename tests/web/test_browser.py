@@ -94,6 +94,12 @@ def test_another_manager_does_not_see_the_first_ones_client(gateway, annas_deal)
     assert seen["axe"] == []
 
 
+def test_an_admin_sees_the_settings_and_no_sales_screens(gateway):
+    seen = scenario("admin", base=gateway, email="admin@glassbox.local", pipeline="Sales")
+    assert seen["url"].endswith("/admin") and seen["axe"] == []
+    assert "Admin" in seen["nav"] and "My day" not in seen["nav"]
+
+
 def test_a_csv_import_lists_its_error_row(gateway, tmp_path):
     marker = uuid.uuid4().hex[:6]
     csv = tmp_path / "clients.csv"

@@ -141,6 +141,22 @@ const scenarios = {
     } finally { await browser.close() }
   },
 
+  /** An admin lands on the settings: users, pipelines and stages, the reference lists. */
+  async admin() {
+    const browser = await openBrowser()
+    try {
+      const { page } = browser
+      await signIn(page, base, args.email)
+      await page.getByRole('heading', { name: 'Admin' }).waitFor()
+      await page.getByRole('cell', { name: args.email }).waitFor()
+      await page.locator('caption', { hasText: args.pipeline }).waitFor()
+      const nav = await page.getByRole('navigation').getByRole('link').allTextContents()
+      const axe = await seriousViolations(page)
+      check(browser.cspViolations.length === 0, `CSP violations: ${browser.cspViolations}`)
+      return { url: page.url(), nav, axe }
+    } finally { await browser.close() }
+  },
+
   /** A CSV with a bad row: the progress bar runs, the job ends, the bad row is listed by its line. */
   async importCsv() {
     const browser = await openBrowser()
