@@ -341,11 +341,17 @@ def demo_seed():
 
 
 @main.command()
-def run():
+@click.option("--port-offset", type=int, default=0, show_default=True,
+              help="shift every port of the run (services, metrics, mailbox, PostgreSQL, Kafka) by N: a second "
+                   "system beside the first, as the browser tests start one")
+def run(port_offset):
     """Everything for local use: infra, keys, migrations, topics, demo data, then every process of every
     registered service (var/run/Procfile) until Ctrl-C; the servers this command started are stopped when it ends."""
     from glassbox import infra as runtime
     from glassbox.kafka import ensure_topics
+    from glassbox.portshift import shifted_environment
+
+    os.environ.update(shifted_environment(port_offset, registry.specs(), os.environ))
 
     _interrupt_on_sigterm()  # a SIGTERM stops it as a Ctrl-C does: with everything it started
     ctx = click.get_current_context()
@@ -359,7 +365,7 @@ def run():
         _print_welcome()
         procfile = config.var_dir() / "run" / "Procfile"
         procfile.parent.mkdir(parents=True, exist_ok=True)
-        procfile.write_text(registry.procfile())
+        procfile.write_text(registry.procfile(port_offset))
         # The Procfile says `glassbox ...`: put this interpreter's scripts first on the PATH.
         env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
         issuer = registry.token_issuer()

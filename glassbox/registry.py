@@ -106,16 +106,17 @@ def token_issuer() -> ServiceSpec | None:
     return next((spec for spec in specs().values() if spec.issues_tokens), None)
 
 
-def procfile() -> str:
+def procfile(port_offset: int = 0) -> str:
     """The processes of the local system, one line each (honcho's Procfile): every service's server, and its relay,
-    consumer, worker and local stand-ins where it has them."""
+    consumer, worker and local stand-ins where it has them; every port `port_offset` higher when it is not 0."""
     lines = ["# Written by `glassbox run` from the registered services; not edited by hand."]
     for name, spec in specs().items():
-        lines.append(f"{name}: glassbox serve {name}")
+        lines.append(f"{name}: glassbox serve {name}" + (f" --port {spec.port + port_offset}" if port_offset else ""))
         if spec.topic:
-            lines.append(f"{name}-relay: glassbox relay {name} --metrics-port {spec.relay_metrics_port}")
+            lines.append(f"{name}-relay: glassbox relay {name} --metrics-port {spec.relay_metrics_port + port_offset}")
         if spec.consumers:
-            lines.append(f"{name}-consumer: glassbox consume {name} --metrics-port {spec.consumer_metrics_port}")
+            lines.append(f"{name}-consumer: glassbox consume {name} "
+                         f"--metrics-port {spec.consumer_metrics_port + port_offset}")
         if spec.worker:
             lines.append(f"{name}-worker: glassbox work {name}")
         for process, command in spec.local_processes:

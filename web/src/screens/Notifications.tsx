@@ -1,0 +1,29 @@
+// The in-app inbox (polled; the SSE stream needs a bearer header EventSource cannot send).
+import { useQuery, useQueryClient } from '@tanstack/react-query'
+import { api } from '../api/http'
+import type { Page } from '../api/types'
+import { ErrorNote, Loading } from '../components/ui'
+import { useI18n } from '../i18n'
+
+interface Note { id: string; title?: string; subject?: string; body?: string; created_at: string; read_at: string | null }
+
+export function Notifications() {
+  const { t, date } = useI18n()
+  const queryClient = useQueryClient()
+  const inbox = useQuery({ queryKey: ['notifications'], refetchInterval: 10000,
+    queryFn: () => api.get<Page<Note>>('/notifications?limit=50') })
+  const readAll = async () => { await api.post('/notifications/read-all'); void queryClient.invalidateQueries({ queryKey: ['notifications'] }) }
+  return (
+    <div>
+      <h1>{t('notifications')}</h1>
+      <button type="button" onClick={() => void readAll()}>{t('markRead')}</button>
+      {inbox.isLoading && <Loading />}<ErrorNote error={inbox.error} />
+      <ul className="rows">
+        {inbox.data?.items.map((n) => (
+          <li key={n.id} className={n.read_at ? 'read' : 'unread'}>{date(n.created_at, true)} · <strong>{n.title ?? n.subject}</strong> {n.body ?? ''}</li>
+        ))}
+        {inbox.data?.items.length === 0 && <li>{t('nothing')}</li>}
+      </ul>
+    </div>
+  )
+}
