@@ -12,6 +12,7 @@ import { DealCard } from './screens/DealCard'
 import { ImportScreen } from './screens/Import'
 import { Notifications } from './screens/Notifications'
 import { prefetchDashboard } from './screens/dashboardData'
+import { useLiveUpdates } from './live'
 
 // The charts and the admin screens are their own chunks: most sessions never load them.
 const Dashboard = lazy(() => { prefetchDashboard(); return import('./screens/Dashboard') })
@@ -26,6 +27,7 @@ const NAV: { screen: Screen; path: string }[] = [
 function Shell({ children }: { children: ReactNode }) {
   const { me, logout } = useAuth()
   const { t, locale, setLocale } = useI18n()
+  useLiveUpdates(!!me)
   return (
     <>
       <a className="skip" href="#main">{t('skipToContent')}</a>
@@ -39,12 +41,18 @@ function Shell({ children }: { children: ReactNode }) {
           </ul>
         </nav>
         <div className="session">
-          <span className="who">{me?.full_name}</span>
           <label className="visually-hidden" htmlFor="locale">{t('language')}</label>
           <select id="locale" value={locale} onChange={(e) => setLocale(e.target.value as Locale)}>
             <option value="ru">RU</option><option value="en">EN</option>
           </select>
-          <button type="button" onClick={() => void logout()}>{t('signOut')}</button>
+          <details className="user-menu">
+            <summary>{me?.full_name || t('account')}</summary>
+            <div className="menu">
+              <button type="button" onClick={() => void logout()}>{t('signOut')}</button>
+              {/* revokes every refresh token of the user: other browsers and phones are signed out at their next refresh */}
+              <button type="button" onClick={() => void logout(true)}>{t('signOutEverywhere')}</button>
+            </div>
+          </details>
         </div>
       </header>
       <main id="main" tabIndex={-1}>{children}</main>

@@ -25,5 +25,5 @@ export const en = {
   notFound: 'Not found', error: 'Something went wrong: {message}', value: 'Value', markRead: 'Mark all read',
   skipToContent: 'Skip to content', dealsOnBoard: '{count} deals', moveTo: 'Move to', summary: 'Summary',
   dragDeal: 'Drag {title} to another stage',
-  scopeOwn: 'Your numbers', scopeTeam: 'Team numbers', title: 'Title', close: 'Close',
+  account: 'Account', scopeOwn: 'Your numbers', scopeTeam: 'Team numbers', title: 'Title', close: 'Close',
 } as const

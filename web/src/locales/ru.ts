@@ -28,5 +28,5 @@ export const ru: Record<keyof typeof en, string> = {
   notFound: 'Не найдено', error: 'Ошибка: {message}', value: 'Значение', markRead: 'Прочитать все',
   skipToContent: 'К содержимому', dealsOnBoard: '{count} сделок', moveTo: 'Перенести в', summary: 'Итоги',
   dragDeal: 'Перетащить «{title}» на другой этап',
-  scopeOwn: 'Ваши показатели', scopeTeam: 'Показатели команды', title: 'Название', close: 'Закрыть',
+  account: 'Учётная запись', scopeOwn: 'Ваши показатели', scopeTeam: 'Показатели команды', title: 'Название', close: 'Закрыть',
 }

@@ -14,6 +14,7 @@ import { CloseDeal } from '../components/CloseDeal'
 import { daysSince, ErrorNote, Loading, MoneyList } from '../components/ui'
 import { useI18n } from '../i18n'
 import { seesTeam } from '../roles'
+import { usePollInterval } from '../live'
 
 const POLL_MS = 5000
 
@@ -41,12 +42,13 @@ export function BoardScreen() {
   const owners = useQuery({ queryKey: ['users', 'managers'], enabled: seesTeam(me?.role),
     queryFn: () => api.get<Page<User>>('/users?role=manager&limit=200') })
   const owner = ownerId || undefined
+  const pollMs = usePollInterval(POLL_MS)
   const board = useQuery({ queryKey: ['board', pipeline?.id, owner], enabled: !!pipeline,
-    queryFn: () => dealsApi.board(pipeline!.id, owner), refetchInterval: POLL_MS })
+    queryFn: () => dealsApi.board(pipeline!.id, owner), refetchInterval: pollMs })
   const dealsKey = ['board-deals', pipeline?.id, owner, search]
   const stageIds = (pipeline?.stages ?? []).filter((s) => s.is_active).map((s) => s.id)
   const deals = useQuery({ queryKey: dealsKey, enabled: !!pipeline,
-    queryFn: () => dealsApi.openDeals(pipeline!.id, stageIds, owner, search), refetchInterval: POLL_MS })
+    queryFn: () => dealsApi.openDeals(pipeline!.id, stageIds, owner, search), refetchInterval: pollMs })
   const queryClient = useQueryClient()
   const sensors = useSensors(useSensor(PointerSensor, { activationConstraint: { distance: 6 } }), useSensor(KeyboardSensor))
 

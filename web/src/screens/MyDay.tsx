@@ -7,6 +7,7 @@ import { api } from '../api/http'
 import type { Activity, Client, Deal } from '../api/types'
 import { ErrorNote, Loading, Section } from '../components/ui'
 import { useI18n } from '../i18n'
+import { usePollInterval } from '../live'
 
 const POLL_MS = 5000
 
@@ -23,7 +24,7 @@ function Missing({ part }: { part?: Part<unknown> }) {
 
 export function MyDay() {
   const { t, date, money } = useI18n()
-  const day = useQuery({ queryKey: ['my-day'], refetchInterval: POLL_MS, queryFn: () => api.get<MyDayAnswer>('/my-day') })
+  const day = useQuery({ queryKey: ['my-day'], refetchInterval: usePollInterval(POLL_MS), queryFn: () => api.get<MyDayAnswer>('/my-day') })
   const data = day.data
   const deals = [...(data?.stalled_deals?.items ?? []), ...(data?.past_due_deals?.items ?? [])]
     .filter((deal, index, all) => all.findIndex((d) => d.id === deal.id) === index)

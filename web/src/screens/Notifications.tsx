@@ -1,16 +1,17 @@
-// The in-app inbox (polled; the SSE stream needs a bearer header EventSource cannot send).
+// The in-app inbox: refreshed by the live stream (src/live.ts), polled while the stream is down.
 import { useQuery, useQueryClient } from '@tanstack/react-query'
 import { api } from '../api/http'
 import type { Page } from '../api/types'
 import { ErrorNote, Loading } from '../components/ui'
 import { useI18n } from '../i18n'
+import { usePollInterval } from '../live'
 
 interface Note { id: string; title?: string; subject?: string; body?: string; created_at: string; read_at: string | null }
 
 export function Notifications() {
   const { t, date } = useI18n()
   const queryClient = useQueryClient()
-  const inbox = useQuery({ queryKey: ['notifications'], refetchInterval: 10000,
+  const inbox = useQuery({ queryKey: ['notifications'], refetchInterval: usePollInterval(10_000),
     queryFn: () => api.get<Page<Note>>('/notifications?limit=50') })
   const readAll = async () => { await api.post('/notifications/read-all'); void queryClient.invalidateQueries({ queryKey: ['notifications'] }) }
   return (
