@@ -18,7 +18,7 @@ export interface Board {
 export interface Deal {
   id: string; title: string; amount: Money; client_id: string; client_name: string | null; owner_id: string
   pipeline_id: string; stage_id: string; stage_name: string; stage_entered_at: string; stage_probability: number
-  status: 'open' | 'won' | 'lost'; stalled: boolean; past_due: boolean; expected_close_on: string | null
+  status: 'open' | 'won' | 'lost'; stalled: boolean; past_due: boolean; expected_close_on: string | null; campaign_id?: string | null
   lost_reason_name: string | null; lost_comment: string | null; closed_at: string | null; version: number
   created_at: string; updated_at: string
 }

@@ -25,5 +25,6 @@ export const en = {
   notFound: 'Not found', error: 'Something went wrong: {message}', value: 'Value', markRead: 'Mark all read',
   skipToContent: 'Skip to content', dealsOnBoard: '{count} deals', moveTo: 'Move to', summary: 'Summary',
   dragDeal: 'Drag {title} to another stage',
-  account: 'Account', scopeOwn: 'Your numbers', scopeTeam: 'Team numbers', title: 'Title', close: 'Close',
+  account: 'Account', editDeal: 'Edit the deal', currency: 'Currency', campaign: 'Campaign',
+  dealChangedReloaded: 'Someone changed this deal meanwhile: it has been reloaded, make your change again', scopeOwn: 'Your numbers', scopeTeam: 'Team numbers', title: 'Title', close: 'Close',
 } as const

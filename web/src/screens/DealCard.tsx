@@ -1,7 +1,9 @@
+import { useState } from 'react'
 import { Link, useParams } from 'react-router-dom'
 import { useQuery, useQueryClient } from '@tanstack/react-query'
 import { dealsApi } from '../api/deals'
 import { CloseDeal } from '../components/CloseDeal'
+import { DealEdit } from '../components/DealEdit'
 import { ErrorNote, Loading, Section } from '../components/ui'
 import { useI18n } from '../i18n'
 import { api, query } from '../api/http'
@@ -12,6 +14,7 @@ export function DealCard() {
   const { dealId = '' } = useParams()
   const { t, date, money } = useI18n()
   const queryClient = useQueryClient()
+  const [editing, setEditing] = useState(false)
   const deal = useQuery({ queryKey: ['deal', dealId], queryFn: () => dealsApi.deal(dealId) })
   const history = useQuery({ queryKey: ['deal', dealId, 'history'], queryFn: () => dealsApi.history(dealId) })
   const activities = useQuery({ queryKey: ['deal', dealId, 'activities'],
@@ -34,6 +37,8 @@ export function DealCard() {
           {d.lost_reason_name ? ` · ${d.lost_reason_name}` : ''}{d.stalled && <strong className="badge"> {t('stalled')}</strong>}</dd>
         <dt>{t('expectedClose')}</dt><dd>{date(d.expected_close_on)}</dd>
       </dl>
+      <button type="button" onClick={() => setEditing(!editing)} aria-expanded={editing}>{t('edit')}</button>
+      {editing && <DealEdit deal={d} onSaved={(next) => { saved(next); setEditing(false) }} onStale={() => deal.refetch()} />}
       <CloseDeal deal={d} onDone={saved} />
       <Section title={t('history')}>
         <ol className="rows">{history.data?.items.map((h) => (
