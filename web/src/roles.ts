@@ -24,6 +24,11 @@ export function homeFor(role: Role): string {
   return '/clients'
 }
 
+/** May this role create and change clients and their contacts (the clients service's writers). */
+export function writesClients(role: Role | undefined): boolean {
+  return role === 'admin' || role === 'head_of_sales' || role === 'manager'
+}
+
 /** May this role pick another owner's deals on the board (a manager sees only their own anyway). */
 export function seesTeam(role: Role | undefined): boolean {
   return role === 'head_of_sales' || role === 'admin'

@@ -25,6 +25,7 @@ export const en = {
   notFound: 'Not found', error: 'Something went wrong: {message}', value: 'Value', markRead: 'Mark all read',
   skipToContent: 'Skip to content', dealsOnBoard: '{count} deals', moveTo: 'Move to', summary: 'Summary',
   dragDeal: 'Drag {title} to another stage',
-  account: 'Account', editDeal: 'Edit the deal', currency: 'Currency', campaign: 'Campaign',
+  account: 'Account', position: 'Position', remove: 'Remove', editContact: 'Edit the contact', addContact: 'Add a contact',
+  removeContactConfirm: 'Remove the contact {name}?', editDeal: 'Edit the deal', currency: 'Currency', campaign: 'Campaign',
   dealChangedReloaded: 'Someone changed this deal meanwhile: it has been reloaded, make your change again', scopeOwn: 'Your numbers', scopeTeam: 'Team numbers', title: 'Title', close: 'Close',
 } as const

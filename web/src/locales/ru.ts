@@ -28,6 +28,7 @@ export const ru: Record<keyof typeof en, string> = {
   notFound: 'Не найдено', error: 'Ошибка: {message}', value: 'Значение', markRead: 'Прочитать все',
   skipToContent: 'К содержимому', dealsOnBoard: '{count} сделок', moveTo: 'Перенести в', summary: 'Итоги',
   dragDeal: 'Перетащить «{title}» на другой этап',
-  account: 'Учётная запись', editDeal: 'Изменить сделку', currency: 'Валюта', campaign: 'Кампания',
+  account: 'Учётная запись', position: 'Должность', remove: 'Удалить', editContact: 'Изменить контакт', addContact: 'Добавить контакт',
+  removeContactConfirm: 'Удалить контакт {name}?', editDeal: 'Изменить сделку', currency: 'Валюта', campaign: 'Кампания',
   dealChangedReloaded: 'Сделку изменили, пока вы её правили: она загружена заново, внесите изменения ещё раз', scopeOwn: 'Ваши показатели', scopeTeam: 'Показатели команды', title: 'Название', close: 'Закрыть',
 }

@@ -9,6 +9,9 @@ import { ErrorNote, Loading, Section } from '../components/ui'
 import { useI18n } from '../i18n'
 import { ActivityRow } from './MyDay'
 import { ClientForm } from './ClientForm'
+import { Contacts } from '../components/Contacts'
+import { useAuth } from '../auth'
+import { writesClients } from '../roles'
 
 interface Part<T> { data: T | null; partial?: boolean; error?: string }
 interface Overview {
@@ -27,6 +30,7 @@ export function ClientCard() {
   const { t, date, money } = useI18n()
   const [editing, setEditing] = useState(false)
   const queryClient = useQueryClient()
+  const { me } = useAuth()
   const overview = useQuery({ queryKey: ['client', clientId], queryFn: () => api.get<Overview>(`/clients/${clientId}/overview`) })
   const timeline = useQuery({ queryKey: ['client', clientId, 'timeline'],
     queryFn: () => api.get<Page<{ id: string; at: string; kind: string; summary: string }>>(`/clients/${clientId}/timeline?limit=50`) })
@@ -55,8 +59,8 @@ export function ClientCard() {
       {editing && <ClientForm client={client} onSaved={() => { setEditing(false); void queryClient.invalidateQueries({ queryKey: ['client', clientId] }) }} />}
       <div className="grid">
         <Section title={t('contacts')}>
-          <ul className="rows">{contacts.map((c) => <li key={c.id}>{c.full_name ?? c.name} {c.position ? `· ${c.position}` : ''} {c.email ?? ''} {c.phone ?? ''}</li>)}
-            {contacts.length === 0 && <li>{t('nothing')}</li>}</ul>
+          <Contacts clientId={clientId} contacts={contacts} canWrite={writesClients(me?.role)}
+            onChanged={() => void queryClient.invalidateQueries({ queryKey: ['client', clientId] })} />
         </Section>
         <Section title={t('deals')}>
           <ul className="rows">{deals.map((d) => <li key={d.id}><Link to={`/deals/${d.id}`}>{d.title}</Link> · {d.status === 'open' ? d.stage_name : t(d.status)} · {money(d.amount.amount, d.amount.currency)}</li>)}
