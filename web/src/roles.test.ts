@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest'
-import { canUse, homeFor } from './roles'
+import { adminSections, canUse, homeFor } from './roles'
 
 it('shows a role only the screens it may use', () => {
   expect(canUse('manager', 'board')).toBe(true)
@@ -16,4 +16,16 @@ it('starts every role on a screen it may use', () => {
     const screen = ({ '/admin': 'admin', '/my-day': 'myDay', '/dashboard': 'dashboard', '/clients': 'clients' } as const)[home as '/admin']
     expect(canUse(role, screen)).toBe(true)
   }
+})
+
+it('gives each role the settings sections its services let it read, writable only where they let it write', () => {
+  expect(adminSections('admin').every((s) => s.write)).toBe(true)
+  expect(adminSections('admin')).toHaveLength(7)
+  expect(adminSections('head_of_sales')).toEqual([
+    { section: 'users', write: false }, { section: 'teams', write: false },
+    { section: 'pipelines', write: true }, { section: 'lostReasons', write: true },
+  ])
+  expect(adminSections('marketer')).toEqual([{ section: 'channels', write: true }])
+  expect(adminSections('manager')).toEqual([])
+  for (const role of ['manager', 'accountant', 'service'] as const) expect(canUse(role, 'admin')).toBe(false)
 })

@@ -9,8 +9,32 @@ const SCREENS: Record<Screen, readonly Role[]> = {
   clients: ['manager', 'head_of_sales', 'admin', 'marketer', 'accountant', 'service'],
   dashboard: ['manager', 'head_of_sales', 'admin', 'marketer'],
   import: ['head_of_sales', 'admin'],
-  admin: ['admin'],
+  admin: ['admin', 'head_of_sales', 'marketer'], // each sees the settings it may change (adminSections)
   notifications: ['admin', 'head_of_sales', 'manager', 'marketer', 'accountant', 'service'],
+}
+
+export const ROLES: readonly Role[] = ['admin', 'head_of_sales', 'manager', 'marketer', 'accountant', 'service']
+
+export type AdminSection = 'users' | 'teams' | 'pipelines' | 'lostReasons' | 'activityTypes' | 'channels' | 'fxRates'
+
+// Per settings section, who may read it there and who may change it (the owning service's policy: identity for
+// users and teams, deals for pipelines and lost reasons, clients for activity types and channels, analytics for
+// the exchange rates).
+const ADMIN_SECTIONS: Record<AdminSection, { read: readonly Role[]; write: readonly Role[] }> = {
+  users: { read: ['admin', 'head_of_sales'], write: ['admin'] },
+  teams: { read: ['admin', 'head_of_sales'], write: ['admin'] },
+  pipelines: { read: ['admin', 'head_of_sales'], write: ['admin', 'head_of_sales'] },
+  lostReasons: { read: ['admin', 'head_of_sales'], write: ['admin', 'head_of_sales'] },
+  activityTypes: { read: ['admin'], write: ['admin'] },
+  channels: { read: ['admin', 'marketer'], write: ['admin', 'marketer'] },
+  fxRates: { read: ['admin'], write: ['admin'] },
+}
+
+/** The settings sections a role sees, each with whether it may change it. */
+export function adminSections(role: Role | undefined): { section: AdminSection; write: boolean }[] {
+  if (!role) return []
+  return (Object.keys(ADMIN_SECTIONS) as AdminSection[]).filter((section) => ADMIN_SECTIONS[section].read.includes(role))
+    .map((section) => ({ section, write: ADMIN_SECTIONS[section].write.includes(role) }))
 }
 
 export function canUse(role: Role | undefined, screen: Screen): boolean {

@@ -30,12 +30,12 @@ export function useSubmit(): Submit {
 export interface ControlProps { id: string; 'aria-invalid': boolean; 'aria-describedby'?: string }
 
 /** A label, a control and the server's messages for it; the control gets the id and ARIA attributes. */
-export function Field({ id, label, errors, children }: {
-  id: string; label: string; errors?: string[]; children: (props: ControlProps) => ReactNode
+export function Field({ id, label, errors, hideLabel = false, children }: {
+  id: string; label: string; errors?: string[]; hideLabel?: boolean; children: (props: ControlProps) => ReactNode
 }) {
   return (
     <div className="field">
-      <label htmlFor={id}>{label}</label>
+      <label htmlFor={id} className={hideLabel ? 'visually-hidden' : undefined}>{label}</label>
       {children({ id, 'aria-invalid': !!errors, 'aria-describedby': errors ? `${id}-error` : undefined })}
       {errors && <p id={`${id}-error`} className="field-error">{errors.join(' ')}</p>}
     </div>
