@@ -12,7 +12,7 @@ import { DealCard } from './screens/DealCard'
 import { ImportScreen } from './screens/Import'
 import { Notifications } from './screens/Notifications'
 import { prefetchDashboard } from './screens/dashboardData'
-import { useLiveUpdates } from './live'
+import { useLiveUpdates, useLive } from './live'
 
 // The charts and the admin screens are their own chunks: most sessions never load them.
 const Dashboard = lazy(() => { prefetchDashboard(); return import('./screens/Dashboard') })
@@ -28,6 +28,7 @@ function Shell({ children }: { children: ReactNode }) {
   const { me, logout } = useAuth()
   const { t, locale, setLocale } = useI18n()
   useLiveUpdates(!!me)
+  const live = useLive()
   return (
     <>
       <a className="skip" href="#main">{t('skipToContent')}</a>
@@ -45,6 +46,8 @@ function Shell({ children }: { children: ReactNode }) {
           <select id="locale" value={locale} onChange={(e) => setLocale(e.target.value as Locale)}>
             <option value="ru">RU</option><option value="en">EN</option>
           </select>
+          <span className="live-dot" data-live={live} title={t(live ? 'liveOn' : 'liveOff')}>
+            <span className="visually-hidden">{t(live ? 'liveOn' : 'liveOff')}</span></span>
           <details className="user-menu">
             <summary>{me?.full_name || t('account')}</summary>
             <div className="menu">

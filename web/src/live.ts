@@ -25,8 +25,12 @@ export function useLiveUpdates(signedIn: boolean) {
   }, [signedIn, queryClient])
 }
 
+/** Whether the stream is open now. */
+export function useLive(): boolean {
+  return useSyncExternalStore(liveState.subscribe, liveState.get)
+}
+
 /** The polling interval for a live screen: `fallbackMs` while the stream is down. */
 export function usePollInterval(fallbackMs: number): number {
-  const live = useSyncExternalStore(liveState.subscribe, liveState.get)
-  return live ? SAFETY_NET_MS : fallbackMs
+  return useLive() ? SAFETY_NET_MS : fallbackMs
 }

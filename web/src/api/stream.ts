@@ -77,6 +77,7 @@ export function openNotificationStream({ onEvent, onOpen, wait = sleep }: Stream
   void (async () => {
     let attempt = 0
     let opened = false
+    let refreshed = false // one refresh per 401 run: a token refused again is a failure like any other
     while (!stop.signal.aborted) {
       try {
         const headers: Record<string, string> = { Accept: 'text/event-stream' }
@@ -85,17 +86,16 @@ export function openNotificationStream({ onEvent, onOpen, wait = sleep }: Stream
         if (parser.lastEventId) headers['Last-Event-ID'] = parser.lastEventId
         const response = await fetch('/api/v1/notifications/stream',
           { headers, signal: stop.signal, credentials: 'same-origin', cache: 'no-store' })
-        if (response.status === 401) { if (!(await refresh())) break; continue }
+        if (response.status === 401 && !refreshed) { refreshed = true; if (!(await refresh())) break; continue }
         if (!response.ok || !response.body) throw new Error(`stream answered ${response.status}`)
         const reader = response.body.getReader()
         const decoder = new TextDecoder()
-        setLive(true)
-        onOpen?.(opened)
-        opened = true
-        attempt = 0
         for (;;) {
           const { value, done } = await reader.read()
           if (done) break
+          if (!live) { // live once something came through (the service sends `unread` at once, then keep-alives)
+            setLive(true); onOpen?.(opened); opened = true; attempt = 0; refreshed = false
+          }
           for (const event of parser.feed(decoder.decode(value, { stream: true }))) onEvent(event)
         }
       } catch {

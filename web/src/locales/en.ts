@@ -25,7 +25,7 @@ export const en = {
   notFound: 'Not found', error: 'Something went wrong: {message}', value: 'Value', markRead: 'Mark all read',
   skipToContent: 'Skip to content', dealsOnBoard: '{count} deals', moveTo: 'Move to', summary: 'Summary',
   dragDeal: 'Drag {title} to another stage',
-  account: 'Account',
+  account: 'Account', liveOn: 'Live updates on', liveOff: 'Live updates off: refreshing every few seconds',
   role_admin: 'Administrator', role_head_of_sales: 'Head of sales', role_manager: 'Sales manager', role_marketer: 'Marketer',
   role_accountant: 'Accountant', role_service: 'After-sales service', team: 'Team', initialPassword: 'First password (10+ characters)',
   newUser: 'New user', filters: 'Filters', deactivate: 'Deactivate', activate: 'Activate', active: 'Active', inactive: 'Inactive',

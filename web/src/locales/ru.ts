@@ -28,7 +28,7 @@ export const ru: Record<keyof typeof en, string> = {
   notFound: 'Не найдено', error: 'Ошибка: {message}', value: 'Значение', markRead: 'Прочитать все',
   skipToContent: 'К содержимому', dealsOnBoard: '{count} сделок', moveTo: 'Перенести в', summary: 'Итоги',
   dragDeal: 'Перетащить «{title}» на другой этап',
-  account: 'Учётная запись',
+  account: 'Учётная запись', liveOn: 'Обновления в реальном времени', liveOff: 'Нет связи в реальном времени: обновление каждые несколько секунд',
   role_admin: 'Администратор', role_head_of_sales: 'Руководитель продаж', role_manager: 'Менеджер', role_marketer: 'Маркетолог',
   role_accountant: 'Бухгалтер', role_service: 'Сервис', team: 'Команда', initialPassword: 'Первый пароль (от 10 символов)',
   newUser: 'Новый пользователь', filters: 'Фильтры', deactivate: 'Отключить', activate: 'Включить', active: 'Активен', inactive: 'Отключён',
