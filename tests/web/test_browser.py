@@ -82,8 +82,12 @@ def test_the_head_of_sales_sees_that_win_on_the_dashboard(gateway, annas_deal):
 
 def test_the_client_card_leads_to_the_deal_card_on_a_phone(gateway, annas_deal):
     client, deal = annas_deal["client"], annas_deal["deal"]
-    seen = scenario("cards", base=gateway, email=ANNA, clientName=client["name"], dealTitle=deal["title"])
+    contact = f"Contact {uuid.uuid4().hex[:6]}"
+    seen = scenario("cards", base=gateway, email=ANNA, clientName=client["name"], dealTitle=deal["title"],
+                    contactName=contact)
     assert seen["width"] <= 360 and seen["axe"] == []
+    contacts = ApiUser(gateway, ANNA).call("GET", f"/clients/{client['id']}/contacts")["items"]
+    assert [(c["full_name"], c["email"]) for c in contacts] == [(contact, "contact@example.com")]
     assert seen["history"][0].startswith(annas_deal["stages"][0])
 
 
@@ -94,10 +98,14 @@ def test_another_manager_does_not_see_the_first_ones_client(gateway, annas_deal)
     assert seen["axe"] == []
 
 
-def test_an_admin_sees_the_settings_and_no_sales_screens(gateway):
-    seen = scenario("admin", base=gateway, email="admin@glassbox.local", pipeline="Sales")
-    assert seen["url"].endswith("/admin") and seen["axe"] == []
+def test_an_admin_sees_the_settings_creates_a_user_and_signs_out_everywhere(gateway):
+    email = f"new-{uuid.uuid4().hex[:6]}@example.com"
+    seen = scenario("admin", base=gateway, email="admin@glassbox.local", pipeline="Sales", newEmail=email,
+                    newName="New Marketer")
+    assert seen["url"].endswith("/login") and seen["axe"] == []
     assert "Admin" in seen["nav"] and "My day" not in seen["nav"]
+    [user] = ApiUser(gateway, "admin@glassbox.local").call("GET", f"/users?q={email}")["items"]
+    assert (user["full_name"], user["role"], user["is_active"]) == ("New Marketer", "marketer", True)
 
 
 def test_a_csv_import_lists_its_error_row(gateway, tmp_path):

@@ -13,7 +13,8 @@ function check(condition, message) {
 }
 
 const scenarios = {
-  /** Sign in, land on My day, keep the session across a reload (the refresh cookie), fit a phone's width. */
+  /** Sign in, land on My day, keep the session across a reload (the refresh cookie), fit a phone's width; the
+   * notifications stream reaches the page through the gateway (the top bar's live mark). */
   async login() {
     const browser = await openBrowser()
     try {
@@ -25,6 +26,7 @@ const scenarios = {
       await page.getByRole('alert').waitFor()
       await signIn(page, base, args.email)
       await page.getByRole('heading', { name: 'My day' }).waitFor()
+      await page.locator('.live-dot[data-live="true"]').waitFor()
       const token = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }))
       check(!token.includes('eyJ'), 'a token was written to web storage')
       await page.reload()
@@ -128,6 +130,16 @@ const scenarios = {
       await page.locator('.client-list a', { hasText: args.clientName }).click()
       await page.getByRole('heading', { name: args.clientName }).waitFor()
       await page.getByRole('heading', { name: 'Timeline' }).waitFor()
+      // a contact added on the card, at a phone's width
+      await page.getByRole('button', { name: 'Add a contact' }).click()
+      const contactForm = page.getByRole('form', { name: 'Add a contact' })
+      await contactForm.getByLabel('Name').fill(args.contactName)
+      await contactForm.getByLabel('E-mail').fill('not-an-address')
+      await contactForm.getByRole('button', { name: 'Save' }).click()
+      await contactForm.locator('.field-error').first().waitFor()  // the server's message at the field
+      await contactForm.getByLabel('E-mail').fill('contact@example.com')
+      await contactForm.getByRole('button', { name: 'Save' }).click()
+      await page.locator('li', { hasText: args.contactName }).first().waitFor()
       const clientAxe = await seriousViolations(page)
       const width = await page.evaluate(() => document.documentElement.scrollWidth)
       await page.getByRole('link', { name: args.dealTitle }).click()
@@ -151,8 +163,23 @@ const scenarios = {
       await page.getByRole('cell', { name: args.email }).waitFor()
       await page.locator('caption', { hasText: args.pipeline }).waitFor()
       const nav = await page.getByRole('navigation').getByRole('link').allTextContents()
+      // a new user: a too short first password is refused at its field, then the user is listed
+      await page.getByText('New user', { exact: true }).click()
+      const form = page.getByRole('form', { name: 'New user' })
+      await form.getByLabel('E-mail').fill(args.newEmail)
+      await form.getByLabel('Name').fill(args.newName)
+      await form.getByLabel('Role').selectOption('marketer')
+      await form.getByLabel(/First password/).fill('short')
+      await form.getByRole('button', { name: 'Add' }).click()
+      await form.getByLabel(/First password/).and(page.locator('[aria-invalid="true"]')).waitFor()
+      await form.getByLabel(/First password/).fill('a long first password')
+      await form.getByRole('button', { name: 'Add' }).click()
+      await page.getByRole('cell', { name: args.newEmail }).waitFor()
       const axe = await seriousViolations(page)
       check(browser.cspViolations.length === 0, `CSP violations: ${browser.cspViolations}`)
+      await page.locator('details.user-menu summary').click()
+      await page.getByRole('button', { name: 'Sign out everywhere' }).click()
+      await page.getByRole('button', { name: 'Sign in' }).waitFor()
       return { url: page.url(), nav, axe }
     } finally { await browser.close() }
   },
