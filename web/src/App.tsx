@@ -27,7 +27,6 @@ const NAV: { screen: Screen; path: string }[] = [
 function Shell({ children }: { children: ReactNode }) {
   const { me, logout } = useAuth()
   const { t, locale, setLocale } = useI18n()
-  useLiveUpdates(!!me)
   const live = useLive()
   return (
     <>
@@ -73,6 +72,7 @@ function Guard({ screen, children }: { screen: Screen; children: ReactNode }) {
 export function App() {
   const { me, ready } = useAuth()
   const { t } = useI18n()
+  useLiveUpdates(!!me) // here, not in the screens' shell: one stream for the whole visit, across screens
   if (!ready) return <p className="splash" role="status">{t('loading')}</p>
   return (
     <BrowserRouter>
