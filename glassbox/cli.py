@@ -151,20 +151,26 @@ def db_upgrade(service):
 @main.command()
 @click.argument("service")
 @click.option("--port", type=int, default=None, help="default: the service's port from the architecture")
+@click.option("--metrics-port", type=int, default=None,
+              help="Prometheus metrics, on this port only (default GLASSBOX_METRICS_PORT, else the service's port + "
+                   "1000; 0: none)")
 @click.option("--workers", type=int, default=None)
-def serve(service, port, workers):
-    """Serve a service with gunicorn (multiprocess Prometheus metrics)."""
+def serve(service, port, metrics_port, workers):
+    """Serve a service with gunicorn (multiprocess Prometheus metrics on their own port)."""
     spec = _spec(service)
+    if metrics_port is None:
+        metrics_port = int(os.environ.get("GLASSBOX_METRICS_PORT") or spec.metrics_port)
     metrics_dir = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or config.var_dir() / "prometheus" / service)
     shutil.rmtree(metrics_dir, ignore_errors=True)  # stale files of dead workers would skew the metrics
     metrics_dir.mkdir(parents=True)
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir), "GLASSBOX_SERVICE": service,
-           "GUNICORN_BIND": f"{config.bind_host()}:{port or spec.port}", "GUNICORN_WORKER_CLASS": spec.worker_class}
+           "GUNICORN_BIND": f"{config.bind_host()}:{port or spec.port}", "GUNICORN_WORKER_CLASS": spec.worker_class,
+           "GLASSBOX_METRICS_PORT": str(metrics_port)}
     if workers:
         env["WEB_CONCURRENCY"] = str(workers)
     gunicorn_conf = Path(__file__).with_name("gunicorn_conf.py")
     os.execvpe(sys.executable, [sys.executable, "-m", "gunicorn", "-c", str(gunicorn_conf),
-                                f"{spec.package}:create_app()"], env)
+                                "glassbox.metrics:served_app()"], env)
 
 
 @main.command()

@@ -14,7 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from glassbox.web import error_body
 
-UNLIMITED_PREFIXES = ("/health/", "/metrics", "/.well-known/")  # probes and key fetches must never be refused
+UNLIMITED_PREFIXES = ("/health/", "/.well-known/")  # probes and key fetches must never be refused
 JSON_CSP = "default-src 'none'; frame-ancestors 'none'"
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer"}
 NO_STORE_PREFIXES = ("/api/v1/auth/", "/api/v1/api-tokens")  # tokens must not stay in any cache

@@ -48,7 +48,7 @@ def test_a_deployment_per_process_of_the_local_run_with_its_command():
         process = labels["glassbox.io/service"] + PROCESS_OF[labels["glassbox.io/process"]]
         args = container(deployment)["args"]
         if args[0] == "serve":
-            args = args[:2]  # the chart names the port; the local run takes the default, the same one
+            args = args[:2]  # the chart names the ports; the local run takes the defaults, the same ones
         rendered[process] = " ".join(["glassbox", *args])
     assert rendered == expected
 
@@ -62,6 +62,21 @@ def test_http_pods_are_probed_on_health_and_the_others_on_metrics():
             assert probes["livenessProbe"]["httpGet"]["path"] == "/health/live"
         elif kind in ("relay", "consume"):
             assert probes["livenessProbe"]["httpGet"]["path"] == "/metrics"
+
+
+def test_prometheus_scrapes_a_metrics_port_that_no_service_exposes():
+    documents = render()
+    exposed = {port["targetPort"] for service in of_kind(documents, "Service").values()
+               for port in service["spec"]["ports"]}
+    for name, deployment in of_kind(documents, "Deployment").items():
+        annotations = deployment["spec"]["template"]["metadata"].get("annotations", {})
+        if deployment["metadata"]["labels"]["glassbox.io/process"] == "work":
+            continue
+        ports = {port["name"]: port["containerPort"] for port in container(deployment)["ports"]}
+        assert int(annotations["prometheus.io/port"]) == ports["metrics"], name
+        assert exposed == {"http"} and ports.get("http") != ports["metrics"], name
+    gateway = container(of_kind(documents, "Deployment")["rel-glassbox-gateway"])
+    assert gateway["args"] == ["serve", "gateway", "--port", "8000", "--metrics-port", "9000"]
 
 
 def test_consumers_never_outnumber_the_partitions():

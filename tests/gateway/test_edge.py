@@ -10,7 +10,7 @@ import uuid
 import pytest
 import requests
 
-from tests.support.http import StubUpstream, assert_error, closed_port_url
+from tests.support.http import StubUpstream, assert_error, closed_port_url, scrape_metrics
 
 CARD = {"name": "Acme", "kind": "company", "tax_id": "7701234567", "email": "info@acme.example"}
 
@@ -349,6 +349,14 @@ def test_a_rate_limited_post_is_not_replayed_for_its_idempotency_key(gw_user, ga
         monkeypatch.setitem(gateway_app.config, "GATEWAY_RATE_LIMIT", "100 per minute")
         retried = caller.post("/api/v1/clients", json={}, headers={"Idempotency-Key": "second"})
     assert retried.status_code == 200 and len(stub.requests) == 2
+
+
+def test_the_gateway_exposes_no_metrics_on_its_public_port(gw, gw_admin, gateway_app):
+    gw.get("/api/v1/openapi.json")
+    assert gw.get("/metrics").status_code != 200
+    assert gw_admin.get("/metrics").status_code == 404  # not even to an admin: Prometheus scrapes the metrics port
+    assert gw_admin.get("/api/v1/metrics").status_code == 404  # nor any service's through the proxy
+    assert "http_requests_total" in scrape_metrics(gateway_app)
 
 
 # -- CORS and security headers -----------------------------------------------------------------------
