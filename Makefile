@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/glassbox run
+	$(BIN)/glassbox run --demo
 
 test: $(STAMP)
 	$(BIN)/pytest

@@ -156,8 +156,20 @@ def db_upgrade(service):
                    "1000; 0: none)")
 @click.option("--workers", type=int, default=None)
 def serve(service, port, metrics_port, workers):
-    """Serve a service with gunicorn (multiprocess Prometheus metrics on their own port)."""
+    """Serve a service with gunicorn (multiprocess Prometheus metrics on their own port). Outside development
+    (GLASSBOX_ENV) it refuses to start without its database URL and its token keys set explicitly."""
+    from glassbox.config import ConfigError
+    from glassbox.settings import missing_for_production
+
     spec = _spec(service)
+    try:
+        missing = missing_for_production(service, signs_tokens=spec.issues_tokens)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    if missing:
+        raise click.ClickException(
+            f"{service} will not serve production on the development defaults: set {', '.join(missing)} "
+            "(or GLASSBOX_ENV=development on a laptop, as `glassbox run` does)")
     if metrics_port is None:
         metrics_port = int(os.environ.get("GLASSBOX_METRICS_PORT") or spec.metrics_port)
     metrics_dir = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or config.var_dir() / "prometheus" / service)
@@ -303,19 +315,35 @@ def demo():
 
 @demo.command("seed")
 def demo_seed():
-    """Seed each running service with a little demo data (once; a second run adds nothing)."""
+    """Seed each running service with a little demo data (once; a second run adds nothing). Its users have a
+    published password, so only in development (GLASSBOX_ENV=development, which `glassbox run --demo` sets)."""
+    from glassbox.config import ConfigError
+    from glassbox.settings import DEVELOPMENT, deployment_environment
+
+    try:
+        environment = deployment_environment()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    if environment != DEVELOPMENT:
+        raise click.ClickException("demo data (users with a published password) only in development: "
+                                   "set GLASSBOX_ENV=development where that is what you want")
     for name, spec in registry.specs().items():
         if spec.demo:
             click.echo(f"{name}: {registry.load(spec.demo)(config.database_url(name))}")
 
 
 @main.command()
-def run():
-    """Everything for local use: infra, keys, migrations, topics, demo data, then every process of every
-    registered service (var/run/Procfile) until Ctrl-C; the servers this command started are stopped when it ends."""
+@click.option("--demo/--no-demo", "with_demo", default=False,
+              help="seed the demo data and its users (password glassbox-demo); `make run` does")
+def run(with_demo):
+    """Everything for local use: infra, keys, migrations, topics, demo data when asked, then every process of every
+    registered service (var/run/Procfile) until Ctrl-C; the servers this command started are stopped when it ends.
+    It is development by definition: GLASSBOX_ENV=development for itself and every process it starts."""
     from glassbox import infra as runtime
     from glassbox.kafka import ensure_topics
+    from glassbox.settings import DEVELOPMENT
 
+    os.environ["GLASSBOX_ENV"] = DEVELOPMENT
     _interrupt_on_sigterm()  # a SIGTERM stops it as a Ctrl-C does: with everything it started
     ctx = click.get_current_context()
     was_running = runtime.local_postgres().is_running()
@@ -324,8 +352,9 @@ def run():
     try:
         ensure_topics(config.kafka_bootstrap_servers())
         ctx.invoke(db_upgrade, service="all")
-        ctx.invoke(demo_seed)
-        _print_welcome()
+        if with_demo:
+            ctx.invoke(demo_seed)
+        _print_welcome(with_demo)
         procfile = config.var_dir() / "run" / "Procfile"
         procfile.parent.mkdir(parents=True, exist_ok=True)
         procfile.write_text(registry.procfile())
@@ -370,9 +399,11 @@ def stop_process_manager(honcho: subprocess.Popen, grace: float = 30) -> None:
             honcho.kill()
 
 
-def _print_welcome() -> None:
+def _print_welcome(with_demo: bool) -> None:
     lines = [f"  {name:<14} {config.service_url(name)}" for name in registry.specs()]
-    welcomes = [registry.load(spec.welcome)() for spec in registry.specs().values() if spec.welcome]
+    welcomes = ([registry.load(spec.welcome)() for spec in registry.specs().values() if spec.welcome] if with_demo
+                else ["No demo data (`glassbox run --demo` seeds it); `glassbox users create-admin` makes the first "
+                      "admin.\n"])
     click.echo("\nGlassbox is starting:\n" + "\n".join(lines) + "\n" + "".join(welcomes) + "Ctrl-C stops everything.\n")
 
 
