@@ -260,10 +260,10 @@ def events():
 @click.option("--timeout", type=float, default=0, help="stop after this many idle seconds (0: never)")
 def events_tail(topic, from_beginning, max_events, timeout):
     """Print each event of TOPIC as one JSON line: CloudEvents attributes, key and data."""
-    from kafka import KafkaConsumer
+    from glassbox.kafka import make_consumer
 
-    consumer = KafkaConsumer(topic, bootstrap_servers=config.kafka_bootstrap_servers(), group_id=None,
-                             enable_auto_commit=False, auto_offset_reset="earliest" if from_beginning else "latest",
+    consumer = make_consumer(config.kafka_bootstrap_servers(), None, [topic],
+                             auto_offset_reset="earliest" if from_beginning else "latest",
                              consumer_timeout_ms=int(timeout * 1000) if timeout else float("inf"))
     seen = 0
     try:

@@ -135,13 +135,15 @@ class BusinessCollector:
 
 def consumer_lag(bootstrap: str, group: str = consumers.GROUP, topics=consumers.TOPICS) -> dict:
     """{(topic, partition): end offset - committed offset} of the group; {} when the broker does not answer."""
-    from kafka import KafkaAdminClient, TopicPartition
+    from kafka import TopicPartition
     from kafka.admin import OffsetSpec
+
+    from glassbox.kafka import make_admin
 
     try:
         # Bounded: a scrape must not hang on a broker that is down (the answer is cached for LAG_TTL either way).
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap, bootstrap_timeout_ms=2000, request_timeout_ms=2000,
-                                 client_id="glassbox-analytics-lag")
+        admin = make_admin(bootstrap, bootstrap_timeout_ms=2000, request_timeout_ms=2000,
+                           client_id="glassbox-analytics-lag")
     except Exception:
         log.debug("lag not measured: no broker", exc_info=True)
         return {}
