@@ -402,8 +402,8 @@ def stop_process_manager(honcho: subprocess.Popen, grace: float = 30) -> None:
 def _print_welcome(with_demo: bool) -> None:
     lines = [f"  {name:<14} {config.service_url(name)}" for name in registry.specs()]
     welcomes = ([registry.load(spec.welcome)() for spec in registry.specs().values() if spec.welcome] if with_demo
-                else ["No demo data (`glassbox run --demo` seeds it); `glassbox users create-admin` makes the first "
-                      "admin.\n"])
+                else ["No demo data (`glassbox run --demo` seeds it); the token issuer's own command makes the "
+                      "first user (see `glassbox --help`).\n"])
     click.echo("\nGlassbox is starting:\n" + "\n".join(lines) + "\n" + "".join(welcomes) + "Ctrl-C stops everything.\n")
 
 

@@ -126,3 +126,23 @@ def test_every_variable_the_chart_sets_is_read_by_the_code():
     for deployment in of_kind(render(), "Deployment").values():
         unknown = set(env_of(deployment)) - read
         assert not unknown, f"{deployment['metadata']['name']} sets {sorted(unknown)}, which no code reads"
+
+
+def test_kafka_security_reaches_every_process_with_its_secrets_by_reference():
+    documents = render("kafka.securityProtocol=SASL_SSL", "kafka.sasl.username=glassbox",
+                       "kafka.sasl.passwordSecret.name=glassbox-kafka-user", "kafka.tls.caSecret.name=cluster-ca")
+    [job] = of_kind(documents, "Job").values()
+    pods = [deployment["spec"]["template"]["spec"] for deployment in of_kind(documents, "Deployment").values()]
+    for pod in [*pods, job["spec"]["template"]["spec"]]:
+        for process in [*pod.get("initContainers", []), *pod["containers"]]:
+            if process["args"][:3] == ["db", "upgrade", "all"]:
+                continue  # the migrations talk to PostgreSQL only
+            env = {item["name"]: item.get("value", item.get("valueFrom")) for item in process["env"]}
+            assert env["KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL" and env["KAFKA_SASL_USERNAME"] == "glassbox"
+            assert env["KAFKA_SASL_PASSWORD"] == {"secretKeyRef": {"name": "glassbox-kafka-user", "key": "password"}}
+            assert env["KAFKA_SSL_CAFILE"] == "/var/run/glassbox/kafka-ca/ca.crt"
+            mounts = {mount["name"]: mount["mountPath"] for mount in process["volumeMounts"]}
+            assert mounts["kafka-ca"] == "/var/run/glassbox/kafka-ca"
+        assert {"name": "kafka-ca", "secret": {"secretName": "cluster-ca"}} in pod["volumes"]
+    plain = container(of_kind(render(), "Deployment")["rel-glassbox-clients"])
+    assert not {"KAFKA_SASL_USERNAME", "KAFKA_SSL_CAFILE"} & {item["name"] for item in plain["env"]}
