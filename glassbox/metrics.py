@@ -98,7 +98,7 @@ class MetricsListener:
     def __call__(self, environ, start_response):
         if _local_port(environ) != self.port:
             return self.app(environ, start_response)
-        if environ.get("PATH_INFO") != "/metrics" or environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+        if environ.get("PATH_INFO") != "/metrics" or environ.get("REQUEST_METHOD") != "GET":
             start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8")])
             return [b"only GET /metrics is served on this port\n"]
         body = exposition(self.app)
