@@ -326,6 +326,22 @@ def proxied_gw(gateway_db_url, key_files, monkeypatch):
     app.extensions["glassbox_db"].dispose()
 
 
+def test_behind_a_trusted_proxy_the_services_get_the_chain_and_the_scheme_it_saw(proxied_gw, gw_user, monkeypatch):
+    caller = gw_user("manager")
+    app = proxied_gw.application
+    with StubUpstream("json", body=b'{"id": 1}') as stub:
+        settings = app.config["GLASSBOX_SETTINGS"]
+        monkeypatch.setitem(app.config, "GLASSBOX_SETTINGS", dataclasses.replace(
+            settings, service_urls={**settings.service_urls, "clients": stub.url}))
+        response = proxied_gw.get("/api/v1/clients", headers={**caller.headers, "X-Forwarded-For": "198.51.100.1",
+                                                              "X-Forwarded-Proto": "https"},
+                                  environ_base={"REMOTE_ADDR": "10.0.0.1"})
+    assert response.status_code == 200
+    [seen] = stub.requests
+    assert seen["headers"]["X-Forwarded-For"] == "198.51.100.1, 10.0.0.1"
+    assert seen["headers"]["X-Forwarded-Proto"] == "https"
+
+
 def test_behind_a_trusted_proxy_the_limits_are_keyed_on_the_client_address(proxied_gw):
     def through_proxy(forwarded_for: str):
         return proxied_gw.get("/api/v1/openapi.json", headers={"X-Forwarded-For": forwarded_for},
