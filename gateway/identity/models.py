@@ -62,7 +62,8 @@ class LoginAddress(Base):
 
     address: Mapped[str] = mapped_column(String(100), primary_key=True)
     failed_logins: Mapped[int] = mapped_column(Integer)
-    last_failed_login_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Indexed: rows whose failures are forgotten are deleted as new failures come in.
+    last_failed_login_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 

@@ -189,6 +189,17 @@ def test_an_address_with_many_failures_waits_whatever_the_account(gw, gw_user, m
                    environ_base=spraying).status_code == 200
 
 
+def test_an_address_s_forgotten_failures_are_deleted(gw, gw_user, many_logins, clock, gateway_db_url):
+    for address in ("10.7.7.1", "10.7.7.2"):
+        gw.post("/api/v1/auth/login", json={"email": "nobody@test.example", "password": "wrong password"},
+                environ_base={"REMOTE_ADDR": address})
+    clock.advance(minutes=16)
+    gw.post("/api/v1/auth/login", json={"email": "nobody@test.example", "password": "wrong password"},
+            environ_base={"REMOTE_ADDR": "10.7.7.3"})
+    rows = run_sql(gateway_db_url, "select address, failed_logins from login_addresses")
+    assert rows == [{"address": "10.7.7.3", "failed_logins": 1}]
+
+
 def test_a_login_is_not_held_up_by_another_login_checking_its_password(gw_user, gateway_app, many_logins,
                                                                       monkeypatch):
     user = gw_user("manager")

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -93,6 +93,9 @@ def _record_failure(db: Database, address: str, user_id: uuid.UUID | None, now: 
     """Counts a wrong password against the client address and, unless its delay already runs (attempts while it
     runs do not prolong it), against the account. Each row is locked only for its own update."""
     with db.unit_of_work() as uow:
+        # Addresses whose failures are forgotten go, so the table holds only the last quarter hour's.
+        uow.session.execute(delete(LoginAddress).where(LoginAddress.last_failed_login_at
+                                                       < now - FORGET_FAILURES_AFTER))
         uow.session.execute(insert(LoginAddress).values(address=address, failed_logins=0, last_failed_login_at=now)
                             .on_conflict_do_nothing())
         _count_failure(uow.session.get(LoginAddress, address, with_for_update=True), ADDRESS_DELAY, now)

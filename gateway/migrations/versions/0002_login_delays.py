@@ -22,8 +22,11 @@ def upgrade() -> None:
     sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('address', name=op.f('pk_login_addresses'))
     )
+    op.create_index(op.f('ix_login_addresses_last_failed_login_at'), 'login_addresses', ['last_failed_login_at'],
+                    unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f('ix_login_addresses_last_failed_login_at'), table_name='login_addresses')
     op.drop_table('login_addresses')
     op.drop_column('users', 'last_failed_login_at')
