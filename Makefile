@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP) web/dist/index.html
-	$(BIN)/glassbox run
+	$(BIN)/glassbox run --demo
 
 test: $(STAMP) web-test
 	$(BIN)/pytest

@@ -44,7 +44,12 @@ class ServiceSpec:
     # More processes of the local run only, (name, command) each: a development stand-in such as a mail sink
     local_processes: tuple[tuple[str, str], ...] = ()
 
-    # The local metrics ports of its relay and consumer processes follow from its port (8001 -> 9101, 9111).
+    # Its metrics ports follow from its port: the HTTP server's (8001 -> 9001, never the public port), its relay's
+    # and its consumer's (9101, 9111).
+    @property
+    def metrics_port(self) -> int:
+        return self.port + 1000
+
     @property
     def relay_metrics_port(self) -> int:
         return self.port + 1100
