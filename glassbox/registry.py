@@ -116,7 +116,9 @@ def procfile(port_offset: int = 0) -> str:
     consumer, worker and local stand-ins where it has them; every port `port_offset` higher when it is not 0."""
     lines = ["# Written by `glassbox run` from the registered services; not edited by hand."]
     for name, spec in specs().items():
-        lines.append(f"{name}: glassbox serve {name}" + (f" --port {spec.port + port_offset}" if port_offset else ""))
+        lines.append(f"{name}: glassbox serve {name}" + (f" --port {spec.port + port_offset} "
+                                                         f"--metrics-port {spec.metrics_port + port_offset}"
+                                                         if port_offset else ""))
         if spec.topic:
             lines.append(f"{name}-relay: glassbox relay {name} --metrics-port {spec.relay_metrics_port + port_offset}")
         if spec.consumers:

@@ -20,7 +20,8 @@ def test_every_port_moves_by_the_offset():
 def test_the_procfile_names_the_shifted_ports():
     gateway = registry.spec("gateway")
     procfile = registry.procfile(1000)
-    assert f"gateway: glassbox serve gateway --port {gateway.port + 1000}\n" in procfile
+    assert (f"gateway: glassbox serve gateway --port {gateway.port + 1000} --metrics-port {gateway.metrics_port + 1000}\n"
+            in procfile)
     assert f"--metrics-port {gateway.relay_metrics_port + 1000}\n" in procfile
     assert "--port " not in registry.procfile()  # no offset: the ports of the architecture
 
@@ -39,3 +40,18 @@ def test_no_offset_changes_nothing():
 def test_an_offset_that_would_leave_the_port_range_is_refused(offset):
     with pytest.raises(ConfigError, match="--port-offset"):
         shifted_environment(offset, registry.specs(), {})
+
+
+def test_a_free_offset_clears_every_port_of_a_run_including_a_taken_one(monkeypatch):
+    import socket
+
+    from glassbox import portshift
+
+    with socket.socket() as taken:  # a port of the first candidate is in use: that candidate is skipped
+        taken.bind(("127.0.0.1", 0))
+        busy = taken.getsockname()[1]
+        monkeypatch.setattr(portshift, "ports_of_a_run", lambda: [busy - 2000, busy - 1990])
+        monkeypatch.setattr(portshift.random, "shuffle", lambda candidates: candidates.sort())
+        monkeypatch.setattr(portshift.random, "randrange", lambda *args: 0)
+        offset = portshift.free_offset()
+    assert offset != 2000 and offset % 500 == 0

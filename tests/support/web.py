@@ -1,29 +1,22 @@
-"""The browser tests' system: `glassbox run --port-offset N` (what `make run` starts, demo data included) in a
-temporary var dir, on ports clear of a developer's run, stopped with its whole process group; and the browser
-scenarios (web/e2e/scenarios.mjs, playwright-core driving Debian's chromium) run one per call."""
+"""The browser tests' helpers: whether they can run here, the browser scenarios (web/e2e/scenarios.mjs,
+playwright-core driving Debian's chromium) run one per call, and a demo user calling the API. Their system is
+`glassbox.portshift.second_system` (`glassbox run --demo --port-offset N`, as the web benchmark starts it)."""
 from __future__ import annotations
 
 import json
 import os
-import random
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import requests
 
-from glassbox import registry
 from glassbox.config import PROJECT_ROOT
 from glassbox.demo import DEMO_PASSWORD
 
 WEB = PROJECT_ROOT / "web"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-GLASSBOX = str(Path(sys.executable).with_name("glassbox"))
 
 
 def missing_prerequisite() -> str | None:
@@ -37,74 +30,11 @@ def missing_prerequisite() -> str | None:
     return None
 
 
-def _ports(offset: int) -> list[int]:
-    ports = [55432, 19092, 19093, 8025]
-    for spec in registry.specs().values():
-        ports += [spec.port, spec.relay_metrics_port, spec.consumer_metrics_port]
-    return [port + offset for port in ports]
 
 
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
 
 
-def pick_port_offset() -> int:
-    """An offset whose every port is free now and clear of the default ones (>= 2000: past 9115)."""
-    candidates = [base + random.randrange(0, 500, 10) for base in range(2000, 9500, 500)]
-    random.shuffle(candidates)
-    for offset in candidates:
-        if all(_free(port) for port in _ports(offset)):
-            return offset
-    raise RuntimeError("no free port range for a second local system")
 
-
-def _wait_ready(urls: list[str], process: subprocess.Popen, timeout: float = 240) -> None:
-    deadline = time.monotonic() + timeout
-    for url in urls:
-        while True:
-            assert process.poll() is None, "glassbox run ended early"
-            try:
-                if requests.get(f"{url}/health/ready", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            assert time.monotonic() < deadline, f"{url} did not come up"
-            time.sleep(0.5)
-
-
-@contextmanager
-def local_system(var_dir: Path, log_path: Path):
-    """`glassbox run --port-offset N` with demo data; yields the services' URLs (name -> URL)."""
-    offset = pick_port_offset()
-    # Nothing of an outer configuration: every URL and port follows from the offset.
-    environment = {k: v for k, v in os.environ.items()
-                   if not k.endswith("_URL") and not k.startswith("GLASSBOX_") and k != "KAFKA_BOOTSTRAP_SERVERS"}
-    # The scenarios sign in a dozen times a minute from one address: more than the login limit allows.
-    environment.update(GLASSBOX_VAR_DIR=str(var_dir), WEB_CONCURRENCY="1", GATEWAY_LOGIN_RATE_LIMIT="600/minute")
-    urls = {name: f"http://127.0.0.1:{spec.port + offset}" for name, spec in registry.specs().items()}
-    with open(log_path, "w") as log:
-        process = subprocess.Popen([GLASSBOX, "run", "--port-offset", str(offset)], env=environment,
-                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        _wait_ready(list(urls.values()), process)
-        yield urls
-    finally:
-        _stop_group(process)
-
-
-def _stop_group(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)  # `glassbox run` stops what it started, infra included
-        try:
-            process.wait(timeout=90)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def scenario(name: str, **arguments) -> dict:

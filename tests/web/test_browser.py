@@ -9,7 +9,8 @@ import uuid
 import pytest
 
 from glassbox.config import PROJECT_ROOT
-from tests.support.web import ApiUser, local_system, missing_prerequisite, scenario
+from glassbox.portshift import second_system
+from tests.support.web import ApiUser, missing_prerequisite, scenario
 
 pytestmark = pytest.mark.skipif(missing_prerequisite() is not None, reason=str(missing_prerequisite()))
 
@@ -21,7 +22,10 @@ ANNA, BORIS, HEAD = "anna.manager@glassbox.local", "boris.manager@glassbox.local
 def system(workdir):
     var = workdir / "web-e2e-var"
     var.mkdir()
-    with local_system(var, workdir / "web-e2e-run.log") as urls:
+    # As `make run` starts it, but one worker each (a lighter system) and a login limit that the scenarios, signing
+    # in a dozen times a minute from one address, stay under.
+    with second_system(var, workdir / "web-e2e-run.log", WEB_CONCURRENCY="1",
+                       GATEWAY_LOGIN_RATE_LIMIT="600/minute") as (urls, _offset):
         yield urls
 
 
