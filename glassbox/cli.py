@@ -197,7 +197,8 @@ def serve(service, port, metrics_port, workers):
             f"{service} will not serve production on the development defaults: set {', '.join(missing)} "
             "(or GLASSBOX_ENV=development on a laptop, as `glassbox run` does)")
     if metrics_port is None:
-        metrics_port = int(os.environ.get("GLASSBOX_METRICS_PORT") or spec.metrics_port)
+        # The service's port + 1000, also when --port moves it (a second system, a test, a benchmark).
+        metrics_port = int(os.environ.get("GLASSBOX_METRICS_PORT") or (port or spec.port) + registry.METRICS_PORT_SHIFT)
     metrics_dir = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or config.var_dir() / "prometheus" / service)
     shutil.rmtree(metrics_dir, ignore_errors=True)  # stale files of dead workers would skew the metrics
     metrics_dir.mkdir(parents=True)

@@ -12,6 +12,10 @@ from typing import Any
 ENTRY_POINT_GROUP = "glassbox.services"
 
 
+# A server's /metrics listens this far above its public port (8001 -> 9001), wherever that port is.
+METRICS_PORT_SHIFT = 1000
+
+
 @dataclass(frozen=True)
 class ServiceSpec:
     """What the rest of the system needs to know about a service. References to its parts are "module:attribute"
@@ -48,7 +52,7 @@ class ServiceSpec:
     # and its consumer's (9101, 9111).
     @property
     def metrics_port(self) -> int:
-        return self.port + 1000
+        return self.port + METRICS_PORT_SHIFT
 
     @property
     def relay_metrics_port(self) -> int:
