@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import Counter
 from typing import Callable, Iterable
 
@@ -27,7 +28,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
-from glassbox import logs, metrics, tracing
+from glassbox import logs, metrics, retention, tracing
 from glassbox.events import DomainEvent
 from glassbox.kafka import dlq_topic
 from glassbox.models import ProcessedEvent
@@ -95,8 +96,10 @@ def _shared_request_id(events: list[DomainEvent]) -> str | None:
 class ConsumerRunner:
     def __init__(self, engine: Engine, name: str, handlers: dict[str, Handler],
                  consumer_factory: Callable[[], KafkaConsumer], producer_factory: Callable[[], KafkaProducer],
-                 max_attempts: int = 3, max_backoff: float = 10.0):
+                 max_attempts: int = 3, max_backoff: float = 10.0, housekeeping: Callable[[], object] | None = None):
         self.engine = engine
+        # Run every retention.PURGE_EVERY by a consumer whose service has no relay to do it (glassbox.retention).
+        self.housekeeping = housekeeping
         self.name = name  # the consumer group, and the inbox namespace
         self.handlers = handlers
         self.consumer_factory = consumer_factory
@@ -235,11 +238,15 @@ class ConsumerRunner:
 
     def run(self, stop: threading.Event, poll_timeout_ms: int = 500) -> None:
         backoff = 0.5
+        last_purged = 0.0
         while not stop.is_set():
             consumer = None
             try:
                 consumer = self.consumer_factory()
                 while not stop.is_set():
+                    if self.housekeeping and time.monotonic() - last_purged > retention.PURGE_EVERY.total_seconds():
+                        last_purged = time.monotonic()
+                        self.housekeeping()
                     polled = consumer.poll(timeout_ms=poll_timeout_ms)
                     records = [record for batch in polled.values() for record in batch]
                     if records:

@@ -88,3 +88,6 @@ class IdempotencyKey(KitBase):
     content_type: Mapped[str | None] = mapped_column(Text)
     body: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Set in the transaction of the request's unit of work: once it is set, the request's change is committed and
+    # a retry must never run it again, even when the answer was never recorded (a crash in between).
+    carried_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Callable, Iterable
 
 from kafka import KafkaProducer
@@ -24,7 +24,7 @@ from psycopg.types.json import Jsonb
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from glassbox import metrics
+from glassbox import metrics, retention
 from glassbox.db import copy_rows
 from glassbox.events import DomainEvent, envelope, to_jsonable
 from glassbox.models import OutboxMessage
@@ -65,10 +65,6 @@ def refused_for_good(error: BaseException) -> bool:
 
 def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"[:2000]
-# Sent rows are kept a while for investigations, then purged in small batches (the table must not grow forever).
-SENT_RETENTION = timedelta(days=7)
-_PURGE_SENT = text("delete from outbox_messages where position in (select position from outbox_messages "
-                   "where sent_at < now() - make_interval(secs => :seconds) limit 5000)")
 
 
 _WRITTEN_COLUMNS = ("id", "topic", "key", "type", "source", "time", "payload")
@@ -218,9 +214,9 @@ class OutboxRelay:
     def _heartbeat(self) -> None:
         metrics.OUTBOX_RELAY_HEARTBEAT.labels(self.service).set(time.time())
 
-    def purge_sent(self) -> int:
-        with self.engine.begin() as conn:
-            return conn.execute(_PURGE_SENT, {"seconds": SENT_RETENTION.total_seconds()}).rowcount
+    def housekeeping(self) -> dict[str, int]:
+        """The service's database loses what is kept only for a while (sent rows among them: glassbox.retention)."""
+        return retention.purge(self.engine, self.service)
 
     # -- the loop ----------------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
@@ -263,8 +259,8 @@ class OutboxRelay:
                 self.observe_backlog()
                 self._heartbeat()
                 last_observed = now
-            if now - last_purged > 60.0:
-                self.purge_sent()
+            if now - last_purged > retention.PURGE_EVERY.total_seconds():
+                self.housekeeping()
                 last_purged = now
             if sent == 0:
                 stop.wait(self.idle_sleep)

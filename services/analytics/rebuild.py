@@ -20,11 +20,11 @@ import threading
 import time
 from contextlib import nullcontext
 
-from kafka import KafkaConsumer, TopicPartition
+from kafka import TopicPartition
 from sqlalchemy import Engine, delete, text
 
 from glassbox.inbox import ConsumerRunner
-from glassbox.kafka import make_producer
+from glassbox.kafka import make_consumer, make_producer
 from glassbox.models import ProcessedEvent
 from services.analytics import consumers
 from services.analytics.models import READ_MODELS
@@ -54,9 +54,7 @@ def rebuild(engine: Engine, bootstrap: str, topics=consumers.TOPICS, handlers=No
         producers.append(make_producer(bootstrap))
         return producers[-1]
 
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                             auto_offset_reset="earliest", max_poll_records=2000,
-                             client_id=f"glassbox-{group}-rebuild")
+    consumer = make_consumer(bootstrap, None, max_poll_records=2000, client_id=f"glassbox-{group}-rebuild")
     try:
         partitions = []
         for topic in topics:

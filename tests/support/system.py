@@ -49,7 +49,7 @@ class System:
                    GLASSBOX_KAFKA_PORT=str(self.kafka_port), GLASSBOX_KAFKA_CONTROLLER_PORT=str(self.controller_port),
                    JWT_JWKS_URL=f"{self.urls['gateway']}/.well-known/jwks.json", LOG_LEVEL=os.environ.get("GLASSBOX_RELIABILITY_LOG_LEVEL", "WARNING"),
                    GATEWAY_RATE_LIMIT="100000 per minute", GATEWAY_LOGIN_RATE_LIMIT="1000 per minute",
-                   DATABASE_STATEMENT_TIMEOUT="5")
+                   DATABASE_STATEMENT_TIMEOUT="5", GLASSBOX_ENV="development")
         env.update({f"{name.upper()}_URL": url for name, url in self.urls.items()})
         self.env = env
         self.processes: dict[str, Process] = {}

@@ -1,13 +1,13 @@
 """the outbox parks a row the broker refuses for good (when, and the error)
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-02 18:00:00
 """
 from glassbox.migrations import add_outbox_parking, drop_outbox_parking
 
-revision = '0003'
-down_revision = '0002'
+revision = '0005'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 

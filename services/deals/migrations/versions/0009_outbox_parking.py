@@ -1,13 +1,13 @@
 """the outbox parks a row the broker refuses for good (when, and the error)
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-02 18:00:00
 """
 from glassbox.migrations import add_outbox_parking, drop_outbox_parking
 
-revision = '0007'
-down_revision = '0006'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

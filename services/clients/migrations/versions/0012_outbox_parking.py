@@ -1,13 +1,13 @@
 """the outbox parks a row the broker refuses for good (when, and the error)
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-02 18:00:00
 """
 from glassbox.migrations import add_outbox_parking, drop_outbox_parking
 
-revision = '0010'
-down_revision = '0009'
+revision = '0012'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
