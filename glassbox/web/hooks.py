@@ -12,6 +12,15 @@ from glassbox.web.errors import init_app_error_handlers
 REQUEST_ID_HEADER = "X-Request-ID"
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 BODY_METHODS = ("POST", "PUT", "PATCH")
+# The longest path and query string a service answers (a 414 in the error shape above it). gunicorn's own limit on
+# the request line (glassbox/gunicorn_conf.py) is higher, so that its HTML page is never what a caller gets below it.
+MAX_URI_LENGTH = 4096
+
+
+def _refuse_long_uris():
+    uri = request.environ.get("RAW_URI") or request.full_path
+    if len(uri) > MAX_URI_LENGTH:
+        abort(414, message=f"the URI is longer than {MAX_URI_LENGTH} characters; narrow the query down")
 
 
 def _assign_request_id():
@@ -97,6 +106,7 @@ def init_app(app: Flask) -> None:
     """Error shape and request ids; registered first so that every later hook can rely on them."""
     init_app_error_handlers(app)
     app.before_request(_assign_request_id)
+    app.before_request(_refuse_long_uris)
     app.after_request(_echo_request_id)
 
 
