@@ -2,8 +2,6 @@
 authorization matrix, the token attacks and the fuzzing."""
 import pytest
 
-from glassbox import registry
-
 from tests.support.apps import app_fixture, database_fixture
 from tests.support.billing import billing_app, billing_db_url  # noqa: F401
 from tests.support.clients import clients_app, clients_db_url  # noqa: F401
@@ -11,17 +9,16 @@ from tests.support.deals import deals_app, deals_db_url  # noqa: F401
 from tests.support.gateway import gateway_app, gateway_db_url  # noqa: F401
 from tests.support.notifications import (mail_dir, mailbox_server, notifications_app,  # noqa: F401
                                          notifications_db_url)
+from tests.support.openapi_ops import SERVICES
 
 analytics_db_url = database_fixture("analytics")
 analytics_app = app_fixture("services.analytics", "analytics_db_url", base_currency="RUB")
 
-# Every registered service but the gateway (each needs its <name>_app and <name>_db_url fixtures above).
-SERVICES = tuple(name for name, spec in registry.specs().items() if not spec.issues_tokens)
-
 
 @pytest.fixture(scope="session")
 def service_apps(request) -> dict:
-    """name -> the Flask app of every registered service and of the gateway."""
+    """name -> the Flask app of every registered service and of the gateway (each needs its <name>_app and
+    <name>_db_url fixtures above)."""
     return {name: request.getfixturevalue(f"{name}_app") for name in (*SERVICES, "gateway")}
 
 

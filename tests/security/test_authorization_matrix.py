@@ -10,11 +10,10 @@ from sqlalchemy import create_engine
 
 from glassbox.keys import ROLES
 from tests.security import authorization
-from tests.security.conftest import SERVICES
 from tests.support.billing import SELLER, line
 from tests.support.database import truncate_all
 from tests.support.http import serving
-from tests.support.openapi_ops import example, operations
+from tests.support.openapi_ops import SERVICES, example, operations
 from tests.support.security_world import World
 
 OPERATIONS = operations(list(SERVICES))
@@ -77,9 +76,8 @@ def path_for(op, world: World, role: str, variant: str) -> str:
     if variant == "unknown":
         values = {name: op.unknown_value(name) for name in op.path_params}
     elif variant != "none":
-        who = role
         record = (world.fresh(rule.record, variant) if op.method in DESTRUCTIVE
-                  else world.record(rule.record, variant, who))
+                  else world.record(rule.record, variant, role))
         names = op.path_params
         values = dict(zip(names, record if isinstance(record, tuple) else (record,)))
         if len(values) < len(names):  # a token in an unsubscribe link: any string

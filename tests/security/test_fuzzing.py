@@ -9,11 +9,10 @@ import uuid
 import pytest
 
 from glassbox.config import JWT_AUDIENCE, JWT_ISSUER
-from tests.security.conftest import SERVICES
 from tests.support import fuzzing
 from tests.support.database import truncate_all
 from tests.support.http import serving
-from tests.support.openapi_ops import operations
+from tests.support.openapi_ops import SERVICES, operations
 
 
 @pytest.fixture(scope="module")
@@ -39,17 +38,17 @@ ROLES = ("admin", "manager")
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("service", SERVICES)
-def test_fuzzing_finds_nothing(fuzzed_apps, key_ring, service, role, record_property):
+def test_fuzzing_finds_nothing(fuzzed_apps, key_ring, service, role, record_testsuite_property):
     token = key_ring.access_token(str(uuid.uuid4()), role, JWT_ISSUER, JWT_AUDIENCE)
     count, failures = fuzzing.fuzz(fuzzing.load(fuzzed_apps[service]), token)
-    record_property("examples", count)  # in the JUnit report
+    record_testsuite_property(f"fuzzing examples {service} {role}", count)  # in the JUnit report
     assert count > 0
     assert failures == [], "\n".join(failures)
 
 
 @pytest.mark.parametrize("role", ROLES)
 def test_fuzzing_the_gateways_own_operations_finds_nothing(fuzzed_apps, gateway_db_url, key_ring, role,
-                                                           record_property):
+                                                           record_testsuite_property):
     """The gateway's own operations (identity, the views it gathers; the proxied ones are the services'), as a user
     it knows. The services behind it are not there: its views answer with their parts marked partial."""
     from gateway.edge.protection import limiter
@@ -66,6 +65,6 @@ def test_fuzzing_the_gateways_own_operations_finds_nothing(fuzzed_apps, gateway_
     token = key_ring.access_token(str(user_id), role, JWT_ISSUER, JWT_AUDIENCE)
     own = {op.key for op in operations(list(SERVICES)) if op.service == "gateway"}
     count, failures = fuzzing.fuzz(fuzzing.load(gateway), token, only=own)
-    record_property("examples", count)
+    record_testsuite_property(f"fuzzing examples gateway {role}", count)
     assert count > 0
     assert failures == [], "\n".join(failures)

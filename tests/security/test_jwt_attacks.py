@@ -13,9 +13,8 @@ import pytest
 from glassbox.auth import Principal, TokenVerifier
 from glassbox.config import JWT_AUDIENCE, JWT_ISSUER
 from glassbox.keys import load_public_keys
-from tests.security.conftest import SERVICES
 from tests.support.database import truncate_all
-from tests.support.openapi_ops import operations
+from tests.support.openapi_ops import SERVICES, operations
 from tests.support.tokens import forged_tokens
 
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 
 from glassbox.config import JWT_AUDIENCE, JWT_ISSUER
-from tests.security.conftest import SERVICES
-from tests.support.openapi_ops import operations, resolve
+from tests.support.openapi_ops import SERVICES, operations, resolve
 
 GETS = [op for op in operations(list(SERVICES)) if op.method == "GET" and not op.path_params
         and not op.path.endswith("/stream")]

@@ -8,10 +8,13 @@ import re
 import uuid
 from dataclasses import dataclass
 
+from glassbox import registry
 from glassbox.config import PROJECT_ROOT
 
 OPENAPI_DIR = PROJECT_ROOT / "contracts" / "openapi"
 METHODS = ("get", "post", "put", "patch", "delete")
+# Every registered service but the one that issues tokens (the gateway, whose document is the merged one).
+SERVICES = tuple(name for name, spec in registry.specs().items() if not spec.issues_tokens)
 
 
 def document(name: str) -> dict:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from glassbox.auth import Principal
@@ -57,7 +56,7 @@ class World:
         return self
 
     def seed_gateway(self):
-        from gateway.identity.service import teams, users
+        from gateway.identity.service import users
 
         db = self.apps["gateway"].extensions["glassbox_db"]
         root = Principal(str(uuid.uuid4()), "admin")
@@ -70,7 +69,6 @@ class World:
         self.records["user"] = {"own": self.ids["other_manager"]}
         self.records["team"] = {"own": ok(admin.post("/api/v1/teams", json={"name": "Matrix team"}))["id"]}
         self.records["api_token"] = {"own": self.make_api_token()}
-        del teams
 
     def make_api_token(self) -> str:
         created = ok(self.caller("gateway", "admin").post("/api/v1/api-tokens", json={"name": "matrix", "role": "manager"}))
