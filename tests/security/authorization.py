@@ -235,8 +235,8 @@ def expected(rule: Rule, role: str, variant: str) -> frozenset[int]:
     """The answers allowed for `role` calling the operation on a record of `variant`: "own" (the calling manager's,
     or the caller's own for personal kinds), "other" (another manager's, another user's), "unknown" (a random id),
     or "none" (the path names no record)."""
-    if rule.public:
-        return WORKED | {NOT_FOUND, 401} if variant == "unknown" else WORKED | {401}
+    if rule.public:  # a refused credential (401), its rate limit (429), an unknown link (404)
+        return WORKED | {401, 429} | ({NOT_FOUND} if variant == "unknown" else set())
     if role not in rule.roles:
         return frozenset({REFUSED})
     if variant == "unknown":
