@@ -3,16 +3,11 @@ record, another manager's, an unknown id), against the real apps, compared with 
 tests/security/authorization.py. Writes send a minimal body built from the schema; only the status is compared."""
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
-from sqlalchemy import create_engine
 
 from glassbox.keys import ROLES
 from tests.security import authorization
 from tests.support.billing import SELLER, line
-from tests.support.database import truncate_all
-from tests.support.http import serving
 from tests.support.openapi_ops import SERVICES, example, operations
 from tests.support.security_world import World
 
@@ -46,28 +41,6 @@ def test_every_operation_has_an_entry_and_every_entry_an_operation():
 
 def test_the_table_speaks_of_every_role():
     assert set(authorization.ROLES) == set(ROLES)
-
-
-@pytest.fixture(scope="module")
-def world(service_apps, service_db_urls, make_token):
-    from gateway.edge.protection import limiter
-
-    for url in service_db_urls.values():
-        truncate_all(url)
-    limiter.reset()
-    engines = {name: create_engine(url) for name, url in service_db_urls.items()}
-    gateway = service_apps["gateway"]
-    settings = gateway.config["GLASSBOX_SETTINGS"]
-    # The gateway's own views (the overview) reach the real clients service; the others are not there.
-    with serving(service_apps["clients"]) as clients_url:
-        gateway.config["GLASSBOX_SETTINGS"] = dataclasses.replace(
-            settings, service_urls={**settings.service_urls, "clients": clients_url}, rate_limit="100000/minute")
-        try:
-            yield World(service_apps, make_token, engines).seed()
-        finally:
-            gateway.config["GLASSBOX_SETTINGS"] = settings
-            for engine in engines.values():
-                engine.dispose()
 
 
 def path_for(op, world: World, role: str, variant: str) -> str:
