@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.config import PositiveDataAcceptanceConfig
+from schemathesis.config._checks import NegativeDataRejectionConfig  # not re-exported by schemathesis.config
 
 EXAMPLES = int(os.environ.get("GLASSBOX_FUZZ_EXAMPLES", "3"))  # per operation and mode; CI keeps within its budget
 MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
@@ -17,6 +18,9 @@ MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
 # x-maximum, which JSON Schema cannot say of a date), check digits (INN, BIK), one of two fields, cursors the
 # service did not issue. The other checks still hold those answers to the error shape and the document.
 BUSINESS_REFUSALS = ["400", "422"]
+# Refusals of invalid data that schemathesis does not count as such: a body over MAX_CONTENT_LENGTH, a URI over the
+# kit's limit, a body that is not JSON.
+SIZE_AND_TYPE_REFUSALS = ["413", "414", "415"]
 # An endless Server-Sent Events stream: fuzzed requests would never end.
 SKIPPED = ("GET /api/v1/notifications/stream",)
 
@@ -27,6 +31,8 @@ def load(app):
     schema.config.generation.update(modes=list(MODES), max_examples=EXAMPLES, deterministic=True)
     schema.config.checks.positive_data_acceptance = PositiveDataAcceptanceConfig(
         expected_statuses=[*PositiveDataAcceptanceConfig._DEFAULT_EXPECTED_STATUSES, *BUSINESS_REFUSALS])
+    schema.config.checks.negative_data_rejection = NegativeDataRejectionConfig(
+        expected_statuses=[*NegativeDataRejectionConfig._DEFAULT_EXPECTED_STATUSES, *SIZE_AND_TYPE_REFUSALS])
     return schema
 
 
