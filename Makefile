@@ -6,7 +6,19 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench openapi infra-down clean
+.PHONY: run test bench openapi infra-down clean web-test
+
+# The web app (web/): npm ci when the lockfile changes, a build when its sources change; the gateway serves web/dist.
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
+web/node_modules/.installed: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+web/dist/index.html: web/node_modules/.installed $(WEB_SOURCES)
+	cd web && npm run build
+
+web-test: web/dist/index.html
+	cd web && npm test
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,10 +26,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
-run: $(STAMP)
-	$(BIN)/glassbox run
+run: $(STAMP) web/dist/index.html
+	$(BIN)/glassbox run --demo
 
-test: $(STAMP)
+test: $(STAMP) web-test
 	$(BIN)/pytest
 
 bench: $(STAMP)
@@ -31,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.billing
 	$(BIN)/python -m bench.billing.statements
 	$(BIN)/python -m bench.notifications
+	$(BIN)/python -m bench.web
 
 openapi: $(STAMP)
 	$(BIN)/glassbox openapi all

@@ -21,6 +21,7 @@ SPEC = ServiceSpec(
     issues_tokens=True,
     welcome="gateway.identity.demo:welcome",
     worker_class="gevent",  # a relayed live stream (Server-Sent Events) waits in a greenlet, not a thread
+    purge="gateway.identity.housekeeping:purge",
 )
 
 # Paths answered without a token: the keys services verify with, the API docs. Logging in, refreshing and logging

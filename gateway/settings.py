@@ -45,7 +45,9 @@ class GatewaySettings(Settings):
     my_day_workers: int = 8
     rate_limit: str = "600 per minute"  # per user (per IP before login), across every route
     login_rate_limit: str = "10 per minute"  # per IP, on logging in and refreshing
-    ratelimit_storage_uri: str = "memory://"
+    ratelimit_storage_uri: str = "memory://"  # per process: several gateway processes share one in Redis
+    # Reverse proxies in front of the gateway that set X-Forwarded-For/-Proto (0: none, the headers are ignored).
+    trusted_proxies: int = 0
     cors_origins: tuple[str, ...] = ()  # none: no cross-origin access
     # A refresh token spent this recently may be presented again (two browser tabs refreshing at once).
     refresh_grace_seconds: int = 30
@@ -70,6 +72,7 @@ class GatewaySettings(Settings):
             "rate_limit": setting("GATEWAY_RATE_LIMIT", cls.rate_limit, rate_limit),
             "login_rate_limit": setting("GATEWAY_LOGIN_RATE_LIMIT", cls.login_rate_limit, rate_limit),
             "ratelimit_storage_uri": setting("RATELIMIT_STORAGE_URI", cls.ratelimit_storage_uri),
+            "trusted_proxies": setting("GATEWAY_TRUSTED_PROXIES", cls.trusted_proxies, non_negative_int),
             "cors_origins": setting("GATEWAY_CORS_ORIGINS", (), comma_list),
             "refresh_grace_seconds": setting("GATEWAY_REFRESH_GRACE_SECONDS", cls.refresh_grace_seconds,
                                              non_negative_int),

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Flask, current_app
 from flask_smorest import Api
 
-from glassbox import auth, metrics, users, web
+from glassbox import auth, metrics, tracing, users, web
 from glassbox.db import Database
 from glassbox.health import blueprint as health_blueprint
 from glassbox.registry import ServiceSpec, load
@@ -40,7 +40,9 @@ def create_service_app(spec: ServiceSpec, blueprints: list[Blueprint], config: d
     app.extensions["glassbox_db"] = Database(settings.database_url, spec.topic,
                                              statement_timeout=settings.statement_timeout)
 
-    # Hook order matters: request id and error shape, then who is calling, then what they send.
+    # Hook order matters: the request's span first (only when OTEL_* ask for tracing), so that every query of a
+    # request is inside it; then request id and error shape, then who is calling, then what they send.
+    tracing.setup(spec.name, app=app, engine=app.extensions["glassbox_db"].engine)
     web.init_app(app)
     if authenticate is None:
         authenticate = auth.TokenVerifier.from_settings(settings).verify
@@ -50,7 +52,7 @@ def create_service_app(spec: ServiceSpec, blueprints: list[Blueprint], config: d
     auth.init_app(app, authenticate,
                   auth.PUBLIC_PREFIXES + tuple(public_prefixes) + tuple(f"/api/v1/{path}" for path in spec.public_paths))
     web.init_json_bodies(app)
-    web.init_idempotency(app, app.extensions["glassbox_db"].session)
+    web.init_idempotency(app, app.extensions["glassbox_db"])
     metrics.init_app(app, spec.name)
     web.init_conditional_get(app)
 

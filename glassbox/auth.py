@@ -13,8 +13,8 @@ from flask_smorest import abort
 from glassbox.keys import ACCESS_TOKEN_TYPE, ALGORITHM, ROLES, load_public_keys
 from glassbox.web.hooks import current_view
 
-# Paths that answer without a token (probes, metrics, the API docs).
-PUBLIC_PREFIXES = ("/health/", "/metrics", "/docs", "/openapi.json")
+# Paths that answer without a token (probes, the API docs). Metrics are not here: they have a port of their own.
+PUBLIC_PREFIXES = ("/health/", "/docs", "/openapi.json")
 
 
 @dataclass(frozen=True)

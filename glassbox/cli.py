@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from glassbox import config, registry
+from glassbox import config, registry, tracing
 from glassbox.keys import JWKS_PATH, ROLES
 
 
@@ -81,10 +81,35 @@ def infra_down():
 
 
 @infra.command("status")
-def infra_status():
+@click.option("--json", "as_json", is_flag=True, help="the report as JSON instead of a table")
+def infra_status(as_json):
+    """PostgreSQL and Kafka: up or down, port, data, databases and topics."""
     from glassbox import infra as runtime
+    from glassbox import status
 
-    click.echo(json.dumps(runtime.status(), indent=2))
+    report = runtime.status()
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    else:
+        status.print_table(status.infra_table(report))
+
+
+@main.command("status")
+@click.option("--json", "as_json", is_flag=True, help="the report as JSON lines instead of a table")
+def status_command(as_json):
+    """Every process of the local run (glassbox run): servers by /health, relays by their metrics (outbox backlog),
+    consumers by theirs (lag per topic). Exits 1 when any is down."""
+    from glassbox import status
+
+    reports = status.check_all()
+    if as_json:
+        for report in reports:
+            click.echo(json.dumps(report.as_dict()))
+    else:
+        status.print_table(status.process_table(reports))
+    down = [report.process.name for report in reports if report.state == status.DOWN]
+    if down:
+        raise click.ClickException(f"{len(down)} of {len(reports)} processes down: {', '.join(down)}")
 
 
 @main.command()
@@ -138,11 +163,12 @@ def db():
 @db.command("upgrade")
 @click.argument("service")
 def db_upgrade(service):
-    from glassbox import migrations
+    from glassbox import migrations, progress
 
     names = list(registry.specs()) if service == "all" else [_spec(service).name]
     for name in names:
-        migrations.upgrade(name, config.database_url(name))
+        with progress.status(f"migrating {name}"):
+            migrations.upgrade(name, config.database_url(name))
         click.echo(f"{name}: at head")
 
 
@@ -151,20 +177,39 @@ def db_upgrade(service):
 @main.command()
 @click.argument("service")
 @click.option("--port", type=int, default=None, help="default: the service's port from the architecture")
+@click.option("--metrics-port", type=int, default=None,
+              help="Prometheus metrics, on this port only (default GLASSBOX_METRICS_PORT, else the service's port + "
+                   "1000; 0: none)")
 @click.option("--workers", type=int, default=None)
-def serve(service, port, workers):
-    """Serve a service with gunicorn (multiprocess Prometheus metrics)."""
+def serve(service, port, metrics_port, workers):
+    """Serve a service with gunicorn (multiprocess Prometheus metrics on their own port). Outside development
+    (GLASSBOX_ENV) it refuses to start without its database URL and its token keys set explicitly."""
+    from glassbox.config import ConfigError
+    from glassbox.settings import missing_for_production
+
     spec = _spec(service)
+    try:
+        missing = missing_for_production(service, signs_tokens=spec.issues_tokens)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    if missing:
+        raise click.ClickException(
+            f"{service} will not serve production on the development defaults: set {', '.join(missing)} "
+            "(or GLASSBOX_ENV=development on a laptop, as `glassbox run` does)")
+    if metrics_port is None:
+        # The service's port + 1000, also when --port moves it (a second system, a test, a benchmark).
+        metrics_port = int(os.environ.get("GLASSBOX_METRICS_PORT") or (port or spec.port) + registry.METRICS_PORT_SHIFT)
     metrics_dir = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or config.var_dir() / "prometheus" / service)
     shutil.rmtree(metrics_dir, ignore_errors=True)  # stale files of dead workers would skew the metrics
     metrics_dir.mkdir(parents=True)
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir), "GLASSBOX_SERVICE": service,
-           "GUNICORN_BIND": f"{config.bind_host()}:{port or spec.port}", "GUNICORN_WORKER_CLASS": spec.worker_class}
+           "GUNICORN_BIND": f"{config.bind_host()}:{port or spec.port}", "GUNICORN_WORKER_CLASS": spec.worker_class,
+           "GLASSBOX_METRICS_PORT": str(metrics_port)}
     if workers:
         env["WEB_CONCURRENCY"] = str(workers)
     gunicorn_conf = Path(__file__).with_name("gunicorn_conf.py")
     os.execvpe(sys.executable, [sys.executable, "-m", "gunicorn", "-c", str(gunicorn_conf),
-                                f"{spec.package}:create_app()"], env)
+                                "glassbox.metrics:served_app()"], env)
 
 
 @main.command()
@@ -186,6 +231,7 @@ def relay(service, metrics_port):
         start_http_server(metrics_port, addr=config.bind_host())
     bootstrap = config.kafka_bootstrap_servers()
     engine = make_engine(config.database_url(service), pool_size=2)
+    tracing.setup(f"{service}-relay", engine=engine)
     OutboxRelay(engine, service, lambda: make_producer(bootstrap)).run(stop_on_signals())
 
 
@@ -196,6 +242,7 @@ def consume(service, metrics_port):
     """Run the service's event consumers (its spec's consumers module: GROUP, TOPICS, HANDLERS)."""
     from glassbox import logs
     from glassbox.db import make_engine
+    from glassbox import retention
     from glassbox.inbox import ConsumerRunner
     from glassbox.kafka import make_consumer, make_producer
 
@@ -209,9 +256,13 @@ def consume(service, metrics_port):
 
         start_http_server(metrics_port, addr=config.bind_host())
     bootstrap = config.kafka_bootstrap_servers()
-    runner = ConsumerRunner(make_engine(config.database_url(service), pool_size=2), consumers.GROUP,
+    engine = make_engine(config.database_url(service), pool_size=2)
+    tracing.setup(f"{service}-consumer", engine=engine)
+    # A service without events has no relay: its consumer does the housekeeping of its database.
+    housekeeping = None if spec.topic else (lambda: retention.purge(engine, service))
+    runner = ConsumerRunner(engine, consumers.GROUP,
                             consumers.HANDLERS, lambda: make_consumer(bootstrap, consumers.GROUP, consumers.TOPICS),
-                            lambda: make_producer(bootstrap))
+                            lambda: make_producer(bootstrap), housekeeping=housekeeping)
     runner.run(stop_on_signals())
 
 
@@ -242,10 +293,10 @@ def events():
 @click.option("--timeout", type=float, default=0, help="stop after this many idle seconds (0: never)")
 def events_tail(topic, from_beginning, max_events, timeout):
     """Print each event of TOPIC as one JSON line: CloudEvents attributes, key and data."""
-    from kafka import KafkaConsumer
+    from glassbox.kafka import make_consumer
 
-    consumer = KafkaConsumer(topic, bootstrap_servers=config.kafka_bootstrap_servers(), group_id=None,
-                             enable_auto_commit=False, auto_offset_reset="earliest" if from_beginning else "latest",
+    consumer = make_consumer(config.kafka_bootstrap_servers(), None, [topic],
+                             auto_offset_reset="earliest" if from_beginning else "latest",
                              consumer_timeout_ms=int(timeout * 1000) if timeout else float("inf"))
     seen = 0
     try:
@@ -297,19 +348,45 @@ def demo():
 
 @demo.command("seed")
 def demo_seed():
-    """Seed each running service with a little demo data (once; a second run adds nothing)."""
-    for name, spec in registry.specs().items():
-        if spec.demo:
+    """Seed each running service with a little demo data (once; a second run adds nothing). Its users have a
+    published password, so only in development (GLASSBOX_ENV=development, which `glassbox run --demo` sets)."""
+    from glassbox import progress
+    from glassbox.config import ConfigError
+    from glassbox.settings import DEVELOPMENT, deployment_environment
+
+    try:
+        environment = deployment_environment()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    if environment != DEVELOPMENT:
+        raise click.ClickException("demo data (users with a published password) only in development: "
+                                   "set GLASSBOX_ENV=development where that is what you want")
+    seeded = {name: spec for name, spec in registry.specs().items() if spec.demo}
+    with progress.counting("demo seed", len(seeded), "services") as counter:
+        for name, spec in seeded.items():
+            counter.advance(0, description=f"demo seed: {name}")
             click.echo(f"{name}: {registry.load(spec.demo)(config.database_url(name))}")
+            counter.advance()
 
 
 @main.command()
-def run():
-    """Everything for local use: infra, keys, migrations, topics, demo data, then every process of every
-    registered service (var/run/Procfile) until Ctrl-C; the servers this command started are stopped when it ends."""
+@click.option("--port-offset", type=int, default=0, show_default=True,
+              help="shift every port of the run (services, metrics, mailbox, PostgreSQL, Kafka) by N: a second "
+                   "system beside the first, as the browser tests start one")
+@click.option("--demo/--no-demo", "with_demo", default=False,
+              help="seed the demo data and its users (password glassbox-demo); `make run` does")
+def run(port_offset, with_demo):
+    """Everything for local use: infra, keys, migrations, topics, demo data when asked, then every process of every
+    registered service (var/run/Procfile) until Ctrl-C; the servers this command started are stopped when it ends.
+    It is development by definition: GLASSBOX_ENV=development for itself and every process it starts."""
     from glassbox import infra as runtime
     from glassbox.kafka import ensure_topics
+    from glassbox.portshift import shifted_environment
+    from glassbox.settings import DEVELOPMENT
 
+    os.environ.update(shifted_environment(port_offset, registry.specs(), os.environ))
+
+    os.environ["GLASSBOX_ENV"] = DEVELOPMENT
     _interrupt_on_sigterm()  # a SIGTERM stops it as a Ctrl-C does: with everything it started
     ctx = click.get_current_context()
     was_running = runtime.local_postgres().is_running()
@@ -318,11 +395,12 @@ def run():
     try:
         ensure_topics(config.kafka_bootstrap_servers())
         ctx.invoke(db_upgrade, service="all")
-        ctx.invoke(demo_seed)
-        _print_welcome()
+        if with_demo:
+            ctx.invoke(demo_seed)
+        _print_welcome(with_demo)
         procfile = config.var_dir() / "run" / "Procfile"
         procfile.parent.mkdir(parents=True, exist_ok=True)
-        procfile.write_text(registry.procfile())
+        procfile.write_text(registry.procfile(port_offset))
         # The Procfile says `glassbox ...`: put this interpreter's scripts first on the PATH.
         env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
         issuer = registry.token_issuer()
@@ -364,9 +442,11 @@ def stop_process_manager(honcho: subprocess.Popen, grace: float = 30) -> None:
             honcho.kill()
 
 
-def _print_welcome() -> None:
+def _print_welcome(with_demo: bool) -> None:
     lines = [f"  {name:<14} {config.service_url(name)}" for name in registry.specs()]
-    welcomes = [registry.load(spec.welcome)() for spec in registry.specs().values() if spec.welcome]
+    welcomes = ([registry.load(spec.welcome)() for spec in registry.specs().values() if spec.welcome] if with_demo
+                else ["No demo data (`glassbox run --demo` seeds it); the token issuer's own command makes the "
+                      "first user (see `glassbox --help`).\n"])
     click.echo("\nGlassbox is starting:\n" + "\n".join(lines) + "\n" + "".join(welcomes) + "Ctrl-C stops everything.\n")
 
 

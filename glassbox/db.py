@@ -47,13 +47,16 @@ class UnitOfWork:
     Rolls back unless `commit()` was called, so an exception anywhere leaves no partial write.
     """
 
-    def __init__(self, session: Session, topic: str):
+    def __init__(self, session: Session, topic: str, before_commit: tuple[Callable[[Session], None], ...] = ()):
         self.session = session
         self.topic = topic
+        self._before_commit = before_commit
 
     def emit(self, event: DomainEvent) -> None:
         self.session.add(OutboxMessage.from_event(event, self.topic))
     def commit(self) -> None:
+        for hook in self._before_commit:  # their writes join this transaction (an idempotency key's mark)
+            hook(self.session)
         self.session.commit()
 
 
@@ -62,6 +65,8 @@ class Database:
         self.engine = make_engine(url, **engine_kwargs)
         self.topic = topic
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Called with the session just before every unit of work commits (registered by the web layer).
+        self.before_commit: list[Callable[[Session], None]] = []
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -73,7 +78,7 @@ class Database:
     @contextmanager
     def unit_of_work(self) -> Iterator[UnitOfWork]:
         with self._sessions() as session:  # close() rolls back unless uow.commit() was called
-            yield UnitOfWork(session, self.topic)
+            yield UnitOfWork(session, self.topic, tuple(self.before_commit))
 
     def ping(self) -> None:
         with self.engine.connect() as conn:

@@ -1,7 +1,9 @@
 """Domain events as data, and their CloudEvents 1.0 envelope in Kafka binary mode.
 
 Attributes travel in `ce_*` headers, the JSON payload is the value, the key is the aggregate id so the
-events of one aggregate stay in one partition, in order.
+events of one aggregate stay in one partition, in order. The extension attribute `requestid` names the request
+whose work wrote the event (the HTTP request's X-Request-ID, or that of the event a consumer was handling), so one
+request can be followed from the HTTP call through Kafka into the consumers.
 """
 from __future__ import annotations
 
@@ -16,9 +18,11 @@ from cloudevents.core.bindings import kafka as ce_kafka
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 
-from glassbox import clock
+from glassbox import clock, logs
 
 CONTENT_TYPE = "application/json"
+# A CloudEvents extension: its name is lowercase letters and digits only, so not request_id.
+REQUEST_ID_ATTRIBUTE = "requestid"
 _FORMAT = JSONFormat()
 
 
@@ -39,15 +43,16 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
-def envelope(id: str, type: str, source: str, subject: str, time: datetime, json_data: dict) -> ce_kafka.KafkaMessage:
+def envelope(id: str, type: str, source: str, subject: str, time: datetime, json_data: dict,
+             request_id: str | None = None) -> ce_kafka.KafkaMessage:
     """The one place that builds the Kafka record of an event (through the cloudevents SDK): `ce_*` headers,
     content-type, key = subject, the JSON value. `json_data` must already be in wire form (to_jsonable)."""
-    event = CloudEvent(
-        attributes={"id": id, "type": type, "source": source, "subject": subject,
-                    "time": time.astimezone(timezone.utc),  # a session in another time zone must not leak
-                    "specversion": "1.0", "datacontenttype": CONTENT_TYPE},
-        data=json_data,
-    )
+    attributes = {"id": id, "type": type, "source": source, "subject": subject,
+                  "time": time.astimezone(timezone.utc),  # a session in another time zone must not leak
+                  "specversion": "1.0", "datacontenttype": CONTENT_TYPE}
+    if request_id:
+        attributes[REQUEST_ID_ATTRIBUTE] = request_id
+    event = CloudEvent(attributes=attributes, data=json_data)
     return ce_kafka.to_binary(event, _FORMAT, key_mapper=lambda _e: subject.encode())
 
 
@@ -61,9 +66,12 @@ class DomainEvent:
     data: dict
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     time: datetime = field(default_factory=lambda: clock.now())
+    # The request whose work this is: built during a request (or while a consumer handles an event), it is that one.
+    request_id: str | None = field(default_factory=logs.current_request_id)
 
     def to_kafka(self) -> ce_kafka.KafkaMessage:
-        return envelope(self.id, self.type, self.source, self.subject, self.time, to_jsonable(self.data))
+        return envelope(self.id, self.type, self.source, self.subject, self.time, to_jsonable(self.data),
+                        self.request_id)
 
     @classmethod
     def from_kafka(cls, headers: list[tuple[str, bytes]] | dict, key: bytes | None, value: bytes) -> "DomainEvent":
@@ -89,7 +97,8 @@ class DomainEvent:
             raise ValueError("event data must be a JSON object")
         return cls(type=attributes["type"], source=attributes["source"],
                    subject=attributes.get("subject") or (key.decode() if key else ""), data=data, id=attributes["id"],
-                   time=_parse_time(attributes["time"]) if attributes.get("time") else clock.now())
+                   time=_parse_time(attributes["time"]) if attributes.get("time") else clock.now(),
+                   request_id=logs.well_formed(attributes.get(REQUEST_ID_ATTRIBUTE)))
 
 
 def event_source(source: str):

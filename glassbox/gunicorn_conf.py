@@ -3,7 +3,10 @@ import os
 
 from prometheus_client import multiprocess
 
-bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+bind = [os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")]
+# Metrics on a listener of their own (glassbox.metrics.MetricsListener), on the same host as the public one.
+if int(os.environ.get("GLASSBOX_METRICS_PORT") or 0):
+    bind.append(f"{bind[0].rpartition(':')[0]}:{os.environ['GLASSBOX_METRICS_PORT']}")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # gthread by default; gevent for a service whose open streams must not each hold a thread (its spec says so)
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")

@@ -1,6 +1,7 @@
 """The one HTTP client for service-to-service calls: a pooled session per process, connect and read timeouts,
 no environment proxies or cookies, retries of requests that are safe to repeat, and failures turned into
-the status the caller should answer (502/503/504) instead of exceptions."""
+the status the caller should answer (502/503/504) instead of exceptions. A call made for a request carries its
+X-Request-ID unless the caller names one."""
 from __future__ import annotations
 
 from http.cookiejar import DefaultCookiePolicy
@@ -9,6 +10,8 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
+
+from glassbox import logs
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -53,6 +56,9 @@ class ServiceClient:
                 service: str = "upstream") -> requests.Response:
         """The response, unread when `stream` (the caller reads or streams it, then closes it). `service` names
         the other side in the error messages."""
+        request_id = logs.current_request_id()
+        if request_id and not any(name.lower() == "x-request-id" for name in headers or ()):
+            headers = {**(headers or {}), "X-Request-ID": request_id}  # the other service logs the same request
         try:
             return self.session.request(method, url, params=params, headers=headers, data=data,
                                         timeout=timeout or self.timeouts, stream=stream, allow_redirects=False)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import Counter
 from typing import Callable, Iterable
 
@@ -26,7 +27,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
-from glassbox import metrics
+from glassbox import logs, metrics, retention, tracing
 from glassbox.events import DomainEvent
 from glassbox.kafka import dlq_topic
 from glassbox.models import ProcessedEvent
@@ -62,11 +63,19 @@ _RECORD_IN_INBOX = """
     RETURNING event_id"""
 
 
+def _shared_request_id(events: list[DomainEvent]) -> str | None:
+    """The request id of a batch handler's call: the one its events share, else none (it would name only some)."""
+    ids = {event.request_id for event in events}
+    return ids.pop() if len(ids) == 1 else None
+
+
 class ConsumerRunner:
     def __init__(self, engine: Engine, name: str, handlers: dict[str, Handler],
                  consumer_factory: Callable[[], KafkaConsumer], producer_factory: Callable[[], KafkaProducer],
-                 max_attempts: int = 3, max_backoff: float = 30.0):
+                 max_attempts: int = 3, max_backoff: float = 30.0, housekeeping: Callable[[], object] | None = None):
         self.engine = engine
+        # Run every retention.PURGE_EVERY by a consumer whose service has no relay to do it (glassbox.retention).
+        self.housekeeping = housekeeping
         self.name = name  # the consumer group, and the inbox namespace
         self.handlers = handlers
         self.consumer_factory = consumer_factory
@@ -114,12 +123,18 @@ class ConsumerRunner:
                 if _is_batched(handler):
                     together.setdefault(handler, []).append(event)
                 else:
-                    handler(session, event)
+                    with logs.request_id_bound(event.request_id):  # its logs and the events it causes name it
+                        handler(session, event)
             for handler, its_events in together.items():
-                handler(session, its_events)
+                with logs.request_id_bound(_shared_request_id(its_events)):
+                    handler(session, its_events)
             session.commit()
         for event_type, count in Counter(event.type for event in fresh).items():
             metrics.CONSUMER_PROCESSED.labels(self.name, event_type).inc(count)
+        if log.isEnabledFor(logging.DEBUG):  # LOG_LEVEL=DEBUG follows each request's events into the consumers
+            for event in fresh:
+                with logs.request_id_bound(event.request_id):
+                    log.debug("%s: applied %s %s", self.name, event.type, event.id)
 
     def _first_seen(self, session: Session, events: Iterable[DomainEvent]) -> list[DomainEvent]:
         """Records the events' ids in the inbox; returns those not recorded before (the first of a repeated id)."""
@@ -146,6 +161,10 @@ class ConsumerRunner:
         if handler is None:  # a tolerant reader: other consumers' events and future types are not ours
             metrics.CONSUMER_PROCESSED.labels(self.name, "ignored").inc()
             return
+        with logs.request_id_bound(event.request_id):  # the failures and the dead letter are logged with it
+            self._apply_event(session, record, event, handler)
+
+    def _apply_event(self, session: Session, record: ConsumerRecord, event: DomainEvent, handler) -> None:
         error: Exception | None = None
         for attempt in range(1, self.max_attempts + 1):
             try:
@@ -161,6 +180,7 @@ class ConsumerRunner:
                         return
                     handler(session, [event]) if _is_batched(handler) else handler(session, event)
                 metrics.CONSUMER_PROCESSED.labels(self.name, event.type).inc()
+                log.debug("%s: applied %s %s", self.name, event.type, event.id)
                 return
             except INFRASTRUCTURE_ERRORS:
                 raise
@@ -187,15 +207,20 @@ class ConsumerRunner:
 
     def run(self, stop: threading.Event, poll_timeout_ms: int = 500) -> None:
         backoff = 0.5
+        last_purged = 0.0
         while not stop.is_set():
             consumer = None
             try:
                 consumer = self.consumer_factory()
                 while not stop.is_set():
+                    if self.housekeeping and time.monotonic() - last_purged > retention.PURGE_EVERY.total_seconds():
+                        last_purged = time.monotonic()
+                        self.housekeeping()
                     polled = consumer.poll(timeout_ms=poll_timeout_ms)
                     records = [record for batch in polled.values() for record in batch]
                     if records:
-                        self.process_batch(records)
+                        with tracing.batch_span(f"{self.name} process", (record.headers for record in records)):
+                            self.process_batch(records)
                         consumer.commit()
                         self._observe_lag(consumer, polled)
                     backoff = 0.5

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -85,14 +86,21 @@ class KeyRing:
 
 
 def ensure_dev_keypair(keys_dir: Path) -> tuple[Path, Path]:
-    """An RSA key pair under var/keys, created once and never committed."""
+    """An RSA key pair under var/keys, created once and never committed. The private key file is created readable
+    by its owner only (0600) before its first byte is written, so no other user can read it even for a moment, and
+    O_EXCL refuses to write through a file or a symbolic link someone put there."""
     private_path, public_path = keys_dir / "jwt-private.pem", keys_dir / "jwt-public.pem"
     if not private_path.exists():
         keys_dir.mkdir(parents=True, exist_ok=True)
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        private_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                   serialization.NoEncryption()))
-        private_path.chmod(0o600)
+        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+        try:
+            descriptor = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return private_path, public_path  # another process made the pair meanwhile
+        with os.fdopen(descriptor, "wb") as private_file:
+            private_file.write(pem)
         public_path.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
                                                               serialization.PublicFormat.SubjectPublicKeyInfo))
     return private_path, public_path

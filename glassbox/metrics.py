@@ -1,10 +1,16 @@
-"""Prometheus metrics: one registry of names for every process, multiprocess mode under gunicorn."""
+"""Prometheus metrics: one registry of names for every process, multiprocess mode under gunicorn.
+
+They are served on a port of their own, never on the service's public one: the figures (the analytics service's
+open deals and receivables, request counts per endpoint) are business data, and the public port is what the
+gateway, a load balancer or an ingress exposes. `glassbox serve` binds gunicorn to both ports (the metrics one is the
+service's port + 1000 unless GLASSBOX_METRICS_PORT says otherwise) and `served_app()` answers GET /metrics only on
+connections that arrived at the metrics port; relays and consumers use prometheus_client's own server likewise."""
 from __future__ import annotations
 
 import os
 import time
 
-from flask import Flask, Response, g, request
+from flask import Flask, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import multiprocess
 
@@ -54,7 +60,7 @@ def registry(multiprocess_dir: str | None) -> CollectorRegistry:
 
 def init_app(app: Flask, service: str) -> None:
     # prometheus-client's own setting, read once here: `glassbox serve` sets it for its gunicorn workers.
-    multiprocess_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    app.extensions["glassbox_metrics"] = [registry(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))]
 
     @app.before_request
     def _start_timer():
@@ -65,11 +71,61 @@ def init_app(app: Flask, service: str) -> None:
         start = g.pop("_metrics_start", None)
         # The route pattern, not the raw path, keeps the label set small.
         endpoint = request.url_rule.rule if request.url_rule else "unmatched"
-        if start is not None and endpoint != "/metrics":
+        if start is not None:
             HTTP_LATENCY.labels(service, request.method, endpoint).observe(time.perf_counter() - start)
             HTTP_REQUESTS.labels(service, request.method, endpoint, str(response.status_code)).inc()
         return response
 
-    @app.get("/metrics")
-    def metrics():
-        return Response(generate_latest(registry(multiprocess_dir)), mimetype=CONTENT_TYPE_LATEST)
+
+def add_registry(app: Flask, collected: CollectorRegistry) -> None:
+    """More samples for the app's metrics (a service's collector computed when scraped); their names must differ."""
+    app.extensions["glassbox_metrics"].append(collected)
+
+
+def exposition(app: Flask) -> bytes:
+    """The app's metrics in Prometheus' text format: the process (or multiprocess) registry and any added ones."""
+    with app.app_context():
+        return b"".join(generate_latest(collected) for collected in app.extensions["glassbox_metrics"])
+
+
+class MetricsListener:
+    """WSGI: connections that arrived at `port` get GET /metrics and nothing else; every other connection goes to
+    the app, which has no /metrics."""
+
+    def __init__(self, app: Flask, port: int):
+        self.app, self.port = app, port
+
+    def __call__(self, environ, start_response):
+        if _local_port(environ) != self.port:
+            return self.app(environ, start_response)
+        if environ.get("PATH_INFO") != "/metrics" or environ.get("REQUEST_METHOD") != "GET":
+            start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8")])
+            return [b"only GET /metrics is served on this port\n"]
+        body = exposition(self.app)
+        start_response("200 OK", [("Content-Type", CONTENT_TYPE_LATEST), ("Content-Length", str(len(body)))])
+        return [body]
+
+
+def _local_port(environ) -> int:
+    """The port the connection arrived at: from gunicorn's socket itself, else the server's SERVER_PORT (which
+    gunicorn also takes from the listening socket, never from the Host header)."""
+    connection = environ.get("gunicorn.socket")
+    if connection is not None:
+        try:
+            return connection.getsockname()[1]
+        except (OSError, IndexError, TypeError):
+            pass
+    try:
+        return int(environ.get("SERVER_PORT") or 0)
+    except ValueError:
+        return 0
+
+
+def served_app():
+    """What `glassbox serve` runs under gunicorn: the service's app behind its metrics listener (GLASSBOX_SERVICE
+    and GLASSBOX_METRICS_PORT are set by that command; a metrics port of 0 serves no metrics)."""
+    from glassbox import registry as services
+
+    app = services.spec(os.environ["GLASSBOX_SERVICE"]).create_app()
+    port = int(os.environ.get("GLASSBOX_METRICS_PORT") or 0)
+    return MetricsListener(app, port) if port else app

@@ -104,6 +104,25 @@ def create_kit_tables() -> None:
     )
 
 
+def add_outbox_request_id() -> None:
+    """The outbox keeps each event's request id (the CloudEvents extension `requestid`): one revision per service."""
+    op.add_column('outbox_messages', sa.Column('request_id', sa.String(length=128), nullable=True))
+
+
+def drop_outbox_request_id() -> None:
+    op.drop_column('outbox_messages', 'request_id')
+
+
+def add_idempotency_carried_out() -> None:
+    """Idempotency keys record, in the request's own transaction, that its change was committed: one revision per
+    service."""
+    op.add_column('idempotency_keys', sa.Column('carried_out_at', sa.DateTime(timezone=True), nullable=True))
+
+
+def drop_idempotency_carried_out() -> None:
+    op.drop_column('idempotency_keys', 'carried_out_at')
+
+
 def drop_kit_tables() -> None:
     op.drop_table('processed_events')
     op.drop_index('ix_outbox_unsent', table_name='outbox_messages', postgresql_where=sa.text('sent_at IS NULL'))

@@ -44,6 +44,8 @@ class OutboxMessage(KitBase):
     payload: Mapped[dict] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The CloudEvents extension `requestid`: the request whose work wrote the event (None: no request).
+    request_id: Mapped[str | None] = mapped_column(String(128))
 
     __table_args__ = (
         # The relay only ever scans unsent rows; keep that index tiny.
@@ -56,7 +58,7 @@ class OutboxMessage(KitBase):
 
         return cls(
             id=event.id, topic=topic, key=event.subject, type=event.type, source=event.source,
-            time=event.time, payload=to_jsonable(event.data),
+            time=event.time, payload=to_jsonable(event.data), request_id=event.request_id,
         )
 
 
@@ -83,3 +85,6 @@ class IdempotencyKey(KitBase):
     content_type: Mapped[str | None] = mapped_column(Text)
     body: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Set in the transaction of the request's unit of work: once it is set, the request's change is committed and
+    # a retry must never run it again, even when the answer was never recorded (a crash in between).
+    carried_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

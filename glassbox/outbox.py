@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Callable, Iterable
 
 from kafka import KafkaProducer
@@ -20,7 +20,7 @@ from psycopg.types.json import Jsonb
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from glassbox import metrics
+from glassbox import metrics, retention
 from glassbox.db import copy_rows
 from glassbox.events import DomainEvent, envelope, to_jsonable
 from glassbox.models import OutboxMessage
@@ -31,14 +31,10 @@ log = logging.getLogger(__name__)
 _OUTBOX = OutboxMessage.__table__
 # Core, not ORM objects: the relay only reads columns and marks positions, thousands at a time.
 _UNSENT = (select(_OUTBOX.c.position, _OUTBOX.c.id, _OUTBOX.c.topic, _OUTBOX.c.key, _OUTBOX.c.type,
-                  _OUTBOX.c.source, _OUTBOX.c.time, _OUTBOX.c.payload)
+                  _OUTBOX.c.source, _OUTBOX.c.time, _OUTBOX.c.payload, _OUTBOX.c.request_id)
            .where(_OUTBOX.c.sent_at.is_(None)).order_by(_OUTBOX.c.position))
 _MARK_SENT = (update(_OUTBOX).where(_OUTBOX.c.position == any_(bindparam("positions", type_=ARRAY(BigInteger))))
               .values(sent_at=func.now()))
-# Sent rows are kept a while for investigations, then purged in small batches (the table must not grow forever).
-SENT_RETENTION = timedelta(days=7)
-_PURGE_SENT = text("delete from outbox_messages where position in (select position from outbox_messages "
-                   "where sent_at < now() - make_interval(secs => :seconds) limit 5000)")
 
 
 _WRITTEN_COLUMNS = ("id", "topic", "key", "type", "source", "time", "payload")
@@ -47,9 +43,13 @@ _WRITTEN_COLUMNS = ("id", "topic", "key", "type", "source", "time", "payload")
 def write_events(target: Session | Connection, events: Iterable[DomainEvent], topic: str) -> int:
     """The bulk path into the outbox: the rows `OutboxMessage.from_event` would add, written with one COPY in the
     transaction of `target`, in the order given. For thousands of events in one change (an import)."""
-    rows = ([event.id, topic, event.subject, event.type, event.source, event.time, Jsonb(to_jsonable(event.data))]
-            for event in events)
-    return copy_rows(target, OutboxMessage.__tablename__, _WRITTEN_COLUMNS, rows)
+    events = list(events)
+    # The request id column only when there is one: a revision older than that column writes events too.
+    with_request_id = any(event.request_id for event in events)
+    columns = _WRITTEN_COLUMNS + (("request_id",) if with_request_id else ())
+    rows = ([event.id, topic, event.subject, event.type, event.source, event.time, Jsonb(to_jsonable(event.data)),
+             *((event.request_id,) if with_request_id else ())] for event in events)
+    return copy_rows(target, OutboxMessage.__tablename__, columns, rows)
 
 
 class OutboxRelay:
@@ -84,7 +84,7 @@ class OutboxRelay:
         futures = []
         for row in rows:
             # The payload came out of JSONB: it is in wire form already.
-            message = envelope(row.id, row.type, row.source, row.key, row.time, row.payload)
+            message = envelope(row.id, row.type, row.source, row.key, row.time, row.payload, row.request_id)
             futures.append(producer.send(row.topic, key=message.key, value=message.value,
                                          headers=list(message.headers.items())))
         producer.flush()
@@ -120,9 +120,9 @@ class OutboxRelay:
     def _heartbeat(self) -> None:
         metrics.OUTBOX_RELAY_HEARTBEAT.labels(self.service).set(time.time())
 
-    def purge_sent(self) -> int:
-        with self.engine.begin() as conn:
-            return conn.execute(_PURGE_SENT, {"seconds": SENT_RETENTION.total_seconds()}).rowcount
+    def housekeeping(self) -> dict[str, int]:
+        """The service's database loses what is kept only for a while (sent rows among them: glassbox.retention)."""
+        return retention.purge(self.engine, self.service)
 
     # -- the loop ----------------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
@@ -165,8 +165,8 @@ class OutboxRelay:
                 self.observe_backlog()
                 self._heartbeat()
                 last_observed = now
-            if now - last_purged > 60.0:
-                self.purge_sent()
+            if now - last_purged > retention.PURGE_EVERY.total_seconds():
+                self.housekeeping()
                 last_purged = now
             if sent == 0:
                 stop.wait(self.idle_sleep)

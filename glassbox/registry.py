@@ -12,6 +12,10 @@ from typing import Any
 ENTRY_POINT_GROUP = "glassbox.services"
 
 
+# A server's /metrics listens this far above its public port (8001 -> 9001), wherever that port is.
+METRICS_PORT_SHIFT = 1000
+
+
 @dataclass(frozen=True)
 class ServiceSpec:
     """What the rest of the system needs to know about a service. References to its parts are "module:attribute"
@@ -37,12 +41,19 @@ class ServiceSpec:
     # "module:Model" of its users projection (glassbox.users): tokens of deactivated users or of a role the user
     # no longer has are refused as soon as the identity event arrives
     users: str | None = None
+    # purge(engine) -> {table: rows deleted} of its own tables kept only for a while (glassbox.retention runs it)
+    purge: str | None = None
     # gunicorn's worker class for `glassbox serve`: "gevent" where open streams must not each hold a thread
     worker_class: str = "gthread"
     # More processes of the local run only, (name, command) each: a development stand-in such as a mail sink
     local_processes: tuple[tuple[str, str], ...] = ()
 
-    # The local metrics ports of its relay and consumer processes follow from its port (8001 -> 9101, 9111).
+    # Its metrics ports follow from its port: the HTTP server's (8001 -> 9001, never the public port), its relay's
+    # and its consumer's (9101, 9111).
+    @property
+    def metrics_port(self) -> int:
+        return self.port + METRICS_PORT_SHIFT
+
     @property
     def relay_metrics_port(self) -> int:
         return self.port + 1100
@@ -104,16 +115,19 @@ def token_issuer() -> ServiceSpec | None:
     return next((spec for spec in specs().values() if spec.issues_tokens), None)
 
 
-def procfile() -> str:
+def procfile(port_offset: int = 0) -> str:
     """The processes of the local system, one line each (honcho's Procfile): every service's server, and its relay,
-    consumer, worker and local stand-ins where it has them."""
+    consumer, worker and local stand-ins where it has them; every port `port_offset` higher when it is not 0."""
     lines = ["# Written by `glassbox run` from the registered services; not edited by hand."]
     for name, spec in specs().items():
-        lines.append(f"{name}: glassbox serve {name}")
+        lines.append(f"{name}: glassbox serve {name}" + (f" --port {spec.port + port_offset} "
+                                                         f"--metrics-port {spec.metrics_port + port_offset}"
+                                                         if port_offset else ""))
         if spec.topic:
-            lines.append(f"{name}-relay: glassbox relay {name} --metrics-port {spec.relay_metrics_port}")
+            lines.append(f"{name}-relay: glassbox relay {name} --metrics-port {spec.relay_metrics_port + port_offset}")
         if spec.consumers:
-            lines.append(f"{name}-consumer: glassbox consume {name} --metrics-port {spec.consumer_metrics_port}")
+            lines.append(f"{name}-consumer: glassbox consume {name} "
+                         f"--metrics-port {spec.consumer_metrics_port + port_offset}")
         if spec.worker:
             lines.append(f"{name}-worker: glassbox work {name}")
         for process, command in spec.local_processes:

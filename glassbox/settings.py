@@ -69,6 +69,36 @@ def paths(raw: str) -> tuple[Path, ...]:
     return tuple(Path(item) for item in comma_list(raw))
 
 
+DEVELOPMENT, PRODUCTION = "development", "production"
+
+
+def deployment_environment() -> str:
+    """GLASSBOX_ENV: `production` unless said otherwise, so a deployment that forgets a setting stops instead of
+    quietly using the laptop defaults (the embedded database, the key files under var/). `glassbox run` and the
+    tests say `development`."""
+    def known(raw: str) -> str:
+        if raw not in (DEVELOPMENT, PRODUCTION):
+            raise ValueError(f"must be {DEVELOPMENT} or {PRODUCTION}")
+        return raw
+
+    return setting("GLASSBOX_ENV", PRODUCTION, known)
+
+
+def missing_for_production(service: str, signs_tokens: bool) -> list[str]:
+    """What a production server of `service` must be told and was not: its database, and how it verifies tokens
+    (the token issuer: the key it signs with). Empty in development, where the embedded defaults are meant."""
+    if deployment_environment() == DEVELOPMENT:
+        return []
+    missing = []
+    if not os.environ.get(f"{service.upper()}_DATABASE_URL"):
+        missing.append(f"{service.upper()}_DATABASE_URL")
+    if signs_tokens and not os.environ.get("JWT_PRIVATE_KEY_FILE"):
+        missing.append("JWT_PRIVATE_KEY_FILE")
+    if not signs_tokens and not (os.environ.get("JWT_JWKS_URL") or os.environ.get("JWT_PUBLIC_KEY_FILE")):
+        missing.append("JWT_JWKS_URL (or JWT_PUBLIC_KEY_FILE)")
+    return missing
+
+
 @dataclass(frozen=True)
 class Settings:
     """What every service reads: its database, the broker, how tokens are verified, the body limit."""

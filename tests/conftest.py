@@ -1,7 +1,8 @@
 """Session fixtures: the servers (a real PostgreSQL and, for the tests that need it, a real Kafka broker, started
-once by our own code and stopped at the end), the suite's signing key and tokens, and each service's database
-migrated once. `<SERVICE>_DATABASE_URL` and `KAFKA_BOOTSTRAP_SERVERS` point the suite at external servers
-instead. Each folder's conftest.py holds the fixtures of its service; tests/support holds what folders share."""
+once and stopped at the end: embedded, or in containers when a Docker engine answers, chosen in
+tests/support/servers.py), the suite's signing key and tokens, and each service's database migrated once.
+`<SERVICE>_DATABASE_URL` and `KAFKA_BOOTSTRAP_SERVERS` point the suite at external servers instead. Each folder's
+conftest.py holds the fixtures of its service; tests/support holds what folders share."""
 from __future__ import annotations
 
 import os
@@ -14,10 +15,11 @@ import pytest
 
 pytest.register_assert_rewrite("tests.support")
 
-from glassbox.config import JWT_AUDIENCE, JWT_ISSUER, PROJECT_ROOT  # noqa: E402
+from glassbox.config import JWT_AUDIENCE, JWT_ISSUER  # noqa: E402
 from glassbox.keys import KeyRing, ensure_dev_keypair  # noqa: E402
 from tests.support.database import migrate  # noqa: E402
-from tests.support.http import Caller, free_port  # noqa: E402
+from tests.support.http import Caller  # noqa: E402
+from tests.support.servers import kafka_bootstrap, kafka_broker, postgres, test_infra  # noqa: E402,F401
 
 
 @pytest.fixture(scope="session")
@@ -30,23 +32,9 @@ def workdir():
 
 
 @pytest.fixture(scope="session")
-def postgres(workdir):
-    """The embedded server, or None when every service database URL is given from outside."""
-    if os.environ.get("CLIENTS_DATABASE_URL"):
-        yield None
-        return
-    from glassbox.infra.postgres import EmbeddedPostgres
-
-    server = EmbeddedPostgres(workdir / "pg" / "data", port=free_port())
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="session")
 def database_url(postgres):
     """database_url("clients") -> the URL of that service's database (`<SERVICE>_DATABASE_URL`, else one on the
-    embedded server), migrated once per session: `migrate` remembers the rows a database holds as its seed
+    suite's server), migrated once per session: `migrate` remembers the rows a database holds as its seed
     (which truncate_all puts back), so a second migrate after tests wrote there would turn their rows into seed."""
     urls: dict[str, str] = {}
 
@@ -58,30 +46,6 @@ def database_url(postgres):
         return urls[service]
 
     return _url
-
-
-@pytest.fixture(scope="session")
-def kafka_broker(workdir):
-    """A LocalKafka we control (tests may stop and restart it), or None for an external broker."""
-    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
-        yield None
-        return
-    from glassbox.infra.kafka import LocalKafka
-
-    broker = LocalKafka(workdir / "kafka", PROJECT_ROOT / "deploy" / "kafka", port=free_port(),
-                        controller_port=free_port())
-    broker.start()
-    yield broker
-    broker.stop()
-
-
-@pytest.fixture(scope="session")
-def kafka_bootstrap(kafka_broker) -> str:
-    from glassbox.kafka import ensure_topics
-
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or kafka_broker.bootstrap_servers
-    ensure_topics(bootstrap)
-    return bootstrap
 
 
 @pytest.fixture(scope="session")

@@ -66,7 +66,9 @@ class Server:
 
 def serve(work: Path, service: str, port: int, env: dict, name: str | None = None) -> Server:
     """`glassbox serve SERVICE --port PORT` (gunicorn), ready when /health/live answers."""
-    return Server(name or service, [GLASSBOX, "serve", service, "--port", str(port)], env, port, "/health/live", work)
+    # A benchmark's server is a development one: its own embedded databases and key files, no production checks.
+    return Server(name or service, [GLASSBOX, "serve", service, "--port", str(port)],
+                  {**env, "GLASSBOX_ENV": "development"}, port, "/health/live", work)
 
 
 def glassbox_process(work: Path, name: str, args: list[str], env: dict) -> Server:

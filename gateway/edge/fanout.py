@@ -3,6 +3,7 @@ with the caller's own token, run in a thread pool, all within one time budget. A
 or answers something that is not a JSON object comes back as an error, and the view marks it partial."""
 from __future__ import annotations
 
+import contextvars
 import json
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -35,7 +36,8 @@ class Gathering:
             return upstream.status_code, upstream.content
 
     def submit(self, service: str, path: str, params: dict) -> Future:
-        return self.pool.submit(self.fetch, service, path, params)
+        # In the request's context: the pool thread's log lines (and trace spans) belong to this request.
+        return self.pool.submit(contextvars.copy_context().run, self.fetch, service, path, params)
 
     def outcome(self, future: Future, service: str) -> tuple[dict | None, str | None]:
         """(the part's JSON object, None), or (None, why it is missing), waiting no longer than the budget."""

@@ -1,5 +1,6 @@
-"""The gateway's protection: rate limits per user (per IP before login), CORS for configured origins and
-security headers on every response. The body size limit is the kit's MAX_CONTENT_LENGTH."""
+"""The gateway's protection: rate limits per user (per IP before login, and for every request whose authentication
+is refused), the client's address behind trusted proxies, CORS for configured origins and security headers on every
+response. The body size limit is the kit's MAX_CONTENT_LENGTH."""
 from __future__ import annotations
 
 import time
@@ -8,10 +9,12 @@ from flask import Flask, Response, current_app, g, jsonify, request
 from flask_cors import CORS
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
+from limits import parse_many
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from glassbox.web import error_body
 
-UNLIMITED_PREFIXES = ("/health/", "/metrics", "/.well-known/")  # probes and key fetches must never be refused
+UNLIMITED_PREFIXES = ("/health/", "/.well-known/")  # probes and key fetches must never be refused
 JSON_CSP = "default-src 'none'; frame-ancestors 'none'"
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer"}
 NO_STORE_PREFIXES = ("/api/v1/auth/", "/api/v1/api-tokens")  # tokens must not stay in any cache
@@ -47,10 +50,34 @@ def _unlimited() -> bool:
 def _too_many_requests(exc: RateLimitExceeded):
     breached = limiter.current_limit
     retry_after = int(breached.reset_at - time.time()) if breached else exc.limit.limit.get_expiry()
-    response = jsonify(error_body(429, f"too many requests: the limit is {exc.description}; "
+    return _refusal(exc.description, retry_after)
+
+
+def _refusal(limit: str, retry_after: float):
+    response = jsonify(error_body(429, f"too many requests: the limit is {limit}; "
                                        "retry after the seconds in Retry-After"))
-    response.headers["Retry-After"] = str(max(retry_after, 1))
+    response.headers["Retry-After"] = str(max(int(retry_after), 1))
     return response, 429
+
+
+def _limiter_ran() -> None:
+    # Registered after the limiter's own hook: it runs only when that one did.
+    g.rate_limit_checked = True
+
+
+def _spend_refused_authentication(response: Response) -> Response:
+    """The authentication hook runs before the limiter's, so a request it refuses (a bad, expired or missing token)
+    never reached the limiter. It spends a budget of its address here instead, GATEWAY_RATE_LIMIT like any
+    anonymous caller's, and once that is spent the answer is a 429: tokens cannot be tried faster than anything
+    else may be done."""
+    if response.status_code != 401 or g.get("rate_limit_checked") or "principal" in g:
+        return response
+    address = get_remote_address()
+    for item in parse_many(_application_limit()):
+        if not limiter.limiter.hit(item, "refused-authentication", address):
+            reset_at, _ = limiter.limiter.get_window_stats(item, "refused-authentication", address)
+            return current_app.make_response(_refusal(str(item), reset_at - time.time()))
+    return response
 
 
 def _security_headers(response: Response) -> Response:
@@ -70,7 +97,12 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("GATEWAY_RATE_LIMIT", settings.rate_limit)
     app.config.setdefault("GATEWAY_LOGIN_RATE_LIMIT", settings.login_rate_limit)
     limiter.init_app(app)
+    app.before_request(_limiter_ran)
     app.register_error_handler(RateLimitExceeded, _too_many_requests)
+    if settings.trusted_proxies:
+        # The client's address (which the limits are keyed on, and which the services are told) is the one the
+        # nearest trusted proxy saw; without trusted proxies X-Forwarded-For is ignored, as anyone may send it.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)
 
     if settings.cors_origins:
         CORS(app, origins=list(settings.cors_origins),
@@ -78,3 +110,4 @@ def init_app(app: Flask) -> None:
                             "If-None-Match", "If-Match"],
              expose_headers=["X-Request-ID", "Retry-After", "Location", "ETag"], max_age=600)
     app.after_request(_security_headers)
+    app.after_request(_spend_refused_authentication)  # after_request hooks run last first: before the headers

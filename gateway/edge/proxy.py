@@ -54,7 +54,9 @@ def _upstream_headers() -> dict[str, str]:
     if "upstream_authorization" in g:  # absent on a service's public path, which is called without a token
         headers["Authorization"] = g.upstream_authorization
     headers["X-Request-ID"] = g.request_id
-    headers["X-Forwarded-For"] = ", ".join(filter(None, [request.headers.get("X-Forwarded-For"), request.remote_addr]))
+    # The chain as it came, plus the peer that connected here (a trusted proxy's own address behind ProxyFix).
+    peer = request.environ.get("werkzeug.proxy_fix.orig", {}).get("REMOTE_ADDR", request.remote_addr)
+    headers["X-Forwarded-For"] = ", ".join(filter(None, [request.headers.get("X-Forwarded-For"), peer]))
     headers["X-Forwarded-Proto"] = request.scheme
     return headers
 

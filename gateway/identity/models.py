@@ -34,7 +34,10 @@ class User(Base):
     team_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("teams.id"), index=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)  # consecutive, reset by a good login
+    # Failed logins in a row (forgotten some time after the last one, reset by a good login), and until when the
+    # next attempt waits (the login delays of gateway.identity.service.sessions).
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    last_failed_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -49,6 +52,19 @@ class User(Base):
         Index("ix_users_full_name", "full_name", "id"),
         Index("ix_users_created", "created_at", "id"),
     )
+
+
+class LoginAddress(Base):
+    """Failed logins from one client address, whatever the account (unknown e-mails included), and until when the
+    next attempt from it waits: password spraying from one address slows down without locking any account."""
+
+    __tablename__ = "login_addresses"
+
+    address: Mapped[str] = mapped_column(String(100), primary_key=True)
+    failed_logins: Mapped[int] = mapped_column(Integer)
+    # Indexed: rows whose failures are forgotten are deleted as new failures come in.
+    last_failed_login_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class RefreshToken(Base):

@@ -87,7 +87,7 @@ class UserSchema(UserFields):
     email = fields.String(dump_only=True)
     is_active = fields.Boolean(dump_only=True)
     locked_until = fields.DateTime(dump_only=True, allow_none=True,
-                                   metadata={"description": "set while logins are refused after failed attempts"})
+                                   metadata={"description": "set while the next login waits after failed attempts"})
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
     deactivated_at = fields.DateTime(dump_only=True, allow_none=True)

@@ -41,6 +41,35 @@ def down() -> None:
 
 
 def status() -> dict:
-    return {"postgres": local_postgres().status(),
-            "kafka": {"external": os.environ["KAFKA_BOOTSTRAP_SERVERS"]} if uses_external_kafka()
-            else local_kafka().status()}
+    """Each server: running, where, its data, and what it holds (databases, topics) when it answers."""
+    postgres = local_postgres()
+    pg = postgres.status()
+    pg["databases"] = _answer(postgres.databases) if pg["running"] else []
+    if uses_external_kafka():
+        kafka = {"external": os.environ["KAFKA_BOOTSTRAP_SERVERS"],
+                 "bootstrap_servers": os.environ["KAFKA_BOOTSTRAP_SERVERS"]}
+        kafka["topics"] = _answer(lambda: _topics(kafka["bootstrap_servers"]))
+        kafka["running"] = kafka["topics"] is not None
+    else:
+        kafka = local_kafka().status()
+        kafka["topics"] = _answer(lambda: _topics(kafka["bootstrap_servers"])) if kafka["running"] else []
+    return {"postgres": pg, "kafka": kafka}
+
+
+def _answer(ask):
+    """What a running server says, or None when it does not answer after all."""
+    try:
+        return ask()
+    except Exception:
+        return None
+
+
+def _topics(bootstrap: str) -> list[str]:
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000, bootstrap_timeout_ms=3000,
+                             client_id="glassbox-status")
+    try:
+        return sorted(topic for topic in admin.list_topics() if not topic.startswith("__"))
+    finally:
+        admin.close()

@@ -54,10 +54,13 @@ class LocalKafka:
         # ones and an interrupted download is never mistaken for a complete one.
         tmp = self.home / "lib.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
-        proc = subprocess.run(
-            ["mvn", "-q", "-B", "-f", str(pom), "dependency:copy-dependencies",
-             f"-DoutputDirectory={tmp}", "-DincludeScope=runtime"],
-            capture_output=True, text=True)
+        from glassbox.progress import status
+
+        with status(f"resolving the Kafka jars with Maven into {self.lib} (first start only)"):
+            proc = subprocess.run(
+                ["mvn", "-q", "-B", "-f", str(pom), "dependency:copy-dependencies",
+                 f"-DoutputDirectory={tmp}", "-DincludeScope=runtime"],
+                capture_output=True, text=True)
         if proc.returncode != 0 or not any(tmp.glob("kafka_*.jar")):
             raise RuntimeError(f"mvn failed to resolve the Kafka jars (exit {proc.returncode}):\n"
                                f"{proc.stdout}{proc.stderr}")

@@ -125,6 +125,24 @@ def _run(argv: list[str], timeout: float | None = None) -> subprocess.CompletedP
     return subprocess.run(argv, cwd="/", capture_output=True, text=True, timeout=timeout, **kw)
 
 
+def ensure_service_database(connect, name: str, password: str) -> None:
+    """A login role `name` owning a database `name`, with pg_trgm, on any server; `connect(database)` is a superuser's
+    autocommit connection. The password is (re)set on every call, so a URL made with it always works."""
+    role = sql.Identifier(name)
+    with connect("postgres") as conn:
+        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone()
+        stmt = "ALTER ROLE {} LOGIN PASSWORD {}" if exists else "CREATE ROLE {} LOGIN PASSWORD {}"
+        conn.execute(sql.SQL(stmt).format(role, sql.Literal(password)))
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(role, role))
+        trgm = conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'").fetchone()
+    if trgm:  # creating an extension needs a superuser; the service role only uses it
+        with connect(name) as db:
+            db.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    else:
+        log.warning("pg_trgm is not shipped with this PostgreSQL; trigram search is unavailable")
+
+
 class EmbeddedPostgres:
     def __init__(self, data_dir: Path, port: int = 55432, host: str = "127.0.0.1"):
         self.data_dir = Path(data_dir).expanduser().resolve()
@@ -194,21 +212,15 @@ class EmbeddedPostgres:
 
     def ensure_database(self, name: str, password: str | None = None) -> str:
         password = name if password is None else password
-        role = sql.Identifier(name)
-        with self._locked(), self._connect() as conn:
-            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone()
-            # The password is (re)set on every call, so the returned URL is always one that works.
-            stmt = "ALTER ROLE {} LOGIN PASSWORD {}" if exists else "CREATE ROLE {} LOGIN PASSWORD {}"
-            conn.execute(sql.SQL(stmt).format(role, sql.Literal(password)))
-            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-                conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(role, role))
-            trgm = conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'").fetchone()
-            if trgm:  # creating an extension needs a superuser; the service role only uses it
-                with self._connect(name) as db:
-                    db.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-            else:
-                log.warning("pg_trgm is not shipped with this PostgreSQL; trigram search is unavailable")
+        with self._locked():
+            ensure_service_database(self._connect, name, password)
         return self._url(name, password, name)
+
+    def databases(self) -> list[str]:
+        """The databases of the running server, but PostgreSQL's own."""
+        with self._connect() as conn:
+            return [row[0] for row in conn.execute(
+                "SELECT datname FROM pg_database WHERE NOT datistemplate AND datname <> 'postgres' ORDER BY 1")]
 
     def drop_database(self, name: str) -> None:
         with self._locked(), self._connect() as conn:

@@ -1,17 +1,17 @@
 """Request hooks every service shares: request ids, and JSON-only bodies."""
 from __future__ import annotations
 
-import re
-import uuid
+import logging
 
 from flask import Flask, Response, current_app, g, request
 from flask_smorest import abort
 
+from glassbox import logs
 from glassbox.web.errors import init_app_error_handlers
 
 REQUEST_ID_HEADER = "X-Request-ID"
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 BODY_METHODS = ("POST", "PUT", "PATCH")
+access_log = logging.getLogger("glassbox.access")
 # The longest path and query string a service answers (a 414 in the error shape above it). gunicorn's own limit on
 # the request line (glassbox/gunicorn_conf.py) is higher, so that its HTML page is never what a caller gets below it.
 MAX_URI_LENGTH = 4096
@@ -24,8 +24,10 @@ def _refuse_long_uris():
 
 
 def _assign_request_id():
-    incoming = request.headers.get(REQUEST_ID_HEADER, "")
-    g.request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else str(uuid.uuid4())
+    """The caller's id when well-formed (a gateway's, a client's), else a new one: in `g` for the code that forwards
+    it, and bound for the logs and the events of this request."""
+    g.request_id = logs.accepted_request_id(request.headers.get(REQUEST_ID_HEADER))
+    logs.bind_request_id(g.request_id)
 
 
 def passes_through() -> bool:
@@ -99,7 +101,14 @@ def _refuse_nul_characters():
 
 def _echo_request_id(response: Response) -> Response:
     response.headers[REQUEST_ID_HEADER] = g.get("request_id", "")
+    # One line per request, with its request id: what ties a caller's answer to the service's log.
+    access_log.info("%s %s %s", request.method, request.path, response.status_code,
+                    extra={"method": request.method, "path": request.path, "status": response.status_code})
     return response
+
+
+def _unbind_request_id(_exc) -> None:
+    logs.bind_request_id(None)  # the thread's next work (another request, a pool's task) starts without it
 
 
 def init_app(app: Flask) -> None:
@@ -108,6 +117,7 @@ def init_app(app: Flask) -> None:
     app.before_request(_assign_request_id)
     app.before_request(_refuse_long_uris)
     app.after_request(_echo_request_id)
+    app.teardown_request(_unbind_request_id)
 
 
 def init_json_bodies(app: Flask) -> None:

@@ -18,7 +18,7 @@ def rebuild(follow, metrics_port):
     """Empty the read models and replay crm.identity.events, crm.clients.events and crm.deals.events from
     the beginning up to their ends at the start; the KPIs are then the same as after the first pass. The
     regular consumer continues from its own offsets (what the replay applied, it skips)."""
-    from glassbox import config, logs
+    from glassbox import config, logs, progress
     from glassbox.cli import stop_on_signals
     from glassbox.db import make_engine
     from services.analytics import consumers
@@ -29,7 +29,8 @@ def rebuild(follow, metrics_port):
     engine = make_engine(config.database_url("analytics"), pool_size=2)
     stop = stop_on_signals()
     try:
-        click.echo(json.dumps(replay(engine, bootstrap, stop=stop)))
+        counted = lambda total: progress.counting("analytics rebuild", total, "events")  # noqa: E731
+        click.echo(json.dumps(replay(engine, bootstrap, stop=stop, progress=counted)))
     except RebuildError as exc:
         raise click.ClickException(str(exc))
     finally:

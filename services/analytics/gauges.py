@@ -3,8 +3,8 @@ a few cheap queries over the read models and their totals, never a stored copy t
 deals and their amount per stage, stalled and past-due deals per stage, the deals won and lost in the last 30 days,
 the receivables by aging bucket, the consumer's lag per partition and the time of the last event it applied. For the Grafana sales dashboard.
 
-The kit's /metrics serves the process (or multiprocess) registry; the analytics app appends this
-collector's samples to that answer (the metric names differ, so the exposition stays valid)."""
+The kit's metrics (served on the metrics port, glassbox.metrics) are the process (or multiprocess) registry; the
+analytics app adds this collector's samples to them (the metric names differ, so the exposition stays valid)."""
 from __future__ import annotations
 
 import logging
@@ -13,12 +13,12 @@ import time
 from datetime import timedelta
 
 from flask import Flask
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 
+from glassbox import clock, metrics
 from glassbox.models import ProcessedEvent
-from glassbox import clock
 from services.analytics import consumers
 from services.analytics.kpi.open_deals import open_deals_per_stage
 from services.analytics.kpi.payments import receivables_owed
@@ -135,13 +135,15 @@ class BusinessCollector:
 
 def consumer_lag(bootstrap: str, group: str = consumers.GROUP, topics=consumers.TOPICS) -> dict:
     """{(topic, partition): end offset - committed offset} of the group; {} when the broker does not answer."""
-    from kafka import KafkaAdminClient, TopicPartition
+    from kafka import TopicPartition
     from kafka.admin import OffsetSpec
+
+    from glassbox.kafka import make_admin
 
     try:
         # Bounded: a scrape must not hang on a broker that is down (the answer is cached for LAG_TTL either way).
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap, bootstrap_timeout_ms=2000, request_timeout_ms=2000,
-                                 client_id="glassbox-analytics-lag")
+        admin = make_admin(bootstrap, bootstrap_timeout_ms=2000, request_timeout_ms=2000,
+                           client_id="glassbox-analytics-lag")
     except Exception:
         log.debug("lag not measured: no broker", exc_info=True)
         return {}
@@ -161,13 +163,6 @@ def consumer_lag(bootstrap: str, group: str = consumers.GROUP, topics=consumers.
 
 
 def init_app(app: Flask) -> None:
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(BusinessCollector(app))
-    process_metrics = app.view_functions["metrics"]
-
-    def metrics():
-        response = process_metrics()
-        response.set_data(response.get_data() + generate_latest(registry))
-        return response
-
-    app.view_functions["metrics"] = metrics
+    collected = CollectorRegistry(auto_describe=False)
+    collected.register(BusinessCollector(app))
+    metrics.add_registry(app, collected)

@@ -18,12 +18,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from contextlib import nullcontext
 
-from kafka import KafkaConsumer, TopicPartition
+from kafka import TopicPartition
 from sqlalchemy import Engine, delete, text
 
 from glassbox.inbox import ConsumerRunner
-from glassbox.kafka import make_producer
+from glassbox.kafka import make_consumer, make_producer
 from glassbox.models import ProcessedEvent
 from services.analytics import consumers
 from services.analytics.models import READ_MODELS
@@ -43,8 +44,9 @@ def truncate(engine: Engine, group: str = consumers.GROUP) -> None:
 
 
 def rebuild(engine: Engine, bootstrap: str, topics=consumers.TOPICS, handlers=None, group: str = consumers.GROUP,
-            stop: threading.Event | None = None, poll_timeout_ms: int = 500) -> dict:
-    """Returns {"events": records read, "partitions": n, "seconds": s}."""
+            stop: threading.Event | None = None, poll_timeout_ms: int = 500, progress=None) -> dict:
+    """Returns {"events": records read, "partitions": n, "seconds": s}. `progress(total)`, when given, is a context
+    manager of a counter (glassbox.progress.counting) told each batch replayed of the `total` events to replay."""
     started = time.monotonic()
     producers = []  # for the DLQ, made only if a record needs it
 
@@ -52,9 +54,7 @@ def rebuild(engine: Engine, bootstrap: str, topics=consumers.TOPICS, handlers=No
         producers.append(make_producer(bootstrap))
         return producers[-1]
 
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                             auto_offset_reset="earliest", max_poll_records=2000,
-                             client_id=f"glassbox-{group}-rebuild")
+    consumer = make_consumer(bootstrap, None, max_poll_records=2000, client_id=f"glassbox-{group}-rebuild")
     try:
         partitions = []
         for topic in topics:
@@ -76,18 +76,22 @@ def rebuild(engine: Engine, bootstrap: str, topics=consumers.TOPICS, handlers=No
         remaining = {tp for tp in partitions if ends[tp] > 0}
         consumer.pause(*[tp for tp in partitions if tp not in remaining])
         read = 0
-        while remaining:
-            if stop is not None and stop.is_set():
-                raise RebuildError("stopped before the end of the replay; run it again")
-            polled = consumer.poll(timeout_ms=poll_timeout_ms)
-            records = [record for tp, batch in polled.items() for record in batch if record.offset < ends[tp]]
-            if records:
-                runner.process_batch(records)
-                read += len(records)
-            done = [tp for tp in remaining if consumer.position(tp) >= ends[tp]]
-            if done:
-                consumer.pause(*done)
-                remaining.difference_update(done)
+        total = sum(ends[tp] - starts[tp] for tp in partitions)
+        with progress(total) if progress else nullcontext() as counter:
+            while remaining:
+                if stop is not None and stop.is_set():
+                    raise RebuildError("stopped before the end of the replay; run it again")
+                polled = consumer.poll(timeout_ms=poll_timeout_ms)
+                records = [record for tp, batch in polled.items() for record in batch if record.offset < ends[tp]]
+                if records:
+                    runner.process_batch(records)
+                    read += len(records)
+                    if counter is not None:
+                        counter.advance(len(records))
+                done = [tp for tp in remaining if consumer.position(tp) >= ends[tp]]
+                if done:
+                    consumer.pause(*done)
+                    remaining.difference_update(done)
         seconds = round(time.monotonic() - started, 3)
         log.info("analytics rebuilt from %d events of %d partitions in %.1fs", read, len(partitions), seconds)
         return {"events": read, "partitions": len(partitions), "seconds": seconds}

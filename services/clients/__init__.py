@@ -21,6 +21,7 @@ SPEC = ServiceSpec(
     worker="services.clients.worker:run_forever",
     demo="services.clients.demo:seed",
     users="services.clients.models:User",
+    purge="services.clients.housekeeping:purge",
 )
 
 

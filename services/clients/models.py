@@ -292,6 +292,21 @@ class ServiceCase(Base):
     )
 
 
+# -- the deals, as their events describe them ------------------------------------------------------------
+
+class Deal(Base):
+    """The deals service's deals this service knows (crm.deals.events): which client each is for, so that an
+    activity names only a deal of its own client. Written only by services/clients/consumers.py and the
+    read-through of a deal not heard of yet; a deal's client never changes."""
+
+    __tablename__ = "deals"
+
+    deal_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    client_id: Mapped[uuid.UUID] = mapped_column(UUID)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_event_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 # -- the users, as the identity events describe them ---------------------------------------------------
 
 class User(UserProjection, Base):

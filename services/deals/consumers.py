@@ -1,5 +1,6 @@
 """What the deals service consumes: the client cards (crm.clients.events) projected into `clients`, to check that
-a deal names a live client the caller may see and to put the client's name and segment into the deal events;
+a deal names a live client the caller may see and to put the client's name and segment into the deal events; the
+campaigns (same topic) into `campaigns`, the lead sources a deal may name;
 and the users (crm.identity.events) projected into `users`, to check who may own a deal. Run by
 `glassbox consume deals`; the kit's inbox skips duplicates.
 
@@ -18,7 +19,7 @@ from glassbox import clock
 from glassbox.events import DomainEvent
 from glassbox.projection import upsert_newer
 from glassbox.users import IDENTITY_TOPIC, USER_CREATED, USER_DEACTIVATED, USER_UPDATED, user_handlers  # noqa: F401
-from services.deals.models import Client, User
+from services.deals.models import Campaign, Client, User
 
 GROUP = "deals"
 TOPICS = ("crm.clients.events", IDENTITY_TOPIC)
@@ -27,6 +28,8 @@ CLIENT_CREATED = "crm.client.created.v1"
 CLIENT_UPDATED = "crm.client.updated.v1"
 CLIENT_ASSIGNED = "crm.client.assigned.v1"
 CLIENT_ARCHIVED = "crm.client.archived.v1"
+CAMPAIGN_CREATED = "crm.campaign.created.v1"
+CAMPAIGN_UPDATED = "crm.campaign.updated.v1"
 
 # The card fields the projection keeps; an event sets those it carries and leaves the others as they are.
 CLIENT_FIELDS = ("name", "owner_id", "industry", "region", "campaign_id", "status", "archived_at")
@@ -62,7 +65,20 @@ def client_changed(session: Session, event: DomainEvent) -> None:
     project_client(session, _id(event.data.get("client_id"), event.subject), event.data, event.time)
 
 
+def project_campaign(session: Session, campaign_id: uuid.UUID, campaign: dict, event_time: datetime) -> None:
+    """Upsert the known campaign (from an event, or the clients service's answer read through)."""
+    upsert_newer(session, Campaign, {"campaign_id": campaign_id},
+                 {"name": campaign.get("name"), "updated_at": clock.now()}, event_time)
+
+
+def campaign_changed(session: Session, event: DomainEvent) -> None:
+    """crm.campaign.created.v1 / updated.v1: a campaign a deal may name."""
+    project_campaign(session, _id(event.data.get("campaign_id"), event.subject), event.data, event.time)
+
+
 HANDLERS = {
+    CAMPAIGN_CREATED: campaign_changed,
+    CAMPAIGN_UPDATED: campaign_changed,
     CLIENT_CREATED: client_changed,
     CLIENT_UPDATED: client_changed,
     CLIENT_ASSIGNED: client_changed,

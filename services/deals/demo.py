@@ -25,7 +25,7 @@ from glassbox.events import DomainEvent
 from glassbox.money import Money
 from services.deals import consumers
 from services.deals.events import TOPIC
-from services.deals.models import Client, Deal, LostReason, Pipeline, User
+from services.deals.models import Campaign, Client, Deal, LostReason, Pipeline, User
 from services.deals.service import deals
 
 ANNA, BORIS = demo_user_id("anna.manager@glassbox.local"), demo_user_id("boris.manager@glassbox.local")
@@ -106,6 +106,24 @@ def _demo_clients(db: Database) -> str | None:
     return f"{len(missing)} demo clients in the projection" if missing else None
 
 
+# The clients demo's campaigns that the demo's cards and deals name.
+CAMPAIGNS = sorted({campaign for *_, campaign in CLIENTS.values() if campaign}
+                   | {campaign for *_, campaign, _plan in DEALS if campaign})
+
+
+def _demo_campaigns(db: Database) -> str | None:
+    """The clients demo's campaigns that the demo's cards and deals name, through the consumer's handler."""
+    ids = {demo_record_id("campaign", name): name for name in CAMPAIGNS}
+    missing = _missing(db, Campaign, Campaign.campaign_id, list(ids))
+    with db.session() as session:
+        for campaign_id in missing:
+            consumers.campaign_changed(session, DomainEvent(
+                type=consumers.CAMPAIGN_CREATED, source="/crm/deals/demo", subject=campaign_id, time=ANNOUNCED_AT,
+                data={"campaign_id": campaign_id, "name": ids[campaign_id]}))
+        session.commit()
+    return f"{len(missing)} demo campaigns in the projection" if missing else None
+
+
 def _deals(db: Database) -> str | None:
     with db.session() as session:
         if session.scalar(select(func.count()).select_from(Deal)):
@@ -142,7 +160,7 @@ def seed(database_url: str) -> str:
     db = Database(database_url, TOPIC)
     try:
         # The projections first: the deals name those clients and owners.
-        made = [part for part in (_demo_users(db), _demo_clients(db), _deals(db)) if part]
+        made = [part for part in (_demo_users(db), _demo_clients(db), _demo_campaigns(db), _deals(db)) if part]
         return f"created {', '.join(made)}" if made else "demo data already present"
     finally:
         db.dispose()

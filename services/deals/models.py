@@ -107,6 +107,18 @@ class LostReason(Base):
 
 # -- projections of other services' records ---------------------------------------------------------------
 
+class Campaign(Base):
+    """The clients service's campaigns this service knows (crm.clients.events): the ids a deal may name as its
+    lead source. Written only by services/deals/consumers.py and the read-through of a campaign not heard of yet."""
+
+    __tablename__ = "campaigns"
+
+    campaign_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_event_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class Client(Base):
     """This service's copy of the clients service's cards (crm.clients.events), the few fields deals need:
     who owns the client (who may open deals on it), its segment and name for the deal events. Written only by

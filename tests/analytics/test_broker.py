@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from kafka.admin import ConfigResource, ConfigResourceType
 
 from glassbox.events import DomainEvent
 from glassbox.kafka import dlq_topic, ensure_topics
+from glassbox.progress import counting
 from glassbox.registry import topics as domain_topics
 from services.analytics import consumers
 from services.analytics.gauges import consumer_lag
@@ -100,7 +102,17 @@ def test_a_rebuild_stops_at_the_ends_it_saw_first_and_refuses_missing_topics(ana
     with pytest.raises(RebuildError, match="does not exist"):
         rebuild(analytics_engine, kafka_bootstrap, topics=["test.analytics.nothing-here"])
     publish(kafka_bootstrap, [as_record(evt, topics) for evt in SCENARIO.events[:50]])
-    assert rebuild(analytics_engine, kafka_bootstrap, topics=list(topics.values()))["events"] == 50
+    counters = []
+
+    @contextmanager
+    def counted(total):  # what `glassbox analytics rebuild` shows: events replayed of the total
+        with counting("analytics rebuild", total) as counter:
+            counters.append(counter)
+            yield counter
+
+    assert rebuild(analytics_engine, kafka_bootstrap, topics=list(topics.values()), progress=counted)["events"] == 50
+    [counter] = counters
+    assert counter.total == counter.completed == 50
 
 
 def test_the_consumer_lag_gauge_counts_what_the_group_has_not_committed(analytics, analytics_engine,

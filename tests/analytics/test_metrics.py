@@ -1,4 +1,4 @@
-"""Business gauges on /metrics, computed when scraped: open deals and amounts per stage, stalled and past-due
+"""Business gauges on the metrics port's /metrics, computed when scraped: open deals and amounts per stage, stalled and past-due
 deals, deals closed in the last 30 days, receivables by age, the last event applied, the consumer's lag (none
 without a broker)."""
 from datetime import timedelta
@@ -9,13 +9,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.support.analytics.billing_events import InvoiceLife, line
 from tests.support.analytics.events import DealLife, PipelineDef, client_card, client_created, new_id
 from tests.support.analytics.kpis import NOW
+from tests.support.http import scrape_metrics
 
 
 def samples(analytics) -> dict:
-    response = analytics.get("/metrics")  # public, like every service's
-    assert response.status_code == 200
     found = {}
-    for family in text_string_to_metric_families(response.get_data(as_text=True)):
+    for family in text_string_to_metric_families(scrape_metrics(analytics.application)):
         for sample in family.samples:
             if sample.name.startswith("analytics_"):
                 found[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.support.clients import create, moment, plan
+from tests.support.clients import create, deal_event, moment, plan
 from tests.support.http import assert_field_error
 from tests.support.outbox import outbox_events
 
@@ -21,8 +21,9 @@ def activity(manager, card):
 
 # -- happy paths ----------------------------------------------------------------------------------
 
-def test_manager_plans_changes_and_completes_with_events_keyed_by_the_client(manager, card, clients_db_url):
+def test_manager_plans_changes_and_completes_with_events_keyed_by_the_client(manager, card, clients_db_url, project):
     deal_id = str(uuid.uuid4())
+    project(deal_event(deal_id, card["id"]))
     planned = plan(manager, card["id"], type="meeting", deal_id=deal_id, due_at=moment(days=1), notes="bring samples")
     assert planned["status"] == "planned" and planned["assignee_id"] == manager.user_id
     assert planned["overdue"] is False and planned["deal_id"] == deal_id and planned["completed_at"] is None
@@ -239,7 +240,7 @@ def test_invalid_cancellation_and_patch_bodies(manager, activity):
 
 # -- lists ----------------------------------------------------------------------------------------
 
-def test_filters_overdue_and_sorting(head, manager, card, known_user, clients_db_url):
+def test_filters_overdue_and_sorting(head, manager, card, known_user, clients_db_url, project):
     other_card = create(manager, name="Beta", tax_id="1000000009", email="b@beta.example")
     late = plan(manager, card["id"], subject="late", due_at=moment(days=-1))
     soon = plan(manager, card["id"], subject="soon", type="meeting", due_at=moment(days=1))
@@ -267,6 +268,7 @@ def test_filters_overdue_and_sorting(head, manager, card, known_user, clients_db
     assert subjects(f"due_from={today}&due_to={today + timedelta(days=1)}") == ["soon"]
     assert subjects(f"due_to={today - timedelta(days=1)}") == ["done", "late"]
     deal_id = str(uuid.uuid4())
+    project(deal_event(deal_id, card["id"]))
     plan(manager, card["id"], subject="for the deal", deal_id=deal_id)
     assert subjects(f"deal_id={deal_id}") == ["for the deal"]
     assert undated["due_at"] is None

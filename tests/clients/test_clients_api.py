@@ -6,7 +6,7 @@ import pytest
 
 from tests.support.clients import CARD, create
 from tests.support.clock import clock_fixture
-from tests.support.http import assert_field_error
+from tests.support.http import assert_field_error, scrape_metrics
 from tests.support.outbox import outbox_events
 
 clock = clock_fixture(datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc))
@@ -332,10 +332,12 @@ def test_request_id_is_echoed_or_made(manager):
     assert uuid.UUID(made)
 
 
-def test_health_and_metrics_need_no_token(client):
+def test_health_needs_no_token_and_metrics_are_only_on_their_own_port(client, manager):
     assert client.get("/health/live").json == {"status": "ok"}
     ready = client.get("/health/ready")
     assert ready.status_code == 503 and ready.json["checks"] == {"database": "ok", "kafka": "down"}
     client.get("/api/v1/clients")
-    assert b"http_requests_total" in client.get("/metrics").data
+    assert "http_requests_total" in scrape_metrics(client.application)
+    assert client.get("/metrics").status_code == 401  # not public on the service's port...
+    assert manager.get("/metrics").status_code == 404  # ...nor there at all
     assert client.get("/openapi.json").json["info"]["title"] == "Glassbox clients"

@@ -7,21 +7,22 @@ from decimal import Decimal
 
 import pytest
 import yaml
+from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from glassbox import clock
 from glassbox.config import PROJECT_ROOT
-from glassbox.events import to_jsonable
+from glassbox.events import DomainEvent, to_jsonable
 from gateway.identity import events as identity_events
 from services.billing import consumers as billing_consumers, events as billing_events
 from services.billing.models import Invoice as BillingInvoice
-from services.clients import events as client_events
-from services.deals import events as deal_events
+from services.clients import consumers as clients_consumers, events as client_events
+from services.deals import consumers as deal_consumers, events as deal_events
 from tests.support.billing import card as billing_card, client_event as billing_client_event
 from tests.support.billing import deal_event as billing_deal_event, draft as billing_draft, issue as billing_issue
 from tests.support.billing import line as billing_line, pay as billing_pay
 from services.notifications import events as notification_events
-from tests.support.clients import CARD
+from tests.support.clients import CARD, deal_event
 from tests.support.contracts import EVENTS_DIR, validator
 from tests.support.inbox import apply
 from tests.support.outbox import outbox_events
@@ -74,9 +75,13 @@ def test_every_client_event_emitted_through_the_api_matches_its_schema(client, a
     manager.patch(f"/api/v1/contacts/{contact['id']}", json={"notes": "call after 2pm"})
     manager.delete(f"/api/v1/contacts/{contact['id']}")
 
+    deal_id = str(uuid.uuid4())  # a deal of this card, as the deals service announced it
+    engine = create_engine(clients_db_url)
+    apply(engine, clients_consumers.HANDLERS, deal_event(deal_id, card["id"]))
+    engine.dispose()
     meeting = manager.post("/api/v1/activities", json={
         "type": "meeting", "client_id": card["id"], "subject": "Kick-off", "due_at": "2026-12-01T10:00:00Z",
-        "deal_id": str(uuid.uuid4()), "notes": "agenda attached"}).json
+        "deal_id": deal_id, "notes": "agenda attached"}).json
     call = manager.post("/api/v1/activities", json={"type": "call", "client_id": card["id"], "subject": "Intro"}).json
     manager.patch(f"/api/v1/activities/{meeting['id']}", json={"due_at": None})
     manager.post(f"/api/v1/activities/{meeting['id']}/complete", json={"outcome": "Agreed"})
@@ -102,7 +107,7 @@ def test_every_client_event_emitted_through_the_api_matches_its_schema(client, a
 
 
 def test_every_deal_and_pipeline_event_emitted_through_the_api_matches_its_schema(
-        deals, as_role, deals_db_url, known_client, known_user, pipeline, reasons):
+        deals, as_role, deals_db_url, known_client, known_user, pipeline, reasons, project):
     # A scenario that makes the deals service emit every type it has, with full and with minimal records.
     head, manager, other = as_role(deals, "head_of_sales"), as_role(deals, "manager"), as_role(deals, "manager")
     known_user(other)
@@ -121,9 +126,12 @@ def test_every_deal_and_pipeline_event_emitted_through_the_api_matches_its_schem
     full_client = known_client(manager, name="Volga Steel Works", industry="manufacturing", region="Samara")
     bare_client = known_client(manager, name="Elena Kuznetsova", industry=None, region=None)
     stages = [stage["id"] for stage in pipeline["stages"]]
+    campaign_id = str(uuid.uuid4())  # a campaign the clients service announced
+    project(DomainEvent(type=deal_consumers.CAMPAIGN_CREATED, source="/crm/clients", subject=campaign_id,
+                        data={"campaign_id": campaign_id, "name": "Expo"}))
     deal = manager.post("/api/v1/deals", json={
         "client_id": full_client, "title": "Alloy supply", "amount": {"amount": "4500000", "currency": "RUB"},
-        "expected_close_on": "2027-01-31", "campaign_id": str(uuid.uuid4())}).json
+        "expected_close_on": "2027-01-31", "campaign_id": campaign_id}).json
     bare = manager.post("/api/v1/deals", json={"client_id": bare_client, "title": "Consulting",
                                                "amount": {"amount": "0", "currency": "EUR"},
                                                "pipeline_id": tenders["id"]}).json

@@ -4,6 +4,8 @@ import uuid
 
 import pytest
 
+from glassbox.events import DomainEvent
+from services.deals import consumers
 from tests.support.deals import RUB, open_deal
 from tests.support.http import assert_error
 from tests.support.outbox import events_of
@@ -52,8 +54,10 @@ def test_a_manager_opens_a_deal_in_the_first_stage_of_the_default_pipeline(manag
     assert entry["stage_id"] == first["id"] and entry["left_at"] is None
 
 
-def test_a_deal_can_start_in_a_later_stage_and_carry_a_campaign(manager, mine, pipeline):
+def test_a_deal_can_start_in_a_later_stage_and_carry_a_campaign(manager, mine, pipeline, project):
     campaign = str(uuid.uuid4())
+    project(DomainEvent(type=consumers.CAMPAIGN_CREATED, source="/crm/clients", subject=campaign,
+                        data={"campaign_id": campaign, "name": "Expo"}))
     third = pipeline["stages"][2]
     created = open_deal(manager, mine, stage_id=third["id"], pipeline_id=pipeline["id"], campaign_id=campaign)
     assert created["stage_id"] == third["id"] and created["campaign_id"] == campaign

@@ -1,14 +1,14 @@
 """The demo seed: deals in every state on the clients demo's cards, through the use cases, once."""
 from glassbox.demo import DEMO_USERS, demo_record_id
 from services.clients import demo as clients_demo
-from services.deals.demo import ANNA, BORIS, CLIENTS, DEALS, seed
+from services.deals.demo import ANNA, BORIS, CAMPAIGNS, CLIENTS, DEALS, seed
 from tests.support.contracts import validator
 from tests.support.outbox import outbox_events
 
 
 def test_the_seed_opens_deals_in_every_state_once(deals, as_role, deals_db_url):
     assert seed(deals_db_url) == (f"created {len(DEMO_USERS)} demo users, {len(CLIENTS)} demo clients in the "
-                                  f"projection, {len(DEALS)} demo deals")
+                                  f"projection, {len(CAMPAIGNS)} demo campaigns in the projection, {len(DEALS)} demo deals")
     assert seed(deals_db_url) == "demo data already present"
     head, anna = as_role(deals, "head_of_sales"), as_role(deals, "manager", user_id=ANNA)
     assert head.get("/api/v1/deals").json["total"] == len(DEALS)

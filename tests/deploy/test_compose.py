@@ -80,3 +80,10 @@ def test_the_variable_scan_finds_what_settings_read():
     assert {"KAFKA_BOOTSTRAP_SERVERS", "JWT_JWKS_URL", "NOTIFICATIONS_SMTP_HOST", "BASE_CURRENCY",
             "CLIENTS_DATABASE_URL", "GATEWAY_URL", "LOG_LEVEL", "GLASSBOX_BIND_HOST"} <= read
     assert "NOT_A_SETTING" not in read
+
+
+def test_only_the_demo_seed_runs_as_development(services):
+    for name, service in glassbox_processes(services).items():
+        environment = service.get("environment", {})
+        assert environment.get("GLASSBOX_ENV") == ("development" if name == "demo" else None), name
+    assert services["demo"]["environment"]["GATEWAY_DATABASE_URL"].endswith("@postgres:5432/gateway")

@@ -48,7 +48,7 @@ def test_a_deployment_per_process_of_the_local_run_with_its_command():
         process = labels["glassbox.io/service"] + PROCESS_OF[labels["glassbox.io/process"]]
         args = container(deployment)["args"]
         if args[0] == "serve":
-            args = args[:2]  # the chart names the port; the local run takes the default, the same one
+            args = args[:2]  # the chart names the ports; the local run takes the defaults, the same ones
         rendered[process] = " ".join(["glassbox", *args])
     assert rendered == expected
 
@@ -62,6 +62,21 @@ def test_http_pods_are_probed_on_health_and_the_others_on_metrics():
             assert probes["livenessProbe"]["httpGet"]["path"] == "/health/live"
         elif kind in ("relay", "consume"):
             assert probes["livenessProbe"]["httpGet"]["path"] == "/metrics"
+
+
+def test_prometheus_scrapes_a_metrics_port_that_no_service_exposes():
+    documents = render()
+    exposed = {port["targetPort"] for service in of_kind(documents, "Service").values()
+               for port in service["spec"]["ports"]}
+    for name, deployment in of_kind(documents, "Deployment").items():
+        annotations = deployment["spec"]["template"]["metadata"].get("annotations", {})
+        if deployment["metadata"]["labels"]["glassbox.io/process"] == "work":
+            continue
+        ports = {port["name"]: port["containerPort"] for port in container(deployment)["ports"]}
+        assert int(annotations["prometheus.io/port"]) == ports["metrics"], name
+        assert exposed == {"http"} and ports.get("http") != ports["metrics"], name
+    gateway = container(of_kind(documents, "Deployment")["rel-glassbox-gateway"])
+    assert gateway["args"] == ["serve", "gateway", "--port", "8000", "--metrics-port", "9000"]
 
 
 def test_consumers_never_outnumber_the_partitions():
@@ -111,3 +126,23 @@ def test_every_variable_the_chart_sets_is_read_by_the_code():
     for deployment in of_kind(render(), "Deployment").values():
         unknown = set(env_of(deployment)) - read
         assert not unknown, f"{deployment['metadata']['name']} sets {sorted(unknown)}, which no code reads"
+
+
+def test_kafka_security_reaches_every_process_with_its_secrets_by_reference():
+    documents = render("kafka.securityProtocol=SASL_SSL", "kafka.sasl.username=glassbox",
+                       "kafka.sasl.passwordSecret.name=glassbox-kafka-user", "kafka.tls.caSecret.name=cluster-ca")
+    [job] = of_kind(documents, "Job").values()
+    pods = [deployment["spec"]["template"]["spec"] for deployment in of_kind(documents, "Deployment").values()]
+    for pod in [*pods, job["spec"]["template"]["spec"]]:
+        for process in [*pod.get("initContainers", []), *pod["containers"]]:
+            if process["args"][:3] == ["db", "upgrade", "all"]:
+                continue  # the migrations talk to PostgreSQL only
+            env = {item["name"]: item.get("value", item.get("valueFrom")) for item in process["env"]}
+            assert env["KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL" and env["KAFKA_SASL_USERNAME"] == "glassbox"
+            assert env["KAFKA_SASL_PASSWORD"] == {"secretKeyRef": {"name": "glassbox-kafka-user", "key": "password"}}
+            assert env["KAFKA_SSL_CAFILE"] == "/var/run/glassbox/kafka-ca/ca.crt"
+            mounts = {mount["name"]: mount["mountPath"] for mount in process["volumeMounts"]}
+            assert mounts["kafka-ca"] == "/var/run/glassbox/kafka-ca"
+        assert {"name": "kafka-ca", "secret": {"secretName": "cluster-ca"}} in pod["volumes"]
+    plain = container(of_kind(render(), "Deployment")["rel-glassbox-clients"])
+    assert not {"KAFKA_SASL_USERNAME", "KAFKA_SSL_CAFILE"} & {item["name"] for item in plain["env"]}

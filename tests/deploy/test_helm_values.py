@@ -15,6 +15,7 @@ def test_each_service_has_exactly_the_processes_its_spec_names():
     services = helm_values()["services"]
     for name, spec in registry.specs().items():
         entry = services[name]
+        assert entry["serve"]["metricsPort"] == spec.metrics_port, name
         assert bool(entry.get("relay", {}).get("enabled")) == bool(spec.topic), name
         assert bool(entry.get("consume", {}).get("enabled")) == bool(spec.consumers), name
         assert bool(entry.get("work", {}).get("enabled")) == bool(spec.worker), name

@@ -19,10 +19,16 @@ def scrape_targets() -> dict[str, set[str]]:
 def test_every_service_relay_and_consumer_is_scraped_on_its_registry_port():
     targets = scrape_targets()
     specs = registry.specs().items()
-    assert targets["glassbox-service"] == {f"{name}:{spec.port}" for name, spec in specs}
+    assert targets["glassbox-service"] == {f"{name}:{spec.metrics_port}" for name, spec in specs}
     assert targets["glassbox-relay"] == {f"{name}-relay:{spec.relay_metrics_port}" for name, spec in specs if spec.topic}
     assert targets["glassbox-consumer"] == {f"{name}-consumer:{spec.consumer_metrics_port}"
                                             for name, spec in specs if spec.consumers}
+
+
+def test_no_public_port_is_scraped():
+    public = {spec.port for spec in registry.specs().values()}
+    for job, targets in scrape_targets().items():
+        assert not {int(target.rpartition(":")[2]) for target in targets} & public, job
 
 
 def test_rules_read_only_metrics_the_code_exports():

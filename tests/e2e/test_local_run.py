@@ -41,7 +41,8 @@ def env(workdir):
                        GATEWAY_URL=f"http://127.0.0.1:{gateway_port}", CLIENTS_URL=f"http://127.0.0.1:{clients_port}",
                        DEALS_URL=f"http://127.0.0.1:{deals_port}", ANALYTICS_URL=f"http://127.0.0.1:{analytics_port}",
                        BILLING_URL=f"http://127.0.0.1:{billing_port}",
-                       JWT_JWKS_URL=f"http://127.0.0.1:{gateway_port}/.well-known/jwks.json")
+                       JWT_JWKS_URL=f"http://127.0.0.1:{gateway_port}/.well-known/jwks.json",
+                       GLASSBOX_ENV="development", CLIENTS_METRICS_PORT=str(free_port()))
     return environment
 
 
@@ -182,14 +183,18 @@ def test_the_local_system_end_to_end(env):
         assert "gateway: at head" in upgraded and "clients: at head" in upgraded
         assert "demo users created" in glassbox(env, "demo", "seed")
 
-        processes += [start(env, "serve", "gateway", "--port", port_of(gateway), "--workers", "1"),
-                      start(env, "serve", "clients", "--port", port_of(clients), "--workers", "1"),
-                      start(env, "serve", "deals", "--port", port_of(deals), "--workers", "1"),
+        processes += [start(env, "serve", "gateway", "--port", port_of(gateway), "--workers", "1",
+                            "--metrics-port", "0"),
+                      start(env, "serve", "clients", "--port", port_of(clients), "--workers", "1",
+                            "--metrics-port", env["CLIENTS_METRICS_PORT"]),
+                      start(env, "serve", "deals", "--port", port_of(deals), "--workers", "1", "--metrics-port", "0"),
                       start(env, "relay", "clients"), start(env, "relay", "gateway"), start(env, "relay", "deals"),
                       start(env, "consume", "deals"),
-                      start(env, "serve", "analytics", "--port", port_of(analytics), "--workers", "1"),
+                      start(env, "serve", "analytics", "--port", port_of(analytics), "--workers", "1",
+                            "--metrics-port", "0"),
                       start(env, "consume", "analytics"),
-                      start(env, "serve", "billing", "--port", port_of(env["BILLING_URL"]), "--workers", "1"),
+                      start(env, "serve", "billing", "--port", port_of(env["BILLING_URL"]), "--workers", "1",
+                            "--metrics-port", "0"),
                       start(env, "relay", "billing"), start(env, "consume", "billing")]
         for service in (gateway, clients, deals, analytics, env["BILLING_URL"]):
             wait_http(f"{service}/health/ready")
@@ -245,7 +250,8 @@ def test_the_local_system_end_to_end(env):
 
         invoice_the_won_deal_and_collect_half(gateway, client_id, deal_ids[0], headers)
 
-        metrics = requests.get(f"{clients}/metrics", timeout=5).text
+        assert requests.get(f"{clients}/metrics", timeout=5).status_code != 200  # not on the public port
+        metrics = requests.get(f"http://127.0.0.1:{env['CLIENTS_METRICS_PORT']}/metrics", timeout=5).text
         assert 'http_requests_total{endpoint="/api/v1/clients",method="POST",service="clients",status="201"}' in metrics
     finally:
         for process in processes:
@@ -257,5 +263,5 @@ def test_the_local_system_end_to_end(env):
                 os.killpg(process.pid, signal.SIGKILL)
         glassbox(env, "infra", "down")
         glassbox(env, "infra", "down")  # idempotent
-    status = json.loads(glassbox(env, "infra", "status"))
+    status = json.loads(glassbox(env, "infra", "status", "--json"))
     assert not status["postgres"]["running"] and not status["kafka"]["running"]

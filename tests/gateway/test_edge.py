@@ -10,7 +10,7 @@ import uuid
 import pytest
 import requests
 
-from tests.support.http import StubUpstream, assert_error, closed_port_url
+from tests.support.http import StubUpstream, assert_error, closed_port_url, scrape_metrics
 
 CARD = {"name": "Acme", "kind": "company", "tax_id": "7701234567", "email": "info@acme.example"}
 
@@ -285,6 +285,76 @@ def test_without_a_token_the_rate_limit_is_per_ip(gw, gateway_app, monkeypatch):
     assert gw.get("/api/v1/openapi.json", environ_base={"REMOTE_ADDR": "10.0.0.2"}).status_code == 200
 
 
+def test_requests_refused_at_authentication_spend_their_address_budget(gw, gw_user, gateway_app, monkeypatch):
+    caller = gw_user("manager")
+    monkeypatch.setitem(gateway_app.config, "GATEWAY_RATE_LIMIT", "3 per minute")
+    from_a, from_b = {"REMOTE_ADDR": "10.0.0.5"}, {"REMOTE_ADDR": "10.0.0.6"}
+    forged = {"Authorization": "Bearer not-a-token"}
+    for _ in range(2):
+        assert_error(gw.get("/api/v1/me", headers=forged, environ_base=from_a), 401)
+    assert_error(gw.get("/api/v1/me", environ_base=from_a), 401)  # no token at all counts the same
+    refused = gw.get("/api/v1/me", headers=forged, environ_base=from_a)
+    assert "too many requests" in assert_error(refused, 429)["message"]
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert refused.headers["X-Content-Type-Options"] == "nosniff"  # still an answer of the gateway's
+    assert_error(gw.get("/api/v1/clients", environ_base=from_a), 429)
+    assert_error(gw.get("/api/v1/me", headers=forged, environ_base=from_b), 401)  # another address: its own budget
+    assert caller.get("/api/v1/me", environ_base=from_a).status_code == 200  # a user keeps their own budget
+
+
+def test_x_forwarded_for_is_ignored_without_trusted_proxies(gw, gateway_app, monkeypatch):
+    monkeypatch.setitem(gateway_app.config, "GATEWAY_RATE_LIMIT", "2 per minute")
+    for spoofed in ("192.0.2.1", "192.0.2.2"):
+        assert gw.get("/api/v1/openapi.json", headers={"X-Forwarded-For": spoofed},
+                      environ_base={"REMOTE_ADDR": "10.0.0.7"}).status_code == 200
+    assert_error(gw.get("/api/v1/openapi.json", headers={"X-Forwarded-For": "192.0.2.3"},
+                        environ_base={"REMOTE_ADDR": "10.0.0.7"}), 429)
+
+
+@pytest.fixture
+def proxied_gw(gateway_db_url, key_files, monkeypatch):
+    """A gateway behind one trusted reverse proxy (read when the app is created)."""
+    from gateway import create_app
+    from gateway.edge.protection import limiter
+
+    monkeypatch.setenv("GATEWAY_TRUSTED_PROXIES", "1")
+    monkeypatch.setenv("GATEWAY_RATE_LIMIT", "2 per minute")
+    app = create_app({"database_url": gateway_db_url, "jwt_public_key_file": key_files[1],
+                      "jwt_private_key_file": key_files[0], "kafka_bootstrap_servers": "127.0.0.1:9"})
+    limiter.reset()
+    yield app.test_client()
+    app.extensions["glassbox_db"].dispose()
+
+
+def test_behind_a_trusted_proxy_the_services_get_the_chain_and_the_scheme_it_saw(proxied_gw, gw_user, monkeypatch):
+    caller = gw_user("manager")
+    app = proxied_gw.application
+    with StubUpstream("json", body=b'{"id": 1}') as stub:
+        settings = app.config["GLASSBOX_SETTINGS"]
+        monkeypatch.setitem(app.config, "GLASSBOX_SETTINGS", dataclasses.replace(
+            settings, service_urls={**settings.service_urls, "clients": stub.url}))
+        response = proxied_gw.get("/api/v1/clients", headers={**caller.headers, "X-Forwarded-For": "198.51.100.1",
+                                                              "X-Forwarded-Proto": "https"},
+                                  environ_base={"REMOTE_ADDR": "10.0.0.1"})
+    assert response.status_code == 200
+    [seen] = stub.requests
+    assert seen["headers"]["X-Forwarded-For"] == "198.51.100.1, 10.0.0.1"
+    assert seen["headers"]["X-Forwarded-Proto"] == "https"
+
+
+def test_behind_a_trusted_proxy_the_limits_are_keyed_on_the_client_address(proxied_gw):
+    def through_proxy(forwarded_for: str):
+        return proxied_gw.get("/api/v1/openapi.json", headers={"X-Forwarded-For": forwarded_for},
+                              environ_base={"REMOTE_ADDR": "10.0.0.1"})  # the proxy
+
+    for _ in range(2):
+        assert through_proxy("198.51.100.1").status_code == 200
+    assert_error(through_proxy("198.51.100.1"), 429)
+    # A client may prepend any address it likes; the one the trusted proxy appended is the one that counts.
+    assert_error(through_proxy("203.0.113.9, 198.51.100.1"), 429)
+    assert through_proxy("198.51.100.2").status_code == 200  # another client behind the same proxy
+
+
 def test_a_rate_limited_post_is_not_replayed_for_its_idempotency_key(gw_user, gateway_app, monkeypatch, gateway_settings):
     caller = gw_user("manager")
     with StubUpstream("json", body=b'{"id": 1}') as stub:
@@ -295,6 +365,14 @@ def test_a_rate_limited_post_is_not_replayed_for_its_idempotency_key(gw_user, ga
         monkeypatch.setitem(gateway_app.config, "GATEWAY_RATE_LIMIT", "100 per minute")
         retried = caller.post("/api/v1/clients", json={}, headers={"Idempotency-Key": "second"})
     assert retried.status_code == 200 and len(stub.requests) == 2
+
+
+def test_the_gateway_exposes_no_metrics_on_its_public_port(gw, gw_admin, gateway_app):
+    gw.get("/api/v1/openapi.json")
+    assert gw.get("/metrics").status_code != 200
+    assert gw_admin.get("/metrics").status_code == 404  # not even to an admin: Prometheus scrapes the metrics port
+    assert gw_admin.get("/api/v1/metrics").status_code == 404  # nor any service's through the proxy
+    assert "http_requests_total" in scrape_metrics(gateway_app)
 
 
 # -- CORS and security headers -----------------------------------------------------------------------

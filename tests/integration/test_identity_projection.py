@@ -2,11 +2,9 @@
 assignable in the clients service once its consumer has read them, duplicates and late events included."""
 from datetime import datetime, timedelta, timezone
 
-from services.clients.consumers import HANDLERS, TOPICS, USER_CREATED, USER_DEACTIVATED, USER_UPDATED
+from services.clients.consumers import HANDLERS, IDENTITY_TOPIC as TOPIC, USER_CREATED, USER_DEACTIVATED, USER_UPDATED
 from tests.support.clients import create, identity_event
 from tests.support.kafka import consume_until_caught_up, publish
-
-[TOPIC] = TOPICS
 
 
 def profile(user_id: str, name: str, **changes) -> dict:

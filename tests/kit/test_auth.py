@@ -78,3 +78,32 @@ def test_in_file_mode_every_key_of_a_rotation_is_accepted(tmp_path):
         assert both.verify(ring.sign(claims(sub=str(uuid.uuid4())))).role == "manager"
     with pytest.raises(jwt.InvalidTokenError, match="unknown signing key"):
         only_new.verify(old.sign(claims()))
+
+
+def test_the_private_key_file_is_owner_only_from_its_creation(tmp_path, monkeypatch):
+    import os
+    import stat
+    from pathlib import Path
+
+    from glassbox.keys import ensure_dev_keypair
+
+    # A mode set after writing would leave the key readable under the umask in between: no chmod may be needed.
+    monkeypatch.setattr(os, "chmod", lambda *args, **kwargs: None)
+    monkeypatch.setattr(Path, "chmod", lambda *args, **kwargs: None)
+    previous = os.umask(0o022)
+    try:
+        private, public = ensure_dev_keypair(tmp_path / "keys")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(private.stat().st_mode) == 0o600
+    assert public.read_bytes().startswith(b"-----BEGIN PUBLIC KEY-----")
+
+
+def test_the_private_key_is_never_written_through_a_planted_link(tmp_path):
+    from glassbox.keys import ensure_dev_keypair
+
+    keys, elsewhere = tmp_path / "keys", tmp_path / "elsewhere.pem"
+    keys.mkdir()
+    (keys / "jwt-private.pem").symlink_to(elsewhere)  # dangling: exists() is False, the old code wrote through it
+    ensure_dev_keypair(keys)
+    assert not elsewhere.exists()

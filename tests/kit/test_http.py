@@ -108,3 +108,15 @@ def test_the_environment_s_proxies_are_ignored(client, monkeypatch):
         assert client.get(server.url, stream=False).text == "ok"
     finally:
         server.close()
+
+
+def test_a_call_made_for_a_request_carries_its_request_id_unless_told_otherwise(client):
+    from glassbox import logs
+    from tests.support.http import StubUpstream
+
+    with StubUpstream("json") as stub:
+        client.get(stub.url).close()
+        with logs.request_id_bound("req-7"):
+            client.get(stub.url).close()
+            client.get(stub.url, headers={"X-Request-ID": "named-by-the-caller"}).close()
+    assert [seen["headers"].get("X-Request-ID") for seen in stub.requests] == [None, "req-7", "named-by-the-caller"]

@@ -99,8 +99,10 @@ def test_its_public_paths_need_no_token_there_and_at_the_gateway(tiny_service, k
 def test_serve_runs_its_gunicorn_worker_class(tiny_service, monkeypatch):
     calls = []
     monkeypatch.setattr("os.execvpe", lambda path, argv, env: calls.append(env))
+    monkeypatch.setenv("GLASSBOX_ENV", "development")  # the embedded defaults are meant here
     CliRunner().invoke(main, ["serve", "tiny", "--port", "8099"])
     assert calls and calls[0]["GUNICORN_WORKER_CLASS"] == "gevent"
+    assert calls[0]["GLASSBOX_METRICS_PORT"] == "9099"  # its metrics follow the port it was given
 
 
 def test_the_command_line_knows_it(tiny_service):

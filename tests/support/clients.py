@@ -58,6 +58,13 @@ def identity_event(event_type: str, user_id: str, data: dict, time: datetime | N
                        time=time or datetime.now(timezone.utc))
 
 
+def deal_event(deal_id: str, client_id: str, time: datetime | None = None) -> DomainEvent:
+    """A deal's created event as the deals service sends it (the fields the clients service reads)."""
+    return DomainEvent(type="crm.deal.created.v1", source="/crm/deals", subject=deal_id,
+                       data={"deal_id": deal_id, "client_id": client_id, "title": "A deal"},
+                       time=time or datetime.now(timezone.utc))
+
+
 def user_profile(user_id: str, role: str, is_active: bool) -> dict:
     """The profile a crm.user.created.v1 event carries for a made-up user."""
     return {"email": f"{user_id[:8]}@glassbox.example", "full_name": f"User {user_id[:8]}", "role": role,
@@ -73,7 +80,7 @@ def someone(who, role: str | None) -> tuple[str, str]:
 # -- fixtures (imported by the conftest.py of each folder that uses them) ---------------------------------
 
 clients_db_url = database_fixture("clients")
-clients_app = app_fixture("services.clients", "clients_db_url")
+clients_app = app_fixture("services.clients", "clients_db_url", deals_url="http://127.0.0.1:9")  # no deals service
 
 
 @pytest.fixture

@@ -128,3 +128,15 @@ class StubUpstream:
         self.released.set()
         self.server.shutdown()
         self.server.server_close()
+
+
+def scrape_metrics(app, port: int = 9999) -> str:
+    """The app's metrics as Prometheus scrapes them: GET /metrics on the metrics listener (glassbox.metrics), which
+    knows a connection by the port it arrived at."""
+    from werkzeug.test import Client
+
+    from glassbox.metrics import MetricsListener
+
+    response = Client(MetricsListener(app, port)).get("/metrics", base_url=f"http://127.0.0.1:{port}")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_data(as_text=True)

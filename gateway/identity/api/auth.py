@@ -2,7 +2,7 @@
 and who the caller is."""
 from datetime import timedelta
 
-from flask import current_app
+from flask import current_app, request
 from flask.views import MethodView
 
 from gateway.edge.protection import login_rate_limit
@@ -31,12 +31,17 @@ class Login(MethodView):
     @blp.arguments(LoginSchema)
     @blp.doc(security=[])  # public: no bearer token needed
     @blp.response(200, TokenPairSchema)
-    @blp.alt_response(401, description="wrong e-mail or password, or a deactivated account (one answer for all)")
-    @blp.alt_response(429, description="locked after repeated failures; see Retry-After")
+    @blp.alt_response(401, description="wrong e-mail or password, a deactivated account, or an account still waiting "
+                                       "after failed logins (one answer for all)")
+    @blp.alt_response(429, description="too many attempts or failed logins from this address; see Retry-After")
     def post(self, data):
         """Exchange e-mail and password for an access token (15 minutes) and a refresh token (14 days): in the
-        answer, or with `"session": "cookie"` in the glassbox_refresh cookie (HttpOnly, SameSite=Strict)."""
-        tokens = sessions.login(current_db(), *_signing(), data["email"], data["password"])
+        answer, or with `"session": "cookie"` in the glassbox_refresh cookie (HttpOnly, SameSite=Strict). After 5
+        failed logins in a row an account's next attempt waits 2 s, then 4 s, 8 s... (at most a minute), answered
+        like a wrong password meanwhile; after 20 from one address, that address waits the same way (at most 5
+        minutes), answered 429 with Retry-After."""
+        tokens = sessions.login(current_db(), *_signing(), data["email"], data["password"],
+                                address=request.remote_addr or "unknown")
         return browser.cookie_session(tokens) if data["session"] == "cookie" else tokens
 
 

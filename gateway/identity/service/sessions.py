@@ -4,12 +4,14 @@ from __future__ import annotations
 import math
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from gateway.identity.models import ApiToken, RefreshToken, User
+from gateway.identity.models import ApiToken, LoginAddress, RefreshToken, User
 from gateway.identity.passwords import hash_password, needs_rehash, secret_digest, verify_password
 from glassbox import clock
 from glassbox.auth import Principal
@@ -18,44 +20,98 @@ from glassbox.errors import NotFound, TooManyRequests, Unauthorized
 from glassbox.keys import ACCESS_TOKEN_TTL, KeyRing
 from glassbox.settings import Settings
 
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
 REFRESH_TOKEN_TTL = timedelta(days=14)
 
-BAD_CREDENTIALS = "the e-mail or password is wrong"  # also for unknown and deactivated accounts
+BAD_CREDENTIALS = "the e-mail or password is wrong"  # also for unknown, deactivated and waiting accounts
 BAD_REFRESH_TOKEN = "the refresh token is not valid; log in again"
 
 
-def login(db: Database, ring: KeyRing, settings: Settings, email: str, password: str) -> dict:
-    """A new access token and a refresh token starting a new family. Wrong password, unknown e-mail and
-    deactivated account get the same 401; after MAX_FAILED_LOGINS failures in a row, a 429 for LOCKOUT."""
+@dataclass(frozen=True)
+class LoginDelay:
+    """After `free` failed logins in a row, each further attempt waits 2, 4, 8... seconds, never more than `cap`:
+    guessing slows down exponentially, while nobody can shut an account (or an address) for long by failing on
+    purpose. Failures older than FORGET_FAILURES_AFTER no longer count."""
+
+    free: int
+    cap: timedelta
+
+    def after(self, failures: int) -> timedelta | None:
+        if failures < self.free:
+            return None
+        return min(timedelta(seconds=2 ** min(failures - self.free + 1, 30)), self.cap)
+
+
+ACCOUNT_DELAY = LoginDelay(free=5, cap=timedelta(minutes=1))
+# An office behind one NAT address shares it: more free failures, and a longer cap against password spraying.
+ADDRESS_DELAY = LoginDelay(free=20, cap=timedelta(minutes=5))
+FORGET_FAILURES_AFTER = timedelta(minutes=15)
+
+
+def login(db: Database, ring: KeyRing, settings: Settings, email: str, password: str, address: str) -> dict:
+    """A new access token and a refresh token starting a new family. Wrong password, unknown e-mail, deactivated
+    account and an account whose login delay runs get the same 401, so the answer tells nothing about accounts; a
+    client address still waiting after its own failures gets a 429 (that says nothing about any account).
+
+    The password hash is checked with no transaction open and no row locked (Argon2 takes a while on purpose):
+    the user is read, the password verified, and the outcome recorded in a short transaction of its own."""
     now = clock.now()
+    with db.session() as session:
+        user = session.scalars(select(User).where(func.lower(User.email) == email.strip().lower())).first()
+        address_waits_until = session.scalar(select(LoginAddress.locked_until)
+                                             .where(LoginAddress.address == address))
+    if address_waits_until is not None and address_waits_until > now:
+        retry_after = math.ceil((address_waits_until - now).total_seconds())
+        raise TooManyRequests(f"too many failed logins from this address; try again in {retry_after} seconds",
+                              retry_after)
+    matches = verify_password(user.password_hash if user else None, password)  # a decoy hash without a user
+    account_waits = user is not None and _waits(user.locked_until, now)
+    if not matches:
+        _record_failure(db, address, None if user is None or account_waits else user.id, now)
+        raise Unauthorized(BAD_CREDENTIALS)
+    if account_waits or not user.is_active:
+        raise Unauthorized(BAD_CREDENTIALS)
+    new_hash = hash_password(password) if needs_rehash(user.password_hash) else None
     with db.unit_of_work() as uow:
-        # Locked for the whole check, so concurrent attempts count one after the other.
-        user = uow.session.scalars(select(User).where(func.lower(User.email) == email.strip().lower())
-                                   .with_for_update()).first()
-        if user is not None and user.locked_until is not None and user.locked_until > now:
-            retry_after = math.ceil((user.locked_until - now).total_seconds())
-            raise TooManyRequests(f"too many failed logins; try again in {retry_after} seconds", retry_after)
-        if not verify_password(user.password_hash if user else None, password):
-            if user is not None:
-                _count_failure(user, now)
-                uow.commit()
+        current = uow.session.get(User, user.id, with_for_update=True)
+        # What was verified must still hold: the same password, still active, no delay begun meanwhile.
+        if (current is None or current.password_hash != user.password_hash or not current.is_active
+                or _waits(current.locked_until, now)):
             raise Unauthorized(BAD_CREDENTIALS)
-        if not user.is_active:
-            raise Unauthorized(BAD_CREDENTIALS)
-        user.failed_logins, user.locked_until = 0, None
-        if needs_rehash(user.password_hash):
-            user.password_hash = hash_password(password)
-        tokens = _issue_tokens(uow.session, ring, settings, user, uuid.uuid4(), now)
+        current.failed_logins, current.last_failed_login_at, current.locked_until = 0, None, None
+        if new_hash is not None:
+            current.password_hash = new_hash
+        tokens = _issue_tokens(uow.session, ring, settings, current, uuid.uuid4(), now)
         uow.commit()
         return tokens
 
 
-def _count_failure(user: User, now: datetime) -> None:
-    user.failed_logins += 1
-    if user.failed_logins >= MAX_FAILED_LOGINS:
-        user.failed_logins, user.locked_until = 0, now + LOCKOUT
+def _waits(locked_until: datetime | None, now: datetime) -> bool:
+    return locked_until is not None and locked_until > now
+
+
+def _record_failure(db: Database, address: str, user_id: uuid.UUID | None, now: datetime) -> None:
+    """Counts a wrong password against the client address and, unless its delay already runs (attempts while it
+    runs do not prolong it), against the account. Each row is locked only for its own update."""
+    with db.unit_of_work() as uow:
+        # Addresses whose failures are forgotten go, so the table holds only the last quarter hour's.
+        uow.session.execute(delete(LoginAddress).where(LoginAddress.last_failed_login_at
+                                                       < now - FORGET_FAILURES_AFTER))
+        uow.session.execute(insert(LoginAddress).values(address=address, failed_logins=0, last_failed_login_at=now)
+                            .on_conflict_do_nothing())
+        _count_failure(uow.session.get(LoginAddress, address, with_for_update=True), ADDRESS_DELAY, now)
+        if user_id is not None:
+            user = uow.session.get(User, user_id, with_for_update=True)
+            if user is not None and not _waits(user.locked_until, now):
+                _count_failure(user, ACCOUNT_DELAY, now)
+        uow.commit()
+
+
+def _count_failure(record: User | LoginAddress, delay: LoginDelay, now: datetime) -> None:
+    recent = record.last_failed_login_at is not None and now - record.last_failed_login_at < FORGET_FAILURES_AFTER
+    record.failed_logins = (record.failed_logins if recent else 0) + 1
+    record.last_failed_login_at = now
+    wait = delay.after(record.failed_logins)
+    record.locked_until = now + wait if wait is not None else None
 
 
 def _issue_tokens(session: Session, ring: KeyRing, settings: Settings, user: User, family_id: uuid.UUID,

@@ -122,7 +122,7 @@ def activate_user(db: Database, principal: Principal, user_id: uuid.UUID) -> Use
         if user.is_active:
             return user
         user.is_active = True
-        user.deactivated_at, user.failed_logins, user.locked_until = None, 0, None
+        user.deactivated_at, user.failed_logins, user.last_failed_login_at, user.locked_until = None, 0, None, None
         user.updated_at = clock.now()
         uow.emit(events.user_updated(user, ["is_active"], principal.user_id))
         uow.commit()

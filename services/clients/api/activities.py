@@ -4,6 +4,7 @@ from flask.views import MethodView
 from glassbox.app import current_db
 from glassbox.auth import current_principal
 from glassbox.web import Blueprint
+from services.clients.directory import DealLookup
 from services.clients.schemas import (ActivityCancelSchema, ActivityCompleteSchema, ActivityCreateSchema,
                                       ActivityPageSchema, ActivityQueryArgs, ActivitySchema, ActivityUpdateSchema)
 from services.clients.service import activities
@@ -23,7 +24,7 @@ class Activities(MethodView):
     @blp.response(201, ActivitySchema)
     def post(self, data):
         """Plan an activity with a live client; the assignee defaults to the caller."""
-        return activities.plan_activity(current_db(), current_principal(), data)
+        return activities.plan_activity(current_db(), current_principal(), data, DealLookup.from_request())
 
 
 @blp.route("/activities/<uuid:activity_id>")
@@ -36,7 +37,8 @@ class ActivityItem(MethodView):
     @blp.response(200, ActivitySchema)
     def patch(self, changes, activity_id):
         """Change a planned activity (a done or cancelled one is a 409)."""
-        return activities.update_activity(current_db(), current_principal(), activity_id, changes)
+        return activities.update_activity(current_db(), current_principal(), activity_id, changes,
+                                          DealLookup.from_request())
 
 
 @blp.route("/activities/<uuid:activity_id>/complete")

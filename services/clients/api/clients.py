@@ -40,7 +40,11 @@ class ClientItem(MethodView):
 
     @blp.response(204)
     def delete(self, client_id):
-        """Archive the client (the card stays readable with `include_archived`)."""
+        """Archive a client
+
+        Nothing is deleted: the card, its contacts and its history stay. An archived client leaves the lists (they
+        show it again with `include_archived=true`), is still readable by its id, and `crm.client.archived.v1` is
+        published. Archiving an archived client answers 204 again."""
         clients.archive_client(current_db(), current_principal(), client_id)
 
 

@@ -9,20 +9,22 @@ from sqlalchemy import and_, func, select
 from glassbox import clock
 from glassbox.auth import Principal
 from glassbox.db import Database, on_days
-from glassbox.errors import Conflict, Invalid
+from glassbox.errors import Conflict, Invalid, invalid
 from glassbox.policy import require
 from glassbox.web import keyset_page_of_union, sort_order, sorted_page
-from services.clients import events
-from services.clients.models import Activity, ActivityType
+from services.clients import consumers, events
+from services.clients.directory import DealLookup
+from services.clients.models import Activity, ActivityType, Deal
 from services.clients.service.policy import ASSIGNERS, READERS, VISIBILITY, WRITERS
 from services.clients.service.records import (add_new, client_for_new_record, ensure_active_code, ensure_active_user,
                                               get_attached, load_attached, new_values, record_changes, where_equal)
 
 
-def plan_activity(db: Database, principal: Principal, data: dict) -> Activity:
+def plan_activity(db: Database, principal: Principal, data: dict, lookup: DealLookup | None = None) -> Activity:
     require(principal, *WRITERS)
     data = dict(data)
     _check_assignee(principal, data.get("assignee_id"))
+    _check_deal(db, data.get("deal_id"), data["client_id"], lookup)
     assignee_id = data.pop("assignee_id", None) or uuid.UUID(principal.user_id)
     with db.unit_of_work() as uow:
         client = client_for_new_record(uow.session, principal, data.pop("client_id"))
@@ -36,13 +38,40 @@ def plan_activity(db: Database, principal: Principal, data: dict) -> Activity:
         return activity
 
 
+NO_SUCH_DEAL = "no such deal"
+
+
+def _check_deal(db: Database, deal_id: uuid.UUID | None, client_id: uuid.UUID, lookup: DealLookup | None) -> None:
+    """An activity names only a deal of its own client: as the deals projection knows it, or, for a deal it has
+    not heard of yet, as the deals service answers the caller (a 404 is a 422, no answer a 503)."""
+    if deal_id is None:
+        return
+    with db.session() as session:
+        known = session.get(Deal, deal_id)
+    deals_client = known.client_id if known is not None else None
+    if known is None and lookup is not None:
+        deal = lookup.fetch(deal_id)
+        if deal is not None:
+            deals_client = uuid.UUID(deal["client_id"])
+            with db.session() as session:
+                consumers.project_deal(session, deal_id, deals_client, clock.now())
+                session.commit()
+    if deals_client is None:
+        raise invalid("deal_id", f"deal {deal_id}: {NO_SUCH_DEAL}", NO_SUCH_DEAL)
+    if deals_client != client_id:
+        raise invalid("deal_id", f"deal {deal_id} is a deal of another client", "a deal of another client")
+
+
 def get_activity(db: Database, principal: Principal, activity_id: uuid.UUID) -> Activity:
     return get_attached(db, principal, READERS, Activity, activity_id)
 
 
-def update_activity(db: Database, principal: Principal, activity_id: uuid.UUID, changes: dict) -> Activity:
+def update_activity(db: Database, principal: Principal, activity_id: uuid.UUID, changes: dict,
+                    lookup: DealLookup | None = None) -> Activity:
     require(principal, *WRITERS)
     _check_assignee(principal, changes.get("assignee_id"))
+    if changes.get("deal_id") is not None:  # asked before the transaction: no lock is held over an HTTP call
+        _check_deal(db, changes["deal_id"], get_activity(db, principal, activity_id).client_id, lookup)
     with db.unit_of_work() as uow:
         activity = load_attached(uow.session, principal, Activity, activity_id, for_update=True)
         _ensure_planned(activity)

@@ -49,7 +49,8 @@ class DealItem(MethodView):
     def patch(self, changes, deal_id):
         """Change the title, amount, expected close date or campaign of an open deal (never its status, stage or
         owner: those have their own endpoints)."""
-        return _tagged(deals.update_deal(current_db(), current_principal(), deal_id, changes, if_match_versions()))
+        return _tagged(deals.update_deal(current_db(), current_principal(), deal_id, changes, if_match_versions(),
+                                         ClientLookup.from_request()))
 
 
 @blp.route("/deals/<uuid:deal_id>/move")

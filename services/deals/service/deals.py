@@ -19,7 +19,7 @@ from services.deals import events
 from services.deals.directory import ClientLookup
 from services.deals.models import Client, Deal, LostReason, Pipeline, Stage, StageEntry
 from services.deals.service.deadlines import mark, past_due_clause, stalled_clause, stalls_after
-from services.deals.service.parties import NO_SUCH_CLIENT, check_client, ensure_live, ensure_owner
+from services.deals.service.parties import NO_SUCH_CLIENT, check_campaign, check_client, ensure_live, ensure_owner
 from services.deals.service.policy import ASSIGNERS, READERS, VISIBILITY, WRITERS
 
 # A caller's clock may run a little ahead of ours; a moment "now" there is not a future one.
@@ -110,6 +110,7 @@ def create_deal(db: Database, principal: Principal, data: dict, lookup: ClientLo
     if owner_id is not None and principal.role not in ASSIGNERS:
         raise invalid("owner_id", "managers may not set the owner of a deal", "Unknown field.")
     check_client(db, principal, data["client_id"], lookup)
+    check_campaign(db, data.get("campaign_id"), lookup)
     now = clock.now()
     with db.unit_of_work() as uow:
         session = uow.session
@@ -142,9 +143,10 @@ def get_deal(db: Database, principal: Principal, deal_id: uuid.UUID) -> Deal:
 
 
 def update_deal(db: Database, principal: Principal, deal_id: uuid.UUID, changes: dict,
-                expected_version: frozenset[int] | None = None) -> Deal:
+                expected_version: frozenset[int] | None = None, lookup: ClientLookup | None = None) -> Deal:
     """Title, amount, expected close date, campaign; an open deal only."""
     require(principal, *WRITERS)
+    check_campaign(db, changes.get("campaign_id"), lookup)
     now = clock.now()
     with db.unit_of_work() as uow:
         deal = _open_deal(uow.session, principal, deal_id, expected_version, "changed")

@@ -1,6 +1,6 @@
-"""Whom a deal may name, as this service's projections know them: its client (a live card the caller may see,
-read through to the clients service when the projection has not heard of it yet) and its owner (an active
-manager or head of sales)."""
+"""Whom and what a deal may name, as this service's projections know them: its client (a live card the caller may
+see, read through to the clients service when the projection has not heard of it yet), its owner (an active
+manager or head of sales) and its campaign (one the clients service has)."""
 from __future__ import annotations
 
 import uuid
@@ -9,12 +9,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from glassbox import clock
 from glassbox.auth import Principal
 from glassbox.db import Database
 from glassbox.errors import invalid
 from services.deals import consumers
 from services.deals.directory import ClientLookup
-from services.deals.models import Client, User
+from services.deals.models import Campaign, Client, User
 from services.deals.service.policy import OWNER_ROLES, VISIBILITY
 
 NO_SUCH_CLIENT = "no such client, or not yours"
@@ -60,3 +61,25 @@ def check_client(db: Database, principal: Principal, client_id: uuid.UUID, looku
         session.commit()
     if card.get("archived_at"):
         raise invalid("client_id", f"client {client_id} is archived", "archived client")
+
+
+NO_SUCH_CAMPAIGN = "no such campaign"
+
+
+def check_campaign(db: Database, campaign_id: uuid.UUID | None, lookup: ClientLookup | None) -> None:
+    """A deal's campaign must exist in the clients service: the projection knows it, or the clients service is
+    asked (200 goes into the projection, 404 is a 422, no answer a 503), as for the client."""
+    if campaign_id is None:
+        return
+    with db.session() as session:
+        if session.get(Campaign, campaign_id) is not None:
+            return
+    campaign = lookup.fetch_campaign(campaign_id) if lookup is not None else None
+    if campaign is None:
+        raise invalid("campaign_id", f"campaign {campaign_id}: {NO_SUCH_CAMPAIGN}", NO_SUCH_CAMPAIGN)
+    updated_at = campaign.get("updated_at")
+    with db.session() as session:
+        consumers.project_campaign(session, campaign_id, campaign,
+                                   datetime.fromisoformat(updated_at.replace("Z", "+00:00")) if updated_at
+                                   else clock.now())
+        session.commit()

@@ -32,10 +32,47 @@ glassbox.io/process: {{ .process }}
 http://{{ include "glassbox.fullname" .root }}-{{ .service }}:{{ .port }}
 {{- end -}}
 
-{{/* The environment every process gets: the broker, where each service is, how tokens are verified. */}}
-{{- define "glassbox.commonEnv" -}}
+{{/* How a process reaches the brokers: their addresses and security (TLS, SASL from Secrets). */}}
+{{- define "glassbox.kafkaEnv" -}}
 - name: KAFKA_BOOTSTRAP_SERVERS
   value: {{ .Values.kafka.bootstrapServers | quote }}
+- name: KAFKA_SECURITY_PROTOCOL
+  value: {{ .Values.kafka.securityProtocol | quote }}
+{{- if hasPrefix "SASL_" .Values.kafka.securityProtocol }}
+- name: KAFKA_SASL_MECHANISM
+  value: {{ .Values.kafka.sasl.mechanism | quote }}
+- name: KAFKA_SASL_USERNAME
+  value: {{ required "kafka.sasl.username is required with SASL" .Values.kafka.sasl.username | quote }}
+- name: KAFKA_SASL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "kafka.sasl.passwordSecret.name is required with SASL" .Values.kafka.sasl.passwordSecret.name }}
+      key: {{ .Values.kafka.sasl.passwordSecret.key }}
+{{- end }}
+{{- if .Values.kafka.tls.caSecret.name }}
+- name: KAFKA_SSL_CAFILE
+  value: /var/run/glassbox/kafka-ca/{{ .Values.kafka.tls.caSecret.key }}
+{{- end }}
+{{- end -}}
+
+{{/* The brokers' CA, when it comes from a Secret: the volume and its mount. */}}
+{{- define "glassbox.kafkaCaVolume" -}}
+{{- with .Values.kafka.tls.caSecret.name }}
+- name: kafka-ca
+  secret:
+    secretName: {{ . }}
+{{- end }}
+{{- end -}}
+
+{{- define "glassbox.kafkaCaMount" -}}
+{{- if .Values.kafka.tls.caSecret.name }}
+- {name: kafka-ca, mountPath: /var/run/glassbox/kafka-ca, readOnly: true}
+{{- end }}
+{{- end -}}
+
+{{/* The environment every process gets: the broker, where each service is, how tokens are verified. */}}
+{{- define "glassbox.commonEnv" -}}
+{{ include "glassbox.kafkaEnv" . }}
 - name: JWT_JWKS_URL
   value: {{ printf "%s/.well-known/jwks.json" (include "glassbox.serviceUrl" (dict "root" . "service" "gateway" "port" .Values.services.gateway.port)) | quote }}
 - name: JWT_ISSUER

@@ -1,0 +1,20 @@
+"""idempotency keys record, in the request's own transaction, that its change was committed
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-12-02 17:30:00
+"""
+from glassbox.migrations import add_idempotency_carried_out, drop_idempotency_carried_out
+
+revision = '0003'
+down_revision = '0002'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    add_idempotency_carried_out()
+
+
+def downgrade() -> None:
+    drop_idempotency_carried_out()

@@ -1,0 +1,40 @@
+export type Role = 'admin' | 'head_of_sales' | 'manager' | 'marketer' | 'accountant' | 'service'
+export interface Page<T> { items: T[]; next_cursor: string | null; total: number; total_is_estimate: boolean }
+export interface Money { amount: string; currency: string }
+export interface Me { id: string; email: string; full_name: string; name: string; role: Role; team_id: string | null }
+export interface User { id: string; email: string; full_name: string; role: Role; team_id: string | null; is_active: boolean }
+export interface Team { id: string; name: string }
+export interface Stage {
+  id: string; name: string; position: number; probability: number; sla_days: number | null
+  responsible_role: Role | null; is_active: boolean
+}
+export interface Pipeline { id: string; name: string; is_default: boolean; stages: Stage[] }
+export interface BoardColumn { stage: Stage; count: number; amounts: Money[]; stalled: number }
+export interface Board {
+  pipeline_id: string; name: string; owner_id: string | null; columns: BoardColumn[]
+  won: { count: number; amounts: Money[] }[] | { count: number; amounts: Money[] }
+  lost: unknown; closed_from: string
+}
+export interface Deal {
+  id: string; title: string; amount: Money; client_id: string; client_name: string | null; owner_id: string
+  pipeline_id: string; stage_id: string; stage_name: string; stage_entered_at: string; stage_probability: number
+  status: 'open' | 'won' | 'lost'; stalled: boolean; past_due: boolean; expected_close_on: string | null; campaign_id?: string | null
+  lost_reason_name: string | null; lost_comment: string | null; closed_at: string | null; version: number
+  created_at: string; updated_at: string
+}
+export interface LostReason { id: string; name: string; is_active: boolean }
+export interface Client {
+  id: string; name: string; kind: 'company' | 'person'; owner_id: string; email: string | null; phone: string | null
+  tax_id?: string | null; industry: string | null; region: string | null; rating: string | null; status?: string
+  address: string | null; notes: string | null; created_at: string
+}
+export interface Contact { id: string; full_name?: string; name?: string; email: string | null; phone: string | null; position?: string | null }
+export interface Activity {
+  id: string; type: string; subject: string; status: 'planned' | 'done' | 'cancelled'; due_at: string | null
+  overdue: boolean; client_id: string; deal_id: string | null; outcome: string | null; completed_at: string | null
+}
+export interface ImportJob {
+  id: string; status: 'queued' | 'running' | 'done' | 'failed'; total_rows: number; processed_rows: number
+  created: number; failed_rows: number; skipped_duplicates: number; error: string | null
+  errors: { line: number; kind: string; errors: Record<string, unknown> }[]; errors_omitted: number
+}

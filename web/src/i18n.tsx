@@ -1,0 +1,60 @@
+// A small i18n: Russian when the browser prefers it, English otherwise; Intl for money and dates.
+import { createContext, useContext, useMemo, useState, type ReactNode } from 'react'
+import { en } from './locales/en'
+import { ru } from './locales/ru'
+
+export type Locale = 'ru' | 'en'
+export type Key = keyof typeof en
+const dictionaries: Record<Locale, Record<Key, string>> = { en, ru }
+
+export function preferredLocale(languages: readonly string[] = navigator.languages ?? [navigator.language]): Locale {
+  const saved = typeof localStorage !== 'undefined' ? localStorage.getItem('glassbox.locale') : null
+  if (saved === 'ru' || saved === 'en') return saved
+  const first = languages.find((lang) => /^(ru|en)\b/i.test(lang))
+  return first?.toLowerCase().startsWith('ru') ? 'ru' : 'en'
+}
+
+export function translate(locale: Locale, key: Key, vars: Record<string, string | number> = {}): string {
+  const text = dictionaries[locale][key] ?? en[key] ?? key
+  return text.replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? `{${name}}`))
+}
+
+export function formatMoney(locale: Locale, amount: string | number, currency: string): string {
+  const value = typeof amount === 'string' ? Number(amount) : amount
+  return new Intl.NumberFormat(locale === 'ru' ? 'ru-RU' : 'en-US',
+    { style: 'currency', currency, maximumFractionDigits: 0 }).format(value)
+}
+
+export function formatDate(locale: Locale, iso: string | null | undefined, withTime = false): string {
+  if (!iso) return '—'
+  const options: Intl.DateTimeFormatOptions = withTime
+    ? { dateStyle: 'medium', timeStyle: 'short' } : { dateStyle: 'medium' }
+  return new Intl.DateTimeFormat(locale === 'ru' ? 'ru-RU' : 'en-GB', options).format(new Date(iso))
+}
+
+interface I18n {
+  locale: Locale; setLocale: (locale: Locale) => void
+  t: (key: Key, vars?: Record<string, string | number>) => string
+  money: (amount: string | number, currency: string) => string
+  date: (iso: string | null | undefined, withTime?: boolean) => string
+}
+const I18nContext = createContext<I18n | null>(null)
+
+export function I18nProvider({ children, initial }: { children: ReactNode; initial?: Locale }) {
+  const [locale, setLocaleState] = useState<Locale>(initial ?? preferredLocale())
+  const value = useMemo<I18n>(() => ({
+    locale,
+    setLocale: (next) => { localStorage.setItem('glassbox.locale', next); document.documentElement.lang = next; setLocaleState(next) },
+    t: (key, vars) => translate(locale, key, vars),
+    money: (amount, currency) => formatMoney(locale, amount, currency),
+    date: (iso, withTime) => formatDate(locale, iso, withTime),
+  }), [locale])
+  document.documentElement.lang = locale
+  return <I18nContext.Provider value={value}>{children}</I18nContext.Provider>
+}
+
+export function useI18n(): I18n {
+  const value = useContext(I18nContext)
+  if (!value) throw new Error('useI18n outside I18nProvider')
+  return value
+}
