@@ -57,6 +57,7 @@ def create_service_app(spec: ServiceSpec, blueprints: list[Blueprint], config: d
     web.init_conditional_get(app)
 
     api = Api(app)
+    api.ma_plugin.converter.add_attribute_function(web.fields.decimal_strings)  # before any schema is documented
     app.extensions["glassbox_api"] = api
     app.register_blueprint(health_blueprint)
     app.register_blueprint(swagger.blueprint)

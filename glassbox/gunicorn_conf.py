@@ -16,6 +16,10 @@ timeout = 30
 graceful_timeout = 10
 keepalive = 5
 accesslog = None  # request metrics and JSON app logs cover it
+# gunicorn answers a longer request line with its own HTML page; the app refuses URIs longer than
+# glassbox.web.hooks.MAX_URI_LENGTH (4096) with a 414 in the error shape, so this is set above it (8190 is
+# gunicorn's highest limit but 0, which would be none).
+limit_request_line = 8190
 
 
 def post_worker_init(worker):

@@ -15,7 +15,7 @@ from glassbox.settings import current_settings
 FORWARDED_REQUEST_HEADERS = ("Content-Type", "Accept", "Idempotency-Key", "If-Match", "If-None-Match", "Last-Event-ID")
 # An allow-list: hop-by-hop headers (Connection, Transfer-Encoding, ...) and anything internal stay behind.
 PASSED_RESPONSE_HEADERS = ("Content-Type", "Content-Disposition", "Location", "ETag", "Retry-After",
-                           "Idempotent-Replayed", "Cache-Control")
+                           "Idempotent-Replayed", "Cache-Control", "Allow")
 BUFFER_LIMIT = 256 * 1024  # answers up to this size are read whole; larger ones (CSV exports) are streamed
 CHUNK_SIZE = 64 * 1024
 

@@ -45,3 +45,11 @@ def timestamp(**kwargs) -> fields.AwareDateTime:
     bounds = validate.Range(datetime.combine(FIRST_DAY, datetime.min.time(), timezone.utc),
                             datetime.combine(LAST_DAY, datetime.max.time(), timezone.utc), error=_IN_RANGE)
     return fields.AwareDateTime(default_timezone=timezone.utc, validate=_with(bounds, kwargs), **kwargs)
+
+
+def decimal_strings(converter, field, ret: dict, **kwargs) -> dict:
+    """An apispec attribute function: a Decimal field with as_string is written as a string (a decimal such as
+    "1250.00"), as it is answered, not as a JSON number; a field whose metadata names its type keeps it."""
+    if isinstance(field, fields.Decimal) and field.as_string and ret.get("type") == "number":
+        return {"type": "string", "format": "decimal"}
+    return {}

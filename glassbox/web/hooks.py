@@ -12,6 +12,15 @@ from glassbox.web.errors import init_app_error_handlers
 REQUEST_ID_HEADER = "X-Request-ID"
 BODY_METHODS = ("POST", "PUT", "PATCH")
 access_log = logging.getLogger("glassbox.access")
+# The longest path and query string a service answers (a 414 in the error shape above it). gunicorn's own limit on
+# the request line (glassbox/gunicorn_conf.py) is higher, so that its HTML page is never what a caller gets below it.
+MAX_URI_LENGTH = 4096
+
+
+def _refuse_long_uris():
+    uri = request.environ.get("RAW_URI") or request.full_path
+    if len(uri) > MAX_URI_LENGTH:
+        abort(414, message=f"the URI is longer than {MAX_URI_LENGTH} characters; narrow the query down")
 
 
 def _assign_request_id():
@@ -56,6 +65,40 @@ def _require_json_body():
             abort(415, message="request bodies must be JSON (Content-Type: application/json)")
 
 
+NUL = "\x00"
+NUL_MESSAGE = "must not contain the NUL character"
+
+
+def _nul_fields(value, path: str = "") -> list[str]:
+    """The dotted paths of the strings (values or keys) in a JSON document that contain NUL."""
+    if isinstance(value, str):
+        return [path or "body"] if NUL in value else []
+    if isinstance(value, dict):
+        found = [f"{path}.{key}".lstrip(".") for key in value if NUL in key]
+        return found + [hit for key, item in value.items() for hit in _nul_fields(item, f"{path}.{key}".lstrip("."))]
+    if isinstance(value, list):
+        return [hit for index, item in enumerate(value) for hit in _nul_fields(item, f"{path}.{index}".lstrip("."))]
+    return []
+
+
+def _refuse_nul_characters():
+    """PostgreSQL cannot store NUL in text: a 422 naming the field, before anything reaches the database."""
+    if passes_through():
+        return
+    errors = {}
+    query = [name for name, value in request.args.items(multi=True) if NUL in name or NUL in value]
+    if query:
+        errors["query"] = {name: [NUL_MESSAGE] for name in query}
+    if NUL in request.path:
+        errors["path"] = {"path": [NUL_MESSAGE]}
+    if request.method in BODY_METHODS and request.is_json:
+        body = request.get_json(silent=True)
+        if body is not None and (fields := _nul_fields(body)):
+            errors["json"] = {field: [NUL_MESSAGE] for field in fields}
+    if errors:
+        abort(422, errors=errors)
+
+
 def _echo_request_id(response: Response) -> Response:
     response.headers[REQUEST_ID_HEADER] = g.get("request_id", "")
     # One line per request, with its request id: what ties a caller's answer to the service's log.
@@ -72,10 +115,12 @@ def init_app(app: Flask) -> None:
     """Error shape and request ids; registered first so that every later hook can rely on them."""
     init_app_error_handlers(app)
     app.before_request(_assign_request_id)
+    app.before_request(_refuse_long_uris)
     app.after_request(_echo_request_id)
     app.teardown_request(_unbind_request_id)
 
 
 def init_json_bodies(app: Flask) -> None:
-    """415 for a body that is not JSON; registered after authentication (401 comes first)."""
+    """415 for a body that is not JSON, 422 for NUL in a text; registered after authentication (401 comes first)."""
     app.before_request(_require_json_body)
+    app.before_request(_refuse_nul_characters)

@@ -52,6 +52,12 @@ def test_accountants_keep_the_price_list_and_everyone_reads_it(accountant, manag
     assert changed.get_json()["price"] == "13.00" and changed.get_json()["is_active"] is False
 
 
+def test_a_product_may_be_created_inactive(accountant, billing):
+    created = accountant.post("/api/v1/products", json={**BOLT, "is_active": False})
+    assert created.status_code == 201, created.get_json()
+    assert created.get_json()["is_active"] is False
+
+
 def test_a_duplicate_sku_is_a_409_case_blind(accountant, billing):
     accountant.post("/api/v1/products", json=BOLT)
     assert_field_error(accountant.post("/api/v1/products", json={**BOLT, "sku": "bolt-m12"}), 409, "sku")

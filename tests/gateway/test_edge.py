@@ -470,3 +470,9 @@ def test_merging_prefixes_a_service_schema_that_differs_and_shares_one_that_is_e
     assert schemas["Page"]["properties"]["items"] == {"$ref": "#/components/schemas/DealsItem"}
     assert merged["tags"] == [{"name": "things"}]
     assert "/api/v1/things" in merged["paths"]
+
+
+def test_a_method_the_service_does_not_allow_is_a_405_naming_the_allowed_ones(manager):
+    response = manager.put("/api/v1/clients", json={})
+    assert_error(response, 405)
+    assert set(response.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "POST"}

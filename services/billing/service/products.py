@@ -56,7 +56,7 @@ def create_product(db: Database, principal: Principal, data: dict) -> Product:
         values["price_currency"] = current_settings().default_currency
     with db.unit_of_work() as uow, races("product"):
         _sku_is_free(uow.session, data["sku"])
-        product = Product(id=uuid.uuid4(), is_active=True, created_at=now, updated_at=now, **values)
+        product = Product(id=uuid.uuid4(), created_at=now, updated_at=now, **{"is_active": True, **values})
         uow.session.add(product)
         uow.session.flush()
         uow.emit(events.product_created(product, principal.user_id))
