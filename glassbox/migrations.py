@@ -140,3 +140,26 @@ def drop_kit_tables() -> None:
     op.drop_index('ix_outbox_unsent', table_name='outbox_messages', postgresql_where=sa.text('sent_at IS NULL'))
     op.drop_table('outbox_messages')
     op.drop_table('idempotency_keys')
+
+
+def create_audit_records() -> None:
+    """The field-level change history of a service that registers models with glassbox.audit: one revision per
+    service that keeps one."""
+    op.create_table('audit_records',
+        sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
+        sa.Column('subject_id', sa.UUID(), nullable=False),
+        sa.Column('record_type', sa.String(length=50), nullable=False),
+        sa.Column('record_id', sa.UUID(), nullable=False),
+        sa.Column('action', sa.String(length=10), nullable=False),
+        sa.Column('changes', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column('actor_id', sa.String(length=64), nullable=True),
+        sa.Column('request_id', sa.String(length=128), nullable=True),
+        sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_records'))
+    )
+    op.create_index('ix_audit_records_subject_at', 'audit_records', ['subject_id', 'at', 'id'], unique=False)
+
+
+def drop_audit_records() -> None:
+    op.drop_index('ix_audit_records_subject_at', table_name='audit_records')
+    op.drop_table('audit_records')

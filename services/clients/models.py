@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, composite, mapped_column, relationship
 
-from glassbox import clock
+from glassbox import audit, clock
 from glassbox.models import NAMING_CONVENTION, one_of
 from glassbox.money import Money
 from glassbox.users import UserProjection
@@ -383,3 +383,19 @@ class ImportJob(Base):
         CheckConstraint(one_of("status", IMPORT_STATUSES), name="status"),
         Index("ix_import_jobs_pending", "created_at", postgresql_where=text("status IN ('queued', 'running')")),
     )
+
+
+# -- the field-level change history --------------------------------------------------------------------------
+
+class AuditRecord(audit.AuditRecordColumns, Base):
+    """Who changed which field of a client card (or of one of its contacts) from what to what, written in the
+    transaction of the change (glassbox.audit; GET /clients/{id}/history)."""
+
+
+audit.register(Client, AuditRecord, "client", {
+    name: name for name in ("name", "kind", "tax_id", "industry", "region", "address", "phone", "email", "website",
+                            "source_channel", "campaign_id", "rating", "status", "owner_id", "notes", "archived_at")})
+# A contact's changes are part of its client's history.
+audit.register(Contact, AuditRecord, "contact", {
+    name: name for name in ("full_name", "position", "email", "phone", "is_primary", "notes")},
+    subject=lambda contact: contact.client_id)

@@ -13,6 +13,7 @@ from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Date, DateTime, Fo
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, composite, mapped_column, relationship
 
+from glassbox import audit
 from glassbox.models import NAMING_CONVENTION, one_of
 from glassbox.money import Money
 from glassbox.users import UserProjection
@@ -288,3 +289,19 @@ class StageEntry(Base):
         # A deal stands in at most one stage at a time.
         Index("uq_deal_stage_entries_current", "deal_id", unique=True, postgresql_where=text("left_at IS NULL")),
     )
+
+
+# -- the field-level change history --------------------------------------------------------------------------
+
+class AuditRecord(audit.AuditRecordColumns, Base):
+    """Who changed which field of a deal from what to what, written in the transaction of the change
+    (glassbox.audit; GET /deals/{id}/history?changes=true)."""
+
+
+# The deal's fields as people know them; the stage and the lost reason by name (what they were called then).
+# Derived and bookkeeping columns (version, updated_at, stalled_after, stage_entered_at) are left out.
+audit.register(Deal, AuditRecord, "deal", {
+    "title": "title", "amount": "amount_amount", "currency": "amount_currency", "stage": audit.related("stage"),
+    "status": "status", "owner_id": "owner_id", "expected_close_on": "expected_close_on",
+    "campaign_id": "campaign_id", "closed_at": "closed_at", "lost_reason": audit.related("lost_reason"),
+    "lost_comment": "lost_comment"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from glassbox.audit import AuditPageSchema
 from glassbox.keys import ROLES
 from glassbox.money import Amount, Currency, MoneySchema
 from glassbox.web import PageArgs, page_schema
@@ -267,6 +268,15 @@ class HistoryEntrySchema(Schema):
     days = fields.Float(required=True, metadata={"description": "(left_at, or now) - entered_at, in days, 2 decimals"})
 
 
+class HistoryQueryArgs(PageArgs):
+    """`limit` and `cursor` page the field-level changes (the stays in stages come whole)."""
+    changes = fields.Boolean(load_default=False, metadata={
+        "description": "true: also the field-level changes (who changed which field from what to what), newest "
+                       "first"})
+
+
 class HistorySchema(Schema):
     deal_id = fields.UUID(required=True)
     items = fields.List(fields.Nested(HistoryEntrySchema), required=True, metadata={"description": "oldest first"})
+    changes = fields.Nested(AuditPageSchema, metadata={"description": "only with changes=true: a page of the "
+                                                                      "field-level changes, newest first"})

@@ -68,6 +68,7 @@ TABLE: dict[str, Rule] = {
     "GET /api/v1/clients/{client_id}/contacts": Rule(CLIENT_READERS, "client"),
     "POST /api/v1/clients/{client_id}/contacts": Rule(SALES, "client"),
     "GET /api/v1/clients/{client_id}/timeline": Rule(CLIENT_READERS, "client"),
+    "GET /api/v1/clients/{client_id}/history": Rule(CLIENT_READERS, "client"),
     "GET /api/v1/contacts/{contact_id}": Rule(CLIENT_READERS, "contact"),
     "PATCH /api/v1/contacts/{contact_id}": Rule(SALES, "contact"),
     "DELETE /api/v1/contacts/{contact_id}": Rule(SALES, "contact"),

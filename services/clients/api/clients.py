@@ -2,6 +2,7 @@
 from flask.views import MethodView
 
 from glassbox.app import current_db
+from glassbox.audit import AuditPageSchema
 from glassbox.auth import current_principal
 from glassbox.web import Blueprint, PageArgs
 from services.clients.schemas import (AssignSchema, ClientCreateSchema, ClientPageSchema, ClientQueryArgs,
@@ -76,3 +77,13 @@ class ClientTimeline(MethodView):
         """Activities, contacts, surveys and service cases of the client, newest first (each kind only for
         the roles that may read it)."""
         return timeline.client_timeline(current_db(), current_principal(), client_id, args)
+
+
+@blp.route("/clients/<uuid:client_id>/history")
+class ClientHistory(MethodView):
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, AuditPageSchema)
+    def get(self, args, client_id):
+        """Who changed which field of the card, or of one of its contacts, from what to what, and when; newest
+        first. A new card or contact is one entry with its initial values, a removed contact one with its last."""
+        return timeline.client_history(current_db(), current_principal(), client_id, args)

@@ -10,7 +10,7 @@ from glassbox.auth import current_principal
 from glassbox.web import Blueprint, if_match_versions, version_etag
 from services.deals.directory import ClientLookup
 from services.deals.schemas import (AssignSchema, DealCreateSchema, DealPageSchema, DealQueryArgs, DealSchema,
-                                    DealUpdateSchema, HistorySchema, LoseSchema, MoveSchema, WinSchema)
+                                    DealUpdateSchema, HistoryQueryArgs, HistorySchema, LoseSchema, MoveSchema, WinSchema)
 from services.deals.service import deals, history
 
 blp = Blueprint("deals", __name__, description="Deals: create, change, move through the stages, win, lose, "
@@ -102,7 +102,9 @@ class DealAssign(MethodView):
 
 @blp.route("/deals/<uuid:deal_id>/history")
 class DealHistory(MethodView):
+    @blp.arguments(HistoryQueryArgs, location="query")
     @blp.response(200, HistorySchema)
-    def get(self, deal_id):
-        """Every stay of the deal in a stage, oldest first, with the days it lasted (so far)."""
-        return history.deal_history(current_db(), current_principal(), deal_id)
+    def get(self, args, deal_id):
+        """Every stay of the deal in a stage, oldest first, with the days it lasted (so far); with `changes=true`
+        also a page of its field-level changes: who changed which field from what to what, and when."""
+        return history.deal_history(current_db(), current_principal(), deal_id, args)
