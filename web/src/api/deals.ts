@@ -1,5 +1,5 @@
 import { api, allPages, query, request } from './http'
-import type { Board, Deal, LostReason, Page, Pipeline } from './types'
+import type { Board, ChangeEntry, Deal, LostReason, Page, Pipeline } from './types'
 
 export const dealsApi = {
   pipelines: () => api.get<Page<Pipeline>>('/pipelines?limit=200'),
@@ -12,6 +12,8 @@ export const dealsApi = {
       status: 'open', owner_id: ownerId, q: q || undefined, sort: '-stage_entered_at' })))).flat(),
   deal: (id: string) => api.get<Deal>(`/deals/${id}`),
   history: (id: string) => api.get<{ items: { stage_id: string; stage_name: string; entered_at: string; left_at: string | null; days: number }[] }>(`/deals/${id}/history`),
+  changes: (id: string, limit = 20, cursor?: string) =>
+    api.get<{ changes: Page<ChangeEntry> }>(`/deals/${id}/history${query({ changes: 'true', limit, cursor })}`).then((a) => a.changes),
   lostReasons: () => api.get<Page<LostReason>>('/lost-reasons?is_active=true&limit=200'),
   // The version the card was drawn from travels as If-Match: a deal changed meanwhile is a 412, not a lost update.
   move: (deal: Deal, stageId: string) =>

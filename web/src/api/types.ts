@@ -38,3 +38,10 @@ export interface ImportJob {
   created: number; failed_rows: number; skipped_duplicates: number; error: string | null
   errors: { line: number; kind: string; errors: Record<string, unknown> }[]; errors_omitted: number
 }
+
+// The field-level change history (GET /clients/{id}/history, GET /deals/{id}/history?changes=true).
+export interface FieldChange { field: string; old: unknown; new: unknown }
+export interface ChangeEntry {
+  record_type: string; record_id: string; action: 'created' | 'updated' | 'deleted'; changes: FieldChange[]
+  actor_id: string | null; request_id: string | null; at: string
+}

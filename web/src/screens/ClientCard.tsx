@@ -4,12 +4,13 @@ import { useState } from 'react'
 import { Link, useParams } from 'react-router-dom'
 import { useQuery, useQueryClient } from '@tanstack/react-query'
 import { api, query } from '../api/http'
-import type { Activity, Client, Contact, Deal, Page } from '../api/types'
+import type { Activity, ChangeEntry, Client, Contact, Deal, Page } from '../api/types'
 import { ErrorNote, Loading, Section } from '../components/ui'
 import { useI18n } from '../i18n'
 import { ActivityRow } from './MyDay'
 import { ClientForm } from './ClientForm'
 import { Contacts } from '../components/Contacts'
+import { ChangeHistory } from '../components/ChangeHistory'
 import { useAuth } from '../auth'
 import { writesClients } from '../roles'
 
@@ -71,6 +72,10 @@ export function ClientCard() {
         </Section>
         <Section title={t('timeline')}>
           <ul className="rows">{timeline.data?.items.map((e) => <li key={e.id}>{date(e.at, true)} · {e.summary}</li>)}</ul>
+        </Section>
+        <Section title={t('changeHistory')}>
+          <ChangeHistory queryKey={['client', clientId, 'changes']} viewerId={me?.id}
+            load={(cursor) => api.get<Page<ChangeEntry>>(`/clients/${clientId}/history${query({ limit: 20, cursor })}`)} />
         </Section>
         <Section title={t('surveys')}>
           <ul className="rows">{surveys.data?.items.map((s) => <li key={s.id}>{date(s.surveyed_on)} · {s.kind} {s.score} {s.comment ?? ''}</li>)}

@@ -2,10 +2,12 @@ import { useState } from 'react'
 import { Link, useParams } from 'react-router-dom'
 import { useQuery, useQueryClient } from '@tanstack/react-query'
 import { dealsApi } from '../api/deals'
+import { ChangeHistory } from '../components/ChangeHistory'
 import { CloseDeal } from '../components/CloseDeal'
 import { DealEdit } from '../components/DealEdit'
 import { ErrorNote, Loading, Section } from '../components/ui'
 import { useI18n } from '../i18n'
+import { useAuth } from '../auth'
 import { api, query } from '../api/http'
 import type { Activity, Deal, Page } from '../api/types'
 import { ActivityRow } from './MyDay'
@@ -15,6 +17,7 @@ export function DealCard() {
   const { t, date, money } = useI18n()
   const queryClient = useQueryClient()
   const [editing, setEditing] = useState(false)
+  const { me } = useAuth()
   const deal = useQuery({ queryKey: ['deal', dealId], queryFn: () => dealsApi.deal(dealId) })
   const history = useQuery({ queryKey: ['deal', dealId, 'history'], queryFn: () => dealsApi.history(dealId) })
   const activities = useQuery({ queryKey: ['deal', dealId, 'activities'],
@@ -25,6 +28,7 @@ export function DealCard() {
   const saved = (next: Deal) => {
     queryClient.setQueryData(['deal', dealId], next)
     void queryClient.invalidateQueries({ queryKey: ['deal', dealId, 'history'] })
+    void queryClient.invalidateQueries({ queryKey: ['deal', dealId, 'changes'] })
   }
   return (
     <div>
@@ -43,6 +47,10 @@ export function DealCard() {
       <Section title={t('history')}>
         <ol className="rows">{history.data?.items.map((h) => (
           <li key={h.entered_at}>{h.stage_name}: {date(h.entered_at, true)} → {h.left_at ? date(h.left_at, true) : '…'} ({h.days})</li>))}</ol>
+      </Section>
+      <Section title={t('changeHistory')}>
+        <ChangeHistory queryKey={['deal', dealId, 'changes']} viewerId={me?.id}
+          load={(cursor) => dealsApi.changes(dealId, 20, cursor)} />
       </Section>
       <Section title={t('activities')}>
         <ul className="rows">{activities.data?.items.map((a) => <ActivityRow key={a.id} activity={a} />)}
