@@ -27,7 +27,8 @@ class History:
     """Anna and Boris, one client each (created long ago). Deals (created -> closed, amount in RUB):
     Anna: 2026-01-18 -> won 2026-01-28 23:59 (7), 2026-01-19 -> won 2026-01-29 00:00 (30), 2026-02-02 -> won
     2026-02-10 (400), 2026-02-03 -> lost 2026-02-11 (100), 2026-03-02 23:59 -> won 2026-03-08 23:59 (1000);
-    Boris: 2025-03-01 -> won 2025-03-10 (250), 2026-03-09 00:00 -> won 2026-03-16 00:00 (500)."""
+    Boris: 2025-03-01 -> won 2025-03-10 (250), 2026-03-09 00:00 -> won 2026-03-16 00:00 (500), 2025-06-01 -> open
+    (900)."""
 
     def __init__(self):
         self.pipeline = PipelineDef.make([("Lead", 10, 5), ("Offer", 50, 10)])
@@ -46,6 +47,8 @@ class History:
                 (self.boris, "500", "2026-03-09T00:00", "2026-03-16T00:00", True)):
             deal = DealLife(self.pipeline, owner, cards[owner], Decimal(amount))
             self.events += [deal.create(at(created)), deal.win(at(closed)) if won else deal.lose(at(closed), REASON)]
+        still_open = DealLife(self.pipeline, self.boris, cards[self.boris], Decimal("900"))
+        self.events.append(still_open.create(at("2025-06-01")))
 
 
 @pytest.fixture
@@ -94,6 +97,29 @@ def test_the_previous_period_of_whole_months_is_as_many_calendar_months(history,
     assert comparison["figures"]["revenue_won"] == change(1500, 400, 1100, 275)
     quarter = kpi(head, "summary", compare="previous_period", **{"from": "2026-01-01", "to": "2026-03-31"})
     assert quarter["comparison"]["period"] == {"from": "2025-10-01", "to": "2025-12-31"}
+
+
+PERIOD_FIGURES = ("deals_created", "won", "lost", "win_rate", "revenue_won", "lost_amount", "avg_cycle_days",
+                  "clients_created", "activities_done")
+
+
+def number(value):
+    return None if value is None else float(value["amount"] if isinstance(value, dict) else value)
+
+
+@pytest.mark.parametrize("mode, earlier", [("previous_period", {"from": "2026-02-01", "to": "2026-02-28"}),
+                                           ("previous_year", {"from": "2025-03-01", "to": "2025-03-31"})])
+def test_the_previous_figures_are_those_of_the_earlier_period_asked_alone(history, head, now, mode, earlier):
+    compared = kpi(head, "summary", compare=mode, **MARCH)
+    alone = kpi(head, "summary", **earlier)
+    for name in PERIOD_FIGURES:
+        assert compared["comparison"]["figures"].get(name, {"previous": None})["previous"] == number(alone[name]), name
+    assert compared["open_deals"] == 1 and compared["open_amount"]["amount"] == "900.00"  # now, as without compare
+    figures = kpi(head, "managers", compare=mode, **MARCH)["comparison"]["figures"]
+    for row in kpi(head, "managers", **earlier)["items"]:
+        for name in PERIOD_FIGURES[:-1]:  # activities_done is per type on a manager's row
+            path = f"items[{row['manager_id']}].{name}"
+            assert figures.get(path, {"previous": None})["previous"] == number(row[name]), path
 
 
 def test_the_previous_year_takes_the_same_dates_and_a_change_from_zero_has_no_percentage(history, head, now):

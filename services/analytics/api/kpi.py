@@ -14,7 +14,8 @@ from services.analytics.service.policy import BILLING_KPI_READERS, KPI_READERS
 from services.analytics.schemas import (ActivitiesSchema, CampaignsSchema, ChannelsSchema, DealCycleSchema,
                                         DealKpiArgs, ForecastArgs, ForecastSchema, FunnelArgs, FunnelSchema,
                                         LostReasonsSchema, ManagersSchema, SatisfactionSchema, SegmentsArgs,
-                                        SegmentsSchema, SeriesArgs, StalledArgs, StalledDealsSchema, SummarySchema, WorkKpiArgs)
+                                        SegmentsSchema, SeriesArgs, StalledArgs, StalledDealsSchema, SummarySchema,
+                                        WorkKpiArgs)
 
 blp = Blueprint("kpi", __name__, description="Sales KPIs from the event stream: managers see their own numbers")
 

@@ -64,7 +64,7 @@ def earlier_scope(scope: Scope, mode: str) -> Scope:
     if date_from < FIRST_DAY:  # every API's days keep to 1900..9998
         raise Invalid("no earlier period to compare with",
                       {"query": {"compare": [f"the compared period would start before {FIRST_DAY}"]}})
-    return replace(scope, date_from=date_from, date_to=date_to)
+    return replace(scope, date_from=date_from, date_to=date_to, period_only=True)
 
 
 def _is_number(value) -> bool:

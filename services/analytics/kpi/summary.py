@@ -31,10 +31,11 @@ def managers(session: Session, scope: Scope, interval: str | None = None) -> dic
     """The same per manager, with their open deals per stage, activities done per type and weakest stage; with
     `interval`, each manager's main figures per bucket."""
     owner_outcomes = {row["owner_id"]: row for row in outcomes(session, scope, {"owner_id": "owner_id"})}
-    open_rows = open_by_stage(session, scope, ("owner_id", "pipeline_id", "stage_id"), [])
+    # the earlier side of a comparison compares neither the open deals nor the weakest stage: not asked
+    open_rows = [] if scope.period_only else open_by_stage(session, scope, ("owner_id", "pipeline_id", "stage_id"), [])
     clients = client_counts(session, scope, "owner_id")
     activity_rows = activity_counts(session, scope, ("assignee_id", "type"))
-    weakest = weakest_stages(session, scope)
+    weakest = {} if scope.period_only else weakest_stages(session, scope)
 
     # Each list grouped by its person once: a lookup per manager, not a pass over every row per manager.
     names = stage_names(session, {row["stage_id"] for row in open_rows})
