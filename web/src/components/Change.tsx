@@ -1,5 +1,6 @@
 // A figure's change against the compared period (the `comparison` of a KPI answer, docs/kpi.md): an arrow and the
 // change in %, green when it went the good way. A ratio changes in percentage points (a % of a % misleads).
+// It is a second <dd> of a tile's <dt> (a definition list holds only dt and dd).
 import { useI18n } from '../i18n'
 
 export interface FigureChange { value: number | null; previous: number | null; change: number | null; change_pct: number | null }
@@ -23,10 +24,11 @@ export function Change({ figure, period, ratio = false, upIsGood = true, format 
   const previous = figure.previous == null ? '—'
     : ratio ? `${Math.round(figure.previous * 100)}%` : format ? format(figure.previous) : String(figure.previous)
   const label = t('comparedWith', { from: date(period.from), to: date(period.to), previous })
+  const word = t(direction === 'up' ? 'changeUp' : direction === 'down' ? 'changeDown' : 'changeNone')
   return (
-    <span className={`change ${direction}${good}`} title={label} aria-label={`${t(direction === 'up' ? 'changeUp' : direction === 'down' ? 'changeDown' : 'changeNone')} ${changeText(figure, ratio)}; ${label}`}
-      data-testid="change">
+    <dd className={`change ${direction}${good}`} title={label} data-testid="change">
       <span aria-hidden="true">{direction === 'up' ? '▲' : direction === 'down' ? '▼' : '='} {changeText(figure, ratio)}</span>
-    </span>
+      <span className="visually-hidden">{`${word} ${changeText(figure, ratio)}; ${label}`}</span>
+    </dd>
   )
 }

@@ -1,4 +1,5 @@
 import { afterEach, expect, it, vi } from 'vitest'
+import axe from 'axe-core'
 import { fireEvent, screen, waitFor, within } from '@testing-library/react'
 import { clearEtagCache } from '../api/http'
 import { changeText } from '../components/Change'
@@ -52,6 +53,8 @@ it('shows each main figure next to its change against the previous period, colou
   expect(revenue).toHaveClass('up', 'good')
   expect(revenue.getAttribute('title')).toMatch(/against .*2026.*–.*2026.*RUB/)
   expect(winRate).toHaveTextContent('▲ +25 pp')  // points, not a % of a %
+  const audit = await axe.run(tiles, { rules: { 'color-contrast': { enabled: false } } })  // no layout in jsdom
+  expect(audit.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')).toEqual([])
   const compared = seen.find((s) => s.path.includes('compare='))
   expect(compared?.path).toMatch(/^\/api\/v1\/kpi\/summary\?from=\d{4}-\d\d-01&to=\d{4}-\d\d-\d\d&compare=previous_period$/)
 })
