@@ -14,6 +14,9 @@ from bench.analytics.model import HEAD_ID, manager_id
 from bench.analytics.sql import RAW_TABLE
 from bench.common import http_get, percentile
 
+_LAST_DAY = date.today().replace(day=1) - timedelta(days=1)
+LAST_MONTH = f"from={_LAST_DAY.replace(day=1)}&to={_LAST_DAY}"
+
 KPIS = (  # (label, path, raw query or None)
     ("summary", "/api/v1/kpi/summary", "summary"),
     ("managers", "/api/v1/kpi/managers", "managers"),
@@ -28,6 +31,13 @@ KPIS = (  # (label, path, raw query or None)
     ("activities", "/api/v1/kpi/activities", None),
     ("satisfaction", "/api/v1/kpi/satisfaction", None),
     ("forecast", "/api/v1/kpi/forecast", "forecast"),
+    # A full month of history (the current one has only begun): alone, against the month before, per week.
+    ("summary, last month", f"/api/v1/kpi/summary?{LAST_MONTH}", None),
+    ("summary, last month vs the one before", f"/api/v1/kpi/summary?{LAST_MONTH}&compare=previous_period", None),
+    ("summary, last month by week", f"/api/v1/kpi/summary?{LAST_MONTH}&interval=week", None),
+    ("managers, last month", f"/api/v1/kpi/managers?{LAST_MONTH}", None),
+    ("managers, last month vs the one before", f"/api/v1/kpi/managers?{LAST_MONTH}&compare=previous_period", None),
+    ("managers, last month by week", f"/api/v1/kpi/managers?{LAST_MONTH}&interval=week", None),
 )
 
 

@@ -10,6 +10,8 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from glassbox.money import Currency
 from glassbox.web import PageArgs, page_schema
 from glassbox.web.fields import day
+from services.analytics.kpi.compare import COMPARE_MODES
+from services.analytics.kpi.series import INTERVALS
 
 SEGMENTS = ("industry", "region")
 RATE_PATTERN = r"^[0-9]{1,10}(\.[0-9]{1,10})?$"
@@ -18,6 +20,10 @@ RATE_PATTERN = r"^[0-9]{1,10}(\.[0-9]{1,10})?$"
 # -- query arguments -------------------------------------------------------------------------------------
 
 class PeriodArgs(Schema):
+    compare = fields.String(validate=validate.OneOf(COMPARE_MODES), metadata={
+        "description": "also answer for an earlier period and give each figure's change (`comparison`): "
+                       "`previous_period` = as many days right before `from`, `previous_year` = the same dates a "
+                       "year earlier (29 February -> 28 February)"})
     date_from = day(data_key="from", metadata={
         "description": "first day of the period (UTC), inclusive; default: the first day of the current month"})
     date_to = day(data_key="to", metadata={
@@ -50,11 +56,27 @@ class DealKpiArgs(PeriodArgs, PeopleArgs, SegmentArgs, PipelineArgs):
     """/kpi/summary, /kpi/managers, /kpi/deal-cycle, /kpi/lost-reasons, /kpi/campaigns."""
 
 
+class SeriesArgs(DealKpiArgs):
+    """/kpi/summary, /kpi/managers: the main figures per week or month too."""
+
+    interval = fields.String(validate=validate.OneOf(INTERVALS), metadata={
+        "description": "also the main figures per ISO week or calendar month of the period (`series`), the first "
+                       "and last cut to the period; not with `compare`"})
+
+    @validates_schema
+    def _one_extra(self, data, **_):
+        if data.get("interval") and data.get("compare"):
+            raise ValidationError("`interval` and `compare` are not asked together", field_name="interval")
+
+
 class FunnelArgs(PeriodArgs, PeopleArgs, SegmentArgs):
     pipeline_id = fields.UUID(metadata={"description": "the pipeline; default: the default pipeline"})
 
 
 class ForecastArgs(DealKpiArgs):
+    class Meta:
+        exclude = ("compare",)  # the deals open now: no earlier period to compare with
+
     date_from = day(data_key="from", metadata={
         "description": "expected close dates from this day; default: the first day of the current month"})
     date_to = day(data_key="to", metadata={
@@ -119,11 +141,43 @@ class PeriodSchema(Schema):
     to = day(required=True)
 
 
+class Figure(fields.Field):
+    """A number of any kind in JSON (a count stays an integer; money and ratios are decimals)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(allow_none=True, required=True, metadata={"type": "number", **kwargs.pop("metadata", {})},
+                         **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else value if isinstance(value, int) else float(value)
+
+
+class ChangeSchema(Schema):
+    value = Figure(metadata={"description": "the figure in the answer (a money figure: its amount)"})
+    previous = Figure(metadata={"description": "the same figure in the compared period"})
+    change = Figure(metadata={"description": "value - previous; null when either is null"})
+    change_pct = Figure(metadata={"description": "change / previous x 100, rounded to 0.01; null when previous is "
+                                                 "0 or null"})
+
+
+class ComparisonSchema(Schema):
+    mode = fields.String(required=True, validate=validate.OneOf(COMPARE_MODES))
+    period = fields.Nested(PeriodSchema, required=True, metadata={"description": "the compared period"})
+    figures = fields.Dict(keys=fields.String(), values=fields.Nested(ChangeSchema), required=True, metadata={
+        "description": "per figure of the period, by its path in the answer (`won`, `revenue_won`, `nps.score`, "
+                       "`items[<id>].won`): figures of now are not compared (docs/kpi.md)"})
+
+
+def comparison_field():
+    return fields.Nested(ComparisonSchema, metadata={"description": "only with `compare=`"})
+
+
 class ReportSchema(Schema):
     """The head of a KPI answer: its period and the currency its money is in."""
 
     period = fields.Nested(PeriodSchema, required=True)
     base_currency = fields.String(required=True)
+    comparison = comparison_field()
 
 
 class OutcomesSchema(Schema):
@@ -143,7 +197,28 @@ class OutcomesSchema(Schema):
     overdue_deals = fields.Integer(required=True)
 
 
+class SeriesBucketSchema(Schema):
+    from_ = day(data_key="from", attribute="from", required=True)
+    to = day(required=True)
+    deals_created = fields.Integer(required=True)
+    won = fields.Integer(required=True)
+    lost = fields.Integer(required=True)
+    win_rate = figure_field("won / (won + lost); null when none closed")
+    revenue_won = fields.Nested(BaseMoneySchema, required=True)
+    lost_amount = fields.Nested(BaseMoneySchema, required=True)
+    avg_cycle_days = figure_field("average days from creation to won of the deals won in the bucket")
+    clients_created = fields.Integer(required=True)
+    activities_done = fields.Integer(required=True)
+
+
+def series_field():
+    return fields.List(fields.Nested(SeriesBucketSchema), metadata={
+        "description": "only with `interval=`: the figures of the period per week or month, in order"})
+
+
 class SummarySchema(OutcomesSchema):
+    comparison = comparison_field()
+    series = series_field()
     period = fields.Nested(PeriodSchema, required=True)
     base_currency = fields.String(required=True)
     clients = fields.Integer(required=True)
@@ -181,6 +256,7 @@ class ManagerKpiSchema(OutcomesSchema):
                                   metadata={"description": "activity type -> done in the period"})
     overdue_activities = fields.Integer(required=True)
     weakest_stage = fields.Nested(WeakestStageSchema, allow_none=True, required=True)
+    series = series_field()
 
 
 class ManagersSchema(ReportSchema):
@@ -228,6 +304,7 @@ class CycleStageSchema(Schema):
 
 
 class DealCycleSchema(Schema):
+    comparison = comparison_field()
     period = fields.Nested(PeriodSchema, required=True)
     won_deals = fields.Integer(required=True)
     avg_days = figure_field("average of (won_at - created_at) in days")
@@ -336,6 +413,7 @@ class ActivityTypeKpiSchema(ActivityCountsSchema):
 
 
 class ActivitiesSchema(ActivityCountsSchema):
+    comparison = comparison_field()
     period = fields.Nested(PeriodSchema, required=True)
     as_of = fields.DateTime(required=True)
     items = fields.List(fields.Nested(ActivityTypeKpiSchema), required=True)
@@ -355,6 +433,7 @@ class CsatSchema(Schema):
 
 
 class SatisfactionSchema(Schema):
+    comparison = comparison_field()
     period = fields.Nested(PeriodSchema, required=True)
     nps = fields.Nested(NpsSchema, required=True)
     csat = fields.Nested(CsatSchema, required=True)
@@ -371,6 +450,9 @@ class ForecastMonthSchema(ForecastFiguresSchema):
 
 
 class ForecastSchema(ReportSchema):
+    class Meta:
+        exclude = ("comparison",)
+
     items = fields.List(fields.Nested(ForecastMonthSchema), required=True)
     undated = fields.Nested(ForecastFiguresSchema, required=True)
     total = fields.Nested(ForecastFiguresSchema, required=True)

@@ -5,11 +5,16 @@ filters and callers; and the same after the events arrive duplicated and in anot
 from __future__ import annotations
 
 import random
+import re
+from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 
+from services.analytics.kpi.compare import NOT_COMPARED, figures
 from tests.support.analytics import reference
-from tests.support.analytics.comparison import MANAGER, QUARTER, QUESTIONS, REFERENCE, SCENARIO, compare_everything
+from tests.support.analytics.comparison import (MANAGER, MARCH, QUARTER, QUESTIONS, REFERENCE, SCENARIO, TEAM,
+                                                compare_everything)
 from tests.support.analytics.kpis import canonical, kpi
 from tests.support.contracts import validator
 
@@ -64,6 +69,92 @@ def test_the_billing_events_of_the_scenario_keep_the_contracts():
 
 def test_every_kpi_equals_the_reference(world):
     compare_everything(world)
+
+
+PERIOD_FIGURES = ("deals_created", "won", "lost", "win_rate", "revenue_won", "lost_amount", "avg_cycle_days",
+                  "clients_created")
+
+
+def _number(value):
+    return None if value is None else float(value["amount"] if isinstance(value, dict) else value)
+
+
+def _period_figures(path: str, answer: dict) -> dict:
+    """{path in a comparison: number} of the figures of the period of a summary, managers or lost-reasons answer."""
+    if path == "summary":
+        return {name: _number(answer[name]) for name in (*PERIOD_FIGURES, "activities_done")}
+    if path == "managers":
+        return {f"items[{row['manager_id']}].{name}": _number(row[name])
+                for row in answer["items"] for name in PERIOD_FIGURES}
+    return {"lost_deals": _number(answer["lost_deals"]), "lost_amount": _number(answer["lost_amount"]),
+            **{f"items[{row['reason_id']}].{name}": _number(row[name])
+               for row in answer["items"] for name in ("deals", "share", "amount")}}
+
+
+def test_the_compared_figures_are_the_references_of_both_periods(world):
+    """(The scenario spans four months: `previous_year`, which differs only in its dates, is checked by hand in
+    test_kpi_compare.)"""
+    before_quarter = QUARTER["from"] - timedelta(days=1)
+    for question, mode, earlier in (
+            (QUARTER, "previous_period", {"from": before_quarter - timedelta(days=90), "to": before_quarter}),
+            ({**MARCH, "team_id": TEAM}, "previous_period",  # a whole month: February
+             {"from": date(2026, 2, 1), "to": date(2026, 2, 28), "team_id": TEAM}),
+            ({**QUARTER, "industry": "it", "team_id": TEAM}, "previous_period",  # no totals fit: the rows
+             {"from": before_quarter - timedelta(days=90), "to": before_quarter, "industry": "it", "team_id": TEAM})):
+        for path in ("summary", "managers", "lost-reasons"):
+            figures = kpi(world, path, compare=mode, **question)["comparison"]["figures"]
+            now = _period_figures(path, REFERENCE[path](SCENARIO, question))
+            before = _period_figures(path, REFERENCE[path](SCENARIO, earlier))
+            assert path != "summary" or any(before.values()), f"nothing in the earlier period {earlier}"
+            for name in {*now, *before}:
+                expected = (now.get(name), before.get(name))
+                got = figures.get(name, {"value": None, "previous": None})
+                assert (got["value"], got["previous"]) == expected, f"{path} {mode} {question}: {name}"
+
+
+# Each endpoint's own figures of now (as the API names them, docs/kpi.md "Comparing periods").
+NOW_FIGURES = {"summary": ("clients",), "managers": ("clients",), "activities": ("overdue",)}
+
+
+def _decimals(answer):
+    """The reference's answer as the service holds it before JSON: decimal strings (cost per lead, quantity) as
+    numbers."""
+    if isinstance(answer, dict):
+        return {key: _decimals(value) for key, value in answer.items()}
+    if isinstance(answer, list):
+        return [_decimals(value) for value in answer]
+    return Decimal(answer) if isinstance(answer, str) and re.fullmatch(r"-?\d+\.\d+", answer) else answer
+
+
+def test_every_endpoint_compares_the_references_of_both_periods(world):
+    """The figures are found in the reference's answers by the service's own walk (compare.figures: which fields
+    are figures and how their paths read is checked by hand in test_kpi_compare); the numbers are the reference's."""
+    before_quarter = QUARTER["from"] - timedelta(days=1)
+    earlier = {"from": before_quarter - timedelta(days=90), "to": before_quarter}
+    for path, compute in REFERENCE.items():
+        answer = kpi(world, path, compare="previous_period", **QUARTER)
+        skip = NOT_COMPARED | set(NOW_FIGURES.get(path, ()))
+        now = figures(_decimals(compute(SCENARIO, QUARTER)), skip=skip)
+        before = figures(_decimals(compute(SCENARIO, earlier)), skip=skip)
+        expected = {name: (_number(now.get(name)), _number(before.get(name))) for name in {*now, *before}
+                    if now.get(name) is not None or before.get(name) is not None}
+        got = {name: (figure["value"], figure["previous"]) for name, figure in answer["comparison"]["figures"].items()}
+        assert got == expected, path
+        assert len(got) >= 3, path
+
+
+def test_each_bucket_of_a_series_is_the_reference_of_its_days(world):
+    for interval, question in (("month", QUARTER), ("week", {**MARCH, "team_id": TEAM})):
+        series = kpi(world, "summary", interval=interval, **question)["series"]
+        assert series[0]["from"] == str(question["from"]) and series[-1]["to"] == str(question["to"])
+        for bucket in series:
+            expected = REFERENCE["summary"](SCENARIO, {**question, "from": date.fromisoformat(bucket["from"]),
+                                                       "to": date.fromisoformat(bucket["to"])})
+            for name in (*PERIOD_FIGURES, "activities_done"):
+                assert bucket[name] == expected[name], f"{interval} {bucket['from']}: {name}"
+        managers = kpi(world, "managers", interval=interval, **question)["items"]
+        for bucket_index, bucket in enumerate(series):
+            assert sum(row["series"][bucket_index]["won"] for row in managers) == bucket["won"]
 
 
 def test_a_manager_gets_their_own_numbers(world, analytics, as_role):

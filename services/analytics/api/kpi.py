@@ -14,35 +14,42 @@ from services.analytics.service.policy import BILLING_KPI_READERS, KPI_READERS
 from services.analytics.schemas import (ActivitiesSchema, CampaignsSchema, ChannelsSchema, DealCycleSchema,
                                         DealKpiArgs, ForecastArgs, ForecastSchema, FunnelArgs, FunnelSchema,
                                         LostReasonsSchema, ManagersSchema, SatisfactionSchema, SegmentsArgs,
-                                        SegmentsSchema, StalledArgs, StalledDealsSchema, SummarySchema, WorkKpiArgs)
+                                        SegmentsSchema, SeriesArgs, StalledArgs, StalledDealsSchema, SummarySchema,
+                                        WorkKpiArgs)
 
 blp = Blueprint("kpi", __name__, description="Sales KPIs from the event stream: managers see their own numbers")
 
 
-def _answer(question, args: dict, *extra, months: int = 1, readers: tuple[str, ...] = KPI_READERS) -> dict:
+# Figures of now whose names are figures of the period elsewhere (docs/kpi.md, "Comparing periods").
+LIVE_CLIENTS = ("clients",)
+
+
+def _answer(question, args: dict, *extra, months: int = 1, readers: tuple[str, ...] = KPI_READERS,
+            now_figures: tuple = ()) -> dict:
     base = current_settings().base_currency
     return service.ask(current_db(), question, service.scope(current_principal(), args, base, months, readers),
-                       *extra)
+                       *extra, compare=args.get("compare"), now_figures=now_figures)
 
 
 @blp.route("/kpi/summary")
 class Summary(MethodView):
-    @blp.arguments(DealKpiArgs, location="query")
+    @blp.arguments(SeriesArgs, location="query")
     @blp.response(200, SummarySchema)
     def get(self, args):
         """The headline numbers of the period: clients, deals won and lost, revenue, cycle, pipeline,
-        forecast, stalled deals, activities."""
-        return _answer(summary.summary, args)
+        forecast, stalled deals, activities; with `interval`, the main ones per week or month."""
+        return _answer(summary.summary, args, args.get("interval"), now_figures=LIVE_CLIENTS)
 
 
 @blp.route("/kpi/managers")
 class Managers(MethodView):
-    @blp.arguments(DealKpiArgs, location="query")
+    @blp.arguments(SeriesArgs, location="query")
     @blp.response(200, ManagersSchema)
     def get(self, args):
         """Per manager: clients, open deals per stage, won, lost, win rate, revenue, cycle, activities done
-        by type, overdue activities, stalled deals and the weakest stage of the funnel."""
-        return _answer(summary.managers, args)
+        by type, overdue activities, stalled deals and the weakest stage of the funnel; with `interval`, the main
+        ones per week or month."""
+        return _answer(summary.managers, args, args.get("interval"), now_figures=LIVE_CLIENTS)
 
 
 @blp.route("/kpi/funnel")
@@ -80,7 +87,7 @@ class Segments(MethodView):
     @blp.response(200, SegmentsSchema)
     def get(self, args):
         """The outcomes per client industry or region."""
-        return _answer(segments.segments, args, args["by"])
+        return _answer(segments.segments, args, args["by"], now_figures=LIVE_CLIENTS)
 
 
 @blp.route("/kpi/campaigns")
@@ -116,7 +123,7 @@ class Activities(MethodView):
     @blp.response(200, ActivitiesSchema)
     def get(self, args):
         """Work with clients per activity type: planned, done, cancelled in the period; overdue now."""
-        return _answer(work.activities, args)
+        return _answer(work.activities, args, now_figures=("overdue",))
 
 
 @blp.route("/kpi/satisfaction")

@@ -34,6 +34,9 @@ class Scope:
     pipeline_id: uuid.UUID | None = None
     industry: str | None = None
     region: str | None = None
+    # Only the figures of the period are wanted (the earlier side of a comparison): the costly figures of now may
+    # be left out or empty.
+    period_only: bool = False
 
     @property
     def today(self) -> date:

@@ -7,28 +7,35 @@ from sqlalchemy.orm import Session
 from services.analytics.kpi.conditions import empty_outcome_figures, outcome_figures, stage_names
 from services.analytics.kpi.funnel import weakest_stages
 from services.analytics.kpi.scope import Scope, people
+from services.analytics.kpi.series import buckets, empty_bucket, series
 from services.analytics.kpi.totals import activity_counts, client_counts, open_by_stage, outcomes
 from services.analytics.models import User
 
 
-def summary(session: Session, scope: Scope) -> dict:
-    """The headline numbers of the period: clients, deal outcomes, activities."""
+def summary(session: Session, scope: Scope, interval: str | None = None) -> dict:
+    """The headline numbers of the period: clients, deal outcomes, activities; with `interval` (week, month) also
+    the main ones per bucket of the period."""
     [deals] = outcomes(session, scope, {})
     live, created = client_counts(session, scope)[None]
     [activity] = activity_counts(session, scope, ()) or [{"done": 0, "overdue": 0}]
     done, overdue = activity["done"], activity["overdue"]
-    return {"period": scope.period(), "base_currency": scope.base_currency, "clients": live,
-            "clients_created": created, **outcome_figures(deals), "activities_done": done,
-            "overdue_activities": overdue}
+    answer = {"period": scope.period(), "base_currency": scope.base_currency, "clients": live,
+              "clients_created": created, **outcome_figures(deals), "activities_done": done,
+              "overdue_activities": overdue}
+    if interval:
+        answer["series"] = series(session, scope, interval)[None]
+    return answer
 
 
-def managers(session: Session, scope: Scope) -> dict:
-    """The same per manager, with their open deals per stage, activities done per type and weakest stage."""
+def managers(session: Session, scope: Scope, interval: str | None = None) -> dict:
+    """The same per manager, with their open deals per stage, activities done per type and weakest stage; with
+    `interval`, each manager's main figures per bucket."""
     owner_outcomes = {row["owner_id"]: row for row in outcomes(session, scope, {"owner_id": "owner_id"})}
-    open_rows = open_by_stage(session, scope, ("owner_id", "pipeline_id", "stage_id"), [])
+    # the earlier side of a comparison compares neither the open deals nor the weakest stage: not asked
+    open_rows = [] if scope.period_only else open_by_stage(session, scope, ("owner_id", "pipeline_id", "stage_id"), [])
     clients = client_counts(session, scope, "owner_id")
     activity_rows = activity_counts(session, scope, ("assignee_id", "type"))
-    weakest = weakest_stages(session, scope)
+    weakest = {} if scope.period_only else weakest_stages(session, scope)
 
     # Each list grouped by its person once: a lookup per manager, not a pass over every row per manager.
     names = stage_names(session, {row["stage_id"] for row in open_rows})
@@ -55,6 +62,9 @@ def managers(session: Session, scope: Scope) -> dict:
         select(User.user_id, User.full_name, User.team_id, User.role, User.is_active).where(User.user_id.in_(ids)))}
     empty = empty_outcome_figures(scope)
 
+    per_bucket = series(session, scope, interval, by_owner=True) if interval else {}
+    spans = buckets(scope.date_from, scope.date_to, interval) if interval else []
+
     rows = []
     for user_id in ids:
         user = users.get(user_id)
@@ -70,6 +80,9 @@ def managers(session: Session, scope: Scope) -> dict:
             "overdue_activities": overdue_of.get(user_id, 0),
             "weakest_stage": weakest.get(user_id),
         }
+        if interval:
+            row["series"] = per_bucket.get(user_id) or [empty_bucket(first, last, scope.base_currency)
+                                                        for first, last in spans]
         rows.append(row)
     rows.sort(key=lambda row: (row["name"] is None, row["name"] or "", str(row["manager_id"])))
     return {"period": scope.period(), "base_currency": scope.base_currency, "items": rows}

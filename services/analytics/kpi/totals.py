@@ -62,8 +62,10 @@ def _deal_rows(scope: Scope, totals, key: dict, oldest_fresh: datetime | None, p
               .where(totals.deals != 0, *deal_filters(scope, deals=totals)))
     deal_key = {label: getattr(Deal, name) for label, name in key.items()}
     not_past_due = or_(Deal.expected_close_on.is_(None), Deal.expected_close_on >= today)
-    branches = [groups]
-    if oldest_fresh is not None:
+    # the open deals now; left out when only the period's figures are wanted (their columns then count nothing)
+    now_figures = not (scope.period_only and period)
+    branches = [groups] if now_figures else []
+    if now_figures and oldest_fresh is not None:
         # not DealConditions.stalled(scope), written on the index's columns only (the index holds open deals only)
         fresh = and_(Stage.sla_days.is_not(None), Deal.stage_entered_at >= sql_time(oldest_fresh),
                      func.extract("epoch", sql_time(scope.now) - Deal.stage_entered_at)
@@ -72,11 +74,12 @@ def _deal_rows(scope: Scope, totals, key: dict, oldest_fresh: datetime | None, p
                                            c_stalled=true(), c_overdue=not_past_due))
                         .select_from(Deal.__table__.join(Stage.__table__, Stage.stage_id == Deal.stage_id))
                         .where(deal.is_open, fresh, *deal_filters(scope)))
-    unstallable = or_(Stage.sla_days.is_(None), Deal.stage_entered_at.is_(None))
-    branches.append(select(*_union_row(deal_key, Deal.currency, deal.rate_day(scope), -1, -Deal.amount,
-                                       c_past_due=true(), c_overdue=unstallable))
-                    .select_from(DEALS_WITH_STAGE).where(deal.is_open, Deal.expected_close_on >= today,
-                                                         *deal_filters(scope)))
+    if now_figures:
+        unstallable = or_(Stage.sla_days.is_(None), Deal.stage_entered_at.is_(None))
+        branches.append(select(*_union_row(deal_key, Deal.currency, deal.rate_day(scope), -1, -Deal.amount,
+                                           c_past_due=true(), c_overdue=unstallable))
+                        .select_from(DEALS_WITH_STAGE).where(deal.is_open, Deal.expected_close_on >= today,
+                                                             *deal_filters(scope)))
     if period:
         # no money: the base currency groups them all (and keeps the scan in the index)
         branches.append(select(*_union_row(deal_key, literal(scope.base_currency, String), today, 1, null(),

@@ -10,6 +10,7 @@ from glassbox.db import Database
 from glassbox.errors import Invalid
 from glassbox.policy import require
 from glassbox.web.fields import LAST_DAY
+from services.analytics.kpi.compare import comparison, earlier_scope
 from services.analytics.kpi.scope import Scope, month_end
 from services.analytics.service.policy import FIGURES, KPI_READERS
 
@@ -64,8 +65,16 @@ def scope(principal: Principal, args: dict, base: str, months: int = 1, readers:
                  region=args.get("region"))
 
 
-def ask(db: Database, question, kpi_scope: Scope, *args) -> dict:
-    """Run one KPI query in one read transaction (REPEATABLE READ: its few statements see one snapshot)."""
+def ask(db: Database, question, kpi_scope: Scope, *args, compare: str | None = None, now_figures: tuple = ()
+        ) -> dict:
+    """Run one KPI query in one read transaction (REPEATABLE READ: its few statements see one snapshot). With
+    `compare`, the same query of the earlier period too, in the same snapshot, and the answer's `comparison`
+    (`now_figures`: the question's own figures of now, not compared)."""
     with db.session() as session:
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-        return question(session, kpi_scope, *args)
+        answer = question(session, kpi_scope, *args)
+        if compare:
+            earlier = earlier_scope(kpi_scope, compare)
+            answer["comparison"] = comparison(answer, question(session, earlier, *args), compare, earlier.period(),
+                                              now_figures)
+        return answer

@@ -35,4 +35,6 @@ export const en = {
   removeContactConfirm: 'Remove the contact {name}?', editDeal: 'Edit the deal', currency: 'Currency', campaign: 'Campaign',
   dealChangedReloaded: 'Someone changed this deal meanwhile: it has been reloaded, make your change again', scopeOwn: 'Your numbers', scopeTeam: 'Team numbers', title: 'Title', close: 'Close',
   changeHistory: 'Change history', actorYou: 'you', actorSystem: 'system', recordCreated: 'created', recordDeleted: 'removed', contactRecord: 'Contact', closedAt: 'Closed', archivedAt: 'Archived', website: 'Website', sourceChannel: 'Lead source', primaryContact: 'Primary contact', yes: 'yes', no: 'no',
+  comparedWith: 'against {from} – {to}: {previous}', changeUp: 'up', changeDown: 'down', changeNone: 'unchanged',
+  revenueByWeek: 'Revenue and deals won by week', revenueByMonth: 'Revenue and deals won by month',
 } as const

@@ -38,4 +38,6 @@ export const ru: Record<keyof typeof en, string> = {
   removeContactConfirm: 'Удалить контакт {name}?', editDeal: 'Изменить сделку', currency: 'Валюта', campaign: 'Кампания',
   dealChangedReloaded: 'Сделку изменили, пока вы её правили: она загружена заново, внесите изменения ещё раз', scopeOwn: 'Ваши показатели', scopeTeam: 'Показатели команды', title: 'Название', close: 'Закрыть',
   changeHistory: 'История изменений', actorYou: 'вы', actorSystem: 'система', recordCreated: 'создание', recordDeleted: 'удаление', contactRecord: 'Контакт', closedAt: 'Закрыта', archivedAt: 'В архиве', website: 'Сайт', sourceChannel: 'Источник', primaryContact: 'Основной контакт', yes: 'да', no: 'нет',
+  comparedWith: 'по сравнению с {from} – {to}: {previous}', changeUp: 'рост', changeDown: 'снижение', changeNone: 'без изменений',
+  revenueByWeek: 'Выручка и выигранные сделки по неделям', revenueByMonth: 'Выручка и выигранные сделки по месяцам',
 }

@@ -2,10 +2,11 @@
 // each as a chart with numbers on hover and as a table. A manager gets their own numbers (the API decides).
 import { useMemo, useState } from 'react'
 import { useQuery } from '@tanstack/react-query'
+import { Change, type FigureChange } from '../components/Change'
 import { Chart } from '../components/Chart'
 import { ErrorNote, Loading, Section } from '../components/ui'
 import { useI18n, type Key } from '../i18n'
-import { dashboardQuery, kpiQuery, presetPeriod, type Period } from './dashboardData'
+import { comparedSummaryQuery, dashboardQuery, kpiQuery, presetPeriod, seriesInterval, seriesQuery, type Period } from './dashboardData'
 
 export { presetPeriod }
 
@@ -13,6 +14,7 @@ type Money = { amount: string; currency: string }
 type Row = Record<string, unknown>
 interface Part { data: Row | null; partial: boolean; error?: string }
 interface DashboardAnswer { scope: string; funnel: Part; managers: Part; stalled_deals: Part; summary: Part }
+interface Comparison { period: Period; figures: Record<string, FigureChange> }
 
 const PRESETS: Key[] = ['thisMonth', 'lastMonth', 'thisQuarter', 'thisYear']
 
@@ -33,6 +35,11 @@ export default function Dashboard() {
   const lost = useQuery(kpi('lost-reasons'))
   const segments = useQuery(kpi('segments'))
   const forecast = useQuery(kpi('forecast'))
+  // The change of the main figures against the previous period, and their trend per week or month.
+  const compared = useQuery({ ...comparedSummaryQuery<{ comparison?: Comparison }>(period), enabled: mainDone })
+  const trend = useQuery({ ...seriesQuery<{ series?: Row[] }>(period), enabled: mainDone })
+  const comparison = compared.data?.comparison
+  const figure = (name: string) => comparison?.figures[name]
   const base = String(main.data?.summary.data?.base_currency ?? 'RUB')
   const fmt = (value: unknown) => money(amount(value), base)
 
@@ -47,7 +54,12 @@ export default function Dashboard() {
       yAxis: [{ type: 'value' }, { type: 'value', max: 100 }],
       series: [{ name: t('revenue'), type: 'bar', data: managers.map((m) => amount(m.revenue_won)) },
         { name: `${t('winRate')} %`, type: 'line', yAxisIndex: 1, data: managers.map((m) => Math.round(Number(m.win_rate ?? 0) * 100)) }] },
-  }), [funnel, managers, t])
+    trend: { tooltip: { trigger: 'axis' }, legend: {}, grid: { containLabel: true },
+      xAxis: { type: 'category', data: (trend.data?.series ?? []).map((b) => String(b.from)) },
+      yAxis: [{ type: 'value' }, { type: 'value', minInterval: 1 }],
+      series: [{ name: t('revenue'), type: 'bar', data: (trend.data?.series ?? []).map((b) => amount(b.revenue_won)) },
+        { name: t('won'), type: 'line', yAxisIndex: 1, data: (trend.data?.series ?? []).map((b) => Number(b.won)) }] },
+  }), [funnel, managers, trend.data, t])
 
   return (
     <div className="dashboard">
@@ -64,14 +76,20 @@ export default function Dashboard() {
       {main.isLoading && <Loading />}<ErrorNote error={main.error} />
       {summary && (
         <dl className="tiles" data-testid="summary">
-          <div><dt>{t('won')}</dt><dd data-testid="won-count">{String(summary.won)}</dd></div>
-          <div><dt>{t('revenue')}</dt><dd>{fmt(summary.revenue_won)}</dd></div>
-          <div><dt>{t('winRate')}</dt><dd>{Math.round(Number(summary.win_rate ?? 0) * 100)}%</dd></div>
+          <div><dt>{t('won')}</dt><dd data-testid="won-count">{String(summary.won)}</dd>
+            <Change figure={figure('won')} period={comparison?.period} /></div>
+          <div><dt>{t('revenue')}</dt><dd>{fmt(summary.revenue_won)}</dd>
+            <Change figure={figure('revenue_won')} period={comparison?.period} format={(v) => money(v, base)} /></div>
+          <div><dt>{t('winRate')}</dt><dd>{Math.round(Number(summary.win_rate ?? 0) * 100)}%</dd>
+            <Change figure={figure('win_rate')} period={comparison?.period} ratio /></div>
           <div><dt>{t('stalled')}</dt><dd>{String(summary.stalled_deals)}</dd></div>
           <div><dt>{t('open')}</dt><dd>{fmt(summary.open_amount)}</dd></div>
         </dl>
       )}
       <div className="grid">
+        <Section title={t(seriesInterval(period) === 'week' ? 'revenueByWeek' : 'revenueByMonth')}>
+          <Chart option={charts.trend} label={t(seriesInterval(period) === 'week' ? 'revenueByWeek' : 'revenueByMonth')} />
+        </Section>
         <Section title={t('funnel')}>
           <Chart option={charts.funnel} label={t('funnel')} />
           <Table head={[t('stage'), 'entered', '→ %', t('open')]} rows={funnel.map((s) => [String(s.name), String(s.entered),

@@ -25,6 +25,24 @@ export function kpiQuery<T>(name: string, period: Period) {
   return { queryKey: ['kpi', name, period], queryFn: () => api.get<T>(`/kpi/${name}` + query({ from: period.from, to: period.to })) }
 }
 
+/** This period against the previous one (this month against the last, a quarter against the one before). */
+export function comparedSummaryQuery<T>(period: Period) {
+  return { queryKey: ['kpi', 'summary', 'compared', period],
+    queryFn: () => api.get<T>('/kpi/summary' + query({ from: period.from, to: period.to, compare: 'previous_period' })) }
+}
+
+/** Weeks for a period up to about two months, else months: a chart of a dozen or so bars either way. */
+export function seriesInterval(period: Period): 'week' | 'month' {
+  const days = (Date.parse(period.to) - Date.parse(period.from)) / 86_400_000 + 1
+  return days <= 62 ? 'week' : 'month'
+}
+
+export function seriesQuery<T>(period: Period) {
+  const interval = seriesInterval(period)
+  return { queryKey: ['kpi', 'summary', interval, period],
+    queryFn: () => api.get<T>('/kpi/summary' + query({ from: period.from, to: period.to, interval })) }
+}
+
 /** Ask for this month's main figures at once (the screen opens on this month); the other KPIs wait for them
  * (see the dashboard), so they do not compete with the first screen for the analytics service. */
 export function prefetchDashboard() {
