@@ -12,10 +12,13 @@ _PLAIN_NUMBER = re.compile(r"-\d+(?:[.,]\d+)?|\+\d[\d ()-]*")
 
 
 def safe_cell(value) -> str:
-    """The text of one exported cell: None is empty, dates are ISO 8601, and text a spreadsheet would evaluate
-    gets a leading apostrophe (which spreadsheets show as nothing and treat as "this is text")."""
+    """The text of one exported cell: None is empty, booleans are true/false (as in JSON), dates are ISO 8601,
+    and text a spreadsheet would evaluate gets a leading apostrophe (which spreadsheets show as nothing and treat
+    as "this is text")."""
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if hasattr(value, "isoformat"):
         return value.isoformat()
     text = str(value)
