@@ -13,6 +13,7 @@ from flask import Response
 from marshmallow import Schema, fields, validate
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ERROR_CODES
 
 from glassbox import clock
 from glassbox.spreadsheet import safe_cell
@@ -54,14 +55,26 @@ def csv_chunks(columns: Sequence[str], rows: Iterable[Sequence]) -> Iterator[byt
         yield buffer.getvalue().encode()
 
 
-def _xlsx_cell(sheet, value):
-    """Numbers stay numbers; everything else is text made safe, written as a string cell (openpyxl would turn a
-    string starting with "=" into a formula)."""
-    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
-        return value
-    cell = WriteOnlyCell(sheet, safe_cell(value))
-    cell.data_type = "s"
-    return cell
+_NUMBERS = (int, float, Decimal)  # exactly these types: a bool is text (true/false), as in the CSV
+
+
+def _xlsx_row(sheet, row: Sequence) -> list:
+    """Numbers stay numbers and None an empty cell; everything else is safe text. After safe_cell no text starts
+    with "=", so openpyxl keeps it a string; only text that is an Excel error code ("#N/A") is marked a string
+    explicitly, or it would become an error cell."""
+    cells = []
+    for value in row:
+        if value is None or type(value) in _NUMBERS:
+            cells.append(value)
+            continue
+        text = safe_cell(value)
+        if text in ERROR_CODES:
+            cell = WriteOnlyCell(sheet, text)
+            cell.data_type = "s"
+            cells.append(cell)
+        else:
+            cells.append(text)
+    return cells
 
 
 def xlsx_chunks(columns: Sequence[str], rows: Iterable[Sequence], title: str = "export") -> Iterator[bytes]:
@@ -70,9 +83,9 @@ def xlsx_chunks(columns: Sequence[str], rows: Iterable[Sequence], title: str = "
     comes once every row is written."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title[:31])
-    sheet.append([_xlsx_cell(sheet, name) for name in columns])
+    sheet.append(_xlsx_row(sheet, columns))
     for row in rows:
-        sheet.append([_xlsx_cell(sheet, value) for value in row])
+        sheet.append(_xlsx_row(sheet, row))
     with tempfile.TemporaryFile() as file:
         workbook.save(file)
         file.seek(0)
