@@ -34,4 +34,5 @@ export const en = {
   order: 'Order', removeStageConfirm: 'Remove the stage {name}? (One that deals passed through is kept, inactive, for their history.)', position: 'Position', remove: 'Remove', editContact: 'Edit the contact', addContact: 'Add a contact',
   removeContactConfirm: 'Remove the contact {name}?', editDeal: 'Edit the deal', currency: 'Currency', campaign: 'Campaign',
   dealChangedReloaded: 'Someone changed this deal meanwhile: it has been reloaded, make your change again', scopeOwn: 'Your numbers', scopeTeam: 'Team numbers', title: 'Title', close: 'Close',
+  export: 'Export', exportCsv: 'Export CSV', exportXlsx: 'Export XLSX', exportFailed: 'The export failed: {message}',
 } as const

@@ -37,4 +37,5 @@ export const ru: Record<keyof typeof en, string> = {
   order: 'Порядок', removeStageConfirm: 'Удалить этап {name}? (Этап, через который прошли сделки, останется неактивным для истории.)', position: 'Должность', remove: 'Удалить', editContact: 'Изменить контакт', addContact: 'Добавить контакт',
   removeContactConfirm: 'Удалить контакт {name}?', editDeal: 'Изменить сделку', currency: 'Валюта', campaign: 'Кампания',
   dealChangedReloaded: 'Сделку изменили, пока вы её правили: она загружена заново, внесите изменения ещё раз', scopeOwn: 'Ваши показатели', scopeTeam: 'Показатели команды', title: 'Название', close: 'Закрыть',
+  export: 'Выгрузка', exportCsv: 'Выгрузить CSV', exportXlsx: 'Выгрузить XLSX', exportFailed: 'Не удалось выгрузить: {message}',
 }
