@@ -8,7 +8,8 @@ memory go once the rows come from a server-side cursor.
 Each run is a fresh child process (`--child`), so its peak RSS (getrusage's ru_maxrss) is that writer's alone; the
 child also reports its RSS before the first row. The rows: a pool of 1,000 distinct deal rows of the deal export's
 25 columns (uuids and timestamps as text, amounts as Decimal, integers, booleans, nulls; a tenth of the titles
-start with "=", "+", "-" or "@"), cycled, so that generating them costs the same on both sides and holds no memory.
+start with "=", "+", "-" or "@"), cycled with an id of its own per row, so that generating them costs the same on
+both sides, holds no memory, and no two rows are the same (openpyxl writes text inline: no table of strings grows).
 Every size (`--sizes`, default 100,000 and 1,000,000: constant memory shows as the same peak at both) runs
 kit and bare alternately, `--rounds` (2) times, the order swapped each round. Checked once at the start on 1,000
 rows: the kit's workbook reads back with as many rows as the bare one, the same ids, and no formula cell.
@@ -74,8 +75,9 @@ def row_pool(seed: int = 7) -> list[list]:
 
 
 def rows_of(count: int):
+    """`count` rows: the pool's, cycled, each with an id of its own (every row distinct, as an export's are)."""
     pool = row_pool()
-    return (pool[i % POOL] for i in range(count))
+    return ([str(uuid.UUID(int=i)), *pool[i % POOL][1:]] for i in range(count))
 
 
 def _drain(chunks) -> int:
@@ -155,7 +157,7 @@ def check() -> list[str]:
         workbook.save(f"{folder}/bare.xlsx")
         bare = load_workbook(f"{folder}/bare.xlsx", read_only=True).active
         kit_rows, bare_rows = list(kit.iter_rows()), list(bare.iter_rows())
-    if [r[0].value for r in kit_rows] != [r[0].value for r in bare_rows]:
+    if len(kit_rows) != POOL + 1 or [r[0].value for r in kit_rows] != [r[0].value for r in bare_rows]:
         problems.append("the kit's workbook does not hold the bare one's rows")
     formulas = sum(1 for r in kit_rows for c in r if c.data_type == "f")
     if formulas:
