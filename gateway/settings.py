@@ -36,6 +36,8 @@ class GatewaySettings(Settings):
     # Calls to the services: the read timeout bounds every wait for bytes, streamed bodies included.
     connect_timeout: float = 1.0
     read_timeout: float = 10.0
+    # ...but an export (GET .../export) of XLSX sends its first byte only once every row is written.
+    export_read_timeout: float = 600.0
     # The gathered views: the time each may spend, and the threads their parts run in.
     overview_budget: float = 2.0
     dashboard_budget: float = 3.0
@@ -63,6 +65,7 @@ class GatewaySettings(Settings):
             "import_max_bytes": setting("IMPORT_MAX_BYTES", cls.import_max_bytes, positive_int),
             "connect_timeout": setting("GATEWAY_CONNECT_TIMEOUT", cls.connect_timeout, positive_float),
             "read_timeout": setting("GATEWAY_READ_TIMEOUT", cls.read_timeout, positive_float),
+            "export_read_timeout": setting("GATEWAY_EXPORT_READ_TIMEOUT", cls.export_read_timeout, positive_float),
             "overview_budget": setting("GATEWAY_OVERVIEW_BUDGET", cls.overview_budget, positive_float),
             "dashboard_budget": setting("GATEWAY_DASHBOARD_BUDGET", cls.dashboard_budget, positive_float),
             "overview_workers": setting("GATEWAY_OVERVIEW_WORKERS", cls.overview_workers, positive_int),
@@ -84,6 +87,11 @@ class GatewaySettings(Settings):
     def timeouts(self) -> tuple[float, float]:
         """(connect, read) seconds of a call to a service."""
         return self.connect_timeout, self.read_timeout
+
+    @property
+    def export_timeouts(self) -> tuple[float, float]:
+        """(connect, read) seconds of a call for an export file."""
+        return self.connect_timeout, self.export_read_timeout
 
     def service_address(self, service: str, path: str) -> str:
         """The URL of `path` (under the root) on `service`."""

@@ -12,13 +12,19 @@ _PLAIN_NUMBER = re.compile(r"-\d+(?:[.,]\d+)?|\+\d[\d ()-]*")
 
 
 def safe_cell(value) -> str:
-    """The text of one exported cell: None is empty, dates are ISO 8601, and text a spreadsheet would evaluate
-    gets a leading apostrophe (which spreadsheets show as nothing and treat as "this is text")."""
-    if value is None:
+    """The text of one exported cell: None is empty, booleans are true/false (as in JSON), dates are ISO 8601,
+    and text a spreadsheet would evaluate gets a leading apostrophe (which spreadsheets show as nothing and treat
+    as "this is text")."""
+    if type(value) is str:  # most cells: no other check (a million-row export makes millions of calls)
+        text = value
+    elif value is None:
         return ""
-    if hasattr(value, "isoformat"):
+    elif isinstance(value, bool):
+        return "true" if value else "false"
+    elif hasattr(value, "isoformat"):
         return value.isoformat()
-    text = str(value)
+    else:
+        text = str(value)
     if text.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(text):
         return "'" + text
     return text

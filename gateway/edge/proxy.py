@@ -43,10 +43,16 @@ def forward(path: str):
             request.method, settings.service_address(service, quote(request.path)),
             params=request.query_string or None, headers=_upstream_headers(),
             data=request.get_data() or None,  # 413 above MAX_CONTENT_LENGTH
-            timeout=settings.timeouts, service=service)
+            timeout=settings.export_timeouts if _is_export(request.method, segments) else settings.timeouts,
+            service=service)
     except UpstreamError as exc:
         abort(exc.status, message=exc.message)
     return _relay(upstream)
+
+
+def _is_export(method: str, segments: list[str]) -> bool:
+    """GET /<resource>/.../export: a file whose first byte may come late (an XLSX is zipped after its last row)."""
+    return method == "GET" and len(segments) > 1 and segments[-1] == "export"
 
 
 def _upstream_headers() -> dict[str, str]:

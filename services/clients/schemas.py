@@ -7,6 +7,7 @@ from datetime import timedelta
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from glassbox import clock
+from glassbox.exports import ExportFormatArgs
 from glassbox.money import MoneySchema
 from glassbox.web import PageArgs, page_schema
 from glassbox.web.fields import Sort, day, name, timestamp
@@ -109,6 +110,10 @@ class ClientFilterArgs(Schema):
     assigned_to = day(metadata={"description": "the owner got it on or before this day (UTC)"})
     include_archived = fields.Boolean(load_default=False)
     sort = Sort("name", "created_at", "updated_at", "assigned_at", default="-created_at")
+
+
+class ClientExportArgs(ClientFilterArgs, ExportFormatArgs):
+    """GET /clients/export: the filters and sort of the list, and the file's format."""
 
 
 class ClientQueryArgs(PageArgs, ClientFilterArgs):
@@ -285,7 +290,9 @@ class ActivityCancelSchema(Schema):
     reason = _optional_text(2000)
 
 
-class ActivityQueryArgs(PageArgs):
+class ActivityFilterArgs(Schema):
+    """The filters of the activity list, shared by GET /activities and GET /activities/export."""
+
     assignee_id = fields.UUID()
     client_id = fields.UUID()
     deal_id = fields.UUID()
@@ -295,6 +302,14 @@ class ActivityQueryArgs(PageArgs):
     due_to = day(metadata={"description": "due on or before this day (UTC)"})
     overdue = fields.Boolean(metadata={"description": "true: planned and due before now; false: all others"})
     sort = Sort("due_at", "created_at", default="due_at")
+
+
+class ActivityQueryArgs(PageArgs, ActivityFilterArgs):
+    """A page of the activity list."""
+
+
+class ActivityExportArgs(ActivityFilterArgs, ExportFormatArgs):
+    """GET /activities/export: the filters and sort of the list, and the file's format."""
 
 
 ActivityPageSchema = page_schema(ActivitySchema, "ActivityPage")

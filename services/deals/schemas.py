@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from glassbox.audit import AuditPageSchema
+from glassbox.exports import ExportFormatArgs
 from glassbox.keys import ROLES
 from glassbox.money import Amount, Currency, MoneySchema
 from glassbox.web import PageArgs, page_schema
@@ -236,6 +237,10 @@ class DealFilterArgs(Schema):
 
 class DealQueryArgs(PageArgs, DealFilterArgs):
     """A page of the deal list."""
+
+
+class DealExportArgs(DealFilterArgs, ExportFormatArgs):
+    """GET /deals/export: the filters and sort of the list, and the file's format."""
 
 
 DealPageSchema = page_schema(DealSchema, "DealPage")

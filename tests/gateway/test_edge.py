@@ -476,3 +476,19 @@ def test_a_method_the_service_does_not_allow_is_a_405_naming_the_allowed_ones(ma
     response = manager.put("/api/v1/clients", json={})
     assert_error(response, 405)
     assert set(response.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
+
+
+def test_an_export_waits_for_its_first_byte_longer_than_other_calls(gw_user, gateway_settings):
+    """An XLSX export is zipped after its last row, so its first byte may come after the read timeout."""
+    caller = gw_user("head_of_sales")
+    gateway_settings(read_timeout=0.2, export_read_timeout=5)
+    with StubUpstream("slow", body=b"PK-zip", delay=0.6) as stub:
+        gateway_settings(clients_url=stub.url)
+        response = caller.get("/api/v1/clients/export?format=xlsx")
+        assert response.status_code == 200 and response.data == b"PK-zip"
+        assert_error(caller.get("/api/v1/clients"), 504)
+        assert_error(caller.post("/api/v1/clients/export", json=CARD), 504)  # only a GET is an export
+    gateway_settings(export_read_timeout=0.2)
+    with StubUpstream("slow", delay=10) as stub:
+        gateway_settings(clients_url=stub.url)
+        assert_error(caller.get("/api/v1/activities/export"), 504)

@@ -28,3 +28,4 @@ def test_values_of_other_types():
     assert safe_cell(Decimal("-5.00")) == "-5.00"
     assert safe_cell(date(2026, 4, 1)) == "2026-04-01"
     assert safe_cell(datetime(2026, 4, 1, 9, 30, tzinfo=timezone.utc)) == "2026-04-01T09:30:00+00:00"
+    assert safe_cell(True) == "true" and safe_cell(False) == "false"  # as in the JSON of the lists

@@ -75,6 +75,7 @@ TABLE: dict[str, Rule] = {
     "GET /api/v1/imports/{job_id}": Rule(EVERYONE, "import_job"),
     "GET /api/v1/activities": Rule(CLIENT_READERS),
     "POST /api/v1/activities": Rule(SALES),
+    "GET /api/v1/activities/export": Rule(ADMIN_HEAD),
     "GET /api/v1/activities/{activity_id}": Rule(CLIENT_READERS, "activity"),
     "PATCH /api/v1/activities/{activity_id}": Rule(SALES, "activity"),
     "POST /api/v1/activities/{activity_id}/cancel": Rule(SALES, "activity"),
@@ -102,6 +103,7 @@ TABLE: dict[str, Rule] = {
     # -- deals service -------------------------------------------------------------------------------
     "GET /api/v1/deals": Rule(DEAL_READERS),
     "POST /api/v1/deals": Rule(SALES),
+    "GET /api/v1/deals/export": Rule(ADMIN_HEAD),
     "GET /api/v1/deals/{deal_id}": Rule(DEAL_READERS, "deal"),
     "PATCH /api/v1/deals/{deal_id}": Rule(SALES, "deal"),
     "POST /api/v1/deals/{deal_id}/assign": Rule(ADMIN_HEAD, "deal"),
@@ -166,6 +168,10 @@ TABLE: dict[str, Rule] = {
                     "lost-reasons", "managers", "satisfaction", "segments", "stalled-deals", "summary")},
     **{f"GET /api/v1/kpi/{name}": Rule(BILLING_KPI_READERS) for name in ("payments", "fulfilment", "products",
                                                                          "clients")},
+    # the tabular KPIs as files: the head of sales and admins only, whoever reads the KPI itself
+    **{f"GET /api/v1/kpi/{name}/export": Rule(ADMIN_HEAD)
+       for name in ("activities", "campaigns", "campaigns/by-channel", "clients", "deal-cycle", "forecast", "funnel",
+                    "lost-reasons", "managers", "products", "segments", "stalled-deals")},
     "GET /api/v1/fx-rates": Rule(RATE_READERS),
     "POST /api/v1/fx-rates": Rule(ADMIN),
     "GET /api/v1/fx-rates/{rate_id}": Rule(RATE_READERS, "fx_rate"),

@@ -57,3 +57,8 @@ export function writesClients(role: Role | undefined): boolean {
 export function seesTeam(role: Role | undefined): boolean {
   return role === 'head_of_sales' || role === 'admin'
 }
+
+/** May this role export lists and KPI tables as files (CSV, XLSX): the head of sales and admins. */
+export function exportsLists(role: Role | undefined): boolean {
+  return role === 'head_of_sales' || role === 'admin'
+}

@@ -15,3 +15,5 @@ KPI_READERS = ("admin", "head_of_sales", "manager", "marketer")
 BILLING_KPI_READERS = ("admin", "head_of_sales", "manager", "accountant")
 RATE_WRITERS = ("admin",)
 FIGURES = Visibility(own_only=("manager",))  # whose figures a KPI reader may ask for
+# Who may export the tabular KPIs as files (everyone's figures, whatever the KPI's own readers).
+KPI_EXPORTERS = ("admin", "head_of_sales")

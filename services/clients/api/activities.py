@@ -3,10 +3,12 @@ from flask.views import MethodView
 
 from glassbox.app import current_db
 from glassbox.auth import current_principal
+from glassbox.exports import export_doc, export_response
 from glassbox.web import Blueprint
 from services.clients.directory import DealLookup
 from services.clients.schemas import (ActivityCancelSchema, ActivityCompleteSchema, ActivityCreateSchema,
-                                      ActivityPageSchema, ActivityQueryArgs, ActivitySchema, ActivityUpdateSchema)
+                                      ActivityExportArgs, ActivityPageSchema, ActivityQueryArgs, ActivitySchema,
+                                      ActivityUpdateSchema)
 from services.clients.service import activities
 
 blp = Blueprint("activities", __name__, description="Activities: calls, meetings, letters... planned and done")
@@ -25,6 +27,19 @@ class Activities(MethodView):
     def post(self, data):
         """Plan an activity with a live client; the assignee defaults to the caller."""
         return activities.plan_activity(current_db(), current_principal(), data, DealLookup.from_request())
+
+
+@blp.route("/activities/export")
+class ActivityExport(MethodView):
+    @blp.arguments(ActivityExportArgs, location="query")
+    @blp.doc(responses=export_doc("the activities as CSV (UTF-8 with a BOM, `,`) or XLSX"))
+    def get(self, args):
+        """Export the activity list as CSV or XLSX (head_of_sales and admin).
+
+        The filters and sort of GET /activities, every matching activity, streamed; a cell a spreadsheet would
+        run as a formula starts with an apostrophe."""
+        rows = activities.export_activities(current_db(), current_principal(), args)
+        return export_response("activities", args["format"], activities.EXPORT_COLUMNS, rows)
 
 
 @blp.route("/activities/<uuid:activity_id>")

@@ -1,14 +1,14 @@
 """CSV import (POST /clients/import -> a job, GET /imports/{id}) and export (GET /clients/export) of client cards."""
-from flask import Response, request
+from flask import request
 from flask.views import MethodView
 from flask_smorest import abort
 
-from glassbox import clock
 from glassbox.app import current_db
 from glassbox.auth import current_principal
+from glassbox.exports import export_doc, export_response
 from glassbox.settings import current_settings
 from glassbox.web import Blueprint, accepts_bodies
-from services.clients.schemas import ClientFilterArgs, ImportJobSchema
+from services.clients.schemas import ClientExportArgs, ImportJobSchema
 from services.clients.service import csv_files, imports
 
 blp = Blueprint("imports", __name__, description="Import of client cards from CSV, and their export")
@@ -68,15 +68,12 @@ class ImportItem(MethodView):
 
 @blp.route("/clients/export")
 class ClientExport(MethodView):
-    @blp.arguments(ClientFilterArgs, location="query")
-    @blp.doc(responses={"200": {"description": "the clients as CSV (UTF-8 with a BOM, `,`), streamed",
-                                "content": {"text/csv": _CSV_BODY}}})
+    @blp.arguments(ClientExportArgs, location="query")
+    @blp.doc(responses=export_doc("the clients as CSV (UTF-8 with a BOM, `,`) or XLSX"))
     def get(self, args):
-        """Export the client list as CSV (head_of_sales and admin).
+        """Export the client list as CSV or XLSX (head_of_sales and admin).
 
         The filters and sort of GET /clients, every matching row, streamed: the columns of a card plus id,
         owner_id and created_at; a cell a spreadsheet would run as a formula starts with an apostrophe."""
         rows = csv_files.export_clients(current_db(), current_principal(), args)
-        stamp = clock.now().strftime("%Y%m%d-%H%M%S")
-        return Response(rows, mimetype="text/csv", headers={
-            "Content-Disposition": f'attachment; filename="clients-{stamp}.csv"', "Cache-Control": "no-store"})
+        return export_response("clients", args["format"], csv_files.EXPORT_COLUMNS, rows)

@@ -3,6 +3,7 @@ manager sees the work on their own clients and the work assigned to them."""
 from __future__ import annotations
 
 import uuid
+from typing import Iterator
 
 from sqlalchemy import and_, func, select
 
@@ -10,12 +11,13 @@ from glassbox import clock
 from glassbox.auth import Principal
 from glassbox.db import Database, on_days
 from glassbox.errors import Conflict, Invalid, invalid
+from glassbox.exports import streamed_rows
 from glassbox.policy import require
 from glassbox.web import keyset_page_of_union, sort_order, sorted_page
 from services.clients import consumers, events
 from services.clients.directory import DealLookup
 from services.clients.models import Activity, ActivityType, Deal
-from services.clients.service.policy import ASSIGNERS, READERS, VISIBILITY, WRITERS
+from services.clients.service.policy import ASSIGNERS, EXPORTERS, READERS, VISIBILITY, WRITERS
 from services.clients.service.records import (add_new, client_for_new_record, ensure_active_code, ensure_active_user,
                                               get_attached, load_attached, new_values, record_changes, where_equal)
 
@@ -97,9 +99,9 @@ def cancel_activity(db: Database, principal: Principal, activity_id: uuid.UUID, 
     return _finish_activity(db, principal, activity_id, "cancelled", values, events.activity_cancelled)
 
 
-def list_activities(db: Database, principal: Principal, args: dict) -> dict:
-    require(principal, *READERS)
-    stmt = where_equal(select(Activity), Activity, args, ("assignee_id", "client_id", "deal_id", "type", "status"))
+def _filtered(stmt, args: dict):
+    """`stmt` narrowed by the list's filters (GET /activities and its export)."""
+    stmt = where_equal(stmt, Activity, args, ("assignee_id", "client_id", "deal_id", "type", "status"))
     # The due-day and overdue filters are written on due_sort, so that they bound the scans of the
     # (..., due_sort, id) indexes: due_sort is due_at wherever that is set, and after any real day where not.
     if args.get("due_from") or args.get("due_to"):
@@ -108,18 +110,40 @@ def list_activities(db: Database, principal: Principal, args: dict) -> dict:
     if args.get("overdue") is not None:
         overdue = and_(Activity.status == "planned", Activity.due_sort < func.now())  # = Activity.overdue
         stmt = stmt.where(overdue if args["overdue"] else ~overdue)
-    sort_columns = {"due_at": Activity.due_sort}
+    return stmt
+
+
+SORT_COLUMNS = {"due_at": Activity.due_sort}
+EXPORT_COLUMNS = ("id", "client_id", "deal_id", "type", "subject", "status", "due_at", "overdue", "assignee_id",
+                  "outcome", "completed_at", "cancel_reason", "cancelled_at", "notes", "created_at", "updated_at")
+EXPORT_BATCH = 1000
+
+
+def list_activities(db: Database, principal: Principal, args: dict) -> dict:
+    require(principal, *READERS)
+    stmt = _filtered(select(Activity), args)
     if VISIBILITY.sees_all(principal):
         with db.session() as session:
-            return sorted_page(session, stmt, Activity, args, sort_columns)
+            return sorted_page(session, stmt, Activity, args, SORT_COLUMNS)
     parts = _own_activities(stmt, principal, args.get("assignee_id"))
     if len(parts) == 1:
         with db.session() as session:
-            return sorted_page(session, parts[0], Activity, args, sort_columns)
+            return sorted_page(session, parts[0], Activity, args, SORT_COLUMNS)
     name, descending = sort_order(args["sort"])
     with db.session() as session:
-        return keyset_page_of_union(session, parts, Activity, sort_columns.get(name, getattr(Activity, name)),
+        return keyset_page_of_union(session, parts, Activity, SORT_COLUMNS.get(name, getattr(Activity, name)),
                                     Activity.id, descending=descending, limit=args["limit"], cursor=args.get("cursor"))
+
+
+def export_activities(db: Database, principal: Principal, args: dict) -> Iterator[tuple]:
+    """The rows (EXPORT_COLUMNS) of every activity matching the list's filters, in its sort order, read while
+    they are written (a server-side cursor in batches). Exporters see every activity."""
+    require(principal, *EXPORTERS)
+    name, descending = sort_order(args["sort"])
+    column = SORT_COLUMNS.get(name, getattr(Activity, name))
+    order = (column.desc(), Activity.id.desc()) if descending else (column.asc(), Activity.id.asc())
+    stmt = _filtered(select(*(getattr(Activity, name) for name in EXPORT_COLUMNS)), args).order_by(*order)
+    return streamed_rows(db, stmt, EXPORT_BATCH)
 
 
 def _own_activities(stmt, principal: Principal, assignee_id: uuid.UUID | None) -> list:

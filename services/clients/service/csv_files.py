@@ -1,5 +1,5 @@
-"""The CSV format of client cards: reading an upload (encoding, delimiter, header, rows) and writing the
-export of the client list."""
+"""The CSV format of client cards: reading an upload (encoding, delimiter, header, rows), and the rows of the
+export of the client list (written as CSV or XLSX by glassbox.exports)."""
 from __future__ import annotations
 
 import csv
@@ -9,8 +9,8 @@ from typing import Iterator
 from glassbox.auth import Principal
 from glassbox.db import Database
 from glassbox.errors import Invalid
+from glassbox.exports import streamed_rows
 from glassbox.policy import require
-from glassbox.spreadsheet import safe_cell
 from glassbox.web import sort_order
 from services.clients.models import Client
 from services.clients.service.clients import clients_query
@@ -89,29 +89,14 @@ class CsvFile:
 
 # -- export ------------------------------------------------------------------------------------------------
 
-def export_clients(db: Database, principal: Principal, args: dict) -> Iterator[str]:
-    """The caller's filtered client list as CSV text, produced while it is sent: the rows come through a
-    server-side cursor in batches, so the export of a million cards holds one batch in memory."""
+def export_clients(db: Database, principal: Principal, args: dict) -> Iterator[tuple]:
+    """The rows (EXPORT_COLUMNS) of the caller's filtered client list in its sort order, read while they are
+    written: a server-side cursor in batches, so the export of a million cards holds one batch in memory. The
+    caller's right is checked at once, before anything is sent."""
     require(principal, *IMPORTERS)
     name, descending = sort_order(args.get("sort", "-created_at"))
     column = getattr(Client, name)
     order = (column.desc(), Client.id.desc()) if descending else (column.asc(), Client.id.asc())
     stmt = clients_query(principal, args).with_only_columns(
         *(getattr(Client, name) for name in EXPORT_COLUMNS)).order_by(*order)
-
-    def generate() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow(EXPORT_COLUMNS)
-        yield "\ufeff" + buffer.getvalue()  # the BOM: spreadsheets then read the file as UTF-8
-        buffer.seek(0), buffer.truncate()
-        with db.session() as session:
-            result = session.execute(stmt, execution_options={"yield_per": EXPORT_BATCH})
-            for batch in result.partitions():
-                for row in batch:
-                    writer.writerow([safe_cell(value) for value in row])
-                yield buffer.getvalue()
-                buffer.seek(0), buffer.truncate()
-
-    return generate()
-
+    return streamed_rows(db, stmt, EXPORT_BATCH)

@@ -12,6 +12,8 @@ WRITERS = ("admin", "head_of_sales", "manager")
 READERS = WRITERS + ("marketer", "accountant", "service")
 ASSIGNERS = ("admin", "head_of_sales")
 IMPORTERS = ("admin", "head_of_sales")
+# Who may export the activity list (every activity, whoever owns the client).
+EXPORTERS = ("admin", "head_of_sales")
 # Who may own a client, and who receives prospects when they are distributed.
 OWNER_ROLES = ("manager", "head_of_sales")
 DISTRIBUTION_ROLES = ("manager",)

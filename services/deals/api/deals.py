@@ -7,11 +7,13 @@ from flask.views import MethodView
 
 from glassbox.app import current_db
 from glassbox.auth import current_principal
+from glassbox.exports import export_doc, export_response
 from glassbox.web import Blueprint, if_match_versions, version_etag
 from services.deals.directory import ClientLookup
-from services.deals.schemas import (AssignSchema, DealCreateSchema, DealPageSchema, DealQueryArgs, DealSchema,
-                                    DealUpdateSchema, HistoryQueryArgs, HistorySchema, LoseSchema, MoveSchema, WinSchema)
-from services.deals.service import deals, history
+from services.deals.schemas import (AssignSchema, DealCreateSchema, DealExportArgs, DealPageSchema, DealQueryArgs,
+                                    DealSchema, DealUpdateSchema, HistoryQueryArgs, HistorySchema, LoseSchema,
+                                    MoveSchema, WinSchema)
+from services.deals.service import deals, exports, history
 
 blp = Blueprint("deals", __name__, description="Deals: create, change, move through the stages, win, lose, "
                                                "reopen, assign; the stage history")
@@ -36,6 +38,19 @@ class Deals(MethodView):
         of the default pipeline). A client the deals service has not heard of yet is checked with the clients
         service (503 with Retry-After when it cannot answer)."""
         return _tagged(deals.create_deal(current_db(), current_principal(), data, ClientLookup.from_request()))
+
+
+@blp.route("/deals/export")
+class DealExport(MethodView):
+    @blp.arguments(DealExportArgs, location="query")
+    @blp.doc(responses=export_doc("the deals as CSV (UTF-8 with a BOM, `,`) or XLSX"))
+    def get(self, args):
+        """Export the deal list as CSV or XLSX (head_of_sales and admin).
+
+        The filters and sort of GET /deals, every matching deal, streamed: the fields of a deal flattened (amount
+        and currency apart); a cell a spreadsheet would run as a formula starts with an apostrophe."""
+        rows = exports.export_deals(current_db(), current_principal(), args)
+        return export_response("deals", args["format"], exports.EXPORT_COLUMNS, rows)
 
 
 @blp.route("/deals/<uuid:deal_id>")

@@ -249,7 +249,7 @@ def assign_deal(db: Database, principal: Principal, deal_id: uuid.UUID, owner_id
         return _done(uow, deal, events.deal_reassigned(deal, previous, principal.user_id), now)
 
 
-def _deals_query(principal: Principal, args: dict, now: datetime):
+def deals_query(principal: Principal, args: dict, now: datetime):
     stmt = VISIBILITY.narrow(select(Deal), principal, Deal.owner_id)
     for name in ("owner_id", "client_id", "pipeline_id", "stage_id", "status"):
         if args.get(name) is not None:
@@ -280,7 +280,7 @@ def list_deals(db: Database, principal: Principal, args: dict) -> dict:
     by_created = sort_order(args["sort"])[0] == "created_at"
     with db.session() as session:
         # stalled=true in created order: the open deals' (created_at, id) index carries stalled_after (0005)
-        page = sorted_page(session, _deals_query(principal, args, now), Deal, args, SORT_COLUMNS,
+        page = sorted_page(session, deals_query(principal, args, now), Deal, args, SORT_COLUMNS,
                            ids_first=bool(args.get("stalled")) and by_created)
     page["items"] = [mark(deal, now) for deal in page["items"]]
     return page

@@ -9,6 +9,8 @@ READERS = ("admin", "head_of_sales", "manager", "accountant")
 WRITERS = ("admin", "head_of_sales", "manager")
 ASSIGNERS = ("admin", "head_of_sales")
 EDITORS = ("admin", "head_of_sales")
+# Who may export the deal list (every deal, as CSV or XLSX).
+EXPORTERS = ("admin", "head_of_sales")
 # Who may own a deal.
 OWNER_ROLES = ("manager", "head_of_sales")
 # A manager sees their own deals (and clients) only; another's is a 404.

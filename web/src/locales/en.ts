@@ -37,4 +37,5 @@ export const en = {
   changeHistory: 'Change history', actorYou: 'you', actorSystem: 'system', recordCreated: 'created', recordDeleted: 'removed', contactRecord: 'Contact', closedAt: 'Closed', archivedAt: 'Archived', website: 'Website', sourceChannel: 'Lead source', primaryContact: 'Primary contact', yes: 'yes', no: 'no',
   comparedWith: 'against {from} – {to}: {previous}', changeUp: 'up', changeDown: 'down', changeNone: 'unchanged',
   revenueByWeek: 'Revenue and deals won by week', revenueByMonth: 'Revenue and deals won by month',
+  export: 'Export', exportCsv: 'Export CSV', exportXlsx: 'Export XLSX', exportFailed: 'The export failed: {message}',
 } as const

@@ -40,4 +40,5 @@ export const ru: Record<keyof typeof en, string> = {
   changeHistory: 'История изменений', actorYou: 'вы', actorSystem: 'система', recordCreated: 'создание', recordDeleted: 'удаление', contactRecord: 'Контакт', closedAt: 'Закрыта', archivedAt: 'В архиве', website: 'Сайт', sourceChannel: 'Источник', primaryContact: 'Основной контакт', yes: 'да', no: 'нет',
   comparedWith: 'по сравнению с {from} – {to}: {previous}', changeUp: 'рост', changeDown: 'снижение', changeNone: 'без изменений',
   revenueByWeek: 'Выручка и выигранные сделки по неделям', revenueByMonth: 'Выручка и выигранные сделки по месяцам',
+  export: 'Выгрузка', exportCsv: 'Выгрузить CSV', exportXlsx: 'Выгрузить XLSX', exportFailed: 'Не удалось выгрузить: {message}',
 }

@@ -53,6 +53,13 @@ describe('the pipeline board', () => {
     expect(await screen.findByText('Moved to Proposal')).toBeInTheDocument()
   })
 
+  it('offers no export to a manager (the head of sales and admins export)', async () => {
+    gateway({ status: 200, body: deal })
+    renderScreen(<BoardScreen />)
+    await screen.findByText('Big order')
+    expect(screen.queryByRole('button', { name: 'Export CSV' })).toBeNull()
+  })
+
   it('puts the card back with a message when the deal changed meanwhile (412)', async () => {
     gateway({ status: 412, body: { message: 'the deal changed meanwhile' } })
     renderScreen(<BoardScreen />)

@@ -11,6 +11,7 @@ import { api } from '../api/http'
 import type { BoardColumn, Deal, Page, Stage, User } from '../api/types'
 import { useAuth } from '../auth'
 import { CloseDeal } from '../components/CloseDeal'
+import { ExportButtons } from '../components/ExportButtons'
 import { daysSince, ErrorNote, Loading, MoneyList } from '../components/ui'
 import { useI18n } from '../i18n'
 import { seesTeam } from '../roles'
@@ -117,6 +118,9 @@ export function BoardScreen() {
           </label>
         )}
         <label>{t('search')}<input type="search" value={search} onChange={(e) => setSearch(e.target.value)} /></label>
+        {/* The deals on the board (open, this pipeline, owner and search) as a file. */}
+        <ExportButtons role={me?.role} path="/deals/export" name="deals"
+          params={{ pipeline_id: pipeline?.id, owner_id: owner, q: search || undefined, status: 'open' }} />
       </div>
       <div aria-live="polite" className={notice?.bad ? 'notice bad' : 'notice'}>{notice?.text}</div>
       <ErrorNote error={pipelines.error ?? board.error ?? deals.error} />
