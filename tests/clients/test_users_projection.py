@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from services.clients.consumers import GROUP, HANDLERS, TOPICS, USER_CREATED, USER_DEACTIVATED, USER_UPDATED
+from services.clients.consumers import (DEAL_CREATED, GROUP, HANDLERS, TOPICS, USER_CREATED, USER_DEACTIVATED,
+                                       USER_UPDATED)
 from services.clients.models import User
 from tests.support.clients import identity_event
 
@@ -37,9 +38,9 @@ def at(minutes: int) -> datetime:
     return T0 + timedelta(minutes=minutes)
 
 
-def test_the_consumer_reads_the_identity_topic_in_its_own_group():
-    assert GROUP == "clients" and TOPICS == ("crm.identity.events",)
-    assert set(HANDLERS) == {USER_CREATED, USER_UPDATED, USER_DEACTIVATED}
+def test_the_consumer_reads_the_identity_and_deals_topics_in_its_own_group():
+    assert GROUP == "clients" and TOPICS == ("crm.identity.events", "crm.deals.events")
+    assert set(HANDLERS) == {USER_CREATED, USER_UPDATED, USER_DEACTIVATED, DEAL_CREATED}
 
 
 def test_created_then_updated_then_deactivated(project, row, user_id):
