@@ -57,10 +57,16 @@ TABLES = {
 }
 
 
+# Parts of an answer only there when asked for (`interval`, `compare`), which an export never asks.
+ASKED_ONLY = frozenset({"series", "comparison"})
+
+
 def flat_fields(schema: Schema, prefix: str = "") -> Iterator[tuple[str, tuple[str, ...], fields.Field]]:
     """(column, path in a dumped item, field) of every leaf of `schema`, nested objects flattened."""
     for name, field in schema.fields.items():
         key = field.data_key or name
+        if key in ASKED_ONLY:
+            continue
         if isinstance(field, fields.Nested) and not field.many:
             for column, path, leaf in flat_fields(field.schema, f"{prefix}{key}."):
                 yield column, (key, *path), leaf
