@@ -38,4 +38,5 @@ export const en = {
   comparedWith: 'against {from} – {to}: {previous}', changeUp: 'up', changeDown: 'down', changeNone: 'unchanged',
   revenueByWeek: 'Revenue and deals won by week', revenueByMonth: 'Revenue and deals won by month',
   export: 'Export', exportCsv: 'Export CSV', exportXlsx: 'Export XLSX', exportFailed: 'The export failed: {message}',
+  stalledTile: 'Stalled', entered: 'entered', daysColumn: 'days', median: 'median',
 } as const

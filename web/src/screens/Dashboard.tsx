@@ -82,7 +82,7 @@ export default function Dashboard() {
             <Change figure={figure('revenue_won')} period={comparison?.period} format={(v) => money(v, base)} /></div>
           <div><dt>{t('winRate')}</dt><dd>{Math.round(Number(summary.win_rate ?? 0) * 100)}%</dd>
             <Change figure={figure('win_rate')} period={comparison?.period} ratio /></div>
-          <div><dt>{t('stalled')}</dt><dd>{String(summary.stalled_deals)}</dd></div>
+          <div><dt>{t('stalledTile')}</dt><dd>{String(summary.stalled_deals)}</dd></div>
           <div><dt>{t('open')}</dt><dd>{fmt(summary.open_amount)}</dd></div>
         </dl>
       )}
@@ -92,7 +92,7 @@ export default function Dashboard() {
         </Section>
         <Section title={t('funnel')}>
           <Chart option={charts.funnel} label={t('funnel')} />
-          <Table head={[t('stage'), 'entered', '→ %', t('open')]} rows={funnel.map((s) => [String(s.name), String(s.entered),
+          <Table head={[t('stage'), t('entered'), '→ %', t('open')]} rows={funnel.map((s) => [String(s.name), String(s.entered),
             `${Math.round(Number(s.conversion_to_next ?? 0) * 100)}%`, fmt((s.current as Row | undefined)?.amount)])} />
         </Section>
         <Section title={t('managers')}>
@@ -102,12 +102,12 @@ export default function Dashboard() {
             String((m.weakest_stage as Row | null)?.name ?? (m.weakest_stage as Row | null)?.stage_name ?? '—')])} />
         </Section>
         <Section title={t('stalledDeals')}>
-          <Table head={[t('deal'), t('stage'), 'days']} rows={stalled.slice(0, 20).map((d) => [String(d.title), String(d.stage_name),
+          <Table head={[t('deal'), t('stage'), t('daysColumn')]} rows={stalled.slice(0, 20).map((d) => [String(d.title), String(d.stage_name),
             String(Math.round(Number(d.days_in_stage)))])} />
         </Section>
         <Section title={t('dealCycle')}>
           <Chart option={barOption(items(cycle.data).map((s) => [String(s.name), Number(s.avg_days)]))} label={t('dealCycle')} />
-          <p>{t('dealCycle')}: {String(cycle.data?.avg_days ?? '—')} / median {String(cycle.data?.median_days ?? '—')}</p>
+          <p>{t('dealCycle')}: {String(cycle.data?.avg_days ?? '—')} / {t('median')} {String(cycle.data?.median_days ?? '—')}</p>
         </Section>
         <Section title={t('campaigns')}>
           <Table head={[t('name'), 'leads', t('won'), t('revenue'), 'ROI']} rows={items(campaigns.data).map((c) => [String(c.name), String(c.leads),
