@@ -80,12 +80,26 @@ def infra_down():
     click.echo("stopped")
 
 
+_PORT_OFFSET = click.option("--port-offset", type=int, default=0, show_default=True,
+                            help="of a run started with `glassbox run --port-offset N`")
+
+
+def _shift_ports(port_offset: int) -> None:
+    """Point this command at a run started with --port-offset (variables set explicitly are kept)."""
+    from glassbox.portshift import shifted_environment
+
+    os.environ.update(shifted_environment(port_offset, registry.specs(), os.environ))
+
+
 @infra.command("status")
 @click.option("--json", "as_json", is_flag=True, help="the report as JSON instead of a table")
-def infra_status(as_json):
+@_PORT_OFFSET
+def infra_status(as_json, port_offset):
     """PostgreSQL and Kafka: up or down, port, data, databases and topics."""
     from glassbox import infra as runtime
     from glassbox import status
+
+    _shift_ports(port_offset)
 
     report = runtime.status()
     if as_json:
@@ -96,12 +110,14 @@ def infra_status(as_json):
 
 @main.command("status")
 @click.option("--json", "as_json", is_flag=True, help="the report as JSON lines instead of a table")
-def status_command(as_json):
+@_PORT_OFFSET
+def status_command(as_json, port_offset):
     """Every process of the local run (glassbox run): servers by /health, relays by their metrics (outbox backlog),
     consumers by theirs (lag per topic). Exits 1 when any is down."""
     from glassbox import status
 
-    reports = status.check_all()
+    _shift_ports(port_offset)
+    reports = status.check_all(status.local_processes(port_offset))
     if as_json:
         for report in reports:
             click.echo(json.dumps(report.as_dict()))

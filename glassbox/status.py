@@ -34,16 +34,18 @@ class Report:
         return {**asdict(self.process), "state": self.state, "detail": self.detail}
 
 
-def local_processes() -> list[Process]:
-    """The processes of the local run, in the Procfile's order (glassbox.registry.procfile)."""
+def local_processes(port_offset: int = 0) -> list[Process]:
+    """The processes of the local run, in the Procfile's order (glassbox.registry.procfile); `port_offset`: of a
+    run started with `--port-offset` (the servers' URLs come from the environment it shifts, see cli.py)."""
     found = []
     for name, spec in registry.specs().items():
         found.append(Process(name, "server", name, f"{config.service_url(name)}/health/live"))
         if spec.topic:
-            found.append(Process(f"{name}-relay", "relay", name, f"http://127.0.0.1:{spec.relay_metrics_port}/metrics"))
+            found.append(Process(f"{name}-relay", "relay", name,
+                                 f"http://127.0.0.1:{spec.relay_metrics_port + port_offset}/metrics"))
         if spec.consumers:
             found.append(Process(f"{name}-consumer", "consumer", name,
-                                 f"http://127.0.0.1:{spec.consumer_metrics_port}/metrics"))
+                                 f"http://127.0.0.1:{spec.consumer_metrics_port + port_offset}/metrics"))
         if spec.worker:
             found.append(Process(f"{name}-worker", "worker", name, None))
         for process, _command in spec.local_processes:

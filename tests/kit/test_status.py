@@ -116,3 +116,21 @@ def test_a_relay_with_parked_rows_says_how_many(clients_only):
         relay.server_close()
     assert rows["clients-relay"]["state"] == "up"
     assert rows["clients-relay"]["detail"] == "outbox backlog 0, 2 parked"
+
+
+def test_a_run_on_shifted_ports_is_asked_on_them(clients_only, monkeypatch):
+    """`glassbox status --port-offset N` asks the processes of `glassbox run --port-offset N`."""
+    import os
+
+    monkeypatch.setattr(os, "environ", dict(os.environ))  # the command shifts the environment of this process
+    offset = next(n for n in range(1, 200) if all(_free(p + n) for p in (
+        clients_only.port, clients_only.relay_metrics_port, clients_only.consumer_metrics_port)))
+    relay = metrics_endpoint(clients_only.relay_metrics_port + offset, "outbox_backlog", {"service": "clients"}, [4])
+    try:
+        rows = status_rows(CliRunner().invoke(main, ["status", "--json", "--port-offset", str(offset)]))
+    finally:
+        relay.shutdown()
+        relay.server_close()
+    assert rows["clients-relay"]["state"] == "up" and rows["clients-relay"]["detail"] == "outbox backlog 4"
+    assert rows["clients"]["state"] == "down"
+    assert rows["clients"]["url"] == f"http://127.0.0.1:{clients_only.port + offset}/health/live"
