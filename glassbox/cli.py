@@ -190,6 +190,22 @@ def db_upgrade(service):
 
 # -- processes -----------------------------------------------------------------------------------------
 
+def _refuse_development_defaults(service: str, doing: str, **needs) -> None:
+    """Outside development a process does not start on the laptop defaults (the embedded database and broker,
+    the key files under var/): see glassbox.settings.missing_for_production for what each kind needs."""
+    from glassbox.config import ConfigError
+    from glassbox.settings import missing_for_production
+
+    try:
+        missing = missing_for_production(service, **needs)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    if missing:
+        raise click.ClickException(
+            f"{service} will not {doing} production on the development defaults: set {', '.join(missing)} "
+            "(or GLASSBOX_ENV=development on a laptop, as `glassbox run` does)")
+
+
 @main.command()
 @click.argument("service")
 @click.option("--port", type=int, default=None, help="default: the service's port from the architecture")
@@ -200,18 +216,8 @@ def db_upgrade(service):
 def serve(service, port, metrics_port, workers):
     """Serve a service with gunicorn (multiprocess Prometheus metrics on their own port). Outside development
     (GLASSBOX_ENV) it refuses to start without its database URL and its token keys set explicitly."""
-    from glassbox.config import ConfigError
-    from glassbox.settings import missing_for_production
-
     spec = _spec(service)
-    try:
-        missing = missing_for_production(service, signs_tokens=spec.issues_tokens)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
-    if missing:
-        raise click.ClickException(
-            f"{service} will not serve production on the development defaults: set {', '.join(missing)} "
-            "(or GLASSBOX_ENV=development on a laptop, as `glassbox run` does)")
+    _refuse_development_defaults(service, "serve", signs_tokens=spec.issues_tokens)
     if metrics_port is None:
         # The service's port + 1000, also when --port moves it (a second system, a test, a benchmark).
         metrics_port = int(os.environ.get("GLASSBOX_METRICS_PORT") or (port or spec.port) + registry.METRICS_PORT_SHIFT)
@@ -240,6 +246,7 @@ def relay(service, metrics_port):
 
     if _spec(service).topic is None:
         raise click.ClickException(f"{service} emits no events")
+    _refuse_development_defaults(service, "relay", verifies_tokens=False, uses_broker=True)
     logs.configure(f"{service}-relay")
     if metrics_port:
         from prometheus_client import start_http_server
@@ -271,6 +278,7 @@ def consume(service, metrics_port):
     spec = _spec(service)
     if spec.consumers is None:
         raise click.ClickException(f"{service} consumes no events")
+    _refuse_development_defaults(service, "consume", verifies_tokens=False, uses_broker=True)
     consumers = registry.load(spec.consumers)
     logs.configure(f"{service}-consumer")
     if metrics_port:
@@ -298,6 +306,7 @@ def work(service):
     spec = _spec(service)
     if spec.worker is None:
         raise click.ClickException(f"{service} has no background worker")
+    _refuse_development_defaults(service, "work", verifies_tokens=False)
     logs.configure(f"{service}-worker")
     registry.load(spec.worker)(stop_on_signals())
 
@@ -352,6 +361,7 @@ def _dead_letters(service: str):
     spec = _spec(service)
     if spec.consumers is None:
         raise click.ClickException(f"{service} consumes no events")
+    _refuse_development_defaults(service, "consume", verifies_tokens=False, uses_broker=True)
     consumers = registry.load(spec.consumers)
     return consumers, dead_letters.read(config.kafka_bootstrap_servers(), consumers.GROUP, consumers.TOPICS)
 

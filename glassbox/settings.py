@@ -84,9 +84,11 @@ def deployment_environment() -> str:
     return setting("GLASSBOX_ENV", PRODUCTION, known)
 
 
-def missing_for_production(service: str, signs_tokens: bool) -> list[str]:
-    """What a production server of `service` must be told and was not: its database, and how it verifies tokens
-    (the token issuer: the key it signs with). Empty in development, where the embedded defaults are meant."""
+def missing_for_production(service: str, signs_tokens: bool = False, *, verifies_tokens: bool = True,
+                           uses_broker: bool = False) -> list[str]:
+    """What a production process of `service` must be told and was not: its database, how it verifies tokens (a
+    server; the token issuer: the key it signs with) and, for a relay or consumer, the broker. Empty in
+    development, where the embedded defaults are meant."""
     if deployment_environment() == DEVELOPMENT:
         return []
     missing = []
@@ -94,8 +96,11 @@ def missing_for_production(service: str, signs_tokens: bool) -> list[str]:
         missing.append(f"{service.upper()}_DATABASE_URL")
     if signs_tokens and not os.environ.get("JWT_PRIVATE_KEY_FILE"):
         missing.append("JWT_PRIVATE_KEY_FILE")
-    if not signs_tokens and not (os.environ.get("JWT_JWKS_URL") or os.environ.get("JWT_PUBLIC_KEY_FILE")):
+    if verifies_tokens and not signs_tokens and not (os.environ.get("JWT_JWKS_URL")
+                                                     or os.environ.get("JWT_PUBLIC_KEY_FILE")):
         missing.append("JWT_JWKS_URL (or JWT_PUBLIC_KEY_FILE)")
+    if uses_broker and not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        missing.append("KAFKA_BOOTSTRAP_SERVERS")
     return missing
 
 

@@ -73,7 +73,7 @@ def serve(work: Path, service: str, port: int, env: dict, name: str | None = Non
 
 def glassbox_process(work: Path, name: str, args: list[str], env: dict) -> Server:
     """Any other glassbox command (consume, relay, work, analytics rebuild); it serves no port."""
-    return Server(name, [GLASSBOX, *args], env, 0, "", work)
+    return Server(name, [GLASSBOX, *args], {**env, "GLASSBOX_ENV": "development"}, 0, "", work)
 
 
 def ensure_all_running(servers) -> None:

@@ -47,6 +47,30 @@ def test_what_production_must_be_told(monkeypatch):
         missing_for_production("clients", signs_tokens=False)
 
 
+@pytest.mark.parametrize("argv, needed", [
+    (["relay", "clients"], ["CLIENTS_DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS"]),
+    (["consume", "analytics"], ["ANALYTICS_DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS"]),
+    (["work", "billing"], ["BILLING_DATABASE_URL"]),
+])
+def test_relays_consumers_and_workers_refuse_the_development_defaults_too(monkeypatch, argv, needed):
+    for name in [name for name in os.environ if name.endswith((*CONFIGURED, "KAFKA_BOOTSTRAP_SERVERS"))]:
+        monkeypatch.delenv(name)
+    refused = CliRunner().invoke(main, argv)
+    assert refused.exit_code != 0
+    assert f"will not {argv[0]} production on the development defaults: set {', '.join(needed)} " in refused.output
+    assert "JWT" not in refused.output  # they verify no tokens
+
+
+def test_what_a_relay_and_a_consumer_must_be_told(monkeypatch):
+    for name in [name for name in os.environ if name.endswith((*CONFIGURED, "KAFKA_BOOTSTRAP_SERVERS"))]:
+        monkeypatch.delenv(name)
+    assert missing_for_production("deals", verifies_tokens=False, uses_broker=True) == [
+        "DEALS_DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS"]
+    monkeypatch.setenv("DEALS_DATABASE_URL", "postgresql://deals@db/deals")
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "kafka:9092")
+    assert missing_for_production("deals", verifies_tokens=False, uses_broker=True) == []
+
+
 def test_demo_data_is_seeded_only_in_development(monkeypatch):
     monkeypatch.delenv("GLASSBOX_ENV", raising=False)
     result = CliRunner().invoke(main, ["demo", "seed"])
