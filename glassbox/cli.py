@@ -351,6 +351,57 @@ def events_tail(topic, from_beginning, max_events, timeout):
 
 
 @main.group()
+def outbox():
+    """The rows a service's relay parked (refused for good by the broker): list them, send them again."""
+
+
+def _outbox_engine(service: str):
+    from glassbox.db import make_engine
+
+    if _spec(service).topic is None:
+        raise click.ClickException(f"{service} emits no events")
+    return make_engine(config.database_url(service), pool_size=1)
+
+
+@outbox.command("parked")
+@click.argument("service")
+def outbox_parked(service):
+    """One JSON line per parked row of SERVICE's outbox, oldest first: id, type, topic, created_at, parked_at,
+    parked_error and the payload's size in bytes."""
+    from glassbox.outbox import parked_rows
+
+    engine = _outbox_engine(service)
+    try:
+        rows = parked_rows(engine)
+    finally:
+        engine.dispose()
+    for row in rows:
+        click.echo(json.dumps(row, default=str, ensure_ascii=False))
+
+
+@outbox.command("retry")
+@click.argument("service")
+@click.argument("event_ids", nargs=-1)
+@click.option("--all", "every", is_flag=True, help="every parked row of the service")
+def outbox_retry(service, event_ids, every):
+    """Hand parked rows (by event id, or --all) back to SERVICE's relay after the fix (a larger max.message.bytes,
+    the topic created): it publishes them with its next batch; one refused again is parked again."""
+    from glassbox.outbox import unpark
+
+    if bool(event_ids) == every:
+        raise click.UsageError("name the event ids to send again, or --all")
+    engine = _outbox_engine(service)
+    try:
+        handed_back = unpark(engine, None if every else event_ids)
+    finally:
+        engine.dispose()
+    unknown = sorted(set(event_ids) - set(handed_back))
+    click.echo(json.dumps({"retried": handed_back, "not_parked": unknown}))
+    if unknown:
+        raise click.ClickException(f"{len(unknown)} of the ids are not parked rows of {service}: {', '.join(unknown)}")
+
+
+@main.group()
 def dlq():
     """The dead letters of a service's consumer: list them, re-drive them."""
 

@@ -17,7 +17,7 @@ from typing import Callable, Iterable
 
 from kafka import KafkaProducer
 from kafka import errors as kafka_errors
-from sqlalchemy import BigInteger, Engine, any_, bindparam, func, select, text, update
+from sqlalchemy import BigInteger, Engine, Text, any_, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from psycopg.types.json import Jsonb
@@ -264,3 +264,27 @@ class OutboxRelay:
                 last_purged = now
             if sent == 0:
                 stop.wait(self.idle_sleep)
+
+
+# -- parked rows: look, and send again after the fix (`glassbox outbox parked|retry`) ------------------------------
+
+def parked_rows(engine: Engine) -> list[dict]:
+    """The parked rows, oldest first: what and where they were for, when and why they were parked, their size."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(_OUTBOX.c.id, _OUTBOX.c.type, _OUTBOX.c.topic, _OUTBOX.c.created_at,
+                                   _OUTBOX.c.parked_at, _OUTBOX.c.parked_error,
+                                   func.octet_length(_OUTBOX.c.payload.cast(Text)).label("bytes"))
+                            .where(_OUTBOX.c.sent_at.is_(None), _OUTBOX.c.parked_at.is_not(None))
+                            .order_by(_OUTBOX.c.position))
+        return [dict(row._mapping) for row in rows]
+
+
+def unpark(engine: Engine, ids: Iterable[str] | None = None) -> list[str]:
+    """Hand parked rows back to the relay (all of them when `ids` is None); returns the ids handed back. The relay
+    publishes them with its next batch; one refused again is parked again."""
+    statement = (update(_OUTBOX).where(_OUTBOX.c.sent_at.is_(None), _OUTBOX.c.parked_at.is_not(None))
+                 .values(parked_at=None, parked_error=None).returning(_OUTBOX.c.id))
+    if ids is not None:
+        statement = statement.where(_OUTBOX.c.id.in_(list(ids)))
+    with engine.begin() as conn:
+        return list(conn.scalars(statement))

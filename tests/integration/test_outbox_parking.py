@@ -113,3 +113,42 @@ def test_errors_that_are_not_the_rows_fault_are_retried_not_parked(error):
                                    TypeError("not serializable")])
 def test_errors_of_the_record_itself_are_refused_for_good(error):
     assert refused_for_good(error)
+
+
+def test_parked_rows_are_listed_and_sent_again_after_the_fix(relay, engine, kafka_bootstrap, monkeypatch):
+    """`glassbox outbox parked clients` lists them; after the topic takes larger messages, `glassbox outbox retry`
+    hands them back and the relay publishes them; an id that is not parked is named and the exit code says so."""
+    import json
+
+    from click.testing import CliRunner
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    from glassbox.cli import main
+
+    monkeypatch.setenv("CLIENTS_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    topic = f"test.small-messages.{uuid.uuid4().hex[:8]}"
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    try:
+        admin.create_topics([NewTopic(topic, 1, 1, topic_configs={"max.message.bytes": "50000"})])
+        small, too_large = write(engine, topic, 10, 200_000)
+        assert relay.publish_batch() == 2
+        listed = [json.loads(line) for line in CliRunner().invoke(main, ["outbox", "parked", "clients"]).stdout
+                  .splitlines()]
+        assert [(row["id"], row["topic"]) for row in listed] == [(too_large, topic)]
+        assert "TooLarge" in listed[0]["parked_error"] and listed[0]["bytes"] > 200_000
+
+        refused = CliRunner().invoke(main, ["outbox", "retry", "clients", small])  # sent, not parked
+        assert refused.exit_code != 0 and small in refused.output and states(engine)[too_large][1]
+        assert CliRunner().invoke(main, ["outbox", "retry", "clients"]).exit_code != 0  # ids or --all
+
+        admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, topic,
+                                            configs={"max.message.bytes": "1000000"})])
+        retried = CliRunner().invoke(main, ["outbox", "retry", "clients", too_large])
+        assert retried.exit_code == 0, retried.output
+        assert json.loads(retried.stdout) == {"retried": [too_large], "not_parked": []}
+    finally:
+        admin.close()
+    assert relay.publish_batch() == 1
+    assert states(engine)[too_large][:2] == (True, False)
+    assert ce_ids(read_topic(kafka_bootstrap, topic, 2, lambda r: True)) == {small, too_large}
+    assert CliRunner().invoke(main, ["outbox", "parked", "clients"]).stdout == ""
