@@ -192,10 +192,18 @@ class EmbeddedPostgres:
         with self._locked():
             if self._postmaster() is None:
                 return
-            r = _run([str(_bin_dir() / "pg_ctl"), "stop", "-D", str(self.data_dir), "-m", "fast", "-w",
-                      "-t", str(max(1, math.ceil(timeout)))], timeout=timeout + 10)
+            r = self._pg_ctl_stop("fast", timeout)
+            if r.returncode != 0 and self._postmaster() is not None:
+                # Its shutdown checkpoint did not finish in time (a box busy writing): stop without one; the next
+                # start replays the WAL, nothing committed is lost.
+                log.warning("PostgreSQL did not stop in %ss; stopping it immediately: %s", timeout, r.stdout)
+                r = self._pg_ctl_stop("immediate", timeout)
             if r.returncode != 0 and self._postmaster() is not None:
                 raise RuntimeError(f"pg_ctl stop failed: {r.stdout}{r.stderr}\n{self._log_tail()}")
+
+    def _pg_ctl_stop(self, mode: str, timeout: float):
+        return _run([str(_bin_dir() / "pg_ctl"), "stop", "-D", str(self.data_dir), "-m", mode, "-w",
+                     "-t", str(max(1, math.ceil(timeout)))], timeout=timeout + 10)
 
     def is_running(self) -> bool:
         return self._postmaster() is not None
