@@ -7,6 +7,7 @@ import re
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from glassbox.dumping import FastDumpSchema
 from glassbox.money import Currency
 from glassbox.web import PageArgs, page_schema
 from glassbox.web.fields import day
@@ -172,7 +173,7 @@ def comparison_field():
     return fields.Nested(ComparisonSchema, metadata={"description": "only with `compare=`"})
 
 
-class ReportSchema(Schema):
+class ReportSchema(FastDumpSchema):
     """The head of a KPI answer: its period and the currency its money is in."""
 
     period = fields.Nested(PeriodSchema, required=True)

@@ -1,0 +1,93 @@
+"""The compiled dump gives exactly marshmallow's output, and leaves what it does not know to marshmallow."""
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+from marshmallow import Schema, fields, post_dump
+
+from glassbox.dumping import FastDumpSchema
+
+
+class Money(Schema):
+    amount = fields.Decimal(as_string=True, places=2, required=True)
+    currency = fields.String(required=True)
+
+
+class Line(Schema):
+    line_id = fields.UUID(required=True)
+    share = fields.Float(allow_none=True)
+    count = fields.Integer()
+    on = fields.Date()
+    at = fields.DateTime()
+    active = fields.Boolean()
+    total = fields.Nested(Money)
+
+
+class Report(FastDumpSchema):
+    title = fields.String(data_key="name")
+    owner = fields.UUID(attribute="owner_id", allow_none=True)
+    lines = fields.List(fields.Nested(Line))
+    first = fields.Nested(Line, allow_none=True)
+    many = fields.Nested(Line, many=True)
+    per_type = fields.Dict(keys=fields.String(), values=fields.Integer())
+    raw = fields.Raw()
+    amount = fields.Decimal(as_string=True, places=2, allow_none=True)
+
+
+def _line(n: int, **over) -> dict:
+    line = {"line_id": uuid.UUID(int=n), "share": Decimal("0.3333") if n % 2 else 1, "count": Decimal(n),
+            "on": date(2027, 4, n % 28 + 1), "at": datetime(2027, 4, 1, 12, n % 60, tzinfo=timezone.utc),
+            "active": bool(n % 2), "total": {"amount": Decimal(n) / 3, "currency": "RUB"}}
+    line.update(over)
+    return line
+
+
+ANSWER = {
+    "title": "April", "owner_id": uuid.UUID(int=7), "lines": [_line(1), _line(2, share=None), _line(3, total=None)],
+    "first": None, "many": [_line(4)], "per_type": {"call": 3, "meeting": Decimal(2)}, "raw": {"x": [1, 2]},
+    "amount": Decimal("1234.567"), "not_in_schema": 1,
+}
+
+
+def test_the_compiled_dump_equals_marshmallows_for_every_kind_of_field():
+    compiled = Report().dump(ANSWER)
+    assert Report._compiled is not None  # the compiled path ran, not a fallback
+    assert compiled == Schema.dump(Report(), ANSWER)
+    assert compiled["name"] == "April" and compiled["owner"] == str(uuid.UUID(int=7))
+    assert compiled["amount"] == "1234.57" and compiled["lines"][0]["total"]["amount"] == "0.33"
+
+
+def test_missing_keys_are_left_out_as_marshmallow_does():
+    answer = {"title": "only a title", "lines": [{"line_id": uuid.UUID(int=1)}]}
+    assert Report().dump(answer) == Schema.dump(Report(), answer) == {
+        "name": "only a title", "lines": [{"line_id": str(uuid.UUID(int=1))}]}
+
+
+def test_many_dumps_each_object():
+    assert Report(many=True).dump([ANSWER, ANSWER]) == Schema.dump(Report(many=True), [ANSWER, ANSWER])
+
+
+def test_a_schema_with_hooks_or_computed_fields_is_dumped_by_marshmallow():
+    class Hooked(FastDumpSchema):
+        name = fields.String()
+
+        @post_dump
+        def shout(self, data, **kwargs):
+            return {"name": data["name"].upper()}
+
+    class Computed(FastDumpSchema):
+        name = fields.String()
+        size = fields.Method("size_of")
+
+        def size_of(self, obj):
+            return len(obj["name"])
+
+    assert Hooked().dump({"name": "a"}) == {"name": "A"} and Hooked._compiled is None
+    assert Computed().dump({"name": "abc"}) == {"name": "abc", "size": 3} and Computed._compiled is None
+
+
+def test_only_and_exclude_go_to_marshmallow():
+    assert Report(only=("title",)).dump(ANSWER) == {"name": "April"}
+    assert "name" not in Report(exclude=("title",)).dump(ANSWER)
