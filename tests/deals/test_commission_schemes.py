@@ -170,6 +170,21 @@ def test_a_manager_or_a_team_is_assigned_to_one_scheme_at_most(head, anna, proje
     assert len(scheme_events(deals_db_url)) == 4
 
 
+def test_a_manager_is_assigned_to_one_scheme_in_every_period(head, anna):
+    first = create_scheme(head, name="Standard", valid_from="2026-03-01", manager_ids=[anna])
+    # From May on the first scheme no longer names her; until then it still does.
+    assert head.post(f"{SCHEMES}/{first['id']}/versions", json={"valid_from": "2026-05-01", "tiers": TIERS,
+                                                              "manager_ids": []}).status_code == 201
+    body = assert_error(head.post(SCHEMES, json={"name": "Premium", "valid_from": "2026-04-01", "tiers": TIERS,
+                                                 "manager_ids": [anna]}), 409, "already_assigned", "Standard")
+    assert body["errors"]["scheme_id"] == first["id"]
+    premium = create_scheme(head, name="Premium", valid_from="2026-05-01", manager_ids=[anna])
+    assert premium["versions"][0]["manager_ids"] == [anna]
+    # And the first scheme cannot take her back while the second names her.
+    assert_error(head.post(f"{SCHEMES}/{first['id']}/versions", json={"valid_from": "2026-06-01", "tiers": TIERS,
+                                                                    "manager_ids": [anna]}), 409, "Premium")
+
+
 def test_rename_changes_only_the_name(head, clock, deals_db_url):
     scheme = create_scheme(head, name="Standard")
     create_scheme(head, name="Premium")

@@ -1,13 +1,13 @@
 """Use cases of commission schemes: a name and versions, each valid from the first day of a month, with its tiers,
 deal bonus and whom it applies to. A change is a new version from this month on; earlier versions are never
 modified, so a closed period's commission never changes. A manager is assigned directly to one scheme at most, a
-team to one at most (as the schemes' latest versions say); a manager's scheme is their own, else their team's."""
+team to one at most, in every period; a manager's scheme is their own, else their team's."""
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from glassbox import clock
@@ -64,21 +64,38 @@ def _money_json(money: Money) -> dict:
     return {"amount": str(money.amount), "currency": money.currency}
 
 
-def _assign(session: Session, scheme: CommissionScheme, manager_ids: list, team_ids: list) -> None:
-    """The scheme's direct assignments become these; one already assigned to another scheme is a 409 naming it."""
+def _still_named(session: Session, scheme: CommissionScheme, valid_from: date) -> dict[tuple[str, str], tuple]:
+    """(kind, subject id) -> (scheme id, name) of the other schemes' versions that name them and are still valid
+    on or after `valid_from` (a version is valid until the next version of its scheme begins)."""
+    versions = select(CommissionSchemeVersion.scheme_id, CommissionSchemeVersion.manager_ids,
+                      CommissionSchemeVersion.team_ids,
+                      func.lead(CommissionSchemeVersion.valid_from).over(
+                          partition_by=CommissionSchemeVersion.scheme_id,
+                          order_by=CommissionSchemeVersion.version).label("ends_on")).where(
+        CommissionSchemeVersion.scheme_id != scheme.id).subquery()
+    rows = session.execute(select(versions.c.manager_ids, versions.c.team_ids, CommissionScheme.id,
+                                  CommissionScheme.name).join(CommissionScheme, CommissionScheme.id == versions.c.scheme_id)
+                           .where(or_(versions.c.ends_on.is_(None), versions.c.ends_on > valid_from))).all()
+    return {(kind, subject): (row.id, row.name) for row in rows
+            for kind, subjects in (("manager", row.manager_ids), ("team", row.team_ids)) for subject in subjects}
+
+
+def _assign(session: Session, scheme: CommissionScheme, manager_ids: list, team_ids: list, valid_from: date) -> None:
+    """The scheme's direct assignments become these. A manager or team that another scheme names for any time from
+    `valid_from` on is a 409 naming that scheme: for every period, at most one scheme applies to each directly."""
     ensure_managers(session, "manager_ids", manager_ids)
     ensure_teams(session, "team_ids", team_ids)
     wanted = [("manager", uuid.UUID(str(i))) for i in manager_ids] + [("team", uuid.UUID(str(i))) for i in team_ids]
+    named = _still_named(session, scheme, valid_from)
     for kind, subject in wanted:
-        taken = session.execute(select(CommissionScheme.id, CommissionScheme.name).join(
-            CommissionAssignment, CommissionAssignment.scheme_id == CommissionScheme.id).where(
-            CommissionAssignment.kind == kind, CommissionAssignment.subject_id == subject,
-            CommissionAssignment.scheme_id != scheme.id)).first()
-        if taken is not None:
-            field = f"{kind}_ids"
-            raise Conflict(f"{kind} {subject} is already assigned to the commission scheme {taken.name!r} "
-                           f"({taken.id})", {"reason": ALREADY_ASSIGNED, "scheme_id": str(taken.id),
-                                             "scheme_name": taken.name, field: [f"{subject}: {ALREADY_ASSIGNED}"]})
+        if (kind, str(subject)) in named:
+            other_id, other_name = named[(kind, str(subject))]
+            raise Conflict(f"{kind} {subject} is already assigned to the commission scheme {other_name!r} "
+                           f"({other_id})", {"reason": ALREADY_ASSIGNED, "scheme_id": str(other_id),
+                                             "scheme_name": other_name,
+                                             f"{kind}_ids": [f"{subject}: {ALREADY_ASSIGNED}"]})
+    # The latest version's lists, one row per subject: the primary key stops a concurrent request that passed the
+    # check above, and a manager's applying scheme is read from here.
     session.execute(delete(CommissionAssignment).where(CommissionAssignment.scheme_id == scheme.id))
     session.flush()
     session.add_all(CommissionAssignment(kind=kind, subject_id=subject, scheme_id=scheme.id) for kind, subject in wanted)
@@ -99,7 +116,7 @@ def _new_version(session: Session, scheme: CommissionScheme, data: dict, currenc
         ensure_currency(bonus["min_deal_amount"], currency, "deal_bonus.min_deal_amount", positive=False)
     manager_ids = data.get("manager_ids", previous.manager_ids if previous else [])
     team_ids = data.get("team_ids", previous.team_ids if previous else [])
-    _assign(session, scheme, manager_ids, team_ids)
+    _assign(session, scheme, manager_ids, team_ids, valid_from)
     version = CommissionSchemeVersion(
         scheme_id=scheme.id, version=previous.version + 1 if previous else 1, valid_from=valid_from,
         base=data.get("base", "revenue_paid"), tiers=[dict(tier) for tier in data["tiers"]],
