@@ -1,6 +1,6 @@
 """Deals service: pipelines and their stages (the company's one sales technology), deals moving through them
-with their stage history, lost reasons, sales plans and commission schemes; a projection of clients (crm.clients.events) and of users
-(crm.identity.events) to check whom a deal may name."""
+with their stage history, lost reasons, sales plans and commission schemes; a projection of clients
+(crm.clients.events) and of users (crm.identity.events) to check whom a deal, a plan or a scheme may name."""
 from __future__ import annotations
 
 from glassbox.registry import ServiceSpec

@@ -6,7 +6,7 @@ import pytest
 
 from tests.support.contracts import validator
 from tests.support.http import assert_error, assert_field_error
-from tests.support.plans import TARGETS, create_plan, events_named, in_team, new_team, rub
+from tests.support.plans import TARGETS, create_plan, events_named, new_team, rub
 
 PLANS = "/api/v1/sales-plans"
 

@@ -73,9 +73,10 @@ def _still_named(session: Session, scheme: CommissionScheme, valid_from: date) -
                           partition_by=CommissionSchemeVersion.scheme_id,
                           order_by=CommissionSchemeVersion.version).label("ends_on")).where(
         CommissionSchemeVersion.scheme_id != scheme.id).subquery()
-    rows = session.execute(select(versions.c.manager_ids, versions.c.team_ids, CommissionScheme.id,
-                                  CommissionScheme.name).join(CommissionScheme, CommissionScheme.id == versions.c.scheme_id)
-                           .where(or_(versions.c.ends_on.is_(None), versions.c.ends_on > valid_from))).all()
+    still_valid = or_(versions.c.ends_on.is_(None), versions.c.ends_on > valid_from)
+    rows = session.execute(
+        select(versions.c.manager_ids, versions.c.team_ids, CommissionScheme.id, CommissionScheme.name)
+        .join(CommissionScheme, CommissionScheme.id == versions.c.scheme_id).where(still_valid)).all()
     return {(kind, subject): (row.id, row.name) for row in rows
             for kind, subjects in (("manager", row.manager_ids), ("team", row.team_ids)) for subject in subjects}
 
@@ -98,7 +99,8 @@ def _assign(session: Session, scheme: CommissionScheme, manager_ids: list, team_
     # check above, and a manager's applying scheme is read from here.
     session.execute(delete(CommissionAssignment).where(CommissionAssignment.scheme_id == scheme.id))
     session.flush()
-    session.add_all(CommissionAssignment(kind=kind, subject_id=subject, scheme_id=scheme.id) for kind, subject in wanted)
+    session.add_all(CommissionAssignment(kind=kind, subject_id=subject, scheme_id=scheme.id)
+                    for kind, subject in wanted)
 
 
 def _new_version(session: Session, scheme: CommissionScheme, data: dict, currency: str, now: datetime,
