@@ -1,6 +1,7 @@
 """Sales plans: who sets and who reads them, the targets and periods they take, overlaps, closed periods, ETags
 and the events they emit (checked against the contracts)."""
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -125,6 +126,23 @@ def test_plans_of_one_manager_never_overlap(head, anna, known_user, project, dea
                         "plan_overlaps")
     assert body["errors"]["plan_id"] == quarter["id"]
     assert len(plan_events(deals_db_url)) == 5
+
+
+def test_concurrent_overlapping_plans_give_one_plan_and_conflicts(deals_app, head, anna, deals_db_url):
+    periods = ["2026-Q3", "2026-07", "2026-08", "2026-09"] * 2
+
+    def create(period):
+        with deals_app.test_client() as http:
+            return http.post(PLANS, headers=head.headers, json={"period": period, "manager_id": anna,
+                                                                "targets": TARGETS}).status_code
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(create, periods))
+    plans = head.get(PLANS).json["items"]
+    # Either the quarter or the three months, never both, and every other answer a 409 (never a 500).
+    assert sorted(p["period"] for p in plans) in (["2026-Q3"], ["2026-07", "2026-08", "2026-09"])
+    assert sorted(answers) == sorted([201] * len(plans) + [409] * (len(periods) - len(plans)))
+    assert len(plan_events(deals_db_url)) == len(plans)
 
 
 def test_a_closed_period_takes_no_plan_and_its_plans_no_longer_change(head, anna, clock, deals_db_url):
