@@ -1,6 +1,6 @@
 """Deals service: pipelines and their stages (the company's one sales technology), deals moving through them
-with their stage history, lost reasons; a projection of clients (crm.clients.events) and of users
-(crm.identity.events) to check whom a deal may name."""
+with their stage history, lost reasons, sales plans and commission schemes; a projection of clients
+(crm.clients.events) and of users (crm.identity.events) to check whom a deal, a plan or a scheme may name."""
 from __future__ import annotations
 
 from glassbox.registry import ServiceSpec
@@ -12,7 +12,7 @@ SPEC = ServiceSpec(
     title="Glassbox deals",
     topic="crm.deals.events",
     settings="services.deals.settings:DealsSettings",
-    routes=("deals", "pipelines", "lost-reasons"),
+    routes=("deals", "pipelines", "lost-reasons", "sales-plans", "commission-schemes"),
     consumers="services.deals.consumers",
     demo="services.deals.demo:seed",
     users="services.deals.models:User",

@@ -2,7 +2,8 @@
 state on the clients service's demo cards, for the demo managers, in the default pipeline: open in several
 stages, one stalled, one past due, won and lost ones with their reasons; amounts in RUB. The deals are written
 with the clock set back (glassbox.clock), so that their history spans the last two months.
-Added once: a second run (or a database with deals) adds nothing.
+Then plans for this month and the next for the demo managers, and one commission scheme with three tiers
+(80/100 %) for both. Added once: a second run (or a database with deals, plans or schemes) adds nothing.
 
 The deals need their clients and owners in this service's projections. The seed may run before the consumer has
 read the clients' and the gateway's events, so it feeds both projections itself, through the consumer's own
@@ -25,10 +26,12 @@ from glassbox.events import DomainEvent
 from glassbox.money import Money
 from services.deals import consumers
 from services.deals.events import TOPIC
-from services.deals.models import Campaign, Client, Deal, LostReason, Pipeline, User
-from services.deals.service import deals
+from services.deals.models import Campaign, Client, CommissionScheme, Deal, LostReason, Pipeline, SalesPlan, User
+from services.deals.periods import Period, month_start
+from services.deals.service import commission_schemes, deals, sales_plans
 
 ANNA, BORIS = demo_user_id("anna.manager@glassbox.local"), demo_user_id("boris.manager@glassbox.local")
+HEAD = Principal(demo_user_id("head@glassbox.local"), "head_of_sales")
 # Older than any real event (see the module docstring).
 ANNOUNCED_AT = datetime(2000, 1, 1, tzinfo=timezone.utc)
 
@@ -156,11 +159,44 @@ def _deals(db: Database) -> str | None:
     return f"{len(DEALS)} demo deals"
 
 
+# The demo managers' monthly plans (this month and the next): revenue won and paid in RUB, deals won, activities.
+PLANS = {ANNA: ("4000000.00", "3000000.00", 4, {"call": 40, "meeting": 10}),
+         BORIS: ("3500000.00", "2500000.00", 3, {"call": 30, "meeting": 8})}
+# The demo's commission scheme: 3 % below 80 % of the plan, 5 % up to 100 %, 7 % above; a bonus for big deals.
+SCHEME = {"name": "Standard", "base": "revenue_paid",
+          "tiers": [{"from_pct": "0", "to_pct": "80", "rate_pct": "3"},
+                    {"from_pct": "80", "to_pct": "100", "rate_pct": "5"},
+                    {"from_pct": "100", "to_pct": None, "rate_pct": "7"}],
+          "deal_bonus": {"amount": Money(Decimal("5000.00"), "RUB"),
+                         "min_deal_amount": Money(Decimal("1000000.00"), "RUB")}}
+
+
+def _plans(db: Database) -> str | None:
+    """The demo managers' plans for this month and the next, and one commission scheme for both of them."""
+    with db.session() as session:
+        if session.scalar(select(func.count()).select_from(SalesPlan)) or \
+                session.scalar(select(func.count()).select_from(CommissionScheme)):
+            return None  # plans or schemes exist: leave real data alone
+    this_month = month_start(clock.now().date())
+    months = [this_month, month_start(this_month + timedelta(days=32))]
+    for manager_id, (won, paid, deals_won, activities) in PLANS.items():
+        for first_day in months:
+            sales_plans.create_sales_plan(db, HEAD, {
+                "period": Period.parse(first_day.strftime("%Y-%m")), "manager_id": uuid.UUID(manager_id),
+                "targets": {"revenue_won": Money(Decimal(won), "RUB"), "revenue_paid": Money(Decimal(paid), "RUB"),
+                            "deals_won": deals_won, "activities": activities}}, "RUB")
+    commission_schemes.create_commission_scheme(db, HEAD, {
+        **SCHEME, "valid_from": this_month, "manager_ids": [uuid.UUID(ANNA), uuid.UUID(BORIS)], "team_ids": []},
+        "RUB")
+    return f"{len(PLANS) * len(months)} demo sales plans, 1 demo commission scheme"
+
+
 def seed(database_url: str) -> str:
     db = Database(database_url, TOPIC)
     try:
         # The projections first: the deals name those clients and owners.
-        made = [part for part in (_demo_users(db), _demo_clients(db), _demo_campaigns(db), _deals(db)) if part]
+        made = [part for part in (_demo_users(db), _demo_clients(db), _demo_campaigns(db), _deals(db),
+                                      _plans(db)) if part]
         return f"created {', '.join(made)}" if made else "demo data already present"
     finally:
         db.dispose()

@@ -1,14 +1,15 @@
 """The events the deals service emits on crm.deals.events (the contract agreed with analytics: schemas in
 contracts/events/, rules in docs/events.md). Every deal event carries the whole deal after the change (the
 snapshot) with the names of its client, pipeline, stage and lost reason, so that a consumer never calls back;
-pipeline events carry the whole pipeline with all its stages."""
+pipeline events carry the whole pipeline with all its stages; sales plan and commission scheme events the whole
+plan or scheme (every version of it)."""
 from __future__ import annotations
 
 from datetime import datetime
 
 from glassbox.events import DomainEvent, event_source
 from services.deals import SPEC
-from services.deals.models import Deal, Pipeline, Stage
+from services.deals.models import CommissionScheme, Deal, Pipeline, SalesPlan, Stage
 
 TOPIC = SPEC.topic
 SOURCE = "/crm/deals"
@@ -22,9 +23,15 @@ DEAL_REOPENED = "crm.deal.reopened.v1"
 DEAL_REASSIGNED = "crm.deal.reassigned.v1"
 PIPELINE_CREATED = "crm.pipeline.created.v1"
 PIPELINE_UPDATED = "crm.pipeline.updated.v1"
+SALES_PLAN_CREATED = "crm.sales_plan.created.v1"
+SALES_PLAN_UPDATED = "crm.sales_plan.updated.v1"
+SALES_PLAN_DELETED = "crm.sales_plan.deleted.v1"
+COMMISSION_SCHEME_CREATED = "crm.commission_scheme.created.v1"
+COMMISSION_SCHEME_UPDATED = "crm.commission_scheme.updated.v1"
 
 ALL_TYPES = (DEAL_CREATED, DEAL_UPDATED, DEAL_STAGE_CHANGED, DEAL_WON, DEAL_LOST, DEAL_REOPENED, DEAL_REASSIGNED,
-             PIPELINE_CREATED, PIPELINE_UPDATED)
+             PIPELINE_CREATED, PIPELINE_UPDATED, SALES_PLAN_CREATED, SALES_PLAN_UPDATED, SALES_PLAN_DELETED,
+             COMMISSION_SCHEME_CREATED, COMMISSION_SCHEME_UPDATED)
 
 DEAL_FIELDS = ("title", "status", "client_id", "campaign_id", "pipeline_id", "stage_id", "owner_id",
                "expected_close_on", "created_at", "updated_at", "stage_entered_at", "closed_at", "lost_reason_id",
@@ -60,6 +67,22 @@ def pipeline_snapshot(pipeline: Pipeline) -> dict:
     return {"pipeline_id": pipeline.id, "name": pipeline.name, "is_default": pipeline.is_default,
             "created_at": pipeline.created_at, "updated_at": pipeline.updated_at,
             "stages": [stage_snapshot(stage) for stage in sorted(pipeline.stages, key=lambda s: s.position)]}
+
+
+def sales_plan_snapshot(plan: SalesPlan, deleted_at: datetime | None = None) -> dict:
+    return {"plan_id": plan.id, "period_kind": plan.period_kind, "period_start": plan.period_start,
+            "period_end": plan.period_end, "manager_id": plan.manager_id, "team_id": plan.team_id, "mode": plan.mode,
+            "targets": {name: value.as_json() if hasattr(value, "as_json") else value
+                        for name, value in plan.targets.items()},
+            "created_at": plan.created_at, "updated_at": plan.updated_at, "deleted_at": deleted_at}
+
+
+def commission_scheme_snapshot(scheme: CommissionScheme) -> dict:
+    return {"scheme_id": scheme.id, "name": scheme.name,
+            "versions": [{"version": v.version, "valid_from": v.valid_from, "base": v.base, "tiers": v.tiers,
+                          "deal_bonus": v.deal_bonus, "manager_ids": v.manager_ids, "team_ids": v.team_ids}
+                         for v in sorted(scheme.versions, key=lambda v: v.version)],
+            "created_at": scheme.created_at, "updated_at": scheme.updated_at}
 
 
 _event = event_source(SOURCE)
@@ -105,3 +128,24 @@ def pipeline_created(pipeline: Pipeline, actor_id: str) -> DomainEvent:
 
 def pipeline_updated(pipeline: Pipeline, actor_id: str) -> DomainEvent:
     return _event(PIPELINE_UPDATED, pipeline.id, pipeline_snapshot(pipeline), actor_id)
+
+
+# Sales plan events are keyed by the plan id, commission scheme events by the scheme id.
+def sales_plan_created(plan: SalesPlan, actor_id: str) -> DomainEvent:
+    return _event(SALES_PLAN_CREATED, plan.id, sales_plan_snapshot(plan), actor_id)
+
+
+def sales_plan_updated(plan: SalesPlan, actor_id: str) -> DomainEvent:
+    return _event(SALES_PLAN_UPDATED, plan.id, sales_plan_snapshot(plan), actor_id)
+
+
+def sales_plan_deleted(plan: SalesPlan, deleted_at: datetime, actor_id: str) -> DomainEvent:
+    return _event(SALES_PLAN_DELETED, plan.id, sales_plan_snapshot(plan, deleted_at), actor_id)
+
+
+def commission_scheme_created(scheme: CommissionScheme, actor_id: str) -> DomainEvent:
+    return _event(COMMISSION_SCHEME_CREATED, scheme.id, commission_scheme_snapshot(scheme), actor_id)
+
+
+def commission_scheme_updated(scheme: CommissionScheme, actor_id: str) -> DomainEvent:
+    return _event(COMMISSION_SCHEME_UPDATED, scheme.id, commission_scheme_snapshot(scheme), actor_id)

@@ -10,16 +10,21 @@ from decimal import Decimal
 from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey, ForeignKeyConstraint,
                         Identity, Index, Integer, MetaData, Numeric, SmallInteger, String, Text, UniqueConstraint,
                         func, text)
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, composite, mapped_column, relationship
 
 from glassbox import audit
 from glassbox.models import NAMING_CONVENTION, one_of
 from glassbox.money import Money
 from glassbox.users import UserProjection
+from services.deals.periods import Period
 
 STATUSES = ("open", "won", "lost")
 CLOSED = ("won", "lost")
+PLAN_MODES = ("own", "sum")
+PERIOD_KINDS = ("month", "quarter")
+COMMISSION_BASES = ("revenue_paid", "revenue_won")
+ASSIGNEE_KINDS = ("manager", "team")
 
 
 class Base(DeclarativeBase):
@@ -288,6 +293,126 @@ class StageEntry(Base):
         Index("ix_deal_stage_entries_stage", "stage_id"),
         # A deal stands in at most one stage at a time.
         Index("uq_deal_stage_entries_current", "deal_id", unique=True, postgresql_where=text("left_at IS NULL")),
+    )
+
+
+# -- sales plans and commission schemes --------------------------------------------------------------------
+
+class SalesPlan(Base):
+    """The targets of one manager or one team for a calendar month or quarter. A team plan in mode "sum" has no
+    targets of its own (analytics adds up its managers' plans). Money targets are in the company currency."""
+
+    __tablename__ = "sales_plans"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True, default=uuid.uuid4)
+    manager_id: Mapped[uuid.UUID | None] = mapped_column(UUID)  # a user of the projection: no foreign key
+    team_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    mode: Mapped[str] = mapped_column(String(4), default="own")
+    period_kind: Mapped[str] = mapped_column(String(7))
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)  # inclusive
+    currency: Mapped[str] = mapped_column(String(3))  # of both money targets
+    revenue_won_amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    revenue_paid_amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    deals_won: Mapped[int | None] = mapped_column(Integer)
+    activities: Mapped[dict] = mapped_column(JSONB, default=dict)  # activity-type slug -> count
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Grows by one with every change: the ETag of the plan, checked against If-Match.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    @property
+    def period(self) -> Period:
+        return Period(self.period_kind, self.period_start, self.period_end)
+
+    @property
+    def targets(self) -> dict:
+        """{revenue_won, revenue_paid: Money or None, deals_won: int or None, activities: {type: count}}."""
+        def money(amount):
+            return Money(amount, self.currency) if amount is not None else None
+        return {"revenue_won": money(self.revenue_won_amount), "revenue_paid": money(self.revenue_paid_amount),
+                "deals_won": self.deals_won, "activities": dict(self.activities or {})}
+
+    __table_args__ = (
+        CheckConstraint("(manager_id IS NULL) <> (team_id IS NULL)", name="one_subject"),
+        CheckConstraint(one_of("mode", PLAN_MODES), name="mode"),
+        CheckConstraint("manager_id IS NULL OR mode = 'own'", name="manager_mode"),
+        CheckConstraint(one_of("period_kind", PERIOD_KINDS), name="period_kind"),
+        CheckConstraint("period_end >= period_start", name="period"),
+        CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency"),
+        CheckConstraint("revenue_won_amount IS NULL OR revenue_won_amount > 0", name="revenue_won"),
+        CheckConstraint("revenue_paid_amount IS NULL OR revenue_paid_amount > 0", name="revenue_paid"),
+        CheckConstraint("deals_won IS NULL OR deals_won >= 0", name="deals_won"),
+        CheckConstraint("mode = 'own' OR (revenue_won_amount IS NULL AND revenue_paid_amount IS NULL "
+                        "AND deals_won IS NULL AND activities = '{}'::jsonb)", name="sum_has_no_targets"),
+        # A subject's plans by period (the overlap check), and the list in period order.
+        Index("ix_sales_plans_manager", "manager_id", "period_start"),
+        Index("ix_sales_plans_team", "team_id", "period_start"),
+        Index("ix_sales_plans_period", "period_start", "id"),
+    )
+
+
+class CommissionScheme(Base):
+    """A named way of paying commission; what it pays is in its versions, each valid from the first day of a
+    month until the next one. Versions are only ever added, so a closed period's commission never changes."""
+
+    __tablename__ = "commission_schemes"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Grows by one with every change (a version added, a rename): the ETag, checked against If-Match.
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+
+    versions: Mapped[list["CommissionSchemeVersion"]] = relationship(
+        back_populates="scheme", order_by="CommissionSchemeVersion.version", lazy="selectin")
+
+    __table_args__ = (
+        Index("uq_commission_schemes_name", func.lower(text("name")), unique=True),
+    )
+
+
+class CommissionSchemeVersion(Base):
+    """What a scheme pays from `valid_from` on: tiers of plan attainment of the `base` measure with a rate each
+    (JSON: [{from_pct, to_pct, rate_pct}] as decimal strings), an optional bonus per large deal won, and whom
+    it applies to (user and team ids as strings)."""
+
+    __tablename__ = "commission_scheme_versions"
+
+    scheme_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("commission_schemes.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    valid_from: Mapped[date] = mapped_column(Date)
+    base: Mapped[str] = mapped_column(String(12))
+    tiers: Mapped[list] = mapped_column(JSONB)
+    deal_bonus: Mapped[dict | None] = mapped_column(JSONB)  # {"amount": Money, "min_deal_amount": Money}
+    manager_ids: Mapped[list] = mapped_column(JSONB, default=list)
+    team_ids: Mapped[list] = mapped_column(JSONB, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    scheme: Mapped[CommissionScheme] = relationship(back_populates="versions")
+
+    __table_args__ = (
+        UniqueConstraint("scheme_id", "valid_from", name="uq_commission_scheme_versions_valid_from"),
+        CheckConstraint("version >= 1", name="version"),
+        CheckConstraint(one_of("base", COMMISSION_BASES), name="base"),
+        CheckConstraint("extract(day from valid_from) = 1", name="valid_from_first_day"),
+    )
+
+
+class CommissionAssignment(Base):
+    """Who is assigned directly to which scheme, as its latest version says: a manager to at most one scheme, a
+    team to at most one (the primary key). Rewritten with each new version of the scheme."""
+
+    __tablename__ = "commission_assignments"
+
+    kind: Mapped[str] = mapped_column(String(7), primary_key=True)
+    subject_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    scheme_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("commission_schemes.id"))
+
+    __table_args__ = (
+        CheckConstraint(one_of("kind", ASSIGNEE_KINDS), name="kind"),
+        Index("ix_commission_assignments_scheme", "scheme_id"),
     )
 
 

@@ -26,6 +26,7 @@ from tests.support.clients import CARD, deal_event
 from tests.support.contracts import EVENTS_DIR, validator
 from tests.support.inbox import apply
 from tests.support.outbox import outbox_events
+from tests.support.plans import DEAL_BONUS, TIERS, create_plan, create_scheme, in_team
 
 PRODUCERS = (client_events, identity_events, deal_events, billing_events, notification_events)  # each: TOPIC and ALL_TYPES
 EMITTED_TYPES = tuple(t for producer in PRODUCERS for t in producer.ALL_TYPES)
@@ -145,13 +146,27 @@ def test_every_deal_and_pipeline_event_emitted_through_the_api_matches_its_schem
     head.post(f"/api/v1/deals/{bare['id']}/assign", json={"owner_id": other.user_id})
     head.put(f"/api/v1/pipelines/{pipeline['id']}/stage-order", json={"stage_ids": [*stages[2:], *stages[:2]]})
     head.delete(f"/api/v1/pipelines/{pipeline['id']}/stages/{stages[0]}")  # passed through: kept, inactive
+    # Sales plans (a manager's and a team's) and a commission scheme with a second version and a rename.
+    in_team(project, manager, str(uuid.uuid4()))
+    team_id = str(uuid.uuid4())
+    in_team(project, str(uuid.uuid4()), team_id)
+    plan = create_plan(head, period="2099-04", manager_id=manager.user_id)
+    head.patch(f"/api/v1/sales-plans/{plan['id']}", json={"targets": {"revenue_paid": None, "deals_won": 12}})
+    head.delete(f"/api/v1/sales-plans/{plan['id']}")
+    create_plan(head, period="2099-Q2", team_id=team_id, mode="sum", targets={})
+    scheme = create_scheme(head, valid_from="2099-01-01", deal_bonus=DEAL_BONUS, manager_ids=[manager.user_id],
+                           team_ids=[team_id])
+    head.post(f"/api/v1/commission-schemes/{scheme['id']}/versions", json={"valid_from": "2099-07-01",
+                                                                          "tiers": TIERS, "base": "revenue_won"})
+    head.patch(f"/api/v1/commission-schemes/{scheme['id']}", json={"name": "Standard 2099"})
 
     emitted = outbox_events(deals_db_url)
     assert {event["type"] for event in emitted} == set(deal_events.ALL_TYPES)
     for event in emitted:
         errors = [e.message for e in validator(event["type"]).iter_errors(event["payload"])]
         assert not errors, (event["type"], errors)
-    removed = [stage for stage in emitted[-1]["payload"]["stages"] if not stage["is_active"]]
+    last_pipeline = [event for event in emitted if event["type"].startswith("crm.pipeline.")][-1]
+    removed = [stage for stage in last_pipeline["payload"]["stages"] if not stage["is_active"]]
     assert [stage["stage_id"] for stage in removed] == [stages[0]]
 
 

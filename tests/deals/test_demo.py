@@ -8,7 +8,8 @@ from tests.support.outbox import outbox_events
 
 def test_the_seed_opens_deals_in_every_state_once(deals, as_role, deals_db_url):
     assert seed(deals_db_url) == (f"created {len(DEMO_USERS)} demo users, {len(CLIENTS)} demo clients in the "
-                                  f"projection, {len(CAMPAIGNS)} demo campaigns in the projection, {len(DEALS)} demo deals")
+                                  f"projection, {len(CAMPAIGNS)} demo campaigns in the projection, {len(DEALS)} demo deals, "
+                                  f"4 demo sales plans, 1 demo commission scheme")
     assert seed(deals_db_url) == "demo data already present"
     head, anna = as_role(deals, "head_of_sales"), as_role(deals, "manager", user_id=ANNA)
     assert head.get("/api/v1/deals").json["total"] == len(DEALS)
@@ -32,9 +33,22 @@ def test_the_seed_opens_deals_in_every_state_once(deals, as_role, deals_db_url):
 
     # What the seed emitted is what analytics will read: every event valid against its schema.
     emitted = outbox_events(deals_db_url)
-    assert len(emitted) == sum(len(plan) for *_, plan in DEALS)
+    assert len(emitted) == sum(len(plan) for *_, plan in DEALS) + 4 + 1  # the plans and the scheme
     for event in emitted:
         assert not list(validator(event["type"]).iter_errors(event["payload"])), event["type"]
+
+
+def test_the_seed_sets_plans_for_this_month_and_the_next_and_one_scheme(deals, as_role, deals_db_url, clock):
+    seed(deals_db_url)  # the clock is at T0, 2026-03-02
+    head, anna = as_role(deals, "head_of_sales"), as_role(deals, "manager", user_id=ANNA)
+    plans = head.get("/api/v1/sales-plans").json["items"]
+    assert sorted((p["manager_id"], p["period"]) for p in plans) == sorted(
+        (manager, period) for manager in (ANNA, BORIS) for period in ("2026-03", "2026-04"))
+    assert {p["period"] for p in anna.get("/api/v1/sales-plans").json["items"]} == {"2026-03", "2026-04"}
+    [scheme] = anna.get("/api/v1/commission-schemes").json["items"]
+    [version] = scheme["versions"]
+    assert version["valid_from"] == "2026-03-01" and sorted(version["manager_ids"]) == sorted([ANNA, BORIS])
+    assert [(t["from_pct"], t["to_pct"]) for t in version["tiers"]] == [("0", "80"), ("80", "100"), ("100", None)]
 
 
 def test_the_demo_clients_are_the_clients_demos_cards():

@@ -39,6 +39,8 @@ DASHBOARD = frozenset({"admin", "head_of_sales", "manager", "marketer"})
 # Kinds of record a manager sees only when they are theirs (or their client's); the other roles see all.
 OWNED_BY_MANAGER = frozenset({"client", "contact", "activity", "survey", "case", "deal", "invoice", "payment",
                               "shipment", "service_act"})
+# A manager reads only their own sales plan and the commission scheme that applies to them (docs/architecture.md).
+OWNED_BY_MANAGER = OWNED_BY_MANAGER | {"sales_plan", "commission_scheme"}
 # Kinds only their creator (and admins) see.
 OWNED_BY_CREATOR = frozenset({"import_job"})
 # Kinds each user has their own of: another user's is a 404 whatever the role.
@@ -125,6 +127,16 @@ TABLE: dict[str, Rule] = {
     "POST /api/v1/lost-reasons": Rule(ADMIN_HEAD),
     "GET /api/v1/lost-reasons/{reason_id}": Rule(DEAL_READERS, "lost_reason"),
     "PATCH /api/v1/lost-reasons/{reason_id}": Rule(ADMIN_HEAD, "lost_reason"),
+    "GET /api/v1/sales-plans": Rule(SALES),
+    "POST /api/v1/sales-plans": Rule(ADMIN_HEAD),
+    "GET /api/v1/sales-plans/{plan_id}": Rule(SALES, "sales_plan"),
+    "PATCH /api/v1/sales-plans/{plan_id}": Rule(ADMIN_HEAD, "sales_plan"),
+    "DELETE /api/v1/sales-plans/{plan_id}": Rule(ADMIN_HEAD, "sales_plan"),
+    "GET /api/v1/commission-schemes": Rule(SALES),
+    "POST /api/v1/commission-schemes": Rule(ADMIN_HEAD),
+    "GET /api/v1/commission-schemes/{scheme_id}": Rule(SALES, "commission_scheme"),
+    "PATCH /api/v1/commission-schemes/{scheme_id}": Rule(ADMIN_HEAD, "commission_scheme"),
+    "POST /api/v1/commission-schemes/{scheme_id}/versions": Rule(ADMIN_HEAD, "commission_scheme"),
     # -- billing service -----------------------------------------------------------------------------
     "GET /api/v1/invoices": Rule(BILLING_READERS),
     "POST /api/v1/invoices": Rule(DRAFTERS),

@@ -19,6 +19,12 @@ BODIES = {
                                                       "strategy": "round_robin"},
     "PUT /api/v1/seller-requisites": lambda world: SELLER,
     "POST /api/v1/invoices": lambda world: {"client_id": world.records["client"]["own"], "lines": [line()]},
+    "POST /api/v1/sales-plans": lambda world: {"period": "2098-01", "manager_id": world.ids["manager"],
+                                               "targets": {"deals_won": 1}},
+    "POST /api/v1/commission-schemes": lambda world: {"name": "Matrix", "valid_from": "2098-01-01",
+                                                      "tiers": [{"from_pct": "0", "to_pct": None, "rate_pct": "1"}]},
+    "POST /api/v1/commission-schemes/{scheme_id}/versions": lambda world: {
+        "valid_from": "2098-01-01", "tiers": [{"from_pct": "0", "to_pct": None, "rate_pct": "1"}]},
 }
 # Calls that delete or archive what they name get a fresh record each, so that the other cells still find theirs.
 DESTRUCTIVE = ("DELETE",)

@@ -35,6 +35,7 @@ class World:
         self.records: dict[str, dict[str, object]] = {}
         self.personal: dict[str, dict[str, str]] = {}  # kind -> user id -> record id
         self.fx_days = 0
+        self.plan_months = 0
 
     def caller(self, service: str, who: str) -> Caller:
         role = "manager" if who == "other_manager" else who
@@ -146,6 +147,21 @@ class World:
         self.records["pipeline"] = {"own": pipeline["id"]}
         self.records["stage"] = {"own": (pipeline["id"], pipeline["stages"][-1]["id"])}
         self.records["lost_reason"] = {"own": ok(admin.get("/api/v1/lost-reasons"))["items"][0]["id"]}
+        self.records["sales_plan"] = {variant: self.make_sales_plan(variant) for variant in ("own", "other")}
+        self.records["commission_scheme"] = {variant: ok(admin.post("/api/v1/commission-schemes", json={
+            "name": f"Matrix {variant}", "valid_from": "2099-01-01", "manager_ids": [self.ids[who]],
+            "tiers": [{"from_pct": "0", "to_pct": None, "rate_pct": "5"}]}))["id"]
+            for variant, who in (("own", "manager"), ("other", "other_manager"))}
+
+    def make_sales_plan(self, variant: str) -> str:
+        """A plan of the first manager ("own") or the second ("other"), each in a month of its own (plans of one
+        manager never overlap), far enough ahead never to be in a closed period."""
+        self.plan_months += 1
+        who = "manager" if variant == "own" else "other_manager"
+        year, month = divmod(self.plan_months, 12)
+        return ok(self.caller("deals", "admin").post("/api/v1/sales-plans", json={
+            "period": f"{2090 + year}-{month + 1:02d}", "manager_id": self.ids[who],
+            "targets": {"deals_won": 5}}))["id"]
 
     def make_stage(self) -> tuple[str, str]:
         pipeline_id = self.records["pipeline"]["own"]
@@ -241,6 +257,7 @@ class World:
             "client": lambda: self.make_client(who),
             "contact": lambda: self.make_contact(who, self.make_client(who)),
             "stage": self.make_stage,
+            "sales_plan": lambda: self.make_sales_plan(variant),
             "fx_rate": self.make_fx_rate,
             "template": self.make_template,
             "api_token": self.make_api_token,

@@ -20,10 +20,11 @@ it('starts every role on a screen it may use', () => {
 
 it('gives each role the settings sections its services let it read, writable only where they let it write', () => {
   expect(adminSections('admin').every((s) => s.write)).toBe(true)
-  expect(adminSections('admin')).toHaveLength(7)
+  expect(adminSections('admin')).toHaveLength(9)
   expect(adminSections('head_of_sales')).toEqual([
     { section: 'users', write: false }, { section: 'teams', write: false },
     { section: 'pipelines', write: true }, { section: 'lostReasons', write: true },
+    { section: 'salesPlans', write: true }, { section: 'commissionSchemes', write: true },
   ])
   expect(adminSections('marketer')).toEqual([{ section: 'channels', write: true }])
   expect(adminSections('manager')).toEqual([])

@@ -16,6 +16,7 @@ const SCREENS: Record<Screen, readonly Role[]> = {
 export const ROLES: readonly Role[] = ['admin', 'head_of_sales', 'manager', 'marketer', 'accountant', 'service']
 
 export type AdminSection = 'users' | 'teams' | 'pipelines' | 'lostReasons' | 'activityTypes' | 'channels' | 'fxRates'
+  | 'salesPlans' | 'commissionSchemes'
 
 // Per settings section, who may read it there and who may change it (the owning service's policy: identity for
 // users and teams, deals for pipelines and lost reasons, clients for activity types and channels, analytics for
@@ -28,6 +29,9 @@ const ADMIN_SECTIONS: Record<AdminSection, { read: readonly Role[]; write: reado
   activityTypes: { read: ['admin'], write: ['admin'] },
   channels: { read: ['admin', 'marketer'], write: ['admin', 'marketer'] },
   fxRates: { read: ['admin'], write: ['admin'] },
+  // the deals service's sales plans and commission schemes: set by the head of sales and admins
+  salesPlans: { read: ['admin', 'head_of_sales'], write: ['admin', 'head_of_sales'] },
+  commissionSchemes: { read: ['admin', 'head_of_sales'], write: ['admin', 'head_of_sales'] },
 }
 
 /** The settings sections a role sees, each with whether it may change it. */

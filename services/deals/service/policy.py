@@ -15,3 +15,9 @@ EXPORTERS = ("admin", "head_of_sales")
 OWNER_ROLES = ("manager", "head_of_sales")
 # A manager sees their own deals (and clients) only; another's is a 404.
 VISIBILITY = Visibility(own_only=("manager",))
+# Sales plans and commission schemes: the head of sales and admins set them; a manager reads their own plans (and
+# their team's) and the scheme that applies to them, another's is a 404; other roles have no business there.
+PLAN_READERS = ("admin", "head_of_sales", "manager")
+PLAN_EDITORS = ("admin", "head_of_sales")
+# Whom a plan or a scheme may name: the roles that own deals.
+PLAN_SUBJECT_ROLES = OWNER_ROLES

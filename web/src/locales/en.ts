@@ -39,4 +39,8 @@ export const en = {
   revenueByWeek: 'Revenue and deals won by week', revenueByMonth: 'Revenue and deals won by month',
   export: 'Export', exportCsv: 'Export CSV', exportXlsx: 'Export XLSX', exportFailed: 'The export failed: {message}',
   stalledTile: 'Stalled', entered: 'entered', daysColumn: 'days', median: 'median',
+  salesPlans: 'Sales plans', commissionSchemes: 'Commission schemes', month: 'Month', manager: 'Manager',
+  planRevenueWon: 'Revenue won', planRevenuePaid: 'Revenue paid', planDealsWon: 'Deals won', savePlan: 'Save the plan',
+  setPlan: 'Set', tier: 'Tier', fromPct: 'From, % of plan', toPct: 'To, % of plan', ratePct: 'Rate, %', addTier: 'Add a tier',
+  newVersion: 'Save as a new version',
 } as const

@@ -42,4 +42,8 @@ export const ru: Record<keyof typeof en, string> = {
   revenueByWeek: 'Выручка и выигранные сделки по неделям', revenueByMonth: 'Выручка и выигранные сделки по месяцам',
   export: 'Выгрузка', exportCsv: 'Выгрузить CSV', exportXlsx: 'Выгрузить XLSX', exportFailed: 'Не удалось выгрузить: {message}',
   stalledTile: 'Зависшие', entered: 'вошло', daysColumn: 'дней', median: 'медиана',
+  salesPlans: 'Планы продаж', commissionSchemes: 'Схемы комиссии', month: 'Месяц', manager: 'Менеджер',
+  planRevenueWon: 'Выручка по выигранным', planRevenuePaid: 'Поступления', planDealsWon: 'Выиграно сделок', savePlan: 'Сохранить план',
+  setPlan: 'Задать', tier: 'Ступень', fromPct: 'От, % плана', toPct: 'До, % плана', ratePct: 'Ставка, %', addTier: 'Добавить ступень',
+  newVersion: 'Сохранить как новую версию',
 }

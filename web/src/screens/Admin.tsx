@@ -1,11 +1,15 @@
-// Settings: users and teams, pipelines and their stages, lost reasons, activity types, channels, exchange rates.
+// Settings: users and teams, pipelines and their stages, lost reasons, activity types, channels, exchange rates,
+// sales plans and commission schemes.
 // Each role sees the sections its services let it read, with the edits they let it make (roles.adminSections).
 import { useAuth } from '../auth'
 import { useI18n } from '../i18n'
 import { adminSections, type AdminSection } from '../roles'
+import { monthOf } from '../api/plans'
+import { CommissionSchemes } from './admin/CommissionSchemes'
 import { Entries } from './admin/Entries'
 import { FxRates } from './admin/FxRates'
 import { Pipelines } from './admin/Pipelines'
+import { SalesPlans } from './admin/SalesPlans'
 import { Users } from './admin/Users'
 
 export default function Admin() {
@@ -20,6 +24,8 @@ export default function Admin() {
       case 'activityTypes': return <Entries title={t('activityTypes')} path="/activity-types" write={write} coded />
       case 'channels': return <Entries title={t('channelsAdmin')} path="/channels" write={write} coded />
       case 'fxRates': return <FxRates />
+      case 'salesPlans': return <SalesPlans write={write} />
+      case 'commissionSchemes': return <CommissionSchemes write={write} month={monthOf(new Date())} />
     }
   }
   return (
