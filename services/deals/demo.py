@@ -1,6 +1,8 @@
 """Demo data for `make run`, written through the use cases so that their events are published too: deals in every
 state on the clients service's demo cards, for the demo managers, in the default pipeline: open in several
-stages, one stalled, one past due, won and lost ones with their reasons; amounts in RUB. The deals are written
+stages, one stalled, one past due, won and lost ones with their reasons; amounts in RUB. The default pipeline gets
+an after-sales stage (Onboarding, worked by the service role) so that, with the seeded Negotiation (head of sales)
+and Contract (accountant) stages, the demo deals open hand-offs in three queues. The deals are written
 with the clock set back (glassbox.clock), so that their history spans the last two months.
 Added once: a second run (or a database with deals) adds nothing.
 
@@ -26,9 +28,12 @@ from glassbox.money import Money
 from services.deals import consumers
 from services.deals.events import TOPIC
 from services.deals.models import Campaign, Client, Deal, LostReason, Pipeline, User
-from services.deals.service import deals
+from services.deals.service import deals, pipelines
 
 ANNA, BORIS = demo_user_id("anna.manager@glassbox.local"), demo_user_id("boris.manager@glassbox.local")
+ADMIN = demo_user_id("admin@glassbox.local")
+# The after-sales stage the demo adds at the end of the default pipeline.
+SERVICE_STAGE = {"name": "Onboarding", "probability": 95, "sla_days": 14, "responsible_role": "service"}
 # Older than any real event (see the module docstring).
 ANNOUNCED_AT = datetime(2000, 1, 1, tzinfo=timezone.utc)
 
@@ -66,6 +71,8 @@ DEALS = [
      [(8, "open", "Needs analysis"), (2, "move", "Contract")]),
     (BORIS, "Ural Agro Holding", "Spare parts for harvesters", "250000.00", 20, None,
      [(2, "open", "Qualification")]),
+    (ANNA, "Volga Steel Works", "Rolling mill service plan", "720000.00", 7, None,
+     [(30, "open", "Proposal"), (9, "move", "Contract"), (3, "move", "Onboarding")]),
 ]
 
 
@@ -124,6 +131,17 @@ def _demo_campaigns(db: Database) -> str | None:
     return f"{len(missing)} demo campaigns in the projection" if missing else None
 
 
+def _service_stage(db: Database) -> str | None:
+    """The after-sales stage at the end of the default pipeline, unless it has a service stage already."""
+    with db.session() as session:
+        pipeline = session.scalars(select(Pipeline).where(Pipeline.is_default)).one()
+        if any(stage.responsible_role == "service" or stage.name == SERVICE_STAGE["name"]
+               for stage in pipeline.active_stages):
+            return None
+    pipelines.add_stage(db, Principal(ADMIN, "admin"), pipeline.id, SERVICE_STAGE)
+    return f"the {SERVICE_STAGE['name']} stage"
+
+
 def _deals(db: Database) -> str | None:
     with db.session() as session:
         if session.scalar(select(func.count()).select_from(Deal)):
@@ -160,7 +178,8 @@ def seed(database_url: str) -> str:
     db = Database(database_url, TOPIC)
     try:
         # The projections first: the deals name those clients and owners.
-        made = [part for part in (_demo_users(db), _demo_clients(db), _demo_campaigns(db), _deals(db)) if part]
+        made = [part for part in (_demo_users(db), _demo_clients(db), _demo_campaigns(db), _service_stage(db),
+                                  _deals(db)) if part]
         return f"created {', '.join(made)}" if made else "demo data already present"
     finally:
         db.dispose()

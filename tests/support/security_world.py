@@ -146,6 +146,13 @@ class World:
         self.records["pipeline"] = {"own": pipeline["id"]}
         self.records["stage"] = {"own": (pipeline["id"], pipeline["stages"][-1]["id"])}
         self.records["lost_reason"] = {"own": ok(admin.get("/api/v1/lost-reasons"))["items"][0]["id"]}
+        # Each deal moves to the last stage (Contract, the accountants'): a hand-off in their queue.
+        for variant, who in (("own", "manager"), ("other", "other_manager")):
+            ok(self.caller("deals", who).post(f"/api/v1/deals/{deals[variant]}/move",
+                                              json={"stage_id": pipeline["stages"][-1]["id"]}))
+        hand_offs = ok(self.caller("deals", "accountant").get("/api/v1/hand-offs?state=open"))["items"]
+        self.records["hand_off"] = {variant: next(h["id"] for h in hand_offs if h["deal_id"] == deals[variant])
+                                    for variant in ("own", "other")}
 
     def make_stage(self) -> tuple[str, str]:
         pipeline_id = self.records["pipeline"]["own"]

@@ -15,3 +15,5 @@ EXPORTERS = ("admin", "head_of_sales")
 OWNER_ROLES = ("manager", "head_of_sales")
 # A manager sees their own deals (and clients) only; another's is a 404.
 VISIBILITY = Visibility(own_only=("manager",))
+# Who sees every hand-off (each other role sees its own queue and the hand-offs of the deals it owns).
+HAND_OFF_OVERSEERS = ("admin", "head_of_sales")
