@@ -38,12 +38,10 @@ def client_event(event_type: str, client_id: str, data: dict, time: datetime | N
 def activity_event(event_type: str, client_id: str, deal_id: str | None, type_code: str, time: datetime,
                    activity_id: str | None = None) -> DomainEvent:
     """A crm.activity.*.v1 event as the clients service sends it (keyed by the client; the payload is the contract's
-    example with this activity, deal, type and the status its type means)."""
-    status = {"crm.activity.planned.v1": "planned", "crm.activity.updated.v1": "planned",
-              "crm.activity.completed.v1": "done", "crm.activity.cancelled.v1": "cancelled"}[event_type]
-    example = json.loads((EVENTS_DIR / "crm.activity.completed.v1.example.json").read_text())
+    example of that type, with this activity, deal and type)."""
+    example = json.loads((EVENTS_DIR / f"{event_type}.example.json").read_text())
     data = {**example, "activity_id": activity_id or str(uuid.uuid4()), "client_id": client_id, "deal_id": deal_id,
-            "type": type_code, "status": status}
+            "type": type_code}
     return DomainEvent(type=event_type, source="/crm/clients", subject=client_id, data=data, time=time)
 
 
