@@ -38,4 +38,9 @@ export const en = {
   comparedWith: 'against {from} – {to}: {previous}', changeUp: 'up', changeDown: 'down', changeNone: 'unchanged',
   revenueByWeek: 'Revenue and deals won by week', revenueByMonth: 'Revenue and deals won by month',
   export: 'Export', exportCsv: 'Export CSV', exportXlsx: 'Export XLSX', exportFailed: 'The export failed: {message}',
+  handOffs: 'Hand-offs', handOff: 'Hand-off', take: 'Take', byYou: 'by you', dueBy: 'due {date}',
+  handOff_open: 'open', handOff_taken: 'taken', handOff_done: 'done', handOff_cancelled: 'cancelled',
+  handOffBadge: '{role}: {state}', handOffsWaiting: '{count} waiting on a hand-off',
+  requiredFields: 'Required fields', requiredActivities: 'Required activities (type codes, comma-separated)',
+  field_amount: 'Amount above 0', field_expected_close_on: 'Expected close', field_campaign_id: 'Campaign',
 } as const

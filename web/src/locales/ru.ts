@@ -41,4 +41,9 @@ export const ru: Record<keyof typeof en, string> = {
   comparedWith: 'по сравнению с {from} – {to}: {previous}', changeUp: 'рост', changeDown: 'снижение', changeNone: 'без изменений',
   revenueByWeek: 'Выручка и выигранные сделки по неделям', revenueByMonth: 'Выручка и выигранные сделки по месяцам',
   export: 'Выгрузка', exportCsv: 'Выгрузить CSV', exportXlsx: 'Выгрузить XLSX', exportFailed: 'Не удалось выгрузить: {message}',
+  handOffs: 'Передачи', handOff: 'Передача', take: 'Взять', byYou: 'вами', dueBy: 'срок {date}',
+  handOff_open: 'ждёт', handOff_taken: 'взята', handOff_done: 'выполнена', handOff_cancelled: 'отменена',
+  handOffBadge: '{role}: {state}', handOffsWaiting: 'ждут передачи: {count}',
+  requiredFields: 'Обязательные поля', requiredActivities: 'Обязательные активности (коды типов через запятую)',
+  field_amount: 'Сумма больше 0', field_expected_close_on: 'Ожидаемое закрытие', field_campaign_id: 'Кампания',
 }
