@@ -33,7 +33,8 @@ ALL_TYPES = (DEAL_CREATED, DEAL_UPDATED, DEAL_STAGE_CHANGED, DEAL_WON, DEAL_LOST
 DEAL_FIELDS = ("title", "status", "client_id", "campaign_id", "pipeline_id", "stage_id", "owner_id",
                "expected_close_on", "created_at", "updated_at", "stage_entered_at", "closed_at", "lost_reason_id",
                "lost_comment")
-STAGE_FIELDS = ("name", "position", "probability", "sla_days", "responsible_role", "is_active")
+STAGE_FIELDS = ("name", "position", "probability", "sla_days", "responsible_role", "required_fields",
+                "required_activities", "is_active")
 
 
 def days_between(start: datetime, end: datetime) -> float:
