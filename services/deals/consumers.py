@@ -1,11 +1,12 @@
 """What the deals service consumes: the client cards (crm.clients.events) projected into `clients`, to check that
 a deal names a live client the caller may see and to put the client's name and segment into the deal events; the
-campaigns (same topic) into `campaigns`, the lead sources a deal may name;
+campaigns (same topic) into `campaigns`, the lead sources a deal may name; the activities that name a deal (same
+topic) into `deal_activities`, the completed activity types a stage may require;
 and the users (crm.identity.events) projected into `users`, to check who may own a deal. Run by
 `glassbox consume deals`; the kit's inbox skips duplicates.
 
 Tolerant readers: each handler takes the few fields it needs with .get and ignores the rest, and the event
-types not in HANDLERS (contacts, activities, ...) are simply not ours. Rows only move forward in CloudEvent time
+types not in HANDLERS (contacts, surveys, ...) are simply not ours. Rows only move forward in CloudEvent time
 (glassbox.projection), so a late or replayed older event changes nothing.
 """
 from __future__ import annotations
@@ -19,7 +20,7 @@ from glassbox import clock
 from glassbox.events import DomainEvent
 from glassbox.projection import upsert_newer
 from glassbox.users import IDENTITY_TOPIC, USER_CREATED, USER_DEACTIVATED, USER_UPDATED, user_handlers  # noqa: F401
-from services.deals.models import Campaign, Client, User
+from services.deals.models import Campaign, Client, DealActivity, User
 
 GROUP = "deals"
 TOPICS = ("crm.clients.events", IDENTITY_TOPIC)
@@ -30,6 +31,8 @@ CLIENT_ASSIGNED = "crm.client.assigned.v1"
 CLIENT_ARCHIVED = "crm.client.archived.v1"
 CAMPAIGN_CREATED = "crm.campaign.created.v1"
 CAMPAIGN_UPDATED = "crm.campaign.updated.v1"
+ACTIVITY_EVENTS = ("crm.activity.planned.v1", "crm.activity.updated.v1", "crm.activity.completed.v1",
+                   "crm.activity.cancelled.v1")
 
 # The card fields the projection keeps; an event sets those it carries and leaves the others as they are.
 CLIENT_FIELDS = ("name", "owner_id", "industry", "region", "campaign_id", "status", "archived_at")
@@ -76,7 +79,18 @@ def campaign_changed(session: Session, event: DomainEvent) -> None:
     project_campaign(session, _id(event.data.get("campaign_id"), event.subject), event.data, event.time)
 
 
+def activity_changed(session: Session, event: DomainEvent) -> None:
+    """crm.activity.*.v1 carry the whole activity (keyed by its client: the activity id is in the payload). Its
+    deal, type and status as of the event; an older event arriving late (a "planned" after its "completed")
+    changes nothing, a duplicate writes the same values again."""
+    data = event.data
+    upsert_newer(session, DealActivity, {"activity_id": _id(data.get("activity_id"), None)},
+                 {"deal_id": _uuid_or_none(data.get("deal_id")), "type": data.get("type"),
+                  "status": data.get("status"), "updated_at": clock.now()}, event.time)
+
+
 HANDLERS = {
+    **{event_type: activity_changed for event_type in ACTIVITY_EVENTS},
     CAMPAIGN_CREATED: campaign_changed,
     CAMPAIGN_UPDATED: campaign_changed,
     CLIENT_CREATED: client_changed,

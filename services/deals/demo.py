@@ -1,6 +1,8 @@
 """Demo data for `make run`, written through the use cases so that their events are published too: deals in every
 state on the clients service's demo cards, for the demo managers, in the default pipeline: open in several
-stages, one stalled, one past due, won and lost ones with their reasons; amounts in RUB. The deals are written
+stages, one stalled, one past due, won and lost ones with their reasons; amounts in RUB. The default pipeline gets
+an after-sales stage (Onboarding, worked by the service role) so that, with the seeded Negotiation (head of sales)
+and Contract (accountant) stages, the demo deals open hand-offs in three queues. The deals are written
 with the clock set back (glassbox.clock), so that their history spans the last two months.
 Then plans for this month and the next for the demo managers, and one commission scheme with three tiers
 (80/100 %) for both. Added once: a second run (or a database with deals, plans or schemes) adds nothing.
@@ -28,10 +30,13 @@ from services.deals import consumers
 from services.deals.events import TOPIC
 from services.deals.models import Campaign, Client, CommissionScheme, Deal, LostReason, Pipeline, SalesPlan, User
 from services.deals.periods import Period, month_start
-from services.deals.service import commission_schemes, deals, sales_plans
+from services.deals.service import commission_schemes, deals, pipelines, sales_plans
 
 ANNA, BORIS = demo_user_id("anna.manager@glassbox.local"), demo_user_id("boris.manager@glassbox.local")
 HEAD = Principal(demo_user_id("head@glassbox.local"), "head_of_sales")
+ADMIN = demo_user_id("admin@glassbox.local")
+# The after-sales stage the demo adds at the end of the default pipeline.
+SERVICE_STAGE = {"name": "Onboarding", "probability": 95, "sla_days": 14, "responsible_role": "service"}
 # Older than any real event (see the module docstring).
 ANNOUNCED_AT = datetime(2000, 1, 1, tzinfo=timezone.utc)
 
@@ -69,6 +74,8 @@ DEALS = [
      [(8, "open", "Needs analysis"), (2, "move", "Contract")]),
     (BORIS, "Ural Agro Holding", "Spare parts for harvesters", "250000.00", 20, None,
      [(2, "open", "Qualification")]),
+    (ANNA, "Volga Steel Works", "Rolling mill service plan", "720000.00", 7, None,
+     [(30, "open", "Proposal"), (9, "move", "Contract"), (3, "move", "Onboarding")]),
 ]
 
 
@@ -125,6 +132,17 @@ def _demo_campaigns(db: Database) -> str | None:
                 data={"campaign_id": campaign_id, "name": ids[campaign_id]}))
         session.commit()
     return f"{len(missing)} demo campaigns in the projection" if missing else None
+
+
+def _service_stage(db: Database) -> str | None:
+    """The after-sales stage at the end of the default pipeline, unless it has a service stage already."""
+    with db.session() as session:
+        pipeline = session.scalars(select(Pipeline).where(Pipeline.is_default)).one()
+        if any(stage.responsible_role == "service" or stage.name == SERVICE_STAGE["name"]
+               for stage in pipeline.active_stages):
+            return None
+    pipelines.add_stage(db, Principal(ADMIN, "admin"), pipeline.id, SERVICE_STAGE)
+    return f"the {SERVICE_STAGE['name']} stage"
 
 
 def _deals(db: Database) -> str | None:
@@ -195,8 +213,8 @@ def seed(database_url: str) -> str:
     db = Database(database_url, TOPIC)
     try:
         # The projections first: the deals name those clients and owners.
-        made = [part for part in (_demo_users(db), _demo_clients(db), _demo_campaigns(db), _deals(db),
-                                      _plans(db)) if part]
+        made = [part for part in (_demo_users(db), _demo_clients(db), _demo_campaigns(db), _service_stage(db),
+                                  _deals(db), _plans(db)) if part]
         return f"created {', '.join(made)}" if made else "demo data already present"
     finally:
         db.dispose()

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from glassbox.events import DomainEvent, event_source
 from services.deals import SPEC
-from services.deals.models import CommissionScheme, Deal, Pipeline, SalesPlan, Stage
+from services.deals.models import CommissionScheme, Deal, HandOff, Pipeline, SalesPlan, Stage
 
 TOPIC = SPEC.topic
 SOURCE = "/crm/deals"
@@ -28,15 +28,21 @@ SALES_PLAN_UPDATED = "crm.sales_plan.updated.v1"
 SALES_PLAN_DELETED = "crm.sales_plan.deleted.v1"
 COMMISSION_SCHEME_CREATED = "crm.commission_scheme.created.v1"
 COMMISSION_SCHEME_UPDATED = "crm.commission_scheme.updated.v1"
+HANDOFF_OPENED = "crm.handoff.opened.v1"
+HANDOFF_TAKEN = "crm.handoff.taken.v1"
+HANDOFF_COMPLETED = "crm.handoff.completed.v1"
+HANDOFF_CANCELLED = "crm.handoff.cancelled.v1"
 
 ALL_TYPES = (DEAL_CREATED, DEAL_UPDATED, DEAL_STAGE_CHANGED, DEAL_WON, DEAL_LOST, DEAL_REOPENED, DEAL_REASSIGNED,
              PIPELINE_CREATED, PIPELINE_UPDATED, SALES_PLAN_CREATED, SALES_PLAN_UPDATED, SALES_PLAN_DELETED,
-             COMMISSION_SCHEME_CREATED, COMMISSION_SCHEME_UPDATED)
+             COMMISSION_SCHEME_CREATED, COMMISSION_SCHEME_UPDATED, HANDOFF_OPENED, HANDOFF_TAKEN,
+             HANDOFF_COMPLETED, HANDOFF_CANCELLED)
 
 DEAL_FIELDS = ("title", "status", "client_id", "campaign_id", "pipeline_id", "stage_id", "owner_id",
                "expected_close_on", "created_at", "updated_at", "stage_entered_at", "closed_at", "lost_reason_id",
                "lost_comment")
-STAGE_FIELDS = ("name", "position", "probability", "sla_days", "responsible_role", "is_active")
+STAGE_FIELDS = ("name", "position", "probability", "sla_days", "responsible_role", "required_fields",
+                "required_activities", "is_active")
 
 
 def days_between(start: datetime, end: datetime) -> float:
@@ -57,6 +63,17 @@ def deal_snapshot(deal: Deal) -> dict:
         "stage_probability": stage.probability,
         "lost_reason_name": deal.lost_reason.name if deal.lost_reason is not None else None,
     }
+
+
+HAND_OFF_FIELDS = ("deal_id", "stage_id", "role", "state", "entered_at", "due_at", "taken_by", "taken_at",
+                   "completed_at", "comment", "cancelled_at", "cancel_reason", "updated_at")
+
+
+def hand_off_snapshot(hand_off: HandOff) -> dict:
+    deal = hand_off.deal
+    return {"hand_off_id": hand_off.id, **{name: getattr(hand_off, name) for name in HAND_OFF_FIELDS},
+            "deal_title": deal.title, "client_id": deal.client_id, "client_name": deal.client_name,
+            "owner_id": deal.owner_id, "pipeline_id": hand_off.stage.pipeline_id, "stage_name": hand_off.stage.name}
 
 
 def stage_snapshot(stage: Stage) -> dict:
@@ -149,3 +166,8 @@ def commission_scheme_created(scheme: CommissionScheme, actor_id: str) -> Domain
 
 def commission_scheme_updated(scheme: CommissionScheme, actor_id: str) -> DomainEvent:
     return _event(COMMISSION_SCHEME_UPDATED, scheme.id, commission_scheme_snapshot(scheme), actor_id)
+
+
+# Hand-off events are keyed by the deal id: they stay in order with the deal's own events.
+def hand_off_event(event_type: str, hand_off: HandOff, actor_id: str) -> DomainEvent:
+    return _event(event_type, hand_off.deal_id, hand_off_snapshot(hand_off), actor_id)

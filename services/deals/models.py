@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey, ForeignKeyConstraint,
                         Identity, Index, Integer, MetaData, Numeric, SmallInteger, String, Text, UniqueConstraint,
                         func, text)
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, composite, mapped_column, relationship
 
 from glassbox import audit
@@ -25,6 +25,10 @@ PLAN_MODES = ("own", "sum")
 PERIOD_KINDS = ("month", "quarter")
 COMMISSION_BASES = ("revenue_paid", "revenue_won")
 ASSIGNEE_KINDS = ("manager", "team")
+# What a stage may require of a deal before it enters (service/requirements.py says what each one means).
+REQUIRABLE_FIELDS = ("amount", "expected_close_on", "campaign_id")
+HAND_OFF_STATES = ("open", "taken", "done", "cancelled")
+ACTIVE_HAND_OFF_STATES = ("open", "taken")
 
 
 class Base(DeclarativeBase):
@@ -74,6 +78,10 @@ class Stage(Base):
     probability: Mapped[int] = mapped_column(SmallInteger)
     sla_days: Mapped[int | None] = mapped_column(Integer)
     responsible_role: Mapped[str | None] = mapped_column(String(30))
+    # What a deal must have to enter the stage: fields of REQUIRABLE_FIELDS, and activity types (slugs of the
+    # clients service) completed on the deal.
+    required_fields: Mapped[list[str]] = mapped_column(ARRAY(String(30)), default=list, server_default="{}")
+    required_activities: Mapped[list[str]] = mapped_column(ARRAY(String(50)), default=list, server_default="{}")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -149,6 +157,24 @@ class Client(Base):
     )
 
 
+class DealActivity(Base):
+    """The clients service's activities that name a deal (crm.clients.events), the little a stage's requirements
+    read: the type and whether it is done. Written only by services/deals/consumers.py."""
+
+    __tablename__ = "deal_activities"
+
+    activity_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    deal_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    type: Mapped[str | None] = mapped_column(String(50))
+    status: Mapped[str | None] = mapped_column(String(10))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_event_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ix_deal_activities_done", "deal_id", "type", postgresql_where=text("status = 'done'")),
+    )
+
+
 class User(UserProjection, Base):
     """This service's projection of the gateway's users (crm.identity.events), to check who may own a deal.
     Every user is kept; the checks filter by role."""
@@ -195,6 +221,8 @@ class Deal(Base):
     # Computed per request against the service's clock (service/deadlines.py sets them on what it returns).
     stalled: bool = False
     past_due: bool = False
+    # The hand-off of the current stay (service/handoffs.py attaches it), or None.
+    hand_off = None
 
     @property
     def client_name(self) -> str | None:
@@ -413,6 +441,48 @@ class CommissionAssignment(Base):
     __table_args__ = (
         CheckConstraint(one_of("kind", ASSIGNEE_KINDS), name="kind"),
         Index("ix_commission_assignments_scheme", "scheme_id"),
+    )
+
+
+class HandOff(Base):
+    """A stage's work for its responsible role, opened when a deal enters the stage and that role is not its
+    owner's: open in the role's queue, taken by one of its users, done by them; cancelled when the deal leaves the
+    stage or closes first. `entered_at` is the stay it belongs to (the deal's stage_entered_at then)."""
+
+    __tablename__ = "hand_offs"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True, default=uuid.uuid4)
+    deal_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("deals.id", ondelete="CASCADE"))
+    stage_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("stages.id"))
+    role: Mapped[str] = mapped_column(String(30))
+    state: Mapped[str] = mapped_column(String(10), default="open")
+    entered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    taken_by: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    taken_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    comment: Mapped[str | None] = mapped_column(Text)
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancel_reason: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    deal: Mapped[Deal] = relationship(lazy="selectin")
+    stage: Mapped[Stage] = relationship(lazy="selectin")
+
+    # Computed per request against the service's clock.
+    overdue: bool = False
+
+    __table_args__ = (
+        CheckConstraint(one_of("state", HAND_OFF_STATES), name="state"),
+        CheckConstraint("(state = 'open') = (taken_by IS NULL) OR state = 'cancelled'", name="taken_by"),
+        CheckConstraint("(state = 'done') = (completed_at IS NOT NULL)", name="completed_at"),
+        CheckConstraint("(state = 'cancelled') = (cancelled_at IS NOT NULL)", name="cancelled_at"),
+        # A role's queue in the order it was opened; a deal's hand-offs.
+        Index("ix_hand_offs_role_state_entered", "role", "state", "entered_at", "id"),
+        Index("ix_hand_offs_entered", "entered_at", "id"),
+        Index("ix_hand_offs_deal", "deal_id", "entered_at"),
+        # A deal has at most one hand-off under way (the one of its current stay).
+        Index("uq_hand_offs_active", "deal_id", unique=True, postgresql_where=text("state IN ('open', 'taken')")),
     )
 
 

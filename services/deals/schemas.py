@@ -10,17 +10,23 @@ from glassbox.keys import ROLES
 from glassbox.money import Amount, Currency, MoneySchema
 from glassbox.web import PageArgs, page_schema
 from glassbox.web.fields import Sort, day, name as name_field, timestamp
-from services.deals.models import STATUSES
+from services.deals.models import HAND_OFF_STATES, REQUIRABLE_FIELDS, STATUSES
 
 DEAL_SORTS = ("created_at", "updated_at", "amount", "title", "stage_entered_at")
 NAME_SORTS = ("name", "created_at")
 MAX_STAGES = 30
 MAX_SLA_DAYS = 3650
+MAX_REQUIRED_ACTIVITIES = 20
 
 
 def _unique(values: list) -> None:
     if len(set(values)) != len(values):
         raise ValidationError("must not name an id twice")
+
+
+def _unique_values(values: list) -> None:
+    if len(set(values)) != len(values):
+        raise ValidationError("must not name a value twice")
 
 
 # -- pipelines and stages ------------------------------------------------------------------------------
@@ -31,8 +37,20 @@ class StageFields(Schema):
                                  metadata={"description": "% chance of winning a deal in this stage (forecast)"})
     sla_days = fields.Integer(strict=True, allow_none=True, validate=validate.Range(1, MAX_SLA_DAYS), metadata={
         "description": "days a deal may stay in the stage before it counts as stalled; null: no limit"})
-    responsible_role = fields.String(allow_none=True, validate=validate.OneOf(ROLES),
-                                     metadata={"description": "the role (department) that works the stage"})
+    responsible_role = fields.String(allow_none=True, validate=validate.OneOf(ROLES), metadata={
+        "description": "the role (department) that works the stage; a deal entering it gets a hand-off to that role "
+                       "when its owner is of another one"})
+    required_fields = fields.List(
+        fields.String(validate=validate.OneOf(REQUIRABLE_FIELDS)),
+        validate=[validate.Length(max=len(REQUIRABLE_FIELDS)), _unique_values],
+        metadata={"description": "what a deal must have to enter the stage: amount (above 0), expected_close_on, "
+                                 "campaign_id"})
+    required_activities = fields.List(
+        fields.String(validate=validate.Regexp(r"^[a-z0-9_]{1,50}$", error="an activity type code: 1 to 50 of "
+                                                                           "a-z, 0-9, _")),
+        validate=[validate.Length(max=MAX_REQUIRED_ACTIVITIES), _unique_values],
+        metadata={"description": "activity types (codes of the clients service, e.g. demo) that must be completed "
+                                 "on the deal before it enters the stage"})
 
 
 class StageCreateSchema(StageFields):
@@ -114,6 +132,8 @@ class BoardColumnSchema(Schema):
     amounts = fields.List(fields.Nested(MoneySchema), required=True,
                           metadata={"description": "the sum of their amounts, one entry per currency"})
     stalled = fields.Integer(required=True, metadata={"description": "of them, longer in the stage than sla_days"})
+    hand_offs = fields.Integer(required=True, metadata={
+        "description": "of them, with a hand-off to the stage's role not done yet (open or taken)"})
 
 
 class BoardTotalSchema(Schema):
@@ -163,6 +183,16 @@ LostReasonPageSchema = page_schema(LostReasonSchema, "LostReasonPage")
 
 # -- deals ---------------------------------------------------------------------------------------------
 
+class DealHandOffSchema(Schema):
+    """The hand-off of the deal's current stay in its stage, as the deal card and the board card show it."""
+    id = fields.UUID(required=True)
+    state = fields.String(required=True, validate=validate.OneOf(HAND_OFF_STATES))
+    role = fields.String(required=True)
+    taken_by = fields.UUID(required=True, allow_none=True)
+    due_at = fields.DateTime(required=True, allow_none=True)
+    overdue = fields.Boolean(required=True, metadata={"description": "open or taken, and past due_at"})
+
+
 class DealFields(Schema):
     """What PATCH may change; status, stage and owner change only through their own endpoints."""
 
@@ -208,6 +238,8 @@ class DealSchema(DealFields):
     stalled = fields.Boolean(dump_only=True, metadata={"description": "open and longer in its stage than sla_days"})
     past_due = fields.Boolean(dump_only=True, metadata={"description": "open and expected_close_on before today (UTC)"})
     version = fields.Integer(dump_only=True, metadata={"description": "grows with every change; also the ETag"})
+    hand_off = fields.Nested(DealHandOffSchema, dump_only=True, allow_none=True, metadata={
+        "description": "the hand-off of its current stay in the stage (not a cancelled one), or null"})
 
 
 class DealFilterArgs(Schema):
@@ -285,3 +317,44 @@ class HistorySchema(Schema):
     items = fields.List(fields.Nested(HistoryEntrySchema), required=True, metadata={"description": "oldest first"})
     changes = fields.Nested(AuditPageSchema, metadata={"description": "only with changes=true: a page of the "
                                                                       "field-level changes, newest first"})
+
+
+# -- hand-offs -----------------------------------------------------------------------------------------
+
+class HandOffQueryArgs(PageArgs):
+    state = fields.String(validate=validate.OneOf(HAND_OFF_STATES))
+    role = fields.String(validate=validate.OneOf(ROLES), metadata={"description": "one role's queue"})
+    deal_id = fields.UUID(metadata={"description": "one deal's hand-offs"})
+    sort = Sort("entered_at", default="entered_at")
+
+
+class HandOffCompleteSchema(Schema):
+    comment = fields.String(allow_none=True, validate=validate.Length(max=2000))
+
+
+class HandOffSchema(Schema):
+    id = fields.UUID(dump_only=True)
+    deal_id = fields.UUID(dump_only=True)
+    deal_title = fields.String(dump_only=True, attribute="deal.title")
+    client_id = fields.UUID(dump_only=True, attribute="deal.client_id")
+    client_name = fields.String(dump_only=True, allow_none=True, attribute="deal.client_name")
+    owner_id = fields.UUID(dump_only=True, attribute="deal.owner_id", metadata={"description": "the deal's owner"})
+    pipeline_id = fields.UUID(dump_only=True, attribute="stage.pipeline_id")
+    stage_id = fields.UUID(dump_only=True)
+    stage_name = fields.String(dump_only=True, attribute="stage.name")
+    role = fields.String(dump_only=True, metadata={"description": "whose queue it is in"})
+    state = fields.String(dump_only=True, validate=validate.OneOf(HAND_OFF_STATES))
+    entered_at = fields.DateTime(dump_only=True, metadata={"description": "when the deal entered the stage"})
+    due_at = fields.DateTime(dump_only=True, allow_none=True, metadata={
+        "description": "entered_at + the stage's sla_days; null: no limit"})
+    overdue = fields.Boolean(dump_only=True, metadata={"description": "open or taken, and past due_at"})
+    taken_by = fields.UUID(dump_only=True, allow_none=True)
+    taken_at = fields.DateTime(dump_only=True, allow_none=True)
+    completed_at = fields.DateTime(dump_only=True, allow_none=True)
+    comment = fields.String(dump_only=True, allow_none=True)
+    cancelled_at = fields.DateTime(dump_only=True, allow_none=True)
+    cancel_reason = fields.String(dump_only=True, allow_none=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+
+HandOffPageSchema = page_schema(HandOffSchema, "HandOffPage")

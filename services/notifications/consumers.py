@@ -1,7 +1,8 @@
 """What the notifications service consumes, and the alerts that events raise at once (`glassbox consume
 notifications`; the kit's inbox skips duplicates). Projections: users (identity), client cards, pipeline stages,
 deals and activities, invoices (billing) — each row only moves forward in event time. Alerts: a client or deal
-given to someone by someone else, an unhappy survey, an overdue invoice, a missed planned payment. Every event of
+given to someone by someone else, a stage's hand-off to every active user of its role, an unhappy survey, an
+overdue invoice, a missed planned payment. Every event of
 every topic read, whatever its type, is also offered to the webhooks (service/deliveries.py).
 
 Tolerant readers: each handler takes the few fields it needs with .get and ignores the rest. An alert is raised
@@ -38,6 +39,7 @@ CLIENT_EVENTS = ("crm.client.created.v1", "crm.client.updated.v1", "crm.client.a
 DEAL_EVENTS = ("crm.deal.created.v1", "crm.deal.updated.v1", "crm.deal.stage_changed.v1", "crm.deal.won.v1",
                "crm.deal.lost.v1", "crm.deal.reopened.v1", "crm.deal.reassigned.v1")
 PIPELINE_EVENTS = ("crm.pipeline.created.v1", "crm.pipeline.updated.v1")
+HANDOFF_OPENED = "crm.handoff.opened.v1"
 ACTIVITY_EVENTS = ("crm.activity.planned.v1", "crm.activity.updated.v1", "crm.activity.completed.v1",
                    "crm.activity.cancelled.v1")
 SURVEY_RECORDED = "crm.survey.recorded.v1"
@@ -151,6 +153,27 @@ def deal_changed(session: Session, event: DomainEvent) -> None:
            [new_owner], clock.now())
 
 
+def hand_off_opened(session: Session, event: DomainEvent) -> None:
+    """A deal entered a stage worked by another role than its owner's: everyone of that role hears of it (the
+    hand-off's id is the occurrence, so a duplicate tells nobody twice)."""
+    data = event.data
+    role = data.get("role")
+    if not role:
+        return
+    hand_off_id = str(_uuid(data.get("hand_off_id")) or event.id)
+    title = data.get("deal_title") or "a deal"
+    stage = data.get("stage_name") or "a stage"
+    client = f" with {data['client_name']}" if data.get("client_name") else ""
+    due = f" Due by {data['due_at']}." if data.get("due_at") else ""
+    notify(session, Alert(rules.HANDOFF_OPENED, "hand_off", hand_off_id, hand_off_id,
+                          f"Hand-off: {title} ({stage})",
+                          f"The deal {title}{client} entered the stage {stage}, worked by your role ({role}). "
+                          f"Take it from the hand-off queue.{due}",
+                          {"hand_off_id": hand_off_id, "deal_id": data.get("deal_id"), "role": role,
+                           "stage_name": data.get("stage_name"), "due_at": data.get("due_at")}),
+           users_with_role(session, role), clock.now())
+
+
 # -- activities and surveys ----------------------------------------------------------------------------------
 
 def activity_changed(session: Session, event: DomainEvent) -> None:
@@ -242,6 +265,7 @@ _OWN = {
     **{event_type: pipeline_changed for event_type in PIPELINE_EVENTS},
     **{event_type: deal_changed for event_type in DEAL_EVENTS},
     **{event_type: activity_changed for event_type in ACTIVITY_EVENTS},
+    HANDOFF_OPENED: hand_off_opened,
     SURVEY_RECORDED: survey_recorded,
     INVOICE_OVERDUE: invoice_overdue,
     PAYMENT_MISSED: payment_missed,

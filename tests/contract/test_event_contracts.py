@@ -144,6 +144,15 @@ def test_every_deal_and_pipeline_event_emitted_through_the_api_matches_its_schem
                                                           "comment": "12% cheaper elsewhere"})
     manager.post(f"/api/v1/deals/{deal['id']}/reopen")
     head.post(f"/api/v1/deals/{bare['id']}/assign", json={"owner_id": other.user_id})
+    # Hand-offs: the Contract stage is the accountants' (opened, taken, completed), Negotiation the head of sales'
+    # (opened, then cancelled by the win).
+    accountant = as_role(deals, "accountant")
+    manager.post(f"/api/v1/deals/{deal['id']}/move", json={"stage_id": stages[4]})
+    [hand_off] = accountant.get("/api/v1/hand-offs?state=open").json["items"]
+    accountant.post(f"/api/v1/hand-offs/{hand_off['id']}/take")
+    accountant.post(f"/api/v1/hand-offs/{hand_off['id']}/complete", json={"comment": "Invoice issued"})
+    manager.post(f"/api/v1/deals/{deal['id']}/move", json={"stage_id": stages[3]})
+    manager.post(f"/api/v1/deals/{deal['id']}/win", json={})
     head.put(f"/api/v1/pipelines/{pipeline['id']}/stage-order", json={"stage_ids": [*stages[2:], *stages[:2]]})
     head.delete(f"/api/v1/pipelines/{pipeline['id']}/stages/{stages[0]}")  # passed through: kept, inactive
     # Sales plans (a manager's and a team's) and a commission scheme with a second version and a rename.

@@ -8,14 +8,14 @@ from tests.support.outbox import outbox_events
 
 def test_the_seed_opens_deals_in_every_state_once(deals, as_role, deals_db_url):
     assert seed(deals_db_url) == (f"created {len(DEMO_USERS)} demo users, {len(CLIENTS)} demo clients in the "
-                                  f"projection, {len(CAMPAIGNS)} demo campaigns in the projection, {len(DEALS)} demo deals, "
-                                  f"4 demo sales plans, 1 demo commission scheme")
+                                  f"projection, {len(CAMPAIGNS)} demo campaigns in the projection, the Onboarding "
+                                  f"stage, {len(DEALS)} demo deals, 4 demo sales plans, 1 demo commission scheme")
     assert seed(deals_db_url) == "demo data already present"
     head, anna = as_role(deals, "head_of_sales"), as_role(deals, "manager", user_id=ANNA)
     assert head.get("/api/v1/deals").json["total"] == len(DEALS)
     assert anna.get("/api/v1/deals").json["total"] == sum(1 for owner, *_ in DEALS if owner == ANNA)
     assert {status: head.get(f"/api/v1/deals?status={status}").json["total"] for status in ("open", "won", "lost")} \
-        == {"open": 5, "won": 2, "lost": 2}
+        == {"open": 6, "won": 2, "lost": 2}
     [stalled] = head.get("/api/v1/deals?stalled=true").json["items"]
     [past_due] = head.get("/api/v1/deals?past_due=true").json["items"]
     assert (stalled["title"], past_due["title"]) == ("Warehouse automation", "Personal investment consulting")
@@ -33,7 +33,7 @@ def test_the_seed_opens_deals_in_every_state_once(deals, as_role, deals_db_url):
 
     # What the seed emitted is what analytics will read: every event valid against its schema.
     emitted = outbox_events(deals_db_url)
-    assert len(emitted) == sum(len(plan) for *_, plan in DEALS) + 4 + 1  # the plans and the scheme
+    assert len([e for e in emitted if e["type"].startswith("crm.deal.")]) == sum(len(plan) for *_, plan in DEALS)
     for event in emitted:
         assert not list(validator(event["type"]).iter_errors(event["payload"])), event["type"]
 
@@ -59,3 +59,13 @@ def test_the_demo_clients_are_the_clients_demos_cards():
     assert CLIENTS == cards
     campaigns = {name for name, *_ in clients_demo.CAMPAIGNS}
     assert {campaign for *_, campaign, _ in DEALS if campaign} <= campaigns
+
+
+def test_the_seed_leaves_a_hand_off_in_the_head_of_sales_accountant_and_service_queues(deals, as_role, deals_db_url):
+    seed(deals_db_url)
+    queues = {role: [(h["deal_title"], h["stage_name"]) for h in
+                     as_role(deals, role).get(f"/api/v1/hand-offs?state=open&role={role}").json["items"]]
+              for role in ("head_of_sales", "accountant", "service")}
+    assert queues == {"head_of_sales": [("Personal investment consulting", "Negotiation")],
+                      "accountant": [("CRM integration", "Contract")],
+                      "service": [("Rolling mill service plan", "Onboarding")]}

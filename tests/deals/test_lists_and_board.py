@@ -234,7 +234,7 @@ def test_the_board_counts_and_sums_per_stage_and_currency(manager, other_manager
     assert (columns[third]["count"], columns[third]["stalled"], columns[third]["amounts"]) == (
         1, 0, [{"amount": "7.00", "currency": "USD"}])
     assert columns[pipeline["stages"][1]["id"]] | {"stage": None} == {"stage": None, "count": 0, "amounts": [],
-                                                                     "stalled": 0}
+                                                                     "stalled": 0, "hand_offs": 0}
     assert board["won"] == {"count": 1, "amounts": [{"amount": "5000.00", "currency": "RUB"}]}
     assert board["lost"] == {"count": 0, "amounts": []}
     assert board["closed_from"] == "2026-02-08"

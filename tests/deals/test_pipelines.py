@@ -52,7 +52,8 @@ def test_a_head_creates_a_pipeline_and_makes_it_the_default(head, pipeline, deal
     assert names(tenders) == ["Bid preparation", "Bid submitted"] and tenders["is_default"] is False
     assert tenders["stages"][1] | {"id": None} == {
         "id": None, "name": "Bid submitted", "position": 1, "probability": 40, "sla_days": None,
-        "responsible_role": None, "is_active": True, "created_at": "2026-03-02T09:00:00+00:00",
+        "responsible_role": None, "required_fields": [], "required_activities": [], "is_active": True,
+        "created_at": "2026-03-02T09:00:00+00:00",
         "updated_at": "2026-03-02T09:00:00+00:00"}
     [event] = pipeline_events(deals_db_url)
     assert event["type"] == "crm.pipeline.created.v1" and event["key"] == tenders["id"]

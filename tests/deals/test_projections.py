@@ -33,7 +33,8 @@ def row(deals, deals_engine):
 def test_the_consumer_reads_clients_and_identity_in_its_own_group():
     assert GROUP == "deals" and TOPICS == ("crm.clients.events", "crm.identity.events")
     assert set(HANDLERS) == {CLIENT_CREATED, CLIENT_UPDATED, CLIENT_ASSIGNED, CLIENT_ARCHIVED, USER_CREATED,
-                             USER_UPDATED, USER_DEACTIVATED, consumers.CAMPAIGN_CREATED, consumers.CAMPAIGN_UPDATED}
+                             USER_UPDATED, USER_DEACTIVATED, consumers.CAMPAIGN_CREATED, consumers.CAMPAIGN_UPDATED,
+                             *consumers.ACTIVITY_EVENTS}
     assert "crm.contact.created.v1" not in HANDLERS  # a tolerant reader: other types are not ours
 
 

@@ -45,6 +45,9 @@ OWNED_BY_MANAGER = OWNED_BY_MANAGER | {"sales_plan", "commission_scheme"}
 OWNED_BY_CREATOR = frozenset({"import_job"})
 # Kinds each user has their own of: another user's is a 404 whatever the role.
 PERSONAL = frozenset({"notification"})
+# Hand-offs wait in their role's queue; the world's are the accountants' (one on each manager's deal). A role sees
+# its own queue and the hand-offs of the deals it owns, admins and heads of sales see all; another's is a 404.
+HAND_OFF_SEERS = frozenset({"admin", "head_of_sales", "accountant"})
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,9 @@ class Rule:
     roles: frozenset[str] = frozenset()
     record: str | None = None  # the kind of the record the path names (its last id)
     public: bool = False
+    # The record is looked up before the role is checked: one the caller may not see (or an unknown id) is a 404
+    # whatever the role; a role not named that sees it is a 403.
+    looked_up_first: bool = False
 
 
 PUBLIC = Rule(EVERYONE, public=True)
@@ -124,6 +130,11 @@ TABLE: dict[str, Rule] = {
     "PATCH /api/v1/pipelines/{pipeline_id}/stages/{stage_id}": Rule(ADMIN_HEAD, "stage"),
     "DELETE /api/v1/pipelines/{pipeline_id}/stages/{stage_id}": Rule(ADMIN_HEAD, "stage"),
     "GET /api/v1/lost-reasons": Rule(DEAL_READERS),
+    "GET /api/v1/hand-offs": Rule(EVERYONE),
+    "GET /api/v1/hand-offs/{hand_off_id}": Rule(EVERYONE, "hand_off"),
+    "POST /api/v1/hand-offs/{hand_off_id}/take": Rule(frozenset({"accountant"}), "hand_off", looked_up_first=True),
+    "POST /api/v1/hand-offs/{hand_off_id}/complete": Rule(frozenset({"accountant"}), "hand_off",
+                                                          looked_up_first=True),
     "POST /api/v1/lost-reasons": Rule(ADMIN_HEAD),
     "GET /api/v1/lost-reasons/{reason_id}": Rule(DEAL_READERS, "lost_reason"),
     "PATCH /api/v1/lost-reasons/{reason_id}": Rule(ADMIN_HEAD, "lost_reason"),
@@ -256,6 +267,8 @@ def expected(rule: Rule, role: str, variant: str) -> frozenset[int]:
     or "none" (the path names no record)."""
     if rule.public:  # a refused credential (401), its rate limit (429), an unknown link (404)
         return WORKED | {401, 429} | ({NOT_FOUND} if variant == "unknown" else set())
+    if rule.looked_up_first and (variant == "unknown" or hidden_from(rule.record, role, variant)):
+        return frozenset({NOT_FOUND})
     if role not in rule.roles:
         return frozenset({REFUSED})
     if variant == "unknown":
@@ -265,6 +278,8 @@ def expected(rule: Rule, role: str, variant: str) -> frozenset[int]:
 
 def hidden_from(kind: str | None, role: str, variant: str) -> bool:
     """Whether the record of `variant` is hidden from `role`."""
+    if kind == "hand_off":  # the accountants' queue, on the calling manager's deal ("own") or another's
+        return role not in HAND_OFF_SEERS and not (role == "manager" and variant == "own")
     if kind in OWNED_BY_CREATOR:  # the head of sales's job ("own"), an admin's ("other")
         return role != "admin" and not (role == "head_of_sales" and variant == "own")
     return variant == "other" and ((kind in OWNED_BY_MANAGER and role == "manager") or kind in PERSONAL)

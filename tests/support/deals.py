@@ -3,6 +3,7 @@ consumer's own handlers, and deals opened through the API."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import uuid
 from datetime import datetime, timezone
 
@@ -12,6 +13,7 @@ from glassbox.events import DomainEvent
 from services.deals import consumers
 from tests.support.apps import app_fixture, database_fixture
 from tests.support.clients import identity_event, someone, user_profile
+from tests.support.contracts import EVENTS_DIR
 from tests.support.database import engine_fixture, truncate_all
 from tests.support.inbox import apply
 
@@ -31,6 +33,16 @@ def client_event(event_type: str, client_id: str, data: dict, time: datetime | N
     """A client event as the clients service sends it (source, subject = the client id)."""
     return DomainEvent(type=event_type, source="/crm/clients", subject=client_id,
                        data={"client_id": client_id, **data}, time=time or LONG_AGO)
+
+
+def activity_event(event_type: str, client_id: str, deal_id: str | None, type_code: str, time: datetime,
+                   activity_id: str | None = None) -> DomainEvent:
+    """A crm.activity.*.v1 event as the clients service sends it (keyed by the client; the payload is the contract's
+    example of that type, with this activity, deal and type)."""
+    example = json.loads((EVENTS_DIR / f"{event_type}.example.json").read_text())
+    data = {**example, "activity_id": activity_id or str(uuid.uuid4()), "client_id": client_id, "deal_id": deal_id,
+            "type": type_code}
+    return DomainEvent(type=event_type, source="/crm/clients", subject=client_id, data=data, time=time)
 
 
 def card(owner_id: str, **fields) -> dict:

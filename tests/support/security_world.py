@@ -147,6 +147,13 @@ class World:
         self.records["pipeline"] = {"own": pipeline["id"]}
         self.records["stage"] = {"own": (pipeline["id"], pipeline["stages"][-1]["id"])}
         self.records["lost_reason"] = {"own": ok(admin.get("/api/v1/lost-reasons"))["items"][0]["id"]}
+        # Each deal moves to the last stage (Contract, the accountants'): a hand-off in their queue.
+        for variant, who in (("own", "manager"), ("other", "other_manager")):
+            ok(self.caller("deals", who).post(f"/api/v1/deals/{deals[variant]}/move",
+                                              json={"stage_id": pipeline["stages"][-1]["id"]}))
+        hand_offs = ok(self.caller("deals", "accountant").get("/api/v1/hand-offs?state=open"))["items"]
+        self.records["hand_off"] = {variant: next(h["id"] for h in hand_offs if h["deal_id"] == deals[variant])
+                                    for variant in ("own", "other")}
         self.records["sales_plan"] = {variant: self.make_sales_plan(variant) for variant in ("own", "other")}
         self.records["commission_scheme"] = {variant: ok(admin.post("/api/v1/commission-schemes", json={
             "name": f"Matrix {variant}", "valid_from": "2099-01-01", "manager_ids": [self.ids[who]],

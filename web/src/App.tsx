@@ -11,6 +11,7 @@ import { ClientCard } from './screens/ClientCard'
 import { DealCard } from './screens/DealCard'
 import { ImportScreen } from './screens/Import'
 import { Notifications } from './screens/Notifications'
+import { HandOffs } from './screens/HandOffs'
 import { prefetchDashboard } from './screens/dashboardData'
 import { useLiveUpdates, useLive } from './live'
 
@@ -21,7 +22,8 @@ const Admin = lazy(() => import('./screens/Admin'))
 const NAV: { screen: Screen; path: string }[] = [
   { screen: 'myDay', path: '/my-day' }, { screen: 'board', path: '/board' }, { screen: 'clients', path: '/clients' },
   { screen: 'dashboard', path: '/dashboard' }, { screen: 'import', path: '/import' },
-  { screen: 'notifications', path: '/notifications' }, { screen: 'admin', path: '/admin' },
+  { screen: 'notifications', path: '/notifications' }, { screen: 'handOffs', path: '/hand-offs' },
+  { screen: 'admin', path: '/admin' },
 ]
 
 function Shell({ children }: { children: ReactNode }) {
@@ -86,6 +88,7 @@ export function App() {
         <Route path="/dashboard" element={<Guard screen="dashboard"><Dashboard /></Guard>} />
         <Route path="/import" element={<Guard screen="import"><ImportScreen /></Guard>} />
         <Route path="/notifications" element={<Guard screen="notifications"><Notifications /></Guard>} />
+        <Route path="/hand-offs" element={<Guard screen="handOffs"><HandOffs /></Guard>} />
         <Route path="/admin/*" element={<Guard screen="admin"><Admin /></Guard>} />
         <Route path="*" element={<Navigate to={me ? homeFor(me.role) : '/login'} replace />} />
       </Routes>

@@ -1,7 +1,7 @@
 // Which screen each role may use (contracts/roles.json); a screen a role may not use is not shown at all.
 import type { Role } from './api/types'
 
-export type Screen = 'myDay' | 'board' | 'clients' | 'dashboard' | 'import' | 'admin' | 'notifications'
+export type Screen = 'myDay' | 'board' | 'clients' | 'dashboard' | 'import' | 'admin' | 'notifications' | 'handOffs'
 
 const SCREENS: Record<Screen, readonly Role[]> = {
   myDay: ['manager', 'head_of_sales'],
@@ -11,6 +11,8 @@ const SCREENS: Record<Screen, readonly Role[]> = {
   import: ['head_of_sales', 'admin'],
   admin: ['admin', 'head_of_sales', 'marketer'], // each sees the settings it may change (adminSections)
   notifications: ['admin', 'head_of_sales', 'manager', 'marketer', 'accountant', 'service'],
+  // The roles the pipeline's stages hand work to (the seeded and demo stages), and admins who oversee them.
+  handOffs: ['admin', 'head_of_sales', 'accountant', 'service'],
 }
 
 export const ROLES: readonly Role[] = ['admin', 'head_of_sales', 'manager', 'marketer', 'accountant', 'service']

@@ -1,5 +1,6 @@
-"""The kanban board of a pipeline: per active stage, the open deals' count, amounts per currency and stalled
-count; won and lost totals of the deals closed since a day. A manager sees their own deals only."""
+"""The kanban board of a pipeline: per active stage, the open deals' count, amounts per currency, stalled
+count and how many wait on a hand-off; won and lost totals of the deals closed since a day. A manager sees their
+own deals only."""
 from __future__ import annotations
 
 import uuid
@@ -12,7 +13,7 @@ from glassbox.auth import Principal
 from glassbox.db import Database, load, midnight
 from glassbox.money import Money
 from glassbox.policy import require
-from services.deals.models import Deal, OpenDealTotal, Pipeline, Stage
+from services.deals.models import ACTIVE_HAND_OFF_STATES, Deal, HandOff, OpenDealTotal, Pipeline, Stage
 from services.deals.service.deadlines import stalled_in
 from services.deals.service.policy import READERS, VISIBILITY
 
@@ -48,6 +49,11 @@ def board(db: Database, principal: Principal, pipeline_id: uuid.UUID, args: dict
             .where(Stage.pipeline_id == pipeline.id, Stage.is_active, Deal.status == "open",
                    stalled_in(Stage, now), *(Deal.owner_id == owner for owner in owners))
             .group_by(Deal.stage_id)).all())
+        waiting = dict(session.execute(
+            select(HandOff.stage_id, func.count()).join(Deal, Deal.id == HandOff.deal_id)
+            .where(Deal.pipeline_id == pipeline.id, Deal.status == "open", HandOff.state.in_(ACTIVE_HAND_OFF_STATES),
+                   *(Deal.owner_id == owner for owner in owners))
+            .group_by(HandOff.stage_id)).all())
         closed = session.execute(
             select(Deal.status, Deal.amount_currency, func.count(), func.sum(Deal.amount_amount))
             .where(Deal.pipeline_id == pipeline.id, Deal.closed_at >= midnight(closed_from),
@@ -68,7 +74,8 @@ def board(db: Database, principal: Principal, pipeline_id: uuid.UUID, args: dict
         "pipeline_id": pipeline.id, "name": pipeline.name,
         "owner_id": args.get("owner_id") or (None if VISIBILITY.sees_all(principal) else principal.id),
         "columns": [{"stage": c["stage"], "count": c["count"], "amounts": _money_list(c["sums"]),
-                     "stalled": c["stalled"]} for c in columns.values()],
+                     "stalled": c["stalled"], "hand_offs": waiting.get(stage_id, 0)}
+                    for stage_id, c in columns.items()],
         "closed_from": closed_from,
         **{status: {"count": t["count"], "amounts": _money_list(t["sums"])} for status, t in totals.items()},
     }

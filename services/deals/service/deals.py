@@ -18,9 +18,11 @@ from glassbox.web import sort_order, sorted_page
 from services.deals import events
 from services.deals.directory import ClientLookup
 from services.deals.models import Client, Deal, LostReason, Pipeline, Stage, StageEntry
+from services.deals.service import handoffs
 from services.deals.service.deadlines import mark, past_due_clause, stalled_clause, stalls_after
 from services.deals.service.parties import NO_SUCH_CLIENT, check_campaign, check_client, ensure_live, ensure_owner
 from services.deals.service.policy import ASSIGNERS, READERS, VISIBILITY, WRITERS
+from services.deals.service.requirements import ensure_met
 
 # A caller's clock may run a little ahead of ours; a moment "now" there is not a future one.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -96,9 +98,13 @@ def _leave(session: Session, deal: Deal, at: datetime) -> None:
                     .values(left_at=at).execution_options(synchronize_session=False))
 
 
-def _done(uow, deal: Deal, event, now: datetime) -> Deal:
+def _done(uow, deal: Deal, event, now: datetime, hand_off_events: list = ()) -> Deal:
+    """Write the change, record the deal's event and then those of its hand-offs, commit."""
     uow.session.flush()
     uow.emit(event)
+    for hand_off_event in hand_off_events:
+        uow.emit(hand_off_event)
+    handoffs.attach(uow.session, [deal], now)
     uow.commit()
     return mark(deal, now)
 
@@ -132,14 +138,19 @@ def create_deal(db: Database, principal: Principal, data: dict, lookup: ClientLo
         # Only internal callers (the demo seed) choose ids; the API schemas have no `id` field.
         deal = Deal(id=data.pop("id", None) or uuid.uuid4(), owner_id=owner_id or principal.id, status="open",
                     created_at=now, updated_at=now, version=1, **data)
+        ensure_met(session, deal, stage)
         _enter(session, deal, stage, now)
-        return _done(uow, deal, events.deal_created(deal, principal.user_id), now)
+        opened = handoffs.open_on_entry(session, deal, stage, now, principal)
+        return _done(uow, deal, events.deal_created(deal, principal.user_id), now, opened)
 
 
 def get_deal(db: Database, principal: Principal, deal_id: uuid.UUID) -> Deal:
     require(principal, *READERS)
+    now = clock.now()
     with db.session() as session:
-        return mark(load_deal(session, principal, deal_id), clock.now())
+        deal = load_deal(session, principal, deal_id)
+        handoffs.attach(session, [deal], now)
+        return mark(deal, now)
 
 
 def update_deal(db: Database, principal: Principal, deal_id: uuid.UUID, changes: dict,
@@ -152,6 +163,7 @@ def update_deal(db: Database, principal: Principal, deal_id: uuid.UUID, changes:
         deal = _open_deal(uow.session, principal, deal_id, expected_version, "changed")
         changed = apply_changes(deal, changes, now)
         if not changed:
+            handoffs.attach(uow.session, [deal], now)
             return mark(deal, now)
         deal.version += 1
         return _done(uow, deal, events.deal_updated(deal, changed, principal.user_id), now)
@@ -168,12 +180,15 @@ def move_deal(db: Database, principal: Principal, deal_id: uuid.UUID, stage_id: 
         if stage_id == deal.stage_id:
             raise Conflict("the deal is already in this stage", {"stage_id": ["the current stage"]})
         target = _target_stage(session, deal.stage.pipeline, stage_id)
+        ensure_met(session, deal, target)
         previous, previous_entered_at = deal.stage, deal.stage_entered_at
+        cancelled = handoffs.cancel_active(session, deal, now, f"the deal moved to the stage {target.name}", principal)
         _leave(session, deal, now)
         _touch(deal, now)  # before _enter's flush: the deal is written once
         _enter(session, deal, target, now)
+        opened = handoffs.open_on_entry(session, deal, target, now, principal)
         return _done(uow, deal, events.deal_stage_changed(deal, previous, previous_entered_at, principal.user_id),
-                     now)
+                     now, [*cancelled, *opened])
 
 
 def win_deal(db: Database, principal: Principal, deal_id: uuid.UUID, closed_at: datetime | None = None,
@@ -189,10 +204,11 @@ def win_deal(db: Database, principal: Principal, deal_id: uuid.UUID, closed_at: 
         if closed_at < deal.stage_entered_at:
             raise invalid("closed_at", f"closed_at must not be before the deal entered its stage "
                                         f"({deal.stage_entered_at.isoformat()})", "before the deal entered its stage")
+        cancelled = handoffs.cancel_active(uow.session, deal, now, "the deal was won", principal)
         _leave(uow.session, deal, closed_at)
         deal.status, deal.closed_at = "won", closed_at
         _touch(deal, now)
-        return _done(uow, deal, events.deal_won(deal, principal.user_id), now)
+        return _done(uow, deal, events.deal_won(deal, principal.user_id), now, cancelled)
 
 
 def lose_deal(db: Database, principal: Principal, deal_id: uuid.UUID, reason_id: uuid.UUID, comment: str,
@@ -206,11 +222,12 @@ def lose_deal(db: Database, principal: Principal, deal_id: uuid.UUID, reason_id:
         if reason is None or not reason.is_active:
             problem = "no such lost reason" if reason is None else "an inactive lost reason"
             raise invalid("reason_id", f"reason_id {reason_id}: {problem}", problem)
+        cancelled = handoffs.cancel_active(uow.session, deal, now, "the deal was lost", principal)
         _leave(uow.session, deal, now)
         deal.status, deal.closed_at, deal.lost_reason, deal.lost_reason_id = "lost", now, reason, reason.id
         deal.lost_comment = comment
         _touch(deal, now)
-        return _done(uow, deal, events.deal_lost(deal, principal.user_id), now)
+        return _done(uow, deal, events.deal_lost(deal, principal.user_id), now, cancelled)
 
 
 def reopen_deal(db: Database, principal: Principal, deal_id: uuid.UUID,
@@ -225,12 +242,14 @@ def reopen_deal(db: Database, principal: Principal, deal_id: uuid.UUID,
             raise Conflict("the deal is open already", {"status": deal.status})
         previous_status, previous_closed_at = deal.status, deal.closed_at
         stage = _lock_stage(session, deal.stage_id)  # never removed while it holds a deal, closed ones included
+        ensure_met(session, deal, stage)
         deal.status, deal.closed_at = "open", None
         deal.lost_reason, deal.lost_reason_id, deal.lost_comment = None, None, None
         _touch(deal, now)  # before _enter's flush: the deal is written once
         _enter(session, deal, stage, now)
+        opened = handoffs.open_on_entry(session, deal, stage, now, principal)
         return _done(uow, deal, events.deal_reopened(deal, previous_status, previous_closed_at, principal.user_id),
-                     now)
+                     now, opened)
 
 
 def assign_deal(db: Database, principal: Principal, deal_id: uuid.UUID, owner_id: uuid.UUID,
@@ -242,6 +261,7 @@ def assign_deal(db: Database, principal: Principal, deal_id: uuid.UUID, owner_id
         deal = _open_deal(uow.session, principal, deal_id, expected_version, "assigned")
         ensure_owner(uow.session, principal, owner_id)
         if deal.owner_id == owner_id:
+            handoffs.attach(uow.session, [deal], now)
             return mark(deal, now)
         previous = deal.owner_id
         deal.owner_id = owner_id
@@ -282,5 +302,6 @@ def list_deals(db: Database, principal: Principal, args: dict) -> dict:
         # stalled=true in created order: the open deals' (created_at, id) index carries stalled_after (0005)
         page = sorted_page(session, deals_query(principal, args, now), Deal, args, SORT_COLUMNS,
                            ids_first=bool(args.get("stalled")) and by_created)
+        handoffs.attach(session, page["items"], now)
     page["items"] = [mark(deal, now) for deal in page["items"]]
     return page

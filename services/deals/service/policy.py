@@ -21,3 +21,5 @@ PLAN_READERS = ("admin", "head_of_sales", "manager")
 PLAN_EDITORS = ("admin", "head_of_sales")
 # Whom a plan or a scheme may name: the roles that own deals.
 PLAN_SUBJECT_ROLES = OWNER_ROLES
+# Who sees every hand-off (each other role sees its own queue and the hand-offs of the deals it owns).
+HAND_OFF_OVERSEERS = ("admin", "head_of_sales")

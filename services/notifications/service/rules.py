@@ -25,6 +25,7 @@ PAYMENT_MISSED = "payment_missed"
 LOW_NPS = "low_nps"
 WEBHOOK_DISABLED = "webhook_disabled"
 MAILING_COMPLETED = "mailing_completed"
+HANDOFF_OPENED = "handoff_opened"
 
 # The parameters each rule has, with the bounds an admin may set them within.
 PARAMETERS = {

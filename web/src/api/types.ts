@@ -7,9 +7,22 @@ export interface Team { id: string; name: string }
 export interface Stage {
   id: string; name: string; position: number; probability: number; sla_days: number | null
   responsible_role: Role | null; is_active: boolean
+  /** What a deal must have to enter the stage: fields (REQUIRABLE_FIELDS) and activity types completed on it. */
+  required_fields?: RequirableField[]; required_activities?: string[]
+}
+export const REQUIRABLE_FIELDS = ['amount', 'expected_close_on', 'campaign_id'] as const
+export type RequirableField = typeof REQUIRABLE_FIELDS[number]
+export type HandOffState = 'open' | 'taken' | 'done' | 'cancelled'
+/** The hand-off of a deal's current stay in its stage, as the deal and board cards show it. */
+export interface DealHandOff { id: string; state: HandOffState; role: Role; taken_by: string | null; due_at: string | null; overdue: boolean }
+/** A stage's work for its responsible role (GET /hand-offs). */
+export interface HandOff extends DealHandOff {
+  deal_id: string; deal_title: string; client_id: string; client_name: string | null; owner_id: string
+  stage_id: string; stage_name: string; entered_at: string; taken_at: string | null; completed_at: string | null
+  comment: string | null; cancelled_at: string | null; cancel_reason: string | null
 }
 export interface Pipeline { id: string; name: string; is_default: boolean; stages: Stage[] }
-export interface BoardColumn { stage: Stage; count: number; amounts: Money[]; stalled: number }
+export interface BoardColumn { stage: Stage; count: number; amounts: Money[]; stalled: number; hand_offs?: number }
 export interface Board {
   pipeline_id: string; name: string; owner_id: string | null; columns: BoardColumn[]
   won: { count: number; amounts: Money[] }[] | { count: number; amounts: Money[] }
@@ -20,7 +33,7 @@ export interface Deal {
   pipeline_id: string; stage_id: string; stage_name: string; stage_entered_at: string; stage_probability: number
   status: 'open' | 'won' | 'lost'; stalled: boolean; past_due: boolean; expected_close_on: string | null; campaign_id?: string | null
   lost_reason_name: string | null; lost_comment: string | null; closed_at: string | null; version: number
-  created_at: string; updated_at: string
+  created_at: string; updated_at: string; hand_off?: DealHandOff | null
 }
 export interface LostReason { id: string; name: string; is_active: boolean }
 export interface Client {

@@ -43,4 +43,9 @@ export const en = {
   planRevenueWon: 'Revenue won', planRevenuePaid: 'Revenue paid', planDealsWon: 'Deals won', savePlan: 'Save the plan',
   setPlan: 'Set', tier: 'Tier', fromPct: 'From, % of plan', toPct: 'To, % of plan', ratePct: 'Rate, %', addTier: 'Add a tier',
   newVersion: 'Save as a new version',
+  handOffs: 'Hand-offs', handOff: 'Hand-off', take: 'Take', byYou: 'by you', dueBy: 'due {date}',
+  handOff_open: 'open', handOff_taken: 'taken', handOff_done: 'done', handOff_cancelled: 'cancelled',
+  handOffBadge: '{role}: {state}', handOffsWaiting: '{count} waiting on a hand-off',
+  requiredFields: 'Required fields', requiredActivities: 'Required activities (type codes, comma-separated)',
+  field_amount: 'Amount above 0', field_expected_close_on: 'Expected close', field_campaign_id: 'Campaign',
 } as const

@@ -46,4 +46,9 @@ export const ru: Record<keyof typeof en, string> = {
   planRevenueWon: 'Выручка по выигранным', planRevenuePaid: 'Поступления', planDealsWon: 'Выиграно сделок', savePlan: 'Сохранить план',
   setPlan: 'Задать', tier: 'Ступень', fromPct: 'От, % плана', toPct: 'До, % плана', ratePct: 'Ставка, %', addTier: 'Добавить ступень',
   newVersion: 'Сохранить как новую версию',
+  handOffs: 'Передачи', handOff: 'Передача', take: 'Взять', byYou: 'вами', dueBy: 'срок {date}',
+  handOff_open: 'ждёт', handOff_taken: 'взята', handOff_done: 'выполнена', handOff_cancelled: 'отменена',
+  handOffBadge: '{role}: {state}', handOffsWaiting: 'ждут передачи: {count}',
+  requiredFields: 'Обязательные поля', requiredActivities: 'Обязательные активности (коды типов через запятую)',
+  field_amount: 'Сумма больше 0', field_expected_close_on: 'Ожидаемое закрытие', field_campaign_id: 'Кампания',
 }

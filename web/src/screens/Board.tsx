@@ -12,6 +12,7 @@ import type { BoardColumn, Deal, Page, Stage, User } from '../api/types'
 import { useAuth } from '../auth'
 import { CloseDeal } from '../components/CloseDeal'
 import { ExportButtons } from '../components/ExportButtons'
+import { HandOffBadge } from '../components/HandOffBadge'
 import { daysSince, ErrorNote, Loading, MoneyList } from '../components/ui'
 import { useI18n } from '../i18n'
 import { seesTeam } from '../roles'
@@ -152,6 +153,7 @@ function Column({ column, deals, stages, onMove, onClosed }: {
         <p className="column-totals">
           <span className="count">{t('dealsOnBoard', { count: column.count })}</span> · <MoneyList amounts={column.amounts} />
           {column.stalled > 0 && <span className="stalled-count"> · {column.stalled} {t('stalled')}</span>}
+          {!!column.hand_offs && <span className="hand-off-count"> · {t('handOffsWaiting', { count: column.hand_offs })}</span>}
         </p>
       </header>
       <ul className="cards">
@@ -182,6 +184,7 @@ const Card = memo(function Card({ deal, stages, onMove, onClosed }: {
         <span className="card-amount">{money(deal.amount.amount, deal.amount.currency)}</span>
         <span className="card-days">{t('daysInStage', { days: daysSince(deal.stage_entered_at) })}
           {deal.stalled && <strong className="badge"> {t('stalled')}</strong>}</span>
+        {deal.hand_off && <HandOffBadge handOff={deal.hand_off} />}
       </div>
       <div className="card-actions">
         {/* The stage list only when asked for: 500 cards need not each carry a <select>. */}

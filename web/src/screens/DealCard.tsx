@@ -11,6 +11,7 @@ import { useAuth } from '../auth'
 import { api, query } from '../api/http'
 import type { Activity, Deal, Page } from '../api/types'
 import { ActivityRow } from './MyDay'
+import { HandOffBadge } from '../components/HandOffBadge'
 
 export function DealCard() {
   const { dealId = '' } = useParams()
@@ -40,6 +41,8 @@ export function DealCard() {
         <dt>{t('status')}</dt><dd className={`status-${d.status}`}>{t(d.status === 'open' ? 'open' : d.status)}
           {d.lost_reason_name ? ` · ${d.lost_reason_name}` : ''}{d.stalled && <strong className="badge"> {t('stalled')}</strong>}</dd>
         <dt>{t('expectedClose')}</dt><dd>{date(d.expected_close_on)}</dd>
+        {d.hand_off && <><dt>{t('handOff')}</dt><dd><HandOffBadge handOff={d.hand_off} />
+          {d.hand_off.due_at && ` ${t('dueBy', { date: date(d.hand_off.due_at, true) })}`}</dd></>}
       </dl>
       <button type="button" onClick={() => setEditing(!editing)} aria-expanded={editing}>{t('edit')}</button>
       {editing && <DealEdit deal={d} onSaved={(next) => { saved(next); setEditing(false) }} onStale={() => deal.refetch()} />}

@@ -1,9 +1,10 @@
 // Pipelines and their stages: a new pipeline (its stages named in order), and per stage its name, probability,
-// SLA days, responsible role, order and removal. A stage that deals passed through is deactivated by the
+// SLA days, responsible role, what a deal must have to enter it (fields, completed activity types), order and
+// removal. A stage that deals passed through is deactivated by the
 // service instead of deleted (it stays for their history); one that holds a deal is refused (409).
 import { useState } from 'react'
 import { api } from '../../api/http'
-import type { Pipeline, Role, Stage } from '../../api/types'
+import { REQUIRABLE_FIELDS, type Pipeline, type RequirableField, type Role, type Stage } from '../../api/types'
 import { Field, FormMessage, useSubmit } from '../../components/form'
 import { ErrorNote, Section } from '../../components/ui'
 import { useI18n } from '../../i18n'
@@ -16,6 +17,39 @@ export function reordered(stages: Stage[], index: number, delta: number): string
   const [moved] = ids.splice(index, 1)
   ids.splice(index + delta, 0, moved)
   return ids
+}
+
+/** "demo, site_visit" -> ["demo", "site_visit"]: the activity type codes a stage requires, each once. */
+export function activityCodes(text: string): string[] {
+  return [...new Set(text.split(/[,\s]+/).map((code) => code.trim()).filter(Boolean))]
+}
+
+/** The stage's required fields with `field` switched on or off, in the list's own order. */
+export function toggledFields(current: RequirableField[], field: RequirableField, on: boolean): RequirableField[] {
+  return REQUIRABLE_FIELDS.filter((f) => (f === field ? on : current.includes(f)))
+}
+
+function Requirements({ stage, errors, onChange }: {
+  stage: Stage; errors: Record<string, string[]>; onChange: (changes: Partial<Stage>) => void
+}) {
+  const { t } = useI18n()
+  const fields = stage.required_fields ?? []
+  const activities = (stage.required_activities ?? []).join(', ')
+  return (
+    <>
+      <fieldset className="checks"><legend className="visually-hidden">{`${stage.name}: ${t('requiredFields')}`}</legend>
+        {REQUIRABLE_FIELDS.map((field) => (
+          <label key={field}><input type="checkbox" checked={fields.includes(field)}
+            onChange={(ev) => onChange({ required_fields: toggledFields(fields, field, ev.target.checked) })} />
+            {t(`field_${field}`)}</label>))}
+        {errors.required_fields && <span className="field-error">{errors.required_fields.join(' ')}</span>}
+      </fieldset>
+      <Field id={`${stage.id}-activities`} label={`${stage.name}: ${t('requiredActivities')}`} hideLabel
+        errors={errors.required_activities}>
+        {(p) => <input {...p} defaultValue={activities} placeholder="demo"
+          onBlur={(ev) => { const codes = activityCodes(ev.target.value); if (codes.join(', ') !== activities) onChange({ required_activities: codes }) }} />}</Field>
+    </>
+  )
 }
 
 /** "Lead, Offer, Contract" -> stages with probabilities rising evenly to 90 (editable afterwards). */
@@ -35,8 +69,9 @@ function StageRow({ pipeline, stages, index, write, onDone }: {
   const patch = (changes: Partial<Stage>) => change(() => api.patch(base, changes))
   const e = submit.errors
   if (!write) {
+    const required = [...(s.required_fields ?? []).map((f) => t(`field_${f}`)), ...(s.required_activities ?? [])]
     return <tr><td>{s.name}</td><td>{s.probability}</td><td>{s.sla_days ?? '—'}</td>
-      <td>{s.responsible_role ? t(`role_${s.responsible_role}`) : '—'}</td><td /></tr>
+      <td>{s.responsible_role ? t(`role_${s.responsible_role}`) : '—'}</td><td>{required.join(', ') || '—'}</td><td /></tr>
   }
   return (
     <tr>
@@ -53,6 +88,7 @@ function StageRow({ pipeline, stages, index, write, onDone }: {
       <td><Field id={`${s.id}-role`} label={`${s.name}: ${t('responsibleRole')}`} hideLabel errors={e.responsible_role}>
         {(p) => <select {...p} value={s.responsible_role ?? ''} onChange={(ev) => patch({ responsible_role: (ev.target.value || null) as Role | null })}>
           <option value="">—</option>{ROLES.map((role) => <option key={role} value={role}>{t(`role_${role}`)}</option>)}</select>}</Field></td>
+      <td><Requirements stage={s} errors={e} onChange={patch} /></td>
       <td className="nowrap">
         <button type="button" disabled={index === 0} aria-label={`${s.name}: ${t('up')}`}
           onClick={() => change(() => api.put(`/pipelines/${pipeline.id}/stage-order`, { stage_ids: reordered(stages, index, -1) }))}>↑</button>
@@ -124,9 +160,11 @@ export function Pipelines({ write }: { write: boolean }) {
             <div className="table-wrap">
               <table><caption>{p.name}{p.is_default ? ` · ${t('default')}` : ''}</caption>
                 <thead><tr><th scope="col">{t('stage')}</th><th scope="col">{t('probability')}</th><th scope="col">{t('slaDays')}</th>
-                  <th scope="col">{t('responsibleRole')}</th><th scope="col"><span className="visually-hidden">{t('order')}</span></th></tr></thead>
+                  <th scope="col">{t('responsibleRole')}</th><th scope="col">{t('requiredFields')}</th>
+                  <th scope="col"><span className="visually-hidden">{t('order')}</span></th></tr></thead>
                 {/* keyed by the stage's values so an edit made elsewhere redraws the inputs with what the server has */}
-                <tbody>{stages.map((s, i) => <StageRow key={`${s.id}:${s.name}:${s.probability}:${s.sla_days}`} pipeline={p}
+                <tbody>{stages.map((s, i) => <StageRow pipeline={p}
+                  key={`${s.id}:${s.name}:${s.probability}:${s.sla_days}:${(s.required_activities ?? []).join(',')}`}
                   stages={stages} index={i} write={write} onDone={refresh} />)}</tbody>
               </table>
             </div>
