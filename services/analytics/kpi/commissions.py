@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import Numeric, and_, case, column, func, literal, select, true, values
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.orm import Session
 
 from services.analytics.kpi.billing import within
@@ -71,14 +72,36 @@ def _rate_to_base(scope: Scope):
     return case((Deal.currency == scope.base_currency, literal(Decimal(1))), else_=latest)
 
 
-def won_deals(session: Session, scope: Scope, owners: list):
-    """(owner, deal_id, title, amount, currency, closed_at, amount in the base currency or None) of the deals won in
-    the period by the owners, by owner and closing time."""
-    in_base = (Deal.amount * _rate_to_base(scope)).label("in_base")
-    stmt = (select(Deal.owner_id, Deal.deal_id, Deal.title, Deal.amount, Deal.currency, Deal.closed_at, in_base)
-            .where(DealConditions.won_in(scope), Deal.owner_id.in_(owners))
-            .order_by(Deal.owner_id, Deal.closed_at, Deal.deal_id))
-    return session.execute(stmt).all()
+def bonus_deals(session: Session, scope: Scope, minimums: dict) -> dict:
+    """{owner: deals won in the period whose amount in the base currency (at the closing day's rate) is at least the
+    owner's minimum}. The deals come from the covering index of closed deals; each (currency, day) rate is looked up
+    once."""
+    if not minimums:
+        return {}
+    wanted = values(column("owner_id", PG_UUID), column("minimum", Numeric), name="minimums").data(
+        [(owner, minimum) for owner, minimum in minimums.items()])
+    won = (select(Deal.owner_id, Deal.currency, utc_day(Deal.closed_at).label("day"), Deal.amount)
+           .where(DealConditions.won_in(scope), Deal.owner_id.in_(list(minimums))).subquery("won"))
+    days = select(won.c.currency, won.c.day).where(won.c.currency != scope.base_currency).distinct().subquery("days")
+    fx = (select(FxRate.rate_to_base).where(FxRate.currency == days.c.currency, FxRate.valid_from <= days.c.day)
+          .order_by(FxRate.valid_from.desc()).limit(1).lateral("fx"))
+    rates = select(days.c.currency, days.c.day, fx.c.rate_to_base).select_from(days.join(fx, true())).subquery("rates")
+    rate = case((won.c.currency == scope.base_currency, literal(Decimal(1))), else_=rates.c.rate_to_base)
+    stmt = (select(won.c.owner_id, func.count())
+            .select_from(won.join(wanted, wanted.c.owner_id == won.c.owner_id)
+                         .outerjoin(rates, and_(rates.c.currency == won.c.currency, rates.c.day == won.c.day)))
+            .where(won.c.amount * rate >= wanted.c.minimum).group_by(won.c.owner_id))
+    return dict(session.execute(stmt).all())
+
+
+def _won_deals(session: Session, scope: Scope, owner) -> tuple[list, int]:
+    """The first DETAILS_LIMIT deals the owner won in the period by closing time (with the amount in the base
+    currency, None without a rate), and how many there are."""
+    conditions = [DealConditions.won_in(scope), Deal.owner_id == owner]
+    rows = session.execute(select(Deal.deal_id, Deal.title, Deal.amount, Deal.currency, Deal.closed_at,
+                                  (Deal.amount * _rate_to_base(scope)).label("in_base"))
+                           .where(*conditions).order_by(Deal.closed_at, Deal.deal_id).limit(DETAILS_LIMIT)).all()
+    return rows, session.scalar(select(func.count()).where(*conditions))
 
 
 def _payments(session: Session, scope: Scope, owner) -> tuple[list[dict], int]:
@@ -111,11 +134,10 @@ def commissions(session: Session, scope: Scope, details: bool = False) -> dict:
         members = set(team_members(session, [scope.team_id])[scope.team_id])
         assigned = {user: scheme for user, scheme in assigned.items() if user in members}
     owners = sorted(assigned, key=str)
-    done = actuals(session, scope, owners)
+    done, _ = actuals(session, scope, owners)
     plans = {plan.manager_id: plan for plan in plans_of_period(session, scope) if plan.manager_id is not None}
-    deals: dict = {}
-    for row in won_deals(session, scope, owners) if owners else []:
-        deals.setdefault(row.owner_id, []).append(row)
+    bonuses = {owner: _bonus(version) for owner, (_, version) in assigned.items()}
+    earned = bonus_deals(session, scope, {owner: bonus[1] for owner, bonus in bonuses.items() if bonus})
     users = {row.user_id: row for row in session.execute(
         select(User.user_id, User.full_name, User.team_id).where(User.user_id.in_(owners)))} if owners else {}
     rows = []
@@ -129,10 +151,9 @@ def commissions(session: Session, scope: Scope, details: bool = False) -> dict:
         tier = tier_of(version.get("tiers") or [], exact)
         rate = Decimal(str(tier["rate_pct"])) if tier else Decimal(0)
         commission = cents(actual["amount"] * rate / 100)
-        bonus = _bonus(version)
-        eligible = [deal for deal in deals.get(owner, []) if bonus and deal.in_base is not None
-                    and deal.in_base >= bonus[1]]
-        bonus_amount = cents(bonus[0] * len(eligible)) if bonus else cents(0)
+        bonus = bonuses[owner]
+        bonus_count = earned.get(owner, 0) if bonus else 0
+        bonus_amount = cents(bonus[0] * bonus_count) if bonus else cents(0)
         row = {"manager_id": owner, "name": users[owner].full_name if owner in users else None,
                "team_id": users[owner].team_id if owner in users else None, "scheme_id": scheme.scheme_id,
                "scheme_name": scheme.name, "version": version.get("version"), "valid_from": version.get("valid_from"),
@@ -140,19 +161,20 @@ def commissions(session: Session, scope: Scope, details: bool = False) -> dict:
                "target": None if target is None else money(target, base),
                "attainment_pct": None if exact is None else cents(exact),
                "tier": tier, "rate_pct": rate, "commission": money(commission, base),
-               "bonus_deals": len(eligible), "bonus_amount": money(bonus_amount, base),
+               "bonus_deals": bonus_count, "bonus_amount": money(bonus_amount, base),
                "total": money(commission + bonus_amount, base)}
         if details:
-            row["details"] = _details(session, scope, owner, deals.get(owner, []), bonus)
+            row["details"] = _details(session, scope, owner, bonus)
         rows.append(row)
     return {"period": scope.period(), "base_currency": base,
             "managers": sorted(rows, key=lambda row: (row["name"] is None, row["name"] or "", str(row["manager_id"])))}
 
 
-def _details(session: Session, scope: Scope, owner, won: list, bonus) -> dict:
+def _details(session: Session, scope: Scope, owner, bonus) -> dict:
+    won, deals_total = _won_deals(session, scope, owner)
     payments, payments_total = _payments(session, scope, owner)
     return {"deals": [{"deal_id": deal.deal_id, "title": deal.title,
                        "amount": {"amount": deal.amount, "currency": deal.currency}, "closed_at": deal.closed_at,
                        "bonus": bool(bonus and deal.in_base is not None and deal.in_base >= bonus[1])}
-                      for deal in won[:DETAILS_LIMIT]],
-            "deals_total": len(won), "payments": payments, "payments_total": payments_total}
+                      for deal in won],
+            "deals_total": deals_total, "payments": payments, "payments_total": payments_total}

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import func, select, true
+from sqlalchemy import and_, func, select, true
 from sqlalchemy.orm import Session
 
 from services.analytics.kpi.billing import within
@@ -84,13 +84,23 @@ def team_members(session: Session, team_ids) -> dict:
     return members
 
 
-def _closed(session: Session, base: str, date_from: date, date_to: date, owners: list) -> list[dict]:
+def _closed(session: Session, scope: Scope, owners: list, with_trailing: bool) -> list[dict]:
+    """Per owner: deals won (`won`) and revenue won in the period and, with_trailing, deals won and lost and revenue
+    won over the trailing window (`won_t`, `lost_t`, `revenue_t`): one scan of the totals over both."""
     totals = ClosedDealsByOwnerDay
-    return aggregate(session, totals.__table__, {"owner_id": totals.owner_id}, totals.currency, totals.closed_on,
-                     Measures(counts={"won": totals.won > 0}, sums={"lost": (totals.lost, true())},
-                              money={"revenue_won": (totals.won_amount, totals.won > 0)}),
-                     [totals.closed_on >= date_from, totals.closed_on <= date_to, totals.owner_id.in_(owners)],
-                     base, weight=totals.won)
+    day, won = totals.closed_on, totals.won > 0
+    in_period = and_(day >= scope.date_from, day <= scope.date_to)
+    first, last = scope.date_from, scope.date_to
+    measures = Measures(sums={"won": (totals.won, in_period)}, money={"revenue_won": (totals.won_amount,
+                                                                                      and_(won, in_period))})
+    if with_trailing:
+        window_first, window_last = trailing_window(scope)
+        in_window = and_(day >= window_first, day <= window_last)
+        first, last = min(first, window_first), max(last, window_last)
+        measures.sums.update({"won_t": (totals.won, in_window), "lost_t": (totals.lost, in_window)})
+        measures.money["revenue_t"] = (totals.won_amount, and_(won, in_window))
+    return aggregate(session, totals.__table__, {"owner_id": totals.owner_id}, totals.currency, day, measures,
+                     [day >= first, day <= last, totals.owner_id.in_(owners)], scope.base_currency, weight=totals.won)
 
 
 def _paid(session: Session, scope: Scope, owners: list) -> list[dict]:
@@ -105,15 +115,21 @@ def _paid(session: Session, scope: Scope, owners: list) -> list[dict]:
                      unit="payments")
 
 
-def actuals(session: Session, scope: Scope, owners) -> dict[uuid.UUID, Actuals]:
-    """{owner: Actuals} of the period for each of `owners` (those with nothing have zeros)."""
+def actuals(session: Session, scope: Scope, owners, with_trailing: bool = False
+            ) -> tuple[dict[uuid.UUID, Actuals], dict[uuid.UUID, Trailing]]:
+    """({owner: Actuals} of the period, {owner: Trailing} over trailing_window(scope) when asked) for each of
+    `owners` (those with nothing have zeros)."""
     owners = sorted(set(owners), key=str)
     base = scope.base_currency
     found = {owner: Actuals(money(None, base), money(None, base, None, "payments")) for owner in owners}
+    past = {owner: Trailing() for owner in owners}
     if not owners:
-        return found
-    for row in _closed(session, base, scope.date_from, scope.date_to, owners):
-        found[row["owner_id"]].revenue_won, found[row["owner_id"]].deals_won = row["revenue_won"], row["won"]
+        return found, past
+    for row in _closed(session, scope, owners, with_trailing):
+        owner = row["owner_id"]
+        found[owner].revenue_won, found[owner].deals_won = row["revenue_won"], int(row["won"] or 0)
+        if with_trailing:
+            past[owner] = Trailing(int(row["won_t"] or 0), int(row["lost_t"] or 0), row["revenue_t"]["amount"])
     for row in _paid(session, scope, owners):
         found[row["owner_id"]].revenue_paid = row["revenue_paid"]
     for assignee, kind, done in session.execute(
@@ -121,20 +137,4 @@ def actuals(session: Session, scope: Scope, owners) -> dict[uuid.UUID, Actuals]:
             .where(activity_done_in(scope), Activity.assignee_id.in_(owners)).group_by(Activity.assignee_id,
                                                                                        Activity.type)):
         found[assignee].activities[kind] = done
-    return found
-
-
-def trailing(session: Session, scope: Scope, owners) -> dict[uuid.UUID, Trailing]:
-    """{owner: Trailing} over trailing_window(scope)."""
-    owners = sorted(set(owners), key=str)
-    found = {owner: Trailing() for owner in owners}
-    if owners:
-        first, last = trailing_window(scope)
-        for row in _closed(session, scope.base_currency, first, last, owners):
-            found[row["owner_id"]] = Trailing(row["won"], int(row["lost"] or 0), row["revenue_won"]["amount"])
-    return found
-
-
-def period_scope(scope: Scope) -> Scope:
-    """The scope without its people filters (a team's figures are its members', whoever asks)."""
-    return replace(scope, manager_id=None, team_id=None)
+    return found, past

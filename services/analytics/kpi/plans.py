@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from services.analytics.kpi.measures import add_money, cents, money
 from services.analytics.kpi.plan_actuals import (PERCENT_PLACES, Actuals, Trailing, activity_targets, actuals,
-                                                 percent, plans_of_period, team_members, trailing, trailing_window)
+                                                 percent, plans_of_period, team_members, trailing_window)
 from services.analytics.kpi.scope import Scope
 from services.analytics.models import SalesPlan, User
 
@@ -123,7 +123,7 @@ def plans(session: Session, scope: Scope) -> dict:
     manager_plans, team_plans = _in_scope(session, scope, every_plan)
     members = team_members(session, {plan.team_id for plan in team_plans})
     people = {plan.manager_id for plan in manager_plans} | {m for team in members.values() for m in team}
-    done, past = actuals(session, scope, people), trailing(session, scope, people)
+    done, past = actuals(session, scope, people, with_trailing=True)
     users = {row.user_id: row for row in session.execute(
         select(User.user_id, User.full_name, User.team_id).where(User.user_id.in_(list(people))))} if people else {}
     elapsed = elapsed_days(scope)
