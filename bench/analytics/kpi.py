@@ -40,9 +40,9 @@ KPIS = (  # (label, path, raw query or None)
     ("managers, last month by week", f"/api/v1/kpi/managers?{LAST_MONTH}&interval=week", None),
     # every manager and team with a plan (this month's and last month's, sql.py), one commission scheme
     ("plans", "/api/v1/kpi/plans", None),
-    ("plans, last month", f"/api/v1/kpi/plans?period={_LAST_DAY:%Y-%m}", None),
+    ("plans (last month)", f"/api/v1/kpi/plans?period={_LAST_DAY:%Y-%m}", None),
     ("commissions", "/api/v1/kpi/commissions", None),
-    ("commissions, last month", f"/api/v1/kpi/commissions?period={_LAST_DAY:%Y-%m}", None),
+    ("commissions (last month)", f"/api/v1/kpi/commissions?period={_LAST_DAY:%Y-%m}", None),
 )
 
 

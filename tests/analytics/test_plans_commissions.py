@@ -4,9 +4,11 @@ plans, a three-tier scheme with a deal bonus for the team and a direct scheme, d
 payments (one reversed) and calls; a new version of the scheme from May must not change April's commission."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
-from tests.support.analytics.events import new_id, user_created
+from tests.support.analytics.events import DealLife, PipelineDef, client_card, new_id, user_created
 from tests.support.analytics.kpis import kpi
 from tests.support.analytics.plan_events import plan_event, scheme_event
 from tests.support.analytics.plan_scenario import (ANNA, APRIL, ASKED_AT, BORIS, CARL, DIRECT, HEAD, SCHEME, TEAM,
@@ -175,3 +177,13 @@ def test_the_exports_hold_a_row_per_manager(head):
                        "csv", "kpi-commissions")
     assert {(row["manager_id"], row["total.amount"]) for row in rows} == {
         (ANNA, "32500.00"), (BORIS, "25400.00"), (CARL, "2000.00")}
+
+
+def test_an_amount_without_a_rate_is_listed_not_converted(head, feed):
+    pipeline = PipelineDef.make([("New", 10, None)], name="Other", is_default=False)
+    deal = DealLife(pipeline, CARL, client_card(new_id(), CARL, at("2027-01-02")), Decimal("1000.00"), "EUR")
+    feed([pipeline.event(at("2027-01-01")), deal.create(at("2027-03-10")), deal.win(at("2027-04-19"))])
+    [carl] = kpi(head, "commissions", period="2027-04", manager_id=CARL)["managers"]
+    assert carl["base"] == {"amount": "100000.00", "currency": "RUB",
+                            "unconverted": [{"currency": "EUR", "amount": "1000.00", "deals": 1}]}
+    assert (carl["commission"]["amount"], carl["bonus_deals"]) == ("2000.00", 0)

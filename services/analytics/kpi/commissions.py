@@ -7,14 +7,13 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from sqlalchemy import Numeric, and_, case, column, func, literal, select, true, values
-from sqlalchemy.dialects.postgresql import UUID as PG_UUID
+from sqlalchemy import and_, case, func, literal, select, true
 from sqlalchemy.orm import Session
 
 from services.analytics.kpi.billing import within
 from services.analytics.kpi.conditions import DealConditions
 from services.analytics.kpi.measures import cents, money
-from services.analytics.kpi.plan_actuals import actuals, plans_of_period, team_members
+from services.analytics.kpi.plan_actuals import actuals, among, plans_of_period, team_members
 from services.analytics.kpi.scope import Scope, utc_day
 from services.analytics.models import CommissionScheme, Deal, FxRate, Invoice, PaymentAllocation, User
 
@@ -74,24 +73,27 @@ def _rate_to_base(scope: Scope):
 
 def bonus_deals(session: Session, scope: Scope, minimums: dict) -> dict:
     """{owner: deals won in the period whose amount in the base currency (at the closing day's rate) is at least the
-    owner's minimum}. The deals come from the covering index of closed deals; each (currency, day) rate is looked up
-    once."""
-    if not minimums:
-        return {}
-    wanted = values(column("owner_id", PG_UUID), column("minimum", Numeric), name="minimums").data(
-        [(owner, minimum) for owner, minimum in minimums.items()])
-    won = (select(Deal.owner_id, Deal.currency, utc_day(Deal.closed_at).label("day"), Deal.amount)
-           .where(DealConditions.won_in(scope), Deal.owner_id.in_(list(minimums))).subquery("won"))
-    days = select(won.c.currency, won.c.day).where(won.c.currency != scope.base_currency).distinct().subquery("days")
-    fx = (select(FxRate.rate_to_base).where(FxRate.currency == days.c.currency, FxRate.valid_from <= days.c.day)
-          .order_by(FxRate.valid_from.desc()).limit(1).lateral("fx"))
-    rates = select(days.c.currency, days.c.day, fx.c.rate_to_base).select_from(days.join(fx, true())).subquery("rates")
-    rate = case((won.c.currency == scope.base_currency, literal(Decimal(1))), else_=rates.c.rate_to_base)
-    stmt = (select(won.c.owner_id, func.count())
-            .select_from(won.join(wanted, wanted.c.owner_id == won.c.owner_id)
-                         .outerjoin(rates, and_(rates.c.currency == won.c.currency, rates.c.day == won.c.day)))
-            .where(won.c.amount * rate >= wanted.c.minimum).group_by(won.c.owner_id))
-    return dict(session.execute(stmt).all())
+    owner's minimum}: one statement per distinct minimum (a scheme's), the deals from the covering index of closed
+    deals, each (currency, day) rate looked up once."""
+    by_minimum: dict = {}
+    for owner, minimum in minimums.items():
+        by_minimum.setdefault(minimum, []).append(owner)
+    found: dict = {}
+    for minimum, owners in by_minimum.items():
+        won = (select(Deal.owner_id, Deal.currency, utc_day(Deal.closed_at).label("day"), Deal.amount)
+               .where(DealConditions.won_in(scope), among(Deal.owner_id, owners)).subquery("won"))
+        days = (select(won.c.currency, won.c.day).where(won.c.currency != scope.base_currency).distinct()
+                .subquery("days"))
+        fx = (select(FxRate.rate_to_base).where(FxRate.currency == days.c.currency, FxRate.valid_from <= days.c.day)
+              .order_by(FxRate.valid_from.desc()).limit(1).lateral("fx"))
+        rates = (select(days.c.currency, days.c.day, fx.c.rate_to_base).select_from(days.join(fx, true()))
+                 .subquery("rates"))
+        rate = case((won.c.currency == scope.base_currency, literal(Decimal(1))), else_=rates.c.rate_to_base)
+        found.update(session.execute(
+            select(won.c.owner_id, func.count())
+            .select_from(won.outerjoin(rates, and_(rates.c.currency == won.c.currency, rates.c.day == won.c.day)))
+            .where(won.c.amount * rate >= minimum).group_by(won.c.owner_id)).all())
+    return found
 
 
 def _won_deals(session: Session, scope: Scope, owner) -> tuple[list, int]:
