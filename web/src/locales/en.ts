@@ -38,4 +38,5 @@ export const en = {
   comparedWith: 'against {from} – {to}: {previous}', changeUp: 'up', changeDown: 'down', changeNone: 'unchanged',
   revenueByWeek: 'Revenue and deals won by week', revenueByMonth: 'Revenue and deals won by month',
   export: 'Export', exportCsv: 'Export CSV', exportXlsx: 'Export XLSX', exportFailed: 'The export failed: {message}',
+  plan: 'Plan', planTarget: 'Target', planActual: 'Actual', attainment: 'Attainment', runRate: 'Run rate', dealsToGo: 'Deals to go', noPlans: 'No plans for this period', planPeriodOnly: 'Plans are per month or quarter: pick a month or a quarter',
 } as const

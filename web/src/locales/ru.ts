@@ -41,4 +41,5 @@ export const ru: Record<keyof typeof en, string> = {
   comparedWith: 'по сравнению с {from} – {to}: {previous}', changeUp: 'рост', changeDown: 'снижение', changeNone: 'без изменений',
   revenueByWeek: 'Выручка и выигранные сделки по неделям', revenueByMonth: 'Выручка и выигранные сделки по месяцам',
   export: 'Выгрузка', exportCsv: 'Выгрузить CSV', exportXlsx: 'Выгрузить XLSX', exportFailed: 'Не удалось выгрузить: {message}',
+  plan: 'План', planTarget: 'Цель', planActual: 'Факт', attainment: 'Выполнение', runRate: 'Темп', dealsToGo: 'Сделок до плана', noPlans: 'Нет планов на этот период', planPeriodOnly: 'Планы ставятся на месяц или квартал: выберите месяц или квартал',
 }
