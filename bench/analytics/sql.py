@@ -223,7 +223,8 @@ def _plans_sql(managers: int) -> list[str]:
                    json_build_array(json_build_object('version', 1, 'valid_from', '2000-01-01', 'base', 'revenue_won',
                                     'tiers', '{tiers}'::json, 'deal_bonus', '{bonus}'::json,
                                     'manager_ids', '[]'::json,
-                                    'team_ids', (SELECT json_agg(md5('bench-team-' || t)::uuid) FROM generate_series(0, 9) t)
+                                    'team_ids', (SELECT json_agg(md5('bench-team-' || t)::uuid)
+                                                 FROM generate_series(0, 9) t)
                    ))::text, CAST(:now AS timestamptz)""",
     ]
 

@@ -22,8 +22,7 @@ from sqlalchemy.orm import Session
 from services.analytics.kpi.billing import within
 from services.analytics.kpi.conditions import activity_done_in
 from services.analytics.kpi.measures import Measures, aggregate, money
-from services.analytics.models import (Activity, ClosedDealsByOwnerDay, Invoice, PaymentAllocation, SalesPlan,
-                                       User)
+from services.analytics.models import Activity, Invoice, PaymentAllocation, SalesPlan, User
 from services.analytics.kpi.scope import Scope
 
 TRAILING_DAYS = 90
@@ -103,7 +102,8 @@ WITH rates AS (
          generate_series(%(first)s::date, %(last)s::date, interval '1 day') d),
 rows AS (
     SELECT t.owner_id, t.currency, t.won, t.lost, t.won_amount,
-           t.closed_on BETWEEN %(p_first)s AND %(p_last)s AS in_p, t.closed_on BETWEEN %(t_first)s AND %(t_last)s AS in_t,
+           t.closed_on BETWEEN %(p_first)s AND %(p_last)s AS in_p,
+           t.closed_on BETWEEN %(t_first)s AND %(t_last)s AS in_t,
            CASE WHEN t.currency = %(base)s THEN 1 ELSE r.rate END AS rate
     FROM closed_deals_by_owner_day t LEFT JOIN rates r ON r.currency = t.currency AND r.day = t.closed_on
     WHERE t.closed_on BETWEEN %(first)s AND %(last)s AND t.owner_id = ANY(%(owners)s))

@@ -58,7 +58,8 @@ def _billing(client, total, payments, reversed_payment=None) -> list:
 def scenario() -> list:
     pipeline = PipelineDef.make([("New", 10, None), ("Offer", 50, None)])
     events = [user_created(user, "manager", TEAM) for user in (ANNA, BORIS)]
-    events += [user_created(CARL, "manager", None), user_created(HEAD, "head_of_sales", None), pipeline.event(at("2027-01-01"))]
+    events += [user_created(CARL, "manager", None), user_created(HEAD, "head_of_sales", None),
+               pipeline.event(at("2027-01-01"))]
     cards = {owner: client_card(new_id(), owner, at("2027-01-02")) for owner in (ANNA, BORIS, CARL)}
     events += [client_created(card) for card in cards.values()]
     anna, boris, carl = cards[ANNA], cards[BORIS], cards[CARL]

@@ -24,8 +24,10 @@ VALUES = ("deals", "won", "won_amount", "lost")
 
 def _delta(rows: str, sign: str) -> str:
     return (f"SELECT owner_id, (timezone('UTC', closed_at))::date AS closed_on, currency, {sign}1 AS deals, "
-            f"{sign}(status = 'won')::int AS won, {sign}(CASE WHEN status = 'won' THEN amount ELSE 0 END) AS won_amount, "
-            f"{sign}(status = 'lost')::int AS lost FROM {rows} WHERE status IN ('won', 'lost') AND closed_at IS NOT NULL")
+            f"{sign}(status = 'won')::int AS won, "
+            f"{sign}(CASE WHEN status = 'won' THEN amount ELSE 0 END) AS won_amount, "
+            f"{sign}(status = 'lost')::int AS lost "
+            f"FROM {rows} WHERE status IN ('won', 'lost') AND closed_at IS NOT NULL")
 
 
 def _upsert(sides: list[tuple[str, str]]) -> str:
