@@ -44,6 +44,8 @@ def main(argv=None) -> int:
                         help="events through the runner for the shape check")
     parser.add_argument("--requests", type=int, default=50, help="measured requests per KPI and role")
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--kpis", default="", help="the KPI part measures only these labels (comma separated, as "
+                        "bench/analytics/kpi.py names them); default: all")
     parser.add_argument("--raw-runs", type=int, default=2, help="runs of each raw-event query per role")
     parser.add_argument("--rates", default="500,50",
                         help="freshness: deal moves per second offered to the deals service over HTTP, comma separated")
@@ -60,6 +62,7 @@ def main(argv=None) -> int:
     parser.add_argument("--no-docs", action="store_true", help="print the section, do not write docs/benchmarks.md")
     args = parser.parse_args(argv)
     args.parts = [p.strip() for p in args.parts.split(",") if p.strip()]
+    args.kpis = [label.strip() for label in args.kpis.split(",") if label.strip()]
     args.rates = [float(x) for x in args.rates.split(",") if x.strip()]
     args.outbox_rates = [float(x) for x in args.outbox_rates.split(",") if x.strip()]
     if set(args.parts) - set(PARTS) or not args.parts:

@@ -38,6 +38,11 @@ KPIS = (  # (label, path, raw query or None)
     ("managers, last month", f"/api/v1/kpi/managers?{LAST_MONTH}", None),
     ("managers, last month vs the one before", f"/api/v1/kpi/managers?{LAST_MONTH}&compare=previous_period", None),
     ("managers, last month by week", f"/api/v1/kpi/managers?{LAST_MONTH}&interval=week", None),
+    # every manager and team with a plan (this month's and last month's, sql.py), one commission scheme
+    ("plans", "/api/v1/kpi/plans", None),
+    ("plans (last month)", f"/api/v1/kpi/plans?period={_LAST_DAY:%Y-%m}", None),
+    ("commissions", "/api/v1/kpi/commissions", None),
+    ("commissions (last month)", f"/api/v1/kpi/commissions?period={_LAST_DAY:%Y-%m}", None),
 )
 
 
@@ -187,6 +192,8 @@ def measure_kpis(port: int, url: str, sign, pipeline: dict, args) -> list[dict]:
     results = []
     try:
         for label, path, raw_name in KPIS:
+            if args.kpis and label not in args.kpis:
+                continue
             for role_label, user_id, role, owner in roles:
                 token = sign(user_id, role)
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)

@@ -192,7 +192,41 @@ def generation_sql(deals: int, managers: int, pipeline: dict, reasons: list[tupl
                FROM deals d CROSS JOIN LATERAL generate_series(0, d.stage_position) k
                JOIN stages s ON s.pipeline_id = d.pipeline_id AND s.position = k""",
         ],
+        "sales plans, commission schemes": _plans_sql(managers),
     }
+
+
+def _plans_sql(managers: int) -> list[str]:
+    """A plan for every manager and (in `sum` mode) team for the current month and the last one, and one scheme of
+    three tiers with a deal bonus for every team (/kpi/plans, /kpi/commissions)."""
+    month = "date_trunc('month', CAST(:now AS timestamptz) AT TIME ZONE 'UTC')::date"
+    months = f"(VALUES ({month}), (({month} - interval '1 month')::date)) m(start)"
+    tiers = ('[{"from_pct": "0", "to_pct": "80", "rate_pct": "3"}, {"from_pct": "80", "to_pct": "100", '
+             '"rate_pct": "5"}, {"from_pct": "100", "to_pct": null, "rate_pct": "7"}]')
+    bonus = ('{"amount": {"amount": "5000.00", "currency": "RUB"}, '
+             '"min_deal_amount": {"amount": "100000.00", "currency": "RUB"}}')
+    return [
+        f"""INSERT INTO sales_plans (plan_id, period_kind, period_start, period_end, manager_id, team_id, mode,
+                                     revenue_won_amount, revenue_won_currency, revenue_paid_amount,
+                                     revenue_paid_currency, deals_won, activities, last_event_time)
+            SELECT md5('bench-plan-' || k || m.start)::uuid, 'month', m.start,
+                   (m.start + interval '1 month' - interval '1 day')::date, md5('bench-manager-' || k)::uuid, NULL,
+                   'own', 1500000, 'RUB', 1200000, 'RUB', 6, '{{"call": 40, "meeting": 8}}', CAST(:now AS timestamptz)
+            FROM generate_series(1, {managers}) k CROSS JOIN {months}
+            UNION ALL
+            SELECT md5('bench-team-plan-' || t || m.start)::uuid, 'month', m.start,
+                   (m.start + interval '1 month' - interval '1 day')::date, NULL, md5('bench-team-' || t)::uuid,
+                   'sum', NULL, NULL, NULL, NULL, NULL, NULL, CAST(:now AS timestamptz)
+            FROM generate_series(0, 9) t CROSS JOIN {months}""",
+        f"""INSERT INTO commission_schemes (scheme_id, name, versions, last_event_time)
+            SELECT md5('bench-scheme')::uuid, 'Standard',
+                   json_build_array(json_build_object('version', 1, 'valid_from', '2000-01-01', 'base', 'revenue_won',
+                                    'tiers', '{tiers}'::json, 'deal_bonus', '{bonus}'::json,
+                                    'manager_ids', '[]'::json,
+                                    'team_ids', (SELECT json_agg(md5('bench-team-' || t)::uuid)
+                                                 FROM generate_series(0, 9) t)
+                   ))::text, CAST(:now AS timestamptz)""",
+    ]
 
 
 def _iso(column: str) -> str:

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from glassbox.events import DomainEvent
 from glassbox.inbox import ANY_TYPE, batched
-from services.analytics import billing_consumers, projection
+from services.analytics import billing_consumers, plan_consumers, projection
 from services.analytics.payloads import (aggregate_id, as_date, as_int, as_text, as_time, as_uuid, carried,
                                          money_columns)
 
@@ -292,6 +292,7 @@ HANDLERS = {
     **dict.fromkeys(DEAL_TYPES, deals_changed),
     **dict.fromkeys((PIPELINE_CREATED, PIPELINE_UPDATED), pipelines_changed),
     **billing_consumers.HANDLERS,
+    **plan_consumers.HANDLERS,
     **dict.fromkeys((*NOT_NEEDED, *billing_consumers.NOT_NEEDED), not_needed),
     ANY_TYPE: unknown_types,
 }

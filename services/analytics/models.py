@@ -15,7 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Date, DateTime, Index, Integer, MetaData,
-                        Numeric, PrimaryKeyConstraint, SmallInteger, String, UniqueConstraint, func, text)
+                        Numeric, PrimaryKeyConstraint, SmallInteger, String, Text, UniqueConstraint, func, text)
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -402,7 +402,10 @@ class PaymentAllocation(Base):
     reversed: Mapped[bool] = mapped_column(Boolean)
 
     __table_args__ = (Index("ix_payment_allocations_invoice", "invoice_id",
-                            postgresql_include=["paid_on", "amount", "reversed"]),)
+                            postgresql_include=["paid_on", "amount", "reversed"]),
+                      # revenue paid per manager in a period (/kpi/plans, /kpi/commissions, migration 0010)
+                      Index("ix_payment_allocations_paid_on", "paid_on",
+                            postgresql_include=["invoice_id", "amount", "reversed"]))
 
 
 class Delivery(Base):
@@ -548,12 +551,76 @@ class PlannedActivities(Base):
     __mapper_args__ = {"primary_key": [assignee_id, type, type_name]}
 
 
-TOTALS = (OpenDealsByOwner, OpenDealsBySegment, ClientsByOwner, ClientsBySegment, PlannedActivities)
+class ClosedDealsByOwnerDay(Base):
+    """Deals won and lost per owner, UTC day of closing and currency (migration 0010): the actuals of the sales
+    plans and commissions, and the trailing win rate and average won deal, from a few thousand rows."""
+
+    __tablename__ = "closed_deals_by_owner_day"
+
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    closed_on: Mapped[date] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(3))
+    deals: Mapped[int] = mapped_column(BigInteger)  # won + lost: the group is deleted at 0
+    won: Mapped[int] = mapped_column(BigInteger)
+    won_amount: Mapped[Decimal] = mapped_column(Numeric)
+    lost: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (*_totals_args("closed_deals_by_owner_day", ("owner_id", "closed_on", "currency"), "deals"),
+                      Index("ix_closed_deals_by_owner_day_day", "closed_on",
+                            postgresql_include=["owner_id", "currency", "won", "won_amount", "lost"]))
+    __mapper_args__ = {"primary_key": [owner_id, closed_on, currency]}
+
+
+TOTALS = (OpenDealsByOwner, OpenDealsBySegment, ClientsByOwner, ClientsBySegment, PlannedActivities,
+          ClosedDealsByOwnerDay)
+
+
+# -- sales plans and commission schemes (crm.deals.events) --------------------------------------------------
+
+class SalesPlan(Base):
+    """A sales plan as its latest crm.sales_plan.* event has it; a deleted one stays with `deleted_at` (so a late
+    older event cannot bring it back). Targets not set are null; `activities` is JSON {type: count}."""
+
+    __tablename__ = "sales_plans"
+
+    plan_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    period_kind: Mapped[str | None] = mapped_column(String(7))
+    period_start: Mapped[date | None] = mapped_column(Date)
+    period_end: Mapped[date | None] = mapped_column(Date)
+    manager_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    team_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    mode: Mapped[str | None] = mapped_column(String(3))
+    revenue_won_amount: Mapped[Decimal | None] = mapped_column(MONEY)
+    revenue_won_currency: Mapped[str | None] = mapped_column(String(3))
+    revenue_paid_amount: Mapped[Decimal | None] = mapped_column(MONEY)
+    revenue_paid_currency: Mapped[str | None] = mapped_column(String(3))
+    deals_won: Mapped[int | None] = mapped_column(Integer)
+    activities: Mapped[str | None] = mapped_column(Text)
+    deleted_at: Mapped[datetime | None] = _time()
+    last_event_time: Mapped[datetime] = _time(nullable=False)
+
+    __table_args__ = (Index("ix_sales_plans_period", "period_start", "period_end",
+                            postgresql_where=text("deleted_at IS NULL")),)
+
+
+class CommissionScheme(Base):
+    """A commission scheme as its latest event has it: the name and every version (JSON, oldest first, as the
+    event carries them); the schemes are few, so who is assigned is read from the versions when asked."""
+
+    __tablename__ = "commission_schemes"
+
+    scheme_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    versions: Mapped[str | None] = mapped_column(Text)
+    last_event_time: Mapped[datetime] = _time(nullable=False)
+
+
+PLAN_READ_MODELS = (SalesPlan, CommissionScheme)
 
 # The tables `glassbox analytics rebuild` empties and fills again from the topics (fx_rates is not one); the totals
 # are emptied with them (their triggers fire on the rows written again, not on TRUNCATE).
 READ_MODELS = (User, Client, Pipeline, Stage, Deal, StageEntry, Campaign, Activity, Survey, *BILLING_READ_MODELS,
-               *TOTALS)
+               *TOTALS, *PLAN_READ_MODELS)
 
 
 class FxRate(Base):

@@ -22,7 +22,7 @@ PERIOD = {"from": (NOW - timedelta(days=120)).date().isoformat(), "to": NOW.date
 
 
 def query_of(table: str) -> dict:
-    period = {} if table == "stalled-deals" else PERIOD
+    period = {} if table in ("stalled-deals", "plans", "commissions") else PERIOD  # the last two: `period`
     return {**period, **QUERIES.get(table, {})}
 
 

@@ -195,6 +195,10 @@ TABLE: dict[str, Rule] = {
     **{f"GET /api/v1/kpi/{name}/export": Rule(ADMIN_HEAD)
        for name in ("activities", "campaigns", "campaigns/by-channel", "clients", "deal-cycle", "forecast", "funnel",
                     "lost-reasons", "managers", "products", "segments", "stalled-deals")},
+    # sales plans are sales figures; commissions are pay, read as the billing KPIs are (docs/kpi.md)
+    "GET /api/v1/kpi/plans": Rule(KPI_READERS),
+    "GET /api/v1/kpi/commissions": Rule(BILLING_KPI_READERS),
+    **{f"GET /api/v1/kpi/{name}/export": Rule(ADMIN_HEAD) for name in ("plans", "commissions")},
     "GET /api/v1/fx-rates": Rule(RATE_READERS),
     "POST /api/v1/fx-rates": Rule(ADMIN),
     "GET /api/v1/fx-rates/{rate_id}": Rule(RATE_READERS, "fx_rate"),

@@ -18,7 +18,8 @@ from glassbox.exports import ExportFormatArgs, export_doc, export_response
 from glassbox.settings import current_settings
 from glassbox.web import Blueprint
 from services.analytics.billing_schemas import ClientsKpiArgs, ClientsKpiSchema, BillingKpiArgs, ProductsKpiSchema
-from services.analytics.kpi import clients, funnel, open_deals, products, segments, summary, work
+from services.analytics.kpi import clients, commissions, funnel, open_deals, plans, products, segments, summary, work
+from services.analytics.plan_schemas import CommissionsKpiSchema, PlanKpiArgs, PlansKpiSchema
 from services.analytics.schemas import (ActivitiesSchema, CampaignsSchema, ChannelsSchema, DealCycleSchema,
                                         DealKpiArgs, ForecastArgs, ForecastSchema, FunnelArgs, FunnelSchema,
                                         LostReasonsSchema, ManagersSchema, SegmentsArgs, SegmentsSchema, StalledArgs,
@@ -54,6 +55,9 @@ TABLES = {
     "forecast": Table(ForecastArgs, open_deals.forecast, ForecastSchema, "items", months=3),
     "products": Table(BillingKpiArgs, products.products, ProductsKpiSchema, "items"),
     "clients": Table(ClientsKpiArgs, clients.clients, ClientsKpiSchema, "items", ("limit",)),
+    # one row per manager with a plan (the team rows stay in the JSON answer); commissions without `details`
+    "plans": Table(PlanKpiArgs, plans.plans, PlansKpiSchema, "managers"),
+    "commissions": Table(PlanKpiArgs, commissions.commissions, CommissionsKpiSchema, "managers"),
 }
 
 

@@ -10,7 +10,10 @@ from services.analytics.billing_schemas import (BillingKpiArgs, ClientsKpiArgs, 
                                                 PaymentsKpiSchema, ProductsKpiSchema)
 from services.analytics.kpi import clients, fulfilment, funnel, open_deals, payments, products, segments, summary, work
 from services.analytics.service import kpi as service
-from services.analytics.service.policy import BILLING_KPI_READERS, KPI_READERS
+from services.analytics.kpi import commissions, plans
+from services.analytics.plan_schemas import CommissionKpiArgs, CommissionsKpiSchema, PlanKpiArgs, PlansKpiSchema
+from services.analytics.service.policy import (BILLING_KPI_READERS, COMMISSION_KPI_READERS, KPI_READERS,
+                                               PLAN_KPI_READERS)
 from services.analytics.schemas import (ActivitiesSchema, CampaignsSchema, ChannelsSchema, DealCycleSchema,
                                         DealKpiArgs, ForecastArgs, ForecastSchema, FunnelArgs, FunnelSchema,
                                         LostReasonsSchema, ManagersSchema, SatisfactionSchema, SegmentsArgs,
@@ -186,3 +189,26 @@ class Clients(MethodView):
         """The clients who paid in the period in ABC classes by what they paid, and how many of those who paid in
         the previous period of the same length paid again (retention)."""
         return _answer(clients.clients, args, args["limit"], readers=BILLING_KPI_READERS)
+
+
+# -- sales plans and commissions (crm.deals.events) -------------------------------------------------------
+
+@blp.route("/kpi/plans")
+class Plans(MethodView):
+    @blp.arguments(PlanKpiArgs, location="query")
+    @blp.response(200, PlansKpiSchema)
+    def get(self, args):
+        """Per manager and team with a plan for the month or quarter: target, actual, attainment and run rate of
+        each measure, and the gap to the revenue target in money, deals and opportunities."""
+        return _answer(plans.plans, args, readers=PLAN_KPI_READERS)
+
+
+@blp.route("/kpi/commissions")
+class Commissions(MethodView):
+    @blp.arguments(CommissionKpiArgs, location="query")
+    @blp.response(200, CommissionsKpiSchema)
+    def get(self, args):
+        """Per manager with a commission scheme: the version valid for the period, the base, the attainment of its
+        plan, the tier and rate, the commission, the deal bonus and the total; with `details=true`, the deals and
+        payments it came from."""
+        return _answer(commissions.commissions, args, args["details"], readers=COMMISSION_KPI_READERS)

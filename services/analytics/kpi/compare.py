@@ -25,7 +25,7 @@ NOT_COMPARED = frozenset({
     "position", "probability", "sla_days", "by_month", "unconverted", "previous_period"})
 # What names an item of a list, in the order looked for; a list whose items have none of them is not compared.
 IDENTITIES = ("manager_id", "stage_id", "campaign_id", "reason_id", "product_id", "client_id", "segment", "channel",
-              "type")
+              "type", "team_id")
 
 
 def _year_earlier(day: date) -> date:

@@ -17,3 +17,6 @@ RATE_WRITERS = ("admin",)
 FIGURES = Visibility(own_only=("manager",))  # whose figures a KPI reader may ask for
 # Who may export the tabular KPIs as files (everyone's figures, whatever the KPI's own readers).
 KPI_EXPORTERS = ("admin", "head_of_sales")
+# Sales plans are sales figures (the KPI readers); commissions are pay: the money readers (accountants, not marketing).
+PLAN_KPI_READERS = KPI_READERS
+COMMISSION_KPI_READERS = BILLING_KPI_READERS

@@ -48,4 +48,5 @@ export const en = {
   handOffBadge: '{role}: {state}', handOffsWaiting: '{count} waiting on a hand-off',
   requiredFields: 'Required fields', requiredActivities: 'Required activities (type codes, comma-separated)',
   field_amount: 'Amount above 0', field_expected_close_on: 'Expected close', field_campaign_id: 'Campaign',
+  plan: 'Plan', planTarget: 'Target', planActual: 'Actual', attainment: 'Attainment', runRate: 'Run rate', dealsToGo: 'Deals to go', noPlans: 'No plans for this period', planPeriodOnly: 'Plans are per month or quarter: pick a month or a quarter',
 } as const

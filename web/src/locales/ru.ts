@@ -51,4 +51,5 @@ export const ru: Record<keyof typeof en, string> = {
   handOffBadge: '{role}: {state}', handOffsWaiting: 'ждут передачи: {count}',
   requiredFields: 'Обязательные поля', requiredActivities: 'Обязательные активности (коды типов через запятую)',
   field_amount: 'Сумма больше 0', field_expected_close_on: 'Ожидаемое закрытие', field_campaign_id: 'Кампания',
+  plan: 'План', planTarget: 'Цель', planActual: 'Факт', attainment: 'Выполнение', runRate: 'Темп', dealsToGo: 'Сделок до плана', noPlans: 'Нет планов на этот период', planPeriodOnly: 'Планы ставятся на месяц или квартал: выберите месяц или квартал',
 }

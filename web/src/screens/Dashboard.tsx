@@ -4,6 +4,7 @@ import { useMemo, useState } from 'react'
 import { useQuery } from '@tanstack/react-query'
 import { Change, type FigureChange } from '../components/Change'
 import { Chart } from '../components/Chart'
+import { PlanPanel } from '../components/PlanPanel'
 import { ErrorNote, Loading, Section } from '../components/ui'
 import { useI18n, type Key } from '../i18n'
 import { comparedSummaryQuery, dashboardQuery, kpiQuery, presetPeriod, seriesInterval, seriesQuery, type Period } from './dashboardData'
@@ -100,6 +101,9 @@ export default function Dashboard() {
           <Table head={[t('owner'), t('won'), t('winRate'), t('revenue'), t('weakestStage')]} rows={managers.map((m) => [String(m.name),
             String(m.won), `${Math.round(Number(m.win_rate ?? 0) * 100)}%`, fmt(m.revenue_won),
             String((m.weakest_stage as Row | null)?.name ?? (m.weakest_stage as Row | null)?.stage_name ?? '—')])} />
+        </Section>
+        <Section title={t('plan')}>
+          {mainDone && <PlanPanel period={period} />}
         </Section>
         <Section title={t('stalledDeals')}>
           <Table head={[t('deal'), t('stage'), t('daysColumn')]} rows={stalled.slice(0, 20).map((d) => [String(d.title), String(d.stage_name),

@@ -1,0 +1,182 @@
+"""/kpi/commissions: per manager with a commission scheme, the version valid for the period, the base (the actual
+of the scheme's base measure), the attainment of that measure's plan, the tier and rate, the commission, the deal
+bonus and the total; with `details`, the deals and payments it came from (docs/kpi.md, "Plans and
+commissions")."""
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from sqlalchemy import and_, case, func, literal, select, true
+from sqlalchemy.orm import Session
+
+from services.analytics.kpi.billing import within
+from services.analytics.kpi.conditions import DealConditions
+from services.analytics.kpi.measures import cents, money
+from services.analytics.kpi.plan_actuals import actuals, among, plans_of_period, team_members
+from services.analytics.kpi.scope import Scope, utc_day
+from services.analytics.models import CommissionScheme, Deal, FxRate, Invoice, PaymentAllocation, User
+
+BASES = ("revenue_paid", "revenue_won")
+DETAILS_LIMIT = 100  # deals and payments listed per manager with `details` (the totals count all)
+
+
+def valid_version(versions: list[dict], period_start) -> dict | None:
+    """The latest version with valid_from <= the period's first day (versions are never changed, so a closed
+    period keeps its version)."""
+    valid = [v for v in versions if v.get("valid_from") and str(v["valid_from"]) <= period_start.isoformat()]
+    return max(valid, key=lambda v: (str(v["valid_from"]), int(v.get("version") or 0)), default=None)
+
+
+def tier_of(tiers: list[dict], attainment: Decimal | None) -> dict | None:
+    """The tier whose [from_pct, to_pct) holds the attainment; no attainment: the lowest tier."""
+    ordered = sorted(tiers, key=lambda tier: Decimal(str(tier["from_pct"])))
+    if not ordered:
+        return None
+    if attainment is None:
+        return ordered[0]
+    for tier in ordered:
+        upper = tier.get("to_pct")
+        if Decimal(str(tier["from_pct"])) <= attainment and (upper is None or attainment < Decimal(str(upper))):
+            return tier
+    return ordered[0] if attainment < Decimal(str(ordered[0]["from_pct"])) else ordered[-1]
+
+
+def assignments(session: Session, scope: Scope) -> dict:
+    """{user: (scheme, version)} for the period: a user's direct scheme, else their team's."""
+    direct, by_team = {}, {}
+    for scheme in session.scalars(select(CommissionScheme).order_by(CommissionScheme.scheme_id)):
+        version = valid_version(json.loads(scheme.versions or "[]"), scope.date_from)
+        if version is None:
+            continue
+        for manager in version.get("manager_ids") or []:
+            direct.setdefault(str(manager), (scheme, version))
+        for team in version.get("team_ids") or []:
+            by_team.setdefault(str(team), (scheme, version))
+    found = {}
+    for team, members in team_members(session, [team for team in by_team]).items():
+        for member in members:
+            found[member] = by_team[str(team)]  # keyed by the text of the event's id
+    users = session.scalars(select(User.user_id).where(User.user_id.in_(list(direct)))) if direct else []
+    for user_id in users:
+        found[user_id] = direct[str(user_id)]
+    return found
+
+
+def _rate_to_base(scope: Scope):
+    """SQL: the deal's rate to the base currency on its closing day (null: none recorded)."""
+    latest = (select(FxRate.rate_to_base).where(FxRate.currency == Deal.currency,
+                                                FxRate.valid_from <= utc_day(Deal.closed_at))
+              .order_by(FxRate.valid_from.desc()).limit(1).scalar_subquery())
+    return case((Deal.currency == scope.base_currency, literal(Decimal(1))), else_=latest)
+
+
+def bonus_deals(session: Session, scope: Scope, minimums: dict) -> dict:
+    """{owner: deals won in the period whose amount in the base currency (at the closing day's rate) is at least the
+    owner's minimum}: one statement per distinct minimum (a scheme's), the deals from the covering index of closed
+    deals, each (currency, day) rate looked up once."""
+    by_minimum: dict = {}
+    for owner, minimum in minimums.items():
+        by_minimum.setdefault(minimum, []).append(owner)
+    found: dict = {}
+    for minimum, owners in by_minimum.items():
+        won = (select(Deal.owner_id, Deal.currency, utc_day(Deal.closed_at).label("day"), Deal.amount)
+               .where(DealConditions.won_in(scope), among(Deal.owner_id, owners)).subquery("won"))
+        days = (select(won.c.currency, won.c.day).where(won.c.currency != scope.base_currency).distinct()
+                .subquery("days"))
+        fx = (select(FxRate.rate_to_base).where(FxRate.currency == days.c.currency, FxRate.valid_from <= days.c.day)
+              .order_by(FxRate.valid_from.desc()).limit(1).lateral("fx"))
+        rates = (select(days.c.currency, days.c.day, fx.c.rate_to_base).select_from(days.join(fx, true()))
+                 .subquery("rates"))
+        rate = case((won.c.currency == scope.base_currency, literal(Decimal(1))), else_=rates.c.rate_to_base)
+        found.update(session.execute(
+            select(won.c.owner_id, func.count())
+            .select_from(won.outerjoin(rates, and_(rates.c.currency == won.c.currency, rates.c.day == won.c.day)))
+            .where(won.c.amount * rate >= minimum).group_by(won.c.owner_id)).all())
+    return found
+
+
+def _won_deals(session: Session, scope: Scope, owner) -> tuple[list, int]:
+    """The first DETAILS_LIMIT deals the owner won in the period by closing time (with the amount in the base
+    currency, None without a rate), and how many there are."""
+    conditions = [DealConditions.won_in(scope), Deal.owner_id == owner]
+    rows = session.execute(select(Deal.deal_id, Deal.title, Deal.amount, Deal.currency, Deal.closed_at,
+                                  (Deal.amount * _rate_to_base(scope)).label("in_base"))
+                           .where(*conditions).order_by(Deal.closed_at, Deal.deal_id).limit(DETAILS_LIMIT)).all()
+    return rows, session.scalar(select(func.count()).where(*conditions))
+
+
+def _payments(session: Session, scope: Scope, owner) -> tuple[list[dict], int]:
+    conditions = and_(within(PaymentAllocation.paid_on, scope), PaymentAllocation.reversed.is_(False),
+                      Invoice.owner_id == owner)
+    source = PaymentAllocation.__table__.join(Invoice.__table__, Invoice.invoice_id == PaymentAllocation.invoice_id)
+    rows = session.execute(select(PaymentAllocation.payment_id, PaymentAllocation.invoice_id, Invoice.number,
+                                  PaymentAllocation.paid_on, PaymentAllocation.amount, Invoice.currency)
+                           .select_from(source).where(conditions)
+                           .order_by(PaymentAllocation.paid_on, PaymentAllocation.payment_id,
+                                     PaymentAllocation.invoice_id).limit(DETAILS_LIMIT)).all()
+    total = session.scalar(select(func.count()).select_from(source).where(conditions))
+    return [{"payment_id": row.payment_id, "invoice_id": row.invoice_id, "invoice_number": row.number,
+             "paid_on": row.paid_on, "amount": {"amount": row.amount, "currency": row.currency}} for row in rows], total
+
+
+def _bonus(version: dict) -> tuple[Decimal, Decimal] | None:
+    bonus = version.get("deal_bonus")
+    if not bonus:
+        return None
+    return Decimal(str(bonus["amount"]["amount"])), Decimal(str(bonus["min_deal_amount"]["amount"]))
+
+
+def commissions(session: Session, scope: Scope, details: bool = False) -> dict:
+    base = scope.base_currency
+    assigned = assignments(session, scope)
+    if scope.manager_id is not None:
+        assigned = {user: scheme for user, scheme in assigned.items() if user == scope.manager_id}
+    if scope.team_id is not None:
+        members = set(team_members(session, [scope.team_id])[scope.team_id])
+        assigned = {user: scheme for user, scheme in assigned.items() if user in members}
+    owners = sorted(assigned, key=str)
+    done, _ = actuals(session, scope, owners)
+    plans = {plan.manager_id: plan for plan in plans_of_period(session, scope) if plan.manager_id is not None}
+    bonuses = {owner: _bonus(version) for owner, (_, version) in assigned.items()}
+    earned = bonus_deals(session, scope, {owner: bonus[1] for owner, bonus in bonuses.items() if bonus})
+    users = {row.user_id: row for row in session.execute(
+        select(User.user_id, User.full_name, User.team_id).where(User.user_id.in_(owners)))} if owners else {}
+    rows = []
+    for owner in owners:
+        scheme, version = assigned[owner]
+        measure = version.get("base") if version.get("base") in BASES else "revenue_paid"
+        actual = getattr(done[owner], measure)
+        plan = plans.get(owner)
+        target = getattr(plan, f"{measure}_amount") if plan is not None else None
+        exact = actual["amount"] * 100 / target if target else None  # the tier is picked by the exact ratio
+        tier = tier_of(version.get("tiers") or [], exact)
+        rate = Decimal(str(tier["rate_pct"])) if tier else Decimal(0)
+        commission = cents(actual["amount"] * rate / 100)
+        bonus = bonuses[owner]
+        bonus_count = earned.get(owner, 0) if bonus else 0
+        bonus_amount = cents(bonus[0] * bonus_count) if bonus else cents(0)
+        row = {"manager_id": owner, "name": users[owner].full_name if owner in users else None,
+               "team_id": users[owner].team_id if owner in users else None, "scheme_id": scheme.scheme_id,
+               "scheme_name": scheme.name, "version": version.get("version"), "valid_from": version.get("valid_from"),
+               "base_measure": measure, "base": actual,
+               "target": None if target is None else money(target, base),
+               "attainment_pct": None if exact is None else cents(exact),
+               "tier": tier, "rate_pct": rate, "commission": money(commission, base),
+               "bonus_deals": bonus_count, "bonus_amount": money(bonus_amount, base),
+               "total": money(commission + bonus_amount, base)}
+        if details:
+            row["details"] = _details(session, scope, owner, bonus)
+        rows.append(row)
+    return {"period": scope.period(), "base_currency": base,
+            "managers": sorted(rows, key=lambda row: (row["name"] is None, row["name"] or "", str(row["manager_id"])))}
+
+
+def _details(session: Session, scope: Scope, owner, bonus) -> dict:
+    won, deals_total = _won_deals(session, scope, owner)
+    payments, payments_total = _payments(session, scope, owner)
+    return {"deals": [{"deal_id": deal.deal_id, "title": deal.title,
+                       "amount": {"amount": deal.amount, "currency": deal.currency}, "closed_at": deal.closed_at,
+                       "bonus": bool(bonus and deal.in_base is not None and deal.in_base >= bonus[1])}
+                      for deal in won],
+            "deals_total": deals_total, "payments": payments, "payments_total": payments_total}
