@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 import requests
@@ -170,6 +170,93 @@ def invoice_the_won_deal_and_collect_half(gateway: str, client_id: str, deal_id:
         time.sleep(0.5)
 
 
+def first_of_month(day: date, months_later: int = 0) -> date:
+    month = day.month - 1 + months_later
+    return date(day.year + month // 12, month % 12 + 1, 1)
+
+
+def sales_management(gateway: str, anna: dict, client_id: str) -> None:
+    """The head of sales' tools through the gateway: bad plans and schemes refused; the demo plans and scheme reach
+    analytics, whose /kpi/plans and /kpi/commissions agree with a calculation from its other answers; a deal moved
+    into the accountants' stage waits in their hand-off queue and is taken and done there; the deal's history
+    shows its amount change; this month compared with the last one."""
+    head, accountant = login(gateway, "head@glassbox.local"), login(gateway, "alex.accountant@glassbox.local")
+
+    def call(method, path, headers, expect=(200, 201), **kwargs):
+        response = requests.request(method, f"{gateway}/api/v1{path}", headers=headers, timeout=30, **kwargs)
+        assert response.status_code in expect, (method, path, response.status_code, response.text)
+        return response
+
+    anna_id = call("GET", "/me", anna).json()["id"]
+    today = date.today()
+    month = today.strftime("%Y-%m")
+    [plan] = call("GET", f"/sales-plans?manager_id={anna_id}&period={month}", head).json()["items"]
+    # Bad input: a second plan of the month (the demo set one), tiers with a gap, a scheme starting in a closed month.
+    overlap = call("POST", "/sales-plans", head, expect=(409,), json={
+        "period": month, "manager_id": anna_id, "targets": {"deals_won": 1}}).json()
+    assert overlap["errors"]["reason"] == "plan_overlaps", overlap
+    tiers = [{"from_pct": "0", "to_pct": "50", "rate_pct": "3"}, {"from_pct": "60", "to_pct": None, "rate_pct": "5"}]
+    call("POST", "/commission-schemes", head, expect=(422,), json={
+        "name": "With a gap", "valid_from": str(first_of_month(today, 1)), "tiers": tiers})
+    closed = call("POST", "/commission-schemes", head, expect=(409,), json={
+        "name": "Too late", "valid_from": str(first_of_month(today, -2)),
+        "tiers": [{"from_pct": "0", "to_pct": None, "rate_pct": "3"}]}).json()
+    assert closed["errors"]["reason"] == "period_closed", closed
+
+    # The plan reaches analytics; its actual is the revenue the summary KPI counts for Anna this month.
+    deadline = time.monotonic() + 60
+    while True:
+        plans = call("GET", f"/kpi/plans?period={month}", head).json()
+        row = next((m for m in plans["managers"] if m["manager_id"] == anna_id), None)
+        if row is not None or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert row is not None and row["plan_id"] == plan["id"], plans
+    summary = call("GET", f"/kpi/summary?manager_id={anna_id}", head).json()
+    won = row["revenue_won"]
+    assert won["target"]["amount"] == plan["targets"]["revenue_won"]["amount"]
+    assert won["actual"]["amount"] == summary["revenue_won"]["amount"] and Decimal(won["actual"]["amount"]) > 0
+    assert won["attainment_pct"] == float(round(Decimal(won["actual"]["amount"]) * 100
+                                                / Decimal(won["target"]["amount"]), 2))
+    assert row["deals_won"]["actual"] == summary["won"]
+
+    # The commission: the demo scheme's tier for Anna's paid revenue (half the invoice above) against her plan.
+    commissions = call("GET", f"/kpi/commissions?period={month}&details=true", head).json()
+    mine = next(m for m in commissions["managers"] if m["manager_id"] == anna_id)
+    base, target = Decimal(mine["base"]["amount"]), Decimal(mine["target"]["amount"])
+    assert mine["base_measure"] == "revenue_paid" and base > 0 and mine["details"]["payments_total"] >= 1
+    attainment = base * 100 / target
+    scheme = call("GET", f"/commission-schemes/{mine['scheme_id']}", head).json()
+    tier = next(t for t in scheme["versions"][-1]["tiers"] if Decimal(t["from_pct"]) <= attainment and (
+        t["to_pct"] is None or attainment < Decimal(t["to_pct"])))
+    assert mine["tier"] == tier, (mine, scheme)
+    expected = (base * Decimal(tier["rate_pct"]) / 100).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    assert Decimal(mine["commission"]["amount"]) == expected, mine
+    assert Decimal(mine["total"]["amount"]) == expected + Decimal(mine["bonus_amount"]["amount"])
+
+    # A deal entering the accountants' stage waits in their queue.
+    [pipeline] = [p for p in call("GET", "/pipelines", anna).json()["items"] if p["is_default"]]
+    contract = next(stage for stage in pipeline["stages"] if stage["responsible_role"] == "accountant")
+    deal = call("POST", "/deals", anna, json={"client_id": client_id, "title": "Framework agreement",
+                                              "amount": {"amount": "300000.00", "currency": "RUB"},
+                                              "pipeline_id": pipeline["id"], "expected_close_on": "2027-06-30"}).json()
+    call("PATCH", f"/deals/{deal['id']}", anna, json={"amount": {"amount": "320000.00", "currency": "RUB"}})
+    call("POST", f"/deals/{deal['id']}/move", anna, json={"stage_id": contract["id"]})
+    queue = call("GET", "/hand-offs?state=open", accountant).json()["items"]
+    [hand_off] = [h for h in queue if h["deal_id"] == deal["id"]]
+    assert hand_off["role"] == "accountant" and hand_off["client_name"] == "End To End Ltd"
+    assert call("POST", f"/hand-offs/{hand_off['id']}/take", accountant).json()["state"] == "taken"
+    assert call("POST", f"/hand-offs/{hand_off['id']}/complete", accountant,
+                json={"comment": "contract drafted"}).json()["state"] == "done"
+    assert call("GET", f"/deals/{deal['id']}", anna).json()["hand_off"]["state"] == "done"
+    history = call("GET", f"/deals/{deal['id']}/history?changes=true", anna).json()
+    assert {"field": "amount", "old": "300000.00", "new": "320000.00"} in [
+        change for entry in history["changes"]["items"] for change in entry["changes"]], history
+
+    compared = call("GET", "/kpi/summary?compare=previous_period", head).json()
+    assert "won" in compared["comparison"]["figures"], compared
+
+
 def test_the_local_system_end_to_end(env):
     gateway, clients, deals, analytics = env["GATEWAY_URL"], env["CLIENTS_URL"], env["DEALS_URL"], env["ANALYTICS_URL"]
     processes = []
@@ -227,14 +314,22 @@ def test_the_local_system_end_to_end(env):
         assert dashboard["scope"] == "own" and not dashboard["summary"]["partial"]
         won_before = dashboard["summary"]["data"]["won"]
         deal_ids = work_a_deal_to_won_and_another_to_lost(gateway, headers, client_id)
-        def types_of(events, deal_id):
-            return [e["headers"]["ce_type"] for e in events if e["key"] == deal_id]
+        def types_of(events, deal_id, prefix="crm.deal."):
+            return [e["headers"]["ce_type"] for e in events if e["key"] == deal_id
+                    and e["headers"]["ce_type"].startswith(prefix)]
 
         events = tail_until(env, "crm.deals.events", lambda events: types_of(events, deal_ids[0])[-1:] == [
             "crm.deal.won.v1"] and types_of(events, deal_ids[1])[-1:] == ["crm.deal.lost.v1"])
-        assert types_of(events, deal_ids[0]) == ["crm.deal.created.v1", *["crm.deal.stage_changed.v1"] * 4,
+        [pipeline] = [p for p in requests.get(f"{gateway}/api/v1/pipelines", headers=headers, timeout=10).json()[
+            "items"] if p["is_default"]]
+        moves = len([stage for stage in pipeline["stages"] if stage["is_active"]]) - 1
+        assert types_of(events, deal_ids[0]) == ["crm.deal.created.v1", *["crm.deal.stage_changed.v1"] * moves,
                                                  "crm.deal.won.v1"]
         assert types_of(events, deal_ids[1]) == ["crm.deal.created.v1", "crm.deal.lost.v1"]
+        # The stages of other roles (head of sales, accountants, service) each opened a hand-off the next step
+        # cancelled: keyed by the deal, in order with its events.
+        assert types_of(events, deal_ids[0], "crm.handoff.") == [
+            "crm.handoff.opened.v1", "crm.handoff.cancelled.v1"] * 3
         for event in events:
             errors = [e.message for e in validator(event["headers"]["ce_type"]).iter_errors(event["data"])]
             assert not errors, (event["headers"]["ce_type"], errors)
@@ -249,6 +344,7 @@ def test_the_local_system_end_to_end(env):
         assert summary["data"]["won"] == won_before + 1, summary
 
         invoice_the_won_deal_and_collect_half(gateway, client_id, deal_ids[0], headers)
+        sales_management(gateway, headers, client_id)
 
         assert requests.get(f"{clients}/metrics", timeout=5).status_code != 200  # not on the public port
         metrics = requests.get(f"http://127.0.0.1:{env['CLIENTS_METRICS_PORT']}/metrics", timeout=5).text
