@@ -7,6 +7,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from gateway.identity import events
+from gateway.identity.access_checks import recent_access_checks
 from gateway.identity.models import RefreshToken, Team, User
 from gateway.identity.passwords import hash_password
 from gateway.identity.policy import ADMINS, READERS
@@ -93,6 +94,7 @@ def update_user(db: Database, principal: Principal, user_id: uuid.UUID, changes:
             return user
         uow.emit(events.user_updated(user, changed, principal.user_id))
         uow.commit()
+        recent_access_checks.forget(user_id)  # a new role retires the old tokens at once
         return user
 
 
@@ -111,6 +113,7 @@ def deactivate_user(db: Database, principal: Principal, user_id: uuid.UUID) -> U
         revoke_refresh_tokens(uow.session, now, RefreshToken.user_id == user.id)
         uow.emit(events.user_deactivated(user, principal.user_id))
         uow.commit()
+        recent_access_checks.forget(user_id)
         return user
 
 
@@ -126,4 +129,5 @@ def activate_user(db: Database, principal: Principal, user_id: uuid.UUID) -> Use
         user.updated_at = clock.now()
         uow.emit(events.user_updated(user, ["is_active"], principal.user_id))
         uow.commit()
+        recent_access_checks.forget(user_id)
         return user
