@@ -3,6 +3,7 @@ made in this process is seen at once, one made elsewhere (another gunicorn worke
 SQL) once the remembered check is older than its max age. The remembered clock is moved on by the test."""
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -82,3 +83,25 @@ def test_the_remembered_checks_stay_bounded():
     assert len(checks._checks) <= 3 and asked == list(range(10))
     checks.refusal("user-9", "manager", lambda: asked.append("again"))
     assert asked[-1] == 9  # the newest is still remembered
+
+
+def test_a_burst_of_one_caller_s_requests_waits_for_one_check():
+    checks = RecentAccessChecks()
+    started, release, asked = threading.Event(), threading.Event(), []
+
+    def slow_check():
+        asked.append(1)
+        started.set()
+        release.wait(5)
+        return None
+
+    first = threading.Thread(target=checks.refusal, args=("user-1", "manager", slow_check))
+    first.start()
+    started.wait(5)
+    others = [threading.Thread(target=checks.refusal, args=("user-1", "manager", slow_check)) for _ in range(5)]
+    for thread in others:
+        thread.start()
+    release.set()
+    for thread in [first, *others]:
+        thread.join(5)
+    assert asked == [1]
