@@ -83,4 +83,3 @@ def _relay(upstream: urllib3.BaseHTTPResponse) -> Response:
         if name in upstream.headers:
             response.headers[name] = upstream.headers[name]
     return response
-

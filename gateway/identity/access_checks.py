@@ -56,10 +56,6 @@ class RecentAccessChecks:
             for key in [key for key in self._checks if key[0] == subject]:
                 del self._checks[key]
 
-    def forget_all(self) -> None:
-        with self._lock:
-            self._checks.clear()
-
 
 # One per process: a gunicorn worker's requests share it.
 recent_access_checks = RecentAccessChecks()

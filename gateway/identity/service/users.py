@@ -100,7 +100,8 @@ def update_user(db: Database, principal: Principal, user_id: uuid.UUID, changes:
 
 def deactivate_user(db: Database, principal: Principal, user_id: uuid.UUID) -> User:
     """The user can no longer log in or refresh, and (through the gateway) their access tokens stop
-    working at once. Deactivating twice is the same as once: one event."""
+    working at once (within access_checks.MAX_AGE_SECONDS at the gateway's other workers). Deactivating twice is the
+    same as once: one event."""
     require(principal, *ADMINS)
     _ensure_not_self(principal, user_id, "deactivate yourself")
     with db.unit_of_work() as uow:
