@@ -2,6 +2,8 @@
 deny-by-default request hook."""
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Callable
@@ -32,13 +34,21 @@ class Principal:
 
 class TokenVerifier:
     """Verifies RS256 access tokens by their kid: against fixed public keys, or against the token issuer's
-    JWKS (cached; refetched when an unknown kid shows up, so a rotated-in key works at once)."""
+    JWKS (cached; refetched when an unknown kid shows up, so a rotated-in key works at once).
 
-    def __init__(self, issuer: str, audience: str, public_keys: dict | None = None, jwks_url: str | None = None):
+    With `remember` > 0 and fixed public keys, it remembers up to that many tokens it has verified, by their exact
+    text, until they expire: a caller sends the same token with every request, and the signature and claims of those
+    bytes cannot become valid or invalid before `exp` against keys that do not change."""
+
+    def __init__(self, issuer: str, audience: str, public_keys: dict | None = None, jwks_url: str | None = None,
+                 remember: int = 0):
         if not public_keys and not jwks_url:
             raise ValueError("a TokenVerifier needs public keys or a JWKS URL")
         self.issuer, self.audience = issuer, audience
         self.public_keys = public_keys or {}
+        self.remember = remember if not jwks_url else 0  # a JWKS may drop a key: always ask it
+        self._verified: dict[str, tuple[Principal, float]] = {}
+        self._lock = threading.Lock()
         self.jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300, timeout=5,
                                     cooldown_duration=5) if jwks_url else None
 
@@ -65,6 +75,19 @@ class TokenVerifier:
 
     def verify(self, token: str) -> Principal:
         """Raises jwt.InvalidTokenError on anything but a valid, unexpired RS256 access token for us."""
+        if self.remember:
+            principal, expires_at = self._verified.get(token, (None, 0.0))
+            if principal is not None and time.time() < expires_at:  # PyJWT refuses from exp on
+                return principal
+        principal, claims = self._verified_claims(token)
+        if self.remember:
+            with self._lock:
+                if len(self._verified) >= self.remember:
+                    self._verified.clear()  # bounded: a flood of distinct tokens costs a re-verification, not memory
+                self._verified[token] = (principal, float(claims["exp"]))
+        return principal
+
+    def _verified_claims(self, token: str) -> tuple[Principal, dict]:
         claims = jwt.decode(
             token, self._key(token), algorithms=[ALGORITHM],  # allow-listed: never "none", never HS*
             audience=self.audience, issuer=self.issuer,
@@ -78,7 +101,7 @@ class TokenVerifier:
             user_id = str(uuid.UUID(str(claims["sub"])))
         except ValueError as exc:
             raise jwt.InvalidTokenError("sub is not a user id") from exc
-        return Principal(user_id=user_id, role=claims["role"])
+        return Principal(user_id=user_id, role=claims["role"]), claims
 
 
 Authenticator = Callable[[str], Principal]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-import requests
+import urllib3
 from flask import Blueprint, Response, g, request
 from flask_smorest import abort
 
 from gateway.edge.upstreams import upstreams
-from glassbox.http import UpstreamError
+from glassbox.http import ServiceClient, UpstreamError
 from glassbox.settings import current_settings
 
 FORWARDED_REQUEST_HEADERS = ("Content-Type", "Accept", "Idempotency-Key", "If-Match", "If-None-Match", "Last-Event-ID")
@@ -39,10 +39,10 @@ def forward(path: str):
         abort(404, message=f"there is no resource at /api/v1/{path}")
     settings = current_settings()
     try:
-        upstream = upstreams().client.request(
+        upstream = upstreams().client.open(
             request.method, settings.service_address(service, quote(request.path)),
-            params=request.query_string or None, headers=_upstream_headers(),
-            data=request.get_data() or None,  # 413 above MAX_CONTENT_LENGTH
+            query=request.query_string or None, headers=_upstream_headers(),
+            body=request.get_data() or None,  # 413 above MAX_CONTENT_LENGTH
             timeout=settings.export_timeouts if _is_export(request.method, segments) else settings.timeouts,
             service=service)
     except UpstreamError as exc:
@@ -67,15 +67,17 @@ def _upstream_headers() -> dict[str, str]:
     return headers
 
 
-def _relay(upstream: requests.Response) -> Response:
+def _relay(upstream: urllib3.BaseHTTPResponse) -> Response:
     length = upstream.headers.get("Content-Length", "")
     if length.isdigit() and int(length) <= BUFFER_LIMIT:
-        with upstream:  # read whole: the connection goes back to the pool at once
-            response = Response(upstream.content, status=upstream.status_code)
+        try:  # read whole: the connection goes back to the pool at once
+            response = Response(upstream.read(), status=upstream.status)
+        finally:
+            ServiceClient.release(upstream)
     else:
         # The read timeout still bounds every wait for the next chunk.
-        response = Response(upstream.iter_content(CHUNK_SIZE), status=upstream.status_code)
-        response.call_on_close(upstream.close)
+        response = Response(upstream.stream(CHUNK_SIZE), status=upstream.status)
+        response.call_on_close(lambda: ServiceClient.release(upstream))
     del response.headers["Content-Type"]  # Flask's default; the service's own, if any, comes next
     for name in PASSED_RESPONSE_HEADERS:
         if name in upstream.headers:

@@ -1,5 +1,6 @@
 """Who is calling the gateway: a user's access token, checked against the database as well (a deactivated
-user is refused at once, not when the token expires), or an API token (`gbx_...`).
+user is refused at once, not when the token expires: within access_checks.MAX_AGE_SECONDS), or an API token
+(`gbx_...`).
 
 Either way the services get a JWT: the caller's own, or one minted here for the API token, left in
 `g.upstream_authorization` for the proxy to forward."""
@@ -10,11 +11,13 @@ from datetime import timedelta
 import jwt
 from flask import current_app, g
 
+from gateway.identity.access_checks import recent_access_checks
 from gateway.identity.service import api_tokens, sessions
 from glassbox.app import current_db
 from glassbox.auth import Principal, TokenVerifier
 
 API_TOKEN_JWT_TTL = timedelta(minutes=5)
+VERIFIED_TOKENS_REMEMBERED = 10_000  # per process; the same token comes with each of a caller's requests
 
 
 def authenticate(token: str) -> Principal:
@@ -28,7 +31,9 @@ def authenticate(token: str) -> Principal:
                                   ttl=API_TOKEN_JWT_TTL)
     else:
         principal = _verifier().verify(token)
-        refusal = sessions.access_refusal(current_db(), principal)
+        db = current_db()
+        refusal = recent_access_checks.refusal(principal.user_id, principal.role,
+                                               lambda: sessions.access_refusal(db, principal))
         if refusal is not None:
             raise jwt.InvalidTokenError(refusal)
     g.upstream_authorization = f"Bearer {token}"
@@ -40,5 +45,6 @@ def _verifier() -> TokenVerifier:
     if "gateway_verifier" not in current_app.extensions:
         settings = current_app.config["GLASSBOX_SETTINGS"]
         current_app.extensions["gateway_verifier"] = TokenVerifier(
-            settings.jwt_issuer, settings.jwt_audience, public_keys=current_app.extensions["gateway_keys"].public_keys)
+            settings.jwt_issuer, settings.jwt_audience, public_keys=current_app.extensions["gateway_keys"].public_keys,
+            remember=VERIFIED_TOKENS_REMEMBERED)
     return current_app.extensions["gateway_verifier"]

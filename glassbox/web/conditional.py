@@ -33,13 +33,17 @@ def _conditional_get(response: Response) -> Response:
     # Streamed answers (a file, a CSV export, a live stream) are left alone: hashing would read them whole.
     if request.method not in ("GET", "HEAD") or response.status_code != 200 or response.is_streamed:
         return response
-    digest = hashlib.sha256(response.get_data()).hexdigest()[:32]
     tag = response.headers.get("ETag")
     if tag is None:
-        response.set_etag(digest)
+        response.set_etag(_digest(response))
     elif _BARE_VERSION_TAG.match(tag):
-        response.set_etag(f"{tag.strip(chr(34))}-{digest}")
+        response.set_etag(f"{tag.strip(chr(34))}-{_digest(response)}")
     return response.make_conditional(request)
+
+
+def _digest(response: Response) -> str:
+    """Only when a tag is made here: a relayed answer that has its own is not read again."""
+    return hashlib.sha256(response.get_data()).hexdigest()[:32]
 
 
 def init_conditional_get(app: Flask) -> None:

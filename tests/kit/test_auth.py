@@ -2,6 +2,7 @@
 through the JWKS (the attacks on tokens are tests/security/test_jwt_attacks.py)."""
 import json
 import threading
+import time
 import uuid
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -107,3 +108,40 @@ def test_the_private_key_is_never_written_through_a_planted_link(tmp_path):
     (keys / "jwt-private.pem").symlink_to(elsewhere)  # dangling: exists() is False, the old code wrote through it
     ensure_dev_keypair(keys)
     assert not elsewhere.exists()
+
+
+# -- remembered tokens (the gateway's verifier) ------------------------------------------------------------
+
+def test_a_remembered_token_is_refused_once_it_expires(key_ring, key_files):
+    verifier = TokenVerifier(JWT_ISSUER, JWT_AUDIENCE, public_keys=load_public_keys([key_files[1]]), remember=10)
+    token = key_ring.access_token(str(uuid.uuid4()), "manager", JWT_ISSUER, JWT_AUDIENCE, ttl=timedelta(seconds=1))
+    assert verifier.verify(token).role == "manager"
+    assert verifier.verify(token).role == "manager"  # remembered
+    expires_at = jwt.decode(token, options={"verify_signature": False})["exp"]
+    while time.time() < expires_at:
+        time.sleep(0.05)
+    with pytest.raises(jwt.ExpiredSignatureError):
+        verifier.verify(token)
+
+
+def test_remembering_a_token_trusts_no_other_bytes(key_ring, key_files):
+    verifier = TokenVerifier(JWT_ISSUER, JWT_AUDIENCE, public_keys=load_public_keys([key_files[1]]), remember=10)
+    token = key_ring.access_token(str(uuid.uuid4()), "manager", JWT_ISSUER, JWT_AUDIENCE)
+    verifier.verify(token)
+    header, payload, signature = token.split(".")
+    forged = jwt.utils.base64url_encode(json.dumps(
+        {**jwt.decode(token, options={"verify_signature": False}), "role": "admin"}).encode()).decode()
+    with pytest.raises(jwt.InvalidTokenError):
+        verifier.verify(f"{header}.{forged}.{signature}")
+
+
+def test_remembered_tokens_stay_bounded(key_ring, key_files):
+    verifier = TokenVerifier(JWT_ISSUER, JWT_AUDIENCE, public_keys=load_public_keys([key_files[1]]), remember=3)
+    for _ in range(10):
+        verifier.verify(key_ring.access_token(str(uuid.uuid4()), "manager", JWT_ISSUER, JWT_AUDIENCE))
+    assert len(verifier._verified) <= 3
+
+
+def test_a_jwks_verifier_remembers_nothing():
+    verifier = TokenVerifier(JWT_ISSUER, JWT_AUDIENCE, jwks_url="http://127.0.0.1:9/jwks", remember=10)
+    assert verifier.remember == 0  # a key dropped from the JWKS must stop its tokens at once

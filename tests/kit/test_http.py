@@ -120,3 +120,56 @@ def test_a_call_made_for_a_request_carries_its_request_id_unless_told_otherwise(
             client.get(stub.url).close()
             client.get(stub.url, headers={"X-Request-ID": "named-by-the-caller"}).close()
     assert [seen["headers"].get("X-Request-ID") for seen in stub.requests] == [None, "req-7", "named-by-the-caller"]
+
+
+# -- open: the lean way to the same pool (the gateway's relay) ---------------------------------------------
+
+def test_open_fails_as_request_does(client):
+    with pytest.raises(UpstreamError) as caught:
+        client.open("GET", unused_url(), headers={}, service="clients")
+    assert (caught.value.status, caught.value.message) == (503, "the clients service is unavailable")
+    with pytest.raises(UpstreamError) as caught:
+        client.open("GET", "http://exa mple.invalid:99999/x", headers={}, service="deals")
+    assert (caught.value.status, caught.value.message) == (502, "the deals service gave no valid answer")
+    server = RawServer(lambda n: b"hold")
+    try:
+        with pytest.raises(UpstreamError) as caught:
+            client.open("GET", server.url, headers={}, service="deals")
+        assert (caught.value.status, server.connections) == (504, 1)
+    finally:
+        server.close()
+
+
+def test_open_retries_only_what_is_safe_to_repeat(client):
+    server = RawServer(lambda n: None if n == 1 else OK)
+    try:
+        response = client.open("GET", server.url, headers={})
+        assert (response.status, response.read(), server.connections) == (200, b"ok", 2)
+        client.release(response)
+    finally:
+        server.close()
+    server = RawServer(lambda n: None if n == 1 else OK)
+    try:
+        with pytest.raises(UpstreamError) as caught:
+            client.open("POST", server.url, headers={}, body=b"{}")
+        assert (caught.value.status, server.connections) == (503, 1)
+    finally:
+        server.close()
+
+
+def test_open_sends_what_request_sends(client):
+    from tests.support.http import StubUpstream
+
+    with StubUpstream("json") as stub:
+        for way in ("request", "open"):
+            if way == "request":
+                client.request("DELETE", f"{stub.url}/a b", params=b"q=%C3%A9 x&y=1|",
+                               headers={"X-Request-ID": "r"}).close()
+            else:
+                client.release(client.open("DELETE", f"{stub.url}/a b", query=b"q=%C3%A9 x&y=1|",
+                                           headers={"X-Request-ID": "r"}))
+    by_requests, by_open = stub.requests
+    assert by_open["path"] == by_requests["path"]
+    assert {k: v for k, v in by_open["headers"].items() if k != "Host"} == \
+        {k: v for k, v in by_requests["headers"].items() if k != "Host"}
+    assert by_open["headers"]["Content-Length"] == "0"

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from gateway.identity.access_checks import recent_access_checks
 from gateway.identity.models import ApiToken
 from gateway.identity.passwords import secret_digest
 from gateway.identity.policy import ADMINS
@@ -51,6 +52,7 @@ def revoke_api_token(db: Database, principal: Principal, api_token_id: uuid.UUID
         if api_token.revoked_at is None:
             api_token.revoked_at = clock.now()
             uow.commit()
+    recent_access_checks.forget(api_token_id)
 
 
 def api_token_principal(db: Database, secret: str) -> Principal | None:

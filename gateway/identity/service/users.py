@@ -7,6 +7,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from gateway.identity import events
+from gateway.identity.access_checks import recent_access_checks
 from gateway.identity.models import RefreshToken, Team, User
 from gateway.identity.passwords import hash_password
 from gateway.identity.policy import ADMINS, READERS
@@ -93,12 +94,14 @@ def update_user(db: Database, principal: Principal, user_id: uuid.UUID, changes:
             return user
         uow.emit(events.user_updated(user, changed, principal.user_id))
         uow.commit()
+        recent_access_checks.forget(user_id)  # a new role retires the old tokens at once
         return user
 
 
 def deactivate_user(db: Database, principal: Principal, user_id: uuid.UUID) -> User:
     """The user can no longer log in or refresh, and (through the gateway) their access tokens stop
-    working at once. Deactivating twice is the same as once: one event."""
+    working at once (within access_checks.MAX_AGE_SECONDS at the gateway's other workers). Deactivating twice is the
+    same as once: one event."""
     require(principal, *ADMINS)
     _ensure_not_self(principal, user_id, "deactivate yourself")
     with db.unit_of_work() as uow:
@@ -111,6 +114,7 @@ def deactivate_user(db: Database, principal: Principal, user_id: uuid.UUID) -> U
         revoke_refresh_tokens(uow.session, now, RefreshToken.user_id == user.id)
         uow.emit(events.user_deactivated(user, principal.user_id))
         uow.commit()
+        recent_access_checks.forget(user_id)
         return user
 
 
@@ -126,4 +130,5 @@ def activate_user(db: Database, principal: Principal, user_id: uuid.UUID) -> Use
         user.updated_at = clock.now()
         uow.emit(events.user_updated(user, ["is_active"], principal.user_id))
         uow.commit()
+        recent_access_checks.forget(user_id)
         return user
