@@ -191,6 +191,7 @@ def main(argv=None) -> int:
                 return run_python(server.port, mode, token(), ids, args.requests, args.connections)
 
             results = {(who, mode): [] for who in ("service", "bare") for mode, _, _ in ENDPOINTS}
+            load = {"start": common.load_average()}
             for round_no in range(1, args.rounds + 1):
                 for mode, label, _ in ENDPOINTS:
                     for server in (service, bare if mode == "get" else bare_tx):
@@ -198,6 +199,7 @@ def main(argv=None) -> int:
                         results[("service" if server is service else "bare", mode)].append(r)
                         print(f"round {round_no}: {label} {server.name}: {r['rps']:,.0f} req/s, p50 {r['p50_ms']:.1f} ms, "
                               f"p99 {r['p99_ms']:.1f} ms, {r['requests']:,} requests, {r['errors']} errors", flush=True)
+            load["end"] = common.load_average()
             common.ensure_all_running(servers)
         finally:
             for server in reversed(servers):
@@ -205,7 +207,8 @@ def main(argv=None) -> int:
         facts = common.machine_facts(
             postgres_server=common.server_version(url), **db_facts, gunicorn_settings=gunicorn_settings(env),
             load_generator=wrk_version() if args.client == "wrk" else "python threads + http.client",
-            rounds=str(args.rounds), connections=str(args.connections), seeded_clients=str(SEED_CLIENTS))
+            rounds=str(args.rounds), connections=str(args.connections), seeded_clients=str(SEED_CLIENTS),
+            load_average_1_5_15_min="; ".join(f"{when}: {value}" for when, value in load.items()))
     section = report(args, results, facts)
     common.publish("api", section, write_docs=not args.no_docs)
     errors = sum(r["errors"] for runs in results.values() for r in runs)
