@@ -1,8 +1,9 @@
-"""The clients API under gunicorn against a bare Flask app under the same gunicorn settings, side by side.
+"""The clients API under gunicorn against bare baselines under the same gunicorn settings, side by side.
 
 Starts the clients service exactly as `glassbox serve clients --port P` does (that command, as a
-subprocess) and `bench/bare_app.py` under `gunicorn -c glassbox/gunicorn_conf.py` with the same
-workers and threads, then drives both with the same requests over keep-alive connections:
+subprocess) and, under `gunicorn -c glassbox/gunicorn_conf.py` with the same workers and threads, the bare
+baselines: `bench/bare_app.py` (GET: constant JSON) and `bench/bare_writes.py` (POST: the same transaction
+written bare, on the same database), then drives them with the same requests over keep-alive connections:
 
 - POST /api/v1/clients (a unique tax_id and e-mail per request, a manager's token);
 - GET  /api/v1/clients/{id} (ids of clients that manager owns).
@@ -27,7 +28,7 @@ from pathlib import Path
 
 from bench import common
 from bench.common import (SEED_CLIENTS, Server, gunicorn_env, gunicorn_settings, run_wrk, seed_clients, start_bare,
-                          wrk_version)
+                          start_bare_writes, wrk_version)
 from bench.common.http import client_body, new_prefix
 
 def start_service(work: Path, url: str, public_key: Path, port: int, env: dict) -> Server:
@@ -90,7 +91,7 @@ def run_python(port: int, mode: str, token: str, ids: list[str], total: int, con
 # -- report --------------------------------------------------------------------------------------------
 
 ENDPOINTS = (("get", "GET /api/v1/clients/{id}", "GET /api/v1/clients/{id} (constant JSON)"),
-             ("post", "POST /api/v1/clients", "POST /api/v1/clients (echo of the body)"))
+             ("post", "POST /api/v1/clients", "POST /api/v1/clients (the same transaction bare)"))
 
 
 def report(args, results: dict, facts: dict) -> str:
@@ -100,15 +101,18 @@ def report(args, results: dict, facts: dict) -> str:
             f"Python threads (http.client keep-alive), {args.connections} connections, {args.requests:,} requests "
             f"per run after {args.warmup_requests:,} warm-up requests")
     lines = [
-        "## Clients API vs bare Flask under the same gunicorn (`bench/api_bench.py`)",
+        "## Clients API vs bare baselines under the same gunicorn (`bench/api_bench.py`)",
         "",
         f"Run {common.now_utc()}: `{common.command_line('api_bench')}`",
         "",
         "**Service**: `glassbox serve clients --port P` (gunicorn with `glassbox/gunicorn_conf.py`), real "
         "PostgreSQL; POST creates a client card with a unique tax_id and e-mail (duplicate checks, insert, outbox "
         "row, one commit), GET reads one of 200 cards the caller owns; both verify a manager's RS256 token. "
-        "**Bare**: `bench/bare_app.py` (constant JSON for GET, echo for POST; no auth, no database) under the "
-        f"same gunicorn settings. Load: {load}; runs alternate service, bare, service, bare. The table shows "
+        "**Bare**, under the same gunicorn settings: for GET `bench/bare_app.py` (constant JSON; no auth, no "
+        "database); for POST `bench/bare_writes.py`, the same transaction written bare through psycopg on the same "
+        "database (one connection per thread, fsync on): the tax_id / e-mail duplicate check, the card, an audit "
+        f"record and an outbox row of the same shape, one commit; no auth, schemas or ORM. Load: {load}; runs "
+        "alternate service, bare, service, bare. The table shows "
         "medians over the rounds; ratio = service / bare of the same round (median). Latencies are per request, "
         "as the load generator saw them, under that concurrency.",
         "",
@@ -169,8 +173,11 @@ def main(argv=None) -> int:
             servers.append(service)
             bare = start_bare(work, common.free_port(), env)
             servers.append(bare)
+            bare_tx = start_bare_writes(work, common.free_port(), env, url, name="bare-writes")
+            servers.append(bare_tx)
             service.wait_ready()
             bare.wait_ready()
+            bare_tx.wait_ready()
             ids = seed_clients(service.port, token(), SEED_CLIENTS)
             ids_file = work / "client-ids.txt"
             ids_file.write_text("\n".join(ids) + "\n")
@@ -184,13 +191,15 @@ def main(argv=None) -> int:
                 return run_python(server.port, mode, token(), ids, args.requests, args.connections)
 
             results = {(who, mode): [] for who in ("service", "bare") for mode, _, _ in ENDPOINTS}
+            load = {"start": common.load_average()}
             for round_no in range(1, args.rounds + 1):
                 for mode, label, _ in ENDPOINTS:
-                    for server in (service, bare):
+                    for server in (service, bare if mode == "get" else bare_tx):
                         r = measure(server, mode)
-                        results[(server.name, mode)].append(r)
+                        results[("service" if server is service else "bare", mode)].append(r)
                         print(f"round {round_no}: {label} {server.name}: {r['rps']:,.0f} req/s, p50 {r['p50_ms']:.1f} ms, "
                               f"p99 {r['p99_ms']:.1f} ms, {r['requests']:,} requests, {r['errors']} errors", flush=True)
+            load["end"] = common.load_average()
             common.ensure_all_running(servers)
         finally:
             for server in reversed(servers):
@@ -198,7 +207,8 @@ def main(argv=None) -> int:
         facts = common.machine_facts(
             postgres_server=common.server_version(url), **db_facts, gunicorn_settings=gunicorn_settings(env),
             load_generator=wrk_version() if args.client == "wrk" else "python threads + http.client",
-            rounds=str(args.rounds), connections=str(args.connections), seeded_clients=str(SEED_CLIENTS))
+            rounds=str(args.rounds), connections=str(args.connections), seeded_clients=str(SEED_CLIENTS),
+            load_average_1_5_15_min="; ".join(f"{when}: {value}" for when, value in load.items()))
     section = report(args, results, facts)
     common.publish("api", section, write_docs=not args.no_docs)
     errors = sum(r["errors"] for runs in results.values() for r in runs)

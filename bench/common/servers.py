@@ -99,6 +99,14 @@ def start_bare(work: Path, port: int, env: dict) -> Server:
                   env, port, f"/api/v1/clients/{uuid.uuid4()}", work)
 
 
+def start_bare_writes(work: Path, port: int, env: dict, database_url: str, name: str = "bare") -> Server:
+    """bench/bare_writes.py (each write as the same transaction written bare, on `database_url`) under the same
+    gunicorn configuration as the services."""
+    env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GLASSBOX_SERVICE": "bare", "BARE_DATABASE_URL": database_url}
+    return Server(name, [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), "bench.bare_writes:app"],
+                  env, port, "/ready", work)
+
+
 def gunicorn_settings(env: dict) -> str:
     """workers/threads/worker class as glassbox/gunicorn_conf.py computes them for this environment."""
     code = ("import runpy, json; c = runpy.run_path(%r); "

@@ -7,7 +7,7 @@ import sys
 import uuid
 
 from bench import common
-from bench.common import Server, gunicorn_env, gunicorn_settings, percentile, start_bare, wrk_version
+from bench.common import Server, gunicorn_env, gunicorn_settings, percentile, start_bare_writes, wrk_version
 from bench.common.scale import Capture, Query, bare_connection, measure
 from bench.deals import __doc__ as DESCRIPTION
 from bench.deals.data import generate, data_facts, manager_id, pipeline_facts
@@ -30,6 +30,8 @@ def main(argv=None) -> int:
     parser.add_argument("--only", default=None,
                         help="measure only the read queries whose label contains this text (no writes, no docs)")
     parser.add_argument("--skip-writes", action="store_true", help="measure the reads only (and write no docs)")
+    parser.add_argument("--skip-reads", action="store_true",
+                        help="measure the writes only (their own section of the docs: deals-writes)")
     parser.add_argument("--reuse", action="store_true",
                         help="with DEALS_DATABASE_URL: use the deals already there if there are exactly --deals")
     parser.add_argument("--client", choices=("wrk", "python"), default="wrk" if shutil.which("wrk") else "python",
@@ -91,7 +93,7 @@ def main(argv=None) -> int:
             servers.append(service)
             bare_server = None
             if do_writes:
-                bare_server = start_bare(work, common.free_port(), env)
+                bare_server = start_bare_writes(work, common.free_port(), env, url)
                 servers.append(bare_server)
                 bare_server.wait_ready()
             service.wait_ready()
@@ -102,8 +104,8 @@ def main(argv=None) -> int:
 
             capture = Capture(create_app, url, public_key)
             bare_conn = bare_connection(url)
-            selected = [q for q in queries(args.managers, pipeline, stages, me)
-                        if not args.only or args.only in q.label]
+            selected = [] if args.skip_reads else [q for q in queries(args.managers, pipeline, stages, me)
+                                                   if not args.only or args.only in q.label]
             for query in selected:
                 if not query.variants:
                     query.variants = cursor_variants(port, tokens[query.role](), CURSOR_PAGES)
@@ -152,8 +154,7 @@ def main(argv=None) -> int:
                             warm = run(server, op, args.warmup_seconds)
                             r = run(server, op, args.duration)
                             writes[(server.name, op)].append(r)
-                            if server is service:
-                                successes[op] += warm["ok"] + r["ok"]
+                            successes[op] += warm["ok"] + r["ok"]  # bare writes the same rows
                             print(f"round {round_no}: {label} {server.name}: {r['rps']:,.0f} req/s, p50 "
                                   f"{r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, {r['requests']:,} requests, "
                                   f"{r['errors']} errors (warm-up {warm['errors']})", flush=True)
@@ -161,7 +162,7 @@ def main(argv=None) -> int:
                                 print(f"  the {op} pool ({len(pools.lines[op]):,} deals) ran out: requests repeated "
                                       "deals (their errors are counted); use a bigger --pool or shorter runs",
                                       flush=True)
-                in_flight = args.connections * 2 * args.rounds if args.client == "wrk" else 0
+                in_flight = args.connections * 4 * args.rounds if args.client == "wrk" else 0
                 checks = check_writes(url, since, successes, in_flight)
                 load["writes, end"] = common.load_average()
                 print(f"writes checked: {checks}", flush=True)
@@ -181,7 +182,7 @@ def main(argv=None) -> int:
             **({"load_generator": wrk_version() if args.client == "wrk" else "python threads + http.client",
                 "write_rounds": str(args.rounds), "connections": str(args.connections)} if do_writes else {}))
     section = report(args, reads, writes, checks, phases, facts)
-    common.publish("deals", section, write_docs=not args.no_docs and do_writes)
+    common.publish("deals-writes" if args.skip_reads else "deals", section, write_docs=not args.no_docs and do_writes)
     failed = any(r["errors"] for _, r in reads) or any(r["errors"] for runs in writes.values() for r in runs) \
         or (checks and not checks["ok"])
     return 1 if failed else 0

@@ -16,7 +16,8 @@ def report(args, reads: list[tuple[Query, dict]], writes: dict, checks: dict, ph
            facts: dict) -> str:
     med = common.median
     lines = [
-        "## Deals at scale: the board and the lists, and writes vs bare Flask (`bench/deals/`)",
+        ("## Deals at scale: the board and the lists, and writes vs the same transaction bare (`bench/deals/`)"
+         if reads else "## Deals writes: create, move, win vs the same transaction bare (`bench/deals/`)"),
         "",
         f"Run {common.now_utc()}: `{common.command_line('deals')}`",
         "",
@@ -26,6 +27,79 @@ def report(args, reads: list[tuple[Query, dict]], writes: dict, checks: dict, ph
         "40 % lost with a reason; amounts from 10,000 to 10,000,000 RUB, a fifth in USD, EUR or CNY; titles like "
         "\"Irrigation pumps renewal for Baltic Timber LLC\"; every deal's stage history; open_deal_totals "
         "recomputed as migration 0002 does. The mix as generated is under the machine facts.",
+    ]
+    if reads:
+        lines += _reads(args, reads)
+    if writes:
+        load = (f"wrk, {args.wrk_threads} threads, {args.connections} keep-alive connections, {args.duration:g} s per "
+                f"run after a {args.warmup_seconds:g} s warm-up" if args.client == "wrk" else
+                f"Python threads (http.client keep-alive), {args.connections} connections, {args.duration:g} s per run "
+                f"after a {args.warmup_seconds:g} s warm-up")
+        lines += [
+            "",
+            "### Writes: create, move, win vs the same transaction bare",
+            "",
+            "**Service**: the same gunicorn. Create opens a deal on a client of the caller (projection check, default "
+            "pipeline, first stage, stage history row, outbox event, the totals trigger); move takes an open deal to "
+            "the next stage (row lock, If-Match not sent, the stay closed and a new one begun, event, trigger); win "
+            "closes an open deal where it stands. Each request as the deal's (or client's) owner, one of "
+            f"{args.managers} managers, no deal twice. **Bare**: the same requests (method, path, headers, JSON body) "
+            "to `bench/bare_writes.py`, a plain WSGI app under the same gunicorn settings doing the same transaction "
+            "bare through psycopg (one connection per thread, fsync on): the locking reads that decide it (client "
+            "and first stage FOR SHARE; the deal FOR UPDATE, the target stage FOR SHARE), the deal row, its stage "
+            "entries, an audit record and an outbox row of the same shape, one commit (the totals trigger fires as "
+            "for the service); no auth, schemas or ORM. Service and bare take deals from the same pool, never the "
+            f"same one twice. Load: {load}; runs alternate service, bare, service, bare. Medians over the rounds; "
+            "ratio = service / bare of the same round (median).",
+            "",
+            "| request | service req/s | bare req/s | service / bare req/s | service p50 / p99 ms | bare p50 / p99 ms | "
+            "errors |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        per_round = []
+        for op, label in WRITE_OPS:
+            svc, bare = writes[("service", op)], writes[("bare", op)]
+            ratio = med([s["rps"] / b["rps"] for s, b in zip(svc, bare)])
+            lines.append(
+                f"| {label} | {med([r['rps'] for r in svc]):,.0f} | {med([r['rps'] for r in bare]):,.0f} | "
+                f"{ratio:.3f} | {med([r['p50_ms'] for r in svc]):.1f} / {med([r['p99_ms'] for r in svc]):.1f} | "
+                f"{med([r['p50_ms'] for r in bare]):.1f} / {med([r['p99_ms'] for r in bare]):.1f} | "
+                f"{sum(r['errors'] for r in svc + bare)} |")
+            for who, runs in (("service", svc), ("bare", bare)):
+                per_round.append(f"- {label}, {who}: " + "; ".join(
+                    f"{r['rps']:,.0f}/s, p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms ({r['requests']:,} requests)"
+                    for r in runs))
+        found, expected = checks["found"], checks["expected"]
+        lines += [
+            "",
+            "Checked in the database after the runs (warm-ups included): "
+            + ", ".join(f"{op} {found[op]:,} (successful answers {expected[op]:,})" for op, _ in WRITE_OPS)
+            + f" (service and bare runs together; the load generator stops with up to {checks['in_flight']} "
+              "requests per kind in flight, which the server still carries out); open_deal_totals rows differing from a fresh GROUP BY of the open deals: "
+              f"{checks['totals_mismatched']}. " + ("**All consistent.**" if checks["ok"] else "**MISMATCH.**"),
+            "",
+            "Per round:",
+            *per_round,
+        ]
+    lines += [
+        "",
+        "Data generation (in SQL; the secondary indexes and foreign keys of deals and deal_stage_entries dropped "
+        "for the load and rebuilt after it, the totals trigger off during the load):",
+        "",
+        "| phase | seconds |",
+        "|---|---:|",
+        *[f"| {phase} | {seconds:.0f} |" for phase, seconds in phases.items()],
+        f"| total | {sum(phases.values()):.0f} |",
+        "",
+        "Machine and parameters:",
+        "",
+        common.facts_lines(facts),
+    ]
+    return "\n".join(lines)
+
+
+def _reads(args, reads: list[tuple[Query, dict]]) -> list[str]:
+    lines = [
         "",
         "### Reads: the board and the deal lists",
         "",
@@ -71,65 +145,4 @@ def report(args, reads: list[tuple[Query, dict]], writes: dict, checks: dict, ph
         + "Parameter values rotated through: "
         + "; ".join(f"{q.label} ({q.role}): {len(q.variants)}" for q, _ in reads if len(q.variants) > 1) + ".",
     ]
-    if writes:
-        load = (f"wrk, {args.wrk_threads} threads, {args.connections} keep-alive connections, {args.duration:g} s per "
-                f"run after a {args.warmup_seconds:g} s warm-up" if args.client == "wrk" else
-                f"Python threads (http.client keep-alive), {args.connections} connections, {args.duration:g} s per run "
-                f"after a {args.warmup_seconds:g} s warm-up")
-        lines += [
-            "",
-            "### Writes: create, move, win vs bare Flask",
-            "",
-            "**Service**: the same gunicorn. Create opens a deal on a client of the caller (projection check, default "
-            "pipeline, first stage, stage history row, outbox event, the totals trigger); move takes an open deal to "
-            "the next stage (row lock, If-Match not sent, the stay closed and a new one begun, event, trigger); win "
-            "closes an open deal where it stands. Each request as the deal's (or client's) owner, one of "
-            f"{args.managers} managers, no deal twice. **Bare**: the same requests (method, headers, JSON body) to "
-            "`bench/bare_app.py`'s `POST /api/v1/clients` (echo of the body; no auth, no database) under the same "
-            f"gunicorn settings. Load: {load}; runs alternate service, bare, service, bare. Medians over the rounds; "
-            "ratio = service / bare of the same round (median).",
-            "",
-            "| request | service req/s | bare req/s | service / bare req/s | service p50 / p99 ms | bare p50 / p99 ms | "
-            "errors |",
-            "|---|---:|---:|---:|---:|---:|---:|",
-        ]
-        per_round = []
-        for op, label in WRITE_OPS:
-            svc, bare = writes[("service", op)], writes[("bare", op)]
-            ratio = med([s["rps"] / b["rps"] for s, b in zip(svc, bare)])
-            lines.append(
-                f"| {label} | {med([r['rps'] for r in svc]):,.0f} | {med([r['rps'] for r in bare]):,.0f} | "
-                f"{ratio:.3f} | {med([r['p50_ms'] for r in svc]):.1f} / {med([r['p99_ms'] for r in svc]):.1f} | "
-                f"{med([r['p50_ms'] for r in bare]):.1f} / {med([r['p99_ms'] for r in bare]):.1f} | "
-                f"{sum(r['errors'] for r in svc + bare)} |")
-            for who, runs in (("service", svc), ("bare", bare)):
-                per_round.append(f"- {label}, {who}: " + "; ".join(
-                    f"{r['rps']:,.0f}/s, p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms ({r['requests']:,} requests)"
-                    for r in runs))
-        found, expected = checks["found"], checks["expected"]
-        lines += [
-            "",
-            "Checked in the database after the runs (warm-ups included): "
-            + ", ".join(f"{op} {found[op]:,} (successful answers {expected[op]:,})" for op, _ in WRITE_OPS)
-            + f" (the load generator stops with up to {checks['in_flight']} requests per kind in flight, which the "
-              "service still carries out); open_deal_totals rows differing from a fresh GROUP BY of the open deals: "
-              f"{checks['totals_mismatched']}. " + ("**All consistent.**" if checks["ok"] else "**MISMATCH.**"),
-            "",
-            "Per round:",
-            *per_round,
-        ]
-    lines += [
-        "",
-        "Data generation (in SQL; the secondary indexes and foreign keys of deals and deal_stage_entries dropped "
-        "for the load and rebuilt after it, the totals trigger off during the load):",
-        "",
-        "| phase | seconds |",
-        "|---|---:|",
-        *[f"| {phase} | {seconds:.0f} |" for phase, seconds in phases.items()],
-        f"| total | {sum(phases.values()):.0f} |",
-        "",
-        "Machine and parameters:",
-        "",
-        common.facts_lines(facts),
-    ]
-    return "\n".join(lines)
+    return lines

@@ -1,5 +1,6 @@
-"""Create, move and win requests through gunicorn, and the same requests to the bare app: wrk (a Lua script of
-its own) or Python threads, each request on a deal or client no other request of the runs names."""
+"""Create, move and win requests through gunicorn, and the same requests to bench/bare_writes.py (the same
+transaction written bare): wrk (a Lua script of its own) or Python threads, each request on a deal or client no
+other request of the runs, service or bare, names."""
 from __future__ import annotations
 
 import http.client
@@ -18,7 +19,7 @@ WRITE_OPS = (("create", "POST /api/v1/deals"), ("move", "POST /api/v1/deals/{id}
              ("win", "POST /api/v1/deals/{id}/win"))
 
 # wrk ... -s deals_wrk.lua URL -- MODE TARGET TOKENS_FILE POOL_FILE OFFSET THREADS
-# MODE create|move|win; TARGET service|bare (bare: the same request to bare_app's POST /api/v1/clients echo).
+# MODE create|move|win; TARGET service|bare (both get the same request; bare_writes answers the same paths).
 # Pool lines "K ID [STAGE_ID]" (K: the owner's line in TOKENS_FILE); thread t (1-based) of T takes the lines
 # OFFSET + n*T + t - 1, n = 0, 1, ..., so no two requests of a run, nor of successive runs (the next OFFSET is
 # this one + T * the most requests a thread made), name the same deal. done() prints one WRK_JSON line.
@@ -62,7 +63,6 @@ function request()
     path = "/api/v1/deals/" .. row[2] .. "/win"
     body = "{}"
   end
-  if target == "bare" then path = "/api/v1/clients" end
   return wrk.format("POST", path, headers, body)
 end
 
@@ -84,7 +84,8 @@ end
 
 class Pools:
     """Per operation, the lines the requests take (owner's token number, deal or client id, target stage), in a
-    file for wrk and in memory for the Python client, and how far the service runs have consumed them."""
+    file for wrk and in memory for the Python client, and how far the runs (service and bare alike: both change
+    the deals they name) have consumed them."""
 
     def __init__(self, work: Path, pools: dict[str, list[tuple]]):
         self.lines = pools
@@ -123,20 +124,19 @@ def build_pools(url: str, work: Path, managers: int, clients: int, stages: list[
 
 def run_wrk(script: Path, port: int, op: str, target: str, tokens_file: Path, pools: Pools, seconds: float,
             connections: int, threads: int) -> dict:
-    offset = pools.offset[op] if target == "service" else 0
+    offset = pools.offset[op]
     argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s",
             "-s", str(script), f"http://127.0.0.1:{port}", "--", op, target, str(tokens_file), str(pools.files[op]),
             str(offset), str(threads)]
     result = wrk_json(argv, seconds + 120)
-    if target == "service":
-        pools.offset[op] += result["most_per_thread"] * threads
+    pools.offset[op] += result["most_per_thread"] * threads
     return {**wrk_figures(result), "ok": result["requests"] - result["errors_status"]}
 
 
 def run_python(port: int, op: str, target: str, tokens: list[str], pools: Pools, seconds: float,
                connections: int) -> dict:
     """`connections` threads with one keep-alive connection each, for `seconds`; the same lines as wrk's script."""
-    offset = pools.offset[op] if target == "service" else 0
+    offset = pools.offset[op]
     rows = pools.lines[op]
     latencies: list[list[float]] = [[] for _ in range(connections)]
     errors, statuses_ok, made = [0] * connections, [0] * connections, [0] * connections
@@ -163,7 +163,7 @@ def run_python(port: int, op: str, target: str, tokens: list[str], pools: Pools,
                            "Accept": "application/json"}
                 started = time.perf_counter()
                 try:
-                    conn.request("POST", "/api/v1/clients" if target == "bare" else path, json.dumps(body), headers)
+                    conn.request("POST", path, json.dumps(body), headers)
                     response = conn.getresponse()
                     response.read()
                     if response.status >= 400:
@@ -189,15 +189,14 @@ def run_python(port: int, op: str, target: str, tokens: list[str], pools: Pools,
     for w in workers:
         w.join()
     elapsed = time.perf_counter() - started
-    if target == "service":
-        pools.offset[op] += max(made) * connections
+    pools.offset[op] += max(made) * connections
     flat = sorted(x for lst in latencies for x in lst)
     return {"rps": len(flat) / elapsed, "p50_ms": percentile(flat, 50) * 1000, "p99_ms": percentile(flat, 99) * 1000,
             "requests": len(flat), "errors": sum(errors), "ok": sum(statuses_ok)}
 
 
 def check_writes(url: str, since, expected: dict[str, int], in_flight: int) -> dict:
-    """What the service runs left in the database, against the successful answers: deals created, moves (stays
+    """What the service and bare runs left in the database, against their successful answers: deals created, moves (stays
     begun by a move), wins; and open_deal_totals against a fresh GROUP BY of the open deals. wrk stops with up to
     one request per connection in flight, which the server still carries out: up to `in_flight` more per kind."""
     engine = create_engine(url)

@@ -167,6 +167,20 @@ def test_duplicate_tax_id_or_email_is_a_409_naming_the_existing_client(manager, 
     assert_field_error(manager.patch(f"/api/v1/clients/{other['id']}", json={"tax_id": CARD["tax_id"]}), 409, "tax_id")
 
 
+def test_a_tax_id_and_an_email_taken_by_two_cards_is_a_409_on_the_tax_id(manager):
+    by_email = create(manager, tax_id="7700000003", email="first@acme.example")
+    by_tax_id = create(manager, tax_id="7700000004", email="second@acme.example")
+    response = manager.post("/api/v1/clients", json={**CARD, "tax_id": "7700000004", "email": "FIRST@acme.example"})
+    assert_field_error(response, 409, "tax_id")
+    assert response.json["errors"]["existing_client_id"] == by_tax_id["id"]
+    # A card's own tax id and e-mail are no duplicates of itself; another card's e-mail is.
+    assert manager.patch(f"/api/v1/clients/{by_email['id']}",
+                         json={"tax_id": "7700000003", "email": "First@acme.example"}).status_code == 200
+    response = manager.patch(f"/api/v1/clients/{by_email['id']}", json={"email": "second@acme.example"})
+    assert_field_error(response, 409, "email")
+    assert response.json["errors"]["existing_client_id"] == by_tax_id["id"]
+
+
 # -- bad input ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("body,field", [

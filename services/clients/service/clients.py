@@ -133,19 +133,23 @@ def _duplicate_card(constraint: str) -> Conflict | None:
 
 def _ensure_no_duplicate(session, principal: Principal, tax_id: str | None, email: str | None,
                          exclude_id=None) -> None:
-    """409 when a live card already has this tax id or e-mail (e-mails compare case-blind)."""
-    checks = (("tax_id", tax_id, Client.tax_id == tax_id),
-              ("email", email, func.lower(Client.email) == (email or "").lower()))
-    for field, value, match in checks:
-        if not value:
-            continue
-        stmt = select(Client.id, Client.owner_id).where(match, Client.archived_at.is_(None))
-        if exclude_id is not None:
-            stmt = stmt.where(Client.id != exclude_id)
-        existing = session.execute(stmt).first()
-        if existing is not None:
-            raise Conflict(f"a client with this {field} already exists",
-                           duplicate_errors(principal, field, *existing))
+    """409 when a live card already has this tax id or e-mail (e-mails compare case-blind); a tax id match is
+    the one reported when both exist. One query for both checks."""
+    tax_id_match = Client.tax_id == tax_id
+    email_match = func.lower(Client.email) == (email or "").lower()
+    matches = [match for value, match in ((tax_id, tax_id_match), (email, email_match)) if value]
+    if not matches:
+        return
+    stmt = select(Client.id, Client.owner_id, Client.tax_id).where(or_(*matches), Client.archived_at.is_(None))
+    if exclude_id is not None:
+        stmt = stmt.where(Client.id != exclude_id)
+    if len(matches) == 2:
+        stmt = stmt.order_by(tax_id_match.desc())
+    existing = session.execute(stmt.limit(1)).first()
+    if existing is not None:
+        field = "tax_id" if tax_id and existing.tax_id == tax_id else "email"
+        raise Conflict(f"a client with this {field} already exists",
+                       duplicate_errors(principal, field, existing.id, existing.owner_id))
 
 
 def duplicate_errors(principal: Principal, field: str, client_id, owner_id) -> dict:

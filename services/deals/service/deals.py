@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy import not_, select, update
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session, contains_eager, joinedload, lazyload, selectinload
 
 from glassbox import clock
 from glassbox.auth import Principal
@@ -20,7 +20,8 @@ from services.deals.directory import ClientLookup
 from services.deals.models import Client, Deal, LostReason, Pipeline, Stage, StageEntry
 from services.deals.service import handoffs
 from services.deals.service.deadlines import mark, past_due_clause, stalled_clause, stalls_after
-from services.deals.service.parties import NO_SUCH_CLIENT, check_campaign, check_client, ensure_live, ensure_owner
+from services.deals.service.parties import (NO_SUCH_CLIENT, check_campaign, check_client, ensure_live, ensure_owner,
+                                            may_use)
 from services.deals.service.policy import ASSIGNERS, READERS, VISIBILITY, WRITERS
 from services.deals.service.requirements import ensure_met
 
@@ -33,9 +34,19 @@ class PreconditionFailed(DomainError):
     status = 412
 
 
+# A deal about to change, with what its answer and event name: its client (which never changes) in the locking
+# query itself; its stage with the stage's pipeline in one query after the lock. Not the stage in the locking query:
+# when a concurrent change of the deal is waited for, PostgreSQL rechecks the locked row but not the rows joined
+# to it, so a stage joined there could be the one the deal has just left.
+_WITH_RELATED = (joinedload(Deal.client),
+                 selectinload(Deal.stage).joinedload(Stage.pipeline).lazyload(Pipeline.stages))
+
+
 def load_deal(session: Session, principal: Principal, deal_id: uuid.UUID, for_update: bool = False) -> Deal:
     stmt = VISIBILITY.narrow(select(Deal).where(Deal.id == deal_id), principal, Deal.owner_id)
-    deal = session.scalars(stmt.with_for_update(of=Deal) if for_update else stmt).first()
+    if for_update:
+        stmt = stmt.options(*_WITH_RELATED).with_for_update(of=Deal)
+    deal = session.scalars(stmt).first()
     if deal is None:
         raise NotFound(f"deal {deal_id} not found")
     return deal
@@ -77,6 +88,15 @@ def _target_stage(session: Session, pipeline: Pipeline, stage_id: uuid.UUID) -> 
     return stage
 
 
+def _first_default_stage(session: Session) -> Stage | None:
+    """The default pipeline's first active stage, share-locked as _lock_stage does, with its pipeline: one query
+    where reading the pipeline, its stages and then the stage would take three."""
+    return session.scalars(select(Stage).join(Stage.pipeline).where(Pipeline.is_default, Stage.is_active)
+                           .order_by(Stage.position).limit(1)
+                           .options(contains_eager(Stage.pipeline).lazyload(Pipeline.stages))
+                           .with_for_update(read=True, of=Stage)).first()
+
+
 def _touch(deal: Deal, now: datetime) -> None:
     deal.updated_at = now
     deal.version += 1
@@ -86,6 +106,7 @@ def _enter(session: Session, deal: Deal, stage: Stage, now: datetime) -> None:
     """The deal enters `stage` now: a new stay in the history (written after the deal itself)."""
     deal.stage, deal.stage_id, deal.pipeline_id, deal.stage_entered_at = stage, stage.id, stage.pipeline_id, now
     deal.stalled_after = stalls_after(now, stage)
+    deal.hand_off = None  # a new stay: only open_on_entry, in this same unit of work, can give it one
     session.add(deal)
     session.flush()
     session.add(StageEntry(deal_id=deal.id, stage_id=stage.id, entered_at=now))
@@ -98,13 +119,17 @@ def _leave(session: Session, deal: Deal, at: datetime) -> None:
                     .values(left_at=at).execution_options(synchronize_session=False))
 
 
-def _done(uow, deal: Deal, event, now: datetime, hand_off_events: list = ()) -> Deal:
-    """Write the change, record the deal's event and then those of its hand-offs, commit."""
+def _done(uow, deal: Deal, event, now: datetime, hand_off_events: list = (), entered: bool = False) -> Deal:
+    """Write the change, record the deal's event and then those of its hand-offs, commit. `entered`: the deal
+    has just begun a stay (_enter), whose hand-off, if any, is the one opened on entry (no query for it)."""
     uow.session.flush()
     uow.emit(event)
     for hand_off_event in hand_off_events:
         uow.emit(hand_off_event)
-    handoffs.attach(uow.session, [deal], now)
+    if entered:
+        deal.hand_off = handoffs.mark(deal.hand_off, now) if deal.hand_off is not None else None
+    else:
+        handoffs.attach(uow.session, [deal], now)
     uow.commit()
     return mark(deal, now)
 
@@ -115,33 +140,50 @@ def create_deal(db: Database, principal: Principal, data: dict, lookup: ClientLo
     owner_id = data.pop("owner_id", None)
     if owner_id is not None and principal.role not in ASSIGNERS:
         raise invalid("owner_id", "managers may not set the owner of a deal", "Unknown field.")
+    now = clock.now()
+    if data.get("campaign_id") is None:
+        # The usual case, a client the projection knows and shows the caller: its locking read in the deal's own
+        # unit of work is the check, no read of it beforehand.
+        deal = _open(db, principal, data, owner_id, now, known_client_only=True)
+        if deal is not None:
+            return deal
     check_client(db, principal, data["client_id"], lookup)
     check_campaign(db, data.get("campaign_id"), lookup)
-    now = clock.now()
+    return _open(db, principal, data, owner_id, now)
+
+
+def _open(db: Database, principal: Principal, data: dict, owner_id, now: datetime,
+          known_client_only: bool = False) -> Deal | None:
+    """The deal's unit of work. With known_client_only, None (nothing written) when the projection does not show
+    the caller the client: the caller then checks it with the clients service and comes back."""
+    data = dict(data)
     with db.unit_of_work() as uow:
         session = uow.session
         client = session.get(Client, data["client_id"], with_for_update={"read": True})
+        if known_client_only and (client is None or (client.archived_at is None and not may_use(principal, client))):
+            return None
         if client is None:  # check_client has put it into the projection; it is never deleted
             raise invalid("client_id", f"client {data['client_id']}: {NO_SUCH_CLIENT}", NO_SUCH_CLIENT)
         ensure_live(client)
         if owner_id is not None:
             ensure_owner(session, principal, owner_id)
-        pipeline_id = data.pop("pipeline_id", None)
-        if pipeline_id is None:
-            pipeline = session.scalars(select(Pipeline).where(Pipeline.is_default)).one()
-        else:
-            pipeline = session.get(Pipeline, pipeline_id)
-            if pipeline is None:
-                raise invalid("pipeline_id", f"pipeline {pipeline_id} not found", "no such pipeline")
-        stage_id = data.pop("stage_id", None) or pipeline.active_stages[0].id
-        stage = _target_stage(session, pipeline, stage_id)
+        pipeline_id, stage_id = data.pop("pipeline_id", None), data.pop("stage_id", None)
+        stage = _first_default_stage(session) if pipeline_id is None and stage_id is None else None
+        if stage is None:
+            if pipeline_id is None:
+                pipeline = session.scalars(select(Pipeline).where(Pipeline.is_default)).one()
+            else:
+                pipeline = session.get(Pipeline, pipeline_id)
+                if pipeline is None:
+                    raise invalid("pipeline_id", f"pipeline {pipeline_id} not found", "no such pipeline")
+            stage = _target_stage(session, pipeline, stage_id or pipeline.active_stages[0].id)
         # Only internal callers (the demo seed) choose ids; the API schemas have no `id` field.
         deal = Deal(id=data.pop("id", None) or uuid.uuid4(), owner_id=owner_id or principal.id, status="open",
                     created_at=now, updated_at=now, version=1, **data)
         ensure_met(session, deal, stage)
         _enter(session, deal, stage, now)
         opened = handoffs.open_on_entry(session, deal, stage, now, principal)
-        return _done(uow, deal, events.deal_created(deal, principal.user_id), now, opened)
+        return _done(uow, deal, events.deal_created(deal, principal.user_id), now, opened, entered=True)
 
 
 def get_deal(db: Database, principal: Principal, deal_id: uuid.UUID) -> Deal:
@@ -188,7 +230,7 @@ def move_deal(db: Database, principal: Principal, deal_id: uuid.UUID, stage_id: 
         _enter(session, deal, target, now)
         opened = handoffs.open_on_entry(session, deal, target, now, principal)
         return _done(uow, deal, events.deal_stage_changed(deal, previous, previous_entered_at, principal.user_id),
-                     now, [*cancelled, *opened])
+                     now, [*cancelled, *opened], entered=True)
 
 
 def win_deal(db: Database, principal: Principal, deal_id: uuid.UUID, closed_at: datetime | None = None,
@@ -249,7 +291,7 @@ def reopen_deal(db: Database, principal: Principal, deal_id: uuid.UUID,
         _enter(session, deal, stage, now)
         opened = handoffs.open_on_entry(session, deal, stage, now, principal)
         return _done(uow, deal, events.deal_reopened(deal, previous_status, previous_closed_at, principal.user_id),
-                     now, opened)
+                     now, opened, entered=True)
 
 
 def assign_deal(db: Database, principal: Principal, deal_id: uuid.UUID, owner_id: uuid.UUID,

@@ -42,6 +42,7 @@ def open_on_entry(session: Session, deal: Deal, stage: Stage, now: datetime, pri
                        role=stage.responsible_role, state="open", entered_at=now, due_at=stalls_after(now, stage),
                        updated_at=now)
     session.add(hand_off)
+    deal.hand_off = hand_off  # the current stay's hand-off, for the answer
     return [events.hand_off_event(events.HANDOFF_OPENED, hand_off, principal.user_id)]
 
 

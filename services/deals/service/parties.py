@@ -33,7 +33,7 @@ def ensure_owner(session: Session, principal: Principal, owner_id: uuid.UUID) ->
                       "not an active manager or head of sales")
 
 
-def _may_use(principal: Principal, client: Client) -> bool:
+def may_use(principal: Principal, client: Client) -> bool:
     return VISIBILITY.can_see(principal, client.owner_id)
 
 
@@ -49,7 +49,7 @@ def check_client(db: Database, principal: Principal, client_id: uuid.UUID, looku
     and on, 404 is a 422, no answer a 503. So the answer does not depend on how far the consumer has read."""
     with db.session() as session:
         known = session.get(Client, client_id)
-    if known is not None and (known.archived_at is not None or _may_use(principal, known)):
+    if known is not None and (known.archived_at is not None or may_use(principal, known)):
         ensure_live(known)  # archiving is final: no need to ask
         return
     card = lookup.fetch(client_id) if lookup is not None else None
