@@ -91,3 +91,22 @@ def test_a_schema_with_hooks_or_computed_fields_is_dumped_by_marshmallow():
 def test_only_and_exclude_go_to_marshmallow():
     assert Report(only=("title",)).dump(ANSWER) == {"name": "April"}
     assert "name" not in Report(exclude=("title",)).dump(ANSWER)
+
+
+def test_values_of_another_type_convert_as_marshmallow_converts_them():
+    class Loose(FastDumpSchema):
+        text = fields.String()
+        whole = fields.Integer()
+        ratio = fields.Float(allow_none=True)
+        price = fields.Decimal(as_string=True, places=2)
+        ident = fields.UUID()
+        lines = fields.List(fields.Nested(Line))
+
+    for answer in ({"text": 5, "whole": Decimal("7"), "ratio": 1, "price": 3, "ident": "not a uuid object",
+                    "lines": [None, _line(5), {"line_id": uuid.UUID(int=9)}]},
+                   {"text": "a", "whole": True, "ratio": Decimal("0.25"), "price": Decimal("2.345"),
+                    "ident": uuid.UUID(int=3), "lines": None},
+                   {"text": None, "whole": None, "ratio": None, "price": None, "ident": None, "lines": []},
+                   {"price": Decimal("-0.005"), "lines": [_line(6, total={"currency": "USD"})]}):
+        assert Loose().dump(answer) == Schema.dump(Loose(), answer)
+    assert Loose._compiled is not None
