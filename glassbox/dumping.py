@@ -10,6 +10,9 @@ from __future__ import annotations
 import decimal
 from typing import Any, Callable
 
+import orjson
+from flask import Response
+from flask.json.provider import DefaultJSONProvider
 from marshmallow import Schema, fields, missing
 
 Dump = Callable[[Any], Any]
@@ -154,3 +157,26 @@ class FastDumpSchema(Schema):
         if cls._compiled is None or self.only or self.exclude:
             return super().dump(obj, many=many)
         return [cls._compiled(item) for item in obj] if many else cls._compiled(obj)
+
+
+class FastJSONProvider(DefaultJSONProvider):
+    """Flask's JSON answers encoded by orjson (several times faster than the json module on a 400 KB KPI table):
+    the same JSON values as the default provider (keys sorted, compact, Flask's conversions of dates, Decimals,
+    UUIDs and dataclasses). Spelt differently, the same values: text beyond ASCII as UTF-8 rather than escaped, a
+    float of exponent form as orjson writes it (5e-05 as 0.00005), NaN as null. What orjson cannot encode (keys
+    that are not strings, integers beyond 64 bits, a type Flask does not know) goes to the default provider, which
+    answers or fails as before. Debug (indented) answers are the default provider's.
+
+    Use: `app.json = FastJSONProvider(app)`."""
+
+    OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS \
+        | orjson.OPT_APPEND_NEWLINE
+
+    def response(self, *args: Any, **kwargs: Any) -> Response:
+        if (self.compact is None and self._app.debug) or self.compact is False:
+            return super().response(*args, **kwargs)
+        try:
+            body = orjson.dumps(self._prepare_response_obj(args, kwargs), default=self.default, option=self.OPTIONS)
+        except orjson.JSONEncodeError:
+            return super().response(*args, **kwargs)
+        return self._app.response_class(body, mimetype=self.mimetype)

@@ -5,9 +5,15 @@ import uuid
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
+import json
+from dataclasses import dataclass
+
+import pytest
+from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 from marshmallow import Schema, fields, post_dump
 
-from glassbox.dumping import FastDumpSchema
+from glassbox.dumping import FastDumpSchema, FastJSONProvider
 
 
 class Money(Schema):
@@ -110,3 +116,46 @@ def test_values_of_another_type_convert_as_marshmallow_converts_them():
                    {"price": Decimal("-0.005"), "lines": [_line(6, total={"currency": "USD"})]}):
         assert Loose().dump(answer) == Schema.dump(Loose(), answer)
     assert Loose._compiled is not None
+
+
+@dataclass
+class _Point:
+    x: int
+    label: str
+
+
+def _bodies(answer) -> tuple[bytes, bytes]:
+    """The same answer through the default provider and the fast one."""
+    app = Flask(__name__)
+    with app.app_context():
+        slow = DefaultJSONProvider(app).response(answer).get_data()
+        fast = FastJSONProvider(app).response(answer).get_data()
+    return slow, fast
+
+
+def test_an_answer_of_ascii_text_numbers_and_flask_types_is_the_same_bytes():
+    answer = {"zeta": [1, 2.5, None, True, False], "alpha": {"b": "x\"y\\z\n\t", "a": -3},
+              "uuid": uuid.UUID(int=42), "amount": Decimal("12.30"), "day": date(2027, 4, 1),
+              "at": datetime(2027, 4, 1, 12, 30, tzinfo=timezone.utc), "point": _Point(1, "p"),
+              "dumped": Report().dump(ANSWER), "ratio": 0.3333333333333333, "big": 2 ** 62}
+    slow, fast = _bodies(answer)
+    assert fast == slow
+
+
+def test_other_spellings_are_the_same_values():
+    answer = {"name": "Иван Петров \u2028 \x7f", "small": 5e-05, "tiny": 1e-07, "large": 1e16}
+    slow, fast = _bodies(answer)
+    assert json.loads(fast) == json.loads(slow) == answer
+    assert fast.endswith(b"\n")
+
+
+@pytest.mark.parametrize("answer", [{1: "not a text key"}, {"huge": 2 ** 70}])
+def test_what_orjson_cannot_encode_goes_to_the_default_provider(answer):
+    slow, fast = _bodies(answer)
+    assert fast == slow
+
+
+def test_a_value_flask_cannot_encode_fails_as_before():
+    app = Flask(__name__)
+    with app.app_context(), pytest.raises(TypeError):
+        FastJSONProvider(app).response({"object": object()})
