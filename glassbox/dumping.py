@@ -1,6 +1,7 @@
 """A faster `Schema.dump` for large answers (a KPI table of 200 managers is ~20,000 fields): the schema is walked
 once into generated Python functions (one dict expression per schema, the common leaf conversions inline), so a
-dump costs little more than building the answer's dicts. The output is the same as marshmallow's (tests/kit/test_dumping.py compares them).
+dump costs little more than building the answer's dicts. The output is the same as marshmallow's
+(tests/kit/test_dumping.py compares them). FastJSONProvider (below) encodes an answer with orjson.
 
 Use: `class ReportSchema(FastDumpSchema)`; its nested schemas need nothing. A schema with dump hooks, or a field
 kind not known here (Method, Function, Pluck, custom fields overriding `serialize`), is dumped by marshmallow
@@ -85,21 +86,21 @@ def _generated(plan: list, fallback: Dump) -> Dump:
     """A function building the answer of a dict in one expression per set of attributes the dicts have (an answer
     leaves some out, e.g. `series` without an interval; a few such shapes); any other object goes to `fallback`."""
     namespace: dict = {"Decimal": decimal.Decimal}
-    entries = {}
+    entries = []  # (attribute, source of its entry): two fields may read one attribute
     for index, (attribute, key, dump, field, inner) in enumerate(plan):
         name = f"d{index}"
         namespace[name], namespace[f"{name}_inner"] = dump, inner
-        entries[attribute] = f"{key!r}: {_expression(field, name, f'obj[{attribute!r}]', namespace)}"
-    attributes = tuple(entries)
+        entries.append((attribute, f"{key!r}: {_expression(field, name, f'obj[{attribute!r}]', namespace)}"))
+    every_entry = tuple(range(len(entries)))
     shapes: dict[tuple, Dump] = {}
 
     def shape_of(present: tuple) -> Dump:
-        source = f"def dump(obj):\n    return {{{', '.join(entries[attribute] for attribute in present)}}}\n"
+        source = f"def dump(obj):\n    return {{{', '.join(entries[index][1] for index in present)}}}\n"
         scope = dict(namespace)
         exec(compile(source, "<compiled dump>", "exec"), scope)  # the names of our own schemas only, never input
         return scope["dump"]
 
-    every = shape_of(attributes)
+    every = shape_of(every_entry)
 
     def dump(obj: Any) -> dict:
         if type(obj) is not dict:
@@ -107,8 +108,8 @@ def _generated(plan: list, fallback: Dump) -> Dump:
         try:
             return every(obj)
         except KeyError:
-            present = tuple(attribute for attribute in attributes if attribute in obj)
-            if len(present) == len(attributes):
+            present = tuple(index for index, (attribute, _) in enumerate(entries) if attribute in obj)
+            if len(present) == len(entries):
                 raise  # not a missing attribute: a conversion's own error
         if present not in shapes:
             if len(shapes) >= MAX_SHAPES:

@@ -159,3 +159,14 @@ def test_a_value_flask_cannot_encode_fails_as_before():
     app = Flask(__name__)
     with app.app_context(), pytest.raises(TypeError):
         FastJSONProvider(app).response({"object": object()})
+
+
+def test_two_fields_reading_one_attribute_are_both_dumped():
+    class Twice(FastDumpSchema):
+        owner = fields.UUID(attribute="owner_id", dump_only=True)
+        owner_text = fields.String(attribute="owner_id", dump_only=True)
+        title = fields.String()
+
+    for answer in ({"owner_id": uuid.UUID(int=5), "title": "t"}, {"owner_id": uuid.UUID(int=5)}):
+        assert Twice().dump(answer) == Schema.dump(Twice(), answer)
+    assert Twice._compiled is not None
