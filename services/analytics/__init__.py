@@ -24,9 +24,11 @@ SPEC = ServiceSpec(
 def create_app(config: dict | None = None) -> Flask:
     """`config` overrides AnalyticsSettings fields (tests pass database_url, key files and base_currency)."""
     from glassbox.app import create_service_app
+    from glassbox.dumping import FastJSONProvider
     from services.analytics import gauges
     from services.analytics.api import BLUEPRINTS
 
     app = create_service_app(SPEC, BLUEPRINTS, config)
+    app.json = FastJSONProvider(app)  # KPI tables of hundreds of KB: encoded several times faster
     gauges.init_app(app)
     return app

@@ -5,9 +5,15 @@ import uuid
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
+import json
+from dataclasses import dataclass
+
+import pytest
+from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 from marshmallow import Schema, fields, post_dump
 
-from glassbox.dumping import FastDumpSchema
+from glassbox.dumping import FastDumpSchema, FastJSONProvider
 
 
 class Money(Schema):
@@ -91,3 +97,76 @@ def test_a_schema_with_hooks_or_computed_fields_is_dumped_by_marshmallow():
 def test_only_and_exclude_go_to_marshmallow():
     assert Report(only=("title",)).dump(ANSWER) == {"name": "April"}
     assert "name" not in Report(exclude=("title",)).dump(ANSWER)
+
+
+def test_values_of_another_type_convert_as_marshmallow_converts_them():
+    class Loose(FastDumpSchema):
+        text = fields.String()
+        whole = fields.Integer()
+        ratio = fields.Float(allow_none=True)
+        price = fields.Decimal(as_string=True, places=2)
+        ident = fields.UUID()
+        lines = fields.List(fields.Nested(Line))
+
+    for answer in ({"text": 5, "whole": Decimal("7"), "ratio": 1, "price": 3, "ident": "not a uuid object",
+                    "lines": [None, _line(5), {"line_id": uuid.UUID(int=9)}]},
+                   {"text": "a", "whole": True, "ratio": Decimal("0.25"), "price": Decimal("2.345"),
+                    "ident": uuid.UUID(int=3), "lines": None},
+                   {"text": None, "whole": None, "ratio": None, "price": None, "ident": None, "lines": []},
+                   {"price": Decimal("-0.005"), "lines": [_line(6, total={"currency": "USD"})]}):
+        assert Loose().dump(answer) == Schema.dump(Loose(), answer)
+    assert Loose._compiled is not None
+
+
+@dataclass
+class _Point:
+    x: int
+    label: str
+
+
+def _bodies(answer) -> tuple[bytes, bytes]:
+    """The same answer through the default provider and the fast one."""
+    app = Flask(__name__)
+    with app.app_context():
+        slow = DefaultJSONProvider(app).response(answer).get_data()
+        fast = FastJSONProvider(app).response(answer).get_data()
+    return slow, fast
+
+
+def test_an_answer_of_ascii_text_numbers_and_flask_types_is_the_same_bytes():
+    answer = {"zeta": [1, 2.5, None, True, False], "alpha": {"b": "x\"y\\z\n\t", "a": -3},
+              "uuid": uuid.UUID(int=42), "amount": Decimal("12.30"), "day": date(2027, 4, 1),
+              "at": datetime(2027, 4, 1, 12, 30, tzinfo=timezone.utc), "point": _Point(1, "p"),
+              "dumped": Report().dump(ANSWER), "ratio": 0.3333333333333333, "big": 2 ** 62}
+    slow, fast = _bodies(answer)
+    assert fast == slow
+
+
+def test_other_spellings_are_the_same_values():
+    answer = {"name": "Иван Петров \u2028 \x7f", "small": 5e-05, "tiny": 1e-07, "large": 1e16}
+    slow, fast = _bodies(answer)
+    assert json.loads(fast) == json.loads(slow) == answer
+    assert fast.endswith(b"\n")
+
+
+@pytest.mark.parametrize("answer", [{1: "not a text key"}, {"huge": 2 ** 70}])
+def test_what_orjson_cannot_encode_goes_to_the_default_provider(answer):
+    slow, fast = _bodies(answer)
+    assert fast == slow
+
+
+def test_a_value_flask_cannot_encode_fails_as_before():
+    app = Flask(__name__)
+    with app.app_context(), pytest.raises(TypeError):
+        FastJSONProvider(app).response({"object": object()})
+
+
+def test_two_fields_reading_one_attribute_are_both_dumped():
+    class Twice(FastDumpSchema):
+        owner = fields.UUID(attribute="owner_id", dump_only=True)
+        owner_text = fields.String(attribute="owner_id", dump_only=True)
+        title = fields.String()
+
+    for answer in ({"owner_id": uuid.UUID(int=5), "title": "t"}, {"owner_id": uuid.UUID(int=5)}):
+        assert Twice().dump(answer) == Schema.dump(Twice(), answer)
+    assert Twice._compiled is not None

@@ -126,6 +126,8 @@ def _key(name: str):
 
 
 def money(amount, base_currency: str, unconverted=None, unit: str = "deals") -> dict:
+    if not unconverted:  # nearly always: every amount had a rate
+        return {"amount": cents(amount), "currency": base_currency, "unconverted": []}
     items = sorted(({"currency": item["currency"], "amount": cents(Decimal(item["amount"])), unit: int(item[unit])}
                     for item in unconverted or []), key=lambda item: item["currency"])
     return {"amount": cents(amount), "currency": base_currency, "unconverted": items}

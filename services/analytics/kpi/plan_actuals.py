@@ -91,29 +91,32 @@ def among(column, owners: list):
 
 # One pass over the deals' daily totals for the period and the trailing window. Money converts as measures.aggregate
 # does (the latest rate valid on the closing day; the base currency as it is; without a rate: left out and listed),
-# with each (currency, day) rate looked up once, joined by hash: the generic pipeline of aggregate() costs several
-# times more on the tens of thousands of daily rows a head of sales' question reads at 1,000,000 deals.
+# with each (currency, day) rate looked up once and joined by hash. The daily rows are first added up per owner,
+# currency, side of the window and rate (a few rates a month), so the money is multiplied per such group, not per
+# day: the same exact sums (multiplication distributes over addition), a fraction of the numeric work.
 _CLOSED_SQL = """
-WITH rates AS (
+WITH rates AS MATERIALIZED (
     SELECT c.currency, d::date AS day,
            (SELECT f.rate_to_base FROM fx_rates f WHERE f.currency = c.currency AND f.valid_from <= d::date
             ORDER BY f.valid_from DESC LIMIT 1) AS rate
     FROM (SELECT DISTINCT currency FROM fx_rates WHERE currency <> %(base)s) c,
          generate_series(%(first)s::date, %(last)s::date, interval '1 day') d),
-rows AS (
-    SELECT t.owner_id, t.currency, t.won, t.lost, t.won_amount,
+parts AS (
+    SELECT t.owner_id, t.currency,
            t.closed_on BETWEEN %(p_first)s AND %(p_last)s AS in_p,
            t.closed_on BETWEEN %(t_first)s AND %(t_last)s AS in_t,
-           CASE WHEN t.currency = %(base)s THEN 1 ELSE r.rate END AS rate
+           CASE WHEN t.currency = %(base)s THEN 1 ELSE r.rate END AS rate,
+           sum(t.won) AS won, sum(t.lost) AS lost, sum(t.won_amount) AS won_amount
     FROM closed_deals_by_owner_day t LEFT JOIN rates r ON r.currency = t.currency AND r.day = t.closed_on
-    WHERE t.closed_on BETWEEN %(first)s AND %(last)s AND t.owner_id = ANY(%(owners)s))
+    WHERE t.closed_on BETWEEN %(first)s AND %(last)s AND t.owner_id = ANY(%(owners)s)
+    GROUP BY 1, 2, 3, 4, 5)
 SELECT owner_id, currency,
        sum(won) FILTER (WHERE in_p), sum(won) FILTER (WHERE in_t), sum(lost) FILTER (WHERE in_t),
        sum(won_amount * rate) FILTER (WHERE in_p), sum(won_amount * rate) FILTER (WHERE in_t),
        sum(won_amount) FILTER (WHERE in_p AND rate IS NULL AND won > 0),
        sum(won) FILTER (WHERE in_p AND rate IS NULL), sum(won_amount) FILTER (WHERE in_t AND rate IS NULL AND won > 0),
        sum(won) FILTER (WHERE in_t AND rate IS NULL)
-FROM rows GROUP BY owner_id, currency"""
+FROM parts GROUP BY owner_id, currency"""
 
 
 def _closed(session: Session, scope: Scope, owners: list, with_trailing: bool) -> list[dict]:

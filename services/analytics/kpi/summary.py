@@ -1,7 +1,7 @@
 """/kpi/summary and /kpi/managers: the headline figures of the period, in total and per manager."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from services.analytics.kpi.conditions import empty_outcome_figures, outcome_figures, stage_names
@@ -10,6 +10,8 @@ from services.analytics.kpi.scope import Scope, people
 from services.analytics.kpi.series import buckets, empty_bucket, series
 from services.analytics.kpi.totals import activity_counts, client_counts, open_by_stage, outcomes
 from services.analytics.models import User
+
+KPI_WORK_MEM = "32MB"  # per sort or hash of the statement; the default 4MB spills the per-stage totals to disk
 
 
 def summary(session: Session, scope: Scope, interval: str | None = None) -> dict:
@@ -30,6 +32,8 @@ def summary(session: Session, scope: Scope, interval: str | None = None) -> dict
 def managers(session: Session, scope: Scope, interval: str | None = None) -> dict:
     """The same per manager, with their open deals per stage, activities done per type and weakest stage; with
     `interval`, each manager's main figures per bucket."""
+    # the open deals per owner, pipeline and stage are ~1,000 groups of a few thousand total rows: hashed in memory
+    session.execute(text(f"SET LOCAL work_mem = '{KPI_WORK_MEM}'"))
     owner_outcomes = {row["owner_id"]: row for row in outcomes(session, scope, {"owner_id": "owner_id"})}
     # the earlier side of a comparison compares neither the open deals nor the weakest stage: not asked
     open_rows = [] if scope.period_only else open_by_stage(session, scope, ("owner_id", "pipeline_id", "stage_id"), [])
@@ -40,10 +44,14 @@ def managers(session: Session, scope: Scope, interval: str | None = None) -> dic
     # Each list grouped by its person once: a lookup per manager, not a pass over every row per manager.
     names = stage_names(session, {row["stage_id"] for row in open_rows})
     stages_of: dict = {}
+    order: dict = {}  # each stage's sort key (pipeline, name, id as text), computed once for all managers
     for row in open_rows:
+        stage = (row["pipeline_id"], row["stage_id"])
+        if stage not in order:
+            order[stage] = (str(stage[0]), str(names.get(stage[1])), str(stage[1]))
         stages_of.setdefault(row["owner_id"], []).append(
-            {"pipeline_id": row["pipeline_id"], "stage_id": row["stage_id"], "stage_name": names.get(row["stage_id"]),
-             "deals": row["deals"], "amount": row["amount"]})
+            (order[stage], {"pipeline_id": row["pipeline_id"], "stage_id": row["stage_id"],
+                            "stage_name": names.get(row["stage_id"]), "deals": row["deals"], "amount": row["amount"]}))
     done_of: dict = {}
     overdue_of: dict = {}
     for row in activity_rows:
@@ -73,9 +81,7 @@ def managers(session: Session, scope: Scope, interval: str | None = None) -> dic
             "role": user.role if user else None, "is_active": user.is_active if user else None,
             "clients": clients.get(user_id, (0, 0))[0], "clients_created": clients.get(user_id, (0, 0))[1],
             **(outcome_figures(owner_outcomes[user_id]) if user_id in owner_outcomes else empty),
-            "open_by_stage": sorted(stages_of.get(user_id, []),
-                                    key=lambda stage: (str(stage["pipeline_id"]), str(stage["stage_name"]),
-                                                       str(stage["stage_id"]))),
+            "open_by_stage": [stage for _, stage in sorted(stages_of.get(user_id, []), key=lambda pair: pair[0])],
             "activities_done": dict(sorted(done_of.get(user_id, {}).items(), key=lambda item: str(item[0]))),
             "overdue_activities": overdue_of.get(user_id, 0),
             "weakest_stage": weakest.get(user_id),

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Boolean, Integer, Numeric, String, and_, cast, func, literal, null, or_, select, true, union_all
+from sqlalchemy import (Boolean, Integer, Numeric, String, and_, cast, func, literal, literal_column, null, or_,
+                        select, true, union_all)
 from sqlalchemy.orm import Session
 
 from services.analytics.kpi.conditions import (DEALS_WITH_STAGE, DealConditions, activity_done_in,
@@ -38,6 +39,21 @@ def _union_row(key: dict, currency, day, weight, amount, weighted=None, **flags)
             cast(amount, Numeric).label("amount"), cast(weighted if weighted is not None else null(), Numeric)
             .label("weighted"), *(flags.get(name, FALSE).label(name) for name in names),
             cast(flags.get("cycle", null()), Numeric).label("cycle")]
+
+
+def _taken_away(scope: Scope, deal_key: dict, source, where: list, overdue, **flags):
+    """A branch of _deal_rows taking open deals away from their totals, added up first per key, currency, rate day
+    and whether they count as overdue (a few hundred rows instead of one per deal, for the wide aggregation
+    after the union): each row -count deals and -their amount."""
+    keys = [expression.label(label) for label, expression in deal_key.items()]
+    added = (select(*keys, Deal.currency.label("currency"), DealConditions.rate_day(scope).label("day"),
+                    overdue.label("overdue"), func.count().label("deals"), func.sum(Deal.amount).label("amount"))
+             .select_from(source).where(*where)
+             # by position: a grouped expression holding a bind parameter is not matched by PostgreSQL
+             .group_by(*[literal_column(str(position)) for position in range(1, len(keys) + 4)])
+             .subquery("taken_away"))
+    return select(*_union_row({label: added.c[label] for label in deal_key}, added.c.currency, added.c.day,
+                              -added.c.deals, -added.c.amount, c_overdue=added.c.overdue, **flags))
 
 
 def _deal_rows(scope: Scope, totals, key: dict, oldest_fresh: datetime | None, period: bool = True):
@@ -70,16 +86,14 @@ def _deal_rows(scope: Scope, totals, key: dict, oldest_fresh: datetime | None, p
         fresh = and_(Stage.sla_days.is_not(None), Deal.stage_entered_at >= sql_time(oldest_fresh),
                      func.extract("epoch", sql_time(scope.now) - Deal.stage_entered_at)
                      <= Stage.sla_days * SECONDS_PER_DAY)
-        branches.append(select(*_union_row(deal_key, Deal.currency, deal.rate_day(scope), -1, -Deal.amount,
-                                           c_stalled=true(), c_overdue=not_past_due))
-                        .select_from(Deal.__table__.join(Stage.__table__, Stage.stage_id == Deal.stage_id))
-                        .where(deal.is_open, fresh, *deal_filters(scope)))
+        branches.append(_taken_away(scope, deal_key, Deal.__table__.join(Stage.__table__,
+                                                                         Stage.stage_id == Deal.stage_id),
+                                    [deal.is_open, fresh, *deal_filters(scope)], not_past_due, c_stalled=true()))
     if now_figures:
         unstallable = or_(Stage.sla_days.is_(None), Deal.stage_entered_at.is_(None))
-        branches.append(select(*_union_row(deal_key, Deal.currency, deal.rate_day(scope), -1, -Deal.amount,
-                                           c_past_due=true(), c_overdue=unstallable))
-                        .select_from(DEALS_WITH_STAGE).where(deal.is_open, Deal.expected_close_on >= today,
-                                                             *deal_filters(scope)))
+        branches.append(_taken_away(scope, deal_key, DEALS_WITH_STAGE,
+                                    [deal.is_open, Deal.expected_close_on >= today, *deal_filters(scope)],
+                                    unstallable, c_past_due=true()))
     if period:
         # no money: the base currency groups them all (and keeps the scan in the index)
         branches.append(select(*_union_row(deal_key, literal(scope.base_currency, String), today, 1, null(),
