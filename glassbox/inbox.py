@@ -18,7 +18,6 @@ import logging
 import threading
 import time
 from collections import Counter
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Callable, Iterable
 
 from kafka import KafkaConsumer, KafkaProducer
@@ -92,11 +91,6 @@ def _shared_request_id(events: list[DomainEvent]) -> str | None:
     """The request id of a batch handler's call: the one its events share, else none (it would name only some)."""
     ids = {event.request_id for event in events}
     return ids.pop() if len(ids) == 1 else None
-
-
-def _positions(consumer: KafkaConsumer) -> dict:
-    """What `consumer.commit()` would commit now: the position of every assigned partition (the empty ones too)."""
-    return consumer._subscription.all_consumed_offsets()
 
 
 class ConsumerRunner:
@@ -243,63 +237,41 @@ class ConsumerRunner:
         log.error("%s: %s[%d]@%d sent to the DLQ: %s", self.name, record.topic, record.partition, record.offset, error)
 
     def run(self, stop: threading.Event, poll_timeout_ms: int = 500) -> None:
-        """Polls and applies batches until `stop`. One batch is applied (in a thread of its own) while the next is
-        polled: the database's work on a batch overlaps the reading of the next, instead of one waiting for the
-        other. Batches are applied one at a time, in order, and a batch's offsets are committed only after its
-        transaction; a batch polled behind one that fails is dropped and read again from the committed offsets."""
         backoff = 0.5
         last_purged = 0.0
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self.name}-apply") as applier:
-            while not stop.is_set():
-                consumer, applying = None, None
-                try:
-                    consumer = self.consumer_factory()
-                    while not stop.is_set():
-                        if self.housekeeping and time.monotonic() - last_purged > retention.PURGE_EVERY.total_seconds():
-                            last_purged = time.monotonic()
-                            self.housekeeping()
-                        # While a batch is being applied, take only what is already fetched.
-                        polled = consumer.poll(timeout_ms=0 if applying else poll_timeout_ms)
-                        records = [record for batch in polled.values() for record in batch]
-                        if applying is not None:
-                            self._settle(consumer, *applying)
-                            applying = None
-                        if records:
-                            applying = applier.submit(self._process_traced, records), _positions(consumer), polled
-                        backoff = 0.5
-                    if applying is not None:  # stopping: what is being applied is committed
-                        self._settle(consumer, *applying)
-                        applying = None
-                except DatabaseOutage as exc:
-                    # Not the events' fault: the same batch again from the last committed offsets, for as long as it
-                    # takes (the partition waits; nothing goes to the DLQ).
-                    metrics.CONSUMER_DATABASE_OUTAGES.labels(self.name).inc()
-                    log.warning("%s: the database is unavailable (%s); retrying in %.1fs", self.name, exc, backoff)
-                    stop.wait(backoff)
-                    backoff = min(backoff * 2, self.max_backoff)
-                except Exception:
-                    # Uncommitted offsets are re-read from the last commit by a fresh consumer.
-                    log.exception("%s: consumer loop failed; restarting in %.1fs", self.name, backoff)
-                    stop.wait(backoff)
-                    backoff = min(backoff * 2, self.max_backoff)
-                finally:
-                    if applying is not None:  # never two batches at once: let it finish, its offsets uncommitted
-                        wait([applying[0]])
-                    if consumer is not None:
-                        consumer.close(autocommit=False)
+        while not stop.is_set():
+            consumer = None
+            try:
+                consumer = self.consumer_factory()
+                while not stop.is_set():
+                    if self.housekeeping and time.monotonic() - last_purged > retention.PURGE_EVERY.total_seconds():
+                        last_purged = time.monotonic()
+                        self.housekeeping()
+                    polled = consumer.poll(timeout_ms=poll_timeout_ms)
+                    records = [record for batch in polled.values() for record in batch]
+                    if records:
+                        with tracing.batch_span(f"{self.name} process", (record.headers for record in records)):
+                            self.process_batch(records)
+                        consumer.commit()
+                        self._observe_lag(consumer, polled)
+                    backoff = 0.5
+            except DatabaseOutage as exc:
+                # Not the events' fault: the same batch again from the last committed offsets, for as long as it
+                # takes (the partition waits; nothing goes to the DLQ).
+                metrics.CONSUMER_DATABASE_OUTAGES.labels(self.name).inc()
+                log.warning("%s: the database is unavailable (%s); retrying in %.1fs", self.name, exc, backoff)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+            except Exception:
+                # Uncommitted offsets are re-read from the last commit by a fresh consumer.
+                log.exception("%s: consumer loop failed; restarting in %.1fs", self.name, backoff)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+            finally:
+                if consumer is not None:
+                    consumer.close(autocommit=False)
         if self._producer is not None:
             self._producer.close(timeout=5)
-
-    def _process_traced(self, records: list[ConsumerRecord]) -> None:
-        with tracing.batch_span(f"{self.name} process", (record.headers for record in records)):
-            self.process_batch(records)
-
-    def _settle(self, consumer: KafkaConsumer, applying: Future, positions: dict, polled: dict) -> None:
-        """Waits for the batch's transaction (raising what it raised), then commits the positions the consumer had
-        right after polling it: by now it may be past the batch polled behind it."""
-        applying.result()
-        consumer.commit(positions)
-        self._observe_lag(consumer, polled)
 
     def _observe_lag(self, consumer: KafkaConsumer, polled) -> None:
         try:

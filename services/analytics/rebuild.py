@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import nullcontext
 
 from kafka import TopicPartition
@@ -35,15 +34,6 @@ log = logging.getLogger(__name__)
 
 class RebuildError(RuntimeError):
     pass
-
-
-def _settled(applying, counter) -> int:
-    """Waits for an applied batch (raising what it raised); returns its size."""
-    future, size = applying
-    future.result()
-    if counter is not None:
-        counter.advance(size)
-    return size
 
 
 def truncate(engine: Engine, group: str = consumers.GROUP) -> None:
@@ -87,27 +77,21 @@ def rebuild(engine: Engine, bootstrap: str, topics=consumers.TOPICS, handlers=No
         consumer.pause(*[tp for tp in partitions if tp not in remaining])
         read = 0
         total = sum(ends[tp] - starts[tp] for tp in partitions)
-        # One batch is applied (in a thread) while the next is read: the database's work overlaps the reading.
-        with progress(total) if progress else nullcontext() as counter, ThreadPoolExecutor(max_workers=1) as applier:
-            applying = None
-            try:
-                while remaining or applying is not None:
-                    if stop is not None and stop.is_set():
-                        raise RebuildError("stopped before the end of the replay; run it again")
-                    polled = consumer.poll(timeout_ms=poll_timeout_ms) if remaining else {}
-                    records = [record for tp, batch in polled.items() for record in batch if record.offset < ends[tp]]
-                    if applying is not None:
-                        read += _settled(applying, counter)
-                        applying = None
-                    if records:
-                        applying = applier.submit(runner.process_batch, records), len(records)
-                    done = [tp for tp in remaining if consumer.position(tp) >= ends[tp]]
-                    if done:
-                        consumer.pause(*done)
-                        remaining.difference_update(done)
-            finally:
-                if applying is not None:
-                    wait([applying[0]])  # never leave a batch half applied behind the caller's back
+        with progress(total) if progress else nullcontext() as counter:
+            while remaining:
+                if stop is not None and stop.is_set():
+                    raise RebuildError("stopped before the end of the replay; run it again")
+                polled = consumer.poll(timeout_ms=poll_timeout_ms)
+                records = [record for tp, batch in polled.items() for record in batch if record.offset < ends[tp]]
+                if records:
+                    runner.process_batch(records)
+                    read += len(records)
+                    if counter is not None:
+                        counter.advance(len(records))
+                done = [tp for tp in remaining if consumer.position(tp) >= ends[tp]]
+                if done:
+                    consumer.pause(*done)
+                    remaining.difference_update(done)
         seconds = round(time.monotonic() - started, 3)
         log.info("analytics rebuilt from %d events of %d partitions in %.1fs", read, len(partitions), seconds)
         return {"events": read, "partitions": len(partitions), "seconds": seconds}

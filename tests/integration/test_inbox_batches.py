@@ -115,8 +115,8 @@ def test_a_batch_redelivered_after_a_crash_changes_nothing(engine, kafka_bootstr
 
 def test_a_batch_being_applied_has_its_offsets_committed_only_after_its_transaction(engine, kafka_bootstrap,
                                                                                     applied_table):
-    """The runner reads the next batch while one is applied: nothing is committed for a batch still in its
-    transaction, and in the end each event is applied once, in order, the poison one in the DLQ."""
+    """Nothing is committed for a batch still in its transaction; in the end each event is applied once, in
+    order, the poison one in the DLQ and the rest of its batch applied one at a time."""
     import threading
     import time
 
@@ -150,7 +150,7 @@ def test_a_batch_being_applied_has_its_offsets_committed_only_after_its_transact
     admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
     try:
         wait_for(lambda: calls, what="the first batch")
-        time.sleep(1)  # meanwhile the runner polls on
+        time.sleep(1)
         assert not admin.list_group_offsets(group).get(group)  # nothing committed for a batch not applied
         release.set()
         wait_for(lambda: caught_up(kafka_bootstrap, group, topic), what="the runner to catch up")
