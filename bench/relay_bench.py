@@ -1,14 +1,15 @@
 """Outbox relay throughput against a bare kafka-python producer, side by side in one run.
 
-Fills the clients outbox with N `crm.client.created.v1` rows, times `OutboxRelay.publish_batch()`
-until the outbox is empty (select, build the CloudEvents, send, wait for the acks, mark sent), and
+Fills the clients outbox with N `crm.client.created.v1` rows, times `OutboxRelay.publish_pipelined()`, the
+step of the relay's loop, until the outbox is empty (select, build the CloudEvents, send, and the batch before
+it: wait for its acks, mark sent), and
 times a bare producer with the same settings (`glassbox.kafka.make_producer`: acks=all, idempotent)
 sending the same N pre-built records (same key, value and headers) to a second topic with one flush
 at the end. Rounds alternate bare and relay runs; each relay batch size is measured every round.
 
     .venv/bin/python -m bench.relay_bench [--events 50000] [--batch-sizes 1000,5000] [--rounds 3]
 
-Goals: relay >= 5,000 events/s and relay/bare >= 0.5.
+Goals: relay >= 5,000 events/s and relay/bare >= 0.7 at a batch of 1,000.
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ from glassbox.outbox import OutboxRelay
 from services.clients.events import CLIENT_CREATED, SOURCE, TOPIC
 
 GOAL_RATE = 5_000
-GOAL_RATIO = 0.5
+GOAL_RATIO = 0.7
 INDUSTRIES = ("Wholesale", "Manufacturing", "Retail", "Logistics", "IT services", "Construction")
 REGIONS = ("North-West", "Central", "Volga", "Urals", "Siberia", "South")
 CHANNELS = ("exhibition", "website", "cold_call", "referral", "webinar")
@@ -121,7 +122,7 @@ def run_relay(engine, bootstrap: str, n: int, batch_size: int, profiler=None) ->
             profiler.start()
         started = time.perf_counter()
         for _ in range(math.ceil(n / batch_size) + 5):  # bounded: the outbox holds n rows
-            sent = relay.publish_batch()
+            sent = relay.publish_pipelined()
             if sent == 0:
                 break
             published += sent
@@ -169,15 +170,16 @@ def report(args, results: dict, facts: dict, payload_bytes: float, record_bytes:
         "",
         f"{args.events:,} `crm.client.created.v1` outbox rows for `{TOPIC}` (client-snapshot payload, "
         f"~{payload_bytes:.0f} B of JSON; Kafka value ~{record_bytes:.0f} B plus 7 `ce_*`/content-type headers), "
-        f"{args.rounds} rounds. **Relay**: `OutboxRelay.publish_batch()` in a loop until the outbox is empty "
-        "(select, CloudEvents envelope, send, flush and acks, mark sent), its producer connected beforehand. "
+        f"{args.rounds} rounds. **Relay**: `OutboxRelay.publish_pipelined()`, the step of the relay's loop, until "
+        "the outbox is empty (select the next batch, its payload as JSON text, CloudEvents envelope, send; then "
+        "the batch sent before it: its acks, mark sent, commit), its producer connected beforehand. "
         "**Bare**: `make_producer()` (acks=all, idempotent, the same settings) sending the same records, "
         "pre-built with `DomainEvent.to_kafka()`, to another topic with the same partition count, one flush "
         "at the end. Rate = events / wall time. Ratio = relay / bare of the same round; the table shows the "
         "medians over the rounds, the per-round figures are below it. Each run is checked: every row marked "
         "sent, and the topic's end offsets grew by exactly N.",
         "",
-        "| run | events/s (median) | relay / bare (median of rounds) | goal: >= 5,000/s and >= 0.5 |",
+        f"| run | events/s (median) | relay / bare (median of rounds) | goal: >= {GOAL_RATE:,}/s and >= {GOAL_RATIO} |",
         "|---|---:|---:|---|",
         f"| bare kafka-python producer | {common.median([r['rate'] for r in bare]):,.0f} | 1.00 | |",
     ]
@@ -192,7 +194,8 @@ def report(args, results: dict, facts: dict, payload_bytes: float, record_bytes:
         label = f"relay (kit), batch_size={batch_size:,}"
         lines.append(f"| {label} | {rate:,.0f} | {ratio:.2f} | {met} |")
         per_round.append(f"- {label}: " + ", ".join(f"{r['rate']:,.0f}/s ({q:.2f})" for r, q in zip(runs, ratios)))
-    lines += ["", f"kafka-python computed the record-batch CRC-32C checksums in {crc32c}."]
+    lines += ["", f"kafka-python computed the record-batch CRC-32C checksums in {crc32c}. Load average at the end "
+              f"(a shared machine): {common.load_average()}."]
     lines += ["", "Per round (events/s, and the ratio to that round's bare run):", *per_round,
               *common.facts_block(facts)]
     return "\n".join(lines)

@@ -14,16 +14,15 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from cloudevents.core.bindings import kafka as ce_kafka
-from cloudevents.core.formats.json import JSONFormat
-from cloudevents.core.v1.event import CloudEvent
 
 from glassbox import clock, logs
 
 CONTENT_TYPE = "application/json"
 # A CloudEvents extension: its name is lowercase letters and digits only, so not request_id.
 REQUEST_ID_ATTRIBUTE = "requestid"
-_FORMAT = JSONFormat()
+_CONTENT_TYPE_BYTES = CONTENT_TYPE.encode()
 
 
 def to_jsonable(value: Any) -> Any:
@@ -43,17 +42,40 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
-def envelope(id: str, type: str, source: str, subject: str, time: datetime, json_data: dict,
-             request_id: str | None = None) -> ce_kafka.KafkaMessage:
-    """The one place that builds the Kafka record of an event (through the cloudevents SDK): `ce_*` headers,
-    content-type, key = subject, the JSON value. `json_data` must already be in wire form (to_jsonable)."""
-    attributes = {"id": id, "type": type, "source": source, "subject": subject,
-                  "time": time.astimezone(timezone.utc),  # a session in another time zone must not leak
-                  "specversion": "1.0", "datacontenttype": CONTENT_TYPE}
+def _json_default(value: Any) -> str:
+    # What the SDK's JSON encoder adds to the standard one: datetimes as RFC 3339, UTC as Z.
+    if isinstance(value, datetime):
+        text = value.isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def record(id: str, type: str, source: str, subject: str, time: datetime, json_data: dict | str,
+           request_id: str | None = None) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    """The Kafka record of an event as (key, value, headers): exactly the bytes and headers, in the same order,
+    that the cloudevents SDK's binary mode writes (tests/kit/test_events.py compares them), built directly because
+    the SDK's generic attribute handling cost the relay more CPU per event than sending the record.
+    `json_data` is the payload in wire form (to_jsonable), or its JSON text, sent as it is."""
+    for name, attribute in (("id", id), ("type", type), ("source", source), ("subject", subject)):
+        if not isinstance(attribute, str) or not attribute:
+            raise ValueError(f"CloudEvent attribute {name} must be a non-empty string, not {attribute!r}")
+    stamp = time.astimezone(timezone.utc).isoformat()  # a session in another time zone must not leak
+    headers = [("ce_id", id.encode()), ("ce_type", type.encode()), ("ce_source", source.encode()),
+               ("ce_subject", subject.encode()), ("ce_time", (stamp[:-6] + "Z").encode()),
+               ("ce_specversion", b"1.0"), ("content-type", _CONTENT_TYPE_BYTES)]
     if request_id:
-        attributes[REQUEST_ID_ATTRIBUTE] = request_id
-    event = CloudEvent(attributes=attributes, data=json_data)
-    return ce_kafka.to_binary(event, _FORMAT, key_mapper=lambda _e: subject.encode())
+        headers.append(("ce_" + REQUEST_ID_ATTRIBUTE, request_id.encode()))
+    value = json_data if isinstance(json_data, str) else json.dumps(json_data, default=_json_default)
+    return subject.encode(), value.encode(), headers
+
+
+def envelope(id: str, type: str, source: str, subject: str, time: datetime, json_data: dict | str,
+             request_id: str | None = None) -> ce_kafka.KafkaMessage:
+    """The one place that builds the Kafka record of an event (CloudEvents binary mode, as the SDK writes it):
+    `ce_*` headers, content-type, key = subject, the JSON value. `json_data` must already be in wire form
+    (to_jsonable), or be its JSON text."""
+    key, value, headers = record(id, type, source, subject, time, json_data, request_id)
+    return ce_kafka.KafkaMessage(headers=dict(headers), key=key, value=value)
 
 
 @dataclass(frozen=True)
@@ -90,7 +112,7 @@ class DomainEvent:
         if attributes["specversion"] != "1.0":
             raise ValueError(f"CloudEvents spec version {attributes['specversion']!r} is not 1.0")
         try:
-            data = json.loads(value)
+            data = orjson.loads(value)  # a fifth of json.loads' time, the larger part of reading a record
         except (TypeError, ValueError) as exc:
             raise ValueError(f"event data is not JSON: {exc}") from exc
         if not isinstance(data, dict):

@@ -275,7 +275,12 @@ class ConsumerRunner:
 
     def _observe_lag(self, consumer: KafkaConsumer, polled) -> None:
         try:
-            ends = consumer.end_offsets(list(polled))
+            # The high watermark each fetch response carries costs nothing; the broker is asked (a round trip per
+            # batch, as much as the rest of a batch's overhead) only for a partition not fetched yet.
+            ends = {tp: consumer.highwater(tp) for tp in polled}
+            unknown = [tp for tp, end in ends.items() if end is None]
+            if unknown:
+                ends.update(consumer.end_offsets(unknown))
             for tp, end in ends.items():
                 metrics.CONSUMER_LAG.labels(self.name, tp.topic, str(tp.partition)).set(max(end - consumer.position(tp), 0))
         except Exception:

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from glassbox import metrics, retention
 from glassbox.db import copy_rows
-from glassbox.events import DomainEvent, envelope, to_jsonable
+from glassbox.events import DomainEvent, record, to_jsonable
 from glassbox.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -34,8 +34,10 @@ log = logging.getLogger(__name__)
 
 _OUTBOX = OutboxMessage.__table__
 # Core, not ORM objects: the relay only reads columns and marks positions, thousands at a time.
+# The payload as its JSON text: the record's value as it is, not decoded to a dict to be encoded again.
 _UNSENT = (select(_OUTBOX.c.position, _OUTBOX.c.id, _OUTBOX.c.topic, _OUTBOX.c.key, _OUTBOX.c.type,
-                  _OUTBOX.c.source, _OUTBOX.c.time, _OUTBOX.c.payload, _OUTBOX.c.request_id)
+                  _OUTBOX.c.source, _OUTBOX.c.time, _OUTBOX.c.payload.cast(Text).label("payload"),
+                  _OUTBOX.c.request_id)
            .where(_OUTBOX.c.sent_at.is_(None), _OUTBOX.c.parked_at.is_(None)).order_by(_OUTBOX.c.position))
 _MARK_SENT = (update(_OUTBOX).where(_OUTBOX.c.position == any_(bindparam("positions", type_=ARRAY(BigInteger))))
               .values(sent_at=func.now()))
@@ -82,6 +84,18 @@ def write_events(target: Session | Connection, events: Iterable[DomainEvent], to
     return copy_rows(target, OutboxMessage.__tablename__, columns, rows)
 
 
+class _Batch:
+    """Rows sent together, with their futures, until their acks are settled."""
+
+    def __init__(self, rows, started: float):
+        self.rows = rows
+        self.started = started
+        self.deadline = 0.0  # by then each record must be settled (DELIVERY_WAIT after sending)
+        self.futures: list = []
+        self.refused: dict[int, str] = {}  # position -> error, for rows refused before sending
+        self.settled = False
+
+
 class OutboxRelay:
     def __init__(self, engine: Engine, service: str, producer_factory: Callable[[], KafkaProducer],
                  batch_size: int = 5000, idle_sleep: float = 0.1, max_backoff: float = 10.0):
@@ -92,60 +106,112 @@ class OutboxRelay:
         self.idle_sleep = idle_sleep
         self.max_backoff = max_backoff
         self._producer: KafkaProducer | None = None
+        self._in_flight: _Batch | None = None  # sent, its acks not yet settled (publish_pipelined)
         self._backoff = 0.5  # doubles on each failure up to max_backoff, resets on success
 
-    # -- one batch ---------------------------------------------------------------------------------
+    # -- one batch ----------------------------------------------------------------------------------
     def publish_batch(self) -> int:
         """Publish up to batch_size unsent rows and mark them sent, parking those refused for good; returns how
         many were handled. Raises on any other broker error (nothing is marked then, so the same rows go again on
         the next try)."""
+        self._settle_in_flight()
         with self.engine.connect() as conn:
-            rows = conn.execute(_UNSENT.limit(self.batch_size)).all()
-            if not rows:
+            batch = self._send_next(conn, after=None)
+            if batch is None:
                 return 0
-            started = time.perf_counter()
-            refused = self._publish(rows)
-            metrics.OUTBOX_PUBLISH_LATENCY.labels(self.service).observe(time.perf_counter() - started)
-            if refused:
-                self._park(conn, rows, refused)
-            sent = [row.position for row in rows if row.position not in refused]
-            self._mark_sent(conn, sent)
-            metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(sent))
-            return len(rows)
+            self._settle(conn, batch)
+            return len(batch.rows)
 
-    def _publish(self, rows) -> dict[int, str]:
-        """Sends the rows and waits for every ack; returns the errors of the rows refused for good, by position.
-        Raises any other error (nothing is marked then)."""
+    def publish_pipelined(self) -> int:
+        """One step of the relay's loop: while a full batch is still waiting for its acks, the next one is selected
+        and sent, then the waiting one is settled (acks, parking, marked sent, commit), so the producer never
+        idles during an ack round trip. Returns how many rows this step sent (0: nothing left to send and nothing
+        in flight). A batch is marked only after all of its acks, batches in order; on any error the batches in
+        flight are forgotten unmarked and go again (at-least-once, as publish_batch)."""
+        waiting, self._in_flight = self._in_flight, None
+        with self.engine.connect() as conn:
+            # Behind a full batch more may wait: pipeline. Otherwise settle first and select from the start, so a
+            # row committed late with a lower position is not passed over.
+            if waiting is not None and len(waiting.rows) < self.batch_size:
+                self._settle(conn, waiting)
+                waiting = None
+            batch = self._send_next(conn, after=waiting.rows[-1].position if waiting is not None else None)
+            sent = len(batch.rows) if batch is not None else 0
+            if waiting is not None:
+                self._settle(conn, waiting, behind=batch)
+            if batch is not None and not batch.settled:  # else settled with the one before it (a refusal)
+                self._in_flight = batch
+            return sent
+
+    def _settle_in_flight(self) -> None:
+        waiting, self._in_flight = self._in_flight, None
+        if waiting is not None:
+            with self.engine.connect() as conn:
+                self._settle(conn, waiting)
+
+    def _send_next(self, conn, after: int | None) -> "_Batch | None":
+        query = _UNSENT if after is None else _UNSENT.where(_OUTBOX.c.position > after)
+        rows = conn.execute(query.limit(self.batch_size)).all()
+        conn.commit()  # no snapshot held while the acks come
+        if not rows:
+            return None
+        return self._send_rows(rows)
+
+    def _send_rows(self, rows) -> "_Batch":
+        """Sends the rows without waiting; a row refused before sending (too large for the producer, not
+        serializable) is noted as refused. Raises any other error (nothing is marked then)."""
         producer = self.producer()
-        futures, refused = [], {}
+        batch = _Batch(rows, time.perf_counter())
         for row in rows:
             try:
-                futures.append((row, self._send(producer, row)))
-            except Exception as exc:  # refused before sending: too large for the producer, not serializable
+                batch.futures.append((row, self._send(producer, row)))
+            except Exception as exc:
                 if not refused_for_good(exc):
                     raise
-                refused[row.position] = _describe(exc)
-        deadline = time.monotonic() + DELIVERY_WAIT
+                batch.refused[row.position] = _describe(exc)
+        batch.deadline = time.monotonic() + DELIVERY_WAIT
+        return batch
+
+    def _settle(self, conn, batch: "_Batch", behind: "_Batch | None" = None) -> None:
+        """Waits for every ack of the batch, then parks its refused rows and marks the others sent, and commits.
+        After a refusal by the broker the batch sent behind it (if any) is settled with it, in order: the
+        refusal may have aborted its records too, and those go again one at a time as the batch's own do."""
+        turned_away = [row for row, future in batch.futures if self._refusal(future, batch.deadline) is not None]
+        together = [batch]
+        if turned_away and behind is not None:
+            together.append(behind)
+            self._flush(behind.futures)
+            turned_away += [row for row, future in behind.futures if self._refusal(future, behind.deadline) is not None]
+        refused = {position: error for each in together for position, error in each.refused.items()}
+        if turned_away:
+            refused.update(self._send_alone(turned_away))
+        rows = [row for each in together for row in each.rows]
+        metrics.OUTBOX_PUBLISH_LATENCY.labels(self.service).observe(time.perf_counter() - batch.started)
+        if refused:
+            self._park(conn, rows, refused)
+        sent = [row.position for row in rows if row.position not in refused]
+        self._mark_sent(conn, sent)
+        metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(sent))
+        for each in together:
+            each.settled = True
+
+    def _flush(self, futures) -> None:
         try:
-            producer.flush(timeout=DELIVERY_WAIT)
+            self.producer().flush(timeout=DELIVERY_WAIT)
         except kafka_errors.KafkaTimeoutError:
             # A batch neither acknowledged nor expired in time: kafka-python can leave one retrying forever after
             # the broker went away mid-send. Raise, so the producer is rebuilt and the rows go again.
             raise
         except kafka_errors.KafkaError:
             # kafka-python's flush gives up on a batch it split after a too-large refusal; the records' own
-            # futures below still say what became of each.
+            # futures still say what became of each.
             log.debug("flush of %d records failed; waiting on each", len(futures), exc_info=True)
-        turned_away = [row for row, future in futures if self._refusal(future, deadline) is not None]
-        if turned_away:
-            refused.update(self._send_alone(turned_away))
-        return refused
 
     @staticmethod
     def _send(producer: KafkaProducer, row):
-        # The payload came out of JSONB: it is in wire form already.
-        message = envelope(row.id, row.type, row.source, row.key, row.time, row.payload, row.request_id)
-        return producer.send(row.topic, key=message.key, value=message.value, headers=list(message.headers.items()))
+        # The payload came out of JSONB as its JSON text: it is the value as it is.
+        key, value, headers = record(row.id, row.type, row.source, row.key, row.time, row.payload, row.request_id)
+        return producer.send(row.topic, key=key, value=value, headers=headers)
 
     @staticmethod
     def _refusal(future, deadline: float) -> str | None:
@@ -192,6 +258,7 @@ class OutboxRelay:
         return self._producer
 
     def _drop_producer(self) -> None:
+        self._in_flight = None  # unmarked: it goes again with the next producer
         if self._producer is not None:
             try:
                 self._producer.close(timeout=1)
@@ -250,7 +317,7 @@ class OutboxRelay:
     def _run_locked(self, stop: threading.Event, lock_conn) -> None:
         last_observed = last_purged = 0.0
         while not stop.is_set():
-            sent = self.publish_batch()
+            sent = self.publish_pipelined()
             self._backoff = 0.5
             now = time.monotonic()
             if now - last_observed > 1.0:
@@ -264,6 +331,7 @@ class OutboxRelay:
                 last_purged = now
             if sent == 0:
                 stop.wait(self.idle_sleep)
+        self._settle_in_flight()  # stopping: what the broker acknowledged is marked, not sent again
 
 
 # -- parked rows: look, and send again after the fix (`glassbox outbox parked|retry`) ------------------------------

@@ -111,3 +111,54 @@ def test_a_batch_redelivered_after_a_crash_changes_nothing(engine, kafka_bootstr
     runner.process_batch([record(e) for e in events])
     runner.process_batch([record(e) for e in events])  # committed in the database, the offsets were not
     assert [applied_times(engine, e.data["client_id"]) for e in events] == [1] * 5
+
+
+def test_a_batch_being_applied_has_its_offsets_committed_only_after_its_transaction(engine, kafka_bootstrap,
+                                                                                    applied_table):
+    """Nothing is committed for a batch still in its transaction; in the end each event is applied once, in
+    order, the poison one in the DLQ and the rest of its batch applied one at a time."""
+    import threading
+    import time
+
+    from kafka import KafkaAdminClient
+
+    from glassbox.kafka import make_consumer
+    from tests.support.kafka import caught_up, publish, run_in_thread, wait_for
+
+    topic = f"test.overlap.{uuid.uuid4().hex[:8]}"
+    ensure_topics(kafka_bootstrap, topics=(topic,), partitions=1)
+    events = [created(str(uuid.uuid4())) for _ in range(12)]
+    publish(kafka_bootstrap, topic, events)
+    group = f"test-overlap-{uuid.uuid4()}"
+    release, calls, order = threading.Event(), [], []
+
+    @batched
+    def held_then_poisoned(session, batch):
+        calls.append(len(batch))
+        if len(calls) == 1:
+            release.wait(30)  # the first batch stays in its transaction until the test has looked
+        if any(event.id == events[0].id for event in batch):
+            raise RuntimeError("poison")
+        order.extend(event.id for event in batch)
+        for event in batch:
+            counting_handler(session, event)
+
+    runner = ConsumerRunner(engine, group, {CREATED: held_then_poisoned},
+                            lambda: make_consumer(kafka_bootstrap, group, [topic], max_poll_records=4),
+                            lambda: make_producer(kafka_bootstrap), max_attempts=2, max_backoff=0.5)
+    thread, stop = run_in_thread(runner.run)
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    try:
+        wait_for(lambda: calls, what="the first batch")
+        time.sleep(1)
+        assert not admin.list_group_offsets(group).get(group)  # nothing committed for a batch not applied
+        release.set()
+        wait_for(lambda: caught_up(kafka_bootstrap, group, topic), what="the runner to catch up")
+    finally:
+        release.set()
+        stop.set()
+        thread.join(timeout=30)
+        admin.close()
+    assert order == [event.id for event in events[1:]]
+    assert [applied_times(engine, e.data["client_id"]) for e in events[1:]] == [1] * 11
+    assert len(read_topic(kafka_bootstrap, dlq_topic(topic), 1, lambda r: True)) == 1

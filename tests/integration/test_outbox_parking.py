@@ -152,3 +152,37 @@ def test_parked_rows_are_listed_and_sent_again_after_the_fix(relay, engine, kafk
     assert states(engine)[too_large][:2] == (True, False)
     assert ce_ids(read_topic(kafka_bootstrap, topic, 2, lambda r: True)) == {small, too_large}
     assert CliRunner().invoke(main, ["outbox", "parked", "clients"]).stdout == ""
+
+
+def drain_pipelined(relay) -> int:
+    """The relay loop's steps until nothing is left to send or in flight; returns the rows sent."""
+    sent = 0
+    for _ in range(50):
+        step = relay.publish_pipelined()
+        if step == 0:
+            return sent
+        sent += step
+    raise AssertionError("the pipelined relay did not finish")
+
+
+def test_a_refusal_while_the_next_batch_is_in_flight_parks_only_that_row(engine, kafka_bootstrap, client):
+    """Pipelined: the broker's refusal aborts the batch sent behind it too; both batches' rows go again one at a
+    time, in order, and only the refused row is parked."""
+    topic = f"test.small-messages.{uuid.uuid4().hex[:8]}"
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    try:
+        admin.create_topics([NewTopic(topic, 1, 1, topic_configs={"max.message.bytes": "50000"})])
+    finally:
+        admin.close()
+    relay = OutboxRelay(engine, "clients", lambda: make_producer(kafka_bootstrap), batch_size=2)
+    try:
+        before = parked_total()
+        ids = write(engine, topic, 10, 200_000, 10, 10, 10)
+        assert drain_pipelined(relay) == 5
+    finally:
+        relay._drop_producer()
+    rows = states(engine)
+    assert rows[ids[1]][1] and "TooLarge" in rows[ids[1]][2]
+    assert all(rows[i][:2] == (True, False) for i in ids if i != ids[1])
+    assert parked_total() == before + 1
+    assert ce_ids(read_topic(kafka_bootstrap, topic, 4, lambda r: True)) == set(ids) - {ids[1]}

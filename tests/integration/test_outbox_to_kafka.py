@@ -193,3 +193,39 @@ def test_a_poison_event_goes_to_the_dlq_and_the_consumer_moves_on(engine, kafka_
     errors = [dict(r.headers)["dlq_error"].decode() for r in dead]
     assert "not a CloudEvent" in errors[0] and "this payload breaks the handler" in errors[1]
     assert all(dict(r.headers)["dlq_original_topic"].decode() == topic for r in dead)
+
+
+def test_the_pipelined_relay_publishes_every_row_in_order_and_marks_it_after_its_ack(
+        manager, engine, kafka_bootstrap, monkeypatch):
+    """Batches of 2 with one in flight: every row on the topic once, in commit order per client; a batch is marked
+    only when settled, so a crash before that leaves it (and the one sent behind it) unsent, to go again."""
+    card = manager.post("/api/v1/clients", json=CARD).json
+    for rating in "ABCDA":
+        manager.patch(f"/api/v1/clients/{card['id']}", json={"rating": rating})
+    ids = outbox_ids(engine)
+    n = len(ids)
+    assert n >= 5
+    relay = OutboxRelay(engine, "clients", lambda: make_producer(kafka_bootstrap), batch_size=2)
+    try:
+        assert relay.publish_pipelined() == 2 and unsent(engine) == n  # sent, not yet settled
+        assert relay.publish_pipelined() == 2 and unsent(engine) == n - 2  # the first batch settled behind the second
+
+        def crash(*_args):
+            raise SystemExit("relay killed before marking")
+
+        monkeypatch.setattr(relay, "_mark_sent", crash)
+        with pytest.raises(SystemExit):
+            relay.publish_pipelined()
+        monkeypatch.undo()
+        relay._drop_producer()  # as the loop does after any error
+        assert unsent(engine) == n - 2
+        while relay.publish_pipelined():
+            pass
+        assert unsent(engine) == 0
+    finally:
+        relay._drop_producer()
+    records = read_topic(kafka_bootstrap, TOPIC, len(ids) + 3, ce_id_in(set(ids)))
+    order = [dict(r.headers)["ce_id"].decode() for r in sorted(records, key=lambda r: r.offset)]
+    assert set(order) == set(ids) and len(order) == len(ids) + 3  # the settling batch and the one behind it went twice
+    first_seen = sorted(set(order), key=order.index)
+    assert first_seen == ids  # commit order
