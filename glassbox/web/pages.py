@@ -12,6 +12,7 @@ from sqlalchemy import Select, select, tuple_, union_all
 from sqlalchemy.orm import Session, aliased
 
 from glassbox.db import count_capped
+from glassbox.dumping import FastDumpSchema
 from glassbox.events import to_jsonable
 
 
@@ -21,8 +22,9 @@ class PageArgs(Schema):
 
 
 def page_schema(item_schema: type[Schema], name: str) -> type[Schema]:
-    """The list envelope: {"items", "next_cursor", "total", "total_is_estimate"}."""
-    return Schema.from_dict(
+    """The list envelope: {"items", "next_cursor", "total", "total_is_estimate"}, dumped through compiled functions
+    (a board reads 500 deals in a few pages: marshmallow's own dump was a third of each page's time)."""
+    return FastDumpSchema.from_dict(
         {
             "items": fields.List(fields.Nested(item_schema), required=True),
             "next_cursor": fields.String(allow_none=True, required=True),

@@ -8,7 +8,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from glassbox import clock
 from glassbox.auth import Principal
@@ -70,7 +70,8 @@ def attach(session: Session, deals: list[Deal], now: datetime) -> list[Deal]:
     if not deals:
         return deals
     rows = session.scalars(select(HandOff).where(HandOff.deal_id.in_([deal.id for deal in deals]),
-                                                 HandOff.state != "cancelled")).all()
+                                                 HandOff.state != "cancelled")
+                           .options(lazyload(HandOff.deal), lazyload(HandOff.stage))).all()  # the deal shows them
     current = {(row.deal_id, row.stage_id, row.entered_at): row for row in rows}
     for deal in deals:
         found = current.get((deal.id, deal.stage_id, deal.stage_entered_at))

@@ -20,6 +20,14 @@ export function Chart({ option, label }: { option: ChartOption; label: string })
     window.addEventListener('resize', resize)
     return () => { window.removeEventListener('resize', resize); chart.current?.dispose(); chart.current = null }
   }, [])
-  useEffect(() => { chart.current?.setOption({ animation: false, tooltip: { trigger: 'item' }, ...option }, true) }, [option])
+  // A screen builds its options afresh on every render (each answer arriving is one): the chart is redrawn only
+  // when its option really changed, as each redraw rebuilds the tooltip, which forces a layout of the whole page.
+  const drawn = useRef('')
+  useEffect(() => {
+    const text = JSON.stringify(option)
+    if (!chart.current || text === drawn.current) return
+    drawn.current = text
+    chart.current.setOption({ animation: false, tooltip: { trigger: 'item' }, ...option }, true)
+  }, [option])
   return <div ref={node} className="chart" role="img" aria-label={label} />
 }
