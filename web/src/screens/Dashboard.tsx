@@ -1,6 +1,6 @@
 // The dashboard: GET /dashboard (funnel, managers, stalled deals, summary in one call) plus the other KPIs;
 // each as a chart with numbers on hover and as a table. A manager gets their own numbers (the API decides).
-import { useMemo, useState } from 'react'
+import { useEffect, useMemo, useState } from 'react'
 import { useQuery } from '@tanstack/react-query'
 import { Change, type FigureChange } from '../components/Change'
 import { Chart } from '../components/Chart'
@@ -22,13 +22,27 @@ const PRESETS: Key[] = ['thisMonth', 'lastMonth', 'thisQuarter', 'thisYear']
 const items = (part: Row | null | undefined): Row[] => ((part?.items ?? part?.stages ?? []) as Row[])
 const amount = (value: unknown): number => Number((value as Money | undefined)?.amount ?? 0)
 
+/** True once `ready` has been true for a painted frame: what waits for it does not compete for a small machine's
+ * CPU (the browser, the gateway and the analytics service share it) with drawing the first screen. */
+function useAfterPaint(ready: boolean): boolean {
+  const [painted, setPainted] = useState(false)
+  useEffect(() => {
+    setPainted(false)
+    if (!ready) return
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const frame = requestAnimationFrame(() => { timer = setTimeout(() => setPainted(true)) })
+    return () => { cancelAnimationFrame(frame); clearTimeout(timer) }
+  }, [ready])
+  return ready && painted
+}
+
 export default function Dashboard() {
   const { t, money } = useI18n()
   const [preset, setPreset] = useState('thisMonth')
   const [period, setPeriod] = useState<Period>(presetPeriod('thisMonth'))
   const main = useQuery(dashboardQuery<DashboardAnswer>(period))
-  // The KPIs below the first screen are asked for once the main figures have arrived.
-  const mainDone = main.isSuccess || main.isError
+  // The KPIs below the first screen are asked for once the main figures have arrived and been drawn.
+  const mainDone = useAfterPaint(main.isSuccess || main.isError)
   const kpi = (name: string) => ({ ...kpiQuery<Row>(name, period), enabled: mainDone })
   const cycle = useQuery(kpi('deal-cycle'))
   const campaigns = useQuery(kpi('campaigns'))
