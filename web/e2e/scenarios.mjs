@@ -91,7 +91,9 @@ const scenarios = {
       check(Number(won) >= args.minWon, `the dashboard shows ${won} won, expected at least ${args.minWon}`)
       const managerRow = page.locator('tr', { hasText: args.managerName })
       await managerRow.first().waitFor()
-      await page.locator('.chart svg').first().waitFor()
+      // the screenshot once the first screen is complete: the weekly trend drawn, nothing still loading
+      await page.locator('.chart').first().locator('svg path').first().waitFor({ state: 'attached' })
+      await page.waitForFunction(() => !document.querySelector('.dashboard p[role="status"]'))
       await page.waitForTimeout(300)
       mkdirSync(args.screenshots, { recursive: true })
       await page.screenshot({ path: `${args.screenshots}/dashboard.png`, fullPage: false })
