@@ -7,13 +7,13 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from sqlalchemy import and_, case, func, literal, select, true
+from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
 from services.analytics.kpi.billing import within
 from services.analytics.kpi.conditions import DealConditions
 from services.analytics.kpi.measures import cents, money
-from services.analytics.kpi.plan_actuals import actuals, among, plans_of_period, team_members
+from services.analytics.kpi.plan_actuals import actuals, plans_of_period, team_members
 from services.analytics.kpi.scope import Scope, utc_day
 from services.analytics.models import CommissionScheme, Deal, FxRate, Invoice, PaymentAllocation, User
 
@@ -71,31 +71,6 @@ def _rate_to_base(scope: Scope):
     return case((Deal.currency == scope.base_currency, literal(Decimal(1))), else_=latest)
 
 
-def bonus_deals(session: Session, scope: Scope, minimums: dict) -> dict:
-    """{owner: deals won in the period whose amount in the base currency (at the closing day's rate) is at least the
-    owner's minimum}: one statement per distinct minimum (a scheme's), the deals from the covering index of closed
-    deals, each (currency, day) rate looked up once."""
-    by_minimum: dict = {}
-    for owner, minimum in minimums.items():
-        by_minimum.setdefault(minimum, []).append(owner)
-    found: dict = {}
-    for minimum, owners in by_minimum.items():
-        won = (select(Deal.owner_id, Deal.currency, utc_day(Deal.closed_at).label("day"), Deal.amount)
-               .where(DealConditions.won_in(scope), among(Deal.owner_id, owners)).subquery("won"))
-        days = (select(won.c.currency, won.c.day).where(won.c.currency != scope.base_currency).distinct()
-                .subquery("days"))
-        fx = (select(FxRate.rate_to_base).where(FxRate.currency == days.c.currency, FxRate.valid_from <= days.c.day)
-              .order_by(FxRate.valid_from.desc()).limit(1).lateral("fx"))
-        rates = (select(days.c.currency, days.c.day, fx.c.rate_to_base).select_from(days.join(fx, true()))
-                 .subquery("rates"))
-        rate = case((won.c.currency == scope.base_currency, literal(Decimal(1))), else_=rates.c.rate_to_base)
-        found.update(session.execute(
-            select(won.c.owner_id, func.count())
-            .select_from(won.outerjoin(rates, and_(rates.c.currency == won.c.currency, rates.c.day == won.c.day)))
-            .where(won.c.amount * rate >= minimum).group_by(won.c.owner_id)).all())
-    return found
-
-
 def _won_deals(session: Session, scope: Scope, owner) -> tuple[list, int]:
     """The first DETAILS_LIMIT deals the owner won in the period by closing time (with the amount in the base
     currency, None without a rate), and how many there are."""
@@ -136,12 +111,10 @@ def commissions(session: Session, scope: Scope, details: bool = False) -> dict:
         members = set(team_members(session, [scope.team_id])[scope.team_id])
         assigned = {user: scheme for user, scheme in assigned.items() if user in members}
     owners = sorted(assigned, key=str)
-    done, _ = actuals(session, scope, owners)
-    plans = {plan.manager_id: plan for plan in plans_of_period(session, scope) if plan.manager_id is not None}
     bonuses = {owner: _bonus(version) for owner, (_, version) in assigned.items()}
-    earned = bonus_deals(session, scope, {owner: bonus[1] for owner, bonus in bonuses.items() if bonus})
-    users = {row.user_id: row for row in session.execute(
-        select(User.user_id, User.full_name, User.team_id).where(User.user_id.in_(owners)))} if owners else {}
+    done = actuals(session, scope, owners, activities=False,
+                   bonus_minimums={owner: bonus[1] for owner, bonus in bonuses.items() if bonus})
+    plans = {plan.manager_id: plan for plan in plans_of_period(session, scope) if plan.manager_id is not None}
     rows = []
     for owner in owners:
         scheme, version = assigned[owner]
@@ -154,10 +127,10 @@ def commissions(session: Session, scope: Scope, details: bool = False) -> dict:
         rate = Decimal(str(tier["rate_pct"])) if tier else Decimal(0)
         commission = cents(actual["amount"] * rate / 100)
         bonus = bonuses[owner]
-        bonus_count = earned.get(owner, 0) if bonus else 0
+        bonus_count = done[owner].bonus_deals if bonus else 0
         bonus_amount = cents(bonus[0] * bonus_count) if bonus else cents(0)
-        row = {"manager_id": owner, "name": users[owner].full_name if owner in users else None,
-               "team_id": users[owner].team_id if owner in users else None, "scheme_id": scheme.scheme_id,
+        row = {"manager_id": owner, "name": done[owner].name, "team_id": done[owner].team_id,
+               "scheme_id": scheme.scheme_id,
                "scheme_name": scheme.name, "version": version.get("version"), "valid_from": version.get("valid_from"),
                "base_measure": measure, "base": actual,
                "target": None if target is None else money(target, base),
