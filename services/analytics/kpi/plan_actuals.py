@@ -64,10 +64,14 @@ def trailing_window(scope: Scope) -> tuple[date, date]:
     return last - timedelta(days=TRAILING_DAYS - 1), last
 
 
+# a team plan comes with its team's members now (as team_members() lists them)
 _PLANS_SQL = """
 SELECT plan_id, manager_id, team_id, mode, revenue_won_amount, revenue_won_currency, revenue_paid_amount,
-       revenue_paid_currency, deals_won, activities
-FROM sales_plans WHERE deleted_at IS NULL AND period_start = %(first)s AND period_end = %(last)s"""
+       revenue_paid_currency, deals_won, activities,
+       CASE WHEN manager_id IS NULL AND team_id IS NOT NULL THEN
+           ARRAY(SELECT u.user_id FROM users u WHERE u.team_id = p.team_id AND u.role IN ('manager', 'head_of_sales')
+                 ORDER BY u.user_id) END
+FROM sales_plans p WHERE deleted_at IS NULL AND period_start = %(first)s AND period_end = %(last)s"""
 
 
 @dataclass
@@ -81,18 +85,26 @@ class Plan:
     revenue_paid_amount: Decimal | None
     revenue_paid_currency: str | None
     deals_won: int | None
-    activities: str | None
+    activities: dict  # type -> target
+    members: list | None  # a team plan's: the team's managers and heads of sales now
 
 
 def plans_of_period(session: Session, scope: Scope) -> list[Plan]:
     """The live plans whose period is exactly the question's (a month's plans for a month, a quarter's for a
     quarter)."""
-    return [Plan(*row) for row in session.connection().exec_driver_sql(
-        _PLANS_SQL, {"first": scope.date_from, "last": scope.date_to}).all()]
+    parsed: dict = {None: {}, "": {}}  # plans often set the same activity targets: each text parsed once
+    plans = []
+    for *row, activities, members in session.connection().exec_driver_sql(
+            _PLANS_SQL, {"first": scope.date_from, "last": scope.date_to}).all():
+        if activities not in parsed:
+            parsed[activities] = json.loads(activities)
+        plans.append(Plan(*row, parsed[activities], members))
+    return plans
 
 
 def activity_targets(plan: Plan) -> dict:
-    return json.loads(plan.activities) if plan.activities else {}
+    """The plan's targets per activity type (not to be changed: plans may share it)."""
+    return plan.activities
 
 
 _MEMBERS_SQL = """

@@ -31,7 +31,10 @@ class Targets:
         self.revenue_paid = _money_target([(p.revenue_paid_amount, p.revenue_paid_currency) for p in plans], base)
         counts = [plan.deals_won for plan in plans if plan.deals_won is not None]
         self.deals_won = sum(counts) if counts else None
-        self.activities: dict = {}
+        if len(plans) == 1:  # a manager's plan: its own targets (read only)
+            self.activities = activity_targets(plans[0])
+            return
+        self.activities = {}
         for plan in plans:
             for kind, count in activity_targets(plan).items():
                 self.activities[kind] = self.activities.get(kind, 0) + count
@@ -131,8 +134,7 @@ def plans(session: Session, scope: Scope) -> dict:
     base = scope.base_currency
     every_plan = plans_of_period(session, scope)
     manager_plans, team_plans = _in_scope(session, scope, every_plan)
-    members = team_members(session, {plan.team_id for plan in team_plans})
-    people = {plan.manager_id for plan in manager_plans} | {m for team in members.values() for m in team}
+    people = {plan.manager_id for plan in manager_plans} | {m for plan in team_plans for m in plan.members}
     done = actuals(session, scope, people, with_trailing=True)
     elapsed = elapsed_days(scope)
     figures = _Figures(scope, elapsed)
@@ -144,7 +146,7 @@ def plans(session: Session, scope: Scope) -> dict:
     by_manager = {plan.manager_id: plan for plan in every_plan if plan.manager_id is not None}
     teams = []
     for plan in team_plans:
-        team = members[plan.team_id]
+        team = plan.members
         sources = [by_manager[m] for m in team if m in by_manager] if plan.mode == "sum" else [plan]
         teams.append({"plan_id": plan.plan_id, "team_id": plan.team_id, "mode": plan.mode or "own",
                       "members": team, **figures.of(Targets(sources, base), _sum_actuals(team, done, base),
