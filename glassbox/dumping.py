@@ -56,7 +56,8 @@ def _field_dump(field: fields.Field, compiling: frozenset) -> Dump | None:
 def _expression(field: fields.Field, name: str, value: str, namespace: dict) -> str:
     """Python source converting `value` (an expression read once) of `field` as the function `name` does, with the
     common cases inline, marshmallow's own steps without its calls: a str for a String, an int for an Integer, a
-    float for a Float as they are, a UUID as its text, a finite Decimal quantized and formatted; a nested schema
+    float for a Float as they are (any other number converted by int() or float(), as marshmallow does), a UUID as
+    its text, a finite Decimal quantized and formatted; a nested schema
     calls its own generated function (`name`_inner). Anything else: the function."""
     kind = type(field)
     if kind is fields.Nested or (kind is fields.List and type(field.inner) is fields.Nested
@@ -73,8 +74,9 @@ def _expression(field: fields.Field, name: str, value: str, namespace: dict) -> 
     if kind is fields.UUID:
         return f"(None if (v := {value}) is None else str(v))"
     if kind in (fields.Integer, fields.Float) and not field.as_string:
+        # marshmallow's own step for any other value: None stays None, else int(v) / float(v)
         number = "int" if kind is fields.Integer else "float"
-        return f"(v if type(v := {value}) is {number} else {name}(v))"
+        return f"(v if type(v := {value}) is {number} else None if v is None else {number}(v))"
     if kind is fields.Decimal and field.as_string and field.places is not None:
         namespace[f"{name}_places"], namespace[f"{name}_rounding"] = field.places, field.rounding
         return (f"(format(v.quantize({name}_places, rounding={name}_rounding), 'f') "
@@ -84,13 +86,17 @@ def _expression(field: fields.Field, name: str, value: str, namespace: dict) -> 
 
 def _generated(plan: list, fallback: Dump) -> Dump:
     """A function building the answer of a dict in one expression per set of attributes the dicts have (an answer
-    leaves some out, e.g. `series` without an interval; a few such shapes); any other object goes to `fallback`."""
+    leaves some out, e.g. `series` without an interval; a few such shapes); a field not required is in the expression
+    only when its attribute is there. Any other object goes to `fallback`."""
     namespace: dict = {"Decimal": decimal.Decimal}
     entries = []  # (attribute, source of its entry): two fields may read one attribute
     for index, (attribute, key, dump, field, inner) in enumerate(plan):
         name = f"d{index}"
         namespace[name], namespace[f"{name}_inner"] = dump, inner
-        entries.append((attribute, f"{key!r}: {_expression(field, name, f'obj[{attribute!r}]', namespace)}"))
+        entry = f"{key!r}: {_expression(field, name, f'obj[{attribute!r}]', namespace)}"
+        if not field.required:  # often left out (`details` without details=true): in place, when there
+            entry = f"**({{{entry}}} if {attribute!r} in obj else {{}})"
+        entries.append((attribute, entry))
     every_entry = tuple(range(len(entries)))
     shapes: dict[tuple, Dump] = {}
 

@@ -571,8 +571,28 @@ class ClosedDealsByOwnerDay(Base):
     __mapper_args__ = {"primary_key": [owner_id, closed_on, currency]}
 
 
+class ClosedDealsByOwnerMonth(Base):
+    """The same per calendar month of closing (`month`: its first day; migration 0011): the whole months of a period
+    and of the trailing window are read from here, the days at their ends from the daily totals."""
+
+    __tablename__ = "closed_deals_by_owner_month"
+
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    month: Mapped[date] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(3))
+    deals: Mapped[int] = mapped_column(BigInteger)  # won + lost: the group is deleted at 0
+    won: Mapped[int] = mapped_column(BigInteger)
+    won_amount: Mapped[Decimal] = mapped_column(Numeric)
+    lost: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (*_totals_args("closed_deals_by_owner_month", ("owner_id", "month", "currency"), "deals"),
+                      Index("ix_closed_deals_by_owner_month_month", "month",
+                            postgresql_include=["owner_id", "currency", "won", "won_amount", "lost"]))
+    __mapper_args__ = {"primary_key": [owner_id, month, currency]}
+
+
 TOTALS = (OpenDealsByOwner, OpenDealsBySegment, ClientsByOwner, ClientsBySegment, PlannedActivities,
-          ClosedDealsByOwnerDay)
+          ClosedDealsByOwnerDay, ClosedDealsByOwnerMonth)
 
 
 # -- sales plans and commission schemes (crm.deals.events) --------------------------------------------------

@@ -12,6 +12,7 @@ from tests.support.analytics.events import (DealLife, PipelineDef, activity, act
                                             client_archived, client_assigned, client_card, client_created, new_id,
                                             survey_recorded, user_created)
 from tests.support.analytics.kpis import NOW, kpi
+from tests.support.analytics.totals import assert_totals_match_rows
 
 MARCH = {"from": "2026-03-01", "to": "2026-03-31"}
 FEB = datetime(2026, 2, 10, 9, 0, tzinfo=timezone.utc)
@@ -324,32 +325,7 @@ def test_a_deal_closed_before_any_rate_is_unconverted(world, feed, head, admin, 
                                                                           "deals": 1}])
 
 
-# -- the totals kept by PostgreSQL (migration 0003) ------------------------------------------------------
-
-TOTALS_FROM_ROWS = {  # each table of totals, as the rows it sums give it (groups left empty are deleted)
-    "open_deals_by_owner": "SELECT owner_id, pipeline_id, stage_id, stage_probability, currency, "
-                           "(timezone('UTC', closed_at))::date, stage_entered_at IS NOT NULL, "
-                           "expected_close_on IS NOT NULL, count(*), sum(amount) FROM deals WHERE status = 'open' "
-                           "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8",
-    "open_deals_by_segment": "SELECT client_industry, client_region, pipeline_id, stage_id, stage_probability, "
-                             "currency, (timezone('UTC', closed_at))::date, stage_entered_at IS NOT NULL, "
-                             "expected_close_on IS NOT NULL, count(*), sum(amount) FROM deals WHERE status = 'open' "
-                             "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9",
-    "clients_by_owner": "SELECT owner_id, count(*), count(*) FILTER (WHERE archived_at IS NULL) FROM clients "
-                        "GROUP BY 1",
-    "clients_by_segment": "SELECT industry, region, count(*), count(*) FILTER (WHERE archived_at IS NULL) "
-                          "FROM clients GROUP BY 1, 2",
-    "planned_activities": "SELECT assignee_id, type, type_name, count(*) FROM activities "
-                          "WHERE status = 'planned' AND due_at IS NOT NULL GROUP BY 1, 2, 3",
-}
-
-
-def assert_totals_match_rows(engine) -> None:
-    with engine.connect() as conn:
-        for table, rows in TOTALS_FROM_ROWS.items():
-            kept = sorted(map(tuple, conn.execute(text(f"SELECT * FROM {table}"))), key=repr)
-            assert kept == sorted(map(tuple, conn.execute(text(rows))), key=repr), table
-
+# -- the totals kept by PostgreSQL (migrations 0003, 0010, 0011) -----------------------------------------
 
 def a_busy_month(world) -> None:
     """Deals created, moved, won, lost, reopened, reassigned, re-priced; clients archived and reassigned;
@@ -392,6 +368,37 @@ def test_the_totals_equal_the_rows_they_sum_through_inserts_updates_and_deletes(
         conn.execute(text("UPDATE clients SET archived_at = NULL"))
         conn.execute(text("DELETE FROM activities WHERE type = 'meeting'"))
     assert_totals_match_rows(analytics_engine)
+
+
+def test_the_closed_deal_totals_by_day_and_month_follow_every_write(world, feed, analytics_engine):
+    """Deals won and lost around the end of February (23:59:59 and 00:00:00 UTC), reopened and won again, re-priced and
+    reassigned through events; then closings moved across months, outcomes flipped, owners changed and closed deals
+    deleted straight in SQL (one statement touching many groups each)."""
+    closed = []
+    for i, at in enumerate((datetime(2026, 2, 28, 23, 59, 59, tzinfo=timezone.utc),
+                            datetime(2026, 3, 1, 0, 0, tzinfo=timezone.utc), MAR, MAR + timedelta(days=30))):
+        for currency in ("RUB", "USD"):
+            deal = world.deal(owner=(world.anna, world.boris)[i % 2], amount=f"{100 * (i + 1)}.50", currency=currency)
+            world.add(deal.create(FEB), deal.win(at) if i % 3 else deal.lose(at, (new_id(), "Price")))
+            closed.append(deal)
+    again = closed[2]
+    world.add(again.reopen(MAR + timedelta(days=1)), again.win(MAR + timedelta(days=40)),
+              closed[3].update(MAR + timedelta(days=2), amount=Decimal("9.99"), currency="EUR"),
+              closed[5].reassign(MAR + timedelta(days=2), world.anna))
+    feed(world.events, batch=3)
+    tables = ("closed_deals_by_owner_day", "closed_deals_by_owner_month")
+    assert_totals_match_rows(analytics_engine, tables)
+    with analytics_engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(DISTINCT month) FROM closed_deals_by_owner_month")) == 3
+    with analytics_engine.begin() as conn:
+        # 23:59:59 on February 28 becomes March 1: a deal moves to the next day and month
+        conn.execute(text("UPDATE deals SET closed_at = closed_at + interval '1 second' WHERE closed_at IS NOT NULL"))
+    assert_totals_match_rows(analytics_engine, tables)
+    with analytics_engine.begin() as conn:
+        conn.execute(text("UPDATE deals SET status = CASE status WHEN 'won' THEN 'lost' ELSE 'won' END, "
+                          "owner_id = NULL WHERE status IN ('won', 'lost') AND amount > 200"))
+        conn.execute(text("DELETE FROM deals WHERE deal_id = :deal"), {"deal": closed[0].deal_id})
+    assert_totals_match_rows(analytics_engine, tables)
 
 
 @pytest.mark.parametrize("at", [MAR + timedelta(days=4), datetime(2026, 3, 16, 12, tzinfo=timezone.utc),

@@ -1,5 +1,6 @@
 """The plans and schemes are replayed by `glassbox analytics rebuild` like every read model: the scenario of the plans
-tests through Kafka, then a rebuild from the topics, answers the same /kpi/plans and /kpi/commissions."""
+tests through Kafka, then a rebuild from the topics, answers the same /kpi/plans and /kpi/commissions, and the deals'
+totals by day and month equal the deals both times."""
 from __future__ import annotations
 
 import uuid
@@ -11,6 +12,7 @@ from services.analytics import consumers
 from services.analytics.rebuild import rebuild
 from tests.support.analytics.events import topic_of
 from tests.support.analytics.kpis import kpi
+from tests.support.analytics.totals import assert_totals_match_rows
 from tests.support.analytics.plan_scenario import ASKED_AT, HEAD, scenario
 from tests.support.kafka import consume_until_caught_up, publish
 
@@ -33,6 +35,8 @@ def test_a_rebuild_gives_the_same_plans_and_commissions(analytics, analytics_eng
     head = as_role(analytics, "head_of_sales", user_id=HEAD)
     before = {path: kpi(head, path, period="2027-04") for path in ("plans", "commissions")}
     assert len(before["plans"]["managers"]) == 2 and len(before["commissions"]["managers"]) == 3
+    assert_totals_match_rows(analytics_engine)
 
     rebuild(analytics_engine, kafka_bootstrap, topics=list(topics.values()))
     assert {path: kpi(head, path, period="2027-04") for path in ("plans", "commissions")} == before
+    assert_totals_match_rows(analytics_engine)

@@ -71,6 +71,20 @@ def test_missing_keys_are_left_out_as_marshmallow_does():
         "name": "only a title", "lines": [{"line_id": str(uuid.UUID(int=1))}]}
 
 
+def test_a_field_not_required_and_left_out_keeps_the_others_in_marshmallows_order():
+    class Row(FastDumpSchema):
+        first = fields.String(required=True)
+        optional = fields.Nested(Money)
+        last = fields.Integer(required=True)
+
+    rows = [{"first": "a", "last": 1}, {"first": "b", "optional": {"amount": Decimal("1.25"), "currency": "RUB"},
+                                        "last": 2}, {"first": "c"}]  # the last one lacks a required field too
+    for row in rows:
+        compiled = Row().dump(row)
+        assert list(compiled.items()) == list(Schema.dump(Row(), row).items())
+    assert Row._compiled is not None and Row().dump(rows[1])["optional"] == {"amount": "1.25", "currency": "RUB"}
+
+
 def test_many_dumps_each_object():
     assert Report(many=True).dump([ANSWER, ANSWER]) == Schema.dump(Report(many=True), [ANSWER, ANSWER])
 

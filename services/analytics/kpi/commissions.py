@@ -5,17 +5,19 @@ commissions")."""
 from __future__ import annotations
 
 import json
+import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import and_, case, func, literal, select, true
+from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
 from services.analytics.kpi.billing import within
 from services.analytics.kpi.conditions import DealConditions
 from services.analytics.kpi.measures import cents, money
-from services.analytics.kpi.plan_actuals import actuals, among, plans_of_period, team_members
+from services.analytics.kpi.plan_actuals import actuals, plans_of_period, team_members
 from services.analytics.kpi.scope import Scope, utc_day
-from services.analytics.models import CommissionScheme, Deal, FxRate, Invoice, PaymentAllocation, User
+from services.analytics.models import Deal, FxRate, Invoice, PaymentAllocation
 
 BASES = ("revenue_paid", "revenue_won")
 DETAILS_LIMIT = 100  # deals and payments listed per manager with `details` (the totals count all)
@@ -28,27 +30,42 @@ def valid_version(versions: list[dict], period_start) -> dict | None:
     return max(valid, key=lambda v: (str(v["valid_from"]), int(v.get("version") or 0)), default=None)
 
 
-def tier_of(tiers: list[dict], attainment: Decimal | None) -> dict | None:
-    """The tier whose [from_pct, to_pct) holds the attainment; no attainment: the lowest tier."""
-    ordered = sorted(tiers, key=lambda tier: Decimal(str(tier["from_pct"])))
-    if not ordered:
-        return None
-    if attainment is None:
-        return ordered[0]
-    for tier in ordered:
-        upper = tier.get("to_pct")
-        if Decimal(str(tier["from_pct"])) <= attainment and (upper is None or attainment < Decimal(str(upper))):
-            return tier
-    return ordered[0] if attainment < Decimal(str(ordered[0]["from_pct"])) else ordered[-1]
+class Tiers:
+    """A version's tiers in order of from_pct, their bounds as numbers (read once per version, not per manager)."""
+
+    def __init__(self, tiers: list[dict]):
+        bounded = sorted(((Decimal(str(tier["from_pct"])), tier) for tier in tiers), key=lambda pair: pair[0])
+        self.ordered = [(low, None if tier.get("to_pct") is None else Decimal(str(tier["to_pct"])), tier)
+                        for low, tier in bounded]
+
+    def of(self, attainment: Decimal | None) -> dict | None:
+        """The tier whose [from_pct, to_pct) holds the attainment; no attainment: the lowest tier."""
+        ordered = self.ordered
+        if not ordered:
+            return None
+        if attainment is None:
+            return ordered[0][2]
+        for low, upper, tier in ordered:
+            if low <= attainment and (upper is None or attainment < upper):
+                return tier
+        return ordered[0][2] if attainment < ordered[0][0] else ordered[-1][2]
+
+
+@dataclass
+class Scheme:
+    scheme_id: uuid.UUID
+    name: str | None
 
 
 def assignments(session: Session, scope: Scope) -> dict:
     """{user: (scheme, version)} for the period: a user's direct scheme, else their team's."""
     direct, by_team = {}, {}
-    for scheme in session.scalars(select(CommissionScheme).order_by(CommissionScheme.scheme_id)):
-        version = valid_version(json.loads(scheme.versions or "[]"), scope.date_from)
+    for scheme_id, name, versions in session.connection().exec_driver_sql(
+            "SELECT scheme_id, name, versions FROM commission_schemes ORDER BY scheme_id").all():
+        version = valid_version(json.loads(versions or "[]"), scope.date_from)
         if version is None:
             continue
+        scheme = Scheme(scheme_id, name)
         for manager in version.get("manager_ids") or []:
             direct.setdefault(str(manager), (scheme, version))
         for team in version.get("team_ids") or []:
@@ -57,9 +74,10 @@ def assignments(session: Session, scope: Scope) -> dict:
     for team, members in team_members(session, [team for team in by_team]).items():
         for member in members:
             found[member] = by_team[str(team)]  # keyed by the text of the event's id
-    users = session.scalars(select(User.user_id).where(User.user_id.in_(list(direct)))) if direct else []
-    for user_id in users:
-        found[user_id] = direct[str(user_id)]
+    if direct:
+        for user_id, in session.connection().exec_driver_sql(
+                "SELECT user_id FROM users WHERE user_id = ANY(%(users)s::uuid[])", {"users": list(direct)}).all():
+            found[user_id] = direct[str(user_id)]
     return found
 
 
@@ -69,31 +87,6 @@ def _rate_to_base(scope: Scope):
                                                 FxRate.valid_from <= utc_day(Deal.closed_at))
               .order_by(FxRate.valid_from.desc()).limit(1).scalar_subquery())
     return case((Deal.currency == scope.base_currency, literal(Decimal(1))), else_=latest)
-
-
-def bonus_deals(session: Session, scope: Scope, minimums: dict) -> dict:
-    """{owner: deals won in the period whose amount in the base currency (at the closing day's rate) is at least the
-    owner's minimum}: one statement per distinct minimum (a scheme's), the deals from the covering index of closed
-    deals, each (currency, day) rate looked up once."""
-    by_minimum: dict = {}
-    for owner, minimum in minimums.items():
-        by_minimum.setdefault(minimum, []).append(owner)
-    found: dict = {}
-    for minimum, owners in by_minimum.items():
-        won = (select(Deal.owner_id, Deal.currency, utc_day(Deal.closed_at).label("day"), Deal.amount)
-               .where(DealConditions.won_in(scope), among(Deal.owner_id, owners)).subquery("won"))
-        days = (select(won.c.currency, won.c.day).where(won.c.currency != scope.base_currency).distinct()
-                .subquery("days"))
-        fx = (select(FxRate.rate_to_base).where(FxRate.currency == days.c.currency, FxRate.valid_from <= days.c.day)
-              .order_by(FxRate.valid_from.desc()).limit(1).lateral("fx"))
-        rates = (select(days.c.currency, days.c.day, fx.c.rate_to_base).select_from(days.join(fx, true()))
-                 .subquery("rates"))
-        rate = case((won.c.currency == scope.base_currency, literal(Decimal(1))), else_=rates.c.rate_to_base)
-        found.update(session.execute(
-            select(won.c.owner_id, func.count())
-            .select_from(won.outerjoin(rates, and_(rates.c.currency == won.c.currency, rates.c.day == won.c.day)))
-            .where(won.c.amount * rate >= minimum).group_by(won.c.owner_id)).all())
-    return found
 
 
 def _won_deals(session: Session, scope: Scope, owner) -> tuple[list, int]:
@@ -136,12 +129,11 @@ def commissions(session: Session, scope: Scope, details: bool = False) -> dict:
         members = set(team_members(session, [scope.team_id])[scope.team_id])
         assigned = {user: scheme for user, scheme in assigned.items() if user in members}
     owners = sorted(assigned, key=str)
-    done, _ = actuals(session, scope, owners)
-    plans = {plan.manager_id: plan for plan in plans_of_period(session, scope) if plan.manager_id is not None}
     bonuses = {owner: _bonus(version) for owner, (_, version) in assigned.items()}
-    earned = bonus_deals(session, scope, {owner: bonus[1] for owner, bonus in bonuses.items() if bonus})
-    users = {row.user_id: row for row in session.execute(
-        select(User.user_id, User.full_name, User.team_id).where(User.user_id.in_(owners)))} if owners else {}
+    done = actuals(session, scope, owners, activities=False,
+                   bonus_minimums={owner: bonus[1] for owner, bonus in bonuses.items() if bonus})
+    plans = {plan.manager_id: plan for plan in plans_of_period(session, scope) if plan.manager_id is not None}
+    tiers: dict = {}  # id of a version -> its Tiers (a scheme's version is shared by its managers)
     rows = []
     for owner in owners:
         scheme, version = assigned[owner]
@@ -150,14 +142,16 @@ def commissions(session: Session, scope: Scope, details: bool = False) -> dict:
         plan = plans.get(owner)
         target = getattr(plan, f"{measure}_amount") if plan is not None else None
         exact = actual["amount"] * 100 / target if target else None  # the tier is picked by the exact ratio
-        tier = tier_of(version.get("tiers") or [], exact)
+        if id(version) not in tiers:
+            tiers[id(version)] = Tiers(version.get("tiers") or [])
+        tier = tiers[id(version)].of(exact)
         rate = Decimal(str(tier["rate_pct"])) if tier else Decimal(0)
         commission = cents(actual["amount"] * rate / 100)
         bonus = bonuses[owner]
-        bonus_count = earned.get(owner, 0) if bonus else 0
+        bonus_count = done[owner].bonus_deals if bonus else 0
         bonus_amount = cents(bonus[0] * bonus_count) if bonus else cents(0)
-        row = {"manager_id": owner, "name": users[owner].full_name if owner in users else None,
-               "team_id": users[owner].team_id if owner in users else None, "scheme_id": scheme.scheme_id,
+        row = {"manager_id": owner, "name": done[owner].name, "team_id": done[owner].team_id,
+               "scheme_id": scheme.scheme_id,
                "scheme_name": scheme.name, "version": version.get("version"), "valid_from": version.get("valid_from"),
                "base_measure": measure, "base": actual,
                "target": None if target is None else money(target, base),
