@@ -5,10 +5,11 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from services.analytics.kpi.conditions import empty_outcome_figures, outcome_figures, stage_names
+from services.analytics.kpi import owner_figures
 from services.analytics.kpi.funnel import weakest_stages
 from services.analytics.kpi.scope import Scope, people
 from services.analytics.kpi.series import buckets, empty_bucket, series
-from services.analytics.kpi.totals import activity_counts, client_counts, open_by_stage, outcomes
+from services.analytics.kpi.totals import activity_counts, client_counts, oldest_fresh, open_by_stage, outcomes
 from services.analytics.models import User
 
 KPI_WORK_MEM = "32MB"  # per sort or hash of the statement; the default 4MB spills the per-stage totals to disk
@@ -34,24 +35,30 @@ def managers(session: Session, scope: Scope, interval: str | None = None) -> dic
     `interval`, each manager's main figures per bucket."""
     # the open deals per owner, pipeline and stage are ~1,000 groups of a few thousand total rows: hashed in memory
     session.execute(text(f"SET LOCAL work_mem = '{KPI_WORK_MEM}'"))
-    owner_outcomes = {row["owner_id"]: row for row in outcomes(session, scope, {"owner_id": "owner_id"})}
+    # one plain statement each (owner_figures.py) unless filtered on a client segment
+    owner_outcomes = owner_figures.owner_outcomes(session, scope, oldest_fresh(session, scope))
+    if owner_outcomes is None:
+        owner_outcomes = {row["owner_id"]: row for row in outcomes(session, scope, {"owner_id": "owner_id"})}
     # the earlier side of a comparison compares neither the open deals nor the weakest stage: not asked
-    open_rows = [] if scope.period_only else open_by_stage(session, scope, ("owner_id", "pipeline_id", "stage_id"), [])
+    open_rows = [] if scope.period_only else owner_figures.open_by_owner_stage(session, scope)
+    if open_rows is None:
+        open_rows = [(row["owner_id"], row["pipeline_id"], row["stage_id"], row["deals"], row["amount"])
+                     for row in open_by_stage(session, scope, ("owner_id", "pipeline_id", "stage_id"), [])]
     clients = client_counts(session, scope, "owner_id")
     activity_rows = activity_counts(session, scope, ("assignee_id", "type"))
     weakest = {} if scope.period_only else weakest_stages(session, scope)
 
     # Each list grouped by its person once: a lookup per manager, not a pass over every row per manager.
-    names = stage_names(session, {row["stage_id"] for row in open_rows})
+    names = stage_names(session, {row[2] for row in open_rows})
     stages_of: dict = {}
     order: dict = {}  # each stage's sort key (pipeline, name, id as text), computed once for all managers
-    for row in open_rows:
-        stage = (row["pipeline_id"], row["stage_id"])
+    for owner, pipeline, stage_id, deals, amount in open_rows:
+        stage = (pipeline, stage_id)
         if stage not in order:
-            order[stage] = (str(stage[0]), str(names.get(stage[1])), str(stage[1]))
-        stages_of.setdefault(row["owner_id"], []).append(
-            (order[stage], {"pipeline_id": row["pipeline_id"], "stage_id": row["stage_id"],
-                            "stage_name": names.get(row["stage_id"]), "deals": row["deals"], "amount": row["amount"]}))
+            order[stage] = (str(pipeline), str(names.get(stage_id)), str(stage_id))
+        stages_of.setdefault(owner, []).append(
+            (order[stage], {"pipeline_id": pipeline, "stage_id": stage_id, "stage_name": names.get(stage_id),
+                            "deals": deals, "amount": amount}))
     done_of: dict = {}
     overdue_of: dict = {}
     for row in activity_rows:
