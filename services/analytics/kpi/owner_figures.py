@@ -85,23 +85,25 @@ grouped AS (
            sum(amount) FILTER (WHERE c_won) AS won_amount, sum(amount) FILTER (WHERE c_lost) AS lost_amount,
            sum(amount) FILTER (WHERE c_open) AS open_amount, sum(weighted) FILTER (WHERE c_open) AS forecast
     FROM deal_rows GROUP BY 1, 2, 3),{rated},
-per_currency AS (
-    SELECT owner_id, currency, sum(created) AS created, sum(won) AS won, sum(lost) AS lost, sum(open) AS open,
-           sum(stalled) AS stalled, sum(past_due) AS past_due, sum(overdue) AS overdue, sum(cycle) AS cycle,
-           {money_columns}
-    FROM rated GROUP BY 1, 2)
-SELECT owner_id, sum(created), sum(won), sum(lost), sum(open), sum(stalled), sum(past_due), sum(overdue), sum(cycle),
-       {money_sums}
-FROM per_currency GROUP BY 1"""
+missing AS (
+    SELECT owner_id, {missing}
+    FROM (SELECT owner_id, currency, {missing_per_currency} FROM rated WHERE rate IS NULL GROUP BY 1, 2) m
+    GROUP BY 1)
+SELECT f.*, {missing_columns}
+FROM (SELECT owner_id, sum(created), sum(won), sum(lost), sum(open), sum(stalled), sum(past_due), sum(overdue),
+             sum(cycle), {converted}
+      FROM rated GROUP BY 1) f
+     LEFT JOIN missing m ON m.owner_id IS NOT DISTINCT FROM f.owner_id"""
 
-# money measure -> the count of deals it is listed with when unconverted
+# money measure -> the count of deals it is listed with when it has no rate
 _MONEY = {"won_amount": "won", "lost_amount": "lost", "open_amount": "open", "forecast": "open"}
-_MONEY_COLUMNS = ",\n           ".join(
-    f"sum({name} * rate) AS {name}, sum({name}) FILTER (WHERE rate IS NULL) AS {name}_ua, "
-    f"sum({n}) FILTER (WHERE rate IS NULL) AS {name}_un" for name, n in _MONEY.items())
-_MONEY_SUMS = ",\n       ".join(
-    f"sum({name}), jsonb_agg(jsonb_build_object('currency', currency, 'amount', {name}_ua::text, 'deals', "
-    f"{name}_un)) FILTER (WHERE {name}_un > 0)" for name in _MONEY)
+_CONVERTED = ", ".join(f"sum({name} * rate)" for name in _MONEY)
+# what had no rate: per owner and currency, the amount and the deals; listed per owner where there were deals
+_MISSING_PER_CURRENCY = ", ".join(f"sum({name}) AS {name}_ua, sum({n}) AS {name}_un" for name, n in _MONEY.items())
+_MISSING = ",\n           ".join(
+    f"jsonb_agg(jsonb_build_object('currency', currency, 'amount', {name}_ua::text, 'deals', {name}_un)) "
+    f"FILTER (WHERE {name}_un > 0) AS {name}" for name in _MONEY)
+_MISSING_COLUMNS = ", ".join(f"m.{name}" for name in _MONEY)
 
 
 def _filters(scope: Scope, alias: str, pipeline: bool = True) -> str:
@@ -130,7 +132,8 @@ def _outcomes_statement(now_figures: bool, fresh: bool, filters_t: str, filters_
     branches.append(_PERIOD)
     deal_rows = "\n    UNION ALL".join(branches).format(filters_t=filters_t, filters_d=filters_d)
     return (f"WITH deal_rows ({_ROW_COLUMNS}) AS ({deal_rows})"
-            + _OUTCOMES_TAIL.format(rated=_RATED, money_columns=_MONEY_COLUMNS, money_sums=_MONEY_SUMS))
+            + _OUTCOMES_TAIL.format(rated=_RATED, missing=_MISSING, missing_per_currency=_MISSING_PER_CURRENCY,
+                                         missing_columns=_MISSING_COLUMNS, converted=_CONVERTED))
 
 
 def owner_outcomes(session: Session, scope: Scope, oldest_fresh) -> dict | None:
@@ -142,8 +145,8 @@ def owner_outcomes(session: Session, scope: Scope, oldest_fresh) -> dict | None:
     statement = _outcomes_statement(now_figures, oldest_fresh is not None, _filters(scope, "t"), _filters(scope, "d"))
     base = scope.base_currency
     found = {}
-    for (owner, created, won, lost, open_, stalled, past_due, overdue, cycle, won_amount, won_un, lost_amount, lost_un,
-         open_amount, open_un, forecast, forecast_un) in session.connection().exec_driver_sql(
+    for (owner, created, won, lost, open_, stalled, past_due, overdue, cycle, won_amount, lost_amount, open_amount,
+         forecast, won_un, lost_un, open_un, forecast_un) in session.connection().exec_driver_sql(
             statement, _params(scope, oldest_fresh=oldest_fresh)).all():
         found[owner] = {
             "owner_id": owner, "deals_created": int(created or 0), "won": int(won or 0), "lost": int(lost or 0),
@@ -154,19 +157,26 @@ def owner_outcomes(session: Session, scope: Scope, oldest_fresh) -> dict | None:
     return found
 
 
+# Each row of totals converted at its rate (the same sum as converting each group's sum: exact arithmetic).
 _OPEN_BY_STAGE = """
-WITH grouped AS (
-    SELECT owner_id, pipeline_id, stage_id, currency, coalesce(closed_on, %(today)s) AS day, sum(deals) AS deals,
-           sum(amount) AS amount
-    FROM open_deals_by_owner t WHERE deals <> 0{filters_t}
-    GROUP BY 1, 2, 3, 4, 5),{rated},
-per_currency AS (
-    SELECT owner_id, pipeline_id, stage_id, currency, sum(deals) AS deals, sum(amount * rate) AS amount,
-           sum(amount) FILTER (WHERE rate IS NULL) AS ua, sum(deals) FILTER (WHERE rate IS NULL) AS un
-    FROM rated GROUP BY 1, 2, 3, 4)
-SELECT owner_id, pipeline_id, stage_id, sum(deals), sum(amount),
-       jsonb_agg(jsonb_build_object('currency', currency, 'amount', ua::text, 'deals', un)) FILTER (WHERE un > 0)
-FROM per_currency GROUP BY 1, 2, 3"""
+WITH totals AS (
+    SELECT owner_id, pipeline_id, stage_id, currency, coalesce(closed_on, %(today)s) AS day, deals, amount
+    FROM open_deals_by_owner t WHERE deals <> 0{filters_t}),
+grouped AS (SELECT DISTINCT currency, day FROM totals),{rated},
+converted AS (
+    SELECT t.owner_id, t.pipeline_id, t.stage_id, t.currency, t.deals, t.amount, r.rate
+    FROM totals t JOIN rated r ON r.currency = t.currency AND r.day = t.day),
+missing AS (
+    SELECT owner_id, pipeline_id, stage_id,
+           jsonb_agg(jsonb_build_object('currency', currency, 'amount', ua::text, 'deals', un)) AS unconverted
+    FROM (SELECT owner_id, pipeline_id, stage_id, currency, sum(amount) AS ua, sum(deals) AS un
+          FROM converted WHERE rate IS NULL GROUP BY 1, 2, 3, 4) m
+    WHERE un > 0 GROUP BY 1, 2, 3)
+SELECT f.*, m.unconverted
+FROM (SELECT owner_id, pipeline_id, stage_id, sum(deals), sum(amount * rate) FROM converted GROUP BY 1, 2, 3) f
+     LEFT JOIN missing m ON m.owner_id IS NOT DISTINCT FROM f.owner_id
+                            AND m.pipeline_id IS NOT DISTINCT FROM f.pipeline_id
+                            AND m.stage_id IS NOT DISTINCT FROM f.stage_id"""
 
 
 @lru_cache(maxsize=None)
@@ -183,3 +193,18 @@ def open_by_owner_stage(session: Session, scope: Scope) -> list[tuple] | None:
     return [(owner, pipeline, stage, int(deals or 0), money(amount, base, unconverted))
             for owner, pipeline, stage, deals, amount, unconverted in session.connection().exec_driver_sql(
                 _open_statement(_filters(scope, "t")), _params(scope)).all()]
+
+
+def active_managers(session: Session, scope: Scope) -> set:
+    """The active managers among the people of the question."""
+    people = _filters(scope, "u", pipeline=False).replace("owner_id", "user_id")
+    return set(session.connection().exec_driver_sql(
+        f"SELECT u.user_id FROM users u WHERE u.role = 'manager' AND u.is_active IS true{people}",
+        _params(scope)).scalars())
+
+
+def users_of(session: Session, ids) -> dict:
+    """{user_id: (full_name, team_id, role, is_active)} of those of `ids` the projection knows."""
+    return {user_id: rest for user_id, *rest in session.connection().exec_driver_sql(
+        "SELECT user_id, full_name, team_id, role, is_active FROM users WHERE user_id = ANY(%(ids)s::uuid[])",
+        {"ids": list(ids)}).all()}

@@ -1,16 +1,15 @@
 """/kpi/summary and /kpi/managers: the headline figures of the period, in total and per manager."""
 from __future__ import annotations
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from services.analytics.kpi.conditions import empty_outcome_figures, outcome_figures, stage_names
 from services.analytics.kpi import owner_figures
+from services.analytics.kpi.conditions import empty_outcome_figures, outcome_figures, stage_names
 from services.analytics.kpi.funnel import weakest_stages
-from services.analytics.kpi.scope import Scope, people
+from services.analytics.kpi.scope import Scope
 from services.analytics.kpi.series import buckets, empty_bucket, series
 from services.analytics.kpi.totals import activity_counts, client_counts, oldest_fresh, open_by_stage, outcomes
-from services.analytics.models import User
 
 KPI_WORK_MEM = "32MB"  # per sort or hash of the statement; the default 4MB spills the per-stage totals to disk
 
@@ -67,14 +66,12 @@ def managers(session: Session, scope: Scope, interval: str | None = None) -> dic
         overdue_of[row["assignee_id"]] = overdue_of.get(row["assignee_id"], 0) + row["overdue"]
 
     # The rows: every active manager in scope, and anyone else who owns or did something counted here.
-    active_managers = select(User.user_id).where(User.role == "manager", User.is_active.is_(True),
-                                                 *people(scope, User.user_id))
-    ids = set(session.scalars(active_managers)) | set(owner_outcomes) | set(stages_of) | set(clients) | set(overdue_of)
+    ids = (owner_figures.active_managers(session, scope) | set(owner_outcomes) | set(stages_of) | set(clients)
+           | set(overdue_of))
     ids.discard(None)
     if scope.manager_id:
         ids = {scope.manager_id}
-    users = {row.user_id: row for row in session.execute(
-        select(User.user_id, User.full_name, User.team_id, User.role, User.is_active).where(User.user_id.in_(ids)))}
+    users = owner_figures.users_of(session, ids)
     empty = empty_outcome_figures(scope)
 
     per_bucket = series(session, scope, interval, by_owner=True) if interval else {}
@@ -82,10 +79,9 @@ def managers(session: Session, scope: Scope, interval: str | None = None) -> dic
 
     rows = []
     for user_id in ids:
-        user = users.get(user_id)
+        name, team_id, role, is_active = users.get(user_id, (None, None, None, None))
         row = {
-            "manager_id": user_id, "name": user.full_name if user else None, "team_id": user.team_id if user else None,
-            "role": user.role if user else None, "is_active": user.is_active if user else None,
+            "manager_id": user_id, "name": name, "team_id": team_id, "role": role, "is_active": is_active,
             "clients": clients.get(user_id, (0, 0))[0], "clients_created": clients.get(user_id, (0, 0))[1],
             **(outcome_figures(owner_outcomes[user_id]) if user_id in owner_outcomes else empty),
             "open_by_stage": [stage for _, stage in sorted(stages_of.get(user_id, []), key=lambda pair: pair[0])],
