@@ -157,31 +157,28 @@ def owner_outcomes(session: Session, scope: Scope, oldest_fresh) -> dict | None:
     return found
 
 
-# Each row of totals converted at its rate (the same sum as converting each group's sum: exact arithmetic).
+# Each row of totals converted at its rate (the same sum as converting each group's sum: exact arithmetic); the
+# groups with an amount without a rate are flagged, and what they could not convert read apart (_UNCONVERTED).
 _OPEN_BY_STAGE = """
-WITH totals AS (
-    SELECT owner_id, pipeline_id, stage_id, currency, coalesce(closed_on, %(today)s) AS day, deals, amount
-    FROM open_deals_by_owner t WHERE deals <> 0{filters_t}),
-grouped AS (SELECT DISTINCT currency, day FROM totals),{rated},
-converted AS (
-    SELECT t.owner_id, t.pipeline_id, t.stage_id, t.currency, t.deals, t.amount, r.rate
-    FROM totals t JOIN rated r ON r.currency = t.currency AND r.day = t.day),
-missing AS (
-    SELECT owner_id, pipeline_id, stage_id,
-           jsonb_agg(jsonb_build_object('currency', currency, 'amount', ua::text, 'deals', un)) AS unconverted
-    FROM (SELECT owner_id, pipeline_id, stage_id, currency, sum(amount) AS ua, sum(deals) AS un
-          FROM converted WHERE rate IS NULL GROUP BY 1, 2, 3, 4) m
-    WHERE un > 0 GROUP BY 1, 2, 3)
-SELECT f.*, m.unconverted
-FROM (SELECT owner_id, pipeline_id, stage_id, sum(deals), sum(amount * rate) FROM converted GROUP BY 1, 2, 3) f
-     LEFT JOIN missing m ON m.owner_id IS NOT DISTINCT FROM f.owner_id
-                            AND m.pipeline_id IS NOT DISTINCT FROM f.pipeline_id
-                            AND m.stage_id IS NOT DISTINCT FROM f.stage_id"""
+WITH rates AS MATERIALIZED (
+    SELECT k.currency, k.day,
+           (SELECT f.rate_to_base FROM fx_rates f WHERE f.currency = k.currency AND f.valid_from <= k.day
+            ORDER BY f.valid_from DESC LIMIT 1) AS rate
+    FROM (SELECT DISTINCT currency, coalesce(closed_on, %(today)s) AS day FROM open_deals_by_owner t
+          WHERE deals <> 0 AND currency <> %(base)s{filters_t}) k)
+SELECT t.owner_id, t.pipeline_id, t.stage_id, sum(t.deals),
+       sum(t.amount * CASE WHEN t.currency = %(base)s THEN 1 ELSE r.rate END),
+       bool_or(t.currency <> %(base)s AND r.rate IS NULL)
+FROM open_deals_by_owner t LEFT JOIN rates r ON r.currency = t.currency AND r.day = coalesce(t.closed_on, %(today)s)
+WHERE t.deals <> 0{filters_t}
+GROUP BY 1, 2, 3"""
 
-
-@lru_cache(maxsize=None)
-def _open_statement(filters_t: str) -> str:
-    return _OPEN_BY_STAGE.format(filters_t=filters_t, rated=_RATED)
+_UNCONVERTED = """
+SELECT t.owner_id, t.pipeline_id, t.stage_id, t.currency, sum(t.amount)::text, sum(t.deals)
+FROM open_deals_by_owner t
+WHERE t.deals <> 0 AND t.currency <> %(base)s{filters_t}
+  AND NOT EXISTS (SELECT FROM fx_rates f WHERE f.currency = t.currency AND f.valid_from <= coalesce(t.closed_on, %(today)s))
+GROUP BY 1, 2, 3, 4 HAVING sum(t.deals) > 0"""
 
 
 def open_by_owner_stage(session: Session, scope: Scope) -> list[tuple] | None:
@@ -189,10 +186,17 @@ def open_by_owner_stage(session: Session, scope: Scope) -> list[tuple] | None:
     question filtered on a client segment."""
     if scope.by_segment:
         return None
-    base = scope.base_currency
-    return [(owner, pipeline, stage, int(deals or 0), money(amount, base, unconverted))
-            for owner, pipeline, stage, deals, amount, unconverted in session.connection().exec_driver_sql(
-                _open_statement(_filters(scope, "t")), _params(scope)).all()]
+    base, filters, params = scope.base_currency, _filters(scope, "t"), _params(scope)
+    rows = session.connection().exec_driver_sql(_OPEN_BY_STAGE.format(filters_t=filters), params).all()
+    unconverted: dict = {}
+    if any(row[5] for row in rows):
+        for owner, pipeline, stage, currency, amount, deals in session.connection().exec_driver_sql(
+                _UNCONVERTED.format(filters_t=filters), params):
+            unconverted.setdefault((owner, pipeline, stage), []).append(
+                {"currency": currency, "amount": amount, "deals": deals})
+    return [(owner, pipeline, stage, int(deals or 0),
+             money(amount, base, unconverted.get((owner, pipeline, stage)) if missing else None))
+            for owner, pipeline, stage, deals, amount, missing in rows]
 
 
 def active_managers(session: Session, scope: Scope) -> set:
