@@ -212,3 +212,29 @@ def users_of(session: Session, ids) -> dict:
     return {user_id: rest for user_id, *rest in session.connection().exec_driver_sql(
         "SELECT user_id, full_name, team_id, role, is_active FROM users WHERE user_id = ANY(%(ids)s::uuid[])",
         {"ids": list(ids)}).all()}
+
+
+# As totals.activity_counts per assignee and type: done in the period, and overdue now = the planned ones with a due
+# time (totals) - those due from now on.
+_ACTIVITIES = """
+SELECT assignee_id, type, coalesce(sum(w) FILTER (WHERE done), 0), coalesce(sum(w) FILTER (WHERE NOT done), 0)
+FROM (SELECT a.assignee_id, a.type, 1::bigint AS w, true AS done FROM activities a
+      WHERE a.status = 'done' AND a.completed_at >= %(start)s AND a.completed_at < %(end)s{people_a}
+      UNION ALL
+      SELECT t.assignee_id, t.type, t.activities, false FROM planned_activities t WHERE t.activities <> 0{people_t}
+      UNION ALL
+      SELECT a.assignee_id, a.type, -1, false FROM activities a
+      WHERE a.status = 'planned' AND a.due_at >= %(now)s{people_a}) r
+GROUP BY 1, 2"""
+
+
+def activities_by_assignee(session: Session, scope: Scope) -> list[tuple] | None:
+    """[(assignee, type, done, overdue)] with something counted; None for a question filtered on a client segment
+    (the activities are then read)."""
+    if scope.by_segment:
+        return None
+    people = _filters(scope, "{alias}", pipeline=False).replace("owner_id", "assignee_id")
+    statement = _ACTIVITIES.format(people_a=people.format(alias="a"), people_t=people.format(alias="t"))
+    return [(assignee, type_, int(done), int(overdue))
+            for assignee, type_, done, overdue in session.connection().exec_driver_sql(statement, _params(scope))
+            if done or overdue]

@@ -44,7 +44,10 @@ def managers(session: Session, scope: Scope, interval: str | None = None) -> dic
         open_rows = [(row["owner_id"], row["pipeline_id"], row["stage_id"], row["deals"], row["amount"])
                      for row in open_by_stage(session, scope, ("owner_id", "pipeline_id", "stage_id"), [])]
     clients = client_counts(session, scope, "owner_id")
-    activity_rows = activity_counts(session, scope, ("assignee_id", "type"))
+    activity_rows = owner_figures.activities_by_assignee(session, scope)
+    if activity_rows is None:
+        activity_rows = [(row["assignee_id"], row["type"], row["done"], row["overdue"])
+                         for row in activity_counts(session, scope, ("assignee_id", "type"))]
     weakest = {} if scope.period_only else weakest_stages(session, scope)
 
     # Each list grouped by its person once: a lookup per manager, not a pass over every row per manager.
@@ -60,10 +63,10 @@ def managers(session: Session, scope: Scope, interval: str | None = None) -> dic
                             "deals": deals, "amount": amount}))
     done_of: dict = {}
     overdue_of: dict = {}
-    for row in activity_rows:
-        if row["done"]:
-            done_of.setdefault(row["assignee_id"], {})[row["type"]] = row["done"]
-        overdue_of[row["assignee_id"]] = overdue_of.get(row["assignee_id"], 0) + row["overdue"]
+    for assignee, type_, done, overdue in activity_rows:
+        if done:
+            done_of.setdefault(assignee, {})[type_] = done
+        overdue_of[assignee] = overdue_of.get(assignee, 0) + overdue
 
     # The rows: every active manager in scope, and anyone else who owns or did something counted here.
     ids = (owner_figures.active_managers(session, scope) | set(owner_outcomes) | set(stages_of) | set(clients)
