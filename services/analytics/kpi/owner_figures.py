@@ -1,8 +1,8 @@
-"""/kpi/managers' two large questions, each one plain statement over the open-deal totals per owner (as the totals
-engine, totals.py, reads them) rather than a composed one: the outcome figures per owner, and the open deals per
-owner, pipeline and stage. The figures are those of totals.deal_figures and totals.open_by_stage (the same sums,
-converted at the same rates, rounded to cents at the end); a question filtered on a client segment is not theirs
-(None: read it the other way).
+"""/kpi/managers' large questions, each one plain statement over the totals (as the totals engine, totals.py,
+reads them) rather than a composed one: the outcome figures per owner, the open deals per owner, pipeline and stage,
+and the activities per assignee and type. The figures are those of totals.deal_figures, totals.open_by_stage and
+totals.activity_counts (the same sums, converted at the same rates, rounded to cents at the end); a question filtered
+on a client segment is not theirs (None: read it the other way).
 
 Money converts per (currency, rate day) at the latest rate valid on that day, once however many owners have it; an
 amount without a rate is listed per currency and never added (measures.py)."""
