@@ -1,8 +1,8 @@
 """/kpi/managers' large questions, each one plain statement over the totals (as the totals engine, totals.py,
 reads them) rather than a composed one: the outcome figures per owner, the open deals per owner, pipeline and stage,
-and the activities per assignee and type. The figures are those of totals.deal_figures, totals.open_by_stage and
-totals.activity_counts (the same sums, converted at the same rates, rounded to cents at the end); a question filtered
-on a client segment is not theirs (None: read it the other way).
+the clients per owner and the activities per assignee and type. The figures are those of totals.deal_figures,
+totals.open_by_stage, totals.client_counts and totals.activity_counts (the same sums, converted at the same rates,
+rounded to cents at the end); a question filtered on a client segment is not theirs (None: read it the other way).
 
 Money converts per (currency, rate day) at the latest rate valid on that day, once however many owners have it; an
 amount without a rate is listed per currency and never added (measures.py)."""
@@ -238,3 +238,23 @@ def activities_by_assignee(session: Session, scope: Scope) -> list[tuple] | None
     return [(assignee, type_, int(done), int(overdue))
             for assignee, type_, done, overdue in session.connection().exec_driver_sql(statement, _params(scope))
             if done or overdue]
+
+
+# As totals.client_counts per owner: the live clients now (totals) and those created in the period.
+_CLIENTS = """
+SELECT owner_id, sum(live), sum(created)
+FROM (SELECT t.owner_id, t.live, 0 AS created FROM clients_by_owner t WHERE t.clients <> 0{people_t}
+      UNION ALL
+      SELECT c.owner_id, 0, 1 FROM clients c WHERE c.created_at >= %(start)s AND c.created_at < %(end)s{people_c}) r
+GROUP BY 1"""
+
+
+def clients_by_owner(session: Session, scope: Scope) -> dict | None:
+    """{owner: (live clients now, clients created in the period)}, an owner with a client in scope, live or not;
+    None for a question filtered on a client segment."""
+    if scope.by_segment:
+        return None
+    people = _filters(scope, "{alias}", pipeline=False)
+    statement = _CLIENTS.format(people_t=people.format(alias="t"), people_c=people.format(alias="c"))
+    return {owner: (int(live or 0), int(created or 0))
+            for owner, live, created in session.connection().exec_driver_sql(statement, _params(scope))}

@@ -43,7 +43,9 @@ def managers(session: Session, scope: Scope, interval: str | None = None) -> dic
     if open_rows is None:
         open_rows = [(row["owner_id"], row["pipeline_id"], row["stage_id"], row["deals"], row["amount"])
                      for row in open_by_stage(session, scope, ("owner_id", "pipeline_id", "stage_id"), [])]
-    clients = client_counts(session, scope, "owner_id")
+    clients = owner_figures.clients_by_owner(session, scope)
+    if clients is None:
+        clients = client_counts(session, scope, "owner_id")
     activity_rows = owner_figures.activities_by_assignee(session, scope)
     if activity_rows is None:
         activity_rows = [(row["assignee_id"], row["type"], row["done"], row["overdue"])
