@@ -423,6 +423,25 @@ def test_the_totals_answer_as_the_rows_do(world, feed, head, set_now, at):
     assert kpi(head, "summary", **MARCH) == kpi(head, "summary", team_id=world.team, region="Moscow", **MARCH)
 
 
+@pytest.mark.parametrize("at", [MAR + timedelta(days=4), datetime(2026, 4, 20, tzinfo=timezone.utc)])
+def test_the_managers_of_a_team_or_a_pipeline_are_answered_as_from_the_rows(world, feed, head, set_now, at):
+    """/kpi/managers filtered on a team, a pipeline or both (and compared with the previous period) answers from the
+    open-deal totals as from the rows (a segment filter reads the rows: every client is in "it")."""
+    a_busy_month(world)
+    feed(world.events)
+    set_now(at)
+    for filters in ({"team_id": world.team}, {"pipeline_id": world.pipeline.pipeline_id},
+                    {"team_id": world.team, "pipeline_id": world.pipeline.pipeline_id, "compare": "previous_period"},
+                    {"team_id": new_id()}):
+        from_totals = kpi(head, "managers", **filters, **MARCH)
+        assert from_totals == kpi(head, "managers", industry="it", **filters, **MARCH), filters
+    items = kpi(head, "managers", team_id=world.team, **MARCH)["items"]
+    assert {row["name"] for row in items} == {"Anna", "Boris"}
+    # no rates in this world: the USD, CNY and EUR deals are listed unconverted, per stage too
+    assert any(stage["amount"]["unconverted"] for row in items for stage in row["open_by_stage"])
+    assert kpi(head, "managers", team_id=new_id(), **MARCH)["items"] == []
+
+
 def test_the_stays_key_carries_their_stage_for_the_furthest_stage_lookup(analytics_engine):
     """Migration 0004 as models.py has it (alembic check does not compare a key's INCLUDE): the funnel's and the
     weakest stage's lookup of a deal's stays reads the key alone."""

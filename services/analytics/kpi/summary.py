@@ -1,15 +1,15 @@
 """/kpi/summary and /kpi/managers: the headline figures of the period, in total and per manager."""
 from __future__ import annotations
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from services.analytics.kpi import owner_figures
 from services.analytics.kpi.conditions import empty_outcome_figures, outcome_figures, stage_names
 from services.analytics.kpi.funnel import weakest_stages
-from services.analytics.kpi.scope import Scope, people
+from services.analytics.kpi.scope import Scope
 from services.analytics.kpi.series import buckets, empty_bucket, series
-from services.analytics.kpi.totals import activity_counts, client_counts, open_by_stage, outcomes
-from services.analytics.models import User
+from services.analytics.kpi.totals import activity_counts, client_counts, oldest_fresh, open_by_stage, outcomes
 
 KPI_WORK_MEM = "32MB"  # per sort or hash of the statement; the default 4MB spills the per-stage totals to disk
 
@@ -34,40 +34,49 @@ def managers(session: Session, scope: Scope, interval: str | None = None) -> dic
     `interval`, each manager's main figures per bucket."""
     # the open deals per owner, pipeline and stage are ~1,000 groups of a few thousand total rows: hashed in memory
     session.execute(text(f"SET LOCAL work_mem = '{KPI_WORK_MEM}'"))
-    owner_outcomes = {row["owner_id"]: row for row in outcomes(session, scope, {"owner_id": "owner_id"})}
+    # one plain statement each (owner_figures.py) unless filtered on a client segment
+    owner_outcomes = owner_figures.owner_outcomes(session, scope, oldest_fresh(session, scope))
+    if owner_outcomes is None:
+        owner_outcomes = {row["owner_id"]: row for row in outcomes(session, scope, {"owner_id": "owner_id"})}
     # the earlier side of a comparison compares neither the open deals nor the weakest stage: not asked
-    open_rows = [] if scope.period_only else open_by_stage(session, scope, ("owner_id", "pipeline_id", "stage_id"), [])
-    clients = client_counts(session, scope, "owner_id")
-    activity_rows = activity_counts(session, scope, ("assignee_id", "type"))
+    open_rows = [] if scope.period_only else owner_figures.open_by_owner_stage(session, scope)
+    if open_rows is None:
+        open_rows = [(row["owner_id"], row["pipeline_id"], row["stage_id"], row["deals"], row["amount"])
+                     for row in open_by_stage(session, scope, ("owner_id", "pipeline_id", "stage_id"), [])]
+    clients = owner_figures.clients_by_owner(session, scope)
+    if clients is None:
+        clients = client_counts(session, scope, "owner_id")
+    activity_rows = owner_figures.activities_by_assignee(session, scope)
+    if activity_rows is None:
+        activity_rows = [(row["assignee_id"], row["type"], row["done"], row["overdue"])
+                         for row in activity_counts(session, scope, ("assignee_id", "type"))]
     weakest = {} if scope.period_only else weakest_stages(session, scope)
 
     # Each list grouped by its person once: a lookup per manager, not a pass over every row per manager.
-    names = stage_names(session, {row["stage_id"] for row in open_rows})
+    names = stage_names(session, {row[2] for row in open_rows})
     stages_of: dict = {}
     order: dict = {}  # each stage's sort key (pipeline, name, id as text), computed once for all managers
-    for row in open_rows:
-        stage = (row["pipeline_id"], row["stage_id"])
+    for owner, pipeline, stage_id, deals, amount in open_rows:
+        stage = (pipeline, stage_id)
         if stage not in order:
-            order[stage] = (str(stage[0]), str(names.get(stage[1])), str(stage[1]))
-        stages_of.setdefault(row["owner_id"], []).append(
-            (order[stage], {"pipeline_id": row["pipeline_id"], "stage_id": row["stage_id"],
-                            "stage_name": names.get(row["stage_id"]), "deals": row["deals"], "amount": row["amount"]}))
+            order[stage] = (str(pipeline), str(names.get(stage_id)), str(stage_id))
+        stages_of.setdefault(owner, []).append(
+            (order[stage], {"pipeline_id": pipeline, "stage_id": stage_id, "stage_name": names.get(stage_id),
+                            "deals": deals, "amount": amount}))
     done_of: dict = {}
     overdue_of: dict = {}
-    for row in activity_rows:
-        if row["done"]:
-            done_of.setdefault(row["assignee_id"], {})[row["type"]] = row["done"]
-        overdue_of[row["assignee_id"]] = overdue_of.get(row["assignee_id"], 0) + row["overdue"]
+    for assignee, type_, done, overdue in activity_rows:
+        if done:
+            done_of.setdefault(assignee, {})[type_] = done
+        overdue_of[assignee] = overdue_of.get(assignee, 0) + overdue
 
     # The rows: every active manager in scope, and anyone else who owns or did something counted here.
-    active_managers = select(User.user_id).where(User.role == "manager", User.is_active.is_(True),
-                                                 *people(scope, User.user_id))
-    ids = set(session.scalars(active_managers)) | set(owner_outcomes) | set(stages_of) | set(clients) | set(overdue_of)
+    ids = (owner_figures.active_managers(session, scope) | set(owner_outcomes) | set(stages_of) | set(clients)
+           | set(overdue_of))
     ids.discard(None)
     if scope.manager_id:
         ids = {scope.manager_id}
-    users = {row.user_id: row for row in session.execute(
-        select(User.user_id, User.full_name, User.team_id, User.role, User.is_active).where(User.user_id.in_(ids)))}
+    users = owner_figures.users_of(session, ids)
     empty = empty_outcome_figures(scope)
 
     per_bucket = series(session, scope, interval, by_owner=True) if interval else {}
@@ -75,10 +84,9 @@ def managers(session: Session, scope: Scope, interval: str | None = None) -> dic
 
     rows = []
     for user_id in ids:
-        user = users.get(user_id)
+        name, team_id, role, is_active = users.get(user_id, (None, None, None, None))
         row = {
-            "manager_id": user_id, "name": user.full_name if user else None, "team_id": user.team_id if user else None,
-            "role": user.role if user else None, "is_active": user.is_active if user else None,
+            "manager_id": user_id, "name": name, "team_id": team_id, "role": role, "is_active": is_active,
             "clients": clients.get(user_id, (0, 0))[0], "clients_created": clients.get(user_id, (0, 0))[1],
             **(outcome_figures(owner_outcomes[user_id]) if user_id in owner_outcomes else empty),
             "open_by_stage": [stage for _, stage in sorted(stages_of.get(user_id, []), key=lambda pair: pair[0])],

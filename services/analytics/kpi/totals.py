@@ -106,7 +106,7 @@ def _deal_rows(scope: Scope, totals, key: dict, oldest_fresh: datetime | None, p
     return union_all(*branches).subquery("deal_rows")
 
 
-def _oldest_fresh(session: Session, scope: Scope) -> datetime | None:
+def oldest_fresh(session: Session, scope: Scope) -> datetime | None:
     """A time before which no open deal is still within its stage's SLA (None: no stage has one). It only bounds
     the index range (with a day to spare); the exact test is DealConditions.stalled."""
     longest = session.scalar(select(func.max(Stage.sla_days)))
@@ -120,7 +120,7 @@ def deal_figures(session: Session, scope: Scope, key: dict, overdue_amount: bool
     totals = _open_totals(scope, key.values())
     if totals is None:
         return None
-    rows = _deal_rows(scope, totals, key, _oldest_fresh(session, scope), period)
+    rows = _deal_rows(scope, totals, key, oldest_fresh(session, scope), period)
     row = rows.c
     measures = Measures(
         counts={"deals_created": row.c_created, "won": row.c_won, "lost": row.c_lost, "open_deals": row.c_open,
