@@ -14,6 +14,12 @@ it('formats money for the locale and fills placeholders', () => {
   expect(translate('ru', 'daysInStage', { days: 4 })).toBe('4 дн. на этапе')
 })
 
+it('picks the form of a count the language asks for', () => {
+  expect([1, 2, 5].map((count) => translate('en', 'dealsOnBoard', { count }))).toEqual(['1 deal', '2 deals', '5 deals'])
+  expect([1, 3, 5, 21, 111].map((count) => translate('ru', 'dealsOnBoard', { count })))
+    .toEqual(['1 сделка', '3 сделки', '5 сделок', '21 сделка', '111 сделок'])
+})
+
 it('turns a period preset into first and last days', () => {
   const today = new Date(Date.UTC(2026, 1, 14))
   expect(presetPeriod('thisMonth', today)).toEqual({ from: '2026-02-01', to: '2026-02-28' })

@@ -14,8 +14,20 @@ export function preferredLocale(languages: readonly string[] = navigator.languag
   return first?.toLowerCase().startsWith('ru') ? 'ru' : 'en'
 }
 
+// A text with forms for a number (`{count}`) lists them in this order, separated by `|` ("1 deal|{count} deals").
+const PLURAL_FORMS: Record<Locale, Intl.LDMLPluralRule[]> = { en: ['one', 'other'], ru: ['one', 'few', 'many', 'other'] }
+const pluralRules: Partial<Record<Locale, Intl.PluralRules>> = {}
+
+function pluralForm(locale: Locale, text: string, count: number): string {
+  const forms = text.split('|')
+  const rules = pluralRules[locale] ??= new Intl.PluralRules(locale === 'ru' ? 'ru-RU' : 'en-US')
+  const index = PLURAL_FORMS[locale].indexOf(rules.select(count))
+  return forms[index >= 0 && index < forms.length ? index : forms.length - 1]
+}
+
 export function translate(locale: Locale, key: Key, vars: Record<string, string | number> = {}): string {
-  const text = dictionaries[locale][key] ?? en[key] ?? key
+  let text: string = dictionaries[locale][key] ?? en[key] ?? key
+  if (text.includes('|') && typeof vars.count === 'number') text = pluralForm(locale, text, vars.count)
   return text.replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? `{${name}}`))
 }
 

@@ -23,7 +23,7 @@ export const en = {
   activityTypes: 'Activity types', channelsAdmin: 'Channels', fxRates: 'Exchange rates', probability: 'Probability',
   slaDays: 'SLA days', responsibleRole: 'Responsible role', up: 'Up', down: 'Down', add: 'Add', role: 'Role',
   notFound: 'Not found', error: 'Something went wrong: {message}', value: 'Value', markRead: 'Mark all read',
-  skipToContent: 'Skip to content', dealsOnBoard: '{count} deals', moveTo: 'Move to', summary: 'Summary',
+  skipToContent: 'Skip to content', dealsOnBoard: '{count} deal|{count} deals', moveTo: 'Move to', summary: 'Summary',
   dragDeal: 'Drag {title} to another stage',
   account: 'Account', liveOn: 'Live updates on', liveOff: 'Live updates off: refreshing every few seconds',
   role_admin: 'Administrator', role_head_of_sales: 'Head of sales', role_manager: 'Sales manager', role_marketer: 'Marketer',

@@ -26,7 +26,7 @@ export const ru: Record<keyof typeof en, string> = {
   channelsAdmin: 'Каналы', fxRates: 'Курсы валют', probability: 'Вероятность', slaDays: 'SLA, дней',
   responsibleRole: 'Ответственная роль', up: 'Выше', down: 'Ниже', add: 'Добавить', role: 'Роль',
   notFound: 'Не найдено', error: 'Ошибка: {message}', value: 'Значение', markRead: 'Прочитать все',
-  skipToContent: 'К содержимому', dealsOnBoard: '{count} сделок', moveTo: 'Перенести в', summary: 'Итоги',
+  skipToContent: 'К содержимому', dealsOnBoard: '{count} сделка|{count} сделки|{count} сделок|{count} сделки', moveTo: 'Перенести в', summary: 'Итоги',
   dragDeal: 'Перетащить «{title}» на другой этап',
   account: 'Учётная запись', liveOn: 'Обновления в реальном времени', liveOff: 'Нет связи в реальном времени: обновление каждые несколько секунд',
   role_admin: 'Администратор', role_head_of_sales: 'Руководитель продаж', role_manager: 'Менеджер', role_marketer: 'Маркетолог',

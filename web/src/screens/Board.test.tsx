@@ -37,7 +37,7 @@ describe('the pipeline board', () => {
     expect(within(item).getByText('Acme')).toBeInTheDocument()
     expect(within(item).getByText(/3 d in stage/)).toBeInTheDocument()
     expect(item).toHaveClass('stalled')
-    expect(screen.getByRole('region', { name: 'Lead' })).toHaveTextContent('1 deals')
+    expect(screen.getByRole('region', { name: 'Lead' })).toHaveTextContent('1 deal ·')
   })
 
   it('moves a card at once, sends the version as If-Match, and keeps the server answer', async () => {
