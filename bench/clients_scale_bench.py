@@ -279,16 +279,13 @@ def report(args, results: list[tuple[Query, dict]], phases: dict[str, float], fa
         "|---|---:|---:|---:|---|---|",
     ]
     for query, r in results:
-        s50, s95 = common.percentile(r["service_ms"], 50), common.percentile(r["service_ms"], 95)
-        b50, b95 = common.percentile(r["bare_ms"], 50), common.percentile(r["bare_ms"], 95)
+        cells, s95 = common.service_vs_bare(r)
         total = "?" if r["total"] is None else f"{r['total']:,}" + (" (estimate)" if r["estimate"] else " (exact)")
         met = "met" if s95 < GOAL_MS else "**missed**"
-        lines.append(f"| {query.label} | {s50:.1f} / {s95:.1f} | {b50:.1f} / {b95:.1f} | {s50 / b50:.1f} | {total} | "
-                     f"{met} |")
+        lines.append(f"| {query.label} | {cells} | {total} | {met} |")
     lines += [
         "",
-        f"**{len(results) - len(missed)} of {len(results)} queries meet the goal**"
-        + (f"; missed: {'; '.join(missed)}." if missed else "."),
+        common.goal_tally(len(results), missed),
         "",
         "`total` is the first response's: exact up to 10,000 matching rows (`glassbox.db.count_capped` counts at "
         "most 10,001), above that the planner's estimate with `total_is_estimate: true`. Errors (non-200 "

@@ -108,16 +108,14 @@ def _receivables_lines(args, reads: list, phases: dict[str, float], mismatched: 
     ]
     missed = []
     for query, r in reads:
-        s50, s95 = percentile(r["service_ms"], 50), percentile(r["service_ms"], 95)
-        b50, b95 = percentile(r["bare_ms"], 50), percentile(r["bare_ms"], 95)
+        cells, s95 = common.service_vs_bare(r)
         if s95 >= GOAL_MS:
             missed.append(f"{query.label} ({ROLE_LABELS[query.role]})")
-        lines.append(f"| {query.label} | {ROLE_LABELS[query.role]} | {s50:.1f} / {s95:.1f} | {b50:.1f} / {b95:.1f} | "
-                     f"{s50 / b50:.1f} | {answer_facts(r['first'])} | {_verdict(s95 < GOAL_MS)} |")
+        lines.append(f"| {query.label} | {ROLE_LABELS[query.role]} | {cells} | {answer_facts(r['first'])} | "
+                     f"{_verdict(s95 < GOAL_MS)} |")
     lines += [
         "",
-        f"**{len(reads) - len(missed)} of {len(reads)} queries meet the goal**"
-        + (f"; missed: {'; '.join(missed)}." if missed else ".")
+        common.goal_tally(len(reads), missed)
         + f" Errors (non-200 answers): {sum(r['errors'] for _, r in reads)}. "
         + "".join(f"Measured {len(r['service_ms'])} requests only (its {args.budget:g} s budget was spent): "
                   f"{q.label} ({q.role}). " for q, r in reads if len(r["service_ms"]) < args.requests)

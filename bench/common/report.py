@@ -75,6 +75,19 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, math.ceil(p / 100 * len(ordered)) - 1))]
 
 
+def service_vs_bare(result: dict) -> tuple[str, float]:
+    """A read's table cells "service p50 / p95 | bare p50 / p95 | service / bare p50" (ms) and its service p95."""
+    s50, s95 = percentile(result["service_ms"], 50), percentile(result["service_ms"], 95)
+    b50, b95 = percentile(result["bare_ms"], 50), percentile(result["bare_ms"], 95)
+    return f"{s50:.1f} / {s95:.1f} | {b50:.1f} / {b95:.1f} | {s50 / b50:.1f}", s95
+
+
+def goal_tally(count: int, missed: list[str]) -> str:
+    """"**N of M queries meet the goal**; missed: ..." under a table of reads."""
+    return f"**{count - len(missed)} of {count} queries meet the goal**" + (
+        f"; missed: {'; '.join(missed)}." if missed else ".")
+
+
 def load_average() -> str:
     """The machine's 1, 5 and 15 minute load averages (on 2 cores, above 2 means work is queued)."""
     return " / ".join(f"{x:.1f}" for x in os.getloadavg())

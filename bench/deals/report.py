@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from bench import common
-from bench.common import percentile
 from bench.common.scale import Query
 from bench.deals.writes import WRITE_OPS
 
@@ -120,8 +119,7 @@ def _reads(args, reads: list[tuple[Query, dict]]) -> list[str]:
     ]
     missed = []
     for query, r in reads:
-        s50, s95 = percentile(r["service_ms"], 50), percentile(r["service_ms"], 95)
-        b50, b95 = percentile(r["bare_ms"], 50), percentile(r["bare_ms"], 95)
+        cells, s95 = common.service_vs_bare(r)
         if r["count"] is not None:
             total = f"{r['count']:,} open on the board"
         elif r["total"] is None:
@@ -131,12 +129,11 @@ def _reads(args, reads: list[tuple[Query, dict]]) -> list[str]:
         met = s95 < GOAL_MS
         if not met:
             missed.append(f"{query.label} ({ROLE_LABELS[query.role]})")
-        lines.append(f"| {query.label} | {ROLE_LABELS[query.role]} | {s50:.1f} / {s95:.1f} | {b50:.1f} / {b95:.1f} | "
-                     f"{s50 / b50:.1f} | {total} | {'met' if met else '**missed**'} |")
+        lines.append(f"| {query.label} | {ROLE_LABELS[query.role]} | {cells} | {total} | "
+                     f"{'met' if met else '**missed**'} |")
     lines += [
         "",
-        f"**{len(reads) - len(missed)} of {len(reads)} queries meet the goal**"
-        + (f"; missed: {'; '.join(missed)}." if missed else "."),
+        common.goal_tally(len(reads), missed),
         "",
         "`total` is the first response's: exact up to 10,000 matching rows, above that the planner's estimate. "
         f"Errors (non-200 answers): {sum(r['errors'] for _, r in reads)}. "
