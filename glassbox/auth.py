@@ -17,6 +17,7 @@ from glassbox.web.hooks import current_view
 
 # Paths that answer without a token (probes, the API docs). Metrics are not here: they have a port of their own.
 PUBLIC_PREFIXES = ("/health/", "/docs", "/openapi.json")
+VERIFIED_TOKENS_REMEMBERED = 10_000  # per process; the same token comes with each of a caller's requests
 
 
 @dataclass(frozen=True)
@@ -56,9 +57,10 @@ class TokenVerifier:
     def from_settings(cls, settings) -> "TokenVerifier":
         if settings.jwt_jwks_url:
             return cls(settings.jwt_issuer, settings.jwt_audience, jwks_url=settings.jwt_jwks_url)
-        # In file mode every key of a rotation is accepted, as the JWKS would publish them.
+        # In file mode every key of a rotation is accepted, as the JWKS would publish them; the keys are fixed for
+        # the process's life, so a verified token is remembered until it expires.
         return cls(settings.jwt_issuer, settings.jwt_audience, public_keys=load_public_keys(
-            [settings.jwt_public_key_file, *settings.jwt_extra_public_key_files]))
+            [settings.jwt_public_key_file, *settings.jwt_extra_public_key_files]), remember=VERIFIED_TOKENS_REMEMBERED)
 
     def _key(self, token: str):
         kid = jwt.get_unverified_header(token).get("kid")

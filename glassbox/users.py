@@ -14,6 +14,7 @@ from sqlalchemy import UUID, Boolean, DateTime, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from glassbox import clock
+from glassbox.access_checks import recent_access_checks
 from glassbox.auth import Authenticator, Principal
 from glassbox.db import Database
 from glassbox.events import DomainEvent
@@ -52,8 +53,9 @@ def user_handlers(model) -> dict:
     """The handlers that keep `model` (a table with the UserProjection columns), by event type."""
 
     def project(session: Session, event: DomainEvent, values: dict) -> None:
-        upsert_newer(session, model, {"user_id": user_id_of(event)}, {**values, "updated_at": clock.now()},
-                     event.time)
+        user_id = user_id_of(event)
+        upsert_newer(session, model, {"user_id": user_id}, {**values, "updated_at": clock.now()}, event.time)
+        recent_access_checks.forget(user_id)  # this process's web workers, if any, see the change at once
 
     def user_changed(session: Session, event: DomainEvent) -> None:
         """crm.user.created.v1 and crm.user.updated.v1 carry the whole profile after the change."""
@@ -69,19 +71,26 @@ def user_handlers(model) -> dict:
 
 def refusing_outdated_tokens(verify: Authenticator, db: Database, model) -> Authenticator:
     """`verify`, then the caller as `model` (the service's projection, with `user_id`, `is_active` and `role`)
-    knows them: a token of a deactivated user,
-    or one carrying a role the user no longer has, is refused as soon as the identity event is projected, not
-    only when it expires. A user the projection has not seen yet passes (the token issuer vouched for them)."""
+    knows them: a token of a deactivated user, or one carrying a role the user no longer has, is refused once the
+    identity event is projected (within glassbox.access_checks.MAX_AGE_SECONDS of it: the check is remembered per
+    process for that long), not only when it expires. A user the projection has not seen yet passes (the token
+    issuer vouched for them)."""
 
-    def authenticate(token: str) -> Principal:
-        principal = verify(token)
+    def refusal(principal: Principal) -> str | None:
         with db.session() as session:
             known = session.execute(select(model.is_active, model.role)
                                     .where(model.user_id == principal.id)).first()
         if known is not None and known.is_active is False:  # None: the projection has not seen the state yet
-            raise jwt.InvalidTokenError("the user is deactivated")
+            return "the user is deactivated"
         if known is not None and known.role not in (None, principal.role):
-            raise jwt.InvalidTokenError("the user's role has changed: log in again")
+            return "the user's role has changed: log in again"
+        return None
+
+    def authenticate(token: str) -> Principal:
+        principal = verify(token)
+        refused = recent_access_checks.refusal(principal.user_id, principal.role, lambda: refusal(principal))
+        if refused is not None:
+            raise jwt.InvalidTokenError(refused)
         return principal
 
     return authenticate

@@ -11,13 +11,12 @@ from datetime import timedelta
 import jwt
 from flask import current_app, g
 
-from gateway.identity.access_checks import recent_access_checks
 from gateway.identity.service import api_tokens, sessions
+from glassbox.access_checks import recent_access_checks
 from glassbox.app import current_db
-from glassbox.auth import Principal, TokenVerifier
+from glassbox.auth import VERIFIED_TOKENS_REMEMBERED, Principal, TokenVerifier
 
 API_TOKEN_JWT_TTL = timedelta(minutes=5)
-VERIFIED_TOKENS_REMEMBERED = 10_000  # per process; the same token comes with each of a caller's requests
 
 
 def authenticate(token: str) -> Principal:

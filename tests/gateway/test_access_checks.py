@@ -9,8 +9,8 @@ import time
 import pytest
 from sqlalchemy import create_engine, text
 
-from gateway.identity import access_checks
-from gateway.identity.access_checks import RecentAccessChecks, recent_access_checks
+from glassbox import access_checks
+from glassbox.access_checks import RecentAccessChecks, recent_access_checks
 from tests.support.http import assert_error
 
 

@@ -7,12 +7,12 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from gateway.identity.access_checks import recent_access_checks
 from gateway.identity.models import ApiToken
 from gateway.identity.passwords import secret_digest
 from gateway.identity.policy import ADMINS
 from gateway.identity.service.records import load
 from glassbox import clock
+from glassbox.access_checks import recent_access_checks
 from glassbox.auth import Principal
 from glassbox.db import Database
 from glassbox.policy import require

@@ -7,13 +7,13 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from gateway.identity import events
-from gateway.identity.access_checks import recent_access_checks
 from gateway.identity.models import RefreshToken, Team, User
 from gateway.identity.passwords import hash_password
 from gateway.identity.policy import ADMINS, READERS
 from gateway.identity.service.records import load
 from gateway.identity.service.sessions import revoke_refresh_tokens
 from glassbox import clock
+from glassbox.access_checks import recent_access_checks
 from glassbox.auth import Principal
 from glassbox.db import Database, apply_changes, contains_pattern, unique_violations
 from glassbox.errors import Conflict, Invalid

@@ -1,7 +1,9 @@
-"""The gateway's check of who a valid access token stands for (still active, still that role, the API token not
-revoked), remembered per process for a fraction of a second: a caller's burst of requests (a page load) costs one
-lookup instead of one each. A change made in this process (deactivating, a new role, revoking an API token) forgets
-it at once; one made elsewhere (another worker, the users command) is seen within MAX_AGE_SECONDS."""
+"""The check of who a valid access token stands for (still active, still that role; at the gateway also: the API
+token not revoked), remembered per process for a fraction of a second: a caller's burst of requests (a page load, a
+client's writes) costs one lookup instead of one each. A change made in this process (the gateway deactivating a
+user or giving a new role, revoking an API token; a service's users projection applying an identity event) forgets
+it at once; one made elsewhere (another worker, the users command, a consumer process) is seen within
+MAX_AGE_SECONDS."""
 from __future__ import annotations
 
 import threading
