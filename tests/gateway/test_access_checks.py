@@ -4,34 +4,11 @@ SQL) once the remembered check is older than its max age. The remembered clock i
 from __future__ import annotations
 
 import threading
-import time
-
-import pytest
-from sqlalchemy import create_engine, text
 
 from glassbox import access_checks
 from glassbox.access_checks import RecentAccessChecks, recent_access_checks
+from tests.support.access_checks import change_elsewhere, later  # noqa: F401
 from tests.support.http import assert_error
-
-
-@pytest.fixture
-def later(monkeypatch):
-    """later(seconds): the remembered checks' clock moved on, as if that much time had passed."""
-    now = [time.monotonic()]
-    monkeypatch.setattr(recent_access_checks, "clock", lambda: now[0])
-
-    def advance(seconds: float) -> None:
-        now[0] += seconds
-
-    return advance
-
-
-def change_elsewhere(url: str, statement: str, **params) -> None:
-    """A change this process's code did not make (another worker's, the users command's)."""
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text(statement), params)
-    engine.dispose()
 
 
 def test_changes_made_elsewhere_are_seen_within_a_second():

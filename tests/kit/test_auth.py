@@ -79,6 +79,8 @@ def test_in_file_mode_every_key_of_a_rotation_is_accepted(tmp_path):
         assert both.verify(ring.sign(claims(sub=str(uuid.uuid4())))).role == "manager"
     with pytest.raises(jwt.InvalidTokenError, match="unknown signing key"):
         only_new.verify(old.sign(claims()))
+    # Fixed keys for the process's life: a verified token is remembered (until it expires, tested below).
+    assert both.remember > 0 and len(both._verified) == 2
 
 
 def test_the_private_key_file_is_owner_only_from_its_creation(tmp_path, monkeypatch):
@@ -110,7 +112,7 @@ def test_the_private_key_is_never_written_through_a_planted_link(tmp_path):
     assert not elsewhere.exists()
 
 
-# -- remembered tokens (the gateway's verifier) ------------------------------------------------------------
+# -- remembered tokens (every verifier with fixed keys) ------------------------------------------------------------
 
 def test_a_remembered_token_is_refused_once_it_expires(key_ring, key_files):
     verifier = TokenVerifier(JWT_ISSUER, JWT_AUDIENCE, public_keys=load_public_keys([key_files[1]]), remember=10)
