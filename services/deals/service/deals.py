@@ -119,14 +119,15 @@ def _leave(session: Session, deal: Deal, at: datetime) -> None:
                     .values(left_at=at).execution_options(synchronize_session=False))
 
 
-def _done(uow, deal: Deal, event, now: datetime, hand_off_events: list = (), entered: bool = False) -> Deal:
-    """Write the change, record the deal's event and then those of its hand-offs, commit. `entered`: the deal
-    has just begun a stay (_enter), whose hand-off, if any, is the one opened on entry (no query for it)."""
+def _done(uow, deal: Deal, event, now: datetime, hand_off_events: list = (), hand_off_known: bool = False) -> Deal:
+    """Write the change, record the deal's event and then those of its hand-offs, commit. `hand_off_known`: the
+    deal's current hand-off is on it already (no query for it): a stay just begun (_enter) has the one opened on
+    entry, a deal just closed the one handoffs.cancel_active found."""
     uow.session.flush()
     uow.emit(event)
     for hand_off_event in hand_off_events:
         uow.emit(hand_off_event)
-    if entered:
+    if hand_off_known:
         deal.hand_off = handoffs.mark(deal.hand_off, now) if deal.hand_off is not None else None
     else:
         handoffs.attach(uow.session, [deal], now)
@@ -183,7 +184,7 @@ def _open(db: Database, principal: Principal, data: dict, owner_id, now: datetim
         ensure_met(session, deal, stage)
         _enter(session, deal, stage, now)
         opened = handoffs.open_on_entry(session, deal, stage, now, principal)
-        return _done(uow, deal, events.deal_created(deal, principal.user_id), now, opened, entered=True)
+        return _done(uow, deal, events.deal_created(deal, principal.user_id), now, opened, hand_off_known=True)
 
 
 def get_deal(db: Database, principal: Principal, deal_id: uuid.UUID) -> Deal:
@@ -230,7 +231,7 @@ def move_deal(db: Database, principal: Principal, deal_id: uuid.UUID, stage_id: 
         _enter(session, deal, target, now)
         opened = handoffs.open_on_entry(session, deal, target, now, principal)
         return _done(uow, deal, events.deal_stage_changed(deal, previous, previous_entered_at, principal.user_id),
-                     now, [*cancelled, *opened], entered=True)
+                     now, [*cancelled, *opened], hand_off_known=True)
 
 
 def win_deal(db: Database, principal: Principal, deal_id: uuid.UUID, closed_at: datetime | None = None,
@@ -250,7 +251,7 @@ def win_deal(db: Database, principal: Principal, deal_id: uuid.UUID, closed_at: 
         _leave(uow.session, deal, closed_at)
         deal.status, deal.closed_at = "won", closed_at
         _touch(deal, now)
-        return _done(uow, deal, events.deal_won(deal, principal.user_id), now, cancelled)
+        return _done(uow, deal, events.deal_won(deal, principal.user_id), now, cancelled, hand_off_known=True)
 
 
 def lose_deal(db: Database, principal: Principal, deal_id: uuid.UUID, reason_id: uuid.UUID, comment: str,
@@ -269,7 +270,7 @@ def lose_deal(db: Database, principal: Principal, deal_id: uuid.UUID, reason_id:
         deal.status, deal.closed_at, deal.lost_reason, deal.lost_reason_id = "lost", now, reason, reason.id
         deal.lost_comment = comment
         _touch(deal, now)
-        return _done(uow, deal, events.deal_lost(deal, principal.user_id), now, cancelled)
+        return _done(uow, deal, events.deal_lost(deal, principal.user_id), now, cancelled, hand_off_known=True)
 
 
 def reopen_deal(db: Database, principal: Principal, deal_id: uuid.UUID,
@@ -291,7 +292,7 @@ def reopen_deal(db: Database, principal: Principal, deal_id: uuid.UUID,
         _enter(session, deal, stage, now)
         opened = handoffs.open_on_entry(session, deal, stage, now, principal)
         return _done(uow, deal, events.deal_reopened(deal, previous_status, previous_closed_at, principal.user_id),
-                     now, opened, entered=True)
+                     now, opened, hand_off_known=True)
 
 
 def assign_deal(db: Database, principal: Principal, deal_id: uuid.UUID, owner_id: uuid.UUID,

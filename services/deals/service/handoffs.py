@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, lazyload
 
 from glassbox import clock
@@ -48,15 +48,22 @@ def open_on_entry(session: Session, deal: Deal, stage: Stage, now: datetime, pri
 
 def cancel_active(session: Session, deal: Deal, now: datetime, reason: str, principal: Principal) -> list:
     """The deal leaves its stage or closes: its unfinished hand-off is cancelled for `reason` (locked first, so a
-    take in flight either finished before or finds it cancelled)."""
-    hand_off = session.scalars(select(HandOff).where(HandOff.deal_id == deal.id,
-                                                     HandOff.state.in_(ACTIVE_HAND_OFF_STATES))
-                               .with_for_update()).first()
-    if hand_off is None:
-        return []
-    hand_off.state, hand_off.cancelled_at, hand_off.cancel_reason = "cancelled", now, reason[:200]
-    hand_off.updated_at = now
-    return [events.hand_off_event(events.HANDOFF_CANCELLED, hand_off, principal.user_id)]
+    take in flight either finished before or finds it cancelled). The same query finds the hand-off the current stay
+    keeps (a done one) and puts it on the deal (None: cancelled or none), so a closed deal's answer needs no other."""
+    current_stay = and_(HandOff.stage_id == deal.stage_id, HandOff.entered_at == deal.stage_entered_at,
+                        HandOff.state != "cancelled")
+    rows = session.scalars(select(HandOff).where(HandOff.deal_id == deal.id,
+                                                 or_(HandOff.state.in_(ACTIVE_HAND_OFF_STATES), current_stay))
+                           .options(lazyload(HandOff.deal)).with_for_update()).all()
+    cancelled, deal.hand_off = [], None
+    for hand_off in rows:
+        if hand_off.state in ACTIVE_HAND_OFF_STATES:
+            hand_off.state, hand_off.cancelled_at, hand_off.cancel_reason = "cancelled", now, reason[:200]
+            hand_off.updated_at = now
+            cancelled.append(events.hand_off_event(events.HANDOFF_CANCELLED, hand_off, principal.user_id))
+        elif (hand_off.stage_id, hand_off.entered_at) == (deal.stage_id, deal.stage_entered_at):
+            deal.hand_off = hand_off
+    return cancelled
 
 
 def mark(hand_off: HandOff, now: datetime) -> HandOff:
