@@ -54,6 +54,7 @@ class UnitOfWork:
 
     def emit(self, event: DomainEvent) -> None:
         self.session.add(OutboxMessage.from_event(event, self.topic))
+
     def commit(self) -> None:
         for hook in self._before_commit:  # their writes join this transaction (an idempotency key's mark)
             hook(self.session)

@@ -107,8 +107,9 @@ def _enter(session: Session, deal: Deal, stage: Stage, now: datetime) -> None:
     deal.stage, deal.stage_id, deal.pipeline_id, deal.stage_entered_at = stage, stage.id, stage.pipeline_id, now
     deal.stalled_after = stalls_after(now, stage)
     deal.hand_off = None  # a new stay: only open_on_entry, in this same unit of work, can give it one
-    session.add(deal)
-    session.flush()
+    if deal not in session:  # a new deal: its row first (the unit of work does not order it before its stays)
+        session.add(deal)
+        session.flush()
     session.add(StageEntry(deal_id=deal.id, stage_id=stage.id, entered_at=now))
 
 
@@ -120,10 +121,9 @@ def _leave(session: Session, deal: Deal, at: datetime) -> None:
 
 
 def _done(uow, deal: Deal, event, now: datetime, hand_off_events: list = (), hand_off_known: bool = False) -> Deal:
-    """Write the change, record the deal's event and then those of its hand-offs, commit. `hand_off_known`: the
-    deal's current hand-off is on it already (no query for it): a stay just begun (_enter) has the one opened on
-    entry, a deal just closed the one handoffs.cancel_active found."""
-    uow.session.flush()
+    """Record the deal's event and then those of its hand-offs, commit (one flush writes the change and the events).
+    `hand_off_known`: the deal's current hand-off is on it already (no query for it): a stay just begun (_enter)
+    has the one opened on entry, a deal just closed the one handoffs.cancel_active found."""
     uow.emit(event)
     for hand_off_event in hand_off_events:
         uow.emit(hand_off_event)
