@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from glassbox.inbox import ANY_TYPE
 from services.analytics import consumers
-from services.analytics.models import Client, Deal, Stage, StageEntry, User
+from services.analytics.models import Client, Deal, Pipeline, Stage, StageEntry, User
 from tests.support.analytics.events import (T0, DealLife, PipelineDef, client_archived, client_assigned, client_card,
                                             client_created, client_updated, event, new_id, user_created,
                                             user_deactivated, user_updated)
@@ -75,6 +75,35 @@ def test_deal_events_keep_the_latest_snapshot_and_every_stay_in_a_stage(feed, an
     stays = [(str(e.stage_id), e.entered_at, e.left_at) for e in rows(analytics_engine, StageEntry, StageEntry.entered_at)]
     assert stays == [(s, entered, left) for s, entered, left in life.stays]
     assert [s.name for s in rows(analytics_engine, Stage, Stage.position)] == ["Lead", "Offer", "Contract"]
+
+
+def test_stages_named_only_by_deal_snapshots_are_taken_from_the_first_that_tells_enough(feed, analytics_engine):
+    """No pipeline event: the stages and the pipeline come from the deals of one batch, each from the first
+    snapshot that names it with a position (a snapshot without one names nothing), the same deal moving twice."""
+    pipeline = PipelineDef.make([("Lead", 10, 5), ("Offer", 50, 10), ("Contract", 80, None)], name="Told first")
+    vague = DealLife(pipeline, new_id(), client_card(new_id(), new_id(), at(0)), Decimal("100.00"))
+    moving = DealLife(pipeline, new_id(), client_card(new_id(), new_id(), at(0)), Decimal("200.00"))
+    untold = vague.create(at(1))
+    untold.data.update(stage_position=None, stage_name="Not this name", pipeline_name="Not this one")
+    created = moving.create(at(2))
+    first_move = moving.move(at(3), 1)
+    renamed = PipelineDef(pipeline.pipeline_id, "Told later", [{**stage, "name": stage["name"] + " (later)"}
+                                                               for stage in pipeline.stages])
+    moving.pipeline = renamed
+    second_move = moving.move(at(4), 2)  # names Offer (as its previous stage) and Contract under other names
+
+    feed([untold, created, first_move, second_move])
+
+    stages = {str(s.stage_id): (s.name, s.position, str(s.pipeline_id)) for s in rows(analytics_engine, Stage)}
+    assert stages == {stage["stage_id"]: (stage["name"] if stage["position"] < 2 else "Contract (later)",
+                                          stage["position"], pipeline.pipeline_id) for stage in pipeline.stages}
+    [named] = rows(analytics_engine, Pipeline)
+    assert (str(named.pipeline_id), named.name, named.is_default) == (pipeline.pipeline_id, "Told first", False)
+    [deal] = [d for d in rows(analytics_engine, Deal) if str(d.deal_id) == moving.deal_id]
+    assert deal.stage_position == 2
+    stays = [(str(e.stage_id), e.entered_at, e.left_at) for e in rows(analytics_engine, StageEntry, StageEntry.entered_at)
+             if str(e.deal_id) == moving.deal_id]
+    assert stays == [(s, entered, left) for s, entered, left in moving.stays]
 
 
 def test_duplicated_and_reordered_deal_events_end_in_the_same_rows(feed, analytics_engine):
