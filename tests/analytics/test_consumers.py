@@ -106,6 +106,28 @@ def test_stages_named_only_by_deal_snapshots_are_taken_from_the_first_that_tells
     assert stays == [(s, entered, left) for s, entered, left in moving.stays]
 
 
+def test_a_stay_reported_again_unchanged_is_not_written_again(feed, analytics_engine):
+    """A deal event that leaves its stay as it is (an update, a reassignment) does not write a new version of it
+    (its xmin stays); one that ends it does."""
+    pipeline = PipelineDef.make([("Lead", 10, 5), ("Offer", 50, 10)])
+    life = DealLife(pipeline, new_id(), client_card(new_id(), new_id(), at(0)), Decimal("100.00"))
+
+    def versions():
+        with analytics_engine.connect() as conn:
+            return dict(conn.execute(text("SELECT entered_at, xmin::text FROM stage_entries WHERE deal_id = :d"),
+                                     {"d": life.deal_id}).all())
+
+    feed([pipeline.event(at(0)), life.create(at(1))])
+    first = versions()
+    feed([life.update(at(2), title="Renamed"), life.reassign(at(3), new_id())])
+    assert versions() == first
+    feed([life.move(at(4), 1)])
+    moved = versions()
+    assert moved[at(1)] != first[at(1)] and len(moved) == 2
+    [lead] = [e for e in rows(analytics_engine, StageEntry) if e.entered_at == at(1)]
+    assert lead.left_at == at(4)
+
+
 def test_duplicated_and_reordered_deal_events_end_in_the_same_rows(feed, analytics_engine):
     pipeline = PipelineDef.make([("Lead", 10, 5), ("Offer", 50, 10)])
     life = DealLife(pipeline, new_id(), client_card(new_id(), new_id(), at(0)), Decimal("500.00"))
