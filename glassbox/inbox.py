@@ -77,14 +77,17 @@ def _is_batched(handler) -> bool:
     return getattr(handler, "takes_batches", False)
 
 
-# One statement records a batch's event ids; RETURNING names those seen for the first time. The arrays go in
+# One statement records a batch's event ids, and answers with one row: how many were recorded for the first time
+# and, only when that is not all of them (a redelivery, or an id twice in the batch), which. The arrays go in
 # binary (%b): psycopg's text form of a list escapes every element in Python.
 _RECORD_IN_INBOX = """
-    INSERT INTO processed_events (consumer, event_id, event_type)
-    SELECT %(consumer)s, event_id, event_type FROM unnest(CAST(%(ids)b AS varchar[]), CAST(%(types)b AS varchar[]))
-        AS batch (event_id, event_type)
-    ON CONFLICT DO NOTHING
-    RETURNING event_id"""
+    WITH recorded AS (
+        INSERT INTO processed_events (consumer, event_id, event_type)
+        SELECT %(consumer)s, event_id, event_type FROM unnest(CAST(%(ids)b AS varchar[]), CAST(%(types)b AS varchar[]))
+            AS batch (event_id, event_type)
+        ON CONFLICT DO NOTHING
+        RETURNING event_id)
+    SELECT count(*), CASE WHEN count(*) < %(n)s THEN array_agg(event_id) END FROM recorded"""
 
 
 def _shared_request_id(events: list[DomainEvent]) -> str | None:
@@ -172,9 +175,12 @@ class ConsumerRunner:
         events = list(events)
         if not events:
             return []
-        recorded = set(session.connection().exec_driver_sql(_RECORD_IN_INBOX, {
-            "consumer": self.name, "ids": [event.id for event in events],
-            "types": [event.type for event in events]}).scalars())
+        count, recorded = session.connection().exec_driver_sql(_RECORD_IN_INBOX, {
+            "consumer": self.name, "ids": [event.id for event in events], "types": [event.type for event in events],
+            "n": len(events)}).one()
+        if count == len(events):  # every id new, and none twice in the batch (its second copy would not count)
+            return events
+        recorded = set(recorded or ())
         fresh = []
         for event in events:
             if event.id in recorded:

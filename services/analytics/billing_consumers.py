@@ -90,9 +90,13 @@ def derive_invoices(session: Session, invoice_ids) -> None:
 
 def clients_owners_changed(session: Session, client_ids) -> None:
     """Clients whose owner an event told: their invoices, payments and documents are the new owner's now."""
+    if not client_ids:
+        return
     for table in _OWNED:
-        session.connection().exec_driver_sql(_owner_from_clients(table, "c.client_id = ANY(%(ids)s)"),
-                                             {"ids": list(client_ids)})
+        # the ids on both sides of the join, so that each is read through its index (not a scan of the table)
+        session.connection().exec_driver_sql(
+            _owner_from_clients(table, f"c.client_id = ANY(%(ids)s) AND {table}.client_id = ANY(%(ids)s)"),
+            {"ids": list(client_ids)})
 
 
 def _owned_by_clients(session: Session, table: str, ids: list) -> None:

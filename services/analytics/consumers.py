@@ -82,9 +82,11 @@ CLIENT_GROUPS = {
 
 # deals.client_campaign_id = the client card's campaign now, whichever of the deal and the client came last: a
 # deal written takes its client's (DEAL_CLIENT_CAMPAIGN), a card written gives its campaign to its deals.
+# The ids filter both sides: with it on clients only, the planner joined them to a sequential scan of deals,
+# a cost per batch that grew with the table (and the deals triggers' planning on top).
 _CLIENTS_CAMPAIGN_TO_DEALS = (
     "UPDATE deals SET client_campaign_id = clients.campaign_id FROM clients "
-    "WHERE clients.client_id = ANY(%(ids)s) AND deals.client_id = clients.client_id "
+    "WHERE clients.client_id = ANY(%(ids)s) AND deals.client_id = ANY(%(ids)s) AND deals.client_id = clients.client_id "
     "AND deals.client_campaign_id IS DISTINCT FROM clients.campaign_id")
 
 
@@ -199,10 +201,15 @@ def _same_stay(earlier: dict, later: dict) -> dict:
 def _inferred(pipeline_id, stage_id, name, position, probability) -> dict | None:
     """A deal names a stage that no pipeline event may have described (a pipeline seeded without an event, or
     its event not read yet): what the snapshot tells (no SLA) is kept until a pipeline event says more."""
-    if pipeline_id is None or stage_id is None or position is None:
+    if not _known(pipeline_id, stage_id, position):
         return None
     return {"stage_id": stage_id, "pipeline_id": pipeline_id, "name": name, "position": position,
             "probability": probability, "sla_days": None, "is_active": True, "last_event_time": INFERRED}
+
+
+def _known(pipeline_id, stage_id, position) -> bool:
+    """Whether a snapshot tells enough of a stage to infer it (_inferred)."""
+    return pipeline_id is not None and stage_id is not None and position is not None
 
 
 @batched
@@ -211,7 +218,11 @@ def deals_changed(session: Session, events: list[DomainEvent]) -> None:
     reflects a newer event), and the stay in its current stage is recorded (left at closing, if closed); a
     stage change also records the stay it ended. Stages (and their pipeline) the snapshots name are recorded
     too, if no pipeline event has described them yet."""
-    deals, stays, pipelines, stages = [], [], [], []
+    deals, stays = [], []
+    # A batch names the same few stages hundreds of times: each is inferred once (the first that can be, as
+    # insert_new would keep it).
+    pipelines: dict = {}
+    stages: dict = {}
     for event in events:
         data = event.data
         deal_id = aggregate_id(event, "deal_id")
@@ -220,21 +231,24 @@ def deals_changed(session: Session, events: list[DomainEvent]) -> None:
         pipeline_id, stage_id = values.get("pipeline_id"), values.get("stage_id")
         entered = values.get("stage_entered_at") or (values.get("created_at") if event.type == DEAL_CREATED else None)
         left = values.get("closed_at") if values.get("status") in ("won", "lost") else None
-        named = [_inferred(pipeline_id, stage_id, values.get("stage_name"), values.get("stage_position"),
-                           values.get("stage_probability"))]
+        named = _known(pipeline_id, stage_id, values.get("stage_position"))
+        if named and stage_id not in stages:
+            stages[stage_id] = _inferred(pipeline_id, stage_id, values.get("stage_name"), values.get("stage_position"),
+                                         values.get("stage_probability"))
         stays.append(_stay(deal_id, pipeline_id, entered, stage_id, values.get("stage_position"), left))
         if event.type == DEAL_STAGE_CHANGED:
             previous, position = as_uuid(data.get("previous_stage_id")), as_int(data.get("previous_stage_position"))
-            named.append(_inferred(pipeline_id, previous, data.get("previous_stage_name"), position, None))
+            if _known(pipeline_id, previous, position):
+                named = True
+                if previous not in stages:
+                    stages[previous] = _inferred(pipeline_id, previous, data.get("previous_stage_name"), position, None)
             stays.append(_stay(deal_id, pipeline_id, as_time(data.get("previous_stage_entered_at")), previous, position,
                                entered))
-        named = [stage for stage in named if stage]
-        if named:
-            stages += named
-            pipelines.append({"pipeline_id": pipeline_id, "name": data.get("pipeline_name"), "is_default": False,
-                              "last_event_time": INFERRED})
-    projection.insert_new(session, "pipelines", ("pipeline_id",), pipelines)
-    projection.insert_new(session, "stages", ("stage_id",), stages)
+        if named and pipeline_id not in pipelines:
+            pipelines[pipeline_id] = {"pipeline_id": pipeline_id, "name": data.get("pipeline_name"),
+                                      "is_default": False, "last_event_time": INFERRED}
+    projection.insert_new(session, "pipelines", ("pipeline_id",), pipelines.values())
+    projection.insert_new(session, "stages", ("stage_id",), stages.values())
     projection.upsert_newer(session, "deals", ("deal_id",), deals, derived=DEAL_CLIENT_CAMPAIGN)
     projection.insert_or_merge(session, "stage_entries", ("deal_id", "entered_at"), [stay for stay in stays if stay],
                                {"left_at": "LEAST(stage_entries.left_at, excluded.left_at)"}, _same_stay)

@@ -141,15 +141,17 @@ def insert_or_merge(session: Session, table_name: str, key: tuple[str, ...], row
                     merge: dict[str, str], fold) -> None:
     """Insert the rows, or set each column of `merge` to its SQL expression (over the table's row and
     `excluded`) where the key exists; `fold(earlier, later)` merges two of the batch's rows with one key the
-    same way first."""
+    same way first. A row the merge would leave as it is is not written again (a repeated report of a stay:
+    every update of a stay writes a new version of it and of each of its index entries)."""
     folded: dict[tuple, dict] = {}
     for row in rows:
         key_values = tuple(row[name] for name in key)
         folded[key_values] = fold(folded[key_values], row) if key_values in folded else row
     sets = ", ".join(f"{name} = {expression}" for name, expression in merge.items())
+    changes = " OR ".join(f"{table_name}.{name} IS DISTINCT FROM {expression}" for name, expression in merge.items())
     for columns, shaped in _by_shape(folded.values()).items():
         _execute(session, f"{_insert_from_arrays(table_name, columns)} ON CONFLICT ({', '.join(key)}) "
-                          f"DO UPDATE SET {sets}", columns, shaped)
+                          f"DO UPDATE SET {sets} WHERE {changes}", columns, shaped)
 
 
 def replace_children(session: Session, parent_table: str, key: str, child_table: str,

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from glassbox.inbox import ANY_TYPE
 from services.analytics import consumers
-from services.analytics.models import Client, Deal, Stage, StageEntry, User
+from services.analytics.models import Client, Deal, Pipeline, Stage, StageEntry, User
 from tests.support.analytics.events import (T0, DealLife, PipelineDef, client_archived, client_assigned, client_card,
                                             client_created, client_updated, event, new_id, user_created,
                                             user_deactivated, user_updated)
@@ -75,6 +75,57 @@ def test_deal_events_keep_the_latest_snapshot_and_every_stay_in_a_stage(feed, an
     stays = [(str(e.stage_id), e.entered_at, e.left_at) for e in rows(analytics_engine, StageEntry, StageEntry.entered_at)]
     assert stays == [(s, entered, left) for s, entered, left in life.stays]
     assert [s.name for s in rows(analytics_engine, Stage, Stage.position)] == ["Lead", "Offer", "Contract"]
+
+
+def test_stages_named_only_by_deal_snapshots_are_taken_from_the_first_that_tells_enough(feed, analytics_engine):
+    """No pipeline event: the stages and the pipeline come from the deals of one batch, each from the first
+    snapshot that names it with a position (a snapshot without one names nothing), the same deal moving twice."""
+    pipeline = PipelineDef.make([("Lead", 10, 5), ("Offer", 50, 10), ("Contract", 80, None)], name="Told first")
+    vague = DealLife(pipeline, new_id(), client_card(new_id(), new_id(), at(0)), Decimal("100.00"))
+    moving = DealLife(pipeline, new_id(), client_card(new_id(), new_id(), at(0)), Decimal("200.00"))
+    untold = vague.create(at(1))
+    untold.data.update(stage_position=None, stage_name="Not this name", pipeline_name="Not this one")
+    created = moving.create(at(2))
+    first_move = moving.move(at(3), 1)
+    renamed = PipelineDef(pipeline.pipeline_id, "Told later", [{**stage, "name": stage["name"] + " (later)"}
+                                                               for stage in pipeline.stages])
+    moving.pipeline = renamed
+    second_move = moving.move(at(4), 2)  # names Offer (as its previous stage) and Contract under other names
+
+    feed([untold, created, first_move, second_move])
+
+    stages = {str(s.stage_id): (s.name, s.position, str(s.pipeline_id)) for s in rows(analytics_engine, Stage)}
+    assert stages == {stage["stage_id"]: (stage["name"] if stage["position"] < 2 else "Contract (later)",
+                                          stage["position"], pipeline.pipeline_id) for stage in pipeline.stages}
+    [named] = rows(analytics_engine, Pipeline)
+    assert (str(named.pipeline_id), named.name, named.is_default) == (pipeline.pipeline_id, "Told first", False)
+    [deal] = [d for d in rows(analytics_engine, Deal) if str(d.deal_id) == moving.deal_id]
+    assert deal.stage_position == 2
+    stays = [(str(e.stage_id), e.entered_at, e.left_at) for e in rows(analytics_engine, StageEntry, StageEntry.entered_at)
+             if str(e.deal_id) == moving.deal_id]
+    assert stays == [(s, entered, left) for s, entered, left in moving.stays]
+
+
+def test_a_stay_reported_again_unchanged_is_not_written_again(feed, analytics_engine):
+    """A deal event that leaves its stay as it is (an update, a reassignment) does not write a new version of it
+    (its xmin stays); one that ends it does."""
+    pipeline = PipelineDef.make([("Lead", 10, 5), ("Offer", 50, 10)])
+    life = DealLife(pipeline, new_id(), client_card(new_id(), new_id(), at(0)), Decimal("100.00"))
+
+    def versions():
+        with analytics_engine.connect() as conn:
+            return dict(conn.execute(text("SELECT entered_at, xmin::text FROM stage_entries WHERE deal_id = :d"),
+                                     {"d": life.deal_id}).all())
+
+    feed([pipeline.event(at(0)), life.create(at(1))])
+    first = versions()
+    feed([life.update(at(2), title="Renamed"), life.reassign(at(3), new_id())])
+    assert versions() == first
+    feed([life.move(at(4), 1)])
+    moved = versions()
+    assert moved[at(1)] != first[at(1)] and len(moved) == 2
+    [lead] = [e for e in rows(analytics_engine, StageEntry) if e.entered_at == at(1)]
+    assert lead.left_at == at(4)
 
 
 def test_duplicated_and_reordered_deal_events_end_in_the_same_rows(feed, analytics_engine):

@@ -60,6 +60,27 @@ def test_a_batched_handler_gets_the_new_events_of_a_batch_in_one_call(engine, ka
     assert [applied_times(engine, e.data["client_id"]) for e in (seen_before, a, b)] == [1, 1, 1]
 
 
+def test_an_id_twice_in_a_batch_of_new_events_is_applied_once(engine, kafka_bootstrap, applied_table):
+    """The inbox answers with a count when every id of the batch is new: a copy inside the batch must still be
+    told apart (it is not counted), so the handler gets each event once, in the order of its first copy."""
+    calls = []
+
+    @batched
+    def count_all(session, events):
+        calls.append([event.id for event in events])
+        for event in events:
+            counting_handler(session, event)
+
+    runner = runner_of(engine, kafka_bootstrap, {CREATED: count_all})
+    a, b = created(str(uuid.uuid4())), created(str(uuid.uuid4()))
+
+    runner.process_batch([record(e) for e in (a, b, a)])
+
+    assert calls == [[a.id, b.id]]
+    assert [applied_times(engine, e.data["client_id"]) for e in (a, b)] == [1, 1]
+    assert inbox(engine, runner) == {a.id, b.id}
+
+
 def test_a_batch_that_fails_is_applied_again_one_event_at_a_time(engine, kafka_bootstrap, applied_table):
     topic = f"test.batches.{uuid.uuid4().hex[:8]}"
     ensure_topics(kafka_bootstrap, topics=[topic], partitions=1)
