@@ -35,14 +35,21 @@ def inbox(engine, runner) -> set[str]:
         return set(conn.scalars(text("select event_id from processed_events where consumer = :c"), {"c": runner.name}))
 
 
-def test_a_batched_handler_gets_the_new_events_of_a_batch_in_one_call(engine, kafka_bootstrap, applied_table):
-    calls = []
+def counting_in_batches(calls: list):
+    """A batched handler that notes the ids of each call's events in `calls` and counts each event applied."""
 
     @batched
     def count_all(session, events):
         calls.append([event.id for event in events])
         for event in events:
             counting_handler(session, event)
+
+    return count_all
+
+
+def test_a_batched_handler_gets_the_new_events_of_a_batch_in_one_call(engine, kafka_bootstrap, applied_table):
+    calls = []
+    count_all = counting_in_batches(calls)
 
     one_at_a_time = []
     runner = runner_of(engine, kafka_bootstrap, {CREATED: count_all, UPDATED: count_all,
@@ -64,12 +71,7 @@ def test_an_id_twice_in_a_batch_of_new_events_is_applied_once(engine, kafka_boot
     """The inbox answers with a count when every id of the batch is new: a copy inside the batch must still be
     told apart (it is not counted), so the handler gets each event once, in the order of its first copy."""
     calls = []
-
-    @batched
-    def count_all(session, events):
-        calls.append([event.id for event in events])
-        for event in events:
-            counting_handler(session, event)
+    count_all = counting_in_batches(calls)
 
     runner = runner_of(engine, kafka_bootstrap, {CREATED: count_all})
     a, b = created(str(uuid.uuid4())), created(str(uuid.uuid4()))
