@@ -198,18 +198,17 @@ def _same_stay(earlier: dict, later: dict) -> dict:
     return {**earlier, "left_at": min(lefts) if lefts else None}
 
 
-def _inferred(pipeline_id, stage_id, name, position, probability) -> dict | None:
-    """A deal names a stage that no pipeline event may have described (a pipeline seeded without an event, or
-    its event not read yet): what the snapshot tells (no SLA) is kept until a pipeline event says more."""
-    if not _known(pipeline_id, stage_id, position):
-        return None
-    return {"stage_id": stage_id, "pipeline_id": pipeline_id, "name": name, "position": position,
-            "probability": probability, "sla_days": None, "is_active": True, "last_event_time": INFERRED}
-
-
-def _known(pipeline_id, stage_id, position) -> bool:
-    """Whether a snapshot tells enough of a stage to infer it (_inferred)."""
-    return pipeline_id is not None and stage_id is not None and position is not None
+def _infer_stage(stages: dict, pipeline_id, stage_id, name, position, probability) -> bool:
+    """A deal names a stage that no pipeline event may have described (a pipeline seeded without an event, or its
+    event not read yet): what the snapshot tells (no SLA) is kept until a pipeline event says more. The first
+    snapshot of a batch that tells enough of a stage wins (as insert_new keeps it); whether this one did."""
+    if pipeline_id is None or stage_id is None or position is None:
+        return False
+    if stage_id not in stages:  # a batch names the same few stages hundreds of times
+        stages[stage_id] = {"stage_id": stage_id, "pipeline_id": pipeline_id, "name": name, "position": position,
+                            "probability": probability, "sla_days": None, "is_active": True,
+                            "last_event_time": INFERRED}
+    return True
 
 
 @batched
@@ -218,11 +217,7 @@ def deals_changed(session: Session, events: list[DomainEvent]) -> None:
     reflects a newer event), and the stay in its current stage is recorded (left at closing, if closed); a
     stage change also records the stay it ended. Stages (and their pipeline) the snapshots name are recorded
     too, if no pipeline event has described them yet."""
-    deals, stays = [], []
-    # A batch names the same few stages hundreds of times: each is inferred once (the first that can be, as
-    # insert_new would keep it).
-    pipelines: dict = {}
-    stages: dict = {}
+    deals, stays, pipelines, stages = [], [], {}, {}
     for event in events:
         data = event.data
         deal_id = aggregate_id(event, "deal_id")
@@ -231,17 +226,12 @@ def deals_changed(session: Session, events: list[DomainEvent]) -> None:
         pipeline_id, stage_id = values.get("pipeline_id"), values.get("stage_id")
         entered = values.get("stage_entered_at") or (values.get("created_at") if event.type == DEAL_CREATED else None)
         left = values.get("closed_at") if values.get("status") in ("won", "lost") else None
-        named = _known(pipeline_id, stage_id, values.get("stage_position"))
-        if named and stage_id not in stages:
-            stages[stage_id] = _inferred(pipeline_id, stage_id, values.get("stage_name"), values.get("stage_position"),
-                                         values.get("stage_probability"))
+        named = _infer_stage(stages, pipeline_id, stage_id, values.get("stage_name"), values.get("stage_position"),
+                             values.get("stage_probability"))
         stays.append(_stay(deal_id, pipeline_id, entered, stage_id, values.get("stage_position"), left))
         if event.type == DEAL_STAGE_CHANGED:
             previous, position = as_uuid(data.get("previous_stage_id")), as_int(data.get("previous_stage_position"))
-            if _known(pipeline_id, previous, position):
-                named = True
-                if previous not in stages:
-                    stages[previous] = _inferred(pipeline_id, previous, data.get("previous_stage_name"), position, None)
+            named = _infer_stage(stages, pipeline_id, previous, data.get("previous_stage_name"), position, None) or named
             stays.append(_stay(deal_id, pipeline_id, as_time(data.get("previous_stage_entered_at")), previous, position,
                                entered))
         if named and pipeline_id not in pipelines:

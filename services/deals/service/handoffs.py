@@ -61,7 +61,7 @@ def cancel_active(session: Session, deal: Deal, now: datetime, reason: str, prin
             hand_off.state, hand_off.cancelled_at, hand_off.cancel_reason = "cancelled", now, reason[:200]
             hand_off.updated_at = now
             cancelled.append(events.hand_off_event(events.HANDOFF_CANCELLED, hand_off, principal.user_id))
-        elif (hand_off.stage_id, hand_off.entered_at) == (deal.stage_id, deal.stage_entered_at):
+        else:  # not active: the query found it as the current stay's
             deal.hand_off = hand_off
     return cancelled
 
