@@ -122,6 +122,7 @@ def init_app(app: Flask, authenticate: Authenticator, public_prefixes: tuple[str
     `authenticate(token) -> Principal` raises jwt.InvalidTokenError for a token it refuses (services pass
     TokenVerifier.verify; the token issuer adds its own checks, such as API tokens)."""
     app.extensions["glassbox_authenticate"] = authenticate
+    app.extensions["glassbox_public_prefixes"] = public_prefixes
 
     @app.before_request
     def _authenticate():

@@ -80,9 +80,14 @@ def init_app(app: Flask, service: str) -> None:
         # The route pattern, not the raw path, keeps the label set small.
         endpoint = request.url_rule.rule if request.url_rule else "unmatched"
         if start is not None:
-            HTTP_LATENCY.labels(service, request.method, endpoint).observe(time.perf_counter() - start)
-            HTTP_REQUESTS.labels(service, request.method, endpoint, str(response.status_code)).inc()
+            observe_request(service, request.method, endpoint, response.status_code, start)
         return response
+
+
+def observe_request(service: str, method: str, endpoint: str, status: int, started: float) -> None:
+    """One answered request: its latency since `started` (time.perf_counter) and its count by status."""
+    HTTP_LATENCY.labels(service, method, endpoint).observe(time.perf_counter() - started)
+    HTTP_REQUESTS.labels(service, method, endpoint, str(status)).inc()
 
 
 def add_registry(app: Flask, collected: CollectorRegistry) -> None:

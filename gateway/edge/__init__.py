@@ -10,10 +10,14 @@ def init_app(app: Flask) -> None:
     """Registered after the API blueprints: the proxy is the catch-all for the services' resources, and
     protection's hooks must run after authentication."""
     from gateway.edge import openapi, protection, proxy, webapp
+    from gateway.edge.express import ExpressLane
     from gateway.edge.upstreams import Upstreams
+    from glassbox import tracing
 
     app.extensions["gateway_upstreams"] = Upstreams.discover(app.config["GLASSBOX_SETTINGS"])
     app.register_blueprint(openapi.blueprint)
     app.register_blueprint(proxy.blueprint)
     app.register_blueprint(webapp.blueprint)  # the web app at / (routes more specific than its catch-all win)
-    protection.init_app(app)
+    if not tracing.active():  # a traced request is Flask's: its span is made there
+        app.wsgi_app = ExpressLane(app, "gateway")
+    protection.init_app(app)  # its ProxyFix goes in front, so the lane sees the client's address too

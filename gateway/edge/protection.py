@@ -3,6 +3,7 @@ is refused), the client's address behind trusted proxies, CORS for configured or
 response. The body size limit is the kit's MAX_CONTENT_LENGTH."""
 from __future__ import annotations
 
+import functools
 import threading
 import time
 
@@ -14,6 +15,7 @@ from limits import parse_many
 from limits.storage import MemoryStorage
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from glassbox.auth import Principal
 from glassbox.web import error_body
 
 UNLIMITED_PREFIXES = ("/health/", "/.well-known/")  # probes and key fetches must never be refused
@@ -45,7 +47,11 @@ def _storage_uri(configured: str) -> str:
 def rate_limit_key() -> str:
     """The user for an authenticated request (the auth hook runs before the limiter's), else the IP."""
     principal = g.get("principal")
-    return f"user:{principal.user_id}" if principal else f"ip:{get_remote_address()}"
+    return _user_key(principal) if principal else f"ip:{get_remote_address()}"
+
+
+def _user_key(principal: Principal) -> str:
+    return f"user:{principal.user_id}"
 
 
 def _application_limit() -> str:
@@ -94,19 +100,40 @@ def _spend_refused_authentication(response: Response) -> Response:
     else may be done."""
     if response.status_code != 401 or g.get("rate_limit_checked") or "principal" in g:
         return response
-    address = get_remote_address()
-    for item in parse_many(_application_limit()):
-        if not limiter.limiter.hit(item, "refused-authentication", address):
-            reset_at, _ = limiter.limiter.get_window_stats(item, "refused-authentication", address)
+    return _spend("refused-authentication", get_remote_address()) or response
+
+
+def spend_budget(principal: Principal) -> Response | None:
+    """For a request answered without Flask's hooks (the express lane): one request of the caller's budget spent
+    where Flask-Limiter's own check spends it (its storage and strategy, the key and scope it gives an application
+    limit), so both paths draw on one budget; the 429 once it is spent."""
+    if not limiter.enabled:
+        return None
+    return _spend(_user_key(principal), "global")
+
+
+def _spend(*identifiers: str) -> Response | None:
+    for item in _parsed(_application_limit()):
+        if not limiter.limiter.hit(item, *identifiers):
+            reset_at, _ = limiter.limiter.get_window_stats(item, *identifiers)
             return current_app.make_response(_refusal(str(item), reset_at - time.time()))
-    return response
+    return None
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(limits: str) -> tuple:
+    return tuple(parse_many(limits))
 
 
 def _security_headers(response: Response) -> Response:
+    return secured(response, request.path)
+
+
+def secured(response: Response, path: str) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     response.headers.setdefault("Content-Security-Policy", JSON_CSP)  # /docs sets its own
-    if request.path.startswith(NO_STORE_PREFIXES):
+    if path.startswith(NO_STORE_PREFIXES):
         response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import urllib3
-from flask import Blueprint, Response, g, request
+from flask import Blueprint, Request, Response, g, request
 from flask_smorest import abort
 
 from gateway.edge.upstreams import upstreams
@@ -32,34 +32,50 @@ def _upload_body_limit(_endpoint, values):
 
 @blueprint.route("/api/v1/<path:path>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def forward(path: str):
-    segments = path.split("/")
-    service = upstreams().owners.get(segments[0])
-    # Dot segments would be resolved on the way out and could reach another resource or service path.
-    if service is None or "." in segments or ".." in segments:
+    service = owner(path)
+    if service is None:
         abort(404, message=f"there is no resource at /api/v1/{path}")
-    settings = current_settings()
+    return relay(request, service, g.get("upstream_authorization"), g.request_id)
+
+
+def owner(path: str) -> str | None:
+    """The service that owns /api/v1/`path`, None when none does."""
+    segments = path.split("/")
+    # Dot segments would be resolved on the way out and could reach another resource or service path.
+    return None if "." in segments or ".." in segments else upstreams().owners.get(segments[0])
+
+
+def relay(request: Request, service: str, authorization: str | None, request_id: str) -> Response:
+    """`request` sent on to `service` as the caller (`authorization`), and its answer; a 502, 503 or 504 (raised)
+    when the service gives no valid answer, cannot be reached or does not answer in time."""
     try:
-        upstream = upstreams().client.open(
-            request.method, settings.service_address(service, quote(request.path)),
-            query=request.query_string or None, headers=_upstream_headers(),
-            body=request.get_data() or None,  # 413 above MAX_CONTENT_LENGTH
-            timeout=settings.export_timeouts if _is_export(request.method, segments) else settings.timeouts,
-            service=service)
+        upstream = _send_on(request, service, authorization, request_id)
     except UpstreamError as exc:
         abort(exc.status, message=exc.message)
-    return _relay(upstream)
+    return _relayed(upstream)
 
 
-def _is_export(method: str, segments: list[str]) -> bool:
+def _send_on(request: Request, service: str, authorization: str | None, request_id: str) -> urllib3.BaseHTTPResponse:
+    settings = current_settings()
+    return upstreams().client.open(
+        request.method, settings.service_address(service, quote(request.path)),
+        query=request.query_string or None, headers=_upstream_headers(request, authorization, request_id),
+        body=request.get_data() or None,  # 413 above MAX_CONTENT_LENGTH
+        timeout=settings.export_timeouts if _is_export(request.method, request.path) else settings.timeouts,
+        service=service)
+
+
+def _is_export(method: str, path: str) -> bool:
     """GET /<resource>/.../export: a file whose first byte may come late (an XLSX is zipped after its last row)."""
+    segments = path.split("/")[3:]  # after /api/v1/
     return method == "GET" and len(segments) > 1 and segments[-1] == "export"
 
 
-def _upstream_headers() -> dict[str, str]:
+def _upstream_headers(request: Request, authorization: str | None, request_id: str) -> dict[str, str]:
     headers = {name: request.headers[name] for name in FORWARDED_REQUEST_HEADERS if name in request.headers}
-    if "upstream_authorization" in g:  # absent on a service's public path, which is called without a token
-        headers["Authorization"] = g.upstream_authorization
-    headers["X-Request-ID"] = g.request_id
+    if authorization:  # absent on a service's public path, which is called without a token
+        headers["Authorization"] = authorization
+    headers["X-Request-ID"] = request_id
     # The chain as it came, plus the peer that connected here (a trusted proxy's own address behind ProxyFix).
     peer = request.environ.get("werkzeug.proxy_fix.orig", {}).get("REMOTE_ADDR", request.remote_addr)
     headers["X-Forwarded-For"] = ", ".join(filter(None, [request.headers.get("X-Forwarded-For"), peer]))
@@ -67,7 +83,7 @@ def _upstream_headers() -> dict[str, str]:
     return headers
 
 
-def _relay(upstream: urllib3.BaseHTTPResponse) -> Response:
+def _relayed(upstream: urllib3.BaseHTTPResponse) -> Response:
     length = upstream.headers.get("Content-Length", "")
     if length.isdigit() and int(length) <= BUFFER_LIMIT:
         try:  # read whole: the connection goes back to the pool at once

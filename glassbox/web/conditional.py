@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from flask import Flask, Response, request
+from flask import Flask, Request, Response, request
 
 _VERSION_TAG = re.compile(r'^"([0-9]{1,9})(?:-[0-9a-f]{1,64})?"$')
 _BARE_VERSION_TAG = re.compile(r'^"[0-9]{1,9}"$')
@@ -30,6 +30,11 @@ def if_match_versions() -> frozenset[int] | None:
 
 
 def _conditional_get(response: Response) -> Response:
+    return conditional(response, request)
+
+
+def conditional(response: Response, request: Request) -> Response:
+    """`response` to `request` with its ETag, or the 304 that replaces it."""
     # Streamed answers (a file, a CSV export, a live stream) are left alone: hashing would read them whole.
     if request.method not in ("GET", "HEAD") or response.status_code != 200 or response.is_streamed:
         return response

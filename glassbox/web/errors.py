@@ -5,7 +5,7 @@ import json
 import logging
 from http import HTTPStatus
 
-from flask import Flask
+from flask import Flask, Response
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
@@ -72,6 +72,12 @@ def _handle_unexpected(exc: Exception):
         return response
     log.exception("unhandled error")
     return _handle_http_exception(InternalServerError("an unexpected error occurred; it has been logged"))
+
+
+def error_response(exc: Exception) -> Response:
+    """The answer the app's handlers give to `exc`, for code that answers outside Flask's request handling (a WSGI
+    layer in front of the app)."""
+    return _handle_unexpected(exc)
 
 
 def init_app_error_handlers(app: Flask) -> None:

@@ -101,10 +101,13 @@ def _refuse_nul_characters():
 
 def _echo_request_id(response: Response) -> Response:
     response.headers[REQUEST_ID_HEADER] = g.get("request_id", "")
-    # One line per request, with its request id: what ties a caller's answer to the service's log.
-    access_log.info("%s %s %s", request.method, request.path, response.status_code,
-                    extra={"method": request.method, "path": request.path, "status": response.status_code})
+    log_access(request.method, request.path, response.status_code)
     return response
+
+
+def log_access(method: str, path: str, status: int) -> None:
+    # One line per request, with its request id: what ties a caller's answer to the service's log.
+    access_log.info("%s %s %s", method, path, status, extra={"method": method, "path": path, "status": status})
 
 
 def _unbind_request_id(_exc) -> None:

@@ -408,6 +408,18 @@ def test_cors_preflight_from_an_allowed_origin_gets_the_headers(cors_gw):
     assert {"x-request-id", "retry-after", "location", "etag"} <= exposed
 
 
+def test_a_proxied_read_from_an_allowed_origin_gets_the_cors_headers(cors_gw, gw_user, monkeypatch):
+    caller = gw_user("manager")
+    app = cors_gw.application
+    with StubUpstream("json") as stub:
+        settings = app.config["GLASSBOX_SETTINGS"]
+        monkeypatch.setitem(app.config, "GLASSBOX_SETTINGS", dataclasses.replace(
+            settings, service_urls={**settings.service_urls, "clients": stub.url}))
+        answer = cors_gw.get("/api/v1/clients", headers={**caller.headers, "Origin": "https://app.glassbox.example"})
+    assert answer.status_code == 200
+    assert answer.headers["Access-Control-Allow-Origin"] == "https://app.glassbox.example"
+
+
 def test_cors_preflight_from_another_origin_gets_none(cors_gw, gw):
     assert "Access-Control-Allow-Origin" not in preflight(cors_gw, "https://evil.example").headers
     # Without GATEWAY_CORS_ORIGINS no origin is allowed.
