@@ -22,6 +22,8 @@ UNLIMITED_PREFIXES = ("/health/", "/.well-known/")  # probes and key fetches mus
 JSON_CSP = "default-src 'none'; frame-ancestors 'none'"
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer"}
 NO_STORE_PREFIXES = ("/api/v1/auth/", "/api/v1/api-tokens")  # tokens must not stay in any cache
+# What `secured` adds to an answer that has none of these (every relayed one: the proxy passes none of them on).
+SECURED_JSON_HEADERS = (*SECURITY_HEADERS.items(), ("Content-Security-Policy", JSON_CSP))
 
 
 class SweptMemoryStorage(MemoryStorage):

@@ -2,6 +2,7 @@
 resource, with the caller's token and request id; status, body and the safe headers come back unchanged."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import quote
 
 import urllib3
@@ -35,7 +36,17 @@ def forward(path: str):
     service = owner(path)
     if service is None:
         abort(404, message=f"there is no resource at /api/v1/{path}")
-    return relay(request, service, g.get("upstream_authorization"), g.request_id)
+    return as_response(relay(request, service, g.get("upstream_authorization"), g.request_id))
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A service's answer as the gateway passes it on: the status, the passed headers, and the body, read whole
+    (`body`; the connection is back in its pool) when small, else left to stream from `upstream`."""
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes | None
+    upstream: urllib3.BaseHTTPResponse
 
 
 def owner(path: str) -> str | None:
@@ -45,14 +56,21 @@ def owner(path: str) -> str | None:
     return None if "." in segments or ".." in segments else upstreams().owners.get(segments[0])
 
 
-def relay(request: Request, service: str, authorization: str | None, request_id: str) -> Response:
+def relay(request: Request, service: str, authorization: str | None, request_id: str) -> Answer:
     """`request` sent on to `service` as the caller (`authorization`), and its answer; a 502, 503 or 504 (raised)
     when the service gives no valid answer, cannot be reached or does not answer in time."""
     try:
         upstream = _send_on(request, service, authorization, request_id)
     except UpstreamError as exc:
         abort(exc.status, message=exc.message)
-    return _relayed(upstream)
+    headers = [(name, upstream.headers[name]) for name in PASSED_RESPONSE_HEADERS if name in upstream.headers]
+    length = upstream.headers.get("Content-Length", "")
+    if not (length.isdigit() and int(length) <= BUFFER_LIMIT):
+        return Answer(upstream.status, headers, None, upstream)
+    try:  # read whole: the connection goes back to the pool at once
+        return Answer(upstream.status, headers, upstream.read(), upstream)
+    finally:
+        ServiceClient.release(upstream)
 
 
 def _send_on(request: Request, service: str, authorization: str | None, request_id: str) -> urllib3.BaseHTTPResponse:
@@ -83,19 +101,13 @@ def _upstream_headers(request: Request, authorization: str | None, request_id: s
     return headers
 
 
-def _relayed(upstream: urllib3.BaseHTTPResponse) -> Response:
-    length = upstream.headers.get("Content-Length", "")
-    if length.isdigit() and int(length) <= BUFFER_LIMIT:
-        try:  # read whole: the connection goes back to the pool at once
-            response = Response(upstream.read(), status=upstream.status)
-        finally:
-            ServiceClient.release(upstream)
+def as_response(answer: Answer) -> Response:
+    if answer.body is not None:
+        response = Response(answer.body, status=answer.status)
     else:
         # The read timeout still bounds every wait for the next chunk.
-        response = Response(upstream.stream(CHUNK_SIZE), status=upstream.status)
-        response.call_on_close(lambda: ServiceClient.release(upstream))
+        response = Response(answer.upstream.stream(CHUNK_SIZE), status=answer.status)
+        response.call_on_close(lambda: ServiceClient.release(answer.upstream))
     del response.headers["Content-Type"]  # Flask's default; the service's own, if any, comes next
-    for name in PASSED_RESPONSE_HEADERS:
-        if name in upstream.headers:
-            response.headers[name] = upstream.headers[name]
+    response.headers.extend(answer.headers)
     return response

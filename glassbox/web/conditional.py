@@ -46,6 +46,11 @@ def conditional(response: Response, request: Request) -> Response:
     return response.make_conditional(request)
 
 
+def own_tag(tag: str | None) -> bool:
+    """A tag `conditional` keeps as it is (a relayed service's own); None or a bare version tag it completes."""
+    return tag is not None and not _BARE_VERSION_TAG.match(tag)
+
+
 def _digest(response: Response) -> str:
     """Only when a tag is made here: a relayed answer that has its own is not read again."""
     return hashlib.sha256(response.get_data()).hexdigest()[:32]
