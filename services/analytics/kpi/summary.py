@@ -1,9 +1,12 @@
 """/kpi/summary and /kpi/managers: the headline figures of the period, in total and per manager."""
 from __future__ import annotations
 
+from concurrent.futures import Future
+
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from glassbox.snapshots import alongside
 from services.analytics.kpi import owner_figures
 from services.analytics.kpi.conditions import empty_outcome_figures, outcome_figures, stage_names
 from services.analytics.kpi.funnel import weakest_stages
@@ -34,10 +37,21 @@ def managers(session: Session, scope: Scope, interval: str | None = None) -> dic
     `interval`, each manager's main figures per bucket."""
     # the open deals per owner, pipeline and stage are ~1,000 groups of a few thousand total rows: hashed in memory
     session.execute(text(f"SET LOCAL work_mem = '{KPI_WORK_MEM}'"))
-    # one plain statement each (owner_figures.py) unless filtered on a client segment
-    owner_outcomes = owner_figures.owner_outcomes(session, scope, oldest_fresh(session, scope))
-    if owner_outcomes is None:
-        owner_outcomes = {row["owner_id"]: row for row in outcomes(session, scope, {"owner_id": "owner_id"})}
+    # The outcomes per owner, the largest statement, are read on a second connection in the same snapshot while
+    # this one reads the rest (PostgreSQL works on both at once).
+    with alongside(session, lambda other: _owner_outcomes(other, scope), {"work_mem": KPI_WORK_MEM}) as reading:
+        return _managers(session, scope, interval, reading)
+
+
+def _owner_outcomes(session: Session, scope: Scope) -> dict:
+    # one plain statement (owner_figures.py) unless filtered on a client segment
+    found = owner_figures.owner_outcomes(session, scope, oldest_fresh(session, scope))
+    if found is None:
+        found = {row["owner_id"]: row for row in outcomes(session, scope, {"owner_id": "owner_id"})}
+    return found
+
+
+def _managers(session: Session, scope: Scope, interval: str | None, outcomes_read: Future) -> dict:
     # the earlier side of a comparison compares neither the open deals nor the weakest stage: not asked
     open_rows = [] if scope.period_only else owner_figures.open_by_owner_stage(session, scope)
     if open_rows is None:
@@ -70,6 +84,7 @@ def managers(session: Session, scope: Scope, interval: str | None = None) -> dic
             done_of.setdefault(assignee, {})[type_] = done
         overdue_of[assignee] = overdue_of.get(assignee, 0) + overdue
 
+    owner_outcomes = outcomes_read.result()
     # The rows: every active manager in scope, and anyone else who owns or did something counted here.
     ids = (owner_figures.active_managers(session, scope) | set(owner_outcomes) | set(stages_of) | set(clients)
            | set(overdue_of))
