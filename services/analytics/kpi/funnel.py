@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy import Integer, String, case, cast, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
+from services.analytics.kpi import owner_figures
 from services.analytics.kpi.conditions import DealConditions, stage_names
 from services.analytics.kpi.measures import money
 from services.analytics.kpi.scope import Scope, days, deal_filters, ratio, sql_time
@@ -134,12 +135,14 @@ def weakest_stages(session: Session, scope: Scope) -> dict:
     """{owner: {stage, conversion, team_conversion} | None}: for each manager, the stage of the funnel
     pipeline whose conversion_to_next is lowest relative to the team's (all deals matching the filters but
     the manager); a stage counts only if the manager had deals entering it and the team converted some."""
-    pipeline = default_pipeline(session, scope.pipeline_id)
-    if pipeline is None:
+    # plain statements (owner_figures.py), the rows' own conversions below
+    pipeline_id, stages = owner_figures.funnel_stages(session, scope.pipeline_id)
+    if pipeline_id is None:
         return {}
-    stages = _active_stages(session, pipeline.pipeline_id)
+    mine = owner_figures.entered_by_owner(session, scope, pipeline_id)
+    if mine is None:
+        mine = _entered(session, scope, pipeline_id, by_owner=True, with_manager=False)
     # One pass: per owner over the team's deals; the team's figures are their sums, a manager's their row.
-    mine = _entered(session, scope, pipeline.pipeline_id, by_owner=True, with_manager=False)
     steps_of = _steps_by_owner(stages, mine)
     team = [sum(counts) for counts in zip(*steps_of.values())] or [0] * (len(stages) + 1)
     team_shown = _ratios(team)
@@ -149,7 +152,7 @@ def weakest_stages(session: Session, scope: Scope) -> dict:
         index = _weakest_index(own, team)
         if index is not None:
             weakest[owner] = {"stage_id": stages[index].stage_id, "name": stages[index].name,
-                              "pipeline_id": pipeline.pipeline_id, "conversion": ratio(own[index + 1], own[index]),
+                              "pipeline_id": pipeline_id, "conversion": ratio(own[index + 1], own[index]),
                               "team_conversion": team_shown[index]}
     return weakest
 

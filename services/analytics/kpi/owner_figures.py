@@ -261,3 +261,52 @@ def clients_by_owner(session: Session, scope: Scope) -> dict | None:
     statement = _CLIENTS.format(people_t=people.format(alias="t"), people_c=people.format(alias="c"))
     return {owner: (int(live or 0), int(created or 0))
             for owner, live, created in session.connection().exec_driver_sql(statement, _params(scope))}
+
+
+# As funnel._entered per owner (the team's deals: no manager filter): the deals created in the period that reached
+# each active stage of the pipeline or a later one, and those won (stage null); a deal reached the furthest position
+# among the stages it ever entered and its current one, a won deal every stage.
+_ENTERED = """
+WITH histogram AS (
+    SELECT owner, reached, count(*) AS n, count(*) FILTER (WHERE status = 'won') AS won
+    FROM (SELECT d.owner_id AS owner, d.status,
+                 CASE WHEN d.status = 'won' THEN 2147483647
+                      ELSE greatest(coalesce(c.position, d.stage_position, -1),
+                                    coalesce((SELECT max(coalesce(e.position, x.stage_position))
+                                              FROM stage_entries x LEFT JOIN stages e ON e.stage_id = x.stage_id
+                                              WHERE x.deal_id = d.deal_id), -1)) END AS reached
+          FROM deals d LEFT JOIN stages c ON c.stage_id = d.stage_id
+          WHERE d.pipeline_id = %(funnel)s AND d.created_at >= %(start)s AND d.created_at < %(end)s{people_d}) deals
+    GROUP BY 1, 2)
+SELECT h.owner, s.stage_id, sum(h.n)
+FROM histogram h JOIN stages s ON s.pipeline_id = %(funnel)s AND s.is_active AND s.position <= h.reached
+GROUP BY 1, 2
+UNION ALL
+SELECT owner, NULL, sum(won) FROM histogram GROUP BY 1"""
+
+
+def entered_by_owner(session: Session, scope: Scope, pipeline_id) -> dict | None:
+    """{(owner, stage id or "won"): deals} as funnel._entered(by_owner=True, with_manager=False) has them; None for
+    a question filtered on a client segment."""
+    if scope.by_segment:
+        return None
+    people = _FILTERS["team"].format(alias="d") if scope.team_id else ""
+    return {(owner, "won" if stage is None else stage): int(count)
+            for owner, stage, count in session.connection().exec_driver_sql(
+                _ENTERED.format(people_d=people), _params(scope, funnel=pipeline_id)).all()}
+
+
+def funnel_stages(session: Session, pipeline_id) -> tuple:
+    """(pipeline id, [(stage id, name)] of its active stages in order) of `pipeline_id`, or of the default pipeline
+    (as funnel.default_pipeline chooses it) without one; (None, []) when there is none."""
+    if pipeline_id is None:
+        pipeline_id = session.connection().exec_driver_sql(
+            "SELECT pipeline_id FROM pipelines ORDER BY is_default DESC, created_at, pipeline_id LIMIT 1").scalar()
+    elif not session.connection().exec_driver_sql(
+            "SELECT 1 FROM pipelines WHERE pipeline_id = %(p)s", {"p": pipeline_id}).first():
+        pipeline_id = None
+    if pipeline_id is None:
+        return None, []
+    return pipeline_id, session.connection().exec_driver_sql(
+        "SELECT stage_id, name FROM stages WHERE pipeline_id = %(p)s AND is_active ORDER BY position, stage_id",
+        {"p": pipeline_id}).all()
