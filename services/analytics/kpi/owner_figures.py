@@ -239,7 +239,7 @@ def activities_by_assignee(session: Session, scope: Scope) -> list[tuple] | None
     people = _filters(scope, "{alias}", pipeline=False).replace("owner_id", "assignee_id")
     statement = _ACTIVITIES.format(people_a=people.format(alias="a"), people_t=people.format(alias="t"))
     return [(assignee, type_, int(done), int(overdue))
-            for assignee, type_, done, overdue in session.connection().exec_driver_sql(statement, _params(scope))
+            for assignee, type_, done, overdue in session.connection().exec_driver_sql(statement, _params(scope)).all()
             if done or overdue]
 
 

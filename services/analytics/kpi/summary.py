@@ -72,11 +72,12 @@ def _managers(session: Session, scope: Scope, interval: str | None, outcomes_rea
     order: dict = {}  # each stage's sort key (pipeline, name, id as text), computed once for all managers
     for owner, pipeline, stage_id, deals, amount in open_rows:
         stage = (pipeline, stage_id)
-        if stage not in order:
-            order[stage] = (str(pipeline), str(names.get(stage_id)), str(stage_id))
+        key = order.get(stage)
+        if key is None:
+            key = order[stage] = (str(pipeline), str(names.get(stage_id)), str(stage_id))
         stages_of.setdefault(owner, []).append(
-            (order[stage], {"pipeline_id": pipeline, "stage_id": stage_id, "stage_name": names.get(stage_id),
-                            "deals": deals, "amount": amount}))
+            (key, {"pipeline_id": pipeline, "stage_id": stage_id, "stage_name": names.get(stage_id), "deals": deals,
+                   "amount": amount}))
     done_of: dict = {}
     overdue_of: dict = {}
     for assignee, type_, done, overdue in activity_rows:
@@ -100,9 +101,10 @@ def _managers(session: Session, scope: Scope, interval: str | None, outcomes_rea
     rows = []
     for user_id in ids:
         name, team_id, role, is_active = users.get(user_id, (None, None, None, None))
+        live, created = clients.get(user_id, (0, 0))
         row = {
             "manager_id": user_id, "name": name, "team_id": team_id, "role": role, "is_active": is_active,
-            "clients": clients.get(user_id, (0, 0))[0], "clients_created": clients.get(user_id, (0, 0))[1],
+            "clients": live, "clients_created": created,
             **(outcome_figures(owner_outcomes[user_id]) if user_id in owner_outcomes else empty),
             "open_by_stage": [stage for _, stage in sorted(stages_of.get(user_id, []), key=lambda pair: pair[0])],
             "activities_done": dict(sorted(done_of.get(user_id, {}).items(), key=lambda item: str(item[0]))),
