@@ -5,10 +5,12 @@ on two statements at once. For the large read-only questions whose independent s
 
 `session` must be in a REPEATABLE READ (or SERIALIZABLE) transaction that has written nothing: the imported
 snapshot does not see the exporter's own changes. Its result is `.result()`; the thread is always joined, and the
-second connection returned to the pool, before the `with` block is left."""
+second connection returned to the pool, before the `with` block is left. The engine's pool must hold two
+connections per request thread (glassbox.db.make_engine: 5 + 10 overflow)."""
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import copy_context
@@ -19,18 +21,20 @@ from sqlalchemy.orm import Session
 
 T = TypeVar("T")
 
-# Each request thread asks for one more connection at a time; a few threads per process are enough.
-_WORKERS = int(os.environ.get("GLASSBOX_SNAPSHOT_THREADS", "4"))
+# One reader per request thread of a gunicorn worker (gunicorn_conf.py: 4 threads); more requests wait their turn.
+_WORKERS = 4
 _executor: ThreadPoolExecutor | None = None
 _executor_pid: int | None = None
+_creating = threading.Lock()
 
 
 def _pool() -> ThreadPoolExecutor:
     """The process's worker threads (created after a fork: gunicorn's workers each get their own)."""
     global _executor, _executor_pid
-    if _executor is None or _executor_pid != os.getpid():
-        _executor, _executor_pid = ThreadPoolExecutor(_WORKERS, thread_name_prefix="snapshot-reader"), os.getpid()
-    return _executor
+    with _creating:
+        if _executor is None or _executor_pid != os.getpid():
+            _executor, _executor_pid = ThreadPoolExecutor(_WORKERS, thread_name_prefix="snapshot-reader"), os.getpid()
+        return _executor
 
 
 def _run(engine, snapshot: str, settings: dict[str, str], work: Callable[[Session], T]) -> T:
