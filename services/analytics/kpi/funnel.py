@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 from decimal import Decimal
-from fractions import Fraction
 
 from sqlalchemy import Integer, String, case, cast, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
+from services.analytics.kpi import owner_figures
 from services.analytics.kpi.conditions import DealConditions, stage_names
 from services.analytics.kpi.measures import money
 from services.analytics.kpi.scope import Scope, days, deal_filters, ratio, sql_time
@@ -71,13 +71,38 @@ def _steps(stages: list[Stage], entered: dict, owner) -> list[int]:
 
 def _conversions(stages: list[Stage], entered: dict, owner) -> list[Decimal | None]:
     """conversion_to_next of each stage in order; the last one converts to won."""
-    steps = _steps(stages, entered, owner)
-    return [ratio(steps[i + 1], steps[i]) for i in range(len(stages))]
+    return _ratios(_steps(stages, entered, owner))
 
 
-def _exact_conversions(stages: list[Stage], entered: dict, owner) -> list[Fraction | None]:
-    steps = _steps(stages, entered, owner)
-    return [Fraction(steps[i + 1], steps[i]) if steps[i] else None for i in range(len(stages))]
+def _ratios(steps: list[int]) -> list[Decimal | None]:
+    return [ratio(steps[i + 1], steps[i]) for i in range(len(steps) - 1)]
+
+
+def _steps_by_owner(stages: list[Stage], entered: dict) -> dict:
+    """{owner: entered of each stage in order, then won} in one pass over `entered`."""
+    index = {stage.stage_id: i for i, stage in enumerate(stages)}
+    index["won"] = len(stages)
+    by_owner: dict = {}
+    for (owner, step), count in entered.items():
+        steps = by_owner.get(owner)
+        if steps is None:
+            steps = by_owner[owner] = [0] * (len(stages) + 1)
+        if step in index:
+            steps[index[step]] += count
+    return by_owner
+
+
+def _weakest_index(own: list[int], team: list[int]) -> int | None:
+    """The stage whose own conversion relative to the team's, (own[i+1] / own[i]) / (team[i+1] / team[i]), is
+    lowest (on a tie the earlier one), among those the owner entered and the team converted from; compared exactly
+    as integer cross products (every count is >= 0, every denominator here > 0)."""
+    best = None
+    for i in range(len(own) - 1):
+        if own[i] and team[i] and team[i + 1]:
+            numerator, denominator = own[i + 1] * team[i], own[i] * team[i + 1]
+            if best is None or numerator * best[1] < best[0] * denominator:
+                best = (numerator, denominator, i)
+    return None if best is None else best[2]
 
 
 def funnel(session: Session, scope: Scope) -> dict:
@@ -110,25 +135,24 @@ def weakest_stages(session: Session, scope: Scope) -> dict:
     """{owner: {stage, conversion, team_conversion} | None}: for each manager, the stage of the funnel
     pipeline whose conversion_to_next is lowest relative to the team's (all deals matching the filters but
     the manager); a stage counts only if the manager had deals entering it and the team converted some."""
-    pipeline = default_pipeline(session, scope.pipeline_id)
-    if pipeline is None:
+    # plain statements (owner_figures.py), the rows' own conversions below
+    pipeline_id, stages = owner_figures.funnel_stages(session, scope.pipeline_id)
+    if pipeline_id is None:
         return {}
-    stages = _active_stages(session, pipeline.pipeline_id)
+    mine = owner_figures.entered_by_owner(session, scope, pipeline_id)
+    if mine is None:
+        mine = _entered(session, scope, pipeline_id, by_owner=True, with_manager=False)
     # One pass: per owner over the team's deals; the team's figures are their sums, a manager's their row.
-    mine = _entered(session, scope, pipeline.pipeline_id, by_owner=True, with_manager=False)
-    team_entered: dict = {}
-    for (_, step), count in mine.items():
-        team_entered[(None, step)] = team_entered.get((None, step), 0) + count
-    team, team_shown = _exact_conversions(stages, team_entered, None), _conversions(stages, team_entered, None)
-    owners = {owner for owner, _ in mine}
+    steps_of = _steps_by_owner(stages, mine)
+    team = [sum(counts) for counts in zip(*steps_of.values())] or [0] * (len(stages) + 1)
+    team_shown = _ratios(team)
     weakest = {}
-    for owner in owners if scope.manager_id is None else owners & {scope.manager_id}:
-        own, own_shown = _exact_conversions(stages, mine, owner), _conversions(stages, mine, owner)
-        candidates = [(own[i] / team[i], i) for i in range(len(stages)) if own[i] is not None and team[i]]
-        if candidates:
-            _, index = min(candidates)  # the lowest relative conversion; on a tie the earlier stage
+    for owner in steps_of if scope.manager_id is None else steps_of.keys() & {scope.manager_id}:
+        own = steps_of[owner]
+        index = _weakest_index(own, team)
+        if index is not None:
             weakest[owner] = {"stage_id": stages[index].stage_id, "name": stages[index].name,
-                              "pipeline_id": pipeline.pipeline_id, "conversion": own_shown[index],
+                              "pipeline_id": pipeline_id, "conversion": ratio(own[index + 1], own[index]),
                               "team_conversion": team_shown[index]}
     return weakest
 

@@ -32,72 +32,78 @@ rated AS (
     SELECT g.*, CASE WHEN g.currency = %(base)s THEN 1 ELSE r.rate END AS rate
     FROM grouped g LEFT JOIN rates r ON r.currency = g.currency AND r.day = g.day)"""
 
-# Rows as totals.deal_rows has them: w = how many deals a row stands for (a group's count, -count for the deals
-# taken away from the totals, 1 for a deal); the flags say what a row counts.
+# The rows with money, as totals.deal_rows has them: w = how many deals a row stands for (a group's count, 1 for a
+# deal); the flags say what a row counts. The open deals of the totals count as stalled when they could stall and as
+# past due when dated; those on the other side of now are taken away in _CORRECTIONS (counts only: no money).
 _OPEN_GROUPS = """
     SELECT t.owner_id, t.currency, coalesce(t.closed_on, %(today)s) AS day, t.deals AS w, t.amount,
            t.amount * coalesce(g.probability, t.stage_probability, 0) * 0.01 AS weighted, true AS c_open,
            (g.sla_days IS NOT NULL AND t.entered) AS c_stalled, t.dated AS c_past_due,
-           (g.sla_days IS NOT NULL AND t.entered OR t.dated) AS c_overdue, false AS c_created, false AS c_won,
-           false AS c_lost, NULL::numeric AS cycle
+           (g.sla_days IS NOT NULL AND t.entered OR t.dated) AS c_overdue, false AS c_won, false AS c_lost,
+           NULL::numeric AS cycle
     FROM open_deals_by_owner t LEFT JOIN stages g ON g.stage_id = t.stage_id
     WHERE t.deals <> 0{filters_t}"""
 
-# open deals still within their stage's SLA (not stalled), counted overdue when past due: taken away
-_FRESH = """
-    SELECT owner_id, currency, day, -deals, -amount, NULL, false, true, false, overdue, false, false, false, NULL
-    FROM (SELECT d.owner_id, d.currency,
-                 CASE WHEN d.closed_at IS NOT NULL THEN timezone('UTC', d.closed_at)::date ELSE %(today)s END AS day,
-                 (d.expected_close_on IS NULL OR d.expected_close_on >= %(today)s) AS overdue,
-                 count(*) AS deals, sum(d.amount) AS amount
-          FROM deals d JOIN stages s ON s.stage_id = d.stage_id
-          WHERE d.status = 'open' AND s.sla_days IS NOT NULL AND d.stage_entered_at >= %(oldest_fresh)s
-            AND extract(epoch FROM %(now)s - d.stage_entered_at) <= s.sla_days * 86400::numeric{filters_d}
-          GROUP BY 1, 2, 3, 4) f"""
-
-# open deals dated today or later (not past due), counted overdue when they cannot stall: taken away
-_FUTURE = """
-    SELECT owner_id, currency, day, -deals, -amount, NULL, false, false, true, overdue, false, false, false, NULL
-    FROM (SELECT d.owner_id, d.currency,
-                 CASE WHEN d.closed_at IS NOT NULL THEN timezone('UTC', d.closed_at)::date ELSE %(today)s END AS day,
-                 (s.sla_days IS NULL OR d.stage_entered_at IS NULL) AS overdue, count(*) AS deals,
-                 sum(d.amount) AS amount
-          FROM deals d LEFT JOIN stages s ON s.stage_id = d.stage_id
-          WHERE d.status = 'open' AND d.expected_close_on >= %(today)s{filters_d}
-          GROUP BY 1, 2, 3, 4) f"""
-
-# the deals created in the period (no money: the base currency groups them) and those closed in it
-_PERIOD = """
-    SELECT d.owner_id, %(base)s::text, %(today)s::date, 1::bigint, NULL::numeric, NULL::numeric, false, false, false,
-           false, true, false, false, NULL::numeric
-    FROM deals d WHERE d.created_at >= %(start)s AND d.created_at < %(end)s{filters_d}
-    UNION ALL
-    SELECT d.owner_id, d.currency, timezone('UTC', d.closed_at)::date, 1, d.amount, NULL, false, false, false, false,
-           false, d.status = 'won', d.status = 'lost', extract(epoch FROM d.closed_at - d.created_at)
+# the deals closed in the period (typed: without the open deals, the first branch)
+_CLOSED = """
+    SELECT d.owner_id, d.currency, timezone('UTC', d.closed_at)::date, 1::bigint, d.amount, NULL::numeric, false,
+           false, false, false, d.status = 'won', d.status = 'lost', extract(epoch FROM d.closed_at - d.created_at)
     FROM deals d WHERE d.closed_at >= %(start)s AND d.closed_at < %(end)s{filters_d}"""
+
+# Counts only, per owner (each branch typed: any may be the first). Open deals still within their stage's SLA (not
+# stalled), counted overdue when past due: taken away.
+_FRESH = """
+    SELECT d.owner_id, NULL::bigint, -count(*), NULL::bigint,
+           -count(*) FILTER (WHERE d.expected_close_on IS NULL OR d.expected_close_on >= %(today)s)
+    FROM deals d JOIN stages s ON s.stage_id = d.stage_id
+    WHERE d.status = 'open' AND s.sla_days IS NOT NULL AND d.stage_entered_at >= %(oldest_fresh)s
+      AND extract(epoch FROM %(now)s - d.stage_entered_at) <= s.sla_days * 86400::numeric{filters_d}
+    GROUP BY 1"""
+
+# Open deals dated today or later (not past due), counted overdue when they cannot stall: taken away.
+_FUTURE = """
+    SELECT d.owner_id, NULL::bigint, NULL::bigint, -count(*),
+           -count(*) FILTER (WHERE s.sla_days IS NULL OR d.stage_entered_at IS NULL)
+    FROM deals d LEFT JOIN stages s ON s.stage_id = d.stage_id
+    WHERE d.status = 'open' AND d.expected_close_on >= %(today)s{filters_d}
+    GROUP BY 1"""
+
+# The deals created in the period.
+_CREATED = """
+    SELECT d.owner_id, count(*), NULL::bigint, NULL::bigint, NULL::bigint
+    FROM deals d WHERE d.created_at >= %(start)s AND d.created_at < %(end)s{filters_d}
+    GROUP BY 1"""
 
 _OUTCOMES_TAIL = """,
 grouped AS (
-    SELECT owner_id, currency, day, sum(w) FILTER (WHERE c_created) AS created, sum(w) FILTER (WHERE c_won) AS won,
-           sum(w) FILTER (WHERE c_lost) AS lost, sum(w) FILTER (WHERE c_open) AS open,
-           sum(w) FILTER (WHERE c_stalled) AS stalled, sum(w) FILTER (WHERE c_past_due) AS past_due,
-           sum(w) FILTER (WHERE c_overdue) AS overdue, sum(cycle) FILTER (WHERE c_won) AS cycle,
-           sum(amount) FILTER (WHERE c_won) AS won_amount, sum(amount) FILTER (WHERE c_lost) AS lost_amount,
-           sum(amount) FILTER (WHERE c_open) AS open_amount, sum(weighted) FILTER (WHERE c_open) AS forecast
+    SELECT owner_id, currency, day, sum(w) FILTER (WHERE c_won) AS won, sum(w) FILTER (WHERE c_lost) AS lost,
+           sum(w) FILTER (WHERE c_open) AS open, sum(w) FILTER (WHERE c_stalled) AS stalled,
+           sum(w) FILTER (WHERE c_past_due) AS past_due, sum(w) FILTER (WHERE c_overdue) AS overdue,
+           sum(cycle) FILTER (WHERE c_won) AS cycle, sum(amount) FILTER (WHERE c_won) AS won_amount,
+           sum(amount) FILTER (WHERE c_lost) AS lost_amount, sum(amount) FILTER (WHERE c_open) AS open_amount,
+           sum(weighted) FILTER (WHERE c_open) AS forecast
     FROM deal_rows GROUP BY 1, 2, 3),{rated},
 missing AS (
     SELECT owner_id, {missing}
     FROM (SELECT owner_id, currency, {missing_per_currency} FROM rated WHERE rate IS NULL GROUP BY 1, 2) m
-    GROUP BY 1)
+    GROUP BY 1),
+counted (owner_id, created, stalled, past_due, overdue) AS ({counted})
 SELECT f.*, {missing_columns}
 FROM (SELECT owner_id, sum(created), sum(won), sum(lost), sum(open), sum(stalled), sum(past_due), sum(overdue),
-             sum(cycle), {converted}
-      FROM rated GROUP BY 1) f
+             sum(cycle), sum(won_amount), sum(lost_amount), sum(open_amount), sum(forecast)
+      FROM (SELECT owner_id, NULL::numeric AS created, sum(won) AS won, sum(lost) AS lost, sum(open) AS open,
+                   sum(stalled) AS stalled, sum(past_due) AS past_due, sum(overdue) AS overdue, sum(cycle) AS cycle,
+                   {converted}
+            FROM rated GROUP BY 1
+            UNION ALL
+            SELECT owner_id, created, NULL, NULL, NULL, stalled, past_due, overdue, NULL, NULL, NULL, NULL, NULL
+            FROM counted) o
+      GROUP BY 1) f
      LEFT JOIN missing m ON m.owner_id IS NOT DISTINCT FROM f.owner_id"""
 
 # money measure -> the count of deals it is listed with when it has no rate
 _MONEY = {"won_amount": "won", "lost_amount": "lost", "open_amount": "open", "forecast": "open"}
-_CONVERTED = ", ".join(f"sum({name} * rate)" for name in _MONEY)
+_CONVERTED = ", ".join(f"sum({name} * rate) AS {name}" for name in _MONEY)
 # what had no rate: per owner and currency, the amount and the deals; listed per owner where there were deals
 _MISSING_PER_CURRENCY = ", ".join(f"sum({name}) AS {name}_ua, sum({n}) AS {name}_un" for name, n in _MONEY.items())
 _MISSING = ",\n           ".join(
@@ -118,22 +124,19 @@ def _params(scope: Scope, **extra) -> dict:
             **extra}
 
 
-_ROW_COLUMNS = ("owner_id, currency, day, w, amount, weighted, c_open, c_stalled, c_past_due, c_overdue, c_created, "
-                "c_won, c_lost, cycle")
+_ROW_COLUMNS = ("owner_id, currency, day, w, amount, weighted, c_open, c_stalled, c_past_due, c_overdue, c_won, "
+                "c_lost, cycle")
 
 
 @lru_cache(maxsize=None)
 def _outcomes_statement(now_figures: bool, fresh: bool, filters_t: str, filters_d: str) -> str:
-    branches = [_OPEN_GROUPS] if now_figures else []
-    if now_figures and fresh:
-        branches.append(_FRESH)
-    if now_figures:
-        branches.append(_FUTURE)
-    branches.append(_PERIOD)
-    deal_rows = "\n    UNION ALL".join(branches).format(filters_t=filters_t, filters_d=filters_d)
+    money_rows = ([_OPEN_GROUPS] if now_figures else []) + [_CLOSED]
+    counted = ([_FRESH] if now_figures and fresh else []) + ([_FUTURE] if now_figures else []) + [_CREATED]
+    deal_rows = "\n    UNION ALL".join(money_rows).format(filters_t=filters_t, filters_d=filters_d)
     return (f"WITH deal_rows ({_ROW_COLUMNS}) AS ({deal_rows})"
             + _OUTCOMES_TAIL.format(rated=_RATED, missing=_MISSING, missing_per_currency=_MISSING_PER_CURRENCY,
-                                         missing_columns=_MISSING_COLUMNS, converted=_CONVERTED))
+                                    missing_columns=_MISSING_COLUMNS, converted=_CONVERTED,
+                                    counted="\n    UNION ALL".join(counted).format(filters_d=filters_d)))
 
 
 def owner_outcomes(session: Session, scope: Scope, oldest_fresh) -> dict | None:
@@ -236,7 +239,7 @@ def activities_by_assignee(session: Session, scope: Scope) -> list[tuple] | None
     people = _filters(scope, "{alias}", pipeline=False).replace("owner_id", "assignee_id")
     statement = _ACTIVITIES.format(people_a=people.format(alias="a"), people_t=people.format(alias="t"))
     return [(assignee, type_, int(done), int(overdue))
-            for assignee, type_, done, overdue in session.connection().exec_driver_sql(statement, _params(scope))
+            for assignee, type_, done, overdue in session.connection().exec_driver_sql(statement, _params(scope)).all()
             if done or overdue]
 
 
@@ -258,3 +261,52 @@ def clients_by_owner(session: Session, scope: Scope) -> dict | None:
     statement = _CLIENTS.format(people_t=people.format(alias="t"), people_c=people.format(alias="c"))
     return {owner: (int(live or 0), int(created or 0))
             for owner, live, created in session.connection().exec_driver_sql(statement, _params(scope))}
+
+
+# As funnel._entered per owner (the team's deals: no manager filter): the deals created in the period that reached
+# each active stage of the pipeline or a later one, and those won (stage null); a deal reached the furthest position
+# among the stages it ever entered and its current one, a won deal every stage.
+_ENTERED = """
+WITH histogram AS (
+    SELECT owner, reached, count(*) AS n, count(*) FILTER (WHERE status = 'won') AS won
+    FROM (SELECT d.owner_id AS owner, d.status,
+                 CASE WHEN d.status = 'won' THEN 2147483647
+                      ELSE greatest(coalesce(c.position, d.stage_position, -1),
+                                    coalesce((SELECT max(coalesce(e.position, x.stage_position))
+                                              FROM stage_entries x LEFT JOIN stages e ON e.stage_id = x.stage_id
+                                              WHERE x.deal_id = d.deal_id), -1)) END AS reached
+          FROM deals d LEFT JOIN stages c ON c.stage_id = d.stage_id
+          WHERE d.pipeline_id = %(funnel)s AND d.created_at >= %(start)s AND d.created_at < %(end)s{people_d}) deals
+    GROUP BY 1, 2)
+SELECT h.owner, s.stage_id, sum(h.n)
+FROM histogram h JOIN stages s ON s.pipeline_id = %(funnel)s AND s.is_active AND s.position <= h.reached
+GROUP BY 1, 2
+UNION ALL
+SELECT owner, NULL, sum(won) FROM histogram GROUP BY 1"""
+
+
+def entered_by_owner(session: Session, scope: Scope, pipeline_id) -> dict | None:
+    """{(owner, stage id or "won"): deals} as funnel._entered(by_owner=True, with_manager=False) has them; None for
+    a question filtered on a client segment."""
+    if scope.by_segment:
+        return None
+    people = _FILTERS["team"].format(alias="d") if scope.team_id else ""
+    return {(owner, "won" if stage is None else stage): int(count)
+            for owner, stage, count in session.connection().exec_driver_sql(
+                _ENTERED.format(people_d=people), _params(scope, funnel=pipeline_id)).all()}
+
+
+def funnel_stages(session: Session, pipeline_id) -> tuple:
+    """(pipeline id, [(stage id, name)] of its active stages in order) of `pipeline_id`, or of the default pipeline
+    (as funnel.default_pipeline chooses it) without one; (None, []) when there is none."""
+    if pipeline_id is None:
+        pipeline_id = session.connection().exec_driver_sql(
+            "SELECT pipeline_id FROM pipelines ORDER BY is_default DESC, created_at, pipeline_id LIMIT 1").scalar()
+    elif not session.connection().exec_driver_sql(
+            "SELECT 1 FROM pipelines WHERE pipeline_id = %(p)s", {"p": pipeline_id}).first():
+        pipeline_id = None
+    if pipeline_id is None:
+        return None, []
+    return pipeline_id, session.connection().exec_driver_sql(
+        "SELECT stage_id, name FROM stages WHERE pipeline_id = %(p)s AND is_active ORDER BY position, stage_id",
+        {"p": pipeline_id}).all()

@@ -1,9 +1,12 @@
 """/kpi/summary and /kpi/managers: the headline figures of the period, in total and per manager."""
 from __future__ import annotations
 
+from concurrent.futures import Future
+
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from glassbox.snapshots import alongside
 from services.analytics.kpi import owner_figures
 from services.analytics.kpi.conditions import empty_outcome_figures, outcome_figures, stage_names
 from services.analytics.kpi.funnel import weakest_stages
@@ -34,10 +37,21 @@ def managers(session: Session, scope: Scope, interval: str | None = None) -> dic
     `interval`, each manager's main figures per bucket."""
     # the open deals per owner, pipeline and stage are ~1,000 groups of a few thousand total rows: hashed in memory
     session.execute(text(f"SET LOCAL work_mem = '{KPI_WORK_MEM}'"))
-    # one plain statement each (owner_figures.py) unless filtered on a client segment
-    owner_outcomes = owner_figures.owner_outcomes(session, scope, oldest_fresh(session, scope))
-    if owner_outcomes is None:
-        owner_outcomes = {row["owner_id"]: row for row in outcomes(session, scope, {"owner_id": "owner_id"})}
+    # The outcomes per owner, the largest statement, are read on a second connection in the same snapshot while
+    # this one reads the rest (PostgreSQL works on both at once).
+    with alongside(session, lambda other: _owner_outcomes(other, scope), {"work_mem": KPI_WORK_MEM}) as reading:
+        return _managers(session, scope, interval, reading)
+
+
+def _owner_outcomes(session: Session, scope: Scope) -> dict:
+    # one plain statement (owner_figures.py) unless filtered on a client segment
+    found = owner_figures.owner_outcomes(session, scope, oldest_fresh(session, scope))
+    if found is None:
+        found = {row["owner_id"]: row for row in outcomes(session, scope, {"owner_id": "owner_id"})}
+    return found
+
+
+def _managers(session: Session, scope: Scope, interval: str | None, outcomes_read: Future) -> dict:
     # the earlier side of a comparison compares neither the open deals nor the weakest stage: not asked
     open_rows = [] if scope.period_only else owner_figures.open_by_owner_stage(session, scope)
     if open_rows is None:
@@ -58,11 +72,12 @@ def managers(session: Session, scope: Scope, interval: str | None = None) -> dic
     order: dict = {}  # each stage's sort key (pipeline, name, id as text), computed once for all managers
     for owner, pipeline, stage_id, deals, amount in open_rows:
         stage = (pipeline, stage_id)
-        if stage not in order:
-            order[stage] = (str(pipeline), str(names.get(stage_id)), str(stage_id))
+        key = order.get(stage)
+        if key is None:
+            key = order[stage] = (str(pipeline), str(names.get(stage_id)), str(stage_id))
         stages_of.setdefault(owner, []).append(
-            (order[stage], {"pipeline_id": pipeline, "stage_id": stage_id, "stage_name": names.get(stage_id),
-                            "deals": deals, "amount": amount}))
+            (key, {"pipeline_id": pipeline, "stage_id": stage_id, "stage_name": names.get(stage_id), "deals": deals,
+                   "amount": amount}))
     done_of: dict = {}
     overdue_of: dict = {}
     for assignee, type_, done, overdue in activity_rows:
@@ -70,6 +85,7 @@ def managers(session: Session, scope: Scope, interval: str | None = None) -> dic
             done_of.setdefault(assignee, {})[type_] = done
         overdue_of[assignee] = overdue_of.get(assignee, 0) + overdue
 
+    owner_outcomes = outcomes_read.result()
     # The rows: every active manager in scope, and anyone else who owns or did something counted here.
     ids = (owner_figures.active_managers(session, scope) | set(owner_outcomes) | set(stages_of) | set(clients)
            | set(overdue_of))
@@ -85,9 +101,10 @@ def managers(session: Session, scope: Scope, interval: str | None = None) -> dic
     rows = []
     for user_id in ids:
         name, team_id, role, is_active = users.get(user_id, (None, None, None, None))
+        live, created = clients.get(user_id, (0, 0))
         row = {
             "manager_id": user_id, "name": name, "team_id": team_id, "role": role, "is_active": is_active,
-            "clients": clients.get(user_id, (0, 0))[0], "clients_created": clients.get(user_id, (0, 0))[1],
+            "clients": live, "clients_created": created,
             **(outcome_figures(owner_outcomes[user_id]) if user_id in owner_outcomes else empty),
             "open_by_stage": [stage for _, stage in sorted(stages_of.get(user_id, []), key=lambda pair: pair[0])],
             "activities_done": dict(sorted(done_of.get(user_id, {}).items(), key=lambda item: str(item[0]))),
