@@ -22,7 +22,7 @@ UNLIMITED_PREFIXES = ("/health/", "/.well-known/")  # probes and key fetches mus
 JSON_CSP = "default-src 'none'; frame-ancestors 'none'"
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer"}
 NO_STORE_PREFIXES = ("/api/v1/auth/", "/api/v1/api-tokens")  # tokens must not stay in any cache
-# What `secured` adds to an answer that has none of these (every relayed one: the proxy passes none of them on).
+# What `secured` adds to an answer that has none of its own (a relayed one never has: the proxy passes none on).
 SECURED_JSON_HEADERS = (*SECURITY_HEADERS.items(), ("Content-Security-Policy", JSON_CSP))
 
 
@@ -132,9 +132,8 @@ def _security_headers(response: Response) -> Response:
 
 
 def secured(response: Response, path: str) -> Response:
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    response.headers.setdefault("Content-Security-Policy", JSON_CSP)  # /docs sets its own
+    for name, value in SECURED_JSON_HEADERS:
+        response.headers.setdefault(name, value)  # /docs sets its own Content-Security-Policy
     if path.startswith(NO_STORE_PREFIXES):
         response.headers["Cache-Control"] = "no-store"
     return response
