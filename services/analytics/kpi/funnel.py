@@ -135,10 +135,10 @@ def weakest_stages(session: Session, scope: Scope) -> dict:
     """{owner: {stage, conversion, team_conversion} | None}: for each manager, the stage of the funnel
     pipeline whose conversion_to_next is lowest relative to the team's (all deals matching the filters but
     the manager); a stage counts only if the manager had deals entering it and the team converted some."""
-    # plain statements (owner_figures.py), the rows' own conversions below
-    pipeline_id, stages = owner_figures.funnel_stages(session, scope.pipeline_id)
-    if pipeline_id is None:
+    pipeline = default_pipeline(session, scope.pipeline_id)
+    if pipeline is None:
         return {}
+    pipeline_id, stages = pipeline.pipeline_id, _active_stages(session, pipeline.pipeline_id)
     mine = owner_figures.entered_by_owner(session, scope, pipeline_id)
     if mine is None:
         mine = _entered(session, scope, pipeline_id, by_owner=True, with_manager=False)

@@ -294,19 +294,3 @@ def entered_by_owner(session: Session, scope: Scope, pipeline_id) -> dict | None
     return {(owner, "won" if stage is None else stage): int(count)
             for owner, stage, count in session.connection().exec_driver_sql(
                 _ENTERED.format(people_d=people), _params(scope, funnel=pipeline_id)).all()}
-
-
-def funnel_stages(session: Session, pipeline_id) -> tuple:
-    """(pipeline id, [(stage id, name)] of its active stages in order) of `pipeline_id`, or of the default pipeline
-    (as funnel.default_pipeline chooses it) without one; (None, []) when there is none."""
-    if pipeline_id is None:
-        pipeline_id = session.connection().exec_driver_sql(
-            "SELECT pipeline_id FROM pipelines ORDER BY is_default DESC, created_at, pipeline_id LIMIT 1").scalar()
-    elif not session.connection().exec_driver_sql(
-            "SELECT 1 FROM pipelines WHERE pipeline_id = %(p)s", {"p": pipeline_id}).first():
-        pipeline_id = None
-    if pipeline_id is None:
-        return None, []
-    return pipeline_id, session.connection().exec_driver_sql(
-        "SELECT stage_id, name FROM stages WHERE pipeline_id = %(p)s AND is_active ORDER BY position, stage_id",
-        {"p": pipeline_id}).all()
