@@ -9,6 +9,7 @@ itself, so nothing is ever dumped differently, only some parts faster."""
 from __future__ import annotations
 
 import decimal
+import uuid
 from typing import Any, Callable
 
 import orjson
@@ -19,6 +20,24 @@ from marshmallow import Schema, fields, missing
 Dump = Callable[[Any], Any]
 _MISSING = object()
 MAX_SHAPES = 32  # generated functions per schema for dicts missing some attributes; more: the plain path
+UUID_TEXTS = 100_000  # remembered texts of UUIDs; beyond, forgotten all at once
+
+# The text of each UUID a dump has met, by its number: uuid.UUID.__str__ is Python code (~0.6 us), and a large
+# answer names the same few stages, pipelines and people thousands of times.
+_uuid_texts: dict[int, str] = {}
+
+
+def uuid_text(value: Any) -> str:
+    """str(value), remembered for a uuid.UUID."""
+    if type(value) is not uuid.UUID:
+        return str(value)
+    number = value.int
+    text = _uuid_texts.get(number)
+    if text is None:
+        if len(_uuid_texts) >= UUID_TEXTS:
+            _uuid_texts.clear()
+        text = _uuid_texts[number] = str(value)
+    return text
 
 
 def _field_dump(field: fields.Field, compiling: frozenset) -> Dump | None:
@@ -50,14 +69,20 @@ def _field_dump(field: fields.Field, compiling: frozenset) -> Dump | None:
     if kind._serialize is fields.Field._serialize:  # Raw and kinds with no conversion of their own
         return lambda value: value
     serialize = field._serialize
-    return lambda value: None if value is None else serialize(value, None, None)
+    plain = lambda value: None if value is None else serialize(value, None, None)  # noqa: E731
+    # a value of a list or a dict (a dict's keys too): the conversion _expression writes inline, as a function
+    namespace = {"Decimal": decimal.Decimal, "uuid_text": uuid_text, "leaf": plain}
+    source = _expression(field, "leaf", "value", namespace)
+    if source == "leaf(value)":
+        return plain
+    return eval(compile(f"lambda value: {source}", "<compiled dump>", "eval"), namespace)  # our own source only
 
 
 def _expression(field: fields.Field, name: str, value: str, namespace: dict) -> str:
     """Python source converting `value` (an expression read once) of `field` as the function `name` does, with the
     common cases inline, marshmallow's own steps without its calls: a str for a String, an int for an Integer, a
     float for a Float as they are (any other number converted by int() or float(), as marshmallow does), a UUID as
-    its text, a finite Decimal quantized and formatted; a nested schema
+    its text (remembered: uuid_text), a finite Decimal quantized and formatted; a nested schema
     calls its own generated function (`name`_inner). Anything else: the function."""
     kind = type(field)
     if kind is fields.Nested or (kind is fields.List and type(field.inner) is fields.Nested
@@ -72,7 +97,7 @@ def _expression(field: fields.Field, name: str, value: str, namespace: dict) -> 
     if issubclass(kind, fields.String) and kind._serialize is fields.String._serialize:
         return f"(v if type(v := {value}) is str else {name}(v))"
     if kind is fields.UUID:
-        return f"(None if (v := {value}) is None else str(v))"
+        return f"(None if (v := {value}) is None else uuid_text(v))"
     if kind in (fields.Integer, fields.Float) and not field.as_string:
         # marshmallow's own step for any other value: None stays None, else int(v) / float(v)
         number = "int" if kind is fields.Integer else "float"
@@ -88,7 +113,7 @@ def _generated(plan: list, fallback: Dump) -> Dump:
     """A function building the answer of a dict in one expression per set of attributes the dicts have (an answer
     leaves some out, e.g. `series` without an interval; a few such shapes); a field not required is in the expression
     only when its attribute is there. Any other object goes to `fallback`."""
-    namespace: dict = {"Decimal": decimal.Decimal}
+    namespace: dict = {"Decimal": decimal.Decimal, "uuid_text": uuid_text}
     entries = []  # (attribute, source of its entry): two fields may read one attribute
     for index, (attribute, key, dump, field, inner) in enumerate(plan):
         name = f"d{index}"

@@ -13,7 +13,8 @@ from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 from marshmallow import Schema, fields, post_dump
 
-from glassbox.dumping import FastDumpSchema, FastJSONProvider
+from glassbox import dumping
+from glassbox.dumping import FastDumpSchema, FastJSONProvider, uuid_text
 
 
 class Money(Schema):
@@ -184,3 +185,25 @@ def test_two_fields_reading_one_attribute_are_both_dumped():
     for answer in ({"owner_id": uuid.UUID(int=5), "title": "t"}, {"owner_id": uuid.UUID(int=5)}):
         assert Twice().dump(answer) == Schema.dump(Twice(), answer)
     assert Twice._compiled is not None
+
+
+def test_list_and_dict_values_convert_as_marshmallow_converts_them():
+    class Leaves(FastDumpSchema):
+        ids = fields.List(fields.UUID())
+        prices = fields.List(fields.Decimal(as_string=True, places=2))
+        by_name = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True))
+        by_id = fields.Dict(keys=fields.UUID(), values=fields.Integer())
+
+    answer = {"ids": [uuid.UUID(int=1), None, "text"], "prices": [Decimal("1.005"), 2, None],
+              "by_name": {"a": 1, "b": None, "c": Decimal("0.5")}, "by_id": {uuid.UUID(int=2): Decimal("3")}}
+    assert Leaves().dump(answer) == Schema.dump(Leaves(), answer)
+    assert Leaves().dump(answer)["ids"] == [str(uuid.UUID(int=1)), None, "text"]
+
+
+def test_uuid_texts_are_remembered_up_to_a_bound(monkeypatch):
+    monkeypatch.setattr(dumping, "UUID_TEXTS", 3)
+    monkeypatch.setattr(dumping, "_uuid_texts", {})
+    ids = [uuid.UUID(int=n) for n in range(5)]
+    assert [uuid_text(value) for value in ids + ids] == [str(value) for value in ids + ids]
+    assert len(dumping._uuid_texts) <= 3
+    assert uuid_text("not a uuid") == "not a uuid" and uuid_text(5) == "5"
