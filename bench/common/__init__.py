@@ -7,7 +7,7 @@ from bench.common.report import (DOCS_FILE, command_line, facts_block, facts_lin
                                  goal_tally, now_utc, percentile, phases_table, publish, service_vs_bare,
                                  write_section, write_summary_rows)
 from bench.common.servers import (GLASSBOX, Server, ensure_all_running, glassbox_process, gunicorn_env,
-                                  gunicorn_settings, serve, start_bare, start_bare_writes)
+                                  gunicorn_settings, serve, start_bare, start_bare_writes, start_stack_floor)
 from bench.common.http import (SEED_CLIENTS, http_get, post_json, run_wrk, seed_clients, service_get, wrk_figures,
                                wrk_json, wrk_version)
 
@@ -17,5 +17,5 @@ __all__ = ["BARE_TOPIC", "Cpu", "DOCS_FILE", "GLASSBOX", "SEED_CLIENTS", "Server
            "group_cpu_seconds", "gunicorn_env", "gunicorn_settings", "http_get", "kafka_broker", "load_average",
            "machine_busy_seconds", "machine_facts", "median", "now_utc", "percentile", "pg_cpu_seconds",
            "phases_table", "post_json", "publish", "run_wrk", "scalar", "seed_clients", "serve", "server_version",
-           "service_databases", "service_get", "service_vs_bare", "start_bare", "start_bare_writes", "workdir", "write_section", "write_summary_rows",
+           "service_databases", "service_get", "service_vs_bare", "start_bare", "start_bare_writes", "start_stack_floor", "workdir", "write_section", "write_summary_rows",
            "wrk_figures", "wrk_json", "wrk_version"]
