@@ -90,7 +90,11 @@ def _group(filename: str, function: str) -> str:
     for name, needles in GROUPS:
         if any(needle in key for needle in needles):
             return name
-    return "C built-ins and the rest (json, uuid, re, ...)" if filename == "~" else "other Python"
+    if filename == "~":
+        return "C functions (json, uuid, hashlib, socket, ...)"
+    if "/lib/python3" in filename and "-packages/" not in filename:
+        return "Python's standard library (json, uuid, datetime, threading, ...)"
+    return "other Python"
 
 
 # Pure wrappers, left out of the cumulative list (their callee is in it with nearly the same time).
