@@ -29,7 +29,7 @@ SIDES = ("service", "floor", "bare")
 GROUPS = (
     ("SQLAlchemy", ("/sqlalchemy/",)),
     ("psycopg", ("/psycopg/", "/psycopg_binary/", "/psycopg_c/", "psycopg")),
-    ("auth (PyJWT, cryptography, user check)", ("/jwt/", "/cryptography/", "glassbox/auth.py", "glassbox/users.py",
+    ("auth (PyJWT, cryptography, user check)", ("/jwt/", "cryptography", "glassbox/auth.py", "glassbox/users.py",
                                                 "glassbox/access_checks.py")),
     ("flask-smorest / webargs / marshmallow", ("/flask_smorest/", "/webargs/", "/marshmallow/", "/apispec/")),
     ("Flask / werkzeug", ("/flask/", "/werkzeug/", "/blinker/", "/itsdangerous/")),
