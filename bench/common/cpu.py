@@ -65,3 +65,12 @@ class Cpu:
     def stop(self) -> dict[str, float]:
         after = self.snapshot()
         return {name: after[name] - self.before.get(name, 0.0) for name in after}
+
+
+def cpu_per_request(used: dict[str, float], requests: int) -> dict[str, float]:
+    """A run's Cpu.stop() of {"server": ...} as ms per request: cpu_ms (the server's gunicorn master and workers; the
+    load generator's last requests in flight included), pg_cpu_ms (our PostgreSQL; NaN on an external one) and
+    machine_cpu_ms (every process of the machine, the load generator too)."""
+    n = max(requests, 1)
+    return {"cpu_ms": used["server"] * 1000 / n, "pg_cpu_ms": used["postgres"] * 1000 / n,
+            "machine_cpu_ms": used["machine"] * 1000 / n}

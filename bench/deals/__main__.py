@@ -154,15 +154,14 @@ def main(argv=None) -> int:
 
                 def run(server: Server, op: str, seconds: float) -> dict:
                     fresh_tokens()
-                    cpu = common.group_cpu_seconds(server.proc.pid)
+                    cpu = common.Cpu(work / "pg" / "data", {"server": server})
+                    cpu.start()
                     if args.client == "wrk":
                         r = run_wrk(script, server.port, op, server.name, tokens_file, pools, seconds,
                                     args.connections, args.wrk_threads)
                     else:
                         r = run_python(server.port, op, server.name, manager_tokens, pools, seconds, args.connections)
-                    # The gunicorn master's and workers' CPU per request (wrk's last requests in flight included)
-                    r["cpu_ms"] = (common.group_cpu_seconds(server.proc.pid) - cpu) * 1000 / max(r["requests"], 1)
-                    return r
+                    return {**r, **common.cpu_per_request(cpu.stop(), r["requests"])}
 
                 writes = {(who, op): [] for who in SIDES for op, _ in WRITE_OPS}
                 successes = {op: 0 for op, _ in WRITE_OPS}

@@ -57,13 +57,14 @@ def report(args, reads: list[tuple[Query, dict]], writes: dict, checks: dict, ph
             "transaction itself (bare_writes' function on its psycopg connection), no ORM: what the service would "
             "cost if its use cases were the bare transaction. All three take deals from the same pool, never the "
             f"same one twice. Load: {load}; runs alternate service, floor, bare. Medians over the rounds; a ratio "
-            "is of the same round (median). CPU/request: user + system CPU of the server's gunicorn master and "
-            "workers over the measured run, per request (PostgreSQL's not included).",
+            "is of the same round (median). CPU ms per request over the measured run (user + system, from /proc): "
+            "app = the server's gunicorn master and workers, PG = our PostgreSQL, machine = every process of the "
+            "machine (wrk included); on 2 saturated cores, requests/s is at most 2,000 / machine CPU ms.",
             "",
             "| request | service req/s | floor req/s | bare req/s | service / bare | floor / bare | service / floor | "
-            "CPU ms/request service / floor / bare | p50 ms service / floor / bare | p99 ms service / floor / bare | "
-            "errors |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "app CPU ms service / floor / bare | PG CPU ms | machine CPU ms | p50 ms service / floor / bare | "
+            "p99 ms service / floor / bare | errors |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         per_round = []
         for op, label in WRITE_OPS:
@@ -79,15 +80,17 @@ def report(args, reads: list[tuple[Query, dict]], writes: dict, checks: dict, ph
             lines.append(
                 f"| {label} | {med([r['rps'] for r in svc]):,.0f} | {med([r['rps'] for r in floor]):,.0f} | "
                 f"{med([r['rps'] for r in bare]):,.0f} | {ratio(svc, bare):.3f} | {ratio(floor, bare):.3f} | "
-                f"{ratio(svc, floor):.3f} | {each('cpu_ms', '.2f')} | {each('p50_ms', '.1f')} | "
+                f"{ratio(svc, floor):.3f} | {each('cpu_ms', '.2f')} | {each('pg_cpu_ms', '.2f')} | "
+                f"{each('machine_cpu_ms', '.2f')} | {each('p50_ms', '.1f')} | "
                 f"{each('p99_ms', '.1f')} | {sum(r['errors'] for who in SIDES for r in runs[who])} |")
             per_round.append(f"- {label}, service / bare, floor / bare, service / floor by round: " + "; ".join(
                 f"{s['rps'] / b['rps']:.3f}, {f['rps'] / b['rps']:.3f}, {s['rps'] / f['rps']:.3f}"
                 for s, f, b in zip(svc, floor, bare)))
             for who in SIDES:
                 per_round.append(f"- {label}, {who}: " + "; ".join(
-                    f"{r['rps']:,.0f}/s, p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, {r['cpu_ms']:.2f} ms "
-                    f"CPU/request ({r['requests']:,} requests)" for r in runs[who]))
+                    f"{r['rps']:,.0f}/s, p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, CPU ms/request app "
+                    f"{r['cpu_ms']:.2f}, PG {r['pg_cpu_ms']:.2f}, machine {r['machine_cpu_ms']:.2f} "
+                    f"({r['requests']:,} requests)" for r in runs[who]))
         found, expected = checks["found"], checks["expected"]
         lines += [
             "",
