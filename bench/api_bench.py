@@ -125,7 +125,10 @@ def report(args, results: dict, facts: dict, in_process: dict | None = None) -> 
         "medians over the rounds; a ratio is of the same round (median). Latencies are per request, "
         "as the load generator saw them, under that concurrency. CPU ms per request over the measured run (user + "
         "system, from /proc): app = the server's gunicorn master and workers, PG = our PostgreSQL, machine = every "
-        "process of the machine (wrk included); on 2 saturated cores, requests/s is at most 2,000 / machine CPU ms.",
+        "process of the machine (wrk included); on 2 saturated cores, requests/s is at most 2,000 / machine CPU ms. "
+        "Busiest worker (per round): its share of the gunicorn workers' CPU; gunicorn's workers share the listening "
+        "socket, and one of them may accept all of wrk's keep-alive connections and serve them on one core (its GIL) "
+        "while the other idles: 50 % is even, near 100 % is one worker.",
         "",
         "| endpoint | service req/s | bare req/s | service / bare req/s | service p50 / p99 ms | bare p50 / p99 ms | "
         "p50 ratio | p99 ratio | app CPU ms service / bare | errors |",
@@ -149,8 +152,8 @@ def report(args, results: dict, facts: dict, in_process: dict | None = None) -> 
             if results[(who, mode)]:
                 per_round.append(f"- {label}, {who}: " + "; ".join(
                     f"{r['rps']:,.0f}/s, p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, CPU ms/request app "
-                    f"{r['cpu_ms']:.2f}, PG {r['pg_cpu_ms']:.2f}, machine {r['machine_cpu_ms']:.2f} "
-                    f"({r['requests']:,} requests)" for r in results[(who, mode)]))
+                    f"{r['cpu_ms']:.2f}, PG {r['pg_cpu_ms']:.2f}, machine {r['machine_cpu_ms']:.2f}, busiest worker "
+                    f"{100 * r['busiest_worker']:.0f} % ({r['requests']:,} requests)" for r in results[(who, mode)]))
     svc, floor, bare = (results[(who, "post")] for who in ("service", "floor", "bare"))
 
     def ratio(a, b):
@@ -236,7 +239,7 @@ def main(argv=None) -> int:
             ids_file.write_text("\n".join(ids) + "\n")
 
             def measure(server: Server, mode: str) -> dict:
-                cpu = common.Cpu(work / "pg" / "data", {"server": server})
+                cpu = common.Cpu(work / "pg" / "data", {"server": server}, workers=True)
                 if args.client == "wrk":
                     run_wrk(server.port, mode, token(), ids_file, args.warmup, args.connections, args.wrk_threads)
                     cpu.start()
@@ -259,7 +262,8 @@ def main(argv=None) -> int:
                         results[(who, mode)].append(r)
                         print(f"round {round_no}: {label} {server.name}: {r['rps']:,.0f} req/s, p50 "
                               f"{r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, {r['requests']:,} requests, "
-                              f"{r['cpu_ms']:.2f} ms CPU/request, {r['errors']} errors", flush=True)
+                              f"{r['cpu_ms']:.2f} ms CPU/request, busiest worker {100 * r['busiest_worker']:.0f} %, "
+                              f"{r['errors']} errors", flush=True)
             load["end"] = common.load_average()
             if args.app_cpu:
                 per_side = args.app_cpu_warmup + args.app_cpu + args.profile

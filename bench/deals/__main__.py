@@ -154,7 +154,7 @@ def main(argv=None) -> int:
 
                 def run(server: Server, op: str, seconds: float) -> dict:
                     fresh_tokens()
-                    cpu = common.Cpu(work / "pg" / "data", {"server": server})
+                    cpu = common.Cpu(work / "pg" / "data", {"server": server}, workers=True)
                     cpu.start()
                     if args.client == "wrk":
                         r = run_wrk(script, server.port, op, server.name, tokens_file, pools, seconds,
@@ -174,7 +174,8 @@ def main(argv=None) -> int:
                             successes[op] += warm["ok"] + r["ok"]  # the floor and bare write the same rows
                             print(f"round {round_no}: {label} {server.name}: {r['rps']:,.0f} req/s, p50 "
                                   f"{r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, {r['requests']:,} requests, "
-                                  f"{r['cpu_ms']:.2f} ms CPU/request, {r['errors']} errors (warm-up "
+                                  f"{r['cpu_ms']:.2f} ms CPU/request, busiest worker "
+                                  f"{100 * r['busiest_worker']:.0f} %, {r['errors']} errors (warm-up "
                                   f"{warm['errors']})", flush=True)
                             if pools.exhausted(op):
                                 print(f"  the {op} pool ({len(pools.lines[op]):,} deals) ran out: requests repeated "

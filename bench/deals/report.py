@@ -59,7 +59,10 @@ def report(args, reads: list[tuple[Query, dict]], writes: dict, checks: dict, ph
             f"same one twice. Load: {load}; runs alternate service, floor, bare. Medians over the rounds; a ratio "
             "is of the same round (median). CPU ms per request over the measured run (user + system, from /proc): "
             "app = the server's gunicorn master and workers, PG = our PostgreSQL, machine = every process of the "
-            "machine (wrk included); on 2 saturated cores, requests/s is at most 2,000 / machine CPU ms.",
+            "machine (wrk included); on 2 saturated cores, requests/s is at most 2,000 / machine CPU ms. Busiest "
+            "worker (per round): its share of the gunicorn workers' CPU; gunicorn's workers share the listening "
+            "socket, and one of them may accept all of wrk's keep-alive connections and serve them on one core "
+            "(its GIL) while the other idles: 50 % is even, near 100 % is one worker.",
             "",
             "| request | service req/s | floor req/s | bare req/s | service / bare | floor / bare | service / floor | "
             "app CPU ms service / floor / bare | PG CPU ms | machine CPU ms | p50 ms service / floor / bare | "
@@ -89,8 +92,8 @@ def report(args, reads: list[tuple[Query, dict]], writes: dict, checks: dict, ph
             for who in SIDES:
                 per_round.append(f"- {label}, {who}: " + "; ".join(
                     f"{r['rps']:,.0f}/s, p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, CPU ms/request app "
-                    f"{r['cpu_ms']:.2f}, PG {r['pg_cpu_ms']:.2f}, machine {r['machine_cpu_ms']:.2f} "
-                    f"({r['requests']:,} requests)" for r in runs[who]))
+                    f"{r['cpu_ms']:.2f}, PG {r['pg_cpu_ms']:.2f}, machine {r['machine_cpu_ms']:.2f}, busiest worker "
+                    f"{100 * r['busiest_worker']:.0f} % ({r['requests']:,} requests)" for r in runs[who]))
         found, expected = checks["found"], checks["expected"]
         lines += [
             "",
