@@ -170,6 +170,20 @@ def create_client(cur, body: dict, actor: str, now: datetime):
     return 201, card
 
 
+def transaction(handler, *args):
+    """`handler(cursor, *args)` -> (status, answer) on this thread's connection, committed when the status is below
+    300 and rolled back otherwise (and on any exception). bench/stack_floor.py runs the same functions through it."""
+    conn = _connection()
+    try:
+        with conn.cursor() as cur:
+            status, answer = handler(cur, *args)
+        conn.commit() if status < 300 else conn.rollback()
+    except Exception:
+        conn.rollback()
+        raise
+    return status, answer
+
+
 def _route(method: str, path: str):
     parts = path.strip("/").split("/")
     if method != "POST" or parts[:2] != ["api", "v1"]:
@@ -194,14 +208,7 @@ def app(environ, start_response):
     else:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = json.loads(environ["wsgi.input"].read(length) or b"{}")
-        conn = _connection()
-        try:
-            with conn.cursor() as cur:
-                status, answer = handler(cur, body, _actor(environ), datetime.now(timezone.utc))
-            conn.commit() if status < 300 else conn.rollback()
-        except Exception:
-            conn.rollback()
-            raise
+        status, answer = transaction(handler, body, _actor(environ), datetime.now(timezone.utc))
     data = json.dumps(answer).encode()
     start_response(f"{status} {'OK' if status < 300 else 'Error'}",
                    [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])

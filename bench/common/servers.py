@@ -11,6 +11,8 @@ import time
 import uuid
 from pathlib import Path
 
+from bench.common.infra import free_port
+from glassbox import registry
 from glassbox.config import PROJECT_ROOT
 
 GUNICORN_CONF = PROJECT_ROOT / "glassbox" / "gunicorn_conf.py"
@@ -105,6 +107,19 @@ def start_bare_writes(work: Path, port: int, env: dict, database_url: str, name:
     env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GLASSBOX_SERVICE": "bare", "BARE_DATABASE_URL": database_url}
     return Server(name, [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), "bench.bare_writes:app"],
                   env, port, "/ready", work)
+
+
+def start_stack_floor(work: Path, port: int, env: dict, service: str, database_url: str, name: str = "floor") -> Server:
+    """bench/stack_floor.py (the bare transactions behind `service`'s own request stack) as `glassbox serve` runs the
+    service: the same gunicorn configuration, worker class, settings (`env` holds the service's), a multiprocess
+    metrics directory of its own and a metrics port."""
+    metrics_dir = work / f"prometheus-{name}"
+    metrics_dir.mkdir()
+    env = {**env, "GLASSBOX_ENV": "development", "GLASSBOX_SERVICE": service, "GUNICORN_BIND": f"127.0.0.1:{port}",
+           "GUNICORN_WORKER_CLASS": registry.spec(service).worker_class, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+           "GLASSBOX_METRICS_PORT": str(free_port()), "BARE_DATABASE_URL": database_url}
+    return Server(name, [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), "bench.stack_floor:served_app()"],
+                  env, port, "/health/live", work)
 
 
 def gunicorn_settings(env: dict) -> str:

@@ -1,5 +1,6 @@
 """The deals service at scale: the board and the deal lists on a big database next to the same SQL run bare, and
-create/move/win requests per second next to a bare Flask app, all in one run.
+create/move/win requests per second next to the same transactions written bare and next to the stack floor (those
+bare transactions behind the service's own request stack), all in one run.
 
 Starts its own PostgreSQL (bench/common; the deals database at its head migration, so with the default
 pipeline, the lost reasons and the open_deal_totals trigger) and generates in SQL (INSERT ... SELECT over
@@ -22,10 +23,13 @@ service and bare alternating request by request.
 
 Part 2, writes: POST /api/v1/deals (create), /deals/{id}/move (to the next stage) and /deals/{id}/win through
 that same gunicorn, each as the deal's owner (200 managers' tokens, one deal or client per request, never twice),
-and the same requests (method, headers, body) to `bench/bare_app.py` (POST /api/v1/clients, an echo of the body)
-under the same gunicorn settings; runs alternate service, bare, service, bare. Load: wrk when it is on the PATH
-(a Lua script written into the temp dir), else Python threads. Afterwards the writes are checked in the database
-(deals created, moved, won) and open_deal_totals against a fresh GROUP BY of the open deals.
+and the same requests (method, path, headers, body) to `bench/bare_writes.py` (the same transaction written bare
+through psycopg) and to `bench/stack_floor.py` (that bare transaction behind the service's app factory, hooks,
+token and user check, schemas and policy; no ORM), both under the same gunicorn settings; runs alternate service,
+floor, bare. Load: wrk when it is on the PATH (a Lua script written into the temp dir), else Python threads. Then
+each side's app is called in process, one request at a time, for its CPU per request, and create and move are
+profiled (bench/common/app_cpu.py). Afterwards the writes are checked in the database (deals created, moved, won)
+and open_deal_totals against a fresh GROUP BY of the open deals.
 
     .venv/bin/python -m bench.deals [--deals 2000000] [--managers 200] [--requests 100]
     .venv/bin/python -m bench.deals --deals 20000 --managers 20 --requests 10 --duration 3 --warmup 1 \\

@@ -7,13 +7,15 @@ import sys
 import uuid
 
 from bench import common
-from bench.common import Server, gunicorn_env, gunicorn_settings, percentile, start_bare_writes, wrk_version
+from bench.common import (Server, app_cpu, gunicorn_env, gunicorn_settings, percentile, start_bare_writes,
+                          start_stack_floor, wrk_version)
 from bench.common.scale import Capture, Query, bare_connection, measure
 from bench.deals import __doc__ as DESCRIPTION
 from bench.deals.data import generate, data_facts, manager_id, pipeline_facts
 from bench.deals.reads import CURSOR_PAGES, MIN_REQUESTS, cursor_variants, explain, queries
 from bench.deals.report import GOAL_MS, report
-from bench.deals.writes import WRITE_OPS, WRK_LUA, build_pools, check_writes, run_python, run_wrk
+from bench.deals.writes import (SIDES, WRITE_OPS, WRK_LUA, app_cpu_deals, app_cpu_requests, build_pools,
+                                check_writes, run_python, run_wrk)
 
 
 def main(argv=None) -> int:
@@ -44,6 +46,11 @@ def main(argv=None) -> int:
     parser.add_argument("--pool", type=int, default=60_000, help="writes: deals (clients) set aside per request kind")
     parser.add_argument("--workers", type=int, default=None, help="WEB_CONCURRENCY for both (default: the conf's)")
     parser.add_argument("--threads", type=int, default=None, help="GUNICORN_THREADS for both (default: the conf's)")
+    parser.add_argument("--app-cpu", type=int, default=300,
+                        help="writes: requests per kind and side measured in process for the app's CPU (0: none)")
+    parser.add_argument("--app-cpu-warmup", type=int, default=30, help="writes: warm-up requests of --app-cpu")
+    parser.add_argument("--profile", type=int, default=150,
+                        help="writes: requests of create and move profiled in process, service and floor (0: none)")
     parser.add_argument("--no-docs", action="store_true", help="print the section, do not write docs/benchmarks.md")
     args = parser.parse_args(argv)
     args.clients = args.clients or max(args.managers, args.deals // 10)
@@ -85,17 +92,21 @@ def main(argv=None) -> int:
         capture = bare_conn = None
         reads: list[tuple[Query, dict]] = []
         writes: dict = {}
+        in_process: dict = {}
         checks: dict = {}
         load: dict[str, str] = {}
         try:
             port = common.free_port()
             service = common.serve(work, "deals", port, env, name="service")
             servers.append(service)
-            bare_server = None
+            bare_server = floor_server = None
             if do_writes:
                 bare_server = start_bare_writes(work, common.free_port(), env, url)
                 servers.append(bare_server)
+                floor_server = start_stack_floor(work, common.free_port(), env, "deals", url)
+                servers.append(floor_server)
                 bare_server.wait_ready()
+                floor_server.wait_ready()
             service.wait_ready()
 
             # Part 1: reads.
@@ -130,6 +141,8 @@ def main(argv=None) -> int:
             if do_writes:
                 since = common.scalar(url, "SELECT now()")
                 pools = build_pools(url, work, args.managers, args.clients, stages, args.pool)
+                per_side = args.app_cpu_warmup + args.app_cpu + args.profile if args.app_cpu else 0
+                cpu_deals = app_cpu_deals(url, 2 * args.pool, per_side) if per_side else []
                 tokens_file = work / "tokens.txt"
                 script = work / "deals_wrk.lua"
                 script.write_text(WRK_LUA)
@@ -141,28 +154,47 @@ def main(argv=None) -> int:
 
                 def run(server: Server, op: str, seconds: float) -> dict:
                     fresh_tokens()
+                    cpu = common.Cpu(work / "pg" / "data", {"server": server}, workers=True)
+                    cpu.start()
                     if args.client == "wrk":
-                        return run_wrk(script, server.port, op, server.name, tokens_file, pools, seconds,
-                                       args.connections, args.wrk_threads)
-                    return run_python(server.port, op, server.name, manager_tokens, pools, seconds, args.connections)
+                        r = run_wrk(script, server.port, op, server.name, tokens_file, pools, seconds,
+                                    args.connections, args.wrk_threads)
+                    else:
+                        r = run_python(server.port, op, server.name, manager_tokens, pools, seconds, args.connections)
+                    return {**r, **common.cpu_per_request(cpu.stop(), r["requests"])}
 
-                writes = {(who, op): [] for who in ("service", "bare") for op, _ in WRITE_OPS}
+                writes = {(who, op): [] for who in SIDES for op, _ in WRITE_OPS}
                 successes = {op: 0 for op, _ in WRITE_OPS}
                 for round_no in range(1, args.rounds + 1):
                     for op, label in WRITE_OPS:
-                        for server in (service, bare_server):
+                        for server in (service, floor_server, bare_server):
                             warm = run(server, op, args.warmup_seconds)
                             r = run(server, op, args.duration)
                             writes[(server.name, op)].append(r)
-                            successes[op] += warm["ok"] + r["ok"]  # bare writes the same rows
+                            successes[op] += warm["ok"] + r["ok"]  # the floor and bare write the same rows
                             print(f"round {round_no}: {label} {server.name}: {r['rps']:,.0f} req/s, p50 "
                                   f"{r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, {r['requests']:,} requests, "
-                                  f"{r['errors']} errors (warm-up {warm['errors']})", flush=True)
+                                  f"{r['cpu_ms']:.2f} ms CPU/request, busiest worker "
+                                  f"{100 * r['busiest_worker']:.0f} %, {r['errors']} errors (warm-up "
+                                  f"{warm['errors']})", flush=True)
                             if pools.exhausted(op):
                                 print(f"  the {op} pool ({len(pools.lines[op]):,} deals) ran out: requests repeated "
                                       "deals (their errors are counted); use a bigger --pool or shorter runs",
                                       flush=True)
-                in_flight = args.connections * 4 * args.rounds if args.client == "wrk" else 0
+                if args.app_cpu:
+                    load["in process, start"] = common.load_average()
+                    requests = app_cpu_requests(cpu_deals, args.managers, args.clients, stages, per_side,
+                                                lambda k: sign(manager_id(k), "manager"))
+                    in_process = app_cpu.measure(work, env | {"BARE_DATABASE_URL": url}, "deals", requests,
+                                                 args.app_cpu_warmup, args.app_cpu, args.profile, ("create", "move"))
+                    for op, _ in WRITE_OPS:
+                        for side in SIDES:
+                            successes[op] += in_process["ok"][side][op]
+                        print(f"in process, {op}: " + "; ".join(
+                            f"{side} {app_cpu.summary(in_process['cpu'][op][side])['cpu_ms']:.2f} ms CPU, "
+                            f"{app_cpu.summary(in_process['cpu'][op][side])['wall_ms']:.2f} ms wall, "
+                            f"{in_process['cpu'][op][side]['errors']} errors" for side in SIDES), flush=True)
+                in_flight = args.connections * 2 * len(SIDES) * args.rounds if args.client == "wrk" else 0
                 checks = check_writes(url, since, successes, in_flight)
                 load["writes, end"] = common.load_average()
                 print(f"writes checked: {checks}", flush=True)
@@ -181,10 +213,11 @@ def main(argv=None) -> int:
             load_average_1_5_15_min="; ".join(f"{when}: {value}" for when, value in load.items()),
             **({"load_generator": wrk_version() if args.client == "wrk" else "python threads + http.client",
                 "write_rounds": str(args.rounds), "connections": str(args.connections)} if do_writes else {}))
-    section = report(args, reads, writes, checks, phases, facts)
+    section = report(args, reads, writes, checks, phases, facts, in_process)
     common.publish("deals-writes" if args.skip_reads else "deals", section, write_docs=not args.no_docs and do_writes)
     failed = any(r["errors"] for _, r in reads) or any(r["errors"] for runs in writes.values() for r in runs) \
-        or (checks and not checks["ok"])
+        or (checks and not checks["ok"]) \
+        or any(f["errors"] for op in in_process.get("cpu", {}).values() for f in op.values())
     return 1 if failed else 0
 
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from bench import common
 from bench.common.scale import Query
-from bench.deals.writes import WRITE_OPS
+from bench.common.app_cpu import report_lines as common_in_process
+from bench.deals.writes import SIDES, WRITE_OPS
 
 GOAL_MS = 100.0
 
@@ -12,7 +13,7 @@ ROLE_LABELS = {"manager": "manager (own deals)", "head": "head of sales"}
 
 
 def report(args, reads: list[tuple[Query, dict]], writes: dict, checks: dict, phases: dict[str, float],
-           facts: dict) -> str:
+           facts: dict, in_process: dict | None = None) -> str:
     med = common.median
     lines = [
         ("## Deals at scale: the board and the lists, and writes vs the same transaction bare (`bench/deals/`)"
@@ -36,7 +37,7 @@ def report(args, reads: list[tuple[Query, dict]], writes: dict, checks: dict, ph
                 f"after a {args.warmup_seconds:g} s warm-up")
         lines += [
             "",
-            "### Writes: create, move, win vs the same transaction bare",
+            "### Writes: create, move, win vs the same transaction bare, and the stack floor",
             "",
             "**Service**: the same gunicorn. Create opens a deal on a client of the caller (projection check, default "
             "pipeline, first stage, stage history row, outbox event, the totals trigger); move takes an open deal to "
@@ -47,38 +48,65 @@ def report(args, reads: list[tuple[Query, dict]], writes: dict, checks: dict, ph
             "bare through psycopg (one connection per thread, fsync on): the locking reads that decide it (client "
             "and first stage FOR SHARE; the deal FOR UPDATE, the target stage FOR SHARE), the deal row, its stage "
             "entries, an audit record and an outbox row of the same shape, one commit (the totals trigger fires as "
-            "for the service); no auth, schemas or ORM. Service and bare take deals from the same pool, never the "
-            f"same one twice. Load: {load}; runs alternate service, bare, service, bare. Medians over the rounds; "
-            "ratio = service / bare of the same round (median).",
+            "for the service); no auth, schemas or ORM. **Stack floor**: the same requests to `bench/stack_floor.py`, "
+            "served as `glassbox serve deals` serves the service (the same gunicorn configuration, settings and "
+            "worker class): the service's own app factory and every hook of the kit (request id, the RS256 token "
+            "and the user check, JSON bodies, Idempotency-Key, metrics and access log, the error shape), the kit's "
+            "flask-smorest Blueprint with the service's load schema (DealCreateSchema, MoveSchema, WinSchema) and dump "
+            "schema (DealSchema) and ETag, the service's role and ownership rules, and in the view the bare "
+            "transaction itself (bare_writes' function on its psycopg connection), no ORM: what the service would "
+            "cost if its use cases were the bare transaction. All three take deals from the same pool, never the "
+            f"same one twice. Load: {load}; runs alternate service, floor, bare. Medians over the rounds; a ratio "
+            "is of the same round (median). CPU ms per request over the measured run (user + system, from /proc): "
+            "app = the server's gunicorn master and workers, PG = our PostgreSQL, machine = every process of the "
+            "machine (wrk included); on 2 saturated cores, requests/s is at most 2,000 / machine CPU ms. Busiest "
+            "worker (per round): its share of the gunicorn workers' CPU; gunicorn's workers share the listening "
+            "socket, and one of them may accept all of wrk's keep-alive connections and serve them on one core "
+            "(its GIL) while the other idles: 50 % is even, near 100 % is one worker.",
             "",
-            "| request | service req/s | bare req/s | service / bare req/s | service p50 / p99 ms | bare p50 / p99 ms | "
-            "errors |",
-            "|---|---:|---:|---:|---:|---:|---:|",
+            "| request | service req/s | floor req/s | bare req/s | service / bare | floor / bare | service / floor | "
+            "app CPU ms service / floor / bare | PG CPU ms | machine CPU ms | p50 ms service / floor / bare | "
+            "p99 ms service / floor / bare | errors |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         per_round = []
         for op, label in WRITE_OPS:
-            svc, bare = writes[("service", op)], writes[("bare", op)]
-            ratio = med([s["rps"] / b["rps"] for s, b in zip(svc, bare)])
+            runs = {who: writes[(who, op)] for who in SIDES}
+            svc, floor, bare = runs["service"], runs["floor"], runs["bare"]
+
+            def ratio(a, b):
+                return med([x["rps"] / y["rps"] for x, y in zip(a, b)])
+
+            def each(key, fmt):
+                return " / ".join(format(med([r[key] for r in runs[who]]), fmt) for who in SIDES)
+
             lines.append(
-                f"| {label} | {med([r['rps'] for r in svc]):,.0f} | {med([r['rps'] for r in bare]):,.0f} | "
-                f"{ratio:.3f} | {med([r['p50_ms'] for r in svc]):.1f} / {med([r['p99_ms'] for r in svc]):.1f} | "
-                f"{med([r['p50_ms'] for r in bare]):.1f} / {med([r['p99_ms'] for r in bare]):.1f} | "
-                f"{sum(r['errors'] for r in svc + bare)} |")
-            for who, runs in (("service", svc), ("bare", bare)):
+                f"| {label} | {med([r['rps'] for r in svc]):,.0f} | {med([r['rps'] for r in floor]):,.0f} | "
+                f"{med([r['rps'] for r in bare]):,.0f} | {ratio(svc, bare):.3f} | {ratio(floor, bare):.3f} | "
+                f"{ratio(svc, floor):.3f} | {each('cpu_ms', '.2f')} | {each('pg_cpu_ms', '.2f')} | "
+                f"{each('machine_cpu_ms', '.2f')} | {each('p50_ms', '.1f')} | "
+                f"{each('p99_ms', '.1f')} | {sum(r['errors'] for who in SIDES for r in runs[who])} |")
+            per_round.append(f"- {label}, service / bare, floor / bare, service / floor by round: " + "; ".join(
+                f"{s['rps'] / b['rps']:.3f}, {f['rps'] / b['rps']:.3f}, {s['rps'] / f['rps']:.3f}"
+                for s, f, b in zip(svc, floor, bare)))
+            for who in SIDES:
                 per_round.append(f"- {label}, {who}: " + "; ".join(
-                    f"{r['rps']:,.0f}/s, p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms ({r['requests']:,} requests)"
-                    for r in runs))
+                    f"{r['rps']:,.0f}/s, p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, CPU ms/request app "
+                    f"{r['cpu_ms']:.2f}, PG {r['pg_cpu_ms']:.2f}, machine {r['machine_cpu_ms']:.2f}, busiest worker "
+                    f"{100 * r['busiest_worker']:.0f} % ({r['requests']:,} requests)" for r in runs[who]))
         found, expected = checks["found"], checks["expected"]
         lines += [
             "",
             "Checked in the database after the runs (warm-ups included): "
             + ", ".join(f"{op} {found[op]:,} (successful answers {expected[op]:,})" for op, _ in WRITE_OPS)
-            + f" (service and bare runs together; the load generator stops with up to {checks['in_flight']} "
+            + " (service, floor and bare runs and the in-process requests together; the load generator stops with "
+              f"up to {checks['in_flight']} "
               "requests per kind in flight, which the server still carries out); open_deal_totals rows differing from a fresh GROUP BY of the open deals: "
               f"{checks['totals_mismatched']}. " + ("**All consistent.**" if checks["ok"] else "**MISMATCH.**"),
             "",
             "Per round:",
             *per_round,
+            *common_in_process(in_process, WRITE_OPS, args),
         ]
     lines += [
         "",

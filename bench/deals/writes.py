@@ -17,6 +17,9 @@ from bench.deals.data import client_id, manager_id, owner_of_client
 
 WRITE_OPS = (("create", "POST /api/v1/deals"), ("move", "POST /api/v1/deals/{id}/move"),
              ("win", "POST /api/v1/deals/{id}/win"))
+# The service, the stack floor (bench/stack_floor.py: the bare transaction behind the service's own request stack) and
+# the bare transaction (bench/bare_writes.py); the server names of each run.
+SIDES = ("service", "floor", "bare")
 
 # wrk ... -s deals_wrk.lua URL -- MODE TARGET TOKENS_FILE POOL_FILE OFFSET THREADS
 # MODE create|move|win; TARGET service|bare (both get the same request; bare_writes answers the same paths).
@@ -120,6 +123,56 @@ def build_pools(url: str, work: Path, managers: int, clients: int, stages: list[
         else:
             win.append((index[str(owner)], deal))
     return Pools(work, {"create": create, "move": move, "win": win})
+
+
+def app_cpu_deals(url: str, skip: int, per_side: int) -> list[tuple]:
+    """Open deals for the in-process measurement, read before the runs: after the first `skip` of build_pools'
+    order (those the runs take), enough for `per_side` moves and wins per side."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(text(
+                "SELECT id, owner_id, stage_id FROM deals WHERE status = 'open' ORDER BY md5(id::text) "
+                "OFFSET :skip LIMIT :n"), {"skip": skip, "n": 4 * len(SIDES) * per_side}).all()]
+    finally:
+        engine.dispose()
+
+
+def app_cpu_requests(rows: list[tuple], managers: int, clients: int, stages: list[str], per_side: int,
+                     token) -> dict:
+    """The requests of the in-process measurement (bench/common/app_cpu.py), {side: {op: [request, ...]}}: per side
+    and kind `per_side` of them, each as the owner (`token(k)`, k the manager's number), moves and wins on `rows`
+    (app_cpu_deals), no deal twice; creates on clients of the projection, titled like the runs' ("Bench deal ...",
+    which check_writes counts)."""
+    index = {manager_id(k): k for k in range(1, managers + 1)}
+    tokens: dict[int, str] = {}
+
+    def request(k: int, path: str, body: dict) -> dict:
+        if k not in tokens:
+            tokens[k] = token(k)
+        return {"path": path, "token": tokens[k], "body": body}
+
+    each = per_side
+    move, win = [], []
+    for deal, owner, stage in rows:
+        position = stages.index(str(stage))
+        target = move if position + 1 < len(stages) and len(move) <= len(win) else win
+        target.append(request(index[str(owner)], f"/api/v1/deals/{deal}/{'move' if target is move else 'win'}",
+                              {"stage_id": stages[position + 1]} if target is move else {}))
+    if min(len(move), len(win)) < len(SIDES) * each:
+        raise SystemExit(f"not enough open deals beyond the pools for {each} in-process requests per side and kind: "
+                         f"use a smaller --app-cpu or --profile or --pool, or more --deals")
+    requests = {}
+    for s, side in enumerate(SIDES):
+        creates = []
+        for n in range(each):
+            i = 1 + (s * each + n) % clients
+            creates.append(request(owner_of_client(i, managers), "/api/v1/deals", {
+                "client_id": client_id(i), "title": f"Bench deal in-process {side} {n}",
+                "amount": {"amount": "125000.00", "currency": "RUB"}, "expected_close_on": "2027-03-31"}))
+        requests[side] = {"create": creates, "move": move[s * each:(s + 1) * each],
+                          "win": win[s * each:(s + 1) * each]}
+    return requests
 
 
 def run_wrk(script: Path, port: int, op: str, target: str, tokens_file: Path, pools: Pools, seconds: float,
