@@ -64,6 +64,13 @@ def _instant(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
 
 
+def _caller(writers: tuple[str, ...]) -> Principal:
+    """The signed-in caller, refused (403) unless of one of the service's writing roles."""
+    principal = current_principal()
+    require(principal, *writers)
+    return principal
+
+
 def _written(handler, principal: Principal, visibility: Visibility, *args):
     """The bare transaction with the caller's identity, committed only when the caller may see what it wrote (the
     service's ownership rule: another owner's deal or client is a 404); its error answers become the kit's error
@@ -115,8 +122,7 @@ def deals_blueprint() -> Blueprint:
         @blp.arguments(DealCreateSchema)
         @blp.response(201, DealSchema)
         def post(self, data):
-            principal = current_principal()
-            require(principal, *WRITERS)
+            principal = _caller(WRITERS)
             _only(data, ("client_id", "title", "amount", "expected_close_on"))
             body = {"client_id": data["client_id"], "title": data["title"],
                     "amount": {"amount": data["amount"].amount, "currency": data["amount"].currency},
@@ -128,8 +134,7 @@ def deals_blueprint() -> Blueprint:
         @blp.arguments(MoveSchema)
         @blp.response(200, DealSchema)
         def post(self, data, deal_id):
-            principal = current_principal()
-            require(principal, *WRITERS)
+            principal = _caller(WRITERS)
             return _deal_answer(_written(bare_writes.move_deal, principal, VISIBILITY, str(deal_id), data))
 
     @blp.route("/deals/<uuid:deal_id>/win")
@@ -137,8 +142,7 @@ def deals_blueprint() -> Blueprint:
         @blp.arguments(WinSchema)
         @blp.response(200, DealSchema)
         def post(self, data, deal_id):
-            principal = current_principal()
-            require(principal, *WRITERS)
+            principal = _caller(WRITERS)
             _only(data, ())
             return _deal_answer(_written(bare_writes.win_deal, principal, VISIBILITY, str(deal_id), data))
 
@@ -156,8 +160,7 @@ def clients_blueprint() -> Blueprint:
         @blp.arguments(ClientCreateSchema)
         @blp.response(201, ClientSchema)
         def post(self, data):
-            principal = current_principal()
-            require(principal, *WRITERS)
+            principal = _caller(WRITERS)
             _only(data, bare_writes.CLIENT_FIELDS)
             card = _written(bare_writes.create_client, principal, VISIBILITY, data)
             return {**card, **{name: _instant(card[name])
