@@ -17,7 +17,7 @@ from typing import Callable, Mapping
 
 from flask import g, has_request_context
 from marshmallow import Schema, fields
-from sqlalchemy import BigInteger, DateTime, Identity, Index, String, UUID, event, inspect, insert, select
+from sqlalchemy import BigInteger, Connection, DateTime, Identity, Index, String, UUID, event, inspect, insert, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
@@ -126,6 +126,12 @@ def current_actor() -> str | None:
     return principal.user_id if principal is not None else None
 
 
+def _entry(audited: Audited, row, action: str, changes: list[dict], now: datetime) -> dict:
+    return {"subject_id": audited.subject(row), "record_type": audited.record_type, "record_id": row.id,
+            "action": action, "changes": changes, "actor_id": current_actor(), "request_id": current_request_id(),
+            "at": now}
+
+
 @event.listens_for(Session, "after_flush")
 def _record(session: Session, _flush_context) -> None:
     """After the flush's statements, while the rows' attribute histories still say what changed (and new rows
@@ -133,7 +139,7 @@ def _record(session: Session, _flush_context) -> None:
     touched = [(row, "created") for row in session.new] + [(row, "updated") for row in session.dirty] + \
               [(row, "deleted") for row in session.deleted]
     entries: dict[type, list[dict]] = {}
-    now, actor, request_id = None, None, None
+    now = None
     for row, action in touched:
         audited = _AUDITED.get(type(row))
         if audited is None:
@@ -141,13 +147,29 @@ def _record(session: Session, _flush_context) -> None:
         changes = _changes(row, audited, action)
         if not changes:
             continue
-        if now is None:
-            now, actor, request_id = clock.now(), current_actor(), current_request_id()
-        entries.setdefault(audited.log, []).append({
-            "subject_id": audited.subject(row), "record_type": audited.record_type, "record_id": row.id,
-            "action": action, "changes": changes, "actor_id": actor, "request_id": request_id, "at": now})
+        now = now or clock.now()
+        entries.setdefault(audited.log, []).append(_entry(audited, row, action, changes, now))
     for log, rows in entries.items():
         session.connection().execute(insert(log.__table__), rows)
+
+
+def record(connection: Connection, row, action: str, changed: Mapping[str, tuple] | None = None) -> None:
+    """The history entry of a write made with Core statements, where no flush runs the hook above, equal to the
+    one the hook would write: `created` and `deleted` take the row's registered values (`row` may be an object
+    never added to a session); `updated` takes `changed`, {name in the history: (old, new)}, keeping the pairs
+    that differ, in the registered order (nothing is written when none does)."""
+    audited = _AUDITED[type(row)]
+    if action != "updated":
+        changes = _changes(row, audited, action)
+    else:
+        changes = []
+        for name in audited.fields:
+            if name in changed:
+                old, new = (to_jsonable(value) for value in changed[name])
+                if old != new:
+                    changes.append({"field": name, "old": old, "new": new})
+    if changes:
+        connection.execute(insert(audited.log.__table__), [_entry(audited, row, action, changes, clock.now())])
 
 
 # -- reading -----------------------------------------------------------------------------------------------

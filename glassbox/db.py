@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Callable, Iterator
 
 import psycopg
-from sqlalchemy import Connection, Engine, Select, create_engine, event, func, select, text
+from sqlalchemy import Connection, Engine, Select, create_engine, event, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -41,21 +41,36 @@ def observe_pool(engine: Engine, capacity: int) -> None:
     event.listen(engine, "checkin", lambda *_: in_use.dec())
 
 
+_OUTBOX = OutboxMessage.__table__
+
+
 class UnitOfWork:
     """One database transaction: the business change plus the outbox rows of its events.
 
-    Rolls back unless `commit()` was called, so an exception anywhere leaves no partial write.
+    Rolls back unless `commit()` was called, so an exception anywhere leaves no partial write. The events are kept
+    in emit order and written at commit in one INSERT (a plain statement, not ORM objects: no unit-of-work
+    bookkeeping per event); a use case may write its own rows with Core statements on `connection` in the same
+    transaction.
     """
 
     def __init__(self, session: Session, topic: str, before_commit: tuple[Callable[[Session], None], ...] = ()):
         self.session = session
         self.topic = topic
         self._before_commit = before_commit
+        self._events: list[dict] = []
+
+    @property
+    def connection(self) -> Connection:
+        """The transaction's connection, for Core statements (the session's own: they commit together)."""
+        return self.session.connection()
 
     def emit(self, event: DomainEvent) -> None:
-        self.session.add(OutboxMessage.from_event(event, self.topic))
+        self._events.append(OutboxMessage.row(event, self.topic))
 
     def commit(self) -> None:
+        if self._events:
+            self.connection.execute(insert(_OUTBOX), self._events)
+            self._events = []
         for hook in self._before_commit:  # their writes join this transaction (an idempotency key's mark)
             hook(self.session)
         self.session.commit()

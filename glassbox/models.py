@@ -57,12 +57,15 @@ class OutboxMessage(KitBase):
 
     @classmethod
     def from_event(cls, event, topic: str) -> "OutboxMessage":
+        return cls(**cls.row(event, topic))
+
+    @staticmethod
+    def row(event, topic: str) -> dict:
+        """The columns of the event's row (for an INSERT of the table, or the model)."""
         from glassbox.events import to_jsonable
 
-        return cls(
-            id=event.id, topic=topic, key=event.subject, type=event.type, source=event.source,
-            time=event.time, payload=to_jsonable(event.data), request_id=event.request_id,
-        )
+        return {"id": event.id, "topic": topic, "key": event.subject, "type": event.type, "source": event.source,
+                "time": event.time, "payload": to_jsonable(event.data), "request_id": event.request_id}
 
 
 class ProcessedEvent(KitBase):
