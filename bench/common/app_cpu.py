@@ -6,7 +6,8 @@ libpq; not PostgreSQL's) and the wall time (with the database's work and the com
 request by request, each on its own requests (its own deals).
 
 With `profile`, more requests per side run under cProfile with a thread-CPU timer, summarised as CPU per request by
-package (own time) and the top entries by cumulative time.
+package (own time) and the top entries by cumulative time; with APP_CPU_PSTATS_DIR set in the environment, each
+raw profile is also saved there as <op>-<side>.pstats (read it with pstats: by function, callers, callees).
 
     measure(work, env, service, requests, warmup, profile) -> {"cpu": {...}, "profile": [...]}
 """
@@ -161,6 +162,8 @@ def _main(spec_file: str, out_file: str) -> None:
                     profiler.disable()
                     errors += status >= 300
                     out["ok"][side][op] += status < 300
+                if os.environ.get("APP_CPU_PSTATS_DIR"):  # the raw profile too, for pstats (by function, callers)
+                    profiler.dump_stats(Path(os.environ["APP_CPU_PSTATS_DIR"]) / f"{op}-{side}.pstats")
                 out["profile"].append({"op": op, "side": side, "requests": len(environs), "errors": errors,
                                        **_profile_summary(profiler, len(environs))})
     Path(out_file).write_text(json.dumps(out))

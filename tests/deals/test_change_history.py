@@ -124,3 +124,15 @@ def test_the_changes_come_in_pages_newest_first(manager, deal, clock):
     assert [entry["action"] for entry in seen] == ["updated"] * 5 + ["created"]
     assert [entry["changes"][0]["new"] for entry in seen[:5]] == [f"Alloy supply {n}" for n in range(4, -1, -1)]
     assert_error(manager.get(f"/api/v1/deals/{deal['id']}/history?changes=true&cursor=nonsense"), 400)
+
+
+def test_a_win_records_the_status_and_the_moment_it_was_closed(manager, deal, clock):
+    clock.advance(hours=3)
+    won = manager.post(f"/api/v1/deals/{deal['id']}/win", json={"closed_at": "2026-03-02T10:30:00+00:00"},
+                       headers={"X-Request-ID": "req-win-1"})
+    assert won.status_code == 200, won.json
+    latest, _created = changes_of(manager, deal)["items"]
+    assert latest == {"record_type": "deal", "record_id": deal["id"], "action": "updated",
+                      "changes": [{"field": "status", "old": "open", "new": "won"},
+                                  {"field": "closed_at", "old": None, "new": "2026-03-02T10:30:00Z"}],
+                      "actor_id": manager.user_id, "request_id": "req-win-1", "at": "2026-03-02T12:00:00+00:00"}

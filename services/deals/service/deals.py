@@ -1,15 +1,18 @@
 """Use cases of deals: open, change, move through the stages, win, lose, reopen, assign, list. Each opens one
-unit of work, changes the models, records its event in the outbox and commits once; every "now" comes from the
-service's clock, read under the deal's lock where the order of its stays depends on it."""
+unit of work, changes the deal, records its event in the outbox and commits once; every "now" comes from the
+service's clock, read under the deal's lock where the order of its stays depends on it. The writes that carry the
+load (create, move, win) read and write their rows with Core statements (service/rows.py) and record the history
+entry themselves; the others change the models and let the flush write them."""
 from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import not_, select, update
-from sqlalchemy.orm import Session, contains_eager, joinedload, lazyload, selectinload
+from sqlalchemy import not_, select
+from sqlalchemy.orm import Session, joinedload, lazyload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
-from glassbox import clock
+from glassbox import audit, clock
 from glassbox.auth import Principal
 from glassbox.db import Database, apply_changes, contains_pattern, on_days
 from glassbox.errors import Conflict, DomainError, NotFound, invalid
@@ -17,8 +20,8 @@ from glassbox.policy import require
 from glassbox.web import sort_order, sorted_page
 from services.deals import events
 from services.deals.directory import ClientLookup
-from services.deals.models import Client, Deal, LostReason, Pipeline, Stage, StageEntry
-from services.deals.service import handoffs
+from services.deals.models import Deal, LostReason, Pipeline, Stage, StageEntry
+from services.deals.service import handoffs, rows
 from services.deals.service.deadlines import mark, past_due_clause, stalled_clause, stalls_after
 from services.deals.service.parties import (NO_SUCH_CLIENT, check_campaign, check_client, ensure_live, ensure_owner,
                                             may_use)
@@ -52,22 +55,25 @@ def load_deal(session: Session, principal: Principal, deal_id: uuid.UUID, for_up
     return deal
 
 
-def _locked_deal(session: Session, principal: Principal, deal_id: uuid.UUID, expected_version) -> Deal:
-    """The caller's deal, locked (its changes follow each other), at one of the versions If-Match accepts
-    (`expected_version`; None: any)."""
-    deal = load_deal(session, principal, deal_id, for_update=True)
+def _checked(deal: Deal, expected_version, action: str | None = None) -> Deal:
+    """The locked deal at one of the versions If-Match accepts (`expected_version`; None: any), else a 412; with an
+    `action`, also open: a closed deal cannot be `action` (a 409)."""
     if expected_version is not None and deal.version not in expected_version:
         raise PreconditionFailed(f"the deal changed meanwhile (now version {deal.version}); reload it and retry",
                                  {"version": deal.version})
+    if action is not None and deal.status != "open":
+        raise Conflict(f"a {deal.status} deal cannot be {action}; reopen it first", {"status": deal.status})
     return deal
+
+
+def _locked_deal(session: Session, principal: Principal, deal_id: uuid.UUID, expected_version) -> Deal:
+    """The caller's deal, locked (its changes follow each other), as _checked accepts it."""
+    return _checked(load_deal(session, principal, deal_id, for_update=True), expected_version)
 
 
 def _open_deal(session: Session, principal: Principal, deal_id: uuid.UUID, expected_version, action: str) -> Deal:
-    """As _locked_deal, and open: a closed deal cannot be `action` (a 409)."""
-    deal = _locked_deal(session, principal, deal_id, expected_version)
-    if deal.status != "open":
-        raise Conflict(f"a {deal.status} deal cannot be {action}; reopen it first", {"status": deal.status})
-    return deal
+    """As _locked_deal, and open."""
+    return _checked(load_deal(session, principal, deal_id, for_update=True), expected_version, action)
 
 
 def _lock_stage(session: Session, stage_id: uuid.UUID) -> Stage | None:
@@ -76,25 +82,33 @@ def _lock_stage(session: Session, stage_id: uuid.UUID) -> Stage | None:
     return session.get(Stage, stage_id, with_for_update={"read": True}, options=[lazyload(Stage.pipeline)])
 
 
-def _target_stage(session: Session, pipeline: Pipeline, stage_id: uuid.UUID) -> Stage:
-    stage = _lock_stage(session, stage_id)
+def _enterable(stage: Stage | None, pipeline_id: uuid.UUID, stage_id: uuid.UUID) -> Stage:
+    """The stage `stage_id` (None: not found) as a deal of the pipeline may enter it: active, of that pipeline."""
     if stage is None:
         raise invalid("stage_id", f"stage {stage_id} not found", "no such stage")
-    if stage.pipeline_id != pipeline.id:
-        raise invalid("stage_id", f"stage {stage_id} belongs to another pipeline than {pipeline.id}",
+    if stage.pipeline_id != pipeline_id:
+        raise invalid("stage_id", f"stage {stage_id} belongs to another pipeline than {pipeline_id}",
                        "a stage of another pipeline")
     if not stage.is_active:
         raise invalid("stage_id", f"stage {stage_id} was removed from the pipeline", "a removed stage")
     return stage
 
 
-def _first_default_stage(session: Session) -> Stage | None:
-    """The default pipeline's first active stage, share-locked as _lock_stage does, with its pipeline: one query
-    where reading the pipeline, its stages and then the stage would take three."""
-    return session.scalars(select(Stage).join(Stage.pipeline).where(Pipeline.is_default, Stage.is_active)
-                           .order_by(Stage.position).limit(1)
-                           .options(contains_eager(Stage.pipeline).lazyload(Pipeline.stages))
-                           .with_for_update(read=True, of=Stage)).first()
+def _entry_stage(connection, pipeline_id: uuid.UUID | None, stage_id: uuid.UUID | None) -> Stage:
+    """The stage a new deal enters, share-locked: `stage_id` of the pipeline (None: the default one), or without
+    one the pipeline's first active stage."""
+    if stage_id is None:
+        stage = rows.first_stage(connection, pipeline_id)
+        if stage is not None:
+            return stage
+        if pipeline_id is not None and not rows.pipeline_exists(connection, pipeline_id):
+            raise invalid("pipeline_id", f"pipeline {pipeline_id} not found", "no such pipeline")
+        raise invalid("pipeline_id", "the pipeline has no active stage", "a pipeline without active stages")
+    if pipeline_id is None:
+        pipeline_id = rows.default_pipeline_id(connection)
+    elif not rows.pipeline_exists(connection, pipeline_id):
+        raise invalid("pipeline_id", f"pipeline {pipeline_id} not found", "no such pipeline")
+    return _enterable(rows.stages(connection, stage_id).get(stage_id), pipeline_id, stage_id)
 
 
 def _touch(deal: Deal, now: datetime) -> None:
@@ -102,22 +116,17 @@ def _touch(deal: Deal, now: datetime) -> None:
     deal.version += 1
 
 
-def _enter(session: Session, deal: Deal, stage: Stage, now: datetime) -> None:
-    """The deal enters `stage` now: a new stay in the history (written after the deal itself)."""
+def _place(deal: Deal, stage: Stage, now: datetime) -> None:
+    """The deal stands in `stage` from now: a new stay, without a hand-off until open_on_entry gives it one."""
     deal.stage, deal.stage_id, deal.pipeline_id, deal.stage_entered_at = stage, stage.id, stage.pipeline_id, now
     deal.stalled_after = stalls_after(now, stage)
-    deal.hand_off = None  # a new stay: only open_on_entry, in this same unit of work, can give it one
-    if deal not in session:  # a new deal: its row first (the unit of work does not order it before its stays)
-        session.add(deal)
-        session.flush()
+    deal.hand_off = None
+
+
+def _enter(session: Session, deal: Deal, stage: Stage, now: datetime) -> None:
+    """The deal (a model in the session) enters `stage` now: a new stay in the history."""
+    _place(deal, stage, now)
     session.add(StageEntry(deal_id=deal.id, stage_id=stage.id, entered_at=now))
-
-
-def _leave(session: Session, deal: Deal, at: datetime) -> None:
-    """The deal's current stay ends (it moves on, or is closed): one UPDATE, before the next stay begins (one
-    current stay per deal); the deal row is locked already, so nothing else ends it meanwhile."""
-    session.execute(update(StageEntry).where(StageEntry.deal_id == deal.id, StageEntry.left_at.is_(None))
-                    .values(left_at=at).execution_options(synchronize_session=False))
 
 
 def _done(uow, deal: Deal, event, now: datetime, hand_off_events: list = (), hand_off_known: bool = False) -> Deal:
@@ -159,31 +168,26 @@ def _open(db: Database, principal: Principal, data: dict, owner_id, now: datetim
     the caller the client: the caller then checks it with the clients service and comes back."""
     data = dict(data)
     with db.unit_of_work() as uow:
-        session = uow.session
-        client = session.get(Client, data["client_id"], with_for_update={"read": True})
+        connection = uow.connection
+        client = rows.locked_client(connection, data["client_id"])
         if known_client_only and (client is None or (client.archived_at is None and not may_use(principal, client))):
             return None
         if client is None:  # check_client has put it into the projection; it is never deleted
             raise invalid("client_id", f"client {data['client_id']}: {NO_SUCH_CLIENT}", NO_SUCH_CLIENT)
         ensure_live(client)
         if owner_id is not None:
-            ensure_owner(session, principal, owner_id)
-        pipeline_id, stage_id = data.pop("pipeline_id", None), data.pop("stage_id", None)
-        stage = _first_default_stage(session) if pipeline_id is None and stage_id is None else None
-        if stage is None:
-            if pipeline_id is None:
-                pipeline = session.scalars(select(Pipeline).where(Pipeline.is_default)).one()
-            else:
-                pipeline = session.get(Pipeline, pipeline_id)
-                if pipeline is None:
-                    raise invalid("pipeline_id", f"pipeline {pipeline_id} not found", "no such pipeline")
-            stage = _target_stage(session, pipeline, stage_id or pipeline.active_stages[0].id)
+            ensure_owner(connection, principal, owner_id)
+        stage = _entry_stage(connection, data.pop("pipeline_id", None), data.pop("stage_id", None))
         # Only internal callers (the demo seed) choose ids; the API schemas have no `id` field.
         deal = Deal(id=data.pop("id", None) or uuid.uuid4(), owner_id=owner_id or principal.id, status="open",
                     created_at=now, updated_at=now, version=1, **data)
-        ensure_met(session, deal, stage)
-        _enter(session, deal, stage, now)
-        opened = handoffs.open_on_entry(session, deal, stage, now, principal)
+        deal.client = client
+        _place(deal, stage, now)
+        ensure_met(connection, deal, stage)
+        rows.insert_deal(connection, deal)
+        rows.begin_stay(connection, deal.id, stage.id, now)
+        opened = handoffs.open_on_entry(connection, deal, stage, now, principal)
+        audit.record(connection, deal, "created")
         return _done(uow, deal, events.deal_created(deal, principal.user_id), now, opened, hand_off_known=True)
 
 
@@ -217,19 +221,26 @@ def move_deal(db: Database, principal: Principal, deal_id: uuid.UUID, stage_id: 
     """To another active stage of the same pipeline (moving to the stage it is in is a 409)."""
     require(principal, *WRITERS)
     with db.unit_of_work() as uow:
-        session = uow.session
-        deal = _open_deal(session, principal, deal_id, expected_version, "moved")
+        connection = uow.connection
+        deal = _checked(rows.locked_deal(connection, principal, deal_id), expected_version, "moved")
         now = clock.now()  # read under the deal's lock: its stays follow each other in time
         if stage_id == deal.stage_id:
             raise Conflict("the deal is already in this stage", {"stage_id": ["the current stage"]})
-        target = _target_stage(session, deal.stage.pipeline, stage_id)
-        ensure_met(session, deal, target)
-        previous, previous_entered_at = deal.stage, deal.stage_entered_at
-        cancelled = handoffs.cancel_active(session, deal, now, f"the deal moved to the stage {target.name}", principal)
-        _leave(session, deal, now)
-        _touch(deal, now)  # before _enter's flush: the deal is written once
-        _enter(session, deal, target, now)
-        opened = handoffs.open_on_entry(session, deal, target, now, principal)
+        found = rows.stages(connection, deal.stage_id, stage_id)
+        previous, previous_entered_at = found[deal.stage_id], deal.stage_entered_at
+        set_committed_value(deal, "stage", previous)
+        target = _enterable(found.get(stage_id), deal.pipeline_id, stage_id)
+        ensure_met(connection, deal, target)
+        cancelled = handoffs.cancel_active(connection, deal, now, f"the deal moved to the stage {target.name}",
+                                           principal)
+        rows.end_stay(connection, deal.id, now)
+        rows.update_deal(connection, deal, stage_id=target.id, stage_entered_at=now,
+                         stalled_after=stalls_after(now, target), updated_at=now, version=deal.version + 1)
+        set_committed_value(deal, "stage", target)
+        deal.hand_off = None  # a new stay: only open_on_entry can give it one
+        rows.begin_stay(connection, deal.id, target.id, now)
+        opened = handoffs.open_on_entry(connection, deal, target, now, principal)
+        audit.record(connection, deal, "updated", {"stage": (previous.name, target.name)})
         return _done(uow, deal, events.deal_stage_changed(deal, previous, previous_entered_at, principal.user_id),
                      now, [*cancelled, *opened], hand_off_known=True)
 
@@ -239,7 +250,8 @@ def win_deal(db: Database, principal: Principal, deal_id: uuid.UUID, closed_at: 
     """Won now, or at `closed_at` (back-dated, never before the deal entered its stage). It stays in its stage."""
     require(principal, *WRITERS)
     with db.unit_of_work() as uow:
-        deal = _open_deal(uow.session, principal, deal_id, expected_version, "won")
+        connection = uow.connection
+        deal = _checked(rows.locked_deal(connection, principal, deal_id), expected_version, "won")
         now = clock.now()  # read under the deal's lock: its stays follow each other in time
         if closed_at is not None and closed_at > now + CLOCK_SKEW:
             raise invalid("closed_at", "closed_at must not be in the future", "must not be in the future")
@@ -247,10 +259,12 @@ def win_deal(db: Database, principal: Principal, deal_id: uuid.UUID, closed_at: 
         if closed_at < deal.stage_entered_at:
             raise invalid("closed_at", f"closed_at must not be before the deal entered its stage "
                                         f"({deal.stage_entered_at.isoformat()})", "before the deal entered its stage")
-        cancelled = handoffs.cancel_active(uow.session, deal, now, "the deal was won", principal)
-        _leave(uow.session, deal, closed_at)
-        deal.status, deal.closed_at = "won", closed_at
-        _touch(deal, now)
+        set_committed_value(deal, "stage", rows.stages(connection, deal.stage_id)[deal.stage_id])
+        cancelled = handoffs.cancel_active(connection, deal, now, "the deal was won", principal)
+        rows.end_stay(connection, deal.id, closed_at)
+        rows.update_deal(connection, deal, status="won", closed_at=closed_at, updated_at=now,
+                         version=deal.version + 1)
+        audit.record(connection, deal, "updated", {"status": ("open", "won"), "closed_at": (None, closed_at)})
         return _done(uow, deal, events.deal_won(deal, principal.user_id), now, cancelled, hand_off_known=True)
 
 
@@ -265,8 +279,8 @@ def lose_deal(db: Database, principal: Principal, deal_id: uuid.UUID, reason_id:
         if reason is None or not reason.is_active:
             problem = "no such lost reason" if reason is None else "an inactive lost reason"
             raise invalid("reason_id", f"reason_id {reason_id}: {problem}", problem)
-        cancelled = handoffs.cancel_active(uow.session, deal, now, "the deal was lost", principal)
-        _leave(uow.session, deal, now)
+        cancelled = handoffs.cancel_active(uow.connection, deal, now, "the deal was lost", principal)
+        rows.end_stay(uow.connection, deal.id, now)
         deal.status, deal.closed_at, deal.lost_reason, deal.lost_reason_id = "lost", now, reason, reason.id
         deal.lost_comment = comment
         _touch(deal, now)
@@ -288,9 +302,9 @@ def reopen_deal(db: Database, principal: Principal, deal_id: uuid.UUID,
         ensure_met(session, deal, stage)
         deal.status, deal.closed_at = "open", None
         deal.lost_reason, deal.lost_reason_id, deal.lost_comment = None, None, None
-        _touch(deal, now)  # before _enter's flush: the deal is written once
+        _touch(deal, now)
         _enter(session, deal, stage, now)
-        opened = handoffs.open_on_entry(session, deal, stage, now, principal)
+        opened = handoffs.open_on_entry(session.connection(), deal, stage, now, principal)
         return _done(uow, deal, events.deal_reopened(deal, previous_status, previous_closed_at, principal.user_id),
                      now, opened, hand_off_known=True)
 

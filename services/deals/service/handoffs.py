@@ -7,8 +7,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from glassbox import clock
 from glassbox.auth import Principal
@@ -21,49 +22,71 @@ from services.deals import events
 from services.deals.models import ACTIVE_HAND_OFF_STATES, Deal, HandOff, Stage, User
 from services.deals.service.deadlines import stalls_after
 from services.deals.service.policy import HAND_OFF_OVERSEERS
+from services.deals.service.rows import HAND_OFF_KEYS, filled
 
 
-# -- inside a deal's unit of work -----------------------------------------------------------------------
+# -- inside a deal's unit of work (Core statements on its connection, see service/rows.py) --------------------
 
-def _owner_role(session: Session, deal: Deal, principal: Principal) -> str | None:
+_OWNER_ROLE = select(User.role).where(User.user_id == bindparam("owner_id"))
+_INSERT = insert(HandOff.__table__)
+# The deal's unfinished hand-off, and the one its current stay keeps (not a cancelled one), locked: a take in
+# flight either finished before or finds it cancelled.
+_OF_DEAL = (select(HandOff.__table__)
+            .where(HandOff.deal_id == bindparam("deal_id"),
+                   or_(HandOff.state.in_(ACTIVE_HAND_OFF_STATES),
+                       and_(HandOff.stage_id == bindparam("stage_id"), HandOff.entered_at == bindparam("entered_at"),
+                            HandOff.state != "cancelled")))
+            .with_for_update())
+_CANCEL = (update(HandOff.__table__).where(HandOff.id.in_(bindparam("ids", expanding=True)))
+           .values(state="cancelled", cancelled_at=bindparam("at"), cancel_reason=bindparam("reason"),
+                   updated_at=bindparam("at")))
+
+
+def _owner_role(connection: Connection, deal: Deal, principal: Principal) -> str | None:
     """The owner's role as the users projection knows it (the caller's own when it owns the deal)."""
     if deal.owner_id == principal.id:
         return principal.role
-    owner = session.get(User, deal.owner_id)
-    return owner.role if owner is not None else None
+    return connection.scalar(_OWNER_ROLE, {"owner_id": deal.owner_id})
 
 
-def open_on_entry(session: Session, deal: Deal, stage: Stage, now: datetime, principal: Principal) -> list:
-    """The deal has just entered `stage` (its stay begins `now`): a hand-off for the stage's role, unless the
-    stage has none or it is the owner's. Returns the events to emit after the deal's own."""
-    if stage.responsible_role is None or stage.responsible_role == _owner_role(session, deal, principal):
+def _with_deal(hand_off: HandOff, deal: Deal, stage: Stage) -> HandOff:
+    set_committed_value(hand_off, "deal", deal)
+    set_committed_value(hand_off, "stage", stage)
+    return hand_off
+
+
+def open_on_entry(connection: Connection, deal: Deal, stage: Stage, now: datetime, principal: Principal) -> list:
+    """The deal has just entered `stage` (its stay begins `now`; its row is written): a hand-off for the stage's
+    role, unless the stage has none or it is the owner's. Returns the events to emit after the deal's own."""
+    if stage.responsible_role is None or stage.responsible_role == _owner_role(connection, deal, principal):
         return []
-    hand_off = HandOff(id=uuid.uuid4(), deal=deal, deal_id=deal.id, stage=stage, stage_id=stage.id,
-                       role=stage.responsible_role, state="open", entered_at=now, due_at=stalls_after(now, stage),
-                       updated_at=now)
-    session.add(hand_off)
+    values = {"id": uuid.uuid4(), "deal_id": deal.id, "stage_id": stage.id, "role": stage.responsible_role,
+              "state": "open", "entered_at": now, "due_at": stalls_after(now, stage), "updated_at": now}
+    connection.execute(_INSERT, values)
+    hand_off = _with_deal(filled(HandOff, {**dict.fromkeys(HAND_OFF_KEYS), **values}, HAND_OFF_KEYS), deal, stage)
     deal.hand_off = hand_off  # the current stay's hand-off, for the answer
     return [events.hand_off_event(events.HANDOFF_OPENED, hand_off, principal.user_id)]
 
 
-def cancel_active(session: Session, deal: Deal, now: datetime, reason: str, principal: Principal) -> list:
-    """The deal leaves its stage or closes: its unfinished hand-off is cancelled for `reason` (locked first, so a
-    take in flight either finished before or finds it cancelled). The same query finds the hand-off the current stay
-    keeps (a done one) and puts it on the deal (None: cancelled or none), so a closed deal's answer needs no other."""
-    current_stay = and_(HandOff.stage_id == deal.stage_id, HandOff.entered_at == deal.stage_entered_at,
-                        HandOff.state != "cancelled")
-    rows = session.scalars(select(HandOff).where(HandOff.deal_id == deal.id,
-                                                 or_(HandOff.state.in_(ACTIVE_HAND_OFF_STATES), current_stay))
-                           .options(lazyload(HandOff.deal)).with_for_update()).all()
+def cancel_active(connection: Connection, deal: Deal, now: datetime, reason: str, principal: Principal) -> list:
+    """The deal leaves its stage or closes: its unfinished hand-off is cancelled for `reason`. The same query finds
+    the hand-off the current stay keeps (a done one) and puts it on the deal (None: cancelled or none), so a closed
+    deal's answer needs no other."""
+    rows = connection.execute(_OF_DEAL, {"deal_id": deal.id, "stage_id": deal.stage_id,
+                                         "entered_at": deal.stage_entered_at}).all()
     cancelled, deal.hand_off = [], None
-    for hand_off in rows:
+    for row in rows:
+        hand_off = _with_deal(filled(HandOff, row._mapping, HAND_OFF_KEYS), deal, deal.stage)
         if hand_off.state in ACTIVE_HAND_OFF_STATES:
             hand_off.state, hand_off.cancelled_at, hand_off.cancel_reason = "cancelled", now, reason[:200]
             hand_off.updated_at = now
-            cancelled.append(events.hand_off_event(events.HANDOFF_CANCELLED, hand_off, principal.user_id))
+            cancelled.append(hand_off)
         else:  # not active: the query found it as the current stay's
             deal.hand_off = hand_off
-    return cancelled
+    if cancelled:
+        connection.execute(_CANCEL, {"ids": [hand_off.id for hand_off in cancelled], "at": now,
+                                     "reason": reason[:200]})
+    return [events.hand_off_event(events.HANDOFF_CANCELLED, hand_off, principal.user_id) for hand_off in cancelled]
 
 
 def mark(hand_off: HandOff, now: datetime) -> HandOff:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from glassbox import clock
@@ -21,7 +21,7 @@ from services.deals.service.policy import OWNER_ROLES, VISIBILITY
 NO_SUCH_CLIENT = "no such client, or not yours"
 
 
-def ensure_owner(session: Session, principal: Principal, owner_id: uuid.UUID) -> None:
+def ensure_owner(session: Session | Connection, principal: Principal, owner_id: uuid.UUID) -> None:
     """An owner must be an active manager or head of sales in the users projection. The caller needs no look-up
     when naming themselves in such a role: their token is proof enough, and the projection may lag a moment."""
     if str(owner_id) == principal.user_id and principal.role in OWNER_ROLES:

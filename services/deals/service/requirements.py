@@ -3,7 +3,7 @@ deal (models.REQUIRABLE_FIELDS) and activity types completed on it (the projecti
 activities, services/deals/consumers.py). A deal without them is a 409 naming exactly what is missing."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from glassbox.errors import Conflict
@@ -17,13 +17,14 @@ FIELD_RULES = {
 }
 
 
-def completed_activity_types(session: Session, deal_id) -> set[str]:
+def completed_activity_types(session: Session | Connection, deal_id) -> set[str]:
     return set(session.scalars(select(DealActivity.type).where(DealActivity.deal_id == deal_id,
                                                                DealActivity.status == "done")))
 
 
-def ensure_met(session: Session, deal: Deal, stage: Stage) -> None:
-    """Refuse (409) entering `stage` while the deal lacks a field or a completed activity type it requires."""
+def ensure_met(session: Session | Connection, deal: Deal, stage: Stage) -> None:
+    """Refuse (409) entering `stage` while the deal lacks a field or a completed activity type it requires (read on
+    the unit of work's session or, on the Core write paths, its connection)."""
     missing_fields = [name for name in stage.required_fields or () if not FIELD_RULES[name](deal)]
     missing_activities = []
     if stage.required_activities:

@@ -1,0 +1,151 @@
+"""The rows of the deal writes that carry the load (create, move, win), read and written with Core statements on
+the unit of work's connection: no ORM loading and no flush, which cost those requests several times the CPU of
+the transaction itself (bench/deals, docs/benchmarks.md). The objects they answer with are the models, filled
+from the rows and never added to a session, so the answers, the events and the history entries are the ones the
+ORM paths give. The statements are built once; SQLAlchemy caches their compiled form."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy.orm.attributes import set_committed_value
+
+from glassbox.auth import Principal
+from glassbox.errors import NotFound
+from services.deals.models import Client, Deal, HandOff, Pipeline, Stage, StageEntry
+from services.deals.service.policy import VISIBILITY
+
+DEALS, CLIENTS, STAGES, PIPELINES = Deal.__table__, Client.__table__, Stage.__table__, Pipeline.__table__
+ENTRIES, HAND_OFFS = StageEntry.__table__, HandOff.__table__
+
+
+def filled(model, values, keys):
+    """A `model` object holding `values[key]` for each key as if loaded (no change history), in no session."""
+    record = model()
+    for key in keys:
+        set_committed_value(record, key, values[key])
+    return record
+
+
+DEAL_KEYS = tuple(DEALS.c.keys())
+STAGE_KEYS = tuple(STAGES.c.keys())
+HAND_OFF_KEYS = tuple(HAND_OFFS.c.keys())
+# What a deal's answer and events show of its client.
+_CLIENT_COLUMNS = (CLIENTS.c.client_id.label("client_row_id"), CLIENTS.c.name.label("client_name"),
+                   CLIENTS.c.industry.label("client_industry"), CLIENTS.c.region.label("client_region"))
+
+# The deal locked for its change, with its client (which never changes) in the same query. Not its stage: when a
+# concurrent change of the deal is waited for, PostgreSQL rechecks the locked row but not the rows joined to it,
+# so a stage joined here could be the one the deal has just left (stages() reads it after the lock).
+_LOCK_DEAL = (select(DEALS, *_CLIENT_COLUMNS).outerjoin(CLIENTS, CLIENTS.c.client_id == DEALS.c.client_id)
+              .where(DEALS.c.id == bindparam("deal_id")).with_for_update(of=DEALS))
+_LOCK_OWN_DEAL = _LOCK_DEAL.where(DEALS.c.owner_id == bindparam("owner_id"))
+
+
+def _client_of(values) -> Client | None:
+    if values["client_row_id"] is None:
+        return None
+    return filled(Client, {"client_id": values["client_row_id"], "name": values["client_name"],
+                           "industry": values["client_industry"], "region": values["client_region"]},
+                  ("client_id", "name", "industry", "region"))
+
+
+def locked_deal(connection: Connection, principal: Principal, deal_id: uuid.UUID) -> Deal:
+    """The caller's deal, locked FOR UPDATE (another owner's is a 404), with its client; its stage is set by the
+    caller from stages()."""
+    if VISIBILITY.sees_all(principal):
+        row = connection.execute(_LOCK_DEAL, {"deal_id": deal_id}).first()
+    else:
+        row = connection.execute(_LOCK_OWN_DEAL, {"deal_id": deal_id, "owner_id": principal.id}).first()
+    if row is None:
+        raise NotFound(f"deal {deal_id} not found")
+    values = row._mapping
+    deal = filled(Deal, values, DEAL_KEYS)
+    set_committed_value(deal, "client", _client_of(values))
+    return deal
+
+
+_STAGE_COLUMNS = (STAGES, PIPELINES.c.name.label("pipeline_name"))
+
+
+def _stage_of(values) -> Stage:
+    stage = filled(Stage, values, STAGE_KEYS)
+    set_committed_value(stage, "pipeline", filled(Pipeline, {"id": values["pipeline_id"],
+                                                             "name": values["pipeline_name"]}, ("id", "name")))
+    return stage
+
+
+# Share-locked as a stage a deal enters must be: a concurrent removal waits for this transaction and then sees the
+# deal (the current stage of a moving deal is read in the same statement, so it is share-locked too).
+_STAGES = (select(*_STAGE_COLUMNS).join(PIPELINES, PIPELINES.c.id == STAGES.c.pipeline_id)
+           .where(STAGES.c.id.in_(bindparam("ids", expanding=True))).with_for_update(read=True, of=STAGES))
+_FIRST_STAGE = (select(*_STAGE_COLUMNS).join(PIPELINES, PIPELINES.c.id == STAGES.c.pipeline_id)
+                .where(STAGES.c.is_active).order_by(STAGES.c.position).limit(1).with_for_update(read=True, of=STAGES))
+_FIRST_DEFAULT_STAGE = _FIRST_STAGE.where(PIPELINES.c.is_default)
+_FIRST_STAGE_OF = _FIRST_STAGE.where(PIPELINES.c.id == bindparam("pipeline_id"))
+_DEFAULT_PIPELINE = select(PIPELINES.c.id).where(PIPELINES.c.is_default)
+_PIPELINE = select(PIPELINES.c.id).where(PIPELINES.c.id == bindparam("pipeline_id"))
+
+
+def stages(connection: Connection, *stage_ids: uuid.UUID) -> dict[uuid.UUID, Stage]:
+    """The stages with these ids (those that exist), share-locked, each with its pipeline's name."""
+    return {row.id: _stage_of(row._mapping) for row in connection.execute(_STAGES, {"ids": list(stage_ids)})}
+
+
+def first_stage(connection: Connection, pipeline_id: uuid.UUID | None) -> Stage | None:
+    """The first active stage of the pipeline (None: the default one), share-locked; None when there is none."""
+    if pipeline_id is None:
+        row = connection.execute(_FIRST_DEFAULT_STAGE).first()
+    else:
+        row = connection.execute(_FIRST_STAGE_OF, {"pipeline_id": pipeline_id}).first()
+    return _stage_of(row._mapping) if row is not None else None
+
+
+def pipeline_exists(connection: Connection, pipeline_id: uuid.UUID) -> bool:
+    return connection.execute(_PIPELINE, {"pipeline_id": pipeline_id}).first() is not None
+
+
+def default_pipeline_id(connection: Connection) -> uuid.UUID:
+    return connection.execute(_DEFAULT_PIPELINE).scalar_one()
+
+
+_CLIENT = (select(CLIENTS).where(CLIENTS.c.client_id == bindparam("client_id")).with_for_update(read=True))
+_CLIENT_KEYS = tuple(CLIENTS.c.keys())
+
+
+def locked_client(connection: Connection, client_id: uuid.UUID) -> Client | None:
+    """The client of the projection, share-locked (an archiving event waits for the deal opened on it)."""
+    row = connection.execute(_CLIENT, {"client_id": client_id}).first()
+    return filled(Client, row._mapping, _CLIENT_KEYS) if row is not None else None
+
+
+# -- writes ----------------------------------------------------------------------------------------------
+
+_INSERT_DEAL = insert(DEALS)
+# The columns to set come from the parameters' keys (one compiled form per set of keys).
+_UPDATE_DEAL = update(DEALS).where(DEALS.c.id == bindparam("deal_id"))
+_INSERT_ENTRY = insert(ENTRIES)
+_LEAVE = (update(ENTRIES).where(ENTRIES.c.deal_id == bindparam("of_deal"), ENTRIES.c.left_at.is_(None))
+          .values(left_at=bindparam("at")))
+
+
+def insert_deal(connection: Connection, deal: Deal) -> None:
+    connection.execute(_INSERT_DEAL, {key: getattr(deal, key) for key in DEAL_KEYS})
+
+
+def update_deal(connection: Connection, deal: Deal, **values) -> None:
+    """Write `values` to the deal's row and to `deal`."""
+    connection.execute(_UPDATE_DEAL, {"deal_id": deal.id, **values})
+    for key, value in values.items():
+        set_committed_value(deal, key, value)
+
+
+def begin_stay(connection: Connection, deal_id: uuid.UUID, stage_id: uuid.UUID, at: datetime) -> None:
+    connection.execute(_INSERT_ENTRY, {"deal_id": deal_id, "stage_id": stage_id, "entered_at": at})
+
+
+def end_stay(connection: Connection, deal_id: uuid.UUID, at: datetime) -> None:
+    """The deal's current stay ends (it moves on, or is closed), before the next one begins (one current stay
+    per deal); the deal row is locked already, so nothing else ends it meanwhile."""
+    connection.execute(_LEAVE, {"of_deal": deal_id, "at": at})
