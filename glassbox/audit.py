@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
 from glassbox import clock
+from glassbox.db import Statement
 from glassbox.events import to_jsonable
 from glassbox.logs import current_request_id
 from glassbox.web.pages import keyset_page, page_schema
@@ -169,7 +170,13 @@ def record(connection: Connection, row, action: str, changed: Mapping[str, tuple
                 if old != new:
                     changes.append({"field": name, "old": old, "new": new})
     if changes:
-        connection.execute(insert(audited.log.__table__), [_entry(audited, row, action, changes, clock.now())])
+        if audited.log not in _INSERTS:
+            _INSERTS[audited.log] = Statement(insert(audited.log.__table__), ENTRY_KEYS)
+        _INSERTS[audited.log].execute(connection, _entry(audited, row, action, changes, clock.now()))
+
+
+ENTRY_KEYS = ("subject_id", "record_type", "record_id", "action", "changes", "actor_id", "request_id", "at")
+_INSERTS: dict[type, Statement] = {}  # per history table
 
 
 # -- reading -----------------------------------------------------------------------------------------------

@@ -10,13 +10,13 @@ import uuid
 from datetime import datetime
 
 import jwt
-from sqlalchemy import UUID, Boolean, DateTime, String, func, select
+from sqlalchemy import UUID, Boolean, DateTime, String, bindparam, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from glassbox import clock
 from glassbox.access_checks import recent_access_checks
 from glassbox.auth import Authenticator, Principal
-from glassbox.db import Database
+from glassbox.db import Database, Statement
 from glassbox.events import DomainEvent
 from glassbox.projection import upsert_newer
 
@@ -76,13 +76,15 @@ def refusing_outdated_tokens(verify: Authenticator, db: Database, model) -> Auth
     process for that long), not only when it expires. A user the projection has not seen yet passes (the token
     issuer vouched for them)."""
 
+    # Run by the driver (a check per user and worker every MAX_AGE_SECONDS adds up under load).
+    known_state = Statement(select(model.is_active, model.role).where(model.user_id == bindparam("user_id")))
+
     def refusal(principal: Principal) -> str | None:
-        with db.session() as session:
-            known = session.execute(select(model.is_active, model.role)
-                                    .where(model.user_id == principal.id)).first()
-        if known is not None and known.is_active is False:  # None: the projection has not seen the state yet
+        with db.engine.connect() as connection:
+            known = known_state.first(connection, {"user_id": principal.id})
+        if known is not None and known["is_active"] is False:  # None: the projection has not seen the state yet
             return "the user is deactivated"
-        if known is not None and known.role not in (None, principal.role):
+        if known is not None and known["role"] not in (None, principal.role):
             return "the user's role has changed: log in again"
         return None
 

@@ -7,13 +7,14 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, and_, any_, bindparam, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from glassbox import clock
 from glassbox.auth import Principal
-from glassbox.db import Database
+from glassbox.db import Database, Statement
 from glassbox.errors import Conflict, Forbidden, NotFound
 from glassbox.keys import ROLES
 from glassbox.policy import require
@@ -27,26 +28,27 @@ from services.deals.service.rows import HAND_OFF_KEYS, filled
 
 # -- inside a deal's unit of work (Core statements on its connection, see service/rows.py) --------------------
 
-_OWNER_ROLE = select(User.role).where(User.user_id == bindparam("owner_id"))
-_INSERT = insert(HandOff.__table__)
+_OWNER_ROLE = Statement(select(User.role).where(User.user_id == bindparam("owner_id")))
+_INSERT = Statement(insert(HandOff.__table__), ("id", "deal_id", "stage_id", "role", "state", "entered_at", "due_at",
+                                                "updated_at"))
 # The deal's unfinished hand-off, and the one its current stay keeps (not a cancelled one), locked: a take in
 # flight either finished before or finds it cancelled.
-_OF_DEAL = (select(HandOff.__table__)
-            .where(HandOff.deal_id == bindparam("deal_id"),
-                   or_(HandOff.state.in_(ACTIVE_HAND_OFF_STATES),
-                       and_(HandOff.stage_id == bindparam("stage_id"), HandOff.entered_at == bindparam("entered_at"),
-                            HandOff.state != "cancelled")))
-            .with_for_update())
-_CANCEL = (update(HandOff.__table__).where(HandOff.id.in_(bindparam("ids", expanding=True)))
-           .values(state="cancelled", cancelled_at=bindparam("at"), cancel_reason=bindparam("reason"),
-                   updated_at=bindparam("at")))
+_OF_DEAL = Statement(select(HandOff.__table__)
+                     .where(HandOff.deal_id == bindparam("deal_id"),
+                            or_(*(HandOff.state == state for state in ACTIVE_HAND_OFF_STATES),
+                                and_(HandOff.stage_id == bindparam("stage_id"),
+                                     HandOff.entered_at == bindparam("entered_at"), HandOff.state != "cancelled")))
+                     .with_for_update())
+_CANCEL = Statement(update(HandOff.__table__).where(HandOff.id == any_(bindparam("ids", type_=ARRAY(UUID))))
+                    .values(state="cancelled", cancelled_at=bindparam("at"), cancel_reason=bindparam("reason"),
+                            updated_at=bindparam("at")))
 
 
 def _owner_role(connection: Connection, deal: Deal, principal: Principal) -> str | None:
     """The owner's role as the users projection knows it (the caller's own when it owns the deal)."""
     if deal.owner_id == principal.id:
         return principal.role
-    return connection.scalar(_OWNER_ROLE, {"owner_id": deal.owner_id})
+    return _OWNER_ROLE.scalar(connection, {"owner_id": deal.owner_id})
 
 
 def _with_deal(hand_off: HandOff, deal: Deal, stage: Stage) -> HandOff:
@@ -62,7 +64,7 @@ def open_on_entry(connection: Connection, deal: Deal, stage: Stage, now: datetim
         return []
     values = {"id": uuid.uuid4(), "deal_id": deal.id, "stage_id": stage.id, "role": stage.responsible_role,
               "state": "open", "entered_at": now, "due_at": stalls_after(now, stage), "updated_at": now}
-    connection.execute(_INSERT, values)
+    _INSERT.execute(connection, values)
     hand_off = _with_deal(filled(HandOff, {**dict.fromkeys(HAND_OFF_KEYS), **values}, HAND_OFF_KEYS), deal, stage)
     deal.hand_off = hand_off  # the current stay's hand-off, for the answer
     return [events.hand_off_event(events.HANDOFF_OPENED, hand_off, principal.user_id)]
@@ -72,11 +74,11 @@ def cancel_active(connection: Connection, deal: Deal, now: datetime, reason: str
     """The deal leaves its stage or closes: its unfinished hand-off is cancelled for `reason`. The same query finds
     the hand-off the current stay keeps (a done one) and puts it on the deal (None: cancelled or none), so a closed
     deal's answer needs no other."""
-    rows = connection.execute(_OF_DEAL, {"deal_id": deal.id, "stage_id": deal.stage_id,
-                                         "entered_at": deal.stage_entered_at}).all()
+    rows = _OF_DEAL.all(connection, {"deal_id": deal.id, "stage_id": deal.stage_id,
+                                     "entered_at": deal.stage_entered_at})
     cancelled, deal.hand_off = [], None
     for row in rows:
-        hand_off = _with_deal(filled(HandOff, row._mapping, HAND_OFF_KEYS), deal, deal.stage)
+        hand_off = _with_deal(filled(HandOff, row, HAND_OFF_KEYS), deal, deal.stage)
         if hand_off.state in ACTIVE_HAND_OFF_STATES:
             hand_off.state, hand_off.cancelled_at, hand_off.cancel_reason = "cancelled", now, reason[:200]
             hand_off.updated_at = now
@@ -84,7 +86,7 @@ def cancel_active(connection: Connection, deal: Deal, now: datetime, reason: str
         else:  # not active: the query found it as the current stay's
             deal.hand_off = hand_off
     if cancelled:
-        connection.execute(_CANCEL, {"ids": [hand_off.id for hand_off in cancelled], "at": now,
+        _CANCEL.execute(connection, {"ids": [hand_off.id for hand_off in cancelled], "at": now,
                                      "reason": reason[:200]})
     return [events.hand_off_event(events.HANDOFF_CANCELLED, hand_off, principal.user_id) for hand_off in cancelled]
 
