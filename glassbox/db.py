@@ -108,7 +108,7 @@ class Statement:
         sql, constants, json_names = self._sql(connection)
         params = self._params(params or {}, constants, json_names)
         try:
-            return connection.connection.driver_connection.execute(sql, params)
+            return _driver(connection).execute(sql, params)
         except psycopg.Error as exc:
             raise DBAPIError.instance(sql, params, exc, psycopg.Error) from exc
 
@@ -119,7 +119,7 @@ class Statement:
         sql, constants, json_names = self._sql(connection)
         rows = [self._params(row, constants, json_names) for row in rows]
         try:
-            with connection.connection.driver_connection.cursor() as cursor:
+            with _driver(connection).cursor() as cursor:
                 cursor.executemany(sql, rows)
         except psycopg.Error as exc:
             raise DBAPIError.instance(sql, rows, exc, psycopg.Error) from exc
@@ -136,6 +136,14 @@ class Statement:
         return None if row is None else row[0]
 
 
+def _driver(connection: Connection) -> psycopg.Connection:
+    """The psycopg connection of `connection`, in the transaction SQLAlchemy's own statement would begin (autobegin:
+    otherwise Connection.commit() would find none to commit, and the pool's reset would roll the work back)."""
+    if not connection.in_transaction():
+        connection.begin()
+    return connection.connection.driver_connection
+
+
 _INSERT_OUTBOX = Statement(insert(OutboxMessage.__table__),
                            ("id", "topic", "key", "type", "source", "time", "payload", "request_id"))
 
@@ -145,20 +153,35 @@ class UnitOfWork:
 
     Rolls back unless `commit()` was called, so an exception anywhere leaves no partial write. The events are kept
     in emit order and written at commit (a plain statement, not ORM objects: no unit-of-work bookkeeping per
-    event); a use case may write its own rows with Core statements (or Statements) on `connection` in the same
-    transaction.
+    event). A use case works with the models through `session`, or with statements on `connection`: a unit of
+    work that never asks for the session opens none (a write made of Statements pays for no ORM machinery); one
+    that asks for the session after the connection gets a session joined to that transaction.
     """
 
-    def __init__(self, session: Session, topic: str, before_commit: tuple[Callable[[Session], None], ...] = ()):
-        self.session = session
+    def __init__(self, sessions: sessionmaker, engine: Engine, topic: str,
+                 before_commit: tuple[Callable[[Connection], None], ...] = ()):
         self.topic = topic
-        self._before_commit = before_commit
+        self._sessions, self._engine, self._before_commit = sessions, engine, before_commit
+        self._session: Session | None = None
+        self._connection: Connection | None = None  # opened here only while there is no session
         self._events: list[dict] = []
 
     @property
+    def session(self) -> Session:
+        if self._session is None:
+            self._session = (self._sessions() if self._connection is None else
+                             self._sessions(bind=self._connection, join_transaction_mode="create_savepoint"))
+        return self._session
+
+    @property
     def connection(self) -> Connection:
-        """The transaction's connection, for Core statements (the session's own: they commit together)."""
-        return self.session.connection()
+        """The transaction's connection, for statements (the session's own, when there is a session)."""
+        if self._connection is not None:
+            return self._connection
+        if self._session is not None:
+            return self._session.connection()
+        self._connection = self._engine.connect()
+        return self._connection
 
     def emit(self, event: DomainEvent) -> None:
         self._events.append(OutboxMessage.row(event, self.topic))
@@ -168,8 +191,18 @@ class UnitOfWork:
             _INSERT_OUTBOX.execute_many(self.connection, self._events)
             self._events = []
         for hook in self._before_commit:  # their writes join this transaction (an idempotency key's mark)
-            hook(self.session)
-        self.session.commit()
+            hook(self.connection)
+        if self._session is not None:
+            self._session.commit()  # the whole transaction, or, joined to our connection, its savepoint
+        if self._connection is not None:
+            self._connection.commit()
+
+    def close(self) -> None:
+        """Roll back whatever was not committed and give the connection back."""
+        if self._session is not None:
+            self._session.close()
+        if self._connection is not None:
+            self._connection.close()
 
 
 class Database:
@@ -177,8 +210,9 @@ class Database:
         self.engine = make_engine(url, **engine_kwargs)
         self.topic = topic
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        # Called with the session just before every unit of work commits (registered by the web layer).
-        self.before_commit: list[Callable[[Session], None]] = []
+        # Called with the transaction's connection just before every unit of work commits (registered by the web
+        # layer).
+        self.before_commit: list[Callable[[Connection], None]] = []
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -189,8 +223,11 @@ class Database:
 
     @contextmanager
     def unit_of_work(self) -> Iterator[UnitOfWork]:
-        with self._sessions() as session:  # close() rolls back unless uow.commit() was called
-            yield UnitOfWork(session, self.topic, tuple(self.before_commit))
+        uow = UnitOfWork(self._sessions, self.engine, self.topic, tuple(self.before_commit))
+        try:
+            yield uow
+        finally:
+            uow.close()
 
     def ping(self) -> None:
         with self.engine.connect() as conn:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 
 from flask import Flask, Response, g, has_request_context, request
 from flask_smorest import abort
-from sqlalchemy import delete, func, update
+from sqlalchemy import Connection, delete, func, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -59,11 +59,11 @@ def _claim(session: Session, principal: str, key: str, digest: str) -> Response 
     return None
 
 
-def _mark_carried_out(session: Session) -> None:
+def _mark_carried_out(connection: Connection) -> None:
     """Before a unit of work commits: the claimed key of this request is carried out, in the same transaction."""
     claimed = g.get("idempotency") if has_request_context() else None
     if claimed is not None:
-        session.execute(update(IdempotencyKey).where(_where(*claimed)).values(carried_out_at=func.now()))
+        connection.execute(update(IdempotencyKey).where(_where(*claimed)).values(carried_out_at=func.now()))
 
 
 def init_idempotency(app: Flask, db: Database) -> None:
