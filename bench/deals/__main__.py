@@ -165,9 +165,13 @@ def main(argv=None) -> int:
 
                 writes = {(who, op): [] for who in SIDES for op, _ in WRITE_OPS}
                 successes = {op: 0 for op, _ in WRITE_OPS}
+                servers = (service, floor_server, bare_server)
                 for round_no in range(1, args.rounds + 1):
                     for op, label in WRITE_OPS:
-                        for server in (service, floor_server, bare_server):
+                        # Each round starts with the next side: the work PostgreSQL does in the background (autovacuum,
+                        # a checkpoint) after a side's run falls on every side in turn, not always on the same one.
+                        turn = (round_no - 1) % len(servers)
+                        for server in servers[turn:] + servers[:turn]:
                             warm = run(server, op, args.warmup_seconds)
                             r = run(server, op, args.duration)
                             writes[(server.name, op)].append(r)

@@ -259,7 +259,7 @@ def win_deal(db: Database, principal: Principal, deal_id: uuid.UUID, closed_at: 
         if closed_at < deal.stage_entered_at:
             raise invalid("closed_at", f"closed_at must not be before the deal entered its stage "
                                         f"({deal.stage_entered_at.isoformat()})", "before the deal entered its stage")
-        set_committed_value(deal, "stage", rows.stages(connection, deal.stage_id)[deal.stage_id])
+        set_committed_value(deal, "stage", rows.current_stage(connection, deal))
         cancelled = handoffs.cancel_active(connection, deal, now, "the deal was won", principal)
         rows.end_stay(connection, deal.id, closed_at)
         rows.update_deal(connection, deal, status="won", closed_at=closed_at, updated_at=now,

@@ -81,9 +81,10 @@ def _stage_of(values) -> Stage:
 
 # Share-locked as a stage a deal enters must be: a concurrent removal waits for this transaction and then sees the
 # deal (the current stage of a moving deal is read in the same statement, so it is share-locked too).
-_STAGES = Statement(select(*_STAGE_COLUMNS).join(PIPELINES, PIPELINES.c.id == STAGES.c.pipeline_id)
-                    .where(STAGES.c.id == any_(bindparam("ids", type_=ARRAY(UUID))))
-                    .with_for_update(read=True, of=STAGES))
+_STAGES_AS_THEY_ARE = (select(*_STAGE_COLUMNS).join(PIPELINES, PIPELINES.c.id == STAGES.c.pipeline_id)
+                       .where(STAGES.c.id == any_(bindparam("ids", type_=ARRAY(UUID)))))
+_STAGES = Statement(_STAGES_AS_THEY_ARE.with_for_update(read=True, of=STAGES))
+_STAGE = Statement(_STAGES_AS_THEY_ARE)
 _FIRST_STAGE = (select(*_STAGE_COLUMNS).join(PIPELINES, PIPELINES.c.id == STAGES.c.pipeline_id)
                 .where(STAGES.c.is_active).order_by(STAGES.c.position).limit(1).with_for_update(read=True, of=STAGES))
 _FIRST_DEFAULT_STAGE = Statement(_FIRST_STAGE.where(PIPELINES.c.is_default))
@@ -95,6 +96,12 @@ _PIPELINE = Statement(select(PIPELINES.c.id).where(PIPELINES.c.id == bindparam("
 def stages(connection: Connection, *stage_ids: uuid.UUID) -> dict[uuid.UUID, Stage]:
     """The stages with these ids (those that exist), share-locked, each with its pipeline's name."""
     return {row["id"]: _stage_of(row) for row in _STAGES.all(connection, {"ids": list(stage_ids)})}
+
+
+def current_stage(connection: Connection, deal: Deal) -> Stage:
+    """The stage the (locked) deal stands in, with its pipeline's name, not locked: it cannot be removed while it
+    holds the deal, and a share lock on a row every write of the stage reads is work for PostgreSQL."""
+    return _stage_of(_STAGE.all(connection, {"ids": [deal.stage_id]})[0])
 
 
 def first_stage(connection: Connection, pipeline_id: uuid.UUID | None) -> Stage | None:
