@@ -196,11 +196,11 @@ def report_lines(in_process: dict | None, ops, args) -> list[str]:
         f"HTTP; {args.app_cpu} requests per kind and side after {args.app_cpu_warmup} warm-up ones, the sides "
         "alternating request by request, each on its own deals or cards. CPU: the calling thread's (time.thread_time: "
         "Python, the libraries, libpq), mean and median; wall: median, with PostgreSQL's work and the commit's fsync. "
-        "stack = floor - bare (the request stack around the same transaction); ORM path = service - floor (what "
+        "stack = floor - bare (the request stack around the same transaction); use case = service - floor (what "
         "the service's use case costs beyond the bare transaction).",
         "",
         "| request | CPU ms mean service / floor / bare | CPU ms median service / floor / bare | stack ms | "
-        "ORM path ms | "
+        "use case ms | "
         "wall ms service / floor / bare | errors |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
