@@ -82,6 +82,9 @@ def refusing_outdated_tokens(verify: Authenticator, db: Database, model) -> Auth
     def refusal(principal: Principal) -> str | None:
         with db.engine.connect() as connection:
             known = known_state.first(connection, {"user_id": principal.id})
+            # Ended with COMMIT, not the ROLLBACK of a close: psycopg forgets every statement it prepared on the
+            # connection at a ROLLBACK, and the next requests' statements would be planned afresh.
+            connection.commit()
         if known is not None and known["is_active"] is False:  # None: the projection has not seen the state yet
             return "the user is deactivated"
         if known is not None and known["role"] not in (None, principal.role):
