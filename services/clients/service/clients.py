@@ -29,7 +29,7 @@ _CARD_COLUMNS = tuple(column.key for column in _CARDS.columns)
 _INSERT_CARD = insert(_CARDS)
 # The duplicate look-up and the checks of a new card, per combination of what a body gives (built on first use).
 _DUPLICATE_LOOKUPS: dict[tuple[bool, bool, bool], Select] = {}
-_NEW_CARD_CHECKS: dict[tuple[bool, ...], Select] = {}
+_NEW_CARDS: dict[tuple[bool, ...], Select] = {}
 
 
 def create_client(db: Database, principal: Principal, data: dict) -> Client:
@@ -49,68 +49,84 @@ def add_client(uow, principal: Principal, owner_id: uuid.UUID | None, data: dict
     create, an import row): the owner must be an active manager, no live duplicate, a known lead source. Not
     committed.
 
-    Written with Core statements on the unit of work's connection: the checks' look-ups in one SELECT, the card in
-    one INSERT, the history entry as the flush would write it. The answer is a `Client` of the values written,
-    never added to the session: the dump schema and the event read it as they read a loaded card."""
+    Written with Core statements on the unit of work's connection: the checks and the card in one statement, the
+    history entry as the flush would write it. The answer is a `Client` of the values written, never added to the
+    session: the dump schema and the event read it as they read a loaded card."""
     connection = uow.connection
-    _check_new_card(connection, principal, owner_id, data)
     now = clock.now()
     card = dict.fromkeys(_CARD_COLUMNS)
     # Only internal callers (the demo seed) choose the id; the API schemas have no `id` field.
     card.update(data, id=data.get("id") or uuid.uuid4(), owner_id=owner_id or uuid.UUID(principal.user_id),
                 status=data.get("status", "prospect"), created_at=now, updated_at=now, assigned_at=now)
-    connection.execute(_INSERT_CARD, card)
+    _insert_checked(connection, principal, owner_id is not None and user_check_needed(principal, owner_id,
+                                                                                       OWNER_ROLES), card)
     client = Client(**card)
     audit.record(connection, client, "created")
     uow.emit(events.client_created(client, principal.user_id))
     return client
 
 
-def _check_new_card(connection, principal: Principal, owner_id: uuid.UUID | None, data: dict) -> None:
-    """A new card's rules, answered in this order: the owner an active manager (unless the caller names
-    themselves), no live card with the tax id or e-mail, an active channel, an existing campaign. The look-ups
-    only read, so they are made together, in one statement."""
-    tax_id, email = data.get("tax_id"), data.get("email")
-    code, campaign_id = data.get("source_channel"), data.get("campaign_id")
-    owner = owner_id is not None and user_check_needed(principal, owner_id, OWNER_ROLES)
+def _insert_checked(connection, principal: Principal, owner: bool, card: dict) -> None:
+    """Insert the new `card` when it keeps its rules, else raise the first one it breaks, in this order: its owner
+    an active manager (`owner`: the owner needs that look-up), no live card with its tax id or e-mail, an active
+    channel, an existing campaign. The look-ups and the INSERT are one statement: the card is written only when
+    every check passed, all read in one snapshot."""
+    tax_id, email, code, campaign_id = (card[name] for name in ("tax_id", "email", "source_channel", "campaign_id"))
     wanted = (owner, bool(tax_id), bool(email), code is not None, campaign_id is not None)
     if not any(wanted):
+        connection.execute(_INSERT_CARD, card)
         return
-    stmt = _NEW_CARD_CHECKS.get(wanted)
+    stmt = _NEW_CARDS.get(wanted)
     if stmt is None:
-        stmt = _NEW_CARD_CHECKS[wanted] = _new_card_checks(*wanted)
-    found = connection.execute(stmt, {"owner_id": owner_id, "tax_id": tax_id, "email": (email or "").lower(),
-                                      "source_channel": code, "campaign_id": campaign_id}).one()
+        stmt = _NEW_CARDS[wanted] = _checked_insert(*wanted)
+    found = connection.execute(stmt, {**card, "lower_email": (email or "").lower()}).one()
     if owner and not found.owner_active:
-        raise inactive_user_error("owner_id", owner_id, OWNER_ROLES)
+        raise inactive_user_error("owner_id", card["owner_id"], OWNER_ROLES)
     if (tax_id or email) and found.id is not None:
         raise _duplicate(principal, tax_id, found)
     if code is not None and (error := code_error("source_channel", code, found.channel_active)) is not None:
         raise error
     if campaign_id is not None and not found.campaign_known:
         raise _unknown_campaign(campaign_id)
+    if not found.written:  # the statement's condition and the checks above are the same rules
+        raise RuntimeError(f"client {card['id']} passed its checks but was not written")
 
 
-def _new_card_checks(owner: bool, tax_id: bool, email: bool, channel: bool, campaign: bool) -> Select:
-    """One row with what the checks asked for need: `owner_active`; the live duplicate's `id`, `owner_id`,
-    `tax_id` (null: none); `channel_active` (null: no such channel); `campaign_known`."""
-    columns = []
+def _checked_insert(owner: bool, tax_id: bool, email: bool, channel: bool, campaign: bool) -> Select:
+    """The checks asked for, and the card's INSERT when they all pass, as one statement of one row: `owner_active`;
+    the live duplicate's `id`, `owner_id`, `tax_id` (null: none); `channel_active` (null: no such channel);
+    `campaign_known`; `written` (1: the card was inserted). Its parameters: the card's columns, and `lower_email`."""
+    cards = _CARDS.c
+    columns, passed = [], []
     if owner:
         users = User.__table__.c
-        columns.append(exists().where(users.user_id == bindparam("owner_id"), users.is_active,
+        columns.append(exists().where(users.user_id == _value(cards.owner_id), users.is_active,
                                       users.role.in_(OWNER_ROLES)).label("owner_active"))
     if channel:
         channels = Channel.__table__.c
-        columns.append(select(channels.is_active).where(channels.code == bindparam("source_channel"))
+        columns.append(select(channels.is_active).where(channels.code == _value(cards.source_channel))
                        .scalar_subquery().label("channel_active"))
     if campaign:
-        columns.append(exists().where(Campaign.__table__.c.id == bindparam("campaign_id")).label("campaign_known"))
-    if not (tax_id or email):
-        return select(*columns)
-    duplicate = _duplicate_lookup(tax_id, email, False).subquery("duplicate")
-    one = select(literal_column("1").label("one")).subquery("one")
-    return select(duplicate.c.id, duplicate.c.owner_id, duplicate.c.tax_id, *columns).select_from(
-        one.outerjoin(duplicate, true()))
+        columns.append(exists().where(Campaign.__table__.c.id == _value(cards.campaign_id)).label("campaign_known"))
+    if tax_id or email:
+        duplicate = _duplicate_lookup(tax_id, email, False).subquery("duplicate")
+        one = select(literal_column("1").label("one")).subquery("one")
+        checks = select(duplicate.c.id, duplicate.c.owner_id, duplicate.c.tax_id, *columns).select_from(
+            one.outerjoin(duplicate, true())).cte("checks")
+        passed.append(checks.c.id.is_(None))
+    else:
+        checks = select(*columns).cte("checks")
+    passed += [checks.c[name].is_(True) for name, wanted in (("owner_active", owner), ("channel_active", channel),
+                                                               ("campaign_known", campaign)) if wanted]
+    values = select(*map(_value, _CARDS.columns)).select_from(checks).where(*passed)
+    inserted = insert(_CARDS).from_select(_CARD_COLUMNS, values).returning(cards.id).cte("inserted")
+    written = select(func.count()).select_from(inserted).scalar_subquery().label("written")
+    return select(*checks.c, written)
+
+
+def _value(column):
+    """The new card's value of `column`: a parameter named after it, of its type."""
+    return bindparam(column.key, type_=column.type)
 
 
 def get_client(db: Database, principal: Principal, client_id: uuid.UUID) -> Client:
@@ -202,20 +218,20 @@ def _ensure_no_duplicate(session, principal: Principal, tax_id: str | None, emai
     if not (tax_id or email):
         return
     stmt = _duplicate_lookup(bool(tax_id), bool(email), exclude_id is not None)
-    existing = session.execute(stmt, {"tax_id": tax_id, "email": (email or "").lower(),
+    existing = session.execute(stmt, {"tax_id": tax_id, "lower_email": (email or "").lower(),
                                       "exclude_id": exclude_id}).first()
     if existing is not None:
         raise _duplicate(principal, tax_id, existing)
 
 
 def _duplicate_lookup(tax_id: bool, email: bool, exclude: bool) -> Select:
-    """The live card (`id`, `owner_id`, `tax_id`) holding :tax_id or :email (lowered), other than :exclude_id
+    """The live card (`id`, `owner_id`, `tax_id`) holding :tax_id or :lower_email, other than :exclude_id
     when `exclude`; a tax id match first when both are looked for (so PostgreSQL reads both unique indexes)."""
     key = (tax_id, email, exclude)
     if key not in _DUPLICATE_LOOKUPS:
         cards = _CARDS.c
         tax_id_match = cards.tax_id == bindparam("tax_id")
-        email_match = func.lower(cards.email) == bindparam("email", type_=String)
+        email_match = func.lower(cards.email) == bindparam("lower_email", type_=String)
         matches = [match for wanted, match in ((tax_id, tax_id_match), (email, email_match)) if wanted]
         stmt = select(cards.id, cards.owner_id, cards.tax_id).where(or_(*matches), cards.archived_at.is_(None))
         if exclude:
