@@ -23,11 +23,12 @@ from services.clients.service.records import (code_error, ensure_active_code, en
 _UNIQUE_FIELDS = {"uq_clients_tax_id_live": "tax_id", "uq_clients_email_live": "email"}
 
 # A new card is written with Core statements (no ORM load, no flush): the table, every column of a card, and its
-# INSERT, built once (SQLAlchemy keeps their compiled forms).
+# INSERT when it needs no check, built once (SQLAlchemy keeps their compiled forms).
 _CARDS = Client.__table__
 _CARD_COLUMNS = tuple(column.key for column in _CARDS.columns)
 _INSERT_CARD = insert(_CARDS)
-# The duplicate look-up and the checks of a new card, per combination of what a body gives (built on first use).
+# The duplicate look-up, and a new card's checks with its INSERT, per combination of what a body gives (built on
+# first use).
 _DUPLICATE_LOOKUPS: dict[tuple[bool, bool, bool], Select] = {}
 _NEW_CARDS: dict[tuple[bool, ...], Select] = {}
 
@@ -58,8 +59,8 @@ def add_client(uow, principal: Principal, owner_id: uuid.UUID | None, data: dict
     # Only internal callers (the demo seed) choose the id; the API schemas have no `id` field.
     card.update(data, id=data.get("id") or uuid.uuid4(), owner_id=owner_id or uuid.UUID(principal.user_id),
                 status=data.get("status", "prospect"), created_at=now, updated_at=now, assigned_at=now)
-    _insert_checked(connection, principal, owner_id is not None and user_check_needed(principal, owner_id,
-                                                                                       OWNER_ROLES), card)
+    owner_check = owner_id is not None and user_check_needed(principal, owner_id, OWNER_ROLES)
+    _insert_checked(connection, principal, owner_check, card)
     client = Client(**card)
     audit.record(connection, client, "created")
     uow.emit(events.client_created(client, principal.user_id))
