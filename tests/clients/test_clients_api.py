@@ -416,3 +416,15 @@ def test_a_new_cards_checks_answer_in_their_order_owner_duplicate_channel_campai
     assert refused(422, **fresh, source_channel="website") == {
         "message": f"campaign {campaign} not found", "errors": {"json": {"campaign_id": ["no such campaign"]}}}
     assert [e["type"] for e in outbox_events(clients_db_url)] == ["crm.client.created.v1"]
+
+
+def test_a_card_without_tax_id_or_email_is_still_checked_for_its_owner_and_lead_source(head, manager, known_user):
+    known_user(manager)
+    person = {"name": "Ivan Petrov", "kind": "person"}
+    stranger, campaign = str(uuid.uuid4()), str(uuid.uuid4())
+    assert_field_error(head.post("/api/v1/clients", json={**person, "owner_id": stranger}), 422, "owner_id")
+    assert_field_error(head.post("/api/v1/clients", json={**person, "source_channel": "tv"}), 422, "source_channel")
+    assert_field_error(head.post("/api/v1/clients", json={**person, "campaign_id": campaign}), 422, "campaign_id")
+    assert head.get("/api/v1/clients").json["total"] == 0
+    card = create(head, **person, tax_id=None, email=None, owner_id=manager.user_id, source_channel="website")
+    assert (card["owner_id"], card["source_channel"], card["tax_id"]) == (manager.user_id, "website", None)
