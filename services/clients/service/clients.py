@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Select, String, bindparam, exists, func, insert, literal_column, or_, select, true, update
+from sqlalchemy import Select, String, any_, bindparam, exists, func, insert, literal_column, or_, select, true, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from glassbox import audit, clock
 from glassbox.auth import Principal
-from glassbox.db import Database, contains_pattern, on_days, unique_violations
+from glassbox.db import Database, Statement, contains_pattern, on_days, unique_violations
 from glassbox.errors import Conflict, Invalid
 from glassbox.policy import require
 from glassbox.web import sorted_page
@@ -22,15 +23,15 @@ from services.clients.service.records import (code_error, ensure_active_code, en
 # The unique indexes of the live cards, and the field each keeps unique.
 _UNIQUE_FIELDS = {"uq_clients_tax_id_live": "tax_id", "uq_clients_email_live": "email"}
 
-# A new card is written with Core statements (no ORM load, no flush): the table, every column of a card, and its
-# INSERT when it needs no check, built once (SQLAlchemy keeps their compiled forms).
+# A new card is written with statements in Core run by the driver (glassbox.db.Statement; no ORM load, no flush):
+# the table, every column of a card, and its INSERT when it needs no check.
 _CARDS = Client.__table__
 _CARD_COLUMNS = tuple(column.key for column in _CARDS.columns)
-_INSERT_CARD = insert(_CARDS)
+_INSERT_CARD = Statement(insert(_CARDS), _CARD_COLUMNS)
 # The duplicate look-up, and a new card's checks with its INSERT, per combination of what a body gives (built on
 # first use).
 _DUPLICATE_LOOKUPS: dict[tuple[bool, bool, bool], Select] = {}
-_NEW_CARDS: dict[tuple[bool, ...], Select] = {}
+_NEW_CARDS: dict[tuple[bool, ...], Statement] = {}
 
 
 def create_client(db: Database, principal: Principal, data: dict) -> Client:
@@ -50,8 +51,8 @@ def add_client(uow, principal: Principal, owner_id: uuid.UUID | None, data: dict
     create, an import row): the owner must be an active manager, no live duplicate, a known lead source. Not
     committed.
 
-    Written with Core statements on the unit of work's connection: the checks and the card in one statement, the
-    history entry as the flush would write it. The answer is a `Client` of the values written, never added to the
+    Written by statements on the unit of work's connection: the checks and the card in one, the history entry as
+    the flush would write it. The answer is a `Client` of the values written, never added to the
     session: the dump schema and the event read it as they read a loaded card."""
     connection = uow.connection
     now = clock.now()
@@ -75,21 +76,21 @@ def _insert_checked(connection, principal: Principal, owner: bool, card: dict) -
     tax_id, email, code, campaign_id = (card[name] for name in ("tax_id", "email", "source_channel", "campaign_id"))
     wanted = (owner, bool(tax_id), bool(email), code is not None, campaign_id is not None)
     if not any(wanted):
-        connection.execute(_INSERT_CARD, card)
+        _INSERT_CARD.execute(connection, card)
         return
     stmt = _NEW_CARDS.get(wanted)
     if stmt is None:
-        stmt = _NEW_CARDS[wanted] = _checked_insert(*wanted)
-    found = connection.execute(stmt, {**card, "lower_email": (email or "").lower()}).one()
-    if owner and not found.owner_active:
+        stmt = _NEW_CARDS[wanted] = Statement(_checked_insert(*wanted))
+    found = stmt.first(connection, {**card, "lower_email": (email or "").lower()})
+    if owner and not found["owner_active"]:
         raise inactive_user_error("owner_id", card["owner_id"], OWNER_ROLES)
-    if (tax_id or email) and found.id is not None:
+    if (tax_id or email) and found["id"] is not None:
         raise _duplicate(principal, tax_id, found)
-    if code is not None and (error := code_error("source_channel", code, found.channel_active)) is not None:
+    if code is not None and (error := code_error("source_channel", code, found["channel_active"])) is not None:
         raise error
-    if campaign_id is not None and not found.campaign_known:
+    if campaign_id is not None and not found["campaign_known"]:
         raise _unknown_campaign(campaign_id)
-    if not found.written:  # the statement's condition and the checks above are the same rules
+    if not found["written"]:  # the statement's condition and the checks above are the same rules
         raise RuntimeError(f"client {card['id']} passed its checks but was not written")
 
 
@@ -101,8 +102,9 @@ def _checked_insert(owner: bool, tax_id: bool, email: bool, channel: bool, campa
     columns, passed = [], []
     if owner:
         users = User.__table__.c
+        roles = bindparam("owner_roles", list(OWNER_ROLES), type_=ARRAY(String))  # a constant (no IN list: Statement)
         columns.append(exists().where(users.user_id == _value(cards.owner_id), users.is_active,
-                                      users.role.in_(OWNER_ROLES)).label("owner_active"))
+                                      users.role == any_(roles)).label("owner_active"))
     if channel:
         channels = Channel.__table__.c
         columns.append(select(channels.is_active).where(channels.code == _value(cards.source_channel))
@@ -222,7 +224,7 @@ def _ensure_no_duplicate(session, principal: Principal, tax_id: str | None, emai
     existing = session.execute(stmt, {"tax_id": tax_id, "lower_email": (email or "").lower(),
                                       "exclude_id": exclude_id}).first()
     if existing is not None:
-        raise _duplicate(principal, tax_id, existing)
+        raise _duplicate(principal, tax_id, existing._mapping)
 
 
 def _duplicate_lookup(tax_id: bool, email: bool, exclude: bool) -> Select:
@@ -244,10 +246,10 @@ def _duplicate_lookup(tax_id: bool, email: bool, exclude: bool) -> Select:
 
 
 def _duplicate(principal: Principal, tax_id: str | None, existing) -> Conflict:
-    """The 409 of a live card `existing` (`id`, `owner_id`, `tax_id`) holding the tax id or the e-mail."""
-    field = "tax_id" if tax_id and existing.tax_id == tax_id else "email"
+    """The 409 of a live card `existing` ({"id", "owner_id", "tax_id"}) holding the tax id or the e-mail."""
+    field = "tax_id" if tax_id and existing["tax_id"] == tax_id else "email"
     return Conflict(f"a client with this {field} already exists",
-                    duplicate_errors(principal, field, existing.id, existing.owner_id))
+                    duplicate_errors(principal, field, existing["id"], existing["owner_id"]))
 
 
 def duplicate_errors(principal: Principal, field: str, client_id, owner_id) -> dict:
