@@ -1,4 +1,6 @@
 """The client card through the HTTP API, on real PostgreSQL: happy paths, ownership, bad input."""
+import threading
+import time
 import uuid
 from datetime import datetime, timezone
 
@@ -428,3 +430,30 @@ def test_a_card_without_tax_id_or_email_is_still_checked_for_its_owner_and_lead_
     assert head.get("/api/v1/clients").json["total"] == 0
     card = create(head, **person, tax_id=None, email=None, owner_id=manager.user_id, source_channel="website")
     assert (card["owner_id"], card["source_channel"], card["tax_id"]) == (manager.user_id, "website", None)
+
+
+def test_a_duplicate_committed_while_the_card_is_written_is_a_409_from_the_unique_index(manager, clients_engine,
+                                                                                        clients_db_url):
+    """The checks read one snapshot: a card with the same tax id that another transaction writes meanwhile is not
+    in it, and the unique index stops the INSERT once that transaction commits: a 409, nothing of the request stays."""
+    answer = {}
+    with clients_engine.connect() as other, clients_engine.connect() as observer:
+        other.execute(text("INSERT INTO clients (id, name, kind, tax_id, status, owner_id) "
+                           "VALUES (:id, 'Other Ltd', 'company', :tax_id, 'prospect', :owner_id)"),
+                      {"id": uuid.uuid4(), "tax_id": CARD["tax_id"], "owner_id": uuid.uuid4()})
+        racer = threading.Thread(target=lambda: answer.update(response=manager.post("/api/v1/clients", json=CARD)))
+        racer.start()
+        waiting = ("select count(*) from pg_stat_activity "
+                   "where datname = current_database() and wait_event_type = 'Lock'")
+        deadline = time.monotonic() + 10
+        while observer.execute(text(waiting)).scalar() == 0 and time.monotonic() < deadline:
+            observer.rollback()
+            time.sleep(0.02)
+        other.commit()
+    racer.join(10)
+    body = assert_field_error(answer["response"], 409, "tax_id")
+    assert body["message"] == "a client with this tax_id already exists"
+    assert body["errors"] == {"tax_id": ["already used"]}
+    assert outbox_events(clients_db_url) == []
+    with clients_engine.connect() as conn:
+        assert conn.execute(text("select name from clients")).scalars().all() == ["Other Ltd"]
