@@ -1,9 +1,13 @@
 """The client card through the HTTP API, on real PostgreSQL: happy paths, ownership, bad input."""
+import threading
+import time
 import uuid
 from datetime import datetime, timezone
 
 import pytest
+from sqlalchemy import text
 
+from services.clients import events
 from tests.support.clients import CARD, create
 from tests.support.clock import clock_fixture
 from tests.support.http import assert_field_error, scrape_metrics
@@ -355,3 +359,101 @@ def test_health_needs_no_token_and_metrics_are_only_on_their_own_port(client, ma
     assert client.get("/metrics").status_code == 401  # not public on the service's port...
     assert manager.get("/metrics").status_code == 404  # ...nor there at all
     assert client.get("/openapi.json").json["info"]["title"] == "Glassbox clients"
+
+
+# -- what a new card says, and the order of its checks ----------------------------------------------
+
+def test_a_new_card_is_answered_recorded_and_announced_with_the_same_values(head, manager, known_user,
+                                                                             clients_engine, clock):
+    known_user(manager)
+    body = {**CARD, "owner_id": manager.user_id, "status": "active", "source_channel": "website"}
+    response = head.post("/api/v1/clients", json=body, headers={"X-Request-ID": "req-new-card"})
+    assert response.status_code == 201, response.json
+    card, at = response.json, "2026-11-02T09:00:00+00:00"
+    assert card == {**body, "id": card["id"], "address": None, "campaign_id": None, "archived_at": None,
+                    "created_at": at, "updated_at": at, "assigned_at": at}
+    assert head.get(f"/api/v1/clients/{card['id']}").json == card
+
+    with clients_engine.connect() as conn:
+        [event] = conn.execute(text("select topic, key, type, source, time, payload, request_id "
+                                    "from outbox_messages")).mappings().all()
+    assert {**event, "time": event["time"].isoformat()} == {
+        "topic": "crm.clients.events", "key": card["id"], "type": "crm.client.created.v1", "source": "/crm/clients",
+        "time": at, "request_id": "req-new-card",
+        "payload": {"client_id": card["id"], **{name: card[name] for name in events.CLIENT_FIELDS},
+                    "created_at": "2026-11-02T09:00:00Z", "updated_at": "2026-11-02T09:00:00Z",
+                    "actor_id": head.user_id}}
+
+    [entry] = head.get(f"/api/v1/clients/{card['id']}/history").json["items"]
+    registered = ("name", "kind", "tax_id", "industry", "region", "address", "phone", "email", "website",
+                  "source_channel", "campaign_id", "rating", "status", "owner_id", "notes", "archived_at")
+    assert {**entry, "at": datetime.fromisoformat(entry["at"])} == {
+        "record_type": "client", "record_id": card["id"], "action": "created",
+        "changes": [{"field": name, "old": None, "new": card[name]} for name in registered if card[name] is not None],
+        "actor_id": head.user_id, "request_id": "req-new-card", "at": clock.now}
+
+
+def test_a_new_cards_checks_answer_in_their_order_owner_duplicate_channel_campaign(head, manager, known_user,
+                                                                                   clients_db_url):
+    known_user(manager)
+    taken = create(manager)
+    stranger, campaign = str(uuid.uuid4()), str(uuid.uuid4())
+    wrong = {**CARD, "owner_id": stranger, "source_channel": "tv", "campaign_id": campaign}
+
+    def refused(code: int, **overrides) -> dict:
+        body = assert_field_error(head.post("/api/v1/clients", json={**wrong, **overrides}), code)
+        return {"message": body["message"], "errors": body["errors"]}
+
+    assert refused(422) == {"message": f"owner_id {stranger} is not an active manager",
+                            "errors": {"json": {"owner_id": ["not an active manager"]}}}
+    assert refused(409, owner_id=manager.user_id) == {
+        "message": "a client with this tax_id already exists",
+        "errors": {"tax_id": ["already used"], "existing_client_id": taken["id"]}}
+    assert refused(409, owner_id=manager.user_id, tax_id=None) == {
+        "message": "a client with this email already exists",
+        "errors": {"email": ["already used"], "existing_client_id": taken["id"]}}
+    fresh = {"owner_id": manager.user_id, "tax_id": "7700000005", "email": "fresh@acme.example"}
+    assert refused(422, **fresh) == {"message": "source_channel 'tv' is unknown",
+                                     "errors": {"json": {"source_channel": ["unknown code"]}}}
+    assert refused(422, **fresh, source_channel="website") == {
+        "message": f"campaign {campaign} not found", "errors": {"json": {"campaign_id": ["no such campaign"]}}}
+    assert [e["type"] for e in outbox_events(clients_db_url)] == ["crm.client.created.v1"]
+
+
+def test_a_card_without_tax_id_or_email_is_still_checked_for_its_owner_and_lead_source(head, manager, known_user):
+    known_user(manager)
+    person = {"name": "Ivan Petrov", "kind": "person"}
+    stranger, campaign = str(uuid.uuid4()), str(uuid.uuid4())
+    assert_field_error(head.post("/api/v1/clients", json={**person, "owner_id": stranger}), 422, "owner_id")
+    assert_field_error(head.post("/api/v1/clients", json={**person, "source_channel": "tv"}), 422, "source_channel")
+    assert_field_error(head.post("/api/v1/clients", json={**person, "campaign_id": campaign}), 422, "campaign_id")
+    assert head.get("/api/v1/clients").json["total"] == 0
+    card = create(head, **person, tax_id=None, email=None, owner_id=manager.user_id, source_channel="website")
+    assert (card["owner_id"], card["source_channel"], card["tax_id"]) == (manager.user_id, "website", None)
+
+
+def test_a_duplicate_committed_while_the_card_is_written_is_a_409_from_the_unique_index(manager, clients_engine,
+                                                                                        clients_db_url):
+    """The checks read one snapshot: a card with the same tax id that another transaction writes meanwhile is not
+    in it, and the unique index stops the INSERT once that transaction commits: a 409, nothing of the request stays."""
+    answer = {}
+    with clients_engine.connect() as other, clients_engine.connect() as observer:
+        other.execute(text("INSERT INTO clients (id, name, kind, tax_id, status, owner_id) "
+                           "VALUES (:id, 'Other Ltd', 'company', :tax_id, 'prospect', :owner_id)"),
+                      {"id": uuid.uuid4(), "tax_id": CARD["tax_id"], "owner_id": uuid.uuid4()})
+        racer = threading.Thread(target=lambda: answer.update(response=manager.post("/api/v1/clients", json=CARD)))
+        racer.start()
+        waiting = ("select count(*) from pg_stat_activity "
+                   "where datname = current_database() and wait_event_type = 'Lock'")
+        deadline = time.monotonic() + 10
+        while observer.execute(text(waiting)).scalar() == 0 and time.monotonic() < deadline:
+            observer.rollback()
+            time.sleep(0.02)
+        other.commit()
+    racer.join(10)
+    body = assert_field_error(answer["response"], 409, "tax_id")
+    assert body["message"] == "a client with this tax_id already exists"
+    assert body["errors"] == {"tax_id": ["already used"]}
+    assert outbox_events(clients_db_url) == []
+    with clients_engine.connect() as conn:
+        assert conn.execute(text("select name from clients")).scalars().all() == ["Other Ltd"]
