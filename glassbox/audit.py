@@ -154,6 +154,10 @@ def _record(session: Session, _flush_context) -> None:
         session.connection().execute(insert(log.__table__), rows)
 
 
+ENTRY_KEYS = ("subject_id", "record_type", "record_id", "action", "changes", "actor_id", "request_id", "at")
+_INSERTS: dict[type, Statement] = {}  # per history table
+
+
 def record(connection: Connection, row, action: str, changed: Mapping[str, tuple] | None = None) -> None:
     """The history entry of a write made with Core statements, where no flush runs the hook above, equal to the
     one the hook would write: `created` and `deleted` take the row's registered values (`row` may be an object
@@ -173,10 +177,6 @@ def record(connection: Connection, row, action: str, changed: Mapping[str, tuple
         if audited.log not in _INSERTS:
             _INSERTS[audited.log] = Statement(insert(audited.log.__table__), ENTRY_KEYS)
         _INSERTS[audited.log].execute(connection, _entry(audited, row, action, changes, clock.now()))
-
-
-ENTRY_KEYS = ("subject_id", "record_type", "record_id", "action", "changes", "actor_id", "request_id", "at")
-_INSERTS: dict[type, Statement] = {}  # per history table
 
 
 # -- reading -----------------------------------------------------------------------------------------------

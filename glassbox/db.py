@@ -56,7 +56,7 @@ def ping_when_idle(engine: Engine, idle_seconds: float = PING_AFTER_IDLE_SECONDS
             return  # new, or returned a moment ago
         try:
             dbapi_connection.execute("SELECT 1")
-            dbapi_connection.rollback()
+            dbapi_connection.commit()  # not rollback(): psycopg drops the connection's prepared statements at one
         except psycopg.Error as exc:
             raise DisconnectionError(f"a pooled connection was dead after {idle_seconds} s idle: {exc}") from exc
 
