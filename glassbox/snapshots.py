@@ -45,9 +45,14 @@ def _run(engine, snapshot: str, settings: dict[str, str], work: Callable[[Sessio
             connection.execute(text("SELECT set_config(:name, :value, true)"), {"name": name, "value": value})
         with Session(bind=connection) as session:
             try:
-                return work(session)
-            finally:
+                answer = work(session)
+            except BaseException:
                 connection.rollback()
+                raise
+            # COMMIT, not ROLLBACK (it wrote nothing): psycopg forgets the connection's prepared statements at a
+            # ROLLBACK
+            connection.commit()
+            return answer
 
 
 @contextmanager

@@ -448,3 +448,23 @@ def test_the_stays_key_carries_their_stage_for_the_furthest_stage_lookup(analyti
     with analytics_engine.connect() as conn:
         definition = conn.scalar(text("SELECT pg_get_indexdef('pk_stage_entries'::regclass)"))
     assert definition.endswith("(deal_id, entered_at) INCLUDE (stage_id, stage_position)")
+
+
+def test_a_kpi_read_keeps_its_connections_prepared_statements(analytics, analytics_app):
+    """ask() ends its read with COMMIT: at a ROLLBACK (a session's close) psycopg deallocates every prepared
+    statement of the connection, and the KPI statements, the same on every request, would be planned afresh."""
+    from glassbox.app import current_db
+    from services.analytics.service.kpi import ask
+
+    probe = "SELECT 1 AS kpi_prepared_probe"
+
+    def question(session, _scope) -> int:
+        session.execute(text(probe))
+        return session.scalar(text("SELECT count(*) FROM pg_prepared_statements WHERE statement = :probe"),
+                              {"probe": probe})
+
+    with analytics_app.app_context():
+        db = current_db()
+        # psycopg prepares a statement at its sixth run on a connection; the pool hands out its idle ones in turn
+        answers = [ask(db, question, None) for _ in range(8 * (db.engine.pool.size() + 1))]
+    assert answers[-1] == 1

@@ -77,4 +77,7 @@ def ask(db: Database, question, kpi_scope: Scope, *args, compare: str | None = N
             earlier = earlier_scope(kpi_scope, compare)
             answer["comparison"] = comparison(answer, question(session, earlier, *args), compare, earlier.period(),
                                               now_figures)
+        # Ended with COMMIT (it wrote nothing), not the ROLLBACK of closing: psycopg forgets a connection's prepared
+        # statements at every ROLLBACK, and the KPI statements, the same on every request, are worth preparing.
+        session.commit()
         return answer
