@@ -85,27 +85,23 @@ def _managers(session: Session, scope: Scope, interval: str | None, outcomes_rea
             done_of.setdefault(assignee, {})[type_] = done
         overdue_of[assignee] = overdue_of.get(assignee, 0) + overdue
 
-    owner_outcomes = outcomes_read.result()
-    # The rows: every active manager in scope, and anyone else who owns or did something counted here.
-    ids = (owner_figures.active_managers(session, scope) | set(owner_outcomes) | set(stages_of) | set(clients)
-           | set(overdue_of))
-    ids.discard(None)
-    if scope.manager_id:
-        ids = {scope.manager_id}
-    users = owner_figures.users_of(session, ids)
-    empty = empty_outcome_figures(scope)
-
+    # Everything the outcomes per owner are not needed for is read and built while the other connection reads them
+    # (the longest statement): the people, their rows but the outcome figures, the series.
     per_bucket = series(session, scope, interval, by_owner=True) if interval else {}
     spans = buckets(scope.date_from, scope.date_to, interval) if interval else []
+    if scope.manager_id:
+        known = {scope.manager_id}
+    else:
+        known = owner_figures.active_managers(session, scope) | set(stages_of) | set(clients) | set(overdue_of)
+        known.discard(None)
+    users = owner_figures.users_of(session, known)
 
-    rows = []
-    for user_id in ids:
+    def row_of(user_id) -> dict:
         name, team_id, role, is_active = users.get(user_id, (None, None, None, None))
         live, created = clients.get(user_id, (0, 0))
         row = {
             "manager_id": user_id, "name": name, "team_id": team_id, "role": role, "is_active": is_active,
             "clients": live, "clients_created": created,
-            **(outcome_figures(owner_outcomes[user_id]) if user_id in owner_outcomes else empty),
             "open_by_stage": [stage for _, stage in sorted(stages_of.get(user_id, []), key=lambda pair: pair[0])],
             "activities_done": dict(sorted(done_of.get(user_id, {}).items(), key=lambda item: str(item[0]))),
             "overdue_activities": overdue_of.get(user_id, 0),
@@ -114,6 +110,20 @@ def _managers(session: Session, scope: Scope, interval: str | None, outcomes_rea
         if interval:
             row["series"] = per_bucket.get(user_id) or [empty_bucket(first, last, scope.base_currency)
                                                         for first, last in spans]
+        return row
+
+    rows_of = {user_id: row_of(user_id) for user_id in known}
+
+    owner_outcomes = outcomes_read.result()
+    # The rows: every active manager in scope, and anyone else who owns or did something counted here.
+    others = set() if scope.manager_id else set(owner_outcomes) - known - {None}
+    if others:
+        users.update(owner_figures.users_of(session, others))
+        rows_of.update((user_id, row_of(user_id)) for user_id in others)
+    empty = empty_outcome_figures(scope)
+    rows = []
+    for user_id, row in rows_of.items():
+        row.update(outcome_figures(owner_outcomes[user_id]) if user_id in owner_outcomes else empty)
         rows.append(row)
     rows.sort(key=lambda row: (row["name"] is None, row["name"] or "", str(row["manager_id"])))
     return {"period": scope.period(), "base_currency": scope.base_currency, "items": rows}
