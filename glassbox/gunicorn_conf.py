@@ -21,6 +21,12 @@ accesslog = None  # request metrics and JSON app logs cover it
 # glassbox.web.hooks.MAX_URI_LENGTH (4096) with a 414 in the error shape, so this is set above it (8190 is
 # gunicorn's highest limit but 0, which would be none).
 limit_request_line = 8190
+# Collections of the young generation once this many more container objects are alive than before (CPython's
+# default: 700). A request's objects are freed by their reference counts; with 700, the collections in the middle of
+# a large answer moved its live objects on to the older generations, and their number set off full collections, each
+# walking every object the worker's caches had gathered (at 1M deals, +30 ms on every eighth /kpi/plans answer once
+# the other KPIs had run; docs/benchmarks.md). Cyclic garbage is still collected, later.
+YOUNG_GENERATION = 50_000
 
 
 def post_worker_init(worker):
@@ -34,6 +40,7 @@ def post_worker_init(worker):
     # (at 1M deals, a full collection over the loaded app paused a /kpi/plans answer by about 100 ms).
     gc.collect()
     gc.freeze()
+    gc.set_threshold(YOUNG_GENERATION, *gc.get_threshold()[1:])
 
 
 def child_exit(server, worker):

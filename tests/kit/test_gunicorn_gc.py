@@ -1,5 +1,7 @@
 """A gunicorn worker, once the app is loaded, freezes the objects alive then (glassbox/gunicorn_conf.py): the
-collector leaves them out, and what a request leaves behind is still collected."""
+collector leaves them out, and what a request leaves behind is still collected. Its young generation is large: a
+request's objects, freed by their reference counts, set off no collection, and a garbage cycle is still collected
+when the generation fills."""
 import os
 import subprocess
 import sys
@@ -23,6 +25,19 @@ def garbage():
 
 garbage()
 print(frozen, gc.collect())
+
+import weakref
+collections = []
+gc.callbacks.append(lambda phase, info: collections.append(info["generation"]) if phase == "start" else None)
+answer = [{"row": n} for n in range(gunicorn_conf.YOUNG_GENERATION // 2)]  # a large answer, alive at once
+del answer
+print(len(collections))
+first, second = Cycle(), Cycle()
+first.other, second.other = second, first
+left = weakref.ref(first)
+del first, second
+kept = [[] for _ in range(gunicorn_conf.YOUNG_GENERATION + 1)]  # the generation fills: collected by itself
+print(len(collections), left() is None)
 """
 
 
@@ -31,6 +46,8 @@ def test_the_worker_start_hook_freezes_the_loaded_app_and_still_collects_later_g
            "PYTHONPATH": str(PROJECT_ROOT)}
     done = subprocess.run([sys.executable, "-c", START_A_WORKER], env=env, capture_output=True, text=True,
                           timeout=60, check=True)
-    frozen, collected = map(int, done.stdout.split()[-2:])
-    assert frozen > 10_000  # the interpreter's and the service's objects
-    assert collected >= 2  # the cycle made after the hook
+    frozen, collected, during_the_answer, after_filling, cycle_gone = done.stdout.split()[-5:]
+    assert int(frozen) > 10_000  # the interpreter's and the service's objects
+    assert int(collected) >= 2  # the cycle made after the hook
+    assert int(during_the_answer) == 0
+    assert int(after_filling) >= 1 and cycle_gone == "True"
