@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from glassbox.events import DomainEvent
-from glassbox.inbox import ANY_TYPE, database_outage
+from glassbox.inbox import ANY_TYPE, database_outage, lock_keys
 from glassbox.kafka import dlq_topic
 from glassbox.models import ProcessedEvent
 
@@ -91,6 +91,7 @@ def replay(engine: Engine, group: str, handlers: dict, letter: DeadLetter) -> tu
         return IGNORED, None
     try:
         with Session(engine) as session:
+            lock_keys(session, group, handlers, [event])
             first_time = session.execute(
                 insert(ProcessedEvent).values(consumer=group, event_id=event.id, event_type=event.type)
                 .on_conflict_do_nothing().returning(ProcessedEvent.event_id)).first()

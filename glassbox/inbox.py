@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import zlib
 from collections import Counter
 from typing import Callable, Iterable
 
@@ -77,6 +78,41 @@ def _is_batched(handler) -> bool:
     return getattr(handler, "takes_batches", False)
 
 
+def serialized_by(key: Callable[[DomainEvent], object]) -> Callable[[Handler], Handler]:
+    """Marks a handler whose events also read or write rows of other aggregates, all found by `key(event)` (e.g. the
+    client of a deal, of an invoice, or of its own card): two consumers of the group (its replicas) never apply events
+    of one key at the same time. Without it each would read the other's rows before they commit and neither would see
+    them (READ COMMITTED): a deal written while another consumer writes its client's card keeps no campaign."""
+    def mark(handler: Handler) -> Handler:
+        handler.serialized_by = key
+        return handler
+    return mark
+
+
+# A batch waits for the other consumers' transactions that hold any of its keys' locks, and holds them until it
+# commits. Keys share a bounded number of transaction-level advisory locks (PostgreSQL's lock table is small and
+# shared by the whole server), taken in ascending order by one statement, so two lockers never wait for each other.
+LOCK_BUCKETS = 256
+_LOCK_BUCKETS = "SELECT pg_advisory_xact_lock(%(space)s, bucket) FROM unnest(CAST(%(buckets)s AS integer[])) AS bucket"
+
+
+def lock_keys(session: Session, group: str, handlers: dict, events: Iterable[DomainEvent]) -> None:
+    """The locks of the keys of `events` whose handlers are `serialized_by` one, in `group`'s own lock space."""
+    keys = set()
+    for event in events:
+        key_of = getattr(handlers.get(event.type) or handlers.get(ANY_TYPE), "serialized_by", None)
+        if key_of is not None and (key := key_of(event)) is not None:
+            keys.add(str(key))
+    if keys:
+        buckets = sorted({zlib.crc32(key.encode()) % LOCK_BUCKETS for key in keys})
+        session.connection().exec_driver_sql(_LOCK_BUCKETS, {"space": _int4(zlib.crc32(group.encode())),
+                                                             "buckets": buckets})
+
+
+def _int4(unsigned: int) -> int:
+    return unsigned - (1 << 32) if unsigned >= 1 << 31 else unsigned
+
+
 # One statement records a batch's event ids, and answers with one row: how many were recorded for the first time
 # and, only when that is not all of them (a redelivery, or an id twice in the batch), which. The arrays go in
 # binary (%b): psycopg's text form of a list escapes every element in Python.
@@ -88,6 +124,17 @@ _RECORD_IN_INBOX = """
         ON CONFLICT DO NOTHING
         RETURNING event_id)
     SELECT count(*), CASE WHEN count(*) < %(n)s THEN array_agg(event_id) END FROM recorded"""
+
+
+def _readable(records: list[ConsumerRecord]) -> list[DomainEvent]:
+    """The records that are readable events (the others go to the DLQ one at a time)."""
+    events = []
+    for record in records:
+        try:
+            events.append(DomainEvent.from_kafka(record.headers, record.key, record.value))
+        except ValueError:
+            pass
+    return events
 
 
 def _shared_request_id(events: list[DomainEvent]) -> str | None:
@@ -125,6 +172,7 @@ class ConsumerRunner:
                         self.name, len(records), type(exc).__name__, exc)
         try:
             with Session(self.engine) as session:
+                lock_keys(session, self.name, self.handlers, _readable(records))
                 for record in records:
                     self._apply(session, record)
                 session.commit()
@@ -148,6 +196,7 @@ class ConsumerRunner:
         if ignored:  # a tolerant reader: other consumers' events and future types are not ours
             metrics.CONSUMER_PROCESSED.labels(self.name, "ignored").inc(ignored)
         with Session(self.engine) as session:
+            lock_keys(session, self.name, self.handlers, handled)
             fresh = self._first_seen(session, handled)
             if len(fresh) < len(handled):
                 metrics.CONSUMER_DUPLICATES.labels(self.name).inc(len(handled) - len(fresh))

@@ -17,9 +17,9 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from glassbox.events import DomainEvent
-from glassbox.inbox import batched
+from glassbox.inbox import batched, serialized_by
 from services.analytics import projection
-from services.analytics.payloads import aggregate_id, as_date, as_text, as_uuid, carried
+from services.analytics.payloads import aggregate_id, as_date, as_text, as_uuid, carried, client_of
 
 PRODUCT_TYPES = ("crm.product.created.v1", "crm.product.updated.v1")
 INVOICE_TYPES = ("crm.invoice.created.v1", "crm.invoice.updated.v1", "crm.invoice.issued.v1",
@@ -120,6 +120,7 @@ def _line(invoice_id, line: dict) -> dict:
 
 
 @batched
+@serialized_by(client_of)
 def invoices_changed(session: Session, events: list[DomainEvent]) -> None:
     """The invoice row and its lines from the snapshot; then what it derives."""
     rows, lines = [], []
@@ -136,6 +137,7 @@ def invoices_changed(session: Session, events: list[DomainEvent]) -> None:
 
 
 @batched
+@serialized_by(client_of)
 def plans_changed(session: Session, events: list[DomainEvent]) -> None:
     """The plan's instalments, replaced whole (an empty list: no plan)."""
     plans, items = [], []
@@ -151,6 +153,7 @@ def plans_changed(session: Session, events: list[DomainEvent]) -> None:
 
 
 @batched
+@serialized_by(client_of)
 def payments_changed(session: Session, events: list[DomainEvent]) -> None:
     """The payment row and its allocations (each with the payment's day and whether it is reversed); then what
     the invoices they name, before and after, derive from them."""
@@ -175,6 +178,7 @@ def payments_changed(session: Session, events: list[DomainEvent]) -> None:
 
 
 @batched
+@serialized_by(client_of)
 def deliveries_changed(session: Session, events: list[DomainEvent]) -> None:
     """A delivered shipment or signed act and its lines; then what its invoice derives from them."""
     rows, lines = [], []

@@ -13,6 +13,11 @@ producer can still bring an older event after a newer one. Rows therefore only m
 time (the rule of glassbox.projection.upsert_newer, or per group of columns), and stage entries are keyed by
 (deal, entered_at), so a repeated or late event never adds or undoes anything.
 
+Replicas: the group's consumers apply other partitions at the same time. The handlers that join a client's rows to
+its deals', invoices', payments' and documents' (the client's campaign, the client's owner) are serialized per client
+(`@serialized_by(client_of)`): otherwise a deal and its client's card written at once by two consumers would each miss
+the other's uncommitted row, and the deal would keep no campaign (tests/analytics/test_concurrent_consumers.py).
+
 Speed: every handler is `@batched`: it turns the batch's events into rows and writes each table's rows with one
 bulk statement per shape (services/analytics/projection.py), since the consumer's rate is bounded by its work
 per event, and a statement per event costs more than the database's work for it."""
@@ -24,9 +29,9 @@ from prometheus_client import Counter
 from sqlalchemy.orm import Session
 
 from glassbox.events import DomainEvent
-from glassbox.inbox import ANY_TYPE, batched
+from glassbox.inbox import ANY_TYPE, batched, serialized_by
 from services.analytics import billing_consumers, plan_consumers, projection
-from services.analytics.payloads import (aggregate_id, as_date, as_int, as_text, as_time, as_uuid, carried,
+from services.analytics.payloads import (aggregate_id, as_date, as_int, as_text, as_time, as_uuid, carried, client_of,
                                          money_columns)
 
 GROUP = "analytics"
@@ -91,6 +96,7 @@ _CLIENTS_CAMPAIGN_TO_DEALS = (
 
 
 @batched
+@serialized_by(client_of)
 def clients_changed(session: Session, events: list[DomainEvent]) -> None:
     rows = [((aggregate_id(event, "client_id"),), event.time,
              {time_column: carried(event.data, fields) for time_column, fields in CLIENT_GROUPS[event.type].items()})
@@ -212,6 +218,7 @@ def _infer_stage(stages: dict, pipeline_id, stage_id, name, position, probabilit
 
 
 @batched
+@serialized_by(client_of)
 def deals_changed(session: Session, events: list[DomainEvent]) -> None:
     """Every deal event carries the whole deal after the change: the deal row takes it (unless it already
     reflects a newer event), and the stay in its current stage is recorded (left at closing, if closed); a

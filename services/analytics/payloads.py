@@ -10,6 +10,17 @@ from decimal import Decimal
 from glassbox.events import DomainEvent
 
 
+def client_of(event: DomainEvent) -> uuid.UUID | None:
+    """The client an event belongs to (every client, deal and billing event carries its client_id): the key on which
+    the handlers that join a client's rows to its deals' and invoices' are serialized (glassbox.inbox.serialized_by).
+    None when it carries none that can be read: that event then fails in its handler."""
+    value = event.data.get("client_id") if isinstance(event.data, dict) else None
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
+
+
 def as_uuid(value) -> str | None:
     """Passed on as text: PostgreSQL casts it to uuid and refuses a malformed one (the batch then goes one event
     at a time, and that event to the DLQ), which costs less than parsing it here."""
