@@ -91,16 +91,19 @@ def serialized_by(key: Callable[[DomainEvent], object]) -> Callable[[Handler], H
 
 # A batch waits for the other consumers' transactions that hold any of its keys' locks, and holds them until it
 # commits. Keys share a bounded number of transaction-level advisory locks (PostgreSQL's lock table is small and
-# shared by the whole server), taken in ascending order by one statement, so two lockers never wait for each other.
+# shared by the whole server), taken in ascending order by one statement, so lockers never wait for each other in a
+# circle (no deadlock).
 LOCK_BUCKETS = 256
 _LOCK_BUCKETS = "SELECT pg_advisory_xact_lock(%(space)s, bucket) FROM unnest(CAST(%(buckets)s AS integer[])) AS bucket"
 
 
 def lock_keys(session: Session, group: str, handlers: dict, events: Iterable[DomainEvent]) -> None:
     """The locks of the keys of `events` whose handlers are `serialized_by` one, in `group`'s own lock space."""
-    keys = set()
+    keys, key_of_type = set(), {}
     for event in events:
-        key_of = getattr(handlers.get(event.type) or handlers.get(ANY_TYPE), "serialized_by", None)
+        if event.type not in key_of_type:
+            key_of_type[event.type] = getattr(handlers.get(event.type) or handlers.get(ANY_TYPE), "serialized_by", None)
+        key_of = key_of_type[event.type]
         if key_of is not None and (key := key_of(event)) is not None:
             keys.add(str(key))
     if keys:
