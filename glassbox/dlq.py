@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from glassbox.events import DomainEvent
-from glassbox.inbox import ANY_TYPE, database_outage, lock_keys
+from glassbox.inbox import database_outage, handler_of, lock_keys
 from glassbox.kafka import dlq_topic
 from glassbox.models import ProcessedEvent
 
@@ -86,7 +86,7 @@ def replay(engine: Engine, group: str, handlers: dict, letter: DeadLetter) -> tu
         event = DomainEvent.from_kafka(letter.record.headers, letter.record.key, letter.record.value)
     except ValueError as exc:
         return FAILED, f"not a readable event: {exc}"
-    handler = handlers.get(event.type) or handlers.get(ANY_TYPE)
+    handler = handler_of(handlers, event.type)
     if handler is None:
         return IGNORED, None
     try:

@@ -78,6 +78,11 @@ def _is_batched(handler) -> bool:
     return getattr(handler, "takes_batches", False)
 
 
+def handler_of(handlers: dict, event_type: str):
+    """The handler of `event_type` among a consumer's `handlers`: its own, else the ANY_TYPE one, else None."""
+    return handlers.get(event_type) or handlers.get(ANY_TYPE)
+
+
 def serialized_by(key: Callable[[DomainEvent], object]) -> Callable[[Handler], Handler]:
     """Marks a handler whose events also read or write rows of other aggregates, all found by `key(event)` (e.g. the
     client of a deal, of an invoice, or of its own card): two consumers of the group (its replicas) never apply events
@@ -102,7 +107,7 @@ def lock_keys(session: Session, group: str, handlers: dict, events: Iterable[Dom
     keys, key_of_type = set(), {}
     for event in events:
         if event.type not in key_of_type:
-            key_of_type[event.type] = getattr(handlers.get(event.type) or handlers.get(ANY_TYPE), "serialized_by", None)
+            key_of_type[event.type] = getattr(handler_of(handlers, event.type), "serialized_by", None)
         key_of = key_of_type[event.type]
         if key_of is not None and (key := key_of(event)) is not None:
             keys.add(str(key))
@@ -162,7 +167,7 @@ class ConsumerRunner:
         self._producer: KafkaProducer | None = None
 
     def _handler_of(self, event_type: str):
-        return self.handlers.get(event_type) or self.handlers.get(ANY_TYPE)
+        return handler_of(self.handlers, event_type)
 
     def process_batch(self, records: list[ConsumerRecord]) -> None:
         try:
@@ -188,12 +193,9 @@ class ConsumerRunner:
 
     def _apply_together(self, records: list[ConsumerRecord]) -> None:
         """The whole batch in one transaction; raises (having written nothing) if any part of it fails."""
-        events = []
-        for record in records:
-            try:
-                events.append(DomainEvent.from_kafka(record.headers, record.key, record.value))
-            except ValueError:
-                raise ValueError("a record is not a readable event") from None  # for the one-at-a-time path's DLQ
+        events = _readable(records)
+        if len(events) < len(records):
+            raise ValueError("a record is not a readable event")  # for the one-at-a-time path's DLQ
         handled = [event for event in events if self._handler_of(event.type) is not None]
         ignored = len(events) - len(handled)
         if ignored:  # a tolerant reader: other consumers' events and future types are not ours

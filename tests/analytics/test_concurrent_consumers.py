@@ -10,7 +10,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from glassbox.inbox import ConsumerRunner
@@ -20,6 +19,7 @@ from tests.support.analytics.billing_events import InvoiceLife, line
 from tests.support.analytics.events import (T0, DealLife, PipelineDef, client_assigned, client_card, client_created,
                                             new_id)
 from tests.support.analytics.feeding import DeadLetters, records
+from tests.support.inbox import waiting_on_a_lock
 
 WAIT_LIMIT = 30  # seconds: only a bound against hanging, never a measured duration
 
@@ -38,11 +38,6 @@ def held_open(handler, written: threading.Event, release: threading.Event):
     held.takes_batches = True
     held.serialized_by = handler.serialized_by
     return held
-
-
-def waiting_on_a_lock(engine) -> bool:
-    with engine.connect() as conn:
-        return bool(conn.scalar(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")))
 
 
 def apply_at_once(engine, first, second) -> None:

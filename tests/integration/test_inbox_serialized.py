@@ -5,13 +5,12 @@ import time
 import uuid
 import zlib
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from glassbox.inbox import LOCK_BUCKETS, ConsumerRunner, batched, lock_keys, serialized_by
 from glassbox.kafka import ensure_topics, make_producer
 from tests.integration.test_inbox_batches import CREATED, created, record
-from tests.support.inbox import applied_times, counting_handler
+from tests.support.inbox import applied_times, counting_handler, waiting_on_a_lock
 
 WAIT_LIMIT = 30  # seconds: only a bound against hanging, never a measured duration
 
@@ -33,11 +32,6 @@ def runner_of(engine, kafka_bootstrap) -> ConsumerRunner:
 
 def bucket(key: str) -> int:
     return zlib.crc32(key.encode()) % LOCK_BUCKETS
-
-
-def waiting_on_a_lock(engine) -> bool:
-    with engine.connect() as conn:
-        return bool(conn.scalar(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")))
 
 
 def in_thread(target) -> threading.Thread:

@@ -14,6 +14,12 @@ def counting_handler(session, event):
                     {"id": event.data["client_id"]})
 
 
+def waiting_on_a_lock(engine) -> bool:
+    """Whether a transaction waits for an advisory lock (a consumer's per-key lock, glassbox.inbox.lock_keys)."""
+    with engine.connect() as conn:
+        return bool(conn.scalar(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")))
+
+
 def applied_times(engine, client_id) -> int | None:
     with engine.connect() as conn:
         return conn.scalar(text("select times from test_applied where client_id = :id"), {"id": client_id})
