@@ -47,8 +47,9 @@ class Matcher:
         self.numbers = {id(doc): invoice_numbers(doc.purpose) for doc in documents}
         inns = {doc.payer_inn for doc in documents if doc.payer_inn}
         self.clients: dict[str, list[Client]] = defaultdict(list)
+        # Share-locked, as records.known_client reads a client: a payment takes its client's owner.
         for client in session.scalars(select(Client).where(any_of(Client.tax_id, inns, "inns"))
-                                      .order_by(Client.client_id)):
+                                      .order_by(Client.client_id).with_for_update(read=True)):
             self.clients[client.tax_id].append(client)
         payers = [live[0].client_id for live in map(_live, self.clients.values()) if len(live) == 1]
         invoices = session.scalars(

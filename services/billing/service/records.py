@@ -23,8 +23,11 @@ def load_visible(session: Session, principal: Principal, model, noun: str, recor
 
 def known_client(session: Session, principal: Principal, client_id: uuid.UUID, field: str = "client_id") -> Client:
     """A live client the caller may see, as the clients service's events told this service. A card created a moment
-    ago may not have arrived yet: the answer says so (try again in a moment)."""
-    client = session.get(Client, client_id)
+    ago may not have arrived yet: the answer says so (try again in a moment).
+    Read with a share lock held to the end of the caller's transaction: a record written with the client's owner
+    and a new owner arriving (the consumer moves the client's records) take turns, so the record is never left with
+    the old owner (tests/billing/test_concurrent_owner_move.py)."""
+    client = session.get(Client, client_id, with_for_update={"read": True})
     if client is None or not VISIBILITY.can_see(principal, client.owner_id):
         raise invalid(field, "no such client, or not yours (a card created a moment ago may take a second to "
                              "reach billing)", "unknown client")
