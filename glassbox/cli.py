@@ -268,7 +268,8 @@ CONSUMER_SESSION_TIMEOUT_MS = 10_000
 @click.argument("service")
 @click.option("--metrics-port", type=int, default=0, help="serve Prometheus metrics on this port (0: off)")
 def consume(service, metrics_port):
-    """Run the service's event consumers (its spec's consumers module: GROUP, TOPICS, HANDLERS)."""
+    """Run the service's event consumers (its spec's consumers module: GROUP, TOPICS, HANDLERS, and PIPELINED if
+    its handlers allow glassbox.inbox.PipelinedBatches)."""
     from glassbox import logs
     from glassbox.db import make_engine
     from glassbox import retention
@@ -293,7 +294,8 @@ def consume(service, metrics_port):
     runner = ConsumerRunner(engine, consumers.GROUP, consumers.HANDLERS,
                             lambda: make_consumer(bootstrap, consumers.GROUP, consumers.TOPICS,
                                                   session_timeout_ms=CONSUMER_SESSION_TIMEOUT_MS),
-                            lambda: make_producer(bootstrap), housekeeping=housekeeping)
+                            lambda: make_producer(bootstrap), housekeeping=housekeeping,
+                            pipelined=getattr(consumers, "PIPELINED", False))
     runner.run(stop_on_signals())
 
 

@@ -19,10 +19,12 @@ import threading
 import time
 import zlib
 from collections import Counter
+from contextlib import ExitStack
 from typing import Callable, Iterable
 
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.consumer.fetcher import ConsumerRecord
+from kafka.structs import OffsetAndMetadata, TopicPartition
 from sqlalchemy import Engine
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -124,14 +126,29 @@ def _int4(unsigned: int) -> int:
 # One statement records a batch's event ids, and answers with one row: how many were recorded for the first time
 # and, only when that is not all of them (a redelivery, or an id twice in the batch), which. The arrays go in
 # binary (%b): psycopg's text form of a list escapes every element in Python.
-_RECORD_IN_INBOX = """
+_INBOX_RECORDED = """
     WITH recorded AS (
         INSERT INTO processed_events (consumer, event_id, event_type)
         SELECT %(consumer)s, event_id, event_type FROM unnest(CAST(%(ids)b AS varchar[]), CAST(%(types)b AS varchar[]))
             AS batch (event_id, event_type)
         ON CONFLICT DO NOTHING
-        RETURNING event_id)
+        RETURNING event_id)"""
+_RECORD_IN_INBOX = _INBOX_RECORDED + """
     SELECT count(*), CASE WHEN count(*) < %(n)s THEN array_agg(event_id) END FROM recorded"""
+# A batch sent ahead (PipelinedBatches) runs its handlers before the inbox can answer: it takes every id as new, and
+# this statement fails the transaction when one is not (count / n is 0 then: a division by zero, SQLSTATE 22012),
+# so that batch is applied again the careful way. (The quotient, not a constant 1 / 0: the planner folds constants.)
+_RECORD_ALL_NEW_IN_INBOX = _INBOX_RECORDED + """
+    SELECT 1 / (count(*) / %(n)s) FROM recorded"""
+
+
+def rows_of(session: Session, sql: str, params: dict) -> list[tuple]:
+    """The rows `sql` answers, on the session's connection, read through the driver's cursor: a handler of a
+    pipelined consumer (PipelinedBatches) reads this way, since a statement's rows arrive only when the driver
+    fetches them (it then waits for the statements sent before it)."""
+    with session.connection().connection.driver_connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def _readable(records: list[ConsumerRecord]) -> list[DomainEvent]:
@@ -154,8 +171,12 @@ def _shared_request_id(events: list[DomainEvent]) -> str | None:
 class ConsumerRunner:
     def __init__(self, engine: Engine, name: str, handlers: dict[str, Handler],
                  consumer_factory: Callable[[], KafkaConsumer], producer_factory: Callable[[], KafkaProducer],
-                 max_attempts: int = 3, max_backoff: float = 10.0, housekeeping: Callable[[], object] | None = None):
+                 max_attempts: int = 3, max_backoff: float = 10.0, housekeeping: Callable[[], object] | None = None,
+                 pipelined: bool = False):
         self.engine = engine
+        # Each batch sent ahead (PipelinedBatches): only for handlers that write through the session's connection
+        # (exec_driver_sql) and read through rows_of, as the analytics consumer's do.
+        self.pipelined = pipelined
         # Run every retention.PURGE_EVERY by a consumer whose service has no relay to do it (glassbox.retention).
         self.housekeeping = housekeeping
         self.name = name  # the consumer group, and the inbox namespace
@@ -196,27 +217,40 @@ class ConsumerRunner:
         events = _readable(records)
         if len(events) < len(records):
             raise ValueError("a record is not a readable event")  # for the one-at-a-time path's DLQ
-        handled = [event for event in events if self._handler_of(event.type) is not None]
-        ignored = len(events) - len(handled)
-        if ignored:  # a tolerant reader: other consumers' events and future types are not ours
-            metrics.CONSUMER_PROCESSED.labels(self.name, "ignored").inc(ignored)
+        handled = self._handled(events)
         with Session(self.engine) as session:
             lock_keys(session, self.name, self.handlers, handled)
             fresh = self._first_seen(session, handled)
             if len(fresh) < len(handled):
                 metrics.CONSUMER_DUPLICATES.labels(self.name).inc(len(handled) - len(fresh))
-            together: dict[BatchHandler, list[DomainEvent]] = {}
-            for event in fresh:
-                handler = self._handler_of(event.type)
-                if _is_batched(handler):
-                    together.setdefault(handler, []).append(event)
-                else:
-                    with logs.request_id_bound(event.request_id):  # its logs and the events it causes name it
-                        handler(session, event)
-            for handler, its_events in together.items():
-                with logs.request_id_bound(_shared_request_id(its_events)):
-                    handler(session, its_events)
+            self._handle(session, fresh)
             session.commit()
+        self._count_applied(fresh)
+
+    def _handled(self, events: list[DomainEvent]) -> list[DomainEvent]:
+        """The events this consumer has a handler for (the others counted as ignored)."""
+        handled = [event for event in events if self._handler_of(event.type) is not None]
+        ignored = len(events) - len(handled)
+        if ignored:  # a tolerant reader: other consumers' events and future types are not ours
+            metrics.CONSUMER_PROCESSED.labels(self.name, "ignored").inc(ignored)
+        return handled
+
+    def _handle(self, session: Session, fresh: list[DomainEvent]) -> None:
+        """The handlers of `fresh` (each new to the inbox), in the session's transaction: a batched handler gets all
+        of its events in one call, after the others got theirs one at a time."""
+        together: dict[BatchHandler, list[DomainEvent]] = {}
+        for event in fresh:
+            handler = self._handler_of(event.type)
+            if _is_batched(handler):
+                together.setdefault(handler, []).append(event)
+            else:
+                with logs.request_id_bound(event.request_id):  # its logs and the events it causes name it
+                    handler(session, event)
+        for handler, its_events in together.items():
+            with logs.request_id_bound(_shared_request_id(its_events)):
+                handler(session, its_events)
+
+    def _count_applied(self, fresh: list[DomainEvent]) -> None:
         for event_type, count in Counter(event.type for event in fresh).items():
             metrics.CONSUMER_PROCESSED.labels(self.name, event_type).inc(count)
         if log.isEnabledFor(logging.DEBUG):  # LOG_LEVEL=DEBUG follows each request's events into the consumers
@@ -296,11 +330,16 @@ class ConsumerRunner:
         metrics.CONSUMER_DLQ.labels(self.name, record.topic).inc()
         log.error("%s: %s[%d]@%d sent to the DLQ: %s", self.name, record.topic, record.partition, record.offset, error)
 
+    def batches(self) -> "PipelinedBatches":
+        """What applies this consumer's polled batches: each sent ahead if the consumer is pipelined, else each now."""
+        return PipelinedBatches(self)
+
     def run(self, stop: threading.Event, poll_timeout_ms: int = 500) -> None:
         backoff = 0.5
         last_purged = 0.0
         while not stop.is_set():
             consumer = None
+            batches = self.batches()
             try:
                 consumer = self.consumer_factory()
                 while not stop.is_set():
@@ -309,12 +348,15 @@ class ConsumerRunner:
                         self.housekeeping()
                     polled = consumer.poll(timeout_ms=poll_timeout_ms)
                     records = [record for batch in polled.values() for record in batch]
-                    if records:
+                    if records or batches.waiting:
                         with tracing.batch_span(f"{self.name} process", (record.headers for record in records)):
-                            self.process_batch(records)
-                        consumer.commit()
+                            batches.apply(records)
+                        consumer.commit(_offsets_applied(consumer, batches.held()))
                         self._observe_lag(consumer, polled)
                     backoff = 0.5
+                if batches.waiting:  # stopping: the batch sent ahead is settled and committed, not redelivered
+                    batches.apply([])
+                    consumer.commit()
             except DatabaseOutage as exc:
                 # Not the events' fault: the same batch again from the last committed offsets, for as long as it
                 # takes (the partition waits; nothing goes to the DLQ).
@@ -328,6 +370,7 @@ class ConsumerRunner:
                 stop.wait(backoff)
                 backoff = min(backoff * 2, self.max_backoff)
             finally:
+                batches.close()
                 if consumer is not None:
                     consumer.close(autocommit=False)
         if self._producer is not None:
@@ -345,3 +388,124 @@ class ConsumerRunner:
                 metrics.CONSUMER_LAG.labels(self.name, tp.topic, str(tp.partition)).set(max(end - consumer.position(tp), 0))
         except Exception:
             log.debug("lag not observed", exc_info=True)
+
+
+def _offsets_applied(consumer: KafkaConsumer, held: dict[TopicPartition, int]):
+    """What to commit: every partition's position (None: what KafkaConsumer.commit() takes by default), except where a
+    batch sent ahead is not applied yet: its first offset there."""
+    if not held:
+        return None
+    return {tp: OffsetAndMetadata(held[tp] if tp in held else consumer.position(tp), "", -1)
+            for tp in consumer.assignment()}
+
+
+class PipelinedBatches:
+    """Applies a consumer's polled batches in turn. A pipelined consumer's batch is sent ahead: its whole transaction
+    (the per-key locks, the inbox, the handlers' statements, COMMIT) goes to PostgreSQL on one connection in
+    psycopg's pipeline mode, without waiting for any answer, and executes there while the consumer polls and decodes
+    the next batch (the Python that bounds a consumer's rate); it is settled (its answers awaited) just before the
+    next one is sent, and only then are its offsets committed. Any other consumer's batch is applied at once
+    (ConsumerRunner.process_batch).
+
+    Sent ahead, the inbox cannot answer before the handlers run: every id is taken as new, and one that is not fails
+    the transaction (_RECORD_ALL_NEW_IN_INBOX). A sent batch that fails for any reason (that, a poison event, a lost
+    connection) is applied again by process_batch on a fresh connection: the inbox first, then one event at a time
+    with the DLQ, or DatabaseOutage. Its statements' errors reach Python late (when their answers are read), so its
+    connection is dropped rather than reused."""
+
+    def __init__(self, runner: ConsumerRunner):
+        self.runner = runner
+        self._connection = None  # a SQLAlchemy Connection in pipeline mode
+        self._pipeline = None  # its psycopg Pipeline
+        self._mode: ExitStack | None = None  # leaves pipeline mode
+        self._sent: tuple[list[ConsumerRecord], list[DomainEvent]] | None = None
+
+    @property
+    def waiting(self) -> bool:
+        """Whether a batch was sent and not settled yet."""
+        return self._sent is not None
+
+    def apply(self, records: list[ConsumerRecord]) -> list[ConsumerRecord]:
+        """Sends `records` after settling the batch sent before; returns the records applied by now, in order."""
+        if not self.runner.pipelined:
+            if records:
+                self.runner.process_batch(records)
+            return records
+        events = _readable(records)  # before settling: decoding is part of what the sent batch's execution hides
+        applied = self._settle()
+        if not records:
+            return applied
+        if len(events) == len(records) and self._send(records, self.runner._handled(events)):
+            return applied
+        self.runner.process_batch(records)  # an unreadable record (for the DLQ), or the batch failed to go out
+        return applied + records
+
+    def held(self) -> dict[TopicPartition, int]:
+        """The first offset of each partition of the batch sent and not settled yet (none when applied at once)."""
+        held: dict[TopicPartition, int] = {}
+        for record in self._sent[0] if self._sent else ():
+            tp = TopicPartition(record.topic, record.partition)
+            held[tp] = min(held.get(tp, record.offset), record.offset)
+        return held
+
+    def close(self) -> None:
+        """Forgets a batch sent and not settled (its offsets are not committed: it is redelivered) and closes."""
+        self._sent = None
+        self._drop()
+
+    def _send(self, records: list[ConsumerRecord], handled: list[DomainEvent]) -> bool:
+        try:
+            connection = self._open()
+            with Session(bind=connection) as session:  # joins the connection's transaction, never ends it
+                lock_keys(session, self.runner.name, self.runner.handlers, handled)
+                if handled:
+                    connection.exec_driver_sql(_RECORD_ALL_NEW_IN_INBOX, {
+                        "consumer": self.runner.name, "ids": [event.id for event in handled],
+                        "types": [event.type for event in handled], "n": len(handled)})
+                self.runner._handle(session, handled)
+            connection.exec_driver_sql("COMMIT")  # queued like the rest; the next statement begins a new transaction
+        except Exception as exc:
+            self._drop()
+            log.info("%s: a batch of %d events could not be sent ahead (%s: %s); applying it now",
+                     self.runner.name, len(records), type(exc).__name__, exc)
+            return False
+        self._sent = (records, handled)
+        return True
+
+    def _settle(self) -> list[ConsumerRecord]:
+        if self._sent is None:
+            return []
+        (records, handled), self._sent = self._sent, None
+        try:
+            self._pipeline.sync()  # the batch's answers, COMMIT's last
+        except Exception as exc:
+            self._drop()
+            log.info("%s: a batch of %d events sent ahead failed (%s: %s); applying it again",
+                     self.runner.name, len(records), type(exc).__name__, exc)
+            self.runner.process_batch(records)
+            return records
+        self.runner._count_applied(handled)
+        return records
+
+    def _open(self):
+        if self._connection is None:
+            connection = self.runner.engine.connect()
+            # A SQLAlchemy transaction that stays open: the sessions join it; the driver's own transactions are
+            # begun by psycopg and ended by the COMMIT statements the batches send.
+            connection.begin()
+            mode = ExitStack()
+            self._pipeline = mode.enter_context(connection.connection.driver_connection.pipeline())
+            self._connection, self._mode = connection, mode
+        return self._connection
+
+    def _drop(self) -> None:
+        connection, mode = self._connection, self._mode
+        self._connection = self._pipeline = self._mode = None
+        if connection is None:
+            return
+        connection.invalidate()  # its socket closed at once: nothing waits for a failed or forgotten batch's answers
+        try:
+            mode.close()  # leaves pipeline mode: on a closed connection psycopg says so, which is expected here
+        except Exception:
+            pass
+        connection.close()

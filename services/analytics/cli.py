@@ -46,5 +46,5 @@ def rebuild(follow, metrics_port):
         runner = ConsumerRunner(make_engine(config.database_url("analytics"), pool_size=2), consumers.GROUP,
                                 consumers.HANDLERS,
                                 lambda: make_consumer(bootstrap, consumers.GROUP, consumers.TOPICS),
-                                lambda: make_producer(bootstrap))
+                                lambda: make_producer(bootstrap), pipelined=consumers.PIPELINED)
         runner.run(stop)

@@ -35,6 +35,9 @@ from services.analytics.payloads import (aggregate_id, as_date, as_int, as_text,
                                          money_columns)
 
 GROUP = "analytics"
+# Each polled batch executes in PostgreSQL while the next one is polled and decoded (glassbox.inbox.PipelinedBatches):
+# every handler here writes through the session's connection and reads only through glassbox.inbox.rows_of.
+PIPELINED = True
 # The event type names below repeat the producers' on purpose (a consumer keeps its own reader of another
 # service's events instead of importing its classes); the contracts in contracts/events/ keep them in step.
 TOPICS = ("crm.identity.events", "crm.clients.events", "crm.deals.events", "crm.billing.events")

@@ -22,6 +22,7 @@ from typing import Iterable
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from glassbox.inbox import rows_of
 from services.analytics.models import Base
 
 _DIALECT = postgresql.dialect()
@@ -166,16 +167,17 @@ def replace_children(session: Session, parent_table: str, key: str, child_table:
         newest[parent] = (time, rows)
     if not newest:
         return set()
-    stored = dict(session.connection().exec_driver_sql(
-        f"SELECT {key}, last_event_time FROM {parent_table} WHERE {key} = ANY(%(keys)s)",
-        {"keys": list(newest)}).all())
+    stored = dict(rows_of(session, f"SELECT {key}, last_event_time FROM {parent_table} WHERE {key} = ANY(%(keys)s)",
+                          {"keys": list(newest)}))
     current = [parent for parent, (time, _) in newest.items() if stored.get(parent) == time]
     if not current:
         return set()
-    taken = session.connection().exec_driver_sql(
-        f"DELETE FROM {child_table} WHERE {key} = ANY(%(keys)s)" + (f" RETURNING {returning}" if returning else ""),
-        {"keys": current})
-    gone = {row[0] for row in taken} if returning else set()
+    delete = f"DELETE FROM {child_table} WHERE {key} = ANY(%(keys)s)"
+    if returning:
+        gone = {row[0] for row in rows_of(session, f"{delete} RETURNING {returning}", {"keys": current})}
+    else:
+        session.connection().exec_driver_sql(delete, {"keys": current})
+        gone = set()
     for columns, shaped in _by_shape(row for parent in current for row in newest[parent][1]).items():
         _execute(session, _insert_from_arrays(child_table, columns), columns, shaped)
     return gone

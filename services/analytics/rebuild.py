@@ -5,7 +5,8 @@
    of processed_events). The exchange rates are not a read model and stay.
 3. Read every partition from its first offset with a consumer of no group (assigned partitions, nothing
    committed, the `analytics` group's offsets untouched) and apply each record through the same runner as
-   `glassbox consume analytics` (inbox, bulk writes per batch, DLQ), up to the captured ends.
+   `glassbox consume analytics` (inbox, bulk writes per batch, DLQ), up to the captured ends; each batch
+   executes in PostgreSQL while the next one is read (glassbox.inbox.PipelinedBatches).
 4. Then the regular consumer continues from its own committed offsets: whatever it re-reads that the replay
    already applied is skipped by the inbox, which the replay filled under the same consumer name.
 
@@ -55,6 +56,7 @@ def rebuild(engine: Engine, bootstrap: str, topics=consumers.TOPICS, handlers=No
         return producers[-1]
 
     consumer = make_consumer(bootstrap, None, max_poll_records=2000, client_id=f"glassbox-{group}-rebuild")
+    batches = None
     try:
         partitions = []
         for topic in topics:
@@ -72,22 +74,22 @@ def rebuild(engine: Engine, bootstrap: str, topics=consumers.TOPICS, handlers=No
         consumer.assign(partitions)
         consumer.seek_to_beginning()
         runner = ConsumerRunner(engine, group, handlers or consumers.HANDLERS, consumer_factory=lambda: consumer,
-                                producer_factory=producer)
+                                producer_factory=producer, pipelined=consumers.PIPELINED if handlers is None else False)
+        batches = runner.batches()
         remaining = {tp for tp in partitions if ends[tp] > 0}
         consumer.pause(*[tp for tp in partitions if tp not in remaining])
         read = 0
         total = sum(ends[tp] - starts[tp] for tp in partitions)
         with progress(total) if progress else nullcontext() as counter:
-            while remaining:
+            while remaining or batches.waiting:
                 if stop is not None and stop.is_set():
                     raise RebuildError("stopped before the end of the replay; run it again")
-                polled = consumer.poll(timeout_ms=poll_timeout_ms)
+                polled = consumer.poll(timeout_ms=poll_timeout_ms) if remaining else {}
                 records = [record for tp, batch in polled.items() for record in batch if record.offset < ends[tp]]
-                if records:
-                    runner.process_batch(records)
-                    read += len(records)
-                    if counter is not None:
-                        counter.advance(len(records))
+                applied = batches.apply(records)  # each batch executes while the next one is read (if pipelined)
+                read += len(applied)
+                if counter is not None and applied:
+                    counter.advance(len(applied))
                 done = [tp for tp in remaining if consumer.position(tp) >= ends[tp]]
                 if done:
                     consumer.pause(*done)
@@ -96,6 +98,8 @@ def rebuild(engine: Engine, bootstrap: str, topics=consumers.TOPICS, handlers=No
         log.info("analytics rebuilt from %d events of %d partitions in %.1fs", read, len(partitions), seconds)
         return {"events": read, "partitions": len(partitions), "seconds": seconds}
     finally:
+        if batches is not None:
+            batches.close()
         consumer.close()
         for made in producers:
             made.close(timeout=5)

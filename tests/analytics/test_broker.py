@@ -59,7 +59,7 @@ def consume(engine, bootstrap: str, topics: dict, group: str | None = None) -> s
     """The analytics runner (inbox name `analytics`) in a Kafka group (a fresh one by default), until it has
     committed the ends."""
     return consume_until_caught_up(engine, bootstrap, list(topics.values()), consumers.HANDLERS, "test-analytics",
-                                   inbox=consumers.GROUP, group=group, timeout=120)
+                                   inbox=consumers.GROUP, group=group, timeout=120, pipelined=consumers.PIPELINED)
 
 
 @pytest.fixture

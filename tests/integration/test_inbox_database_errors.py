@@ -33,8 +33,12 @@ def dead_letters(kafka_bootstrap, topic: str, expected: int) -> list:
     return read_topic(kafka_bootstrap, dlq_topic(topic), max(expected, 1), lambda r: True, timeout=30 if expected else 5)
 
 
+PIPELINED = pytest.mark.parametrize("pipelined", [False, True], ids=["at-once", "pipelined"])
+
+
+@PIPELINED
 def test_a_lost_connection_is_retried_until_the_database_answers_and_nothing_is_dead_lettered(
-        engine, kafka_bootstrap, applied_table):
+        engine, kafka_bootstrap, applied_table, pipelined):
     topic = fresh_topic(kafka_bootstrap)
     first, second = str(uuid.uuid4()), str(uuid.uuid4())
     publish(kafka_bootstrap, topic, [created(first), created(second)])
@@ -46,18 +50,19 @@ def test_a_lost_connection_is_retried_until_the_database_answers_and_nothing_is_
             session.execute(text("select pg_terminate_backend(pg_backend_pid())"))
         counting_handler(session, event)
 
-    consume_until_caught_up(engine, kafka_bootstrap, [topic], {CREATED: handler}, "test-outage")
+    consume_until_caught_up(engine, kafka_bootstrap, [topic], {CREATED: handler}, "test-outage", pipelined=pipelined)
     assert len(calls) > 5
     assert applied_times(engine, first) == 1 and applied_times(engine, second) == 1
     assert dead_letters(kafka_bootstrap, topic, 0) == []
 
 
+@PIPELINED
 @pytest.mark.parametrize("statement, sqlstate_class", [
     ("select 1 / 0", "22"),  # division by zero: a data exception
     ("insert into test_applied (client_id, times) values ('same', 1), ('same', 1)", "23"),  # unique violation
 ])
 def test_a_data_error_goes_to_the_dlq_after_the_bounded_retries(engine, kafka_bootstrap, applied_table, statement,
-                                                                sqlstate_class):
+                                                                sqlstate_class, pipelined):
     topic = fresh_topic(kafka_bootstrap)
     poison, behind = str(uuid.uuid4()), str(uuid.uuid4())
     publish(kafka_bootstrap, topic, [created(poison), created(behind)])
@@ -69,9 +74,11 @@ def test_a_data_error_goes_to_the_dlq_after_the_bounded_retries(engine, kafka_bo
             session.execute(text(statement))
         counting_handler(session, event)
 
-    consume_until_caught_up(engine, kafka_bootstrap, [topic], {CREATED: handler}, "test-data-error")
+    consume_until_caught_up(engine, kafka_bootstrap, [topic], {CREATED: handler}, "test-data-error",
+                            pipelined=pipelined)
     assert applied_times(engine, poison) is None and applied_times(engine, behind) == 1
-    assert len(attempts) == 1 + 3  # the batch as a whole, then the three attempts of the event alone
+    # (sent ahead, its error read when it settles,) the batch as a whole, then the event alone three times
+    assert len(attempts) == pipelined + 1 + 3
     [letter] = dead_letters(kafka_bootstrap, topic, 1)
     assert dict(letter.headers)["ce_id"].decode() == attempts[0]
     assert dict(letter.headers)["dlq_error"].decode().startswith(("DataError", "IntegrityError"))

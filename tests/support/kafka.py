@@ -74,13 +74,14 @@ def run_in_thread(target) -> tuple[threading.Thread, threading.Event]:
 
 
 def consume_until_caught_up(engine, bootstrap: str, topics: list[str], handlers: dict, group_prefix: str, *,
-                            inbox: str | None = None, group: str | None = None, timeout: float = 60.0) -> str:
-    """Run the kit's ConsumerRunner (its inbox named `inbox`, else after the group) in a Kafka group (a fresh one
-    named after `group_prefix` unless `group` is given) until it has committed the end of every topic in
-    `topics`; returns the group."""
+                            inbox: str | None = None, group: str | None = None, timeout: float = 60.0,
+                            pipelined: bool = False) -> str:
+    """Run the kit's ConsumerRunner (its inbox named `inbox`, else after the group; `pipelined` as the consumer's
+    module says) in a Kafka group (a fresh one named after `group_prefix` unless `group` is given) until it has
+    committed the end of every topic in `topics`; returns the group."""
     group = group or f"{group_prefix}-{uuid.uuid4()}"
     runner = ConsumerRunner(engine, inbox or group, handlers, lambda: make_consumer(bootstrap, group, list(topics)),
-                            lambda: make_producer(bootstrap), max_backoff=1.0)
+                            lambda: make_producer(bootstrap), max_backoff=1.0, pipelined=pipelined)
     thread, stop = run_in_thread(runner.run)
     try:
         wait_for(lambda: all(caught_up(bootstrap, group, topic) for topic in topics), timeout=timeout,
