@@ -11,6 +11,9 @@ with the error in its headers when it keeps failing, so only the poison event is
 (told apart by its SQLSTATE, `database_outage`) aborts the batch instead and the runner retries it for as long
 as it lasts, without moving the offsets, so nothing is dead-lettered for a reason that is not the event's fault. The database commits first, the Kafka offsets after, so a crash in between only redelivers events
 that the inbox then skips.
+
+A pipelined consumer (PipelinedBatches) sends each batch's transaction ahead, to execute in PostgreSQL while it polls
+and decodes the next batch; a sent batch that fails is applied again the way above.
 """
 from __future__ import annotations
 
@@ -136,10 +139,11 @@ _INBOX_RECORDED = """
 _RECORD_IN_INBOX = _INBOX_RECORDED + """
     SELECT count(*), CASE WHEN count(*) < %(n)s THEN array_agg(event_id) END FROM recorded"""
 # A batch sent ahead (PipelinedBatches) runs its handlers before the inbox can answer: it takes every id as new, and
-# this statement fails the transaction when one is not (count / n is 0 then: a division by zero, SQLSTATE 22012),
-# so that batch is applied again the careful way. (The quotient, not a constant 1 / 0: the planner folds constants.)
+# this statement fails the transaction when one is not (a cast that cannot succeed, naming how many were seen before),
+# so that batch is applied again the careful way.
 _RECORD_ALL_NEW_IN_INBOX = _INBOX_RECORDED + """
-    SELECT 1 / (count(*) / %(n)s) FROM recorded"""
+    SELECT CASE WHEN count(*) < %(n)s THEN CAST(%(n)s - count(*) || ' of the events were applied before' AS integer)
+    END FROM recorded"""
 
 
 def rows_of(session: Session, sql: str, params: dict) -> list[tuple]:
@@ -418,7 +422,8 @@ class PipelinedBatches:
         self._connection = None  # a SQLAlchemy Connection in pipeline mode
         self._pipeline = None  # its psycopg Pipeline
         self._mode: ExitStack | None = None  # leaves pipeline mode
-        self._sent: tuple[list[ConsumerRecord], list[DomainEvent]] | None = None
+        # the batch sent and not settled: its records, its handled events, its first offset in each partition
+        self._sent: tuple[list[ConsumerRecord], list[DomainEvent], dict[TopicPartition, int]] | None = None
 
     @property
     def waiting(self) -> bool:
@@ -442,11 +447,7 @@ class PipelinedBatches:
 
     def held(self) -> dict[TopicPartition, int]:
         """The first offset of each partition of the batch sent and not settled yet (none when applied at once)."""
-        held: dict[TopicPartition, int] = {}
-        for record in self._sent[0] if self._sent else ():
-            tp = TopicPartition(record.topic, record.partition)
-            held[tp] = min(held.get(tp, record.offset), record.offset)
-        return held
+        return self._sent[2] if self._sent else {}
 
     def close(self) -> None:
         """Forgets a batch sent and not settled (its offsets are not committed: it is redelivered) and closes."""
@@ -469,13 +470,17 @@ class PipelinedBatches:
             log.info("%s: a batch of %d events could not be sent ahead (%s: %s); applying it now",
                      self.runner.name, len(records), type(exc).__name__, exc)
             return False
-        self._sent = (records, handled)
+        held: dict[TopicPartition, int] = {}
+        for record in records:
+            tp = TopicPartition(record.topic, record.partition)
+            held[tp] = min(held.get(tp, record.offset), record.offset)
+        self._sent = (records, handled, held)
         return True
 
     def _settle(self) -> list[ConsumerRecord]:
         if self._sent is None:
             return []
-        (records, handled), self._sent = self._sent, None
+        (records, handled, _), self._sent = self._sent, None
         try:
             self._pipeline.sync()  # the batch's answers, COMMIT's last
         except Exception as exc:
