@@ -5,7 +5,6 @@ serializing them, each transaction reads before the other commits and the joined
 from __future__ import annotations
 
 import threading
-import time
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -19,9 +18,7 @@ from tests.support.analytics.billing_events import InvoiceLife, line
 from tests.support.analytics.events import (T0, DealLife, PipelineDef, client_assigned, client_card, client_created,
                                             new_id)
 from tests.support.analytics.feeding import DeadLetters, records
-from tests.support.inbox import waiting_on_a_lock
-
-WAIT_LIMIT = 30  # seconds: only a bound against hanging, never a measured duration
+from tests.support.inbox import WAIT_LIMIT, until, waiting_on_a_lock
 
 
 def runner(engine, handlers) -> ConsumerRunner:
@@ -59,9 +56,7 @@ def apply_at_once(engine, first, second) -> None:
     assert written.wait(WAIT_LIMIT), "the first consumer never wrote"
     two = threading.Thread(target=run, args=(consumers.HANDLERS, second))
     two.start()
-    deadline = time.monotonic() + WAIT_LIMIT
-    while two.is_alive() and not waiting_on_a_lock(engine) and time.monotonic() < deadline:
-        time.sleep(0.01)
+    until(lambda: not two.is_alive() or waiting_on_a_lock(engine))
     release.set()
     one.join(WAIT_LIMIT)
     two.join(WAIT_LIMIT)

@@ -5,25 +5,17 @@ record keeps the old owner for good: the new owner never sees it, the old one st
 from __future__ import annotations
 
 import threading
-import time
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from services.billing import consumers
 from services.billing.service import invoices
 from tests.support.billing import client_event, draft, issue, line
+from tests.support.inbox import WAIT_LIMIT, until, waiting_on_a_row
 
-WAIT_LIMIT = 30  # seconds: only a bound against hanging, never a measured duration
 REASSIGNED_AT = datetime(2026, 1, 1, tzinfo=timezone.utc)
-
-
-def waiting_on_a_row(engine) -> bool:
-    """Whether a transaction waits for another's row lock."""
-    with engine.connect() as conn:
-        return bool(conn.scalar(text("SELECT count(*) FROM pg_locks WHERE NOT granted")))
 
 
 def new_invoice(caller, client_id):
@@ -50,13 +42,10 @@ def test_a_record_written_while_its_client_changes_owner_goes_to_the_new_owner(
         issue(accountant, draft(accountant, client_id)["id"])
     answers = []
     with Session(billing_engine) as consumer:  # the consumer's transaction: the move written, not committed yet
-        consumers.HANDLERS["crm.client.assigned.v1"](consumer, client_event(
-            "crm.client.assigned.v1", client_id, {"owner_id": other_manager.user_id}, time=REASSIGNED_AT))
+        reassign(consumer, client_id, other_manager.user_id)
         writer = threading.Thread(target=lambda: answers.append(write(accountant, client_id)))
         writer.start()
-        deadline = time.monotonic() + WAIT_LIMIT
-        while writer.is_alive() and not waiting_on_a_row(billing_engine) and time.monotonic() < deadline:
-            time.sleep(0.01)
+        until(lambda: not writer.is_alive() or waiting_on_a_row(billing_engine))
         consumer.commit()
     writer.join(WAIT_LIMIT)
     assert not writer.is_alive() and answers and answers[0].status_code == 201, answers and answers[0].get_json()
@@ -85,11 +74,9 @@ def test_an_invoice_being_written_when_the_move_arrives_is_moved_with_the_others
     writer = threading.Thread(target=lambda: answers.append(new_invoice(accountant, client_id)))
     writer.start()
     assert read.wait(WAIT_LIMIT), "the invoice was never started"
-    moved = threading.Thread(target=_reassign, args=(billing_engine, client_id, other_manager.user_id))
+    moved = threading.Thread(target=reassigned, args=(billing_engine, client_id, other_manager.user_id))
     moved.start()
-    deadline = time.monotonic() + WAIT_LIMIT
-    while moved.is_alive() and not waiting_on_a_row(billing_engine) and time.monotonic() < deadline:
-        time.sleep(0.01)
+    until(lambda: not moved.is_alive() or waiting_on_a_row(billing_engine))
     release.set()
     writer.join(WAIT_LIMIT)
     moved.join(WAIT_LIMIT)
@@ -100,8 +87,13 @@ def test_an_invoice_being_written_when_the_move_arrives_is_moved_with_the_others
     assert manager.get(f"/api/v1/invoices/{invoice_id}").status_code == 404
 
 
-def _reassign(engine, client_id, owner_id) -> None:
+def reassign(session, client_id, owner_id) -> None:
+    """The billing consumer's handler of the client's new owner, in `session`'s transaction."""
+    consumers.HANDLERS["crm.client.assigned.v1"](session, client_event(
+        "crm.client.assigned.v1", client_id, {"owner_id": owner_id}, time=REASSIGNED_AT))
+
+
+def reassigned(engine, client_id, owner_id) -> None:
     with Session(engine) as session:
-        consumers.HANDLERS["crm.client.assigned.v1"](session, client_event(
-            "crm.client.assigned.v1", client_id, {"owner_id": owner_id}, time=REASSIGNED_AT))
+        reassign(session, client_id, owner_id)
         session.commit()

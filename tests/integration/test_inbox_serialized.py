@@ -1,7 +1,6 @@
 """Handlers marked @serialized_by(key): a batch waits for another transaction of the group that holds the lock of one
 of its events' keys, on the whole-batch path and on the one-at-a-time path; events of other keys do not wait."""
 import threading
-import time
 import uuid
 import zlib
 
@@ -10,9 +9,7 @@ from sqlalchemy.orm import Session
 from glassbox.inbox import LOCK_BUCKETS, ConsumerRunner, batched, lock_keys, serialized_by
 from glassbox.kafka import ensure_topics, make_producer
 from tests.integration.test_inbox_batches import CREATED, created, record
-from tests.support.inbox import applied_times, counting_handler, waiting_on_a_lock
-
-WAIT_LIMIT = 30  # seconds: only a bound against hanging, never a measured duration
+from tests.support.inbox import WAIT_LIMIT, applied_times, counting_handler, until, waiting_on_a_lock
 
 
 @batched
@@ -45,13 +42,6 @@ def in_thread(target) -> threading.Thread:
     thread.failures = []
     thread.start()
     return thread
-
-
-def until(condition) -> bool:
-    deadline = time.monotonic() + WAIT_LIMIT
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return condition()
 
 
 def check_waits_for_the_holder(engine, runner, held, records) -> None:

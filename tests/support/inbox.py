@@ -2,6 +2,8 @@
 table), and applying an event through a handler directly."""
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -14,10 +16,27 @@ def counting_handler(session, event):
                     {"id": event.data["client_id"]})
 
 
+WAIT_LIMIT = 30  # seconds: only a bound against hanging, never a measured duration
+
+
 def waiting_on_a_lock(engine) -> bool:
     """Whether a transaction waits for an advisory lock (a consumer's per-key lock, glassbox.inbox.lock_keys)."""
     with engine.connect() as conn:
         return bool(conn.scalar(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")))
+
+
+def waiting_on_a_row(engine) -> bool:
+    """Whether a transaction waits for another's lock (a row's, or any other)."""
+    with engine.connect() as conn:
+        return bool(conn.scalar(text("SELECT count(*) FROM pg_locks WHERE NOT granted")))
+
+
+def until(condition) -> bool:
+    """condition() once it holds, or after WAIT_LIMIT."""
+    deadline = time.monotonic() + WAIT_LIMIT
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return condition()
 
 
 def applied_times(engine, client_id) -> int | None:
