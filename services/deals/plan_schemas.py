@@ -137,7 +137,8 @@ class SalesPlanQueryArgs(PageArgs):
     sort = Sort("period_start", "created_at", default="period_start")
 
 
-SalesPlanPageSchema = page_schema(SalesPlanSchema, "SalesPlanPage")
+SalesPlanPageSchema = page_schema(SalesPlanSchema, "SalesPlanPage", currency=fields.String(required=True, metadata={
+    "description": "the company currency (BASE_CURRENCY): money targets are set in it, and only in it"}))
 
 
 # -- commission schemes --------------------------------------------------------------------------------

@@ -282,3 +282,18 @@ def test_the_list_filters_by_period_subject_and_pages(head, anna, known_user, pr
     assert [p["id"] for p in first["items"] + rest["items"]] == ids()
     assert_field_error(head.get(PLANS, query_string={"period": "April"}), 422, "period")
     assert_field_error(head.get(PLANS, query_string={"owner_id": anna}), 422, "owner_id")
+
+
+def test_the_plans_list_names_the_company_currency_the_targets_are_set_in(head, anna, clients_at):
+    """The plans editor sets money targets in the currency the list names: the company's (BASE_CURRENCY), whatever
+    it is."""
+    assert head.get(PLANS).json["currency"] == "RUB"
+    clients_at("http://127.0.0.1:9", company_currency="EUR")
+    listed = head.get(PLANS, query_string={"period": "2026-04"}).json
+    assert listed["currency"] == "EUR" and listed["items"] == []
+    assert_field_error(head.post(PLANS, json={"period": "2026-04", "manager_id": anna,
+                                              "targets": {"revenue_won": rub("100.00")}}), 422, "revenue_won")
+    euros = {"amount": "90000.00", "currency": "EUR"}
+    created = head.post(PLANS, json={"period": "2026-04", "manager_id": anna, "targets": {"revenue_won": euros}})
+    assert created.status_code == 201, created.json
+    assert created.json["targets"]["revenue_won"] == euros

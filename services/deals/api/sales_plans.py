@@ -24,8 +24,10 @@ class SalesPlans(MethodView):
     @blp.arguments(SalesPlanQueryArgs, location="query")
     @blp.response(200, SalesPlanPageSchema)
     def get(self, args):
-        """List plans in period order (a manager: their own and their team's)."""
-        return sales_plans.list_sales_plans(current_db(), current_principal(), args)
+        """List plans in period order (a manager: their own and their team's), with the currency that money targets
+        are set in."""
+        return {**sales_plans.list_sales_plans(current_db(), current_principal(), args),
+                "currency": current_settings().company_currency}
 
     @blp.arguments(SalesPlanCreateSchema)
     @blp.response(201, SalesPlanSchema)

@@ -1,5 +1,5 @@
 // Sales plans and commission schemes (the deals service): the shapes and the pure helpers the screens use.
-import type { Money } from './types'
+import type { Money, Page } from './types'
 
 export interface Targets { revenue_won: Money | null; revenue_paid: Money | null; deals_won: number | null; activities: Record<string, number> }
 export interface SalesPlan {
@@ -13,8 +13,8 @@ export interface SchemeVersion {
 }
 export interface CommissionScheme { id: string; name: string; versions: SchemeVersion[]; revision: number }
 
-// Plan targets and commission amounts are in the company currency, the one the KPIs report in.
-export const COMPANY_CURRENCY = 'RUB'
+/** A page of plans names the company currency (BASE_CURRENCY), the one money targets are set in. */
+export interface SalesPlanPage extends Page<SalesPlan> { currency: string }
 
 /** The form's values of a manager's month plan: money amounts and a count, as typed ('' = not planned). */
 export interface PlanValues { revenue_won: string; revenue_paid: string; deals_won: string }
@@ -27,7 +27,7 @@ export function planValues(plan: SalesPlan | undefined): PlanValues {
 const amount = (text: string) => text.trim().replace(/\s/g, '').replace(',', '.')
 
 /** The targets to send: each measure typed, or null (an empty field drops it from the plan). */
-export function planTargets(values: PlanValues, currency = COMPANY_CURRENCY): Omit<Targets, 'activities'> {
+export function planTargets(values: PlanValues, currency: string): Omit<Targets, 'activities'> {
   const money = (text: string) => (amount(text) ? { amount: amount(text), currency } : null)
   return { revenue_won: money(values.revenue_won), revenue_paid: money(values.revenue_paid),
     deals_won: values.deals_won.trim() ? Number(values.deals_won) : null }

@@ -22,7 +22,7 @@ function gateway(extra: Parameters<typeof fakeGateway>[0] = {}) {
     'GET /api/v1/users': () => page([ANNA]), 'GET /api/v1/teams': () => page([{ id: 't1', name: 'North' }]),
     'GET /api/v1/pipelines': () => page([PIPELINE]), 'GET /api/v1/lost-reasons': () => page([{ id: 'r1', name: 'Price', is_active: true }]),
     'GET /api/v1/activity-types': () => page([]), 'GET /api/v1/channels': () => page([{ id: 'c1', code: 'web', name: 'Web', is_active: true }]),
-    'GET /api/v1/fx-rates': () => page([]), 'GET /api/v1/sales-plans': () => page([]),
+    'GET /api/v1/fx-rates': () => page([]), 'GET /api/v1/sales-plans': () => ({ body: { ...page([]).body, currency: 'RUB' } }),
     'GET /api/v1/commission-schemes': () => page([]), ...extra,
   })
 }

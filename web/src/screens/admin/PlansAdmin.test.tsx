@@ -8,6 +8,8 @@ import { CommissionSchemes } from './CommissionSchemes'
 import { SalesPlans } from './SalesPlans'
 
 const page = (items: unknown[]) => ({ body: { items, next_cursor: null, total: items.length } })
+// the plans list names the company currency, which the targets are set in
+const plansPage = (items: unknown[], currency = 'RUB') => ({ body: { ...page(items).body, currency } })
 const user = (id: string, full_name: string, role: string, is_active = true) =>
   ({ id, email: `${id}@x.test`, full_name, role, team_id: null, is_active })
 const USERS = [user('u1', 'Anna', 'manager'), user('u2', 'Boris', 'manager'), user('u3', 'Maria', 'marketer'),
@@ -27,8 +29,8 @@ describe('the plans logic', () => {
   it('turns typed targets into the service shape and back', () => {
     expect(planValues(ANNAS_PLAN)).toEqual({ revenue_won: '4000000.00', revenue_paid: '', deals_won: '4' })
     expect(planValues(undefined)).toEqual({ revenue_won: '', revenue_paid: '', deals_won: '' })
-    expect(planTargets({ revenue_won: '1 500 000,50', revenue_paid: '', deals_won: '0' })).toEqual({
-      revenue_won: { amount: '1500000.50', currency: 'RUB' }, revenue_paid: null, deals_won: 0 })
+    expect(planTargets({ revenue_won: '1 500 000,50', revenue_paid: '', deals_won: '0' }, 'EUR')).toEqual({
+      revenue_won: { amount: '1500000.50', currency: 'EUR' }, revenue_paid: null, deals_won: 0 })
     expect(monthOf(MARCH)).toBe('2026-03')
   })
 
@@ -45,7 +47,7 @@ describe('the sales plans section', () => {
   it('sets a plan for a manager without one and changes an existing plan with If-Match', async () => {
     const { seen } = fakeGateway({
       'GET /api/v1/users': () => page(USERS),
-      'GET /api/v1/sales-plans': (req) => page(req.path.includes('period=2026-03') ? [ANNAS_PLAN] : []),
+      'GET /api/v1/sales-plans': (req) => plansPage(req.path.includes('period=2026-03') ? [ANNAS_PLAN] : []),
       'POST /api/v1/sales-plans': () => ({ status: 201, body: { ...ANNAS_PLAN, id: 'pl2', manager_id: 'u2' } }),
       'PATCH /api/v1/sales-plans/pl1': () => ({ body: { ...ANNAS_PLAN, version: 4 } }),
     })
@@ -70,9 +72,22 @@ describe('the sales plans section', () => {
       deals_won: 6 } })
   })
 
+  it('sets the targets in the currency the plans list names (the company currency)', async () => {
+    const { seen } = fakeGateway({
+      'GET /api/v1/users': () => page(USERS), 'GET /api/v1/sales-plans': () => plansPage([], 'EUR'),
+      'POST /api/v1/sales-plans': () => ({ status: 201, body: { ...ANNAS_PLAN, id: 'pl2', manager_id: 'u2' } }),
+    })
+    renderScreen(<SalesPlans write today={MARCH} />)
+    fireEvent.change(await screen.findByLabelText('Boris: Revenue won'), { target: { value: '90000' } })
+    fireEvent.click(within(screen.getByRole('form', { name: 'Boris: Save the plan' })).getByRole('button', { name: 'Set' }))
+    await waitFor(() => expect(seen.some((s) => s.method === 'POST')).toBe(true))
+    expect(seen.find((s) => s.method === 'POST')?.body).toEqual({ period: '2026-03', manager_id: 'u2', targets: {
+      revenue_won: { amount: '90000', currency: 'EUR' }, revenue_paid: null, deals_won: null } })
+  })
+
   it('shows why the service refused a plan at its row', async () => {
     fakeGateway({
-      'GET /api/v1/users': () => page(USERS), 'GET /api/v1/sales-plans': () => page([]),
+      'GET /api/v1/users': () => page(USERS), 'GET /api/v1/sales-plans': () => plansPage([]),
       'POST /api/v1/sales-plans': () => ({ status: 409, body: { code: 409, status: 'Conflict',
         message: 'the manager already has plan pq for 2026-Q1, which overlaps 2026-03', errors: { reason: 'plan_overlaps' } } }),
     })
@@ -84,7 +99,7 @@ describe('the sales plans section', () => {
   })
 
   it('lets a reader see the plans without changing them', async () => {
-    fakeGateway({ 'GET /api/v1/users': () => page(USERS), 'GET /api/v1/sales-plans': () => page([ANNAS_PLAN]) })
+    fakeGateway({ 'GET /api/v1/users': () => page(USERS), 'GET /api/v1/sales-plans': () => plansPage([ANNAS_PLAN]) })
     renderScreen(<SalesPlans write={false} today={MARCH} />)
     expect(await screen.findByLabelText('Anna: Revenue won')).toBeDisabled()
     expect(screen.queryByRole('button', { name: 'Save' })).toBeNull()

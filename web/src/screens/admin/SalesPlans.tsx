@@ -3,15 +3,15 @@
 // overwritten). The service refuses a closed month and a month inside a quarter plan, shown at the row.
 import { useState } from 'react'
 import { api, request } from '../../api/http'
-import { monthOf, planTargets, planValues, type PlanValues, type SalesPlan } from '../../api/plans'
+import { monthOf, planTargets, planValues, type PlanValues, type SalesPlan, type SalesPlanPage } from '../../api/plans'
 import type { User } from '../../api/types'
 import { Field, FormMessage, useSubmit } from '../../components/form'
 import { ErrorNote, Section } from '../../components/ui'
 import { useI18n } from '../../i18n'
 import { useAdminList, useRefresh } from './common'
 
-function PlanRow({ user, plan, month, write, onDone }: {
-  user: User; plan?: SalesPlan; month: string; write: boolean; onDone: () => void
+function PlanRow({ user, plan, month, currency, write, onDone }: {
+  user: User; plan?: SalesPlan; month: string; currency: string; write: boolean; onDone: () => void
 }) {
   const { t } = useI18n()
   const [values, setValues] = useState<PlanValues>(planValues(plan))
@@ -19,7 +19,7 @@ function PlanRow({ user, plan, month, write, onDone }: {
   const set = (name: keyof PlanValues) => (e: React.ChangeEvent<HTMLInputElement>) => setValues({ ...values, [name]: e.target.value })
   const save = async (event: React.FormEvent) => {
     event.preventDefault()
-    const targets = planTargets(values)
+    const targets = planTargets(values, currency)
     const action = plan
       ? () => request('PATCH', `/sales-plans/${plan.id}`, { targets }, { 'If-Match': `"${plan.version}"` })
       : () => api.post('/sales-plans', { period: month, manager_id: user.id, targets })
@@ -46,7 +46,7 @@ export function SalesPlans({ write, today = new Date() }: { write: boolean; toda
   const { t } = useI18n()
   const [month, setMonth] = useState(monthOf(today))
   const users = useAdminList<User>('/users')
-  const plans = useAdminList<SalesPlan>('/sales-plans', { period: month })
+  const plans = useAdminList<SalesPlan, SalesPlanPage>('/sales-plans', { period: month })
   const refresh = useRefresh('/sales-plans')
   const managers = (users.data?.items ?? []).filter((u) => u.is_active && (u.role === 'manager' || u.role === 'head_of_sales'))
   const planOf = (userId: string) => plans.data?.items.find((p) => p.manager_id === userId && p.period === month)
@@ -63,7 +63,7 @@ export function SalesPlans({ write, today = new Date() }: { write: boolean; toda
           <tbody>{plans.data && managers.map((user) => {
             const plan = planOf(user.id)
             return <PlanRow key={`${user.id}:${month}:${plan?.version ?? 0}`} user={user} plan={plan} month={month}
-              write={write} onDone={refresh} />
+              currency={plans.data.currency} write={write} onDone={refresh} />
           })}</tbody></table>
       </div>
     </Section>
